@@ -1,0 +1,1 @@
+//! Parsing an invocation into a `Command` (filled in by the parsing work).

@@ -1,0 +1,78 @@
+//! What the engine knows about one deal: plain values handed in by the service.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::engine::ids::{ActivityId, DealNumber, FieldName, Money, StageId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DealStatus {
+    Open,
+    Won,
+    Lost,
+}
+
+impl DealStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Won => "won",
+            Self::Lost => "lost",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "open" => Some(Self::Open),
+            "won" => Some(Self::Won),
+            "lost" => Some(Self::Lost),
+            _ => None,
+        }
+    }
+}
+
+/// A deal and everything logged against it that gates can ask about.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealFacts {
+    pub number: DealNumber,
+    pub name: String,
+    pub amount: Money,
+    pub close_date: NaiveDate,
+    pub stage: StageId,
+    pub stage_entered_at: DateTime<Utc>,
+    pub status: DealStatus,
+    /// Custom fields by name; values are the text the rep wrote.
+    pub fields: BTreeMap<FieldName, String>,
+    pub activities: Vec<LoggedActivity>,
+    pub approvals: Vec<GivenApproval>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedActivity {
+    pub activity: ActivityId,
+    /// The stage the deal was in when it was logged.
+    pub stage: StageId,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GivenApproval {
+    /// The stage the deal was in when it was approved; an approval counts for that stage only.
+    pub stage: StageId,
+    /// The approver's role when they approved.
+    pub role: crate::engine::playbook::Role,
+    pub at: DateTime<Utc>,
+}
+
+impl DealFacts {
+    /// The value of a built-in or custom field as text, if it has one.
+    pub fn field_text(&self, field: &FieldName) -> Option<String> {
+        match field.as_str() {
+            "name" => Some(self.name.clone()).filter(|s| !s.trim().is_empty()),
+            "amount" => Some(self.amount.to_string()),
+            "close_date" => Some(self.close_date.to_string()),
+            _ => self.fields.get(field).cloned().filter(|s| !s.trim().is_empty()),
+        }
+    }
+}

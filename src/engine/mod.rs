@@ -1,0 +1,12 @@
+//! The pure domain: playbook, gates, stage moves, coaching facts and forecast math.
+//!
+//! Nothing here does I/O, reads a clock or imports another module of the crate: everything comes
+//! in as plain values (including `now`), so every rule is testable with plain unit tests.
+
+pub mod coaching;
+pub mod deal;
+pub mod forecast;
+pub mod gates;
+pub mod ids;
+pub mod playbook;
+pub mod transition;
