@@ -3,5 +3,12 @@
 //! Layers, dependencies pointing down: `chat` adapters → `commands` → `service` → `store`, with
 //! `engine` (pure domain rules) used by all and importing none.
 
+pub mod clock;
 pub mod commands;
 pub mod engine;
+pub mod service;
+pub mod store;
+
+pub mod chat;
+pub mod config;
+pub mod demo;

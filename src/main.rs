@@ -1,1 +1,207 @@
-fn main() {}
+//! The `dealgate` binary: configuration from flags and environment, then one subcommand.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use dealgate::chat::console;
+use dealgate::clock::SystemClock;
+use dealgate::commands::replies::playbook_view;
+use dealgate::config::playbook_source;
+use dealgate::engine::playbook::load_str;
+use dealgate::service::Service;
+use dealgate::store::Store;
+
+/// dealgate runs your B2B sales process where the team already talks: stages, recommended
+/// activities, stage gates, probabilities and a weighted forecast, in Discord, Slack or a
+/// terminal.
+#[derive(Debug, Parser)]
+#[command(name = "dealgate", version, about, long_about = None)]
+struct Cli {
+    /// Database to use. SQLite files are created if missing.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+
+    /// Playbook for new workspaces: a template (default, meddpicc, salesforce, hubspot) or a
+    /// TOML file.
+    #[arg(
+        long,
+        env = "DEALGATE_PLAYBOOK",
+        default_value = "default",
+        global = true
+    )]
+    playbook: String,
+
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Create (or reuse) a demo workspace with a team and ~30 deals, then open the console as a
+    /// rep. Uses ./dealgate-demo.db unless DATABASE_URL is set.
+    Demo {
+        /// Delete the demo workspace and create it afresh.
+        #[arg(long)]
+        reset: bool,
+        /// Who to act as in the console.
+        #[arg(long = "as", default_value = "alex")]
+        user: String,
+        /// Seed the workspace and exit without opening the console.
+        #[arg(long)]
+        no_console: bool,
+    },
+    /// Type commands in a terminal (or pipe them in, one per line) as a member of a workspace.
+    Console {
+        /// The member to act as (created on first use; the first member is the admin).
+        #[arg(long = "as")]
+        user: String,
+        /// The console workspace.
+        #[arg(long, default_value = console::DEFAULT_WORKSPACE)]
+        workspace: String,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Check or show a playbook.
+    Playbook {
+        #[command(subcommand)]
+        action: PlaybookCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum PlaybookCmd {
+    /// Validate a playbook file: errors with file:line and exit 1, warnings and exit 0.
+    Check { file: String },
+    /// Show a template or file as a person would read it (default: the configured playbook).
+    Show { playbook: Option<String> },
+}
+
+const DEFAULT_DATABASE_URL: &str = "sqlite://dealgate.db";
+const DEMO_DATABASE_URL: &str = "sqlite://dealgate-demo.db";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,dealgate=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Cmd::Playbook {
+            action: PlaybookCmd::Check { file },
+        } => check_playbook(&file),
+        Cmd::Playbook {
+            action: PlaybookCmd::Show { playbook },
+        } => {
+            let reference = playbook.unwrap_or(cli.playbook);
+            let source = playbook_source(&reference)?;
+            let loaded =
+                load_str(&source.reference, &source.toml).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut out = console::render(&playbook_view(&loaded.playbook, None));
+            for stage in &loaded.playbook.stages {
+                out.push_str(&console::render(&playbook_view(
+                    &loaded.playbook,
+                    Some(stage),
+                )));
+            }
+            std::io::stdout().write_all(out.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Migrate => {
+            let url = cli
+                .database_url
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+            let store = Store::open(&url)
+                .await
+                .with_context(|| format!("open {url}"))?;
+            let applied = store.migrate().await.context("apply migrations")?;
+            println!("{url}: {applied} migration(s) applied; the schema is up to date.");
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Console { user, workspace } => {
+            if !console::is_valid_name(&user) {
+                anyhow::bail!("--as `{user}`: use letters, digits, `.`, `_` or `-`, up to 64");
+            }
+            let url = cli
+                .database_url
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+            let service = service(&url, &cli.playbook).await?;
+            run_console(&service, &workspace, &user).await
+        }
+        Cmd::Demo {
+            reset,
+            user,
+            no_console,
+        } => {
+            let url = cli
+                .database_url
+                .unwrap_or_else(|| DEMO_DATABASE_URL.to_string());
+            let service = service(&url, &cli.playbook).await?;
+            let summary = dealgate::demo::prepare(&service, reset)
+                .await
+                .context("prepare the demo")?;
+            eprintln!("{summary}");
+            if no_console {
+                return Ok(ExitCode::SUCCESS);
+            }
+            eprintln!(
+                "Acting as {user} (a rep). Try `/deal list`, `/help`, `/as dana` for the manager; Ctrl-D to leave."
+            );
+            run_console(&service, dealgate::demo::WORKSPACE, &user).await
+        }
+    }
+}
+
+async fn service(url: &str, playbook: &str) -> anyhow::Result<Service> {
+    let source = playbook_source(playbook)?;
+    let store = Store::connect(url)
+        .await
+        .with_context(|| format!("open database {url}"))?;
+    Ok(Service::new(store, Arc::new(SystemClock), source))
+}
+
+async fn run_console(service: &Service, workspace: &str, user: &str) -> anyhow::Result<ExitCode> {
+    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let mut stdout = std::io::stdout();
+    console::run(service, workspace, user, stdin, &mut stdout).await?;
+    service.store().close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn check_playbook(file: &str) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("read {file}"))?;
+    match load_str(file, &text) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                println!("{file}: warning: {w}");
+            }
+            println!(
+                "{file}: ok: {} stages, {} warning(s)",
+                loaded.playbook.stages.len(),
+                loaded.warnings.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}

@@ -24,17 +24,39 @@ pub enum Command {
     /// `/deal show deal`
     DealShow { deal: DealNumber },
     /// `/deal list [owner] [stage]`
-    DealList { owner: Option<UserRef>, stage: Option<StageId> },
+    DealList {
+        owner: Option<UserRef>,
+        stage: Option<StageId>,
+    },
     /// `/deal set deal field value`
-    DealSet { deal: DealNumber, field: FieldName, value: String },
+    DealSet {
+        deal: DealNumber,
+        field: FieldName,
+        value: String,
+    },
     /// `/log deal activity [note]`
-    Log { deal: DealNumber, activity: ActivityId, note: Option<String> },
+    Log {
+        deal: DealNumber,
+        activity: ActivityId,
+        note: Option<String>,
+    },
     /// `/advance deal [to] [override]`: `override` is the reason for passing unmet gates.
-    Advance { deal: DealNumber, to: Option<StageId>, override_reason: Option<String> },
+    Advance {
+        deal: DealNumber,
+        to: Option<StageId>,
+        override_reason: Option<String>,
+    },
     /// `/back deal to reason`
-    Back { deal: DealNumber, to: StageId, reason: String },
+    Back {
+        deal: DealNumber,
+        to: StageId,
+        reason: String,
+    },
     /// `/approve deal [note]`
-    Approve { deal: DealNumber, note: Option<String> },
+    Approve {
+        deal: DealNumber,
+        note: Option<String>,
+    },
     /// `/won deal`
     Won { deal: DealNumber },
     /// `/lost deal reason`
@@ -42,9 +64,16 @@ pub enum Command {
     /// `/playbook [stage]`
     Playbook { stage: Option<StageId> },
     /// `/forecast [period] [owner]`
-    Forecast { period: Option<PeriodSpec>, owner: Option<UserRef> },
+    Forecast {
+        period: Option<PeriodSpec>,
+        owner: Option<UserRef>,
+    },
     /// `/team set user role [manager]`
-    TeamSet { user: UserRef, role: Role, manager: Option<UserRef> },
+    TeamSet {
+        user: UserRef,
+        role: Role,
+        manager: Option<UserRef>,
+    },
     /// `/team list`
     TeamList,
     /// `/help [command]`
@@ -67,9 +96,15 @@ pub enum PeriodSpec {
     /// Every open deal whatever its close date.
     All,
     /// `2026-11`
-    Month { year: i32, month: u32 },
+    Month {
+        year: i32,
+        month: u32,
+    },
     /// `2026-Q4` (fiscal quarter)
-    Quarter { year: i32, quarter: u32 },
+    Quarter {
+        year: i32,
+        quarter: u32,
+    },
 }
 
 /// Text limits, in characters: longer input is refused with the limit named.

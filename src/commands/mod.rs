@@ -8,3 +8,6 @@ pub mod reply;
 
 pub use command::{Command, PeriodSpec, UserRef};
 pub use reply::Reply;
+pub mod execute;
+pub mod help;
+pub mod replies;

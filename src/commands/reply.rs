@@ -36,7 +36,10 @@ pub enum Tone {
     Refusal,
     Error,
     /// A deal's stage, by position among the open stages (0-based) out of `of`.
-    Stage { index: u8, of: u8 },
+    Stage {
+        index: u8,
+        of: u8,
+    },
 }
 
 /// A button that does exactly what a command would: pressing it runs `command` as the presser.
@@ -55,7 +58,10 @@ pub struct Image {
 
 impl Reply {
     pub fn new(title: impl Into<String>) -> Self {
-        Self { title: title.into(), ..Self::default() }
+        Self {
+            title: title.into(),
+            ..Self::default()
+        }
     }
 
     pub fn line(mut self, line: impl Into<String>) -> Self {
@@ -64,7 +70,11 @@ impl Reply {
     }
 
     pub fn field(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.fields.push(Field { name: name.into(), value: value.into(), inline: true });
+        self.fields.push(Field {
+            name: name.into(),
+            value: value.into(),
+            inline: true,
+        });
         self
     }
 
@@ -79,7 +89,10 @@ impl Reply {
     }
 
     pub fn button(mut self, label: impl Into<String>, command: impl Into<String>) -> Self {
-        self.buttons.push(Button { label: label.into(), command: command.into() });
+        self.buttons.push(Button {
+            label: label.into(),
+            command: command.into(),
+        });
         self
     }
 }

@@ -19,7 +19,11 @@ impl Coverage {
     /// Whole percent done; 100 for a stage that recommends nothing.
     pub fn percent(&self) -> u8 {
         let total = self.done.len() + self.not_done.len();
-        if total == 0 { 100 } else { (self.done.len() * 100 / total) as u8 }
+        if total == 0 {
+            100
+        } else {
+            (self.done.len() * 100 / total) as u8
+        }
     }
 }
 

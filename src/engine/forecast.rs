@@ -16,7 +16,10 @@ pub struct YearMonth {
 
 impl YearMonth {
     pub fn of(date: NaiveDate) -> Self {
-        Self { year: date.year(), month: date.month() }
+        Self {
+            year: date.year(),
+            month: date.month(),
+        }
     }
 }
 

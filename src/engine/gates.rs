@@ -29,7 +29,10 @@ pub struct GateCheck {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Remedy {
     /// `/log deal-42 <activity>`, `remaining` more times.
-    LogActivity { activity: ActivityId, remaining: u32 },
+    LogActivity {
+        activity: ActivityId,
+        remaining: u32,
+    },
     /// `/deal set deal-42 <field> <value>` with a value that satisfies `rule`.
     SetField { field: FieldName, rule: FieldRule },
     /// `/approve deal-42` by someone with `role` or above.
@@ -56,4 +59,8 @@ pub fn evaluate_stage(
 /// The unmet gates only, in the stage's order.
 pub fn unmet(checks: &[GateCheck]) -> Vec<GateCheck> {
     checks.iter().filter(|c| !c.met).cloned().collect()
+}
+// TEMPORARY until the engine branch lands.
+pub fn describe(_p: &Playbook, _g: &crate::engine::playbook::Gate) -> String {
+    String::new()
 }

@@ -52,7 +52,10 @@ pub enum Refusal {
     /// The gates that do not hold, across every stage the move would leave, in order, with
     /// the current stage's recommended activities not yet done as suggestions.
     #[error("{} requirement(s) not met", unmet.len())]
-    GatesUnmet { unmet: Vec<GateCheck>, suggestions: Vec<ActivityId> },
+    GatesUnmet {
+        unmet: Vec<GateCheck>,
+        suggestions: Vec<ActivityId>,
+    },
     #[error("the deal is already closed ({})", status.as_str())]
     Closed { status: DealStatus },
     #[error("there is no stage `{0}` in the playbook")]

@@ -72,7 +72,11 @@ pub struct Gate {
 #[derive(Debug, Clone, PartialEq)]
 pub enum GateKind {
     /// The activity was logged `count` times, in this stage or ever.
-    Activity { activity: ActivityId, scope: ActivityScope, count: u32 },
+    Activity {
+        activity: ActivityId,
+        scope: ActivityScope,
+        count: u32,
+    },
     /// A deal field satisfies a rule.
     Field { field: FieldName, rule: FieldRule },
     /// Someone with `role` (or above) approved the deal in this stage, optionally only when a
@@ -119,8 +123,13 @@ pub enum ForecastCategory {
 }
 
 impl ForecastCategory {
-    pub const ALL: [ForecastCategory; 5] =
-        [Self::Pipeline, Self::BestCase, Self::Commit, Self::Closed, Self::Omitted];
+    pub const ALL: [ForecastCategory; 5] = [
+        Self::Pipeline,
+        Self::BestCase,
+        Self::Commit,
+        Self::Closed,
+        Self::Omitted,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

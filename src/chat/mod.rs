@@ -1,0 +1,3 @@
+//! Adapters: each turns a platform's payloads into command invocations and renders `Reply`.
+
+pub mod console;

@@ -1,0 +1,188 @@
+//! Running a command: resolve the caller, call the use case, build the reply. Every adapter
+//! comes through here, so a command behaves the same in the console, Discord and Slack.
+//!
+//! ```text
+//! /advance deal-42
+//! → deal-42 can't leave Qualify yet
+//!   Requirements not met (1):
+//!   ❌ Log Discovery call held (`discovery-call`) in this stage — log `discovery-call`: `/log deal-42 discovery-call`
+//! ```
+
+use crate::service::{Caller, Service, ServiceError, Session};
+
+use super::command::Command;
+use super::parse::parse_line;
+use super::replies;
+use super::reply::Reply;
+
+/// Parses and runs one command line as `caller`.
+pub async fn execute_line(service: &Service, caller: &Caller, line: &str) -> Reply {
+    match parse_line(line) {
+        Ok(command) => execute(service, caller, command).await,
+        Err(e) => replies::user_error(&e.to_string()),
+    }
+}
+
+/// Runs a parsed command as `caller`.
+pub async fn execute(service: &Service, caller: &Caller, command: Command) -> Reply {
+    if let Command::Help { command } = &command {
+        return match super::help::help_reply(command.as_deref()) {
+            Ok(reply) => reply,
+            Err(e) => replies::user_error(&e.to_string()),
+        };
+    }
+    let session = match service.session(caller).await {
+        Ok(s) => s,
+        Err(e) => return error_reply(&e, None),
+    };
+    match run(service, &session, command).await {
+        Ok(reply) => reply,
+        Err(e) => error_reply(&e, Some(&session)),
+    }
+}
+
+async fn run(
+    service: &Service,
+    session: &Session,
+    command: Command,
+) -> Result<Reply, ServiceError> {
+    let playbook = &session.playbook;
+    let me = session.member.display_name.as_str();
+    Ok(match command {
+        Command::DealNew {
+            name,
+            amount,
+            close,
+            owner,
+            stage,
+        } => {
+            let view = service
+                .create_deal(
+                    session,
+                    &name,
+                    amount,
+                    close,
+                    owner.as_ref(),
+                    stage.as_ref(),
+                )
+                .await?;
+            replies::deal_created(&view, playbook)
+        }
+        Command::DealShow { deal } => {
+            replies::deal_shown(&service.show_deal(session, deal).await?, playbook)
+        }
+        Command::DealList { owner, stage } => {
+            let deals = service
+                .list_deals(session, owner.as_ref(), stage.as_ref())
+                .await?;
+            let whose = match (&owner, session.member.role()) {
+                (Some(o), _) => o.0.trim_start_matches('@').to_string(),
+                (None, crate::engine::playbook::Role::Rep) => "yours".to_string(),
+                (None, crate::engine::playbook::Role::Manager) => "your team's".to_string(),
+                (None, crate::engine::playbook::Role::Admin) => "everyone's".to_string(),
+            };
+            let whose = match &stage {
+                Some(s) => format!("{whose}, in {s}"),
+                None => whose,
+            };
+            replies::deal_list(&deals, playbook, &whose)
+        }
+        Command::DealSet { deal, field, value } => {
+            let view = service.set_field(session, deal, &field, &value).await?;
+            replies::field_set(&view, playbook, field.as_str())
+        }
+        Command::Log {
+            deal,
+            activity,
+            note,
+        } => {
+            let outcome = service
+                .log_activity(session, deal, &activity, note.as_deref())
+                .await?;
+            replies::logged(&outcome, playbook)
+        }
+        Command::Advance {
+            deal,
+            to,
+            override_reason,
+        } => {
+            let moved = service
+                .advance(session, deal, to.as_ref(), override_reason.as_deref())
+                .await?;
+            replies::moved(&moved, playbook, me)
+        }
+        Command::Back { deal, to, reason } => replies::moved(
+            &service.back(session, deal, &to, &reason).await?,
+            playbook,
+            me,
+        ),
+        Command::Approve { deal, note } => replies::approved(
+            &service.approve(session, deal, note.as_deref()).await?,
+            playbook,
+            me,
+        ),
+        Command::Won { deal } => replies::moved(&service.won(session, deal).await?, playbook, me),
+        Command::Lost { deal, reason } => {
+            replies::moved(&service.lost(session, deal, &reason).await?, playbook, me)
+        }
+        Command::Playbook { stage } => match stage {
+            None => replies::playbook_view(playbook, None),
+            Some(id) => match playbook.stage(&id) {
+                Some(s) => replies::playbook_view(playbook, Some(s)),
+                None => {
+                    return Err(ServiceError::UnknownStage {
+                        given: id.to_string(),
+                        known: playbook
+                            .stages
+                            .iter()
+                            .map(|s| format!("`{}`", s.id))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    });
+                }
+            },
+        },
+        Command::Forecast { period, owner } => replies::forecast_view(
+            &service.forecast(session, period, owner.as_ref()).await?,
+            playbook,
+        ),
+        Command::TeamSet {
+            user,
+            role,
+            manager,
+        } => replies::team_set(
+            &service
+                .set_team_role(session, &user, role, manager.as_ref())
+                .await?,
+        ),
+        Command::TeamList => replies::team_view(&service.team(session).await?),
+        Command::Help { .. } => unreachable!("answered before the session is resolved"),
+    })
+}
+
+fn error_reply(e: &ServiceError, session: Option<&Session>) -> Reply {
+    if e.is_internal() {
+        let reference = reference_id();
+        tracing::error!(reference = %reference, error = ?e, "command failed");
+        return replies::internal_error(&reference);
+    }
+    match (e, session) {
+        (
+            ServiceError::Move {
+                number,
+                stage,
+                refusal,
+            },
+            Some(s),
+        ) => replies::refused(*number, refusal, &s.playbook, s.playbook.stage(stage)),
+        _ => replies::user_error(&e.to_string()),
+    }
+}
+
+/// A short reference to find an internal error in the log.
+fn reference_id() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("E{:x}-{n}", std::process::id())
+}

@@ -1,0 +1,612 @@
+//! Pure builders: service results in, `Reply` out. Everything a person reads about a deal,
+//! a refusal, the playbook or the forecast is worded here, once, for every platform.
+
+use crate::engine::forecast::Totals;
+use crate::engine::gates::{GateCheck, Remedy};
+use crate::engine::ids::{DealNumber, format_minor};
+use crate::engine::playbook::{FieldRule, Playbook, Role, Stage};
+use crate::engine::transition::{Refusal, TransitionKind};
+use crate::service::{DealSummary, DealView, ForecastView, LoggedOutcome, Moved, TeamMember};
+
+use super::reply::{Reply, Tone};
+
+/// `USD 12,500` from minor units.
+pub fn money(minor: i128, currency: &str) -> String {
+    format!("{currency} {}", format_minor(minor))
+}
+
+fn stage_tone(playbook: &Playbook, stage: &Stage) -> Tone {
+    match stage.outcome {
+        Some(crate::engine::playbook::Outcome::Won) => Tone::Success,
+        Some(crate::engine::playbook::Outcome::Lost) => Tone::Refusal,
+        None => {
+            let open: Vec<_> = playbook.open_stages().collect();
+            let index = open.iter().position(|s| s.id == stage.id).unwrap_or(0);
+            Tone::Stage {
+                index: index as u8,
+                of: open.len() as u8,
+            }
+        }
+    }
+}
+
+fn stage_name(playbook: &Playbook, id: &crate::engine::ids::StageId) -> String {
+    playbook
+        .stage(id)
+        .map_or_else(|| id.to_string(), |s| s.name.clone())
+}
+
+/// The command line that meets a gate, e.g. `/log deal-42 discovery-call`.
+pub fn remedy_command(number: DealNumber, remedy: &Remedy) -> String {
+    match remedy {
+        Remedy::LogActivity { activity, .. } => format!("/log {number} {activity}"),
+        Remedy::SetField { field, rule } => {
+            let example = match (field.as_str(), rule) {
+                ("close_date", _) | (_, FieldRule::FutureDate) => "YYYY-MM-DD".to_string(),
+                ("amount", _) | (_, FieldRule::Positive) => "50000".to_string(),
+                (_, FieldRule::MinLength(n)) => format!("\"at least {n} characters of evidence\""),
+                _ => "\"…\"".to_string(),
+            };
+            format!("/deal set {number} {field} {example}")
+        }
+        Remedy::Approval { .. } => format!("/approve {number}"),
+    }
+}
+
+/// How to meet one unmet gate, in a sentence with the command.
+fn how_to_meet(number: DealNumber, check: &GateCheck) -> String {
+    let cmd = remedy_command(number, &check.remedy);
+    match &check.remedy {
+        Remedy::LogActivity {
+            activity,
+            remaining,
+        } if *remaining > 1 => {
+            format!("log `{activity}` {remaining} more times: `{cmd}`")
+        }
+        Remedy::LogActivity { activity, .. } => format!("log `{activity}`: `{cmd}`"),
+        Remedy::SetField { field, .. } => format!("set `{field}`: `{cmd}`"),
+        Remedy::Approval { role } => {
+            let who = if *role == Role::Admin {
+                "an admin"
+            } else {
+                "the owner's manager"
+            };
+            format!("{who} approves: `{cmd}`")
+        }
+    }
+}
+
+fn check_line(number: DealNumber, check: &GateCheck) -> String {
+    let progress = check
+        .progress
+        .as_ref()
+        .map(|p| format!(" ({p})"))
+        .unwrap_or_default();
+    if !check.applies {
+        format!("➖ {}{progress}", check.requirement)
+    } else if check.met {
+        format!("✅ {}{progress}", check.requirement)
+    } else {
+        format!(
+            "❌ {}{progress} — {}",
+            check.requirement,
+            how_to_meet(number, check)
+        )
+    }
+}
+
+/// A deal as `/deal show` shows it; other replies start from this.
+pub fn deal_card(view: &DealView, playbook: &Playbook, title: impl Into<String>) -> Reply {
+    let d = &view.deal;
+    let currency = &playbook.currency;
+    let stage = playbook.stage(&d.stage);
+    let probability = stage.map_or(0, |s| s.probability.percent());
+    let weighted = if d.status == crate::engine::deal::DealStatus::Open {
+        (i128::from(d.amount.minor()) * i128::from(probability) + 50).div_euclid(100)
+    } else {
+        0
+    };
+    let mut reply = Reply::new(title)
+        .field(
+            "Stage",
+            format!("{} ({}%)", stage_name(playbook, &d.stage), probability),
+        )
+        .field("Amount", money(i128::from(d.amount.minor()), currency))
+        .field("Weighted", money(weighted, currency))
+        .field("Close date", d.close_date.to_string())
+        .field("Owner", view.owner.display_name.clone());
+    if let Some(s) = stage {
+        reply = reply.tone(stage_tone(playbook, s));
+    }
+    if d.status == crate::engine::deal::DealStatus::Open {
+        let stalled = if view.stalled { " ⚠ stalled" } else { "" };
+        reply = reply.field("In stage", format!("{} days{stalled}", view.days_in_stage));
+    } else {
+        reply = reply.field("Status", d.status.as_str().to_string());
+    }
+    for (name, value) in &d.fields {
+        let label = playbook
+            .custom_field(name)
+            .map_or_else(|| name.to_string(), |f| f.name.clone());
+        reply.fields.push(super::reply::Field {
+            name: label,
+            value: value.clone(),
+            inline: false,
+        });
+    }
+    if !view.checks.is_empty() {
+        let stage_label = stage.map_or_else(|| d.stage.to_string(), |s| s.name.clone());
+        reply.lines.push(format!("**To leave {stage_label}:**"));
+        reply
+            .lines
+            .extend(view.checks.iter().map(|c| check_line(d.number, c)));
+    }
+    if let (Some(cov), Some(s)) = (&view.coverage, stage) {
+        let total = cov.done.len() + cov.not_done.len();
+        if total > 0 {
+            reply.lines.push(format!(
+                "Recommended activities: {} of {total} done ({}%).",
+                cov.done.len(),
+                cov.percent()
+            ));
+            if !cov.not_done.is_empty() {
+                let names: Vec<String> = cov
+                    .not_done
+                    .iter()
+                    .map(|id| activity_label(s, id))
+                    .collect();
+                reply.lines.push(format!("Not yet: {}.", names.join(", ")));
+            }
+        }
+    }
+    reply
+}
+
+fn activity_label(stage: &Stage, id: &crate::engine::ids::ActivityId) -> String {
+    stage
+        .activities
+        .iter()
+        .find(|a| &a.id == id)
+        .map_or_else(|| format!("`{id}`"), |a| format!("{} (`{id}`)", a.name))
+}
+
+pub fn deal_shown(view: &DealView, playbook: &Playbook) -> Reply {
+    let mut reply = deal_card(
+        view,
+        playbook,
+        format!("{} · {}", view.deal.number, view.deal.name),
+    );
+    if let Some(last) = view.recent_activities.first() {
+        reply.lines.push(format!(
+            "Last activity: `{}` on {}.",
+            last.activity,
+            &last.at[..10]
+        ));
+    }
+    let overrides = view.history.iter().filter(|h| h.overridden != 0).count();
+    if overrides > 0 {
+        reply.lines.push(format!(
+            "Gates overridden {overrides} time(s) in this deal's history."
+        ));
+    }
+    reply.ephemeral()
+}
+
+pub fn deal_created(view: &DealView, playbook: &Playbook) -> Reply {
+    let mut reply = deal_card(
+        view,
+        playbook,
+        format!("Created {} · {}", view.deal.number, view.deal.name),
+    );
+    reply.lines.push(format!(
+        "Log work with `/log {} <activity>`; `/playbook {}` lists what to do in this stage.",
+        view.deal.number, view.deal.stage
+    ));
+    reply
+}
+
+pub fn field_set(view: &DealView, playbook: &Playbook, field: &str) -> Reply {
+    deal_card(
+        view,
+        playbook,
+        format!("Updated `{field}` of {}", view.deal.number),
+    )
+    .ephemeral()
+}
+
+pub fn approved(view: &DealView, playbook: &Playbook, approver: &str) -> Reply {
+    let stage = stage_name(playbook, &view.deal.stage);
+    deal_card(
+        view,
+        playbook,
+        format!("{approver} approved {} in {stage}", view.deal.number),
+    )
+    .tone(Tone::Success)
+}
+
+pub fn logged(outcome: &LoggedOutcome, playbook: &Playbook) -> Reply {
+    let view = &outcome.view;
+    let number = view.deal.number;
+    let mut reply = Reply::new(format!("Logged {} on {number}", outcome.activity_name))
+        .tone(Tone::Success)
+        .ephemeral();
+    if !outcome.recommended_here {
+        reply.lines.push(format!(
+            "`{}` is not one of this stage's recommended activities; it is recorded all the same.",
+            outcome.activity
+        ));
+    }
+    if let Some(cov) = &view.coverage {
+        let total = cov.done.len() + cov.not_done.len();
+        if total > 0 {
+            reply.lines.push(format!(
+                "Recommended activities in this stage: {} of {total} done.",
+                cov.done.len()
+            ));
+        }
+    }
+    let unmet: Vec<&GateCheck> = view.checks.iter().filter(|c| !c.met).collect();
+    if unmet.is_empty() {
+        let stage = stage_name(playbook, &view.deal.stage);
+        reply.lines.push(format!(
+            "Every requirement to leave {stage} is met: `/advance {number}`."
+        ));
+    } else {
+        reply
+            .lines
+            .push(format!("Still needed to advance ({}):", unmet.len()));
+        reply
+            .lines
+            .extend(unmet.iter().map(|c| check_line(number, c)));
+    }
+    reply
+}
+
+pub fn moved(m: &Moved, playbook: &Playbook, actor: &str) -> Reply {
+    let d = &m.view.deal;
+    let currency = &playbook.currency;
+    let to = stage_name(playbook, &m.transition.to);
+    let from = stage_name(playbook, &m.transition.from);
+    let title = match m.transition.kind {
+        TransitionKind::Advance => format!("{} advanced to {to}", d.number),
+        TransitionKind::Back => format!("{} moved back to {to}", d.number),
+        TransitionKind::Won => format!("{} won 🎉", d.number),
+        TransitionKind::Lost => format!("{} lost", d.number),
+    };
+    let mut reply = deal_card(&m.view, playbook, title);
+    let probability = playbook
+        .stage(&m.transition.to)
+        .map_or(0, |s| s.probability.percent());
+    match m.transition.kind {
+        TransitionKind::Won => reply.lines.insert(
+            0,
+            format!("{actor} closed **{}** won: {} booked.", d.name, money(i128::from(d.amount.minor()), currency)),
+        ),
+        TransitionKind::Lost => reply.lines.insert(
+            0,
+            format!(
+                "{actor} closed **{}** lost from {from}. Reason: {}",
+                d.name,
+                m.transition.reason.as_deref().unwrap_or("")
+            ),
+        ),
+        _ => reply.lines.insert(
+            0,
+            format!(
+                "{actor} moved **{}** from {from} to {to}: probability {probability}%, weighted {} (was {}).",
+                d.name,
+                money(m.weighted_after, currency),
+                money(m.weighted_before, currency)
+            ),
+        ),
+    }
+    if m.transition.kind == TransitionKind::Back
+        && let Some(reason) = &m.transition.reason
+    {
+        reply.lines.insert(1, format!("Reason: {reason}"));
+    }
+    if !m.transition.overridden.is_empty() {
+        reply.lines.insert(
+            1,
+            format!(
+                "⚠ Override by {actor}: {}. Requirements passed without being met: {}.",
+                m.transition.reason.as_deref().unwrap_or(""),
+                m.transition
+                    .overridden
+                    .iter()
+                    .map(|c| c.requirement.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        );
+    }
+    reply
+}
+
+/// A refused move: every unmet requirement with how to meet it, then the suggestions, clearly
+/// apart. Private to the person who asked.
+pub fn refused(
+    number: DealNumber,
+    refusal: &Refusal,
+    playbook: &Playbook,
+    deal_stage: Option<&Stage>,
+) -> Reply {
+    match refusal {
+        Refusal::GatesUnmet { unmet, suggestions } => {
+            let here = deal_stage.map_or_else(|| "its stage".to_string(), |s| s.name.clone());
+            let mut reply = Reply::new(format!("{number} can't leave {here} yet"))
+                .tone(Tone::Refusal)
+                .ephemeral();
+            reply
+                .lines
+                .push(format!("**Requirements not met ({}):**", unmet.len()));
+            for check in unmet {
+                let stage_note = if deal_stage.is_some_and(|s| s.id != check.stage) {
+                    format!(" [{}]", stage_name(playbook, &check.stage))
+                } else {
+                    String::new()
+                };
+                reply
+                    .lines
+                    .push(format!("{}{stage_note}", check_line(number, check)));
+                if let Remedy::LogActivity { activity, .. } = &check.remedy {
+                    reply = reply.button(
+                        format!("Log {activity}"),
+                        format!("/log {number} {activity}"),
+                    );
+                }
+            }
+            if !suggestions.is_empty() {
+                reply.lines.push(
+                    "**Suggested, not required** (recommended activities not yet done):"
+                        .to_string(),
+                );
+                for id in suggestions {
+                    let label =
+                        deal_stage.map_or_else(|| format!("`{id}`"), |s| activity_label(s, id));
+                    reply.lines.push(format!("• {label}: `/log {number} {id}`"));
+                }
+            }
+            reply.lines.push(format!(
+                "A manager can pass unmet requirements with a reason: `/advance {number} override:\"why\"`."
+            ));
+            reply
+        }
+        other => Reply::new(format!("{number} cannot move"))
+            .line(capitalise(&other.to_string()) + ".")
+            .tone(Tone::Refusal)
+            .ephemeral(),
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map_or_else(String::new, |f| {
+        f.to_uppercase().collect::<String>() + c.as_str()
+    })
+}
+
+pub fn deal_list(deals: &[DealSummary], playbook: &Playbook, whose: &str) -> Reply {
+    let mut reply = Reply::new(format!("Deals: {whose}")).ephemeral();
+    if deals.is_empty() {
+        reply.lines.push(
+            "No deals here. Create one with `/deal new \"Name\" 25000 2026-12-31`.".to_string(),
+        );
+        return reply;
+    }
+    for s in deals {
+        let d = &s.deal;
+        let stalled = if s.stalled { " ⚠ stalled" } else { "" };
+        reply.lines.push(format!(
+            "`{}` **{}** · {} · {} · closes {} · {}{stalled}",
+            d.number,
+            d.name,
+            stage_name(playbook, &d.stage),
+            money(i128::from(d.amount.minor()), &playbook.currency),
+            d.close_date,
+            s.owner
+        ));
+    }
+    if deals.len() >= 50 {
+        reply.lines.push(
+            "Showing the first 50; filter by `owner:` or `stage:` to see others.".to_string(),
+        );
+    }
+    reply
+}
+
+fn gate_summary(playbook: &Playbook, stage: &Stage) -> Vec<String> {
+    stage
+        .gates
+        .iter()
+        .map(|g| {
+            g.label
+                .clone()
+                .unwrap_or_else(|| crate::engine::gates::describe(playbook, g))
+        })
+        .collect()
+}
+
+/// `/playbook`: every stage at a glance, or one stage in full.
+pub fn playbook_view(playbook: &Playbook, stage: Option<&Stage>) -> Reply {
+    match stage {
+        None => {
+            let mut reply = Reply::new(format!("Playbook: {}", playbook.name)).ephemeral();
+            for (i, s) in playbook.stages.iter().enumerate() {
+                let kind = match s.outcome {
+                    Some(crate::engine::playbook::Outcome::Won) => " (closed won)".to_string(),
+                    Some(crate::engine::playbook::Outcome::Lost) => " (closed lost)".to_string(),
+                    None => format!(
+                        " · {} recommended activities · {} gate(s)",
+                        s.activities.len(),
+                        s.gates.len()
+                    ),
+                };
+                reply.lines.push(format!(
+                    "{}. **{}** `{}` · {}% · {}{kind}",
+                    i + 1,
+                    s.name,
+                    s.id,
+                    s.probability.percent(),
+                    s.forecast_category.label()
+                ));
+            }
+            reply
+                .lines
+                .push("`/playbook <stage>` shows a stage's activities and gates.".to_string());
+            reply
+        }
+        Some(s) => {
+            let mut reply = Reply::new(format!("{} · {}%", s.name, s.probability.percent()))
+                .tone(stage_tone(playbook, s))
+                .ephemeral();
+            if let Some(d) = &s.description {
+                reply.lines.push(d.clone());
+            }
+            reply = reply.field("Forecast category", s.forecast_category.label());
+            if let Some(days) = s.stall_after_days {
+                reply = reply.field("Stalls after", format!("{days} days"));
+            }
+            if !s.activities.is_empty() {
+                reply
+                    .lines
+                    .push("**Recommended activities** (guidance, not required):".to_string());
+                for a in &s.activities {
+                    let hint = a
+                        .hint
+                        .as_ref()
+                        .map(|h| format!(" — {h}"))
+                        .unwrap_or_default();
+                    reply.lines.push(format!("• {} `{}`{hint}", a.name, a.id));
+                }
+            }
+            let gates = gate_summary(playbook, s);
+            if !gates.is_empty() {
+                reply
+                    .lines
+                    .push("**Gates** (required to advance):".to_string());
+                reply
+                    .lines
+                    .extend(gates.into_iter().map(|g| format!("• {g}")));
+            }
+            reply
+        }
+    }
+}
+
+fn totals_line(label: &str, t: &Totals, currency: &str) -> String {
+    format!(
+        "{label}: {} deal(s) · {} · weighted {}",
+        t.count,
+        money(t.amount, currency),
+        money(t.weighted_minor(), currency)
+    )
+}
+
+pub fn forecast_view(view: &ForecastView, playbook: &Playbook) -> Reply {
+    let f = &view.forecast;
+    let c = &view.currency;
+    let category = |cat| {
+        f.by_category
+            .iter()
+            .find(|(k, _)| *k == cat)
+            .map(|(_, t)| t.amount)
+            .unwrap_or(0)
+    };
+    use crate::engine::playbook::ForecastCategory as Cat;
+    let mut reply = Reply::new(format!("Forecast · {} · {}", view.scope, view.period.label))
+        .field("Open pipeline", money(f.open.amount, c))
+        .field("Weighted", money(f.open.weighted_minor(), c))
+        .field("Commit", money(category(Cat::Commit), c))
+        .field(
+            "Best case",
+            money(category(Cat::BestCase) + category(Cat::Commit), c),
+        )
+        .field("Closed won", money(f.won.amount, c))
+        .ephemeral();
+    reply.lines.push(format!(
+        "{} open deal(s); {} won in the period.",
+        f.open.count, f.won.count
+    ));
+    reply.lines.push("**By stage**".to_string());
+    for (id, t) in &f.by_stage {
+        let name = stage_name(playbook, id);
+        let p = playbook.stage(id).map_or(0, |s| s.probability.percent());
+        reply.lines.push(format!(
+            "• {}",
+            totals_line(&format!("{name} ({p}%)"), t, c)
+        ));
+    }
+    if !f.by_owner.is_empty() {
+        reply.lines.push("**By owner**".to_string());
+        reply.lines.extend(
+            f.by_owner
+                .iter()
+                .map(|(o, t)| format!("• {}", totals_line(o, t, c))),
+        );
+    }
+    if f.by_month.len() > 1 {
+        reply.lines.push("**By close month**".to_string());
+        reply.lines.extend(
+            f.by_month
+                .iter()
+                .map(|(m, t)| format!("• {}", totals_line(&m.to_string(), t, c))),
+        );
+    }
+    if f.by_quarter.len() > 1 {
+        reply.lines.push("**By quarter**".to_string());
+        reply.lines.extend(
+            f.by_quarter
+                .iter()
+                .map(|(q, t)| format!("• {}", totals_line(&q.to_string(), t, c))),
+        );
+    }
+    reply
+}
+
+pub fn team_view(team: &[TeamMember]) -> Reply {
+    let mut reply = Reply::new("Team").ephemeral();
+    for t in team {
+        let manager = t
+            .manager
+            .as_ref()
+            .map(|m| format!(", reports to {m}"))
+            .unwrap_or_default();
+        reply.lines.push(format!(
+            "• {} — {}{manager}",
+            t.member.display_name, t.member.role
+        ));
+    }
+    reply
+}
+
+pub fn team_set(t: &TeamMember) -> Reply {
+    let manager = t
+        .manager
+        .as_ref()
+        .map(|m| format!(", reporting to {m}"))
+        .unwrap_or_default();
+    Reply::new(format!(
+        "{} is now a {}{manager}",
+        t.member.display_name, t.member.role
+    ))
+    .tone(Tone::Success)
+}
+
+/// A user error: the text says what was wrong and what would be right.
+pub fn user_error(text: &str) -> Reply {
+    Reply::new("That didn't work")
+        .line(text)
+        .tone(Tone::Error)
+        .ephemeral()
+}
+
+/// An internal error: only a reference the operator can find in the log.
+pub fn internal_error(reference: &str) -> Reply {
+    Reply::new("Something went wrong on our side")
+        .line(format!(
+            "Nothing was changed. If it happens again, give your admin this reference: `{reference}`."
+        ))
+        .tone(Tone::Error)
+        .ephemeral()
+}

@@ -1,0 +1,35 @@
+//! Turning configuration values into what the service needs. Values come in from `main` (which
+//! reads the environment through clap); library code never reads environment variables.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+
+use crate::engine::playbook::{TEMPLATES, load_str, template_source};
+use crate::service::PlaybookSource;
+
+/// `DEALGATE_PLAYBOOK`: a built-in template name, or the path of a TOML file. The playbook is
+/// validated here so a bad one stops the bot at start-up, not at a rep's first command.
+pub fn playbook_source(reference: &str) -> anyhow::Result<PlaybookSource> {
+    let toml = match template_source(reference) {
+        Some(text) => text.to_string(),
+        None => {
+            let path = Path::new(reference);
+            if !path.exists() {
+                let names: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
+                bail!(
+                    "playbook `{reference}` is neither a built-in template ({}) nor a file",
+                    names.join(", ")
+                );
+            }
+            std::fs::read_to_string(path).with_context(|| format!("read playbook {reference}"))?
+        }
+    };
+    if let Err(e) = load_str(reference, &toml) {
+        bail!("playbook {reference} is not valid:\n{e}");
+    }
+    Ok(PlaybookSource {
+        reference: reference.to_string(),
+        toml,
+    })
+}

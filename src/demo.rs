@@ -1,0 +1,240 @@
+//! The demo workspace: a sales ops admin, a manager, three reps and about thirty deals spread
+//! over every stage, with the activities, approvals and history a real quarter leaves behind.
+//!
+//! It is built through the service itself, with a clock that starts three months ago, so every
+//! deal got where it is by meeting its gates (the same code paths a team uses).
+
+use std::sync::Arc;
+
+use chrono::{Duration, NaiveDate};
+
+use crate::chat::console::caller;
+use crate::clock::{Clock, ManualClock};
+use crate::commands::UserRef;
+use crate::engine::deal::DealStatus;
+use crate::engine::gates::Remedy;
+use crate::engine::ids::{DealNumber, Money};
+use crate::engine::playbook::{FieldRule, Role};
+use crate::service::{Service, ServiceError, Session};
+use crate::store::tenants;
+
+pub const WORKSPACE: &str = "demo";
+pub const ADMIN: &str = "morgan";
+pub const MANAGER: &str = "dana";
+pub const REPS: [&str; 3] = ["alex", "sam", "riley"];
+
+const COMPANIES: [&str; 30] = [
+    "Acme Logistics",
+    "Borealis Health",
+    "Cobalt Mining",
+    "Dunmore Foods",
+    "Evergreen Bank",
+    "Fjord Shipping",
+    "Granite Insurance",
+    "Harbor Retail",
+    "Ionic Energy",
+    "Juniper Schools",
+    "Keystone Legal",
+    "Lumen Media",
+    "Meridian Air",
+    "Northwind Traders",
+    "Orchid Pharma",
+    "Pioneer Farms",
+    "Quarry Build",
+    "Redwood Hotels",
+    "Summit Telecom",
+    "Tidal Water",
+    "Umber Textiles",
+    "Vertex Robotics",
+    "Willow Care",
+    "Xenon Labs",
+    "Yarrow Seeds",
+    "Zephyr Motors",
+    "Atlas Freight",
+    "Beacon Security",
+    "Crescent Clinics",
+    "Delta Chemicals",
+];
+
+/// Makes sure the demo workspace exists (creating or, with `reset`, recreating it) and says what
+/// is in it.
+pub async fn prepare(service: &Service, reset: bool) -> Result<String, ServiceError> {
+    let existing = {
+        let mut conn = service.store().reader().acquire().await?;
+        match tenants::find(&mut conn, "console", WORKSPACE).await? {
+            Some(t) => Some((t.id, tenants::deal_count(&mut conn, t.id).await?)),
+            None => None,
+        }
+    };
+    match existing {
+        Some((_, deals)) if !reset && deals > 0 => {
+            return Ok(format!(
+                "Reusing the demo workspace ({deals} deals); `dealgate demo --reset` starts it afresh."
+            ));
+        }
+        Some((id, _)) => {
+            let mut tx = service.store().begin().await?;
+            tenants::delete(&mut tx, id).await?;
+            tx.commit().await?;
+        }
+        None => {}
+    }
+    let count = seed(service).await?;
+    Ok(format!(
+        "Created the demo workspace: {ADMIN} (admin), {MANAGER} (manager), reps {} and {count} deals.",
+        REPS.join(", ")
+    ))
+}
+
+/// A tiny deterministic generator, so every demo is the same demo.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, below: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % below
+    }
+}
+
+async fn seed(real: &Service) -> Result<usize, ServiceError> {
+    let now = real.clock().now();
+    let start = now - Duration::days(90);
+    let clock = Arc::new(ManualClock::new(start));
+    let service = real.with_clock(clock.clone());
+    let session = |name: &str| {
+        let service = &service;
+        let c = caller(WORKSPACE, name);
+        async move { service.session(&c).await }
+    };
+    let admin = session(ADMIN).await?;
+    let manager = session(MANAGER).await?;
+    service
+        .set_team_role(&admin, &UserRef(MANAGER.into()), Role::Manager, None)
+        .await?;
+    let mut reps = Vec::new();
+    for rep in REPS {
+        session(rep).await?;
+        service
+            .set_team_role(
+                &admin,
+                &UserRef(rep.into()),
+                Role::Rep,
+                Some(&UserRef(MANAGER.into())),
+            )
+            .await?;
+        reps.push(session(rep).await?);
+    }
+    let manager = Session {
+        member: service.session(&caller(WORKSPACE, MANAGER)).await?.member,
+        ..manager
+    };
+    let playbook = admin.playbook.clone();
+    let open: Vec<_> = playbook.open_stages().map(|s| s.id.clone()).collect();
+    let mut rng = Lcg(42);
+    for (i, company) in COMPANIES.iter().enumerate() {
+        clock.set(start + Duration::days(i as i64 * 2) + Duration::hours(9));
+        let rep = &reps[i % reps.len()];
+        let amount = Money::from_major(((rng.next(48) + 2) * 5_000) as i64).expect("small amounts");
+        let close = clock.now().date_naive() + Duration::days(30 + rng.next(120) as i64);
+        let view = service
+            .create_deal(rep, company, amount, close, None, None)
+            .await?;
+        let number = view.deal.number;
+        // Where this deal will end up: spread over every open stage, a few won and lost.
+        let target = match i % 10 {
+            8 => open.len() + 1, // won
+            9 => open.len() + 2, // lost
+            k => k % open.len(),
+        };
+        for step in 0..open.len() {
+            log_some_recommended(&service, rep, number, &mut rng).await?;
+            if step >= target.min(open.len()) || target == open.len() + 2 && step >= 1 {
+                break;
+            }
+            clock.advance(Duration::days(1 + rng.next(4) as i64));
+            meet_gates(&service, rep, &manager, number).await?;
+            let last = step + 1 == open.len();
+            if last {
+                service.won(rep, number).await?;
+            } else {
+                service.advance(rep, number, None, None).await?;
+            }
+        }
+        if target == open.len() + 2 {
+            clock.advance(Duration::days(3));
+            service
+                .lost(rep, number, "Chose a competitor on price")
+                .await?;
+        }
+    }
+    Ok(COMPANIES.len())
+}
+
+async fn log_some_recommended(
+    service: &Service,
+    rep: &Session,
+    number: DealNumber,
+    rng: &mut Lcg,
+) -> Result<(), ServiceError> {
+    let view = service.show_deal(rep, number).await?;
+    if view.deal.status != DealStatus::Open {
+        return Ok(());
+    }
+    if let Some(cov) = view.coverage {
+        for activity in cov.not_done {
+            if rng.next(3) > 0 {
+                service.log_activity(rep, number, &activity, None).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Does whatever each unmet gate of the current stage asks for.
+async fn meet_gates(
+    service: &Service,
+    rep: &Session,
+    manager: &Session,
+    number: DealNumber,
+) -> Result<(), ServiceError> {
+    let view = service.show_deal(rep, number).await?;
+    for check in view.checks.iter().filter(|c| !c.met) {
+        match &check.remedy {
+            Remedy::LogActivity {
+                activity,
+                remaining,
+            } => {
+                for _ in 0..*remaining {
+                    service
+                        .log_activity(rep, number, activity, Some("Demo: done as planned"))
+                        .await?;
+                }
+            }
+            Remedy::SetField { field, rule } => {
+                let value = match (field.as_str(), rule) {
+                    ("close_date", _) | (_, FieldRule::FutureDate) => {
+                        let date: NaiveDate =
+                            view.deal.close_date.max(service.clock().now().date_naive())
+                                + Duration::days(30);
+                        date.to_string()
+                    }
+                    ("amount", _) | (_, FieldRule::Positive) => "25000".to_string(),
+                    _ => format!(
+                        "Confirmed with the customer on a call: {} agreed this in writing, and the team has the notes.",
+                        view.deal.name
+                    ),
+                };
+                service.set_field(rep, number, field, &value).await?;
+            }
+            Remedy::Approval { .. } => {
+                service
+                    .approve(manager, number, Some("Reviewed in the pipeline meeting"))
+                    .await?;
+            }
+        }
+    }
+    Ok(())
+}

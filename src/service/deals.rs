@@ -1,0 +1,475 @@
+//! Deal use cases: create, show, list, set a field, log an activity, approve.
+
+use chrono::NaiveDate;
+
+use crate::commands::UserRef;
+use crate::commands::command::limits;
+use crate::engine::coaching::{Coverage, coverage, days_in_stage, is_stalled};
+use crate::engine::deal::DealStatus;
+use crate::engine::gates::{GateCheck, evaluate_stage};
+use crate::engine::ids::{ActivityId, DealNumber, FieldName, Money, StageId};
+use crate::engine::playbook::{BUILTIN_FIELDS, Playbook, Role};
+use crate::store::deals::{self, DealFilter, NewActivity, NewDeal, NewStageChange};
+use crate::store::{ActivityRow, Conn, Deal, MemberRow, StageChangeRow, members, tenants};
+
+use super::authz::{require_act_on, require_approver};
+use super::workspace::resolve_user;
+use super::{Service, ServiceError, ServiceResult, Session, retrying};
+
+/// Everything `/deal show` and the replies about one deal need.
+#[derive(Debug, Clone)]
+pub struct DealView {
+    pub deal: Deal,
+    pub owner: MemberRow,
+    /// Gates of the current stage (empty for a closed deal).
+    pub checks: Vec<GateCheck>,
+    pub coverage: Option<Coverage>,
+    pub days_in_stage: i64,
+    pub stalled: bool,
+    /// Latest first, at most ten.
+    pub recent_activities: Vec<ActivityRow>,
+    pub history: Vec<StageChangeRow>,
+}
+
+/// A line of `/deal list`.
+#[derive(Debug, Clone)]
+pub struct DealSummary {
+    pub deal: Deal,
+    pub owner: String,
+    pub stalled: bool,
+}
+
+/// What `/log` did.
+#[derive(Debug, Clone)]
+pub struct LoggedOutcome {
+    pub view: DealView,
+    pub activity: ActivityId,
+    /// The activity's name in the playbook.
+    pub activity_name: String,
+    /// Whether it is one of the current stage's recommended activities.
+    pub recommended_here: bool,
+}
+
+impl Service {
+    /// `/deal new`: a new deal, owned by the caller unless another owner is named (which needs
+    /// the right to act for that owner). Starting in a later stage skips its gates, so only a
+    /// manager or admin may do it (importing an existing pipeline).
+    pub async fn create_deal(
+        &self,
+        session: &Session,
+        name: &str,
+        amount: Money,
+        close: NaiveDate,
+        owner: Option<&UserRef>,
+        stage: Option<&StageId>,
+    ) -> ServiceResult<DealView> {
+        let now = self.clock.now();
+        let playbook = &session.playbook;
+        let name = name.trim();
+        check_text("deal name", name, limits::DEAL_NAME)?;
+        if close < now.date_naive() {
+            return Err(ServiceError::Invalid(format!(
+                "The close date {close} is in the past; give the date you expect to close, today \
+                 or later."
+            )));
+        }
+        let stage = match stage {
+            None => playbook.first_stage().id.clone(),
+            Some(id) => {
+                let s = known_stage(playbook, id)?;
+                if !s.is_open() {
+                    return Err(ServiceError::Invalid(format!(
+                        "A new deal starts in an open stage, not `{id}`; close it afterwards with \
+                         `/won` or `/lost`."
+                    )));
+                }
+                if s.id != playbook.first_stage().id && session.member.role() < Role::Manager {
+                    return Err(ServiceError::Forbidden(format!(
+                        "Only a manager can create a deal in a later stage (it skips that stage's \
+                         gates). Create it in `{}` and `/advance` it.",
+                        playbook.first_stage().id
+                    )));
+                }
+                s.id.clone()
+            }
+        };
+        let mut tx = self.store.begin().await?;
+        let owner_row = match owner {
+            Some(o) => resolve_user(&mut tx, session.tenant.id, o).await?,
+            None => session.member.clone(),
+        };
+        require_act_on(&session.member, &owner_row, "create a deal for them")?;
+        let number = tenants::take_deal_number(&mut tx, session.tenant.id).await?;
+        let deal = deals::insert(
+            &mut tx,
+            &NewDeal {
+                tenant_id: session.tenant.id,
+                number,
+                name,
+                owner_id: owner_row.id,
+                amount,
+                close_date: close,
+                stage: &stage,
+            },
+            now,
+        )
+        .await?;
+        deals::insert_stage_change(
+            &mut tx,
+            &NewStageChange {
+                deal: &deal,
+                actor_id: session.member.id,
+                from: None,
+                kind: "create",
+                overridden_gates: &[],
+                reason: None,
+            },
+            now,
+        )
+        .await?;
+        let view = self.view(&mut tx, playbook, deal, owner_row).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// `/deal show`: anyone in the workspace may look; the pipeline is shared knowledge.
+    pub async fn show_deal(
+        &self,
+        session: &Session,
+        number: DealNumber,
+    ) -> ServiceResult<DealView> {
+        let mut conn = self.store.reader().acquire().await?;
+        let deal = load_deal(&mut conn, session, number).await?;
+        let owner = owner_of(&mut conn, &deal).await?;
+        self.view(&mut conn, &session.playbook, deal, owner).await
+    }
+
+    /// `/deal list`: open deals of the named owner, or the caller's own (a rep) or their team's
+    /// (a manager) or everyone's (an admin); optionally in one stage.
+    pub async fn list_deals(
+        &self,
+        session: &Session,
+        owner: Option<&UserRef>,
+        stage: Option<&StageId>,
+    ) -> ServiceResult<Vec<DealSummary>> {
+        const MAX_LISTED: i64 = 50;
+        if let Some(s) = stage {
+            known_stage(&session.playbook, s)?;
+        }
+        let mut conn = self.store.reader().acquire().await?;
+        let owners: Option<Vec<i64>> = match owner {
+            Some(o) => Some(vec![
+                resolve_user(&mut conn, session.tenant.id, o).await?.id,
+            ]),
+            None => match session.member.role() {
+                Role::Rep => Some(vec![session.member.id]),
+                Role::Manager => {
+                    let mut ids =
+                        members::reports_of(&mut conn, session.tenant.id, session.member.id)
+                            .await?;
+                    ids.push(session.member.id);
+                    Some(ids)
+                }
+                Role::Admin => None,
+            },
+        };
+        let status = match stage
+            .and_then(|s| session.playbook.stage(s))
+            .and_then(|s| s.outcome)
+        {
+            Some(crate::engine::playbook::Outcome::Won) => DealStatus::Won,
+            Some(crate::engine::playbook::Outcome::Lost) => DealStatus::Lost,
+            None => DealStatus::Open,
+        };
+        let filter = DealFilter {
+            owners: owners.as_deref(),
+            stage,
+            status: Some(status),
+        };
+        let found = deals::list(&mut conn, session.tenant.id, &filter, MAX_LISTED).await?;
+        let everyone = members::list(&mut conn, session.tenant.id).await?;
+        let now = self.clock.now();
+        Ok(found
+            .into_iter()
+            .map(|deal| {
+                let owner = everyone
+                    .iter()
+                    .find(|m| m.id == deal.owner_id)
+                    .map(|m| m.display_name.clone())
+                    .unwrap_or_else(|| "unknown".to_string());
+                let stalled = session.playbook.stage(&deal.stage).is_some_and(|s| {
+                    deal.status == DealStatus::Open && days_past(s.stall_after_days, &deal, now)
+                });
+                DealSummary {
+                    deal,
+                    owner,
+                    stalled,
+                }
+            })
+            .collect())
+    }
+
+    /// `/deal set deal field value`: a built-in field (`name`, `amount`, `close_date`) or one
+    /// the playbook declares. Every change is kept in the field history.
+    pub async fn set_field(
+        &self,
+        session: &Session,
+        number: DealNumber,
+        field: &FieldName,
+        value: &str,
+    ) -> ServiceResult<DealView> {
+        let value = value.trim();
+        check_text(field.as_str(), value, limits::FIELD_VALUE)?;
+        if !session.playbook.is_known_field(field) {
+            return Err(ServiceError::UnknownField {
+                given: field.to_string(),
+                known: field_list(&session.playbook),
+            });
+        }
+        retrying(|| async {
+            let now = self.clock.now();
+            let mut tx = self.store.begin().await?;
+            let mut deal = load_deal(&mut tx, session, number).await?;
+            let owner = owner_of(&mut tx, &deal).await?;
+            require_act_on(&session.member, &owner, &format!("change {number}"))?;
+            require_open(&deal)?;
+            let old = match field.as_str() {
+                "name" => Some(std::mem::replace(&mut deal.name, value.to_string())),
+                "amount" => {
+                    let amount: Money =
+                        value.parse().map_err(|e: crate::engine::ids::ValueError| {
+                            ServiceError::Invalid(format!("`amount`: {e}"))
+                        })?;
+                    Some(std::mem::replace(&mut deal.amount, amount).to_string())
+                }
+                "close_date" => {
+                    let date = crate::commands::parse::parse_date(value)
+                        .map_err(|e| ServiceError::Invalid(format!("`close_date`: {e}")))?;
+                    Some(std::mem::replace(&mut deal.close_date, date).to_string())
+                }
+                _ => deal.fields.insert(field.clone(), value.to_string()),
+            };
+            deals::update(&mut tx, &mut deal, now).await?;
+            deals::insert_field_change(
+                &mut tx,
+                &deal,
+                session.member.id,
+                field.as_str(),
+                old.as_deref(),
+                value,
+                now,
+            )
+            .await?;
+            let view = self.view(&mut tx, &session.playbook, deal, owner).await?;
+            tx.commit().await?;
+            Ok(view)
+        })
+        .await
+    }
+
+    /// `/log deal activity [note]`: any activity the playbook knows, recorded with the stage
+    /// the deal is in now.
+    pub async fn log_activity(
+        &self,
+        session: &Session,
+        number: DealNumber,
+        activity: &ActivityId,
+        note: Option<&str>,
+    ) -> ServiceResult<LoggedOutcome> {
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        if let Some(n) = note {
+            check_text("note", n, limits::NOTE)?;
+        }
+        let Some((_, spec)) = session.playbook.activity(activity) else {
+            return Err(ServiceError::UnknownActivity {
+                given: activity.to_string(),
+                hint: String::new(),
+            });
+        };
+        let activity_name = spec.name.clone();
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let deal = load_deal(&mut tx, session, number).await?;
+        let owner = owner_of(&mut tx, &deal).await?;
+        require_act_on(
+            &session.member,
+            &owner,
+            &format!("log activities on {number}"),
+        )?;
+        require_open(&deal)?;
+        deals::insert_activity(
+            &mut tx,
+            &NewActivity {
+                tenant_id: session.tenant.id,
+                deal_id: deal.id,
+                member_id: session.member.id,
+                activity: activity.as_str(),
+                note,
+                stage: deal.stage.as_str(),
+            },
+            now,
+        )
+        .await?;
+        let recommended_here = session
+            .playbook
+            .stage(&deal.stage)
+            .is_some_and(|s| s.activities.iter().any(|a| &a.id == activity));
+        let view = self.view(&mut tx, &session.playbook, deal, owner).await?;
+        tx.commit().await?;
+        Ok(LoggedOutcome {
+            view,
+            activity: activity.clone(),
+            activity_name,
+            recommended_here,
+        })
+    }
+
+    /// `/approve deal [note]`: the owner's manager (or an admin) approves the deal in its
+    /// current stage, satisfying that stage's approval gates.
+    pub async fn approve(
+        &self,
+        session: &Session,
+        number: DealNumber,
+        note: Option<&str>,
+    ) -> ServiceResult<DealView> {
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        if let Some(n) = note {
+            check_text("note", n, limits::NOTE)?;
+        }
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let deal = load_deal(&mut tx, session, number).await?;
+        let owner = owner_of(&mut tx, &deal).await?;
+        require_approver(&session.member, &owner, &format!("approve {number}"))?;
+        require_open(&deal)?;
+        deals::insert_approval(
+            &mut tx,
+            &deal,
+            session.member.id,
+            session.member.role(),
+            note,
+            now,
+        )
+        .await?;
+        let view = self.view(&mut tx, &session.playbook, deal, owner).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// Builds the view of a deal from inside the caller's connection or transaction.
+    pub(super) async fn view(
+        &self,
+        conn: &mut Conn,
+        playbook: &Playbook,
+        deal: Deal,
+        owner: MemberRow,
+    ) -> ServiceResult<DealView> {
+        let now = self.clock.now();
+        let acts = deals::activities(&mut *conn, deal.id).await?;
+        let apps = deals::approvals(&mut *conn, deal.id).await?;
+        let history = deals::stage_changes(&mut *conn, deal.id).await?;
+        let facts = deal.facts(&acts, &apps)?;
+        let stage = playbook.stage(&deal.stage);
+        let open = deal.status == DealStatus::Open;
+        let checks = match stage {
+            Some(s) if open => evaluate_stage(playbook, s, &facts, now.date_naive()),
+            _ => Vec::new(),
+        };
+        let coverage = stage.filter(|_| open).map(|s| coverage(s, &facts));
+        let stalled = open && stage.is_some_and(|s| is_stalled(s, &facts, now));
+        let recent_activities = acts.into_iter().rev().take(10).collect();
+        Ok(DealView {
+            days_in_stage: days_in_stage(&facts, now),
+            deal,
+            owner,
+            checks,
+            coverage,
+            stalled,
+            recent_activities,
+            history,
+        })
+    }
+}
+
+fn days_past(threshold: Option<u32>, deal: &Deal, now: chrono::DateTime<chrono::Utc>) -> bool {
+    threshold.is_some_and(|t| (now - deal.stage_entered_at).num_days() > i64::from(t))
+}
+
+pub(super) async fn load_deal(
+    conn: &mut Conn,
+    session: &Session,
+    number: DealNumber,
+) -> ServiceResult<Deal> {
+    deals::get(conn, session.tenant.id, number)
+        .await?
+        .ok_or(ServiceError::DealNotFound(number))
+}
+
+pub(super) async fn owner_of(conn: &mut Conn, deal: &Deal) -> ServiceResult<MemberRow> {
+    members::get(conn, deal.tenant_id, deal.owner_id)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::Internal(anyhow::anyhow!(
+                "owner {} of {} is missing",
+                deal.owner_id,
+                deal.number
+            ))
+        })
+}
+
+pub(super) fn require_open(deal: &Deal) -> ServiceResult<()> {
+    if deal.status == DealStatus::Open {
+        Ok(())
+    } else {
+        Err(ServiceError::DealClosed {
+            number: deal.number,
+            status: deal.status,
+        })
+    }
+}
+
+pub(super) fn known_stage<'p>(
+    playbook: &'p Playbook,
+    id: &StageId,
+) -> ServiceResult<&'p crate::engine::playbook::Stage> {
+    playbook
+        .stage(id)
+        .ok_or_else(|| ServiceError::UnknownStage {
+            given: id.to_string(),
+            known: stage_list(playbook),
+        })
+}
+
+pub(super) fn stage_list(playbook: &Playbook) -> String {
+    playbook
+        .stages
+        .iter()
+        .map(|s| format!("`{}`", s.id))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn field_list(playbook: &Playbook) -> String {
+    BUILTIN_FIELDS
+        .iter()
+        .map(|f| f.to_string())
+        .chain(playbook.fields.iter().map(|f| f.id.to_string()))
+        .map(|f| format!("`{f}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn check_text(what: &str, text: &str, max: usize) -> ServiceResult<()> {
+    let len = text.chars().count();
+    if text.is_empty() {
+        Err(ServiceError::Invalid(format!(
+            "The {what} is empty; write something."
+        )))
+    } else if len > max {
+        Err(ServiceError::Invalid(format!(
+            "The {what} can be at most {max} characters; this one has {len}."
+        )))
+    } else {
+        Ok(())
+    }
+}

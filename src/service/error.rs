@@ -1,0 +1,65 @@
+//! The two tiers of errors: user errors whose text is the reply, and internal ones that are
+//! logged with their cause and shown only as a reference.
+
+use thiserror::Error;
+
+use crate::engine::deal::DealStatus;
+use crate::engine::ids::DealNumber;
+use crate::engine::transition::Refusal;
+use crate::store::StoreError;
+
+#[derive(Debug, Error)]
+pub enum ServiceError {
+    #[error("There is no {0} in this workspace. `/deal list` shows the deals you can see.")]
+    DealNotFound(DealNumber),
+    /// Not allowed for this member; the text says who could do it.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("There is no stage `{given}` in the playbook. Stages: {known}.")]
+    UnknownStage { given: String, known: String },
+    #[error("There is no activity `{given}` in the playbook.{hint}")]
+    UnknownActivity { given: String, hint: String },
+    #[error("There is no field `{given}`. Fields you can set: {known}.")]
+    UnknownField { given: String, known: String },
+    #[error("Nobody called `{given}` is in this workspace.{hint}")]
+    UnknownUser { given: String, hint: String },
+    #[error("{number} is closed ({}); a closed deal cannot change.", status.as_str())]
+    DealClosed {
+        number: DealNumber,
+        status: DealStatus,
+    },
+    /// A value that is well-formed but not acceptable here; the text says what would be.
+    #[error("{0}")]
+    Invalid(String),
+    /// The playbook does not allow the move.
+    #[error("{number} cannot move: {refusal}")]
+    Move {
+        number: DealNumber,
+        stage: crate::engine::ids::StageId,
+        refusal: Refusal,
+    },
+    /// The workspace's stored playbook no longer loads (hand edited?).
+    #[error("This workspace's playbook does not load: {0}")]
+    Playbook(String),
+    #[error("That deal kept changing while your command ran; please try again.")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ServiceError {
+    /// Internal errors are logged with their cause and never shown to users verbatim.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::Store(_) | Self::Internal(_))
+    }
+}
+
+impl From<sqlx::Error> for ServiceError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(StoreError::Sqlx(e))
+    }
+}
+
+pub type ServiceResult<T> = Result<T, ServiceError>;

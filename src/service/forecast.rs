@@ -1,0 +1,226 @@
+//! `/forecast`: the weighted pipeline for a close-date window, from SQL aggregates plus the
+//! engine's forecast math.
+
+use chrono::{Datelike, Months, NaiveDate};
+
+use crate::commands::{PeriodSpec, UserRef};
+use crate::engine::forecast::{Forecast, OpenRow, WonRow, YearMonth, forecast};
+use crate::engine::playbook::Role;
+use crate::store::pipeline::{self, GroupRow, PipelineFilter};
+use crate::store::{StoreError, members};
+
+use super::workspace::resolve_user;
+use super::{Service, ServiceResult, Session};
+
+/// A close-date window: `[from, until)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeriodRange {
+    pub from: Option<NaiveDate>,
+    pub until: Option<NaiveDate>,
+    /// As a person reads it: "2026 Q4 (Oct 1 – Dec 31)".
+    pub label: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ForecastView {
+    pub forecast: Forecast,
+    pub period: PeriodRange,
+    /// Whose deals: a member's name, "your team" or "everyone".
+    pub scope: String,
+    pub currency: String,
+}
+
+fn first_of(year: i32, month: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(year, month, 1).expect("month is 1..=12")
+}
+
+fn add_months(d: NaiveDate, n: u32) -> NaiveDate {
+    d.checked_add_months(Months::new(n))
+        .expect("dates stay far from chrono's limits")
+}
+
+/// The first day of the fiscal quarter containing `d`, for a fiscal year starting in
+/// `fiscal_start_month`.
+fn quarter_start(d: NaiveDate, fiscal_start_month: u32) -> NaiveDate {
+    let offset = (d.month() + 12 - fiscal_start_month) % 12; // months since the fiscal year began
+    let back = offset % 3;
+    first_of(d.year(), d.month())
+        .checked_sub_months(Months::new(back))
+        .expect("in range")
+}
+
+/// Turns a period as typed into dates, relative to `today`.
+pub fn period_range(spec: PeriodSpec, today: NaiveDate, fiscal_start_month: u32) -> PeriodRange {
+    let month_start = first_of(today.year(), today.month());
+    let (from, until) = match spec {
+        PeriodSpec::All => {
+            return PeriodRange {
+                from: None,
+                until: None,
+                label: "all open deals".to_string(),
+            };
+        }
+        PeriodSpec::ThisMonth => (month_start, add_months(month_start, 1)),
+        PeriodSpec::NextMonth => (add_months(month_start, 1), add_months(month_start, 2)),
+        PeriodSpec::ThisQuarter => {
+            let q = quarter_start(today, fiscal_start_month);
+            (q, add_months(q, 3))
+        }
+        PeriodSpec::NextQuarter => {
+            let q = add_months(quarter_start(today, fiscal_start_month), 3);
+            (q, add_months(q, 3))
+        }
+        PeriodSpec::ThisYear => {
+            let fy = quarter_start(today, fiscal_start_month);
+            let offset = (fy.month() + 12 - fiscal_start_month) % 12;
+            let start = fy
+                .checked_sub_months(Months::new(offset))
+                .expect("in range");
+            (start, add_months(start, 12))
+        }
+        PeriodSpec::Month { year, month } => {
+            let m = first_of(year, month);
+            (m, add_months(m, 1))
+        }
+        PeriodSpec::Quarter { year, quarter } => {
+            // Fiscal years are named by the calendar year they end in.
+            let fy_start = if fiscal_start_month == 1 {
+                first_of(year, 1)
+            } else {
+                first_of(year - 1, fiscal_start_month)
+            };
+            let q = add_months(fy_start, 3 * (quarter.clamp(1, 4) - 1));
+            (q, add_months(q, 3))
+        }
+    };
+    let last = until.pred_opt().unwrap_or(until);
+    let q = crate::engine::forecast::Quarter::of(YearMonth::of(from), fiscal_start_month);
+    let name = match spec {
+        PeriodSpec::ThisQuarter | PeriodSpec::NextQuarter | PeriodSpec::Quarter { .. } => {
+            q.to_string()
+        }
+        PeriodSpec::ThisYear => {
+            if fiscal_start_month == 1 {
+                format!("{}", from.year())
+            } else {
+                format!("FY{}", last.year())
+            }
+        }
+        _ => from.format("%B %Y").to_string(),
+    };
+    let label = format!(
+        "{name} ({} – {})",
+        from.format("%b %-d"),
+        last.format("%b %-d, %Y")
+    );
+    PeriodRange {
+        from: Some(from),
+        until: Some(until),
+        label,
+    }
+}
+
+impl Service {
+    /// `/forecast [period] [owner]`: by default this fiscal quarter, for the caller's own deals
+    /// (a rep), their team's (a manager) or everyone's (an admin).
+    pub async fn forecast(
+        &self,
+        session: &Session,
+        period: Option<PeriodSpec>,
+        owner: Option<&UserRef>,
+    ) -> ServiceResult<ForecastView> {
+        let today = self.clock.now().date_naive();
+        let period = period_range(
+            period.unwrap_or(PeriodSpec::ThisQuarter),
+            today,
+            self.fiscal_start_month,
+        );
+        let mut conn = self.store.reader().acquire().await?;
+        let everyone = members::list(&mut conn, session.tenant.id).await?;
+        let (owners, scope): (Option<Vec<i64>>, String) = match owner {
+            Some(o) => {
+                let m = resolve_user(&mut conn, session.tenant.id, o).await?;
+                (Some(vec![m.id]), m.display_name)
+            }
+            None => match session.member.role() {
+                Role::Rep => (
+                    Some(vec![session.member.id]),
+                    session.member.display_name.clone(),
+                ),
+                Role::Manager => {
+                    let mut ids: Vec<i64> = everyone
+                        .iter()
+                        .filter(|m| m.manager_id == Some(session.member.id))
+                        .map(|m| m.id)
+                        .collect();
+                    ids.push(session.member.id);
+                    (Some(ids), "your team".to_string())
+                }
+                Role::Admin => (None, "everyone".to_string()),
+            },
+        };
+        let filter = PipelineFilter {
+            owners: owners.as_deref(),
+            from: period.from,
+            until: period.until,
+        };
+        let open = pipeline::open_groups(&mut conn, session.tenant.id, &filter).await?;
+        let won = pipeline::won_groups(&mut conn, session.tenant.id, &filter).await?;
+        let name_of = |id: i64| {
+            everyone
+                .iter()
+                .find(|m| m.id == id)
+                .map_or_else(|| format!("member {id}"), |m| m.display_name.clone())
+        };
+        let open_rows = open
+            .iter()
+            .map(|g| {
+                Ok(OpenRow {
+                    stage: g.stage.parse().map_err(|_| corrupt(g))?,
+                    owner: name_of(g.owner_id),
+                    close_month: month_of(g)?,
+                    count: g.n as u64,
+                    amount: g.amount,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let won_rows = won
+            .iter()
+            .map(|g| {
+                Ok(WonRow {
+                    owner: name_of(g.owner_id),
+                    close_month: month_of(g)?,
+                    count: g.n as u64,
+                    amount: g.amount,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let forecast = forecast(
+            &session.playbook,
+            &open_rows,
+            &won_rows,
+            self.fiscal_start_month,
+        );
+        Ok(ForecastView {
+            forecast,
+            period,
+            scope,
+            currency: session.playbook.currency.clone(),
+        })
+    }
+}
+
+fn corrupt(g: &GroupRow) -> StoreError {
+    StoreError::Corrupt {
+        table: "deals",
+        detail: format!("stage `{}` / month `{}`", g.stage, g.month),
+    }
+}
+
+fn month_of(g: &GroupRow) -> Result<YearMonth, StoreError> {
+    let (y, m) = g.month.split_once('-').ok_or_else(|| corrupt(g))?;
+    Ok(YearMonth {
+        year: y.parse().map_err(|_| corrupt(g))?,
+        month: m.parse().map_err(|_| corrupt(g))?,
+    })
+}

@@ -1,0 +1,198 @@
+//! Stage moves: `/advance`, `/back`, `/won`, `/lost`. The engine decides what the playbook
+//! allows; this decides who may ask and records the move with its history in one transaction.
+
+use crate::engine::deal::DealStatus;
+use crate::engine::ids::{DealNumber, StageId};
+use crate::engine::transition::{Move, Transition, TransitionKind, plan_move};
+
+use super::authz::{require_act_on, require_approver};
+use super::deals::{DealView, check_text, load_deal, owner_of};
+use super::{Service, ServiceError, ServiceResult, Session, retrying};
+use crate::commands::command::limits;
+use crate::store::deals::{self, NewStageChange};
+
+/// A move that happened.
+#[derive(Debug, Clone)]
+pub struct Moved {
+    pub transition: Transition,
+    /// The deal after the move.
+    pub view: DealView,
+    /// Weighted value (minor units) before and after.
+    pub weighted_before: i128,
+    pub weighted_after: i128,
+}
+
+impl Service {
+    /// `/advance deal [to] [override]`.
+    pub async fn advance(
+        &self,
+        session: &Session,
+        number: DealNumber,
+        to: Option<&StageId>,
+        override_reason: Option<&str>,
+    ) -> ServiceResult<Moved> {
+        let mv = match to {
+            Some(stage) => Move::To(stage.clone()),
+            None => Move::Next,
+        };
+        self.move_deal(session, number, mv, override_reason).await
+    }
+
+    /// `/back deal to reason`.
+    pub async fn back(
+        &self,
+        session: &Session,
+        number: DealNumber,
+        to: &StageId,
+        reason: &str,
+    ) -> ServiceResult<Moved> {
+        let mv = Move::Back {
+            to: to.clone(),
+            reason: reason.trim().to_string(),
+        };
+        self.move_deal(session, number, mv, None).await
+    }
+
+    /// `/won deal`.
+    pub async fn won(&self, session: &Session, number: DealNumber) -> ServiceResult<Moved> {
+        self.move_deal(session, number, Move::Won, None).await
+    }
+
+    /// `/lost deal reason`.
+    pub async fn lost(
+        &self,
+        session: &Session,
+        number: DealNumber,
+        reason: &str,
+    ) -> ServiceResult<Moved> {
+        let mv = Move::Lost {
+            reason: reason.trim().to_string(),
+        };
+        self.move_deal(session, number, mv, None).await
+    }
+
+    async fn move_deal(
+        &self,
+        session: &Session,
+        number: DealNumber,
+        mv: Move,
+        override_reason: Option<&str>,
+    ) -> ServiceResult<Moved> {
+        let override_reason = override_reason.map(str::trim);
+        for reason in [override_reason, move_reason(&mv)].into_iter().flatten() {
+            if !reason.is_empty() {
+                check_text("reason", reason, limits::REASON)?;
+            }
+        }
+        retrying(|| async {
+            let now = self.clock.now();
+            let playbook = &session.playbook;
+            let mut tx = self.store.begin().await?;
+            let mut deal = load_deal(&mut tx, session, number).await?;
+            let owner = owner_of(&mut tx, &deal).await?;
+            require_act_on(&session.member, &owner, &format!("move {number}"))?;
+            if override_reason.is_some() {
+                require_approver(
+                    &session.member,
+                    &owner,
+                    &format!("override the gates of {number}"),
+                )?;
+            }
+            if deal.status != DealStatus::Open {
+                return Err(ServiceError::DealClosed {
+                    number,
+                    status: deal.status,
+                });
+            }
+            let facts = deals::facts(&mut tx, &deal).await?;
+            let transition =
+                plan_move(playbook, &facts, &mv, override_reason, now).map_err(|refusal| {
+                    ServiceError::Move {
+                        number,
+                        stage: deal.stage.clone(),
+                        refusal,
+                    }
+                })?;
+            let weighted_before = weighted(playbook, &deal.stage, deal.amount.minor());
+            let from = deal.stage.clone();
+            deal.stage = transition.to.clone();
+            deal.stage_entered_at = now;
+            match transition.kind {
+                TransitionKind::Won => {
+                    deal.status = DealStatus::Won;
+                    deal.closed_at = Some(now);
+                }
+                TransitionKind::Lost => {
+                    deal.status = DealStatus::Lost;
+                    deal.closed_at = Some(now);
+                }
+                TransitionKind::Advance | TransitionKind::Back => {}
+            }
+            deals::update(&mut tx, &mut deal, now).await?;
+            let overridden: Vec<String> = transition
+                .overridden
+                .iter()
+                .map(|c| c.requirement.clone())
+                .collect();
+            deals::insert_stage_change(
+                &mut tx,
+                &NewStageChange {
+                    deal: &deal,
+                    actor_id: session.member.id,
+                    from: Some(from.as_str()),
+                    kind: kind_name(transition.kind),
+                    overridden_gates: &overridden,
+                    reason: transition.reason.as_deref(),
+                },
+                now,
+            )
+            .await?;
+            let weighted_after = if deal.status == DealStatus::Open {
+                weighted(playbook, &deal.stage, deal.amount.minor())
+            } else {
+                0
+            };
+            let view = self.view(&mut tx, playbook, deal, owner).await?;
+            tx.commit().await?;
+            if !transition.overridden.is_empty() {
+                tracing::info!(
+                    tenant = session.tenant.id, deal = %number, by = %session.member.display_name,
+                    gates = transition.overridden.len(), "gates overridden"
+                );
+            }
+            Ok(Moved {
+                transition,
+                view,
+                weighted_before,
+                weighted_after,
+            })
+        })
+        .await
+    }
+}
+
+fn move_reason(mv: &Move) -> Option<&str> {
+    match mv {
+        Move::Back { reason, .. } | Move::Lost { reason } => Some(reason),
+        _ => None,
+    }
+}
+
+fn kind_name(kind: TransitionKind) -> &'static str {
+    match kind {
+        TransitionKind::Advance => "advance",
+        TransitionKind::Back => "back",
+        TransitionKind::Won => "won",
+        TransitionKind::Lost => "lost",
+    }
+}
+
+/// Amount × the stage's probability, in minor units.
+pub(super) fn weighted(
+    playbook: &crate::engine::playbook::Playbook,
+    stage: &StageId,
+    amount: i64,
+) -> i128 {
+    let p = playbook.stage(stage).map_or(0, |s| s.probability.percent());
+    (i128::from(amount) * i128::from(p) + 50).div_euclid(100)
+}

@@ -1,0 +1,248 @@
+//! Workspaces, members and the playbook in force: resolving who is asking, and `/team`.
+
+use std::sync::Arc;
+
+use crate::commands::UserRef;
+use crate::engine::playbook::{Playbook, Role, load_str};
+use crate::store::{MemberRow, TenantRow, members, tenants};
+
+use super::authz::require_admin;
+use super::{Service, ServiceError, ServiceResult};
+
+/// Who is asking, as the adapter knows them.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// `console`, `discord` or `slack`.
+    pub platform: String,
+    /// The workspace id on that platform (guild id, team id, console workspace name).
+    pub workspace: String,
+    pub workspace_name: String,
+    /// The user's stable id on the platform (the console uses the name).
+    pub user_key: String,
+    pub display_name: String,
+    /// A role the platform itself vouches for (e.g. Discord's Administrator permission); the
+    /// member has at least this role whatever `/team set` says.
+    pub platform_role: Option<Role>,
+}
+
+/// A resolved caller: the workspace, the member and the playbook in force.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub tenant: TenantRow,
+    pub member: MemberRow,
+    pub playbook: Arc<Playbook>,
+}
+
+/// Where a new workspace's playbook comes from: a template name or a file, and its TOML.
+#[derive(Debug, Clone)]
+pub struct PlaybookSource {
+    pub reference: String,
+    pub toml: String,
+}
+
+/// A member as `/team list` shows them.
+#[derive(Debug, Clone)]
+pub struct TeamMember {
+    pub member: MemberRow,
+    pub manager: Option<String>,
+}
+
+impl Service {
+    /// Finds or creates the caller's workspace and member. The first member of a new workspace
+    /// is its admin; later ones are reps until `/team set` says otherwise.
+    pub async fn session(&self, caller: &Caller) -> ServiceResult<Session> {
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let tenant = match tenants::find(&mut tx, &caller.platform, &caller.workspace).await? {
+            Some(t) => t,
+            None => {
+                let new = tenants::NewTenant {
+                    platform: &caller.platform,
+                    external_id: &caller.workspace,
+                    name: &caller.workspace_name,
+                    playbook_ref: &self.default_playbook.reference,
+                    playbook_toml: &self.default_playbook.toml,
+                };
+                let t = tenants::insert(&mut tx, &new, now).await?;
+                tracing::info!(tenant = t.id, platform = %t.platform, workspace = %t.external_id, "new workspace");
+                t
+            }
+        };
+        let mut member = match members::find_by_key(&mut tx, tenant.id, &caller.user_key).await? {
+            Some(m) => {
+                if m.display_name != caller.display_name && !caller.display_name.is_empty() {
+                    members::set_display_name(&mut tx, m.id, &caller.display_name).await?;
+                }
+                m
+            }
+            None => {
+                let first = members::count(&mut tx, tenant.id).await? == 0;
+                let role = if first { Role::Admin } else { Role::Rep };
+                members::insert(
+                    &mut tx,
+                    tenant.id,
+                    &caller.user_key,
+                    &caller.display_name,
+                    role,
+                    now,
+                )
+                .await?
+            }
+        };
+        tx.commit().await?;
+        member.display_name = caller.display_name.clone();
+        if let Some(floor) = caller.platform_role
+            && member.role() < floor
+        {
+            member.role = floor.as_str().to_string();
+        }
+        let playbook = self.playbook_of(&tenant)?;
+        Ok(Session {
+            tenant,
+            member,
+            playbook,
+        })
+    }
+
+    /// The parsed playbook of a workspace, parsed once and cached.
+    pub fn playbook_of(&self, tenant: &TenantRow) -> ServiceResult<Arc<Playbook>> {
+        let mut cache = self.playbooks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((toml, playbook)) = cache.get(&tenant.id)
+            && *toml == tenant.playbook_toml
+        {
+            return Ok(Arc::clone(playbook));
+        }
+        let loaded = load_str(&tenant.playbook_ref, &tenant.playbook_toml)
+            .map_err(|e| ServiceError::Playbook(e.to_string()))?;
+        let playbook = Arc::new(loaded.playbook);
+        cache.insert(
+            tenant.id,
+            (tenant.playbook_toml.clone(), Arc::clone(&playbook)),
+        );
+        Ok(playbook)
+    }
+
+    /// `/team set user role [manager]` (admins only).
+    pub async fn set_team_role(
+        &self,
+        session: &Session,
+        user: &UserRef,
+        role: Role,
+        manager: Option<&UserRef>,
+    ) -> ServiceResult<TeamMember> {
+        require_admin(&session.member, "change roles")?;
+        let mut tx = self.store.begin().await?;
+        let target = resolve_user(&mut tx, session.tenant.id, user).await?;
+        let manager = match manager {
+            Some(m) => {
+                let m = resolve_user(&mut tx, session.tenant.id, m).await?;
+                if m.id == target.id {
+                    return Err(ServiceError::Invalid(format!(
+                        "{} cannot be their own manager.",
+                        target.display_name
+                    )));
+                }
+                if m.role() < Role::Manager {
+                    return Err(ServiceError::Invalid(format!(
+                        "{} is a {}; make them a manager first: `/team set {} manager`.",
+                        m.display_name,
+                        m.role(),
+                        m.display_name
+                    )));
+                }
+                Some(m)
+            }
+            None => None,
+        };
+        if target.id == session.member.id && role < Role::Admin {
+            let admins = members::list(&mut tx, session.tenant.id)
+                .await?
+                .into_iter()
+                .filter(|m| m.role() == Role::Admin)
+                .count();
+            if admins <= 1 {
+                return Err(ServiceError::Invalid(
+                    "You are the only admin; make someone else an admin first, or the workspace \
+                     would have nobody to configure it."
+                        .to_string(),
+                ));
+            }
+        }
+        members::set_role(
+            &mut tx,
+            session.tenant.id,
+            target.id,
+            role,
+            manager.as_ref().map(|m| m.id),
+        )
+        .await?;
+        tx.commit().await?;
+        let mut member = target;
+        member.role = role.as_str().to_string();
+        member.manager_id = manager.as_ref().map(|m| m.id);
+        Ok(TeamMember {
+            member,
+            manager: manager.map(|m| m.display_name),
+        })
+    }
+
+    /// `/team list`: everyone, with role and manager.
+    pub async fn team(&self, session: &Session) -> ServiceResult<Vec<TeamMember>> {
+        let mut conn = self.store.reader().acquire().await?;
+        let all = members::list(&mut conn, session.tenant.id).await?;
+        Ok(all
+            .iter()
+            .map(|m| TeamMember {
+                member: m.clone(),
+                manager: m
+                    .manager_id
+                    .and_then(|id| all.iter().find(|o| o.id == id))
+                    .map(|o| o.display_name.clone()),
+            })
+            .collect())
+    }
+}
+
+/// Finds the member a command names: by platform key first, then by display name.
+pub(super) async fn resolve_user(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: i64,
+    user: &UserRef,
+) -> ServiceResult<MemberRow> {
+    let text = user.0.trim();
+    let key = mention_key(text).unwrap_or(text);
+    if let Some(m) = members::find_by_key(&mut *conn, tenant_id, key).await? {
+        return Ok(m);
+    }
+    let name = text.trim_start_matches('@');
+    let mut found = members::find_by_name(&mut *conn, tenant_id, name).await?;
+    match found.len() {
+        1 => Ok(found.remove(0)),
+        0 => {
+            let all = members::list(&mut *conn, tenant_id).await?;
+            let names: Vec<&str> = all
+                .iter()
+                .map(|m| m.display_name.as_str())
+                .take(20)
+                .collect();
+            let hint = if names.is_empty() {
+                String::new()
+            } else {
+                format!(" Members: {}.", names.join(", "))
+            };
+            Err(ServiceError::UnknownUser {
+                given: text.to_string(),
+                hint,
+            })
+        }
+        _ => Err(ServiceError::Invalid(format!(
+            "More than one member is called `{name}`; mention them instead."
+        ))),
+    }
+}
+
+/// `<@123>` and `<@!123>` (Discord mentions) name the platform user id `123`.
+fn mention_key(text: &str) -> Option<&str> {
+    let inner = text.strip_prefix("<@")?.strip_suffix('>')?;
+    Some(inner.trim_start_matches('!'))
+}

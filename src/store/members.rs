@@ -1,0 +1,117 @@
+//! Members of a workspace, their roles and who manages whom.
+
+use chrono::{DateTime, Utc};
+
+use super::{Conn, MemberRow, Result, ts};
+use crate::engine::playbook::Role;
+
+pub async fn find_by_key(
+    conn: &mut Conn,
+    tenant_id: i64,
+    user_key: &str,
+) -> Result<Option<MemberRow>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM members WHERE tenant_id = $1 AND user_key = $2")
+            .bind(tenant_id)
+            .bind(user_key)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// By display name, ignoring case (people type `@Alice` and `alice` alike).
+pub async fn find_by_name(conn: &mut Conn, tenant_id: i64, name: &str) -> Result<Vec<MemberRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM members WHERE tenant_id = $1 AND lower(display_name) = lower($2) ORDER BY id",
+    )
+    .bind(tenant_id)
+    .bind(name)
+    .fetch_all(conn)
+    .await?)
+}
+
+pub async fn get(conn: &mut Conn, tenant_id: i64, id: i64) -> Result<Option<MemberRow>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM members WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+pub async fn list(conn: &mut Conn, tenant_id: i64) -> Result<Vec<MemberRow>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM members WHERE tenant_id = $1 ORDER BY display_name, id")
+            .bind(tenant_id)
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+pub async fn count(conn: &mut Conn, tenant_id: i64) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM members WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(conn)
+            .await?,
+    )
+}
+
+pub async fn insert(
+    conn: &mut Conn,
+    tenant_id: i64,
+    user_key: &str,
+    display_name: &str,
+    role: Role,
+    now: DateTime<Utc>,
+) -> Result<MemberRow> {
+    Ok(sqlx::query_as(
+        "INSERT INTO members (tenant_id, user_key, display_name, role, created_at) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING *",
+    )
+    .bind(tenant_id)
+    .bind(user_key)
+    .bind(display_name)
+    .bind(role.as_str())
+    .bind(ts(now))
+    .fetch_one(conn)
+    .await?)
+}
+
+pub async fn set_role(
+    conn: &mut Conn,
+    tenant_id: i64,
+    id: i64,
+    role: Role,
+    manager_id: Option<i64>,
+) -> Result<()> {
+    sqlx::query("UPDATE members SET role = $1, manager_id = $2 WHERE tenant_id = $3 AND id = $4")
+        .bind(role.as_str())
+        .bind(manager_id)
+        .bind(tenant_id)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_display_name(conn: &mut Conn, id: i64, display_name: &str) -> Result<()> {
+    sqlx::query("UPDATE members SET display_name = $1 WHERE id = $2")
+        .bind(display_name)
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The ids of the members `manager_id` manages directly.
+pub async fn reports_of(conn: &mut Conn, tenant_id: i64, manager_id: i64) -> Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM members WHERE tenant_id = $1 AND manager_id = $2")
+            .bind(tenant_id)
+            .bind(manager_id)
+            .fetch_all(conn)
+            .await?,
+    )
+}

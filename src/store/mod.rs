@@ -1,0 +1,42 @@
+//! Persistence through sqlx. Two levels, as in bors: free functions that run one statement on
+//! any connection or transaction (`tenants`, `members`, `deals`, `pipeline`), and `Store`, which
+//! owns the pools and hands out transactions. `*Row` structs are converted to engine types here,
+//! at the boundary.
+//!
+//! Queries are runtime-checked and written once for every backend through sqlx's `Any` driver:
+//! `$1` placeholders, text timestamps and integer money work the same on SQLite and PostgreSQL.
+
+mod connect;
+pub mod deals;
+pub mod members;
+pub mod pipeline;
+pub mod rows;
+pub mod tenants;
+mod time;
+
+pub use connect::{Backend, Store};
+pub use rows::*;
+pub use time::{date_text, parse_date, parse_ts, ts};
+
+use thiserror::Error;
+
+/// A connection or transaction handed to the one-statement operations.
+pub type Conn = sqlx::AnyConnection;
+
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database: {0}")]
+    Sqlx(#[from] sqlx::Error),
+    #[error("migrations: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The row changed since it was read (its `version` moved on): retry with fresh data.
+    #[error("the row changed since it was read")]
+    Conflict,
+    /// A value in the database that the code cannot read: a bug or a hand edit.
+    #[error("corrupt row in {table}: {detail}")]
+    Corrupt { table: &'static str, detail: String },
+    #[error("unsupported database URL `{0}`; use sqlite://PATH (or postgres://… where supported)")]
+    UnsupportedUrl(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;

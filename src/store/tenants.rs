@@ -1,0 +1,89 @@
+//! Workspaces (a Discord guild, a Slack team, a console workspace).
+
+use chrono::{DateTime, Utc};
+
+use super::{Conn, Result, TenantRow, ts};
+
+pub async fn find(conn: &mut Conn, platform: &str, external_id: &str) -> Result<Option<TenantRow>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM tenants WHERE platform = $1 AND external_id = $2")
+            .bind(platform)
+            .bind(external_id)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+pub struct NewTenant<'a> {
+    pub platform: &'a str,
+    pub external_id: &'a str,
+    pub name: &'a str,
+    pub playbook_ref: &'a str,
+    pub playbook_toml: &'a str,
+}
+
+pub async fn insert(conn: &mut Conn, t: &NewTenant<'_>, now: DateTime<Utc>) -> Result<TenantRow> {
+    Ok(sqlx::query_as(
+        "INSERT INTO tenants (platform, external_id, name, playbook_ref, playbook_toml, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+    )
+    .bind(t.platform)
+    .bind(t.external_id)
+    .bind(t.name)
+    .bind(t.playbook_ref)
+    .bind(t.playbook_toml)
+    .bind(ts(now))
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Takes the next deal number of a workspace; numbers are never reused, even if the
+/// transaction that took one rolls back after another took the next.
+pub async fn take_deal_number(conn: &mut Conn, tenant_id: i64) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "UPDATE tenants SET next_deal_number = next_deal_number + 1 WHERE id = $1 \
+         RETURNING next_deal_number - 1",
+    )
+    .bind(tenant_id)
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Every workspace's id, for jobs and tools that walk them all.
+pub async fn list(conn: &mut Conn) -> Result<Vec<TenantRow>> {
+    Ok(sqlx::query_as("SELECT * FROM tenants ORDER BY id")
+        .fetch_all(conn)
+        .await?)
+}
+
+/// Deletes a workspace and everything in it (the demo's `--reset`).
+pub async fn delete(conn: &mut Conn, tenant_id: i64) -> Result<()> {
+    for table in [
+        "activities",
+        "approvals",
+        "stage_changes",
+        "field_changes",
+        "deals",
+        "members",
+    ] {
+        let sql = format!("DELETE FROM {table} WHERE tenant_id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("DELETE FROM tenants WHERE id = $1")
+        .bind(tenant_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn deal_count(conn: &mut Conn, tenant_id: i64) -> Result<i64> {
+    Ok(
+        sqlx::query_scalar("SELECT COUNT(*) FROM deals WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(conn)
+            .await?,
+    )
+}
