@@ -1,1 +1,83 @@
-fn main() {}
+//! The forecast over 100,000 open deals: the bare aggregate query against the whole `/forecast`
+//! use case (the same query, plus member names, plus the engine's forecast math).
+//!
+//! Run: `cargo bench --bench forecast`. Target: the use case within 1.5× the bare query.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use criterion::{Criterion, criterion_group, criterion_main};
+use dealgate::chat::console::caller;
+use dealgate::clock::ManualClock;
+use dealgate::commands::PeriodSpec;
+use dealgate::config::playbook_source;
+use dealgate::service::Service;
+use dealgate::store::Store;
+use dealgate::store::pipeline::{PipelineFilter, open_groups};
+use tokio::runtime::Runtime;
+
+const DEALS: i64 = 100_000;
+const OWNERS: usize = 20;
+
+fn setup(rt: &Runtime, dir: &tempfile::TempDir) -> (Service, dealgate::service::Session) {
+    rt.block_on(async {
+        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()));
+        let service = Service::new(store, clock, playbook_source("default").unwrap());
+        let admin = service.session(&caller("bench", "admin")).await.unwrap();
+        let mut owner_ids = Vec::new();
+        for i in 0..OWNERS {
+            owner_ids.push(service.session(&caller("bench", &format!("rep{i}"))).await.unwrap().member.id);
+        }
+        let stages: Vec<String> = admin.playbook.open_stages().map(|s| s.id.to_string()).collect();
+        let stage_case = stages
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("WHEN {i} THEN '{s}'"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        // One statement generates every deal: a realistic spread of stages, owners, amounts and
+        // close dates over the coming year.
+        let sql = format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {DEALS}) \
+             INSERT INTO deals (tenant_id, number, name, owner_id, amount, close_date, stage, \
+             stage_entered_at, status, fields, version, created_at, updated_at) \
+             SELECT {tenant}, i, 'Deal ' || i, {first_owner} + (i % {OWNERS}), (i * 7919 % 500000) * 100, \
+             date('2026-11-01', '+' || (i % 365) || ' days'), CASE i % {n} {stage_case} END, \
+             '2026-10-01T09:00:00.000000Z', 'open', '{{}}', 1, '2026-10-01T09:00:00.000000Z', \
+             '2026-10-01T09:00:00.000000Z' FROM n",
+            tenant = admin.tenant.id,
+            first_owner = owner_ids[0],
+            n = stages.len(),
+        );
+        let mut tx = service.store().begin().await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.unwrap();
+        tx.commit().await.unwrap();
+        sqlx::query("ANALYZE").execute(service.store().reader()).await.unwrap();
+        (service, admin)
+    })
+}
+
+fn forecast(c: &mut Criterion) {
+    let rt = Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (service, admin) = setup(&rt, &dir);
+    let mut group = c.benchmark_group("forecast over 100k open deals");
+    group.sample_size(30);
+    group.bench_function("bare aggregate query", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let mut conn = service.store().reader().acquire().await.unwrap();
+                open_groups(&mut conn, admin.tenant.id, &PipelineFilter::default()).await.unwrap()
+            })
+        })
+    });
+    group.bench_function("forecast use case (all open deals)", |b| {
+        b.iter(|| rt.block_on(service.forecast(&admin, Some(PeriodSpec::All), None)).unwrap())
+    });
+    group.finish();
+}
+
+criterion_group!(benches, forecast);
+criterion_main!(benches);
