@@ -3,8 +3,12 @@
 
 pub mod catalogue;
 pub mod command;
+mod error;
+pub mod help;
 pub mod parse;
 pub mod reply;
+mod tokenize;
+mod values;
 
 pub use command::{Command, PeriodSpec, UserRef};
 pub use reply::Reply;
