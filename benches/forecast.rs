@@ -69,12 +69,17 @@ fn forecast(c: &mut Criterion) {
         b.iter(|| {
             rt.block_on(async {
                 let mut conn = service.store().reader().acquire().await.unwrap();
-                open_groups(&mut conn, admin.tenant.id, &PipelineFilter::default()).await.unwrap()
+                open_groups(&mut conn, admin.tenant.id, &PipelineFilter::default())
+                    .await
+                    .unwrap()
             })
         })
     });
     group.bench_function("forecast use case (all open deals)", |b| {
-        b.iter(|| rt.block_on(service.forecast(&admin, Some(PeriodSpec::All), None)).unwrap())
+        b.iter(|| {
+            rt.block_on(service.forecast(&admin, Some(PeriodSpec::All), None))
+                .unwrap()
+        })
     });
     group.finish();
 }

@@ -6,12 +6,18 @@ use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
 
-const FIXTURE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/three-stages.toml");
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/three-stages.toml"
+);
 
 fn dealgate(dir: &TempDir, args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_dealgate"))
         .args(args)
-        .env("DATABASE_URL", format!("sqlite://{}", dir.path().join("console.db").display()))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("console.db").display()),
+        )
         .env("DEALGATE_PLAYBOOK", FIXTURE)
         .env("RUST_LOG", "warn")
         .current_dir(dir.path())
@@ -20,7 +26,12 @@ fn dealgate(dir: &TempDir, args: &[&str], stdin: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("start dealgate");
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().expect("dealgate ran")
 }
 
@@ -40,17 +51,38 @@ fn a_refused_advance_lists_what_is_missing_and_meeting_it_moves_the_deal() {
          /log deal-1 discovery-call \"met the CFO\"\n\
          /advance #1\n",
     );
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let s = text(&out);
-    let (refusal, rest) = s.split_once("/deal show 1").expect("commands echoed in order");
-    assert!(refusal.contains("deal-1 can't leave Qualify yet"), "{refusal}");
-    assert!(refusal.contains("/log deal-1 discovery-call"), "says how to meet the gate: {refusal}");
-    assert!(refusal.contains("Suggested, not required"), "suggestions kept apart: {refusal}");
+    let (refusal, rest) = s
+        .split_once("/deal show 1")
+        .expect("commands echoed in order");
+    assert!(
+        refusal.contains("deal-1 can't leave Qualify yet"),
+        "{refusal}"
+    );
+    assert!(
+        refusal.contains("/log deal-1 discovery-call"),
+        "says how to meet the gate: {refusal}"
+    );
+    assert!(
+        refusal.contains("Suggested, not required"),
+        "suggestions kept apart: {refusal}"
+    );
     let (show, after) = rest.split_once("/log deal-1").unwrap();
-    assert!(show.contains("Stage: Qualify (10%)"), "the deal stayed where it was: {show}");
+    assert!(
+        show.contains("Stage: Qualify (10%)"),
+        "the deal stayed where it was: {show}"
+    );
     assert!(after.contains("deal-1 advanced to Solution"), "{after}");
     assert!(after.contains("probability 40%"), "{after}");
-    assert!(after.contains("weighted EUR 20,000 (was EUR 5,000)"), "{after}");
+    assert!(
+        after.contains("weighted EUR 20,000 (was EUR 5,000)"),
+        "{after}"
+    );
 }
 
 #[test]
@@ -68,7 +100,10 @@ fn bad_input_gets_a_reply_that_says_what_would_be_right() {
     );
     let s = text(&out);
     assert!(s.contains("negative"), "{s}");
-    assert!(s.contains("30 February 2030") || s.contains("February"), "{s}");
+    assert!(
+        s.contains("30 February 2030") || s.contains("February"),
+        "{s}"
+    );
     assert!(s.contains("There is no deal-99"), "{s}");
     assert!(s.contains("/advance"), "did you mean: {s}");
     assert!(s.contains("Now acting as bob."), "{s}");
@@ -79,7 +114,11 @@ fn bad_input_gets_a_reply_that_says_what_would_be_right() {
 fn the_demo_opens_a_console_on_a_populated_workspace_and_reuses_it() {
     let dir = tempfile::tempdir().unwrap();
     let first = dealgate(&dir, &["demo"], "/deal list\n/as dana\n/forecast all\n");
-    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
     let s = text(&first);
     assert!(s.contains("Deals: yours"), "{s}");
     assert!(s.matches("deal-").count() >= 5, "alex has deals: {s}");
@@ -87,7 +126,9 @@ fn the_demo_opens_a_console_on_a_populated_workspace_and_reuses_it() {
     let stderr = String::from_utf8_lossy(&first.stderr);
     assert!(stderr.contains("Created the demo workspace"), "{stderr}");
     let again = dealgate(&dir, &["demo"], "");
-    assert!(String::from_utf8_lossy(&again.stderr).contains("Reusing the demo workspace (30 deals)"));
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("Reusing the demo workspace (30 deals)")
+    );
     let reset = dealgate(&dir, &["demo", "--reset"], "");
     assert!(String::from_utf8_lossy(&reset.stderr).contains("Created the demo workspace"));
 }
@@ -98,14 +139,24 @@ fn playbook_check_reports_file_and_line_and_exits_1_on_a_broken_playbook() {
     let bad = dir.path().join("bad.toml");
     std::fs::write(
         &bad,
-        FIXTURE_TEXT.replace("activity = \"discovery-call\"", "activity = \"discovery-cal\""),
+        FIXTURE_TEXT.replace(
+            "activity = \"discovery-call\"",
+            "activity = \"discovery-cal\"",
+        ),
     )
     .unwrap();
     let out = dealgate(&dir, &["playbook", "check", bad.to_str().unwrap()], "");
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    let line = FIXTURE_TEXT.lines().position(|l| l.contains("activity = \"discovery-call\"")).unwrap() + 1;
-    assert!(err.contains(&format!("bad.toml:{line}:")), "file:line in {err}");
+    let line = FIXTURE_TEXT
+        .lines()
+        .position(|l| l.contains("activity = \"discovery-call\""))
+        .unwrap()
+        + 1;
+    assert!(
+        err.contains(&format!("bad.toml:{line}:")),
+        "file:line in {err}"
+    );
     assert!(err.contains("discovery-cal"), "{err}");
 }
 
@@ -114,12 +165,25 @@ fn every_built_in_template_passes_playbook_check_and_shows() {
     let dir = tempfile::tempdir().unwrap();
     for name in ["default", "meddpicc", "salesforce", "hubspot"] {
         let show = dealgate(&dir, &["playbook", "show", name], "");
-        assert!(show.status.success(), "{name}: {}", String::from_utf8_lossy(&show.stderr));
+        assert!(
+            show.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&show.stderr)
+        );
         assert!(text(&show).contains("Closed Won"), "{name}");
         let file = dir.path().join(format!("{name}.toml"));
-        std::fs::write(&file, dealgate::engine::playbook::template_source(name).unwrap()).unwrap();
+        std::fs::write(
+            &file,
+            dealgate::engine::playbook::template_source(name).unwrap(),
+        )
+        .unwrap();
         let check = dealgate(&dir, &["playbook", "check", file.to_str().unwrap()], "");
-        assert_eq!(check.status.code(), Some(0), "{name}: {}", String::from_utf8_lossy(&check.stderr));
+        assert_eq!(
+            check.status.code(),
+            Some(0),
+            "{name}: {}",
+            String::from_utf8_lossy(&check.stderr)
+        );
     }
 }
 

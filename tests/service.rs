@@ -41,23 +41,43 @@ async fn the_first_member_is_admin_and_later_ones_are_reps() {
     let app = TestApp::new().await;
     assert_eq!(app.session("first").await.member.role, "admin");
     assert_eq!(app.session("second").await.member.role, "rep");
-    assert_eq!(app.session("first").await.member.role, "admin", "roles persist");
+    assert_eq!(
+        app.session("first").await.member.role,
+        "admin",
+        "roles persist"
+    );
 }
 
 #[tokio::test]
 async fn deals_are_numbered_per_workspace_starting_at_one() {
     let app = TestApp::new().await;
     let t = app.team().await;
-    assert_eq!(new_deal(&app, &t.ann, "Acme", 5000).await.to_string(), "deal-1");
-    assert_eq!(new_deal(&app, &t.bob, "Beta", 5000).await.to_string(), "deal-2");
+    assert_eq!(
+        new_deal(&app, &t.ann, "Acme", 5000).await.to_string(),
+        "deal-1"
+    );
+    assert_eq!(
+        new_deal(&app, &t.bob, "Beta", 5000).await.to_string(),
+        "deal-2"
+    );
     let other = app
         .service
         .session(&dealgate::chat::console::caller("other-workspace", "zed"))
         .await
         .unwrap();
-    assert_eq!(new_deal(&app, &other, "Gamma", 5000).await.to_string(), "deal-1");
-    let err = app.service.show_deal(&other, id("deal-2")).await.unwrap_err();
-    assert!(matches!(err, ServiceError::DealNotFound(_)), "no query crosses workspaces: {err}");
+    assert_eq!(
+        new_deal(&app, &other, "Gamma", 5000).await.to_string(),
+        "deal-1"
+    );
+    let err = app
+        .service
+        .show_deal(&other, id("deal-2"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ServiceError::DealNotFound(_)),
+        "no query crosses workspaces: {err}"
+    );
 }
 
 #[tokio::test]
@@ -66,20 +86,46 @@ async fn advance_is_refused_with_every_missing_requirement_and_the_deal_stays_pu
     let t = app.team().await;
     let n = app
         .service
-        .create_deal(&t.ann, "Acme", Money::from_minor(0).unwrap(), close(), None, None)
+        .create_deal(
+            &t.ann,
+            "Acme",
+            Money::from_minor(0).unwrap(),
+            close(),
+            None,
+            None,
+        )
         .await
         .unwrap()
         .deal
         .number;
-    let err = app.service.advance(&t.ann, n, None, None).await.unwrap_err();
-    let ServiceError::Move { refusal: Refusal::GatesUnmet { unmet, suggestions }, .. } = err else {
+    let err = app
+        .service
+        .advance(&t.ann, n, None, None)
+        .await
+        .unwrap_err();
+    let ServiceError::Move {
+        refusal: Refusal::GatesUnmet { unmet, suggestions },
+        ..
+    } = err
+    else {
         panic!("expected unmet gates, got {err}");
     };
-    assert_eq!(unmet.len(), 2, "discovery call and a positive amount: {unmet:?}");
-    assert!(matches!(&unmet[0].remedy, Remedy::LogActivity { activity, .. } if activity.as_str() == "discovery-call"));
-    assert!(matches!(&unmet[1].remedy, Remedy::SetField { field, .. } if field.as_str() == "amount"));
+    assert_eq!(
+        unmet.len(),
+        2,
+        "discovery call and a positive amount: {unmet:?}"
+    );
+    assert!(
+        matches!(&unmet[0].remedy, Remedy::LogActivity { activity, .. } if activity.as_str() == "discovery-call")
+    );
+    assert!(
+        matches!(&unmet[1].remedy, Remedy::SetField { field, .. } if field.as_str() == "amount")
+    );
     assert!(suggestions.iter().any(|s| s.as_str() == "pain-identified"));
-    assert!(!suggestions.iter().any(|s| s.as_str() == "discovery-call"), "a requirement is not also a suggestion");
+    assert!(
+        !suggestions.iter().any(|s| s.as_str() == "discovery-call"),
+        "a requirement is not also a suggestion"
+    );
     let view = app.service.show_deal(&t.ann, n).await.unwrap();
     assert_eq!(view.deal.stage.as_str(), "qualify");
     assert_eq!(view.history.len(), 1, "only the creation is in the history");
@@ -90,7 +136,10 @@ async fn meeting_the_gates_lets_the_deal_advance_and_reports_the_new_probability
     let app = TestApp::new().await;
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
-    app.service.log_activity(&t.ann, n, &id("discovery-call"), Some("met the CFO")).await.unwrap();
+    app.service
+        .log_activity(&t.ann, n, &id("discovery-call"), Some("met the CFO"))
+        .await
+        .unwrap();
     let moved = app.service.advance(&t.ann, n, None, None).await.unwrap();
     assert_eq!(moved.transition.to.as_str(), "solution");
     assert_eq!(moved.weighted_before, 5_000_00, "10% of 50,000");
@@ -104,17 +153,41 @@ async fn a_large_deal_needs_the_managers_approval_and_the_rep_cannot_give_it() {
     let app = TestApp::new().await;
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Big Co", 250_000).await;
-    app.service.log_activity(&t.ann, n, &id("discovery-call"), None).await.unwrap();
+    app.service
+        .log_activity(&t.ann, n, &id("discovery-call"), None)
+        .await
+        .unwrap();
     app.service.advance(&t.ann, n, None, None).await.unwrap();
-    app.service.set_field(&t.ann, n, &id("champion"), "Priya, VP Ops, sponsors the pilot").await.unwrap();
-    let err = app.service.advance(&t.ann, n, None, None).await.unwrap_err();
-    assert!(matches!(&err, ServiceError::Move { refusal: Refusal::GatesUnmet { unmet, .. }, .. }
-        if unmet.len() == 1 && matches!(unmet[0].remedy, Remedy::Approval { .. })), "{err:?}");
+    app.service
+        .set_field(
+            &t.ann,
+            n,
+            &id("champion"),
+            "Priya, VP Ops, sponsors the pilot",
+        )
+        .await
+        .unwrap();
+    let err = app
+        .service
+        .advance(&t.ann, n, None, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ServiceError::Move { refusal: Refusal::GatesUnmet { unmet, .. }, .. }
+        if unmet.len() == 1 && matches!(unmet[0].remedy, Remedy::Approval { .. })),
+        "{err:?}"
+    );
     let err = app.service.approve(&t.ann, n, None).await.unwrap_err();
     assert!(matches!(err, ServiceError::Forbidden(_)), "{err}");
     let err = app.service.approve(&t.eve, n, None).await.unwrap_err();
-    assert!(matches!(err, ServiceError::Forbidden(_)), "another rep cannot approve: {err}");
-    app.service.approve(&t.manager, n, Some("pricing reviewed")).await.unwrap();
+    assert!(
+        matches!(err, ServiceError::Forbidden(_)),
+        "another rep cannot approve: {err}"
+    );
+    app.service
+        .approve(&t.manager, n, Some("pricing reviewed"))
+        .await
+        .unwrap();
     let moved = app.service.advance(&t.ann, n, None, None).await.unwrap();
     assert_eq!(moved.transition.to.as_str(), "negotiate");
 }
@@ -124,10 +197,25 @@ async fn a_small_deal_skips_the_conditional_approval() {
     let app = TestApp::new().await;
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Small Co", 20_000).await;
-    app.service.log_activity(&t.ann, n, &id("discovery-call"), None).await.unwrap();
+    app.service
+        .log_activity(&t.ann, n, &id("discovery-call"), None)
+        .await
+        .unwrap();
     app.service.advance(&t.ann, n, None, None).await.unwrap();
-    app.service.set_field(&t.ann, n, &id("champion"), "Priya, VP Ops").await.unwrap();
-    assert_eq!(app.service.advance(&t.ann, n, None, None).await.unwrap().transition.to.as_str(), "negotiate");
+    app.service
+        .set_field(&t.ann, n, &id("champion"), "Priya, VP Ops")
+        .await
+        .unwrap();
+    assert_eq!(
+        app.service
+            .advance(&t.ann, n, None, None)
+            .await
+            .unwrap()
+            .transition
+            .to
+            .as_str(),
+        "negotiate"
+    );
 }
 
 #[tokio::test]
@@ -135,16 +223,44 @@ async fn only_a_manager_of_the_owner_can_override_and_the_override_is_on_the_rec
     let app = TestApp::new().await;
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
-    let err = app.service.advance(&t.ann, n, None, Some("trust me")).await.unwrap_err();
-    assert!(matches!(err, ServiceError::Forbidden(_)), "a rep cannot override: {err}");
-    let err = app.service.advance(&t.manager, n, None, Some("  ")).await.unwrap_err();
-    assert!(matches!(err, ServiceError::Move { refusal: Refusal::ReasonRequired, .. }), "{err:?}");
-    let moved = app.service.advance(&t.manager, n, None, Some("CFO call happened offline")).await.unwrap();
+    let err = app
+        .service
+        .advance(&t.ann, n, None, Some("trust me"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ServiceError::Forbidden(_)),
+        "a rep cannot override: {err}"
+    );
+    let err = app
+        .service
+        .advance(&t.manager, n, None, Some("  "))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ServiceError::Move {
+                refusal: Refusal::ReasonRequired,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    let moved = app
+        .service
+        .advance(&t.manager, n, None, Some("CFO call happened offline"))
+        .await
+        .unwrap();
     assert_eq!(moved.transition.overridden.len(), 1);
     let last = moved.view.history.last().unwrap();
     assert_eq!(last.overridden, 1);
     assert_eq!(last.reason.as_deref(), Some("CFO call happened offline"));
-    assert!(last.gates.as_deref().unwrap().contains("discovery"), "{:?}", last.gates);
+    assert!(
+        last.gates.as_deref().unwrap().contains("discovery"),
+        "{:?}",
+        last.gates
+    );
     assert_eq!(last.actor_id, t.manager.member.id);
 }
 
@@ -154,16 +270,35 @@ async fn reps_act_only_on_their_own_deals_and_managers_on_their_reps() {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     for err in [
-        app.service.log_activity(&t.bob, n, &id("discovery-call"), None).await.unwrap_err(),
-        app.service.set_field(&t.eve, n, &id("amount"), "1").await.unwrap_err(),
+        app.service
+            .log_activity(&t.bob, n, &id("discovery-call"), None)
+            .await
+            .unwrap_err(),
+        app.service
+            .set_field(&t.eve, n, &id("amount"), "1")
+            .await
+            .unwrap_err(),
     ] {
         assert!(matches!(err, ServiceError::Forbidden(_)), "{err}");
     }
-    app.service.log_activity(&t.manager, n, &id("discovery-call"), None).await.unwrap();
-    app.service.set_field(&t.admin, n, &id("amount"), "60k").await.unwrap();
+    app.service
+        .log_activity(&t.manager, n, &id("discovery-call"), None)
+        .await
+        .unwrap();
+    app.service
+        .set_field(&t.admin, n, &id("amount"), "60k")
+        .await
+        .unwrap();
     let eves = new_deal(&app, &t.eve, "Eve's", 1_000).await;
-    let err = app.service.log_activity(&t.manager, eves, &id("discovery-call"), None).await.unwrap_err();
-    assert!(matches!(err, ServiceError::Forbidden(_)), "mia does not manage eve: {err}");
+    let err = app
+        .service
+        .log_activity(&t.manager, eves, &id("discovery-call"), None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ServiceError::Forbidden(_)),
+        "mia does not manage eve: {err}"
+    );
 }
 
 #[tokio::test]
@@ -172,13 +307,23 @@ async fn only_admins_change_roles() {
     let t = app.team().await;
     let err = app
         .service
-        .set_team_role(&t.manager, &user("ann"), dealgate::engine::playbook::Role::Admin, None)
+        .set_team_role(
+            &t.manager,
+            &user("ann"),
+            dealgate::engine::playbook::Role::Admin,
+            None,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, ServiceError::Forbidden(_)), "{err}");
     let err = app
         .service
-        .set_team_role(&t.admin, &user("nobody"), dealgate::engine::playbook::Role::Rep, None)
+        .set_team_role(
+            &t.admin,
+            &user("nobody"),
+            dealgate::engine::playbook::Role::Rep,
+            None,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, ServiceError::UnknownUser { .. }), "{err}");
@@ -191,23 +336,73 @@ async fn bad_input_is_refused_with_what_would_be_right_and_changes_nothing() {
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     let past = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
     let cases = [
-        app.service.create_deal(&t.ann, "Old", eur(5), past, None, None).await.map(|_| ()),
-        app.service.create_deal(&t.ann, &"x".repeat(121), eur(5), close(), None, None).await.map(|_| ()),
-        app.service.create_deal(&t.ann, "Late", eur(5), close(), None, Some(&id("negotiate"))).await.map(|_| ()),
-        app.service.create_deal(&t.ann, "Nowhere", eur(5), close(), None, Some(&id("nowhere"))).await.map(|_| ()),
-        app.service.log_activity(&t.ann, n, &id("karaoke"), None).await.map(|_| ()),
-        app.service.log_activity(&t.ann, id("deal-99"), &id("demo"), None).await.map(|_| ()),
-        app.service.set_field(&t.ann, n, &id("colour"), "blue").await.map(|_| ()),
-        app.service.set_field(&t.ann, n, &id("amount"), "-5").await.map(|_| ()),
-        app.service.set_field(&t.ann, n, &id("close_date"), "2026-02-30").await.map(|_| ()),
-        app.service.log_activity(&t.ann, n, &id("demo"), Some(&"n".repeat(1001))).await.map(|_| ()),
-        app.service.back(&t.ann, n, &id("negotiate"), "why not").await.map(|_| ()),
+        app.service
+            .create_deal(&t.ann, "Old", eur(5), past, None, None)
+            .await
+            .map(|_| ()),
+        app.service
+            .create_deal(&t.ann, &"x".repeat(121), eur(5), close(), None, None)
+            .await
+            .map(|_| ()),
+        app.service
+            .create_deal(
+                &t.ann,
+                "Late",
+                eur(5),
+                close(),
+                None,
+                Some(&id("negotiate")),
+            )
+            .await
+            .map(|_| ()),
+        app.service
+            .create_deal(
+                &t.ann,
+                "Nowhere",
+                eur(5),
+                close(),
+                None,
+                Some(&id("nowhere")),
+            )
+            .await
+            .map(|_| ()),
+        app.service
+            .log_activity(&t.ann, n, &id("karaoke"), None)
+            .await
+            .map(|_| ()),
+        app.service
+            .log_activity(&t.ann, id("deal-99"), &id("demo"), None)
+            .await
+            .map(|_| ()),
+        app.service
+            .set_field(&t.ann, n, &id("colour"), "blue")
+            .await
+            .map(|_| ()),
+        app.service
+            .set_field(&t.ann, n, &id("amount"), "-5")
+            .await
+            .map(|_| ()),
+        app.service
+            .set_field(&t.ann, n, &id("close_date"), "2026-02-30")
+            .await
+            .map(|_| ()),
+        app.service
+            .log_activity(&t.ann, n, &id("demo"), Some(&"n".repeat(1001)))
+            .await
+            .map(|_| ()),
+        app.service
+            .back(&t.ann, n, &id("negotiate"), "why not")
+            .await
+            .map(|_| ()),
         app.service.lost(&t.ann, n, " ").await.map(|_| ()),
     ];
     for (i, result) in cases.into_iter().enumerate() {
         let err = result.expect_err(&format!("case {i} should be refused"));
         assert!(!err.is_internal(), "case {i}: {err:?}");
-        assert!(err.to_string().len() > 20, "case {i} explains itself: {err}");
+        assert!(
+            err.to_string().len() > 20,
+            "case {i} explains itself: {err}"
+        );
     }
     let view = app.service.show_deal(&t.ann, n).await.unwrap();
     assert_eq!(view.deal.version, 1, "nothing changed");
@@ -219,13 +414,26 @@ async fn a_closed_deal_cannot_change() {
     let app = TestApp::new().await;
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
-    let moved = app.service.lost(&t.ann, n, "No budget this year").await.unwrap();
+    let moved = app
+        .service
+        .lost(&t.ann, n, "No budget this year")
+        .await
+        .unwrap();
     assert_eq!(moved.view.deal.status, DealStatus::Lost);
     assert_eq!(moved.view.deal.stage.as_str(), "closed-lost");
     for err in [
-        app.service.advance(&t.ann, n, None, None).await.unwrap_err(),
-        app.service.log_activity(&t.ann, n, &id("demo"), None).await.unwrap_err(),
-        app.service.set_field(&t.ann, n, &id("amount"), "5").await.unwrap_err(),
+        app.service
+            .advance(&t.ann, n, None, None)
+            .await
+            .unwrap_err(),
+        app.service
+            .log_activity(&t.ann, n, &id("demo"), None)
+            .await
+            .unwrap_err(),
+        app.service
+            .set_field(&t.ann, n, &id("amount"), "5")
+            .await
+            .unwrap_err(),
     ] {
         assert!(matches!(err, ServiceError::DealClosed { .. }), "{err}");
     }
@@ -236,11 +444,24 @@ async fn won_requires_the_gates_of_every_stage_left_on_the_way() {
     let app = TestApp::new().await;
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
-    app.service.log_activity(&t.ann, n, &id("discovery-call"), None).await.unwrap();
+    app.service
+        .log_activity(&t.ann, n, &id("discovery-call"), None)
+        .await
+        .unwrap();
     let err = app.service.won(&t.ann, n).await.unwrap_err();
-    let ServiceError::Move { refusal: Refusal::GatesUnmet { unmet, .. }, .. } = err else { panic!("{err}") };
+    let ServiceError::Move {
+        refusal: Refusal::GatesUnmet { unmet, .. },
+        ..
+    } = err
+    else {
+        panic!("{err}")
+    };
     let stages: Vec<&str> = unmet.iter().map(|c| c.stage.as_str()).collect();
-    assert_eq!(stages, ["solution", "negotiate"], "champion, then the proposal");
+    assert_eq!(
+        stages,
+        ["solution", "negotiate"],
+        "champion, then the proposal"
+    );
 }
 
 #[tokio::test]
@@ -248,12 +469,22 @@ async fn moving_back_needs_a_reason_and_an_earlier_stage() {
     let app = TestApp::new().await;
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
-    app.service.log_activity(&t.ann, n, &id("discovery-call"), None).await.unwrap();
+    app.service
+        .log_activity(&t.ann, n, &id("discovery-call"), None)
+        .await
+        .unwrap();
     app.service.advance(&t.ann, n, None, None).await.unwrap();
     app.clock.advance(Duration::days(3));
-    let moved = app.service.back(&t.ann, n, &id("qualify"), "Budget was cut").await.unwrap();
+    let moved = app
+        .service
+        .back(&t.ann, n, &id("qualify"), "Budget was cut")
+        .await
+        .unwrap();
     assert_eq!(moved.view.deal.stage.as_str(), "qualify");
-    assert_eq!(moved.view.days_in_stage, 0, "the clock restarts in the stage");
+    assert_eq!(
+        moved.view.days_in_stage, 0,
+        "the clock restarts in the stage"
+    );
     let kinds: Vec<&str> = moved.view.history.iter().map(|h| h.kind.as_str()).collect();
     assert_eq!(kinds, ["create", "advance", "back"]);
 }
@@ -263,13 +494,19 @@ async fn two_tasks_advancing_the_same_deal_at_once_leave_exactly_one_stage_chang
     let app = TestApp::new().await;
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
-    app.service.log_activity(&t.ann, n, &id("discovery-call"), None).await.unwrap();
+    app.service
+        .log_activity(&t.ann, n, &id("discovery-call"), None)
+        .await
+        .unwrap();
     let (a, b) = tokio::join!(
         app.service.advance(&t.ann, n, None, None),
         app.service.advance(&t.ann, n, None, None)
     );
     let ok = [&a, &b].iter().filter(|r| r.is_ok()).count();
-    assert_eq!(ok, 1, "one advances; the other finds the champion gate of Solution unmet: {a:?} {b:?}");
+    assert_eq!(
+        ok, 1,
+        "one advances; the other finds the champion gate of Solution unmet: {a:?} {b:?}"
+    );
     let view = app.service.show_deal(&t.ann, n).await.unwrap();
     assert_eq!(view.deal.stage.as_str(), "solution");
     let advances = view.history.iter().filter(|h| h.kind == "advance").count();
@@ -282,15 +519,25 @@ async fn a_stale_version_is_a_conflict_and_writes_nothing() {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     let mut conn = app.service.store().begin().await.unwrap();
-    let mut first = deals::get(&mut conn, t.ann.tenant.id, n).await.unwrap().unwrap();
+    let mut first = deals::get(&mut conn, t.ann.tenant.id, n)
+        .await
+        .unwrap()
+        .unwrap();
     let mut stale = first.clone();
     first.name = "Acme Group".into();
-    deals::update(&mut conn, &mut first, app.clock.now()).await.unwrap();
+    deals::update(&mut conn, &mut first, app.clock.now())
+        .await
+        .unwrap();
     stale.name = "Lost write".into();
-    let err = deals::update(&mut conn, &mut stale, app.clock.now()).await.unwrap_err();
+    let err = deals::update(&mut conn, &mut stale, app.clock.now())
+        .await
+        .unwrap_err();
     assert!(matches!(err, dealgate::store::StoreError::Conflict));
     conn.commit().await.unwrap();
-    assert_eq!(app.service.show_deal(&t.ann, n).await.unwrap().deal.name, "Acme Group");
+    assert_eq!(
+        app.service.show_deal(&t.ann, n).await.unwrap().deal.name,
+        "Acme Group"
+    );
 }
 
 #[tokio::test]
@@ -299,7 +546,10 @@ async fn a_deal_stalls_after_the_stage_threshold() {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     app.clock.advance(Duration::days(14));
-    assert!(!app.service.show_deal(&t.ann, n).await.unwrap().stalled, "14 days is the threshold itself");
+    assert!(
+        !app.service.show_deal(&t.ann, n).await.unwrap().stalled,
+        "14 days is the threshold itself"
+    );
     app.clock.advance(Duration::days(1));
     let view = app.service.show_deal(&t.ann, n).await.unwrap();
     assert!(view.stalled);
@@ -316,10 +566,33 @@ async fn deal_list_shows_a_rep_their_own_and_a_manager_their_team() {
     let names = |list: Vec<dealgate::service::DealSummary>| {
         list.into_iter().map(|s| s.deal.name).collect::<Vec<_>>()
     };
-    assert_eq!(names(app.service.list_deals(&t.ann, None, None).await.unwrap()), ["Ann's"]);
-    let mut team = names(app.service.list_deals(&t.manager, None, None).await.unwrap());
+    assert_eq!(
+        names(app.service.list_deals(&t.ann, None, None).await.unwrap()),
+        ["Ann's"]
+    );
+    let mut team = names(
+        app.service
+            .list_deals(&t.manager, None, None)
+            .await
+            .unwrap(),
+    );
     team.sort();
     assert_eq!(team, ["Ann's", "Bob's"]);
-    assert_eq!(app.service.list_deals(&t.admin, None, None).await.unwrap().len(), 3);
-    assert_eq!(names(app.service.list_deals(&t.ann, Some(&user("eve")), None).await.unwrap()), ["Eve's"]);
+    assert_eq!(
+        app.service
+            .list_deals(&t.admin, None, None)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+    assert_eq!(
+        names(
+            app.service
+                .list_deals(&t.ann, Some(&user("eve")), None)
+                .await
+                .unwrap()
+        ),
+        ["Eve's"]
+    );
 }

@@ -1,1 +1,598 @@
-//! The catalogue: every command's name, options and help text (filled in by the catalogue work).
+//! The catalogue: every command's name, options, help text and example, as data.
+//!
+//! Everything a person can read about a command comes from here: `/help`, the Discord
+//! registration (each `summary` and option `description` becomes a Discord description, so they
+//! stay within Discord's 100 characters), the Slack usage hints and parse errors. For example:
+//!
+//! ```text
+//! /help log
+//! → Usage: `/log deal activity [note]`
+//!   Records a recommended activity on a deal, in the stage the deal is in now. …
+//! ```
+//!
+//! Options are listed in the order they are typed positionally, required ones first (Discord
+//! refuses a required option after an optional one). Only the last option may be `rest`.
+
+use crate::engine::playbook::Role;
+
+/// One command as a person types it, e.g. `deal new` or `advance`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandSpec {
+    /// The words typed after the slash, lowercase, one space between two words.
+    pub name: &'static str,
+    /// One line, at most 100 characters: it becomes the Discord description.
+    pub summary: &'static str,
+    /// A few sentences for `/help name`.
+    pub help: &'static str,
+    /// In positional order.
+    pub options: &'static [OptionSpec],
+    /// A complete invocation that parses; shown by `/help` and in parse errors.
+    pub example: &'static str,
+    /// The least role that may use it. The service enforces this (and overrides); the catalogue
+    /// states it so help and registration can say who the command is for.
+    pub min_role: Role,
+}
+
+/// One option of a command.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionSpec {
+    pub name: &'static str,
+    pub kind: OptionKind,
+    pub required: bool,
+    /// At most 100 characters: it becomes the Discord option description.
+    pub description: &'static str,
+    /// Typed positionally, this option takes every remaining word, joined by single spaces, so
+    /// `/lost deal-42 went with a competitor` needs no quotes. Only ever the last option.
+    pub rest: bool,
+}
+
+/// What an option's raw text is parsed into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OptionKind {
+    /// `deal-42`, `42` or `#42`.
+    Deal,
+    /// Free text, trimmed, limited by `command::limits`.
+    Text,
+    /// `12500`, `12,500.50`, `12.5k`.
+    Money,
+    /// `2026-12-31`.
+    Date,
+    /// A stage id, e.g. `proposal`.
+    Stage,
+    /// An activity id, e.g. `discovery-call`.
+    Activity,
+    /// A deal field, e.g. `amount` or `champion`.
+    Field,
+    /// `@alice`, `alice` or a platform mention.
+    User,
+    /// `rep`, `manager` or `admin`.
+    Role,
+    /// `this-quarter`, `2026-11`, `2026-Q4`, …
+    Period,
+    /// Another command's name, e.g. `advance` or `deal new`.
+    CommandName,
+}
+
+const fn required(name: &'static str, kind: OptionKind, description: &'static str) -> OptionSpec {
+    OptionSpec {
+        name,
+        kind,
+        required: true,
+        description,
+        rest: false,
+    }
+}
+
+const fn optional(name: &'static str, kind: OptionKind, description: &'static str) -> OptionSpec {
+    OptionSpec {
+        name,
+        kind,
+        required: false,
+        description,
+        rest: false,
+    }
+}
+
+/// Marks the last option as absorbing the remaining positional words.
+const fn rest(option: OptionSpec) -> OptionSpec {
+    OptionSpec {
+        rest: true,
+        ..option
+    }
+}
+
+const DEAL: OptionSpec = required("deal", OptionKind::Deal, "The deal: deal-42, 42 or #42");
+
+/// Every command, in the order `/help` lists them within their groups.
+pub const CATALOGUE: &[CommandSpec] = &[
+    CommandSpec {
+        name: "deal new",
+        summary: "Create a deal with its name, amount and expected close date",
+        help: "Creates a deal in the first stage of the playbook, or in `stage` if given. \
+               The amount is in the playbook's currency; the close date is when you expect to \
+               sign. The deal belongs to you unless you name an `owner`.",
+        options: &[
+            required(
+                "name",
+                OptionKind::Text,
+                "The deal's name, e.g. the account and what it buys",
+            ),
+            required(
+                "amount",
+                OptionKind::Money,
+                "Expected value, e.g. 48000, 48,000.50 or 48k",
+            ),
+            required(
+                "close",
+                OptionKind::Date,
+                "Expected close date as YYYY-MM-DD",
+            ),
+            optional("owner", OptionKind::User, "Who owns the deal, if not you"),
+            optional(
+                "stage",
+                OptionKind::Stage,
+                "The stage to start in, if not the first one",
+            ),
+        ],
+        example: "/deal new \"Acme renewal\" 48000 2026-12-31",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "deal show",
+        summary: "Show a deal: stage, amount, close date, activities and what its gates still need",
+        help: "Shows one deal: its owner, amount, close date and stage, the recommended \
+               activities logged and still open in this stage, and which gates are met or \
+               missing before it can advance.",
+        options: &[DEAL],
+        example: "/deal show deal-42",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "deal list",
+        summary: "List open deals, for everyone or one owner, in every stage or one",
+        help: "Lists open deals with their stage, amount and close date. Name an `owner` to see \
+               only their deals, or a `stage` to see only the deals in it.",
+        options: &[
+            optional("owner", OptionKind::User, "Only this person's deals"),
+            optional("stage", OptionKind::Stage, "Only deals in this stage"),
+        ],
+        example: "/deal list @alice proposal",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "deal set",
+        summary: "Change a deal field: name, amount, close_date or a custom field of the playbook",
+        help: "Sets one field of a deal. Built-in fields are `name`, `amount` and `close_date`; \
+               the playbook may declare more (a champion, a decision process) that gates ask \
+               for. Text evidence should say something a colleague could check.",
+        options: &[
+            DEAL,
+            required(
+                "field",
+                OptionKind::Field,
+                "The field: name, amount, close_date or a custom one",
+            ),
+            rest(required("value", OptionKind::Text, "The new value")),
+        ],
+        example: "/deal set deal-42 champion \"Dana Smith, VP Finance\"",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "log",
+        summary: "Record a recommended activity on a deal, with an optional note",
+        help: "Records that an activity was done, in the stage the deal is in now. Recommended \
+               activities are guidance and never block you, except where a gate names one. \
+               `/playbook` lists each stage's activities and their ids.",
+        options: &[
+            DEAL,
+            required(
+                "activity",
+                OptionKind::Activity,
+                "The activity id, e.g. discovery-call",
+            ),
+            rest(optional(
+                "note",
+                OptionKind::Text,
+                "What happened, for you and your manager",
+            )),
+        ],
+        example: "/log deal-42 discovery-call \"met the CFO\"",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "advance",
+        summary: "Move a deal to its next stage once the gates of its current stage are met",
+        help: "Moves the deal to the next open stage, or to the stage named in `to`. Every gate \
+               of the stage it leaves must hold; if one does not, the reply lists each missing \
+               item and the command that satisfies it, and nothing changes. A manager may pass \
+               unmet gates by giving the reason in `override`, which stays on the record.",
+        options: &[
+            DEAL,
+            optional(
+                "to",
+                OptionKind::Stage,
+                "The stage to move to, if not the next one",
+            ),
+            rest(optional(
+                "override",
+                OptionKind::Text,
+                "Managers: why unmet gates may be passed",
+            )),
+        ],
+        example: "/advance deal-42 proposal",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "back",
+        summary: "Move a deal back to an earlier stage, with the reason",
+        help: "Moves a deal back to an earlier open stage when something it relied on no longer \
+               holds, such as a lost champion or a changed budget. The reason goes on the \
+               deal's history and the forecast follows the stage's probability.",
+        options: &[
+            DEAL,
+            required("to", OptionKind::Stage, "The earlier stage to move back to"),
+            rest(required(
+                "reason",
+                OptionKind::Text,
+                "Why the deal goes back",
+            )),
+        ],
+        example: "/back deal-42 discover \"budget owner changed\"",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "approve",
+        summary: "Approve a deal in its current stage, where a gate asks for approval",
+        help: "Records your approval of the deal in its current stage, satisfying an approval \
+               gate that asks for your role or below. The approval counts until the deal leaves \
+               the stage.",
+        options: &[
+            DEAL,
+            rest(optional(
+                "note",
+                OptionKind::Text,
+                "What you checked before approving",
+            )),
+        ],
+        example: "/approve deal-42 pricing checked with finance",
+        min_role: Role::Manager,
+    },
+    CommandSpec {
+        name: "won",
+        summary: "Close a deal as won",
+        help: "Closes the deal as won once the gates of its last open stage are met. The deal \
+               leaves the pipeline and counts as closed in the forecast.",
+        options: &[DEAL],
+        example: "/won deal-42",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "lost",
+        summary: "Close a deal as lost, with the reason",
+        help: "Closes the deal as lost from any open stage. The reason is kept for coaching and \
+               for learning which deals slip away and why.",
+        options: &[
+            DEAL,
+            rest(required(
+                "reason",
+                OptionKind::Text,
+                "Why the deal was lost",
+            )),
+        ],
+        example: "/lost deal-42 went with a competitor",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "playbook",
+        summary: "Show the sales process: stages, probabilities, recommended activities and gates",
+        help: "Shows the playbook every deal follows: its stages in order with their \
+               probability of close, the recommended activities of each, and the gates a deal \
+               must meet to leave it. Name a `stage` to see that stage in detail.",
+        options: &[optional(
+            "stage",
+            OptionKind::Stage,
+            "Show only this stage, in detail",
+        )],
+        example: "/playbook proposal",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "forecast",
+        summary: "Show the weighted forecast for a period, for the team or one owner",
+        help: "Sums open deals closing in the period by forecast category, each weighted by its \
+               stage's probability. The period defaults to this quarter; name an `owner` to see \
+               one person's numbers.",
+        options: &[
+            optional(
+                "period",
+                OptionKind::Period,
+                "this-month, next-quarter, this-year, all, 2026-11, 2026-Q4, …",
+            ),
+            optional("owner", OptionKind::User, "Only this person's deals"),
+        ],
+        example: "/forecast this-quarter @alice",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "team set",
+        summary: "Set a member's role (rep, manager or admin) and their manager",
+        help: "Gives a member a role: reps run deals, managers also approve and override gates \
+               and get the digest, admins also configure dealgate. A rep's `manager` receives \
+               their coaching nudges.",
+        options: &[
+            required("user", OptionKind::User, "The member: @name or a mention"),
+            required("role", OptionKind::Role, "rep, manager or admin"),
+            optional(
+                "manager",
+                OptionKind::User,
+                "Their manager: @name or a mention",
+            ),
+        ],
+        example: "/team set @alice rep @bob",
+        min_role: Role::Admin,
+    },
+    CommandSpec {
+        name: "team list",
+        summary: "List the team: members, their roles and their managers",
+        help: "Lists everyone dealgate knows in this workspace with their role and manager.",
+        options: &[],
+        example: "/team list",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "help",
+        summary: "List every command, or explain one",
+        help: "Without a command, lists every command with its usage. With one, explains it: \
+               its options, who may use it and an example.",
+        options: &[rest(optional(
+            "command",
+            OptionKind::CommandName,
+            "The command to explain, e.g. advance",
+        ))],
+        example: "/help advance",
+        min_role: Role::Rep,
+    },
+];
+
+/// The command with this name, typed the way a person might: `deal new`, `/Deal  New`.
+pub fn find(name: &str) -> Option<&'static CommandSpec> {
+    let wanted = normalize(name);
+    CATALOGUE.iter().find(|spec| spec.name == wanted)
+}
+
+/// The catalogue name closest to `typed`, if one is close enough to be what was meant.
+pub fn suggest(typed: &str) -> Option<&'static str> {
+    closest(&normalize(typed), CATALOGUE.iter().map(|spec| spec.name))
+}
+
+impl CommandSpec {
+    pub fn option(&self, name: &str) -> Option<&'static OptionSpec> {
+        self.options
+            .iter()
+            .find(|o| o.name.eq_ignore_ascii_case(name))
+    }
+}
+
+/// Lowercase, no leading slash, single spaces: how catalogue names are written.
+fn normalize(name: &str) -> String {
+    let name = name.trim().trim_start_matches('/');
+    name.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// The candidate nearest to `typed` by edit distance, when near enough to be a typo: one edit
+/// for short words, two for longer ones (`advnce`, `lsot`, `deal-new`), so that unrelated
+/// words get no misleading suggestion.
+pub(crate) fn closest<'a>(
+    typed: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let allowed = if typed.chars().count() <= 3 { 1 } else { 2 };
+    candidates
+        .map(|c| (edit_distance(typed, c), c))
+        .filter(|(d, _)| *d <= allowed)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Optimal string alignment distance: Levenshtein plus swapping two neighbouring characters,
+/// the most common typing slip, as one edit.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    // Rows i-2, i-1 and i of the distance table.
+    let mut before: Vec<usize> = vec![0; b.len() + 1];
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for i in 1..=a.len() {
+        current[0] = i;
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            current[j] = (previous[j] + 1)
+                .min(current[j - 1] + 1)
+                .min(previous[j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                current[j] = current[j].min(before[j - 2] + 1);
+            }
+        }
+        std::mem::swap(&mut before, &mut previous);
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::values::text_limit;
+
+    /// Discord's rule for command, subcommand and option names: `^[-_\p{Ll}\p{N}]{1,32}$`.
+    fn is_discord_name(s: &str) -> bool {
+        (1..=32).contains(&s.chars().count())
+            && s.chars()
+                .all(|c| c.is_lowercase() || c.is_numeric() || c == '-' || c == '_')
+    }
+
+    #[test]
+    fn command_and_option_names_follow_discords_rules() {
+        for spec in CATALOGUE {
+            let words: Vec<&str> = spec.name.split(' ').collect();
+            assert!(
+                words.len() <= 2,
+                "{}: Discord nests at most a group and a subcommand",
+                spec.name
+            );
+            assert!(words.iter().all(|w| is_discord_name(w)), "{}", spec.name);
+            for option in spec.options {
+                assert!(
+                    is_discord_name(option.name),
+                    "{}: {}",
+                    spec.name,
+                    option.name
+                );
+            }
+            assert!(
+                spec.options.len() <= 25,
+                "{}: Discord allows 25 options",
+                spec.name
+            );
+        }
+    }
+
+    #[test]
+    fn summaries_and_descriptions_fit_discords_hundred_characters() {
+        for spec in CATALOGUE {
+            assert!(
+                (1..=100).contains(&spec.summary.chars().count()),
+                "{}",
+                spec.name
+            );
+            for option in spec.options {
+                let len = option.description.chars().count();
+                assert!((1..=100).contains(&len), "{} {}", spec.name, option.name);
+            }
+        }
+    }
+
+    #[test]
+    fn names_are_unique_and_a_group_word_is_never_a_command_too() {
+        for (i, spec) in CATALOGUE.iter().enumerate() {
+            assert!(
+                CATALOGUE[i + 1..].iter().all(|s| s.name != spec.name),
+                "{}",
+                spec.name
+            );
+            let group = spec.name.split(' ').next().unwrap_or_default();
+            if spec.name.contains(' ') {
+                assert!(
+                    find(group).is_none(),
+                    "`{group}` is both a group and a command"
+                );
+            }
+            for (j, option) in spec.options.iter().enumerate() {
+                assert!(spec.options[j + 1..].iter().all(|o| o.name != option.name));
+            }
+        }
+    }
+
+    #[test]
+    fn required_options_come_first_and_only_the_last_text_option_is_rest() {
+        for spec in CATALOGUE {
+            let first_optional = spec.options.iter().position(|o| !o.required);
+            if let Some(first) = first_optional {
+                assert!(
+                    spec.options[first..].iter().all(|o| !o.required),
+                    "{}",
+                    spec.name
+                );
+            }
+            for (i, option) in spec.options.iter().enumerate() {
+                if option.rest {
+                    assert_eq!(
+                        i + 1,
+                        spec.options.len(),
+                        "{}: rest must be last",
+                        spec.name
+                    );
+                    assert!(
+                        matches!(option.kind, OptionKind::Text | OptionKind::CommandName),
+                        "{}: only words can be joined",
+                        spec.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_text_option_has_a_length_limit() {
+        for spec in CATALOGUE {
+            for option in spec.options.iter().filter(|o| o.kind == OptionKind::Text) {
+                assert!(
+                    text_limit(option.name).is_some(),
+                    "{} {}",
+                    spec.name,
+                    option.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn help_and_examples_are_filled_in_and_examples_start_with_their_command() {
+        for spec in CATALOGUE {
+            assert!(spec.help.len() > spec.summary.len() / 2, "{}", spec.name);
+            assert!(
+                !spec.help.contains("  "),
+                "{}: a line continuation left spaces",
+                spec.name
+            );
+            assert!(
+                spec.example.starts_with(&format!("/{}", spec.name)),
+                "{}",
+                spec.name
+            );
+        }
+    }
+
+    #[test]
+    fn only_approve_needs_a_manager_and_only_team_set_needs_an_admin() {
+        for spec in CATALOGUE {
+            let expected = match spec.name {
+                "approve" => Role::Manager,
+                "team set" => Role::Admin,
+                _ => Role::Rep,
+            };
+            assert_eq!(spec.min_role, expected, "{}", spec.name);
+        }
+    }
+
+    #[test]
+    fn find_ignores_case_the_slash_and_extra_spaces() {
+        assert_eq!(find("/Deal  New").map(|s| s.name), Some("deal new"));
+        assert_eq!(find("advance").map(|s| s.name), Some("advance"));
+        assert!(find("deal").is_none());
+        assert!(find("").is_none());
+    }
+
+    #[test]
+    fn suggestions_catch_typos_and_swaps_but_not_unrelated_words() {
+        assert_eq!(suggest("advnce"), Some("advance"));
+        assert_eq!(suggest("lsot"), Some("lost"));
+        assert_eq!(suggest("deal-new"), Some("deal new"));
+        assert_eq!(suggest("wno"), Some("won"));
+        assert_eq!(suggest("weather"), None);
+        assert_eq!(suggest("x"), None);
+    }
+
+    #[test]
+    fn edit_distance_counts_insertions_deletions_substitutions_and_swaps() {
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("abc", ""), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("ab", "ba"), 1);
+        assert_eq!(edit_distance("same", "same"), 0);
+    }
+}

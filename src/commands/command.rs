@@ -2,10 +2,14 @@
 //!
 //! When a variant changes, these change with it: its entry in `catalogue.rs` (name, options,
 //! help), the parsers (console text here; Discord options and Slack text in their adapters),
-//! the service use case it calls, its reply builder, and README.md's command list.
+//! the service use case it calls, its reply builder, README.md's command list, and here
+//! `Command::name` and the option list that `Display` writes (a round-trip test checks both).
+
+use std::fmt;
 
 use chrono::NaiveDate;
 
+use super::tokenize::quote_if_needed;
 use crate::engine::ids::{ActivityId, DealNumber, FieldName, Money, StageId};
 use crate::engine::playbook::Role;
 
@@ -114,4 +118,132 @@ pub mod limits {
     pub const REASON: usize = 500;
     pub const FIELD_VALUE: usize = 1_000;
     pub const USER_NAME: usize = 64;
+}
+
+impl Command {
+    /// The catalogue name of this command, e.g. `deal new`.
+    ///
+    /// This match is exhaustive on purpose: a new variant does not compile until it has a name,
+    /// and the catalogue tests then require an entry and an example for that name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::DealNew { .. } => "deal new",
+            Self::DealShow { .. } => "deal show",
+            Self::DealList { .. } => "deal list",
+            Self::DealSet { .. } => "deal set",
+            Self::Log { .. } => "log",
+            Self::Advance { .. } => "advance",
+            Self::Back { .. } => "back",
+            Self::Approve { .. } => "approve",
+            Self::Won { .. } => "won",
+            Self::Lost { .. } => "lost",
+            Self::Playbook { .. } => "playbook",
+            Self::Forecast { .. } => "forecast",
+            Self::TeamSet { .. } => "team set",
+            Self::TeamList => "team list",
+            Self::Help { .. } => "help",
+        }
+    }
+
+    /// Option values in catalogue order, `None` where not given.
+    fn option_values(&self) -> Vec<(&'static str, Option<String>)> {
+        fn show<T: ToString>(v: &T) -> Option<String> {
+            Some(v.to_string())
+        }
+        fn maybe<T: ToString>(v: &Option<T>) -> Option<String> {
+            v.as_ref().map(T::to_string)
+        }
+        match self {
+            Self::DealNew {
+                name,
+                amount,
+                close,
+                owner,
+                stage,
+            } => vec![
+                ("name", show(name)),
+                ("amount", show(amount)),
+                ("close", Some(close.format("%Y-%m-%d").to_string())),
+                ("owner", maybe(owner)),
+                ("stage", maybe(stage)),
+            ],
+            Self::DealShow { deal } | Self::Won { deal } => vec![("deal", show(deal))],
+            Self::DealList { owner, stage } => {
+                vec![("owner", maybe(owner)), ("stage", maybe(stage))]
+            }
+            Self::DealSet { deal, field, value } => {
+                vec![
+                    ("deal", show(deal)),
+                    ("field", show(field)),
+                    ("value", show(value)),
+                ]
+            }
+            Self::Log {
+                deal,
+                activity,
+                note,
+            } => {
+                vec![
+                    ("deal", show(deal)),
+                    ("activity", show(activity)),
+                    ("note", maybe(note)),
+                ]
+            }
+            Self::Advance {
+                deal,
+                to,
+                override_reason,
+            } => {
+                vec![
+                    ("deal", show(deal)),
+                    ("to", maybe(to)),
+                    ("override", maybe(override_reason)),
+                ]
+            }
+            Self::Back { deal, to, reason } => {
+                vec![
+                    ("deal", show(deal)),
+                    ("to", show(to)),
+                    ("reason", show(reason)),
+                ]
+            }
+            Self::Approve { deal, note } => vec![("deal", show(deal)), ("note", maybe(note))],
+            Self::Lost { deal, reason } => vec![("deal", show(deal)), ("reason", show(reason))],
+            Self::Playbook { stage } => vec![("stage", maybe(stage))],
+            Self::Forecast { period, owner } => {
+                vec![("period", maybe(period)), ("owner", maybe(owner))]
+            }
+            Self::TeamSet {
+                user,
+                role,
+                manager,
+            } => {
+                vec![
+                    ("user", show(user)),
+                    ("role", show(role)),
+                    ("manager", maybe(manager)),
+                ]
+            }
+            Self::TeamList => vec![],
+            Self::Help { command } => vec![("command", maybe(command))],
+        }
+    }
+}
+
+impl fmt::Display for Command {
+    /// The command line that parses back to this command, for buttons and for the "run this"
+    /// hints in replies: `/log deal-42 discovery-call "met the CFO"`. Options go positionally
+    /// until one is skipped, then as `name:value`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "/{}", self.name())?;
+        let mut positional = true;
+        for (name, value) in self.option_values() {
+            match value {
+                None => positional = false,
+                Some(v) if positional => write!(f, " {}", quote_if_needed(&v))?,
+                Some(v) => write!(f, " {name}:{}", quote_if_needed(&v))?,
+            }
+        }
+        Ok(())
+    }
 }

@@ -1,5 +1,221 @@
-//! TEMPORARY until the help builder lands from the commands branch.
+//! `/help`: every command with its usage, or one command explained, built from the catalogue so
+//! the help can never disagree with what the parser accepts.
+//!
+//! ```text
+//! /help advance
+//! → /advance (ephemeral)
+//!   Usage: `/advance deal [to] [override]`
+//!   Moves the deal to the next open stage, or to the stage named in `to`. …
+//!   **Options**
+//!   `deal` (required): The deal: deal-42, 42 or #42
+//!   `to` (optional): The stage to move to, if not the next one
+//!   …
+//!   Example: `/advance deal-42 proposal`
+//! ```
+
+use super::catalogue::{self, CommandSpec};
+use super::parse::{ParseError, unknown_command};
 use super::reply::Reply;
-pub fn help_reply(_c: Option<&str>) -> Result<Reply, String> {
-    Ok(Reply::new("help"))
+use crate::engine::playbook::Role;
+
+/// The groups `/help` lists commands under, in order. `help` itself closes the list.
+const GROUPS: &[(&str, &[&str])] = &[
+    ("Deals", &["deal new", "deal show", "deal list", "deal set"]),
+    (
+        "Progress",
+        &["log", "advance", "back", "approve", "won", "lost"],
+    ),
+    ("Playbook & forecast", &["playbook", "forecast"]),
+    ("Team", &["team set", "team list"]),
+];
+
+/// `/advance deal [to] [override]`: required options bare, optional ones in brackets.
+pub fn usage(spec: &CommandSpec) -> String {
+    let mut out = format!("/{}", spec.name);
+    for option in spec.options {
+        if option.required {
+            out.push_str(&format!(" {}", option.name));
+        } else {
+            out.push_str(&format!(" [{}]", option.name));
+        }
+    }
+    out
+}
+
+/// The reply to `/help` (no command) or `/help command`. Help is personal, so it is ephemeral.
+pub fn help_reply(command: Option<&str>) -> Result<Reply, ParseError> {
+    match command.map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(overview()),
+        Some(name) => catalogue::find(name).map(explain).ok_or_else(|| {
+            let mut words = name.split_whitespace();
+            unknown_command(words.next().unwrap_or_default(), words.next())
+        }),
+    }
+}
+
+fn overview() -> Reply {
+    let mut reply = Reply::new("dealgate commands").ephemeral();
+    for (group, names) in GROUPS {
+        reply = reply.line(format!("**{group}**"));
+        for spec in names.iter().filter_map(|name| catalogue::find(name)) {
+            reply = reply.line(summary_line(spec));
+        }
+    }
+    if let Some(help) = catalogue::find("help") {
+        reply = reply.line(summary_line(help));
+    }
+    reply
+}
+
+fn summary_line(spec: &CommandSpec) -> String {
+    format!("`{}`: {}", usage(spec), spec.summary)
+}
+
+fn explain(spec: &CommandSpec) -> Reply {
+    let mut reply = Reply::new(format!("/{}", spec.name))
+        .ephemeral()
+        .line(format!("Usage: `{}`", usage(spec)))
+        .line(spec.help);
+    if spec.min_role > Role::Rep {
+        reply = reply.line(format!("Who: {}s and above.", spec.min_role));
+    }
+    if !spec.options.is_empty() {
+        reply = reply.line("**Options**");
+        for option in spec.options {
+            let need = if option.required {
+                "required"
+            } else {
+                "optional"
+            };
+            reply = reply.line(format!(
+                "`{}` ({need}): {}",
+                option.name, option.description
+            ));
+        }
+    }
+    reply.line(format!("Example: `{}`", spec.example))
+}
+
+/// Every catalogue command is listed in exactly one group, or is `help`.
+#[cfg(test)]
+fn listed_once(name: &str) -> bool {
+    let count = GROUPS
+        .iter()
+        .flat_map(|(_, names)| names.iter())
+        .filter(|n| **n == name)
+        .count();
+    count == 1 || (name == "help" && count == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::catalogue::CATALOGUE;
+
+    #[test]
+    fn usage_brackets_optional_options() {
+        let advance = catalogue::find("advance").map(usage);
+        assert_eq!(advance.as_deref(), Some("/advance deal [to] [override]"));
+        let new = catalogue::find("deal new").map(usage);
+        assert_eq!(
+            new.as_deref(),
+            Some("/deal new name amount close [owner] [stage]")
+        );
+        assert_eq!(
+            catalogue::find("team list").map(usage).as_deref(),
+            Some("/team list")
+        );
+    }
+
+    #[test]
+    fn every_command_is_in_exactly_one_help_group() {
+        for spec in CATALOGUE {
+            assert!(listed_once(spec.name), "{}", spec.name);
+        }
+        for name in GROUPS.iter().flat_map(|(_, names)| names.iter()) {
+            assert!(
+                catalogue::find(name).is_some(),
+                "{name} is grouped but not in the catalogue"
+            );
+        }
+    }
+
+    #[test]
+    fn the_overview_lists_every_command_under_its_group_and_is_private() {
+        let reply = help_reply(None).expect("the overview always builds");
+        assert!(reply.ephemeral);
+        assert_eq!(reply.lines[0], "**Deals**");
+        assert!(reply.lines.contains(&"**Team**".to_string()));
+        for spec in CATALOGUE {
+            let line = summary_line(spec);
+            assert_eq!(
+                reply.lines.iter().filter(|l| **l == line).count(),
+                1,
+                "{}",
+                spec.name
+            );
+        }
+        assert_eq!(
+            reply.lines.last().map(String::as_str),
+            Some("`/help [command]`: List every command, or explain one")
+        );
+    }
+
+    #[test]
+    fn blank_help_is_the_overview() {
+        assert_eq!(help_reply(Some("  ")), help_reply(None));
+    }
+
+    #[test]
+    fn help_for_a_command_shows_usage_help_options_and_example() {
+        let reply = help_reply(Some("advance")).expect("advance exists");
+        assert!(reply.ephemeral);
+        assert_eq!(reply.title, "/advance");
+        assert_eq!(reply.lines[0], "Usage: `/advance deal [to] [override]`");
+        assert!(reply.lines[1].starts_with("Moves the deal to the next open stage"));
+        assert!(
+            reply
+                .lines
+                .contains(&"`deal` (required): The deal: deal-42, 42 or #42".to_string())
+        );
+        assert!(
+            reply
+                .lines
+                .iter()
+                .any(|l| l.starts_with("`override` (optional): "))
+        );
+        assert_eq!(
+            reply.lines.last().map(String::as_str),
+            Some("Example: `/advance deal-42 proposal`")
+        );
+    }
+
+    #[test]
+    fn help_accepts_two_word_names_a_slash_and_any_case() {
+        let reply = help_reply(Some("/Deal New")).expect("deal new exists");
+        assert_eq!(reply.title, "/deal new");
+    }
+
+    #[test]
+    fn help_says_who_may_use_a_restricted_command() {
+        let approve = help_reply(Some("approve")).expect("approve exists");
+        assert!(
+            approve
+                .lines
+                .contains(&"Who: managers and above.".to_string())
+        );
+        let team = help_reply(Some("team set")).expect("team set exists");
+        assert!(team.lines.contains(&"Who: admins and above.".to_string()));
+        let log = help_reply(Some("log")).expect("log exists");
+        assert!(!log.lines.iter().any(|l| l.starts_with("Who:")));
+    }
+
+    #[test]
+    fn help_for_an_unknown_command_suggests_the_nearest() {
+        let err = help_reply(Some("advnce")).expect_err("advnce is not a command");
+        assert_eq!(
+            err.to_string(),
+            "`/advnce` is not a command. Did you mean `/advance`? `/help` lists every command."
+        );
+    }
 }

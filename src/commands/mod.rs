@@ -3,11 +3,14 @@
 
 pub mod catalogue;
 pub mod command;
+mod error;
+pub mod execute;
+pub mod help;
 pub mod parse;
+pub mod replies;
 pub mod reply;
+mod tokenize;
+mod values;
 
 pub use command::{Command, PeriodSpec, UserRef};
 pub use reply::Reply;
-pub mod execute;
-pub mod help;
-pub mod replies;

@@ -33,9 +33,16 @@ impl TestApp {
         let url = format!("sqlite://{}", dir.path().join("test.db").display());
         let store = Store::connect(&url).await.expect("open the test database");
         let clock = Arc::new(ManualClock::new(start_time()));
-        let source = PlaybookSource { reference: "three-stages.toml".into(), toml: PLAYBOOK.into() };
+        let source = PlaybookSource {
+            reference: "three-stages.toml".into(),
+            toml: PLAYBOOK.into(),
+        };
         let service = Service::new(store, clock.clone(), source);
-        Self { service, clock, dir }
+        Self {
+            service,
+            clock,
+            dir,
+        }
     }
 
     pub fn database_url(&self) -> String {
@@ -43,7 +50,10 @@ impl TestApp {
     }
 
     pub async fn session(&self, name: &str) -> Session {
-        self.service.session(&caller(WORKSPACE, name)).await.expect("session")
+        self.service
+            .session(&caller(WORKSPACE, name))
+            .await
+            .expect("session")
     }
 
     /// `boss` (admin, first member), `mia` (manager) with reps `ann` and `bob`, and `eve`, a rep
@@ -51,7 +61,10 @@ impl TestApp {
     pub async fn team(&self) -> Team {
         let admin = self.session("boss").await;
         self.session("mia").await;
-        self.service.set_team_role(&admin, &user("mia"), Role::Manager, None).await.unwrap();
+        self.service
+            .set_team_role(&admin, &user("mia"), Role::Manager, None)
+            .await
+            .unwrap();
         for rep in ["ann", "bob", "eve"] {
             self.session(rep).await;
         }

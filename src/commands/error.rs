@@ -1,0 +1,187 @@
+//! Why an invocation was refused, as the reply a person reads: what was wrong and what would
+//! be right, with the usage line and an example where the shape of the command was the problem.
+//!
+//! ```text
+//! /log deal-42
+//! → `/log` needs `activity`. Usage: `/log deal activity [note]` — e.g. `/log deal-42 discovery-call "met the CFO"`
+//! /deal new Acme 5k 2026-02-30
+//! → `close`: there is no 30 February 2026
+//! ```
+
+use thiserror::Error;
+
+use super::catalogue::CommandSpec;
+use super::help::usage;
+use super::values::thousands;
+use crate::engine::ids::ValueError;
+
+/// Why an invocation was refused. The `Display` text is the reply: what was wrong and what
+/// would be right.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ParseError {
+    #[error("Type a command after the slash, e.g. `/deal list`. `/help` lists every command.")]
+    Empty,
+    #[error(
+        "The `{open}` at character {at} starts a quote that is never closed: end it with `{close}`. \
+         Inside quotes, write `\\{close}` for a quote that belongs to the text."
+    )]
+    UnclosedQuote { open: char, close: char, at: usize },
+    #[error("`/{typed}` is not a command.{}{}", did_you_mean(.suggestion, "/"), HELP_HINT)]
+    UnknownCommand {
+        typed: String,
+        suggestion: Option<&'static str>,
+    },
+    /// A group word (`deal`, `team`) without one of its commands after it.
+    #[error("{}", incomplete(.group, .typed, .choices))]
+    UnknownSubcommand {
+        group: &'static str,
+        typed: Option<String>,
+        choices: Vec<&'static str>,
+    },
+    #[error("`/{}` needs `{option}`. {}", .command.name, usage_hint(.command))]
+    MissingOption {
+        command: &'static CommandSpec,
+        option: &'static str,
+    },
+    #[error("`{option}` cannot be blank for `/{}`. {}", .command.name, usage_hint(.command))]
+    EmptyText {
+        command: &'static CommandSpec,
+        option: &'static str,
+    },
+    #[error("{}", unknown_option_text(.command, .option, .suggestion))]
+    UnknownOption {
+        command: &'static CommandSpec,
+        option: String,
+        suggestion: Option<&'static str>,
+    },
+    #[error("`{option}` is given twice; give each option once. {}", usage_hint(.command))]
+    DuplicateOption {
+        command: &'static CommandSpec,
+        option: &'static str,
+    },
+    #[error(
+        "`/{}` got more than it takes: `{extra}` is left over. Put text with spaces in quotes. {}",
+        .command.name,
+        usage_hint(.command)
+    )]
+    TooManyArguments {
+        command: &'static CommandSpec,
+        extra: String,
+    },
+    /// A value of the wrong form; `option` is `None` when a value parser is called on its own.
+    #[error("{}{problem}", .option.map(|o| format!("`{o}`: ")).unwrap_or_default())]
+    BadValue {
+        option: Option<&'static str>,
+        problem: ValueProblem,
+    },
+}
+
+/// What is wrong with one value, and what would be right.
+#[derive(Debug, Clone, PartialEq, Error)]
+pub enum ValueProblem {
+    #[error(transparent)]
+    Value(#[from] ValueError),
+    #[error("`{text}` is not a date; write dates as YYYY-MM-DD, e.g. {example}")]
+    DateFormat { text: String, example: String },
+    #[error("`{text}` has no month {month}; months run from 01 to 12")]
+    NoSuchMonth { text: String, month: u32 },
+    #[error("there is no {day} {month} {year}")]
+    NoSuchDay {
+        day: u32,
+        month: &'static str,
+        year: i32,
+    },
+    #[error(
+        "`{0}` is not a period; use this-month, next-month, this-quarter, next-quarter, \
+         this-year, all, a month such as 2026-11 or a quarter such as 2026-Q4"
+    )]
+    Period(String),
+    #[error(
+        "`{0}` is not a member; write `@name` (letters, digits, `.`, `_` or `-`, at most 64) \
+         or mention them"
+    )]
+    User(String),
+    #[error("`{0}` is not a role; use `rep`, `manager` or `admin`")]
+    Role(String),
+    #[error("{what} can be at most {} characters; yours has {}", thousands(*.limit), thousands(*.actual))]
+    TooLong {
+        what: &'static str,
+        limit: usize,
+        actual: usize,
+    },
+}
+
+const HELP_HINT: &str = " `/help` lists every command.";
+
+fn did_you_mean(suggestion: &Option<&'static str>, prefix: &str) -> String {
+    suggestion
+        .map(|s| format!(" Did you mean `{prefix}{s}`?"))
+        .unwrap_or_default()
+}
+
+fn usage_hint(spec: &CommandSpec) -> String {
+    format!("Usage: `{}` — e.g. `{}`", usage(spec), spec.example)
+}
+
+fn incomplete(group: &str, typed: &Option<String>, choices: &[&str]) -> String {
+    let words: Vec<String> = choices.iter().map(|c| format!("`{c}`")).collect();
+    let list = join_or(&words);
+    match typed {
+        None => {
+            let example = choices
+                .first()
+                .map(|c| format!(", e.g. `/{group} {c}`"))
+                .unwrap_or_default();
+            format!("`/{group}` needs one more word: {list}{example}.")
+        }
+        Some(t) => format!("`/{group} {t}` is not a command; after `/{group}` comes {list}."),
+    }
+}
+
+fn unknown_option_text(
+    spec: &CommandSpec,
+    option: &str,
+    suggestion: &Option<&'static str>,
+) -> String {
+    let names: Vec<String> = spec
+        .options
+        .iter()
+        .map(|o| format!("`{}`", o.name))
+        .collect();
+    let valid = match names.len() {
+        0 => "it takes no options.".to_string(),
+        1 => format!("its only option is {}.", names[0]),
+        _ => format!("its options are {}.", join_and(&names)),
+    };
+    format!(
+        "`/{}` has no option `{option}`.{} {} {}",
+        spec.name,
+        did_you_mean(suggestion, ""),
+        capitalize(&valid),
+        usage_hint(spec)
+    )
+}
+
+fn join_with(items: &[String], last: &str) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., tail] => format!("{} {last} {tail}", init.join(", ")),
+    }
+}
+
+fn join_and(items: &[String]) -> String {
+    join_with(items, "and")
+}
+
+fn join_or(items: &[String]) -> String {
+    join_with(items, "or")
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
