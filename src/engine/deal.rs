@@ -72,7 +72,11 @@ impl DealFacts {
             "name" => Some(self.name.clone()).filter(|s| !s.trim().is_empty()),
             "amount" => Some(self.amount.to_string()),
             "close_date" => Some(self.close_date.to_string()),
-            _ => self.fields.get(field).cloned().filter(|s| !s.trim().is_empty()),
+            _ => self
+                .fields
+                .get(field)
+                .cloned()
+                .filter(|s| !s.trim().is_empty()),
         }
     }
 }

@@ -12,7 +12,9 @@ use thiserror::Error;
 pub enum ValueError {
     #[error("`{0}` is not a deal; name a deal as `deal-42`, `42` or `#42`")]
     DealNumber(String),
-    #[error("`{0}` is not an amount; write a positive number such as `12500`, `12,500.50` or `12.5k`")]
+    #[error(
+        "`{0}` is not an amount; write a positive number such as `12500`, `12,500.50` or `12.5k`"
+    )]
     Money(String),
     #[error("`{0}` is too large for an amount; the most a deal can be worth is 10,000,000,000")]
     MoneyTooLarge(String),
@@ -77,7 +79,9 @@ impl Money {
     pub const MAX_MINOR: i64 = 10_000_000_000 * 100;
 
     pub fn from_minor(minor: i64) -> Option<Self> {
-        (0..=Self::MAX_MINOR).contains(&minor).then_some(Self(minor))
+        (0..=Self::MAX_MINOR)
+            .contains(&minor)
+            .then_some(Self(minor))
     }
 
     pub fn from_major(major: i64) -> Option<Self> {
@@ -107,7 +111,7 @@ pub fn format_minor(minor: i128) -> String {
         out.push('-');
     }
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);
@@ -163,7 +167,11 @@ impl FromStr for Money {
                 bad()
             });
         }
-        let whole_v: i128 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| bad())? };
+        let whole_v: i128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().map_err(|_| bad())?
+        };
         let frac_v: i128 = if frac.is_empty() {
             0
         } else {
@@ -218,9 +226,10 @@ impl FromStr for Probability {
 fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
-        && s.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && s
-            .bytes()
+        && s.bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && s.bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
@@ -286,7 +295,16 @@ mod tests {
         for s in ["deal-42", "42", "#42", "DEAL-42", " deal-42 "] {
             assert_eq!(s.parse::<DealNumber>().unwrap().to_string(), "deal-42");
         }
-        for s in ["deal-", "deal-0", "0", "-3", "deal-4x", "", "#", "99999999999"] {
+        for s in [
+            "deal-",
+            "deal-0",
+            "0",
+            "-3",
+            "deal-4x",
+            "",
+            "#",
+            "99999999999",
+        ] {
             assert!(s.parse::<DealNumber>().is_err(), "{s} should be refused");
         }
     }
@@ -310,11 +328,20 @@ mod tests {
 
     #[test]
     fn money_refuses_negative_garbage_fractions_of_cents_and_absurd_sizes() {
-        assert!(matches!("-5".parse::<Money>(), Err(ValueError::MoneyNegative(_))));
+        assert!(matches!(
+            "-5".parse::<Money>(),
+            Err(ValueError::MoneyNegative(_))
+        ));
         assert!(matches!("lots".parse::<Money>(), Err(ValueError::Money(_))));
-        assert!(matches!("1.005".parse::<Money>(), Err(ValueError::Money(_))));
+        assert!(matches!(
+            "1.005".parse::<Money>(),
+            Err(ValueError::Money(_))
+        ));
         assert!(matches!("".parse::<Money>(), Err(ValueError::Money(_))));
-        assert!(matches!("10000000001".parse::<Money>(), Err(ValueError::MoneyTooLarge(_))));
+        assert!(matches!(
+            "10000000001".parse::<Money>(),
+            Err(ValueError::MoneyTooLarge(_))
+        ));
         assert!(matches!(
             "99999999999999999999".parse::<Money>(),
             Err(ValueError::MoneyTooLarge(_))
@@ -323,11 +350,14 @@ mod tests {
 
     #[test]
     fn money_display_round_trips() {
-        for minor in [0, 5, 100, 1_250_050, 123_456_789_00, Money::MAX_MINOR] {
+        for minor in [0, 5, 100, 1_250_050, 12_345_678_900, Money::MAX_MINOR] {
             let m = Money::from_minor(minor).unwrap();
             assert_eq!(m.to_string().parse::<Money>().unwrap(), m);
         }
-        assert_eq!(Money::from_minor(1_250_050).unwrap().to_string(), "12,500.50");
+        assert_eq!(
+            Money::from_minor(1_250_050).unwrap().to_string(),
+            "12,500.50"
+        );
         assert_eq!(format_minor(-123_456_700), "-1,234,567");
     }
 
@@ -337,7 +367,10 @@ mod tests {
         assert!("Discovery".parse::<ActivityId>().is_err());
         assert!("-x".parse::<StageId>().is_err());
         assert!("a b".parse::<FieldName>().is_err());
-        assert_eq!("closed-won".parse::<StageId>().unwrap().to_string(), "closed-won");
+        assert_eq!(
+            "closed-won".parse::<StageId>().unwrap().to_string(),
+            "closed-won"
+        );
     }
 
     #[test]

@@ -1,0 +1,395 @@
+//! Property tests of the engine's promises: no advance passes an unmet gate without an
+//! override, the weighted forecast is exactly Σ amount × probability, and every valid playbook
+//! can be walked to Closed Won by a deal that satisfies each gate in turn.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Duration, Utc};
+use proptest::prelude::*;
+use proptest::sample::{Index, select};
+
+use crate::engine::deal::{DealFacts, DealStatus, GivenApproval, LoggedActivity};
+use crate::engine::fixtures::{self, MAX_GENERATED_MIN_LENGTH, arb_playbook, id};
+use crate::engine::forecast::{OpenRow, Totals, YearMonth, forecast};
+use crate::engine::gates::{GateCheck, evaluate_stage};
+use crate::engine::ids::{ActivityId, Money, StageId};
+use crate::engine::playbook::{FieldRule, GateKind, Playbook, Role, Stage};
+use crate::engine::transition::{Move, Refusal, Transition, TransitionKind, plan_move};
+
+/// Field values a rep might type: some satisfy a rule, some nearly do, some are junk.
+const FIELD_VALUES: [&str; 10] = [
+    "",
+    "x",
+    "short evidence",
+    "Dana Ruiz, VP Ops: owns the budget and chairs the steering group",
+    "1000",
+    "0",
+    "-5",
+    "80",
+    "2999-12-31",
+    "2000-01-01",
+];
+
+/// A deal described by choices that are resolved against whichever playbook it meets.
+#[derive(Debug, Clone)]
+struct DealRecipe {
+    stage: Index,
+    status: DealStatus,
+    entered_days_ago: i64,
+    amount_minor: i64,
+    close_in_days: i64,
+    blank_name: bool,
+    fields: Vec<(Index, Index)>,
+    activities: Vec<(Index, Index)>,
+    approvals: Vec<(Index, Role, bool)>,
+}
+
+fn arb_role() -> impl Strategy<Value = Role> {
+    prop_oneof![Just(Role::Rep), Just(Role::Manager), Just(Role::Admin)]
+}
+
+fn arb_deal_recipe() -> impl Strategy<Value = DealRecipe> {
+    let status = prop_oneof![
+        8 => Just(DealStatus::Open),
+        1 => Just(DealStatus::Won),
+        1 => Just(DealStatus::Lost),
+    ];
+    (
+        (
+            any::<Index>(),
+            status,
+            0i64..30,
+            0i64..=20_000_000,
+            -30i64..=90,
+            any::<bool>(),
+        ),
+        proptest::collection::vec((any::<Index>(), any::<Index>()), 0..6),
+        proptest::collection::vec((any::<Index>(), any::<Index>()), 0..16),
+        proptest::collection::vec((any::<Index>(), arb_role(), any::<bool>()), 0..5),
+    )
+        .prop_map(
+            |(
+                (stage, status, entered_days_ago, amount_minor, close_in_days, blank_name),
+                fields,
+                activities,
+                approvals,
+            )| DealRecipe {
+                stage,
+                status,
+                entered_days_ago,
+                amount_minor,
+                close_in_days,
+                blank_name,
+                fields,
+                activities,
+                approvals,
+            },
+        )
+}
+
+fn build_deal(playbook: &Playbook, recipe: &DealRecipe, now: DateTime<Utc>) -> DealFacts {
+    let stages = &playbook.stages;
+    let entered = now - Duration::days(recipe.entered_days_ago) - Duration::hours(1);
+    let mut deal = fixtures::deal(stages[recipe.stage.index(stages.len())].id.as_str());
+    deal.status = recipe.status;
+    deal.stage_entered_at = entered;
+    deal.amount = Money::from_minor(recipe.amount_minor).unwrap();
+    deal.close_date = now.date_naive() + Duration::days(recipe.close_in_days);
+    if recipe.blank_name {
+        deal.name = String::new();
+    }
+    if !playbook.fields.is_empty() {
+        for (field, value) in &recipe.fields {
+            let field = &playbook.fields[field.index(playbook.fields.len())].id;
+            let value = FIELD_VALUES[value.index(FIELD_VALUES.len())];
+            deal.fields.insert(field.clone(), value.to_string());
+        }
+    }
+    let activities: Vec<&ActivityId> = stages
+        .iter()
+        .flat_map(|s| s.activities.iter().map(|a| &a.id))
+        .collect();
+    if !activities.is_empty() {
+        for (activity, stage) in &recipe.activities {
+            deal.activities.push(LoggedActivity {
+                activity: activities[activity.index(activities.len())].clone(),
+                stage: stages[stage.index(stages.len())].id.clone(),
+                at: entered,
+            });
+        }
+    }
+    for (stage, role, since_entry) in &recipe.approvals {
+        let at = if *since_entry {
+            entered + Duration::minutes(5)
+        } else {
+            entered - Duration::days(1)
+        };
+        deal.approvals.push(GivenApproval {
+            stage: stages[stage.index(stages.len())].id.clone(),
+            role: *role,
+            at,
+        });
+    }
+    deal
+}
+
+#[derive(Debug, Clone)]
+enum MoveRecipe {
+    Next,
+    /// `None` names a stage the playbook does not have.
+    To(Option<Index>),
+    Back(Option<Index>, &'static str),
+    Won,
+    Lost(&'static str),
+}
+
+fn arb_move_recipe() -> impl Strategy<Value = MoveRecipe> {
+    let reason = select(vec!["", "  ", "Budget moved to next year"]);
+    prop_oneof![
+        3 => Just(MoveRecipe::Next),
+        3 => proptest::option::weighted(0.9, any::<Index>()).prop_map(MoveRecipe::To),
+        1 => (proptest::option::weighted(0.9, any::<Index>()), reason.clone())
+            .prop_map(|(to, r)| MoveRecipe::Back(to, r)),
+        2 => Just(MoveRecipe::Won),
+        1 => reason.prop_map(MoveRecipe::Lost),
+    ]
+}
+
+fn build_move(playbook: &Playbook, recipe: &MoveRecipe) -> Move {
+    let stage = |i: &Option<Index>| -> StageId {
+        match i {
+            Some(i) => playbook.stages[i.index(playbook.stages.len())].id.clone(),
+            None => id("nowhere"),
+        }
+    };
+    match recipe {
+        MoveRecipe::Next => Move::Next,
+        MoveRecipe::To(to) => Move::To(stage(to)),
+        MoveRecipe::Back(to, reason) => Move::Back {
+            to: stage(to),
+            reason: reason.to_string(),
+        },
+        MoveRecipe::Won => Move::Won,
+        MoveRecipe::Lost(reason) => Move::Lost {
+            reason: reason.to_string(),
+        },
+    }
+}
+
+/// The stages a transition leaves forward, worked out from the playbook's order alone: for an
+/// advance, the current stage up to (not including) the target; for won, the current stage and
+/// every later open one; nothing for back and lost.
+fn stages_left<'a>(playbook: &'a Playbook, t: &Transition) -> Vec<&'a Stage> {
+    let from = playbook.stage_index(&t.from).unwrap();
+    let to = playbook.stage_index(&t.to).unwrap();
+    match t.kind {
+        TransitionKind::Advance => playbook.stages[from..to].iter().collect(),
+        TransitionKind::Won => playbook.stages[from..]
+            .iter()
+            .filter(|s| s.is_open())
+            .collect(),
+        TransitionKind::Back | TransitionKind::Lost => Vec::new(),
+    }
+}
+
+fn unmet_in(
+    playbook: &Playbook,
+    stages: &[&Stage],
+    deal: &DealFacts,
+    now: DateTime<Utc>,
+) -> Vec<GateCheck> {
+    stages
+        .iter()
+        .flat_map(|s| evaluate_stage(playbook, s, deal, now.date_naive()))
+        .filter(|c| !c.met)
+        .collect()
+}
+
+proptest! {
+    #[test]
+    fn no_move_passes_an_unmet_gate_without_an_override(
+        playbook in arb_playbook(),
+        deal in arb_deal_recipe(),
+        mv in arb_move_recipe(),
+        override_reason in prop_oneof![3 => Just(None), 1 => Just(Some("")), 2 => Just(Some("CFO asked"))],
+    ) {
+        let now = fixtures::now();
+        let deal = build_deal(&playbook, &deal, now);
+        let mv = build_move(&playbook, &mv);
+        match plan_move(&playbook, &deal, &mv, override_reason, now) {
+            Ok(t) => {
+                prop_assert_eq!(deal.status, DealStatus::Open);
+                prop_assert_eq!(&t.from, &deal.stage);
+                let target = playbook.stage(&t.to).unwrap();
+                match t.kind {
+                    TransitionKind::Advance | TransitionKind::Back => prop_assert!(target.is_open()),
+                    TransitionKind::Won => prop_assert_eq!(&t.to, &playbook.won_stage().id),
+                    TransitionKind::Lost => prop_assert_eq!(&t.to, &playbook.lost_stage().id),
+                }
+                let unmet = unmet_in(&playbook, &stages_left(&playbook, &t), &deal, now);
+                match override_reason {
+                    None => {
+                        prop_assert!(unmet.is_empty(), "passed unmet gates: {:?}", unmet);
+                        prop_assert!(t.overridden.is_empty());
+                    }
+                    Some(_) => prop_assert_eq!(&t.overridden, &unmet),
+                }
+            }
+            Err(Refusal::GatesUnmet { unmet, suggestions }) => {
+                prop_assert_eq!(override_reason, None);
+                prop_assert!(!unmet.is_empty());
+                prop_assert!(unmet.iter().all(|c| !c.met));
+                let current = playbook.stage(&deal.stage).unwrap();
+                prop_assert!(suggestions.iter().all(|a| current.activities.iter().any(|r| &r.id == a)));
+            }
+            Err(_) => {}
+        }
+    }
+
+    #[test]
+    fn the_weighted_forecast_is_the_sum_of_amount_times_probability(
+        playbook in arb_playbook(),
+        deals in proptest::collection::vec(
+            (any::<Index>(), select(vec!["ana", "bo", "cy"]), 2025i32..=2027, 1u32..=12, 0..=Money::MAX_MINOR),
+            0..40,
+        ),
+        fiscal_start in 1u32..=12,
+    ) {
+        // One row per deal; a tenth of the rows name a stage the playbook does not have.
+        let per_deal: Vec<OpenRow> = deals
+            .iter()
+            .map(|(stage, owner, year, month, amount)| {
+                let i = stage.index(playbook.stages.len() + 1);
+                let stage = playbook.stages.get(i).map_or_else(|| id("retired"), |s| s.id.clone());
+                OpenRow {
+                    stage,
+                    owner: owner.to_string(),
+                    close_month: YearMonth { year: *year, month: *month },
+                    count: 1,
+                    amount: *amount,
+                }
+            })
+            .collect();
+        let expected: i128 = per_deal
+            .iter()
+            .map(|r| {
+                let percent = playbook
+                    .stage(&r.stage)
+                    .filter(|s| s.outcome.is_none())
+                    .map_or(0, |s| i128::from(s.probability.percent()));
+                i128::from(r.amount) * percent
+            })
+            .sum();
+
+        let f = forecast(&playbook, &per_deal, &[], fiscal_start);
+        prop_assert_eq!(f.open.weighted_x100, expected);
+        prop_assert_eq!(f.open.count, per_deal.len() as u64);
+        prop_assert_eq!(f.open.amount, per_deal.iter().map(|r| i128::from(r.amount)).sum::<i128>());
+
+        // Every slicing adds back up to the whole (only unknown or terminal stages, weighted
+        // at zero, are missing from the stage and category slices).
+        let sum = |rows: Vec<Totals>| rows.iter().map(|t| t.weighted_x100).sum::<i128>();
+        prop_assert_eq!(sum(f.by_stage.iter().map(|r| r.1).collect()), expected);
+        prop_assert_eq!(sum(f.by_category.iter().map(|r| r.1).collect()), expected);
+        prop_assert_eq!(sum(f.by_owner.iter().map(|r| r.1).collect()), expected);
+        prop_assert_eq!(sum(f.by_month.iter().map(|r| r.1).collect()), expected);
+        prop_assert_eq!(sum(f.by_quarter.iter().map(|r| r.1).collect()), expected);
+        prop_assert_eq!(f.by_stage.len(), playbook.open_stages().count());
+        for (quarter, _) in &f.by_quarter {
+            prop_assert_eq!(quarter.calendar, fiscal_start == 1);
+            prop_assert!((1..=4).contains(&quarter.quarter));
+        }
+
+        // The store hands in rows aggregated by stage, owner and month: same forecast.
+        let mut grouped: BTreeMap<(StageId, String, YearMonth), OpenRow> = BTreeMap::new();
+        for r in &per_deal {
+            let key = (r.stage.clone(), r.owner.clone(), r.close_month);
+            let row = grouped.entry(key).or_insert_with(|| OpenRow { count: 0, amount: 0, ..r.clone() });
+            row.count += 1;
+            row.amount += r.amount;
+        }
+        let aggregated: Vec<OpenRow> = grouped.into_values().collect();
+        prop_assert_eq!(forecast(&playbook, &aggregated, &[], fiscal_start), f);
+    }
+
+    #[test]
+    fn every_valid_playbook_can_be_walked_to_closed_won_by_satisfying_each_gate(
+        playbook in arb_playbook(),
+    ) {
+        let start = fixtures::now();
+        let first = playbook.first_stage().id.clone();
+        // A deal that satisfies nothing of its own accord: no name, no amount, a past close date.
+        let mut deal = fixtures::deal(first.as_str());
+        deal.name = String::new();
+        deal.amount = Money::from_minor(0).unwrap();
+        deal.close_date = fixtures::date(2000, 1, 1);
+        deal.stage_entered_at = start;
+        let mut now = start + Duration::hours(1);
+
+        for _ in 0..playbook.stages.len() {
+            let stage = playbook.stage(&deal.stage).unwrap();
+            satisfy(stage, &mut deal, now);
+            let mv = if playbook.next_open_stage(&stage.id).is_some() { Move::Next } else { Move::Won };
+            let t = match plan_move(&playbook, &deal, &mv, None, now) {
+                Ok(t) => t,
+                Err(refusal) => {
+                    return Err(TestCaseError::fail(format!("refused in {}: {refusal:?}", stage.id)));
+                }
+            };
+            prop_assert!(t.overridden.is_empty());
+            if mv == Move::Won {
+                prop_assert_eq!(t.kind, TransitionKind::Won);
+                prop_assert_eq!(&t.to, &playbook.won_stage().id);
+                return Ok(());
+            }
+            deal.stage = t.to;
+            deal.stage_entered_at = now + Duration::days(1);
+            now = deal.stage_entered_at + Duration::hours(1);
+        }
+        prop_assert!(false, "never reached the won stage");
+    }
+}
+
+/// Does what each gate of `stage` asks, as a diligent rep would, at `now`.
+fn satisfy(stage: &Stage, deal: &mut DealFacts, now: DateTime<Utc>) {
+    let evidence = "e".repeat(MAX_GENERATED_MIN_LENGTH as usize);
+    for gate in &stage.gates {
+        match &gate.kind {
+            GateKind::Activity {
+                activity, count, ..
+            } => {
+                for _ in 0..*count {
+                    deal.activities.push(LoggedActivity {
+                        activity: activity.clone(),
+                        stage: stage.id.clone(),
+                        at: now,
+                    });
+                }
+            }
+            GateKind::Field { field, rule } => match (field.as_str(), rule) {
+                ("amount", _) => deal.amount = Money::from_major(1_000).unwrap(),
+                ("close_date", _) => deal.close_date = fixtures::date(2999, 12, 31),
+                ("name", FieldRule::Present) if !deal.name.is_empty() => {}
+                ("name", _) => deal.name = evidence.clone(),
+                // A value already there may be the one a stricter rule on the field needs.
+                (_, FieldRule::Present) if deal.field_text(field).is_some() => {}
+                (_, rule) => {
+                    let value = match rule {
+                        FieldRule::Present => "present".to_string(),
+                        FieldRule::Positive => "1000".to_string(),
+                        FieldRule::FutureDate => "2999-12-31".to_string(),
+                        FieldRule::MinLength(_) => evidence.clone(),
+                    };
+                    deal.fields.insert(field.clone(), value);
+                }
+            },
+            GateKind::Approval { role, .. } => {
+                deal.approvals.push(GivenApproval {
+                    stage: stage.id.clone(),
+                    role: *role,
+                    at: now,
+                });
+            }
+        }
+    }
+}
