@@ -159,62 +159,59 @@ fn evaluate_gate(
     deal: &DealFacts,
     today: NaiveDate,
 ) -> GateCheck {
-    let mut check = GateCheck {
-        stage: stage.id.clone(),
-        index,
-        requirement: describe(playbook, gate),
-        applies: true,
-        met: false,
-        progress: None,
-        remedy: Remedy::Approval {
-            role: Role::Manager,
-        },
-    };
-    match &gate.kind {
+    let mut requirement = describe(playbook, gate);
+    let (applies, met, progress, remedy) = match &gate.kind {
         GateKind::Activity {
             activity,
             scope,
             count,
         } => {
             let logged = logged_count(stage, deal, activity, *scope);
-            check.met = logged >= *count;
-            if *count > 1 {
-                check.progress = Some(format!("logged {} of {count}", logged.min(*count)));
-            }
-            check.remedy = Remedy::LogActivity {
+            let progress =
+                (*count > 1).then(|| format!("logged {} of {count}", logged.min(*count)));
+            let remaining = count.saturating_sub(logged);
+            let remedy = Remedy::LogActivity {
                 activity: activity.clone(),
-                remaining: count.saturating_sub(logged),
+                remaining,
             };
+            (true, logged >= *count, progress, remedy)
         }
         GateKind::Field { field, rule } => {
             let (met, progress) = check_field(deal, field, *rule, today);
-            check.met = met;
-            check.progress = progress;
-            check.remedy = Remedy::SetField {
-                field: field.clone(),
-                rule: *rule,
-            };
+            (
+                true,
+                met,
+                progress,
+                Remedy::SetField {
+                    field: field.clone(),
+                    rule: *rule,
+                },
+            )
         }
         GateKind::Approval { role, when } => {
-            check.remedy = Remedy::Approval { role: *role };
+            let remedy = Remedy::Approval { role: *role };
             match when {
                 Some(condition) if !condition_holds(deal, condition) => {
-                    check.applies = false;
-                    check.met = true;
                     // A generated sentence already names the threshold; a label may not.
                     if gate.label.as_deref().is_some_and(|l| !l.trim().is_empty()) {
-                        check.requirement = format!(
-                            "{} (applies {})",
-                            check.requirement,
-                            condition_phrase(condition)
-                        );
+                        requirement =
+                            format!("{requirement} (applies {})", condition_phrase(condition));
                     }
+                    (false, true, None, remedy)
                 }
-                _ => check.met = approved(stage, deal, *role),
+                _ => (true, approved(stage, deal, *role), None, remedy),
             }
         }
+    };
+    GateCheck {
+        stage: stage.id.clone(),
+        index,
+        requirement,
+        applies,
+        met,
+        progress,
+        remedy,
     }
-    check
 }
 
 fn logged_count(

@@ -106,18 +106,12 @@ pub fn plan_move(
     let from = &playbook.stages[from_index];
     // A deal marked open but sitting in a terminal stage is closed in all but its status; it
     // must not be moved out of Closed Won by an `/advance`.
-    match from.outcome {
-        Some(Outcome::Won) => {
-            return Err(Refusal::Closed {
-                status: DealStatus::Won,
-            });
-        }
-        Some(Outcome::Lost) => {
-            return Err(Refusal::Closed {
-                status: DealStatus::Lost,
-            });
-        }
-        None => {}
+    if let Some(outcome) = from.outcome {
+        let status = match outcome {
+            Outcome::Won => DealStatus::Won,
+            Outcome::Lost => DealStatus::Lost,
+        };
+        return Err(Refusal::Closed { status });
     }
     let override_reason = override_reason.map(required_reason).transpose()?;
     let plan = Plan {
@@ -130,12 +124,11 @@ pub fn plan_move(
 
     match mv {
         Move::Next => {
-            let next =
-                playbook
-                    .next_open_stage(&from.id)
-                    .ok_or_else(|| Refusal::LastOpenStage {
-                        from: from.id.clone(),
-                    })?;
+            let Some(next) = playbook.next_open_stage(&from.id) else {
+                return Err(Refusal::LastOpenStage {
+                    from: from.id.clone(),
+                });
+            };
             plan.gated(TransitionKind::Advance, &next.id, [from])
         }
         Move::To(target) => {
