@@ -69,7 +69,8 @@ impl Totals {
         self.weighted_x100 += amount * i128::from(percent);
     }
 
-    /// The weighted amount in minor units, rounded half away from zero.
+    /// The weighted amount in minor units, half a unit rounded up (totals are never negative,
+    /// since amounts are not).
     pub fn weighted_minor(&self) -> i128 {
         (self.weighted_x100 + 50).div_euclid(100)
     }

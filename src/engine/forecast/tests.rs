@@ -65,7 +65,7 @@ fn a_fiscal_start_month_out_of_range_reads_as_the_calendar_year() {
 }
 
 #[test]
-fn the_weighted_amount_rounds_half_away_from_zero() {
+fn the_weighted_amount_rounds_half_a_minor_unit_up() {
     let t = |weighted_x100| Totals {
         count: 1,
         amount: 0,
