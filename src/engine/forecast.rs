@@ -1,6 +1,9 @@
 //! Forecast math over a set of deals, handed in already aggregated by the store (one row per
 //! stage × owner × close month) or one row per deal: the result is the same either way.
 
+use std::cmp::Reverse;
+use std::collections::BTreeMap;
+
 use chrono::{Datelike, NaiveDate};
 
 use crate::engine::ids::StageId;
@@ -60,7 +63,14 @@ pub struct Totals {
 }
 
 impl Totals {
-    /// The weighted amount in minor units, rounded half away from zero.
+    fn add(&mut self, count: u64, amount: i128, percent: u8) {
+        self.count += count;
+        self.amount += amount;
+        self.weighted_x100 += amount * i128::from(percent);
+    }
+
+    /// The weighted amount in minor units, half a unit rounded up (totals are never negative,
+    /// since amounts are not).
     pub fn weighted_minor(&self) -> i128 {
         (self.weighted_x100 + 50).div_euclid(100)
     }
@@ -80,8 +90,28 @@ pub struct Quarter {
 impl Quarter {
     /// The quarter containing `month`, for a fiscal year that starts in `fiscal_start_month`
     /// (1..=12).
+    ///
+    /// A fiscal year starting in February 2026 ends in January 2027 and is FY2027; February to
+    /// April 2026 is its Q1. A start month outside 1..=12 is read as January, the calendar year.
     pub fn of(month: YearMonth, fiscal_start_month: u32) -> Self {
-        todo!("{month}{fiscal_start_month}")
+        let start = if (1..=12).contains(&fiscal_start_month) {
+            fiscal_start_month
+        } else {
+            1
+        };
+        let months_into_year = (month.month + 12 - start) % 12;
+        let starts_in = if month.month >= start {
+            month.year
+        } else {
+            month.year - 1
+        };
+        // Named by the year it ends in: a year starting in January ends in the same year.
+        let fiscal_year = if start == 1 { starts_in } else { starts_in + 1 };
+        Self {
+            fiscal_year,
+            quarter: months_into_year / 3 + 1,
+            calendar: start == 1,
+        }
     }
 }
 
@@ -113,13 +143,74 @@ pub struct Forecast {
     pub won: Totals,
 }
 
-/// Builds the forecast. Rows for stages the playbook no longer has are counted in `open` and
-/// by owner, month and quarter, at probability 0 and in no category, so money never vanishes.
+/// Builds the forecast. Rows for stages the playbook no longer has, or for terminal stages, are
+/// counted in `open` and by owner, month and quarter, at probability 0 and in no category, so
+/// money never vanishes. `fiscal_start_month` (1..=12) names the fiscal quarters.
+///
+/// Every total is a sum over rows, so one row per deal and rows already aggregated by the store
+/// give the same forecast.
 pub fn forecast(
     playbook: &Playbook,
     open: &[OpenRow],
     won: &[WonRow],
     fiscal_start_month: u32,
 ) -> Forecast {
-    todo!("{playbook:?}{open:?}{won:?}{fiscal_start_month}")
+    let mut by_stage: Vec<(StageId, Totals)> = playbook
+        .open_stages()
+        .map(|s| (s.id.clone(), Totals::default()))
+        .collect();
+    let mut open_totals = Totals::default();
+    let mut by_owner: BTreeMap<&str, Totals> = BTreeMap::new();
+    let mut by_month: BTreeMap<YearMonth, Totals> = BTreeMap::new();
+    let mut by_quarter: BTreeMap<Quarter, Totals> = BTreeMap::new();
+    let mut by_category: BTreeMap<ForecastCategory, Totals> = BTreeMap::new();
+
+    for row in open {
+        let stage = playbook.stage(&row.stage).filter(|s| s.is_open());
+        let percent = stage.map_or(0, |s| s.probability.percent());
+        let amount = i128::from(row.amount);
+        let add = |totals: &mut Totals| totals.add(row.count, amount, percent);
+
+        add(&mut open_totals);
+        add(by_owner.entry(row.owner.as_str()).or_default());
+        add(by_month.entry(row.close_month).or_default());
+        add(by_quarter
+            .entry(Quarter::of(row.close_month, fiscal_start_month))
+            .or_default());
+        if let Some(stage) = stage {
+            add(by_category.entry(stage.forecast_category).or_default());
+            if let Some((_, totals)) = by_stage.iter_mut().find(|(id, _)| id == &stage.id) {
+                add(totals);
+            }
+        }
+    }
+
+    let mut by_owner: Vec<(String, Totals)> = by_owner
+        .into_iter()
+        .map(|(owner, t)| (owner.to_string(), t))
+        .collect();
+    // The BTreeMap left them in name order and the sort is stable, so ties stay by name.
+    by_owner.sort_by_key(|(_, totals)| Reverse(totals.weighted_x100));
+
+    let mut won_totals = Totals::default();
+    for row in won {
+        won_totals.add(row.count, i128::from(row.amount), 100);
+    }
+
+    Forecast {
+        open: open_totals,
+        by_stage,
+        by_owner,
+        by_month: by_month.into_iter().collect(),
+        by_quarter: by_quarter.into_iter().collect(),
+        by_category: ForecastCategory::ALL
+            .into_iter()
+            .filter_map(|c| by_category.get(&c).map(|t| (c, *t)))
+            .filter(|(_, t)| *t != Totals::default())
+            .collect(),
+        won: won_totals,
+    }
 }
+
+#[cfg(test)]
+mod tests;

@@ -10,3 +10,10 @@ pub mod gates;
 pub mod ids;
 pub mod playbook;
 pub mod transition;
+
+#[cfg(test)]
+pub(crate) mod fixtures;
+#[cfg(test)]
+mod properties;
+#[cfg(test)]
+mod purity;
