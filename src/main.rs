@@ -190,7 +190,7 @@ fn check_playbook(file: &str) -> anyhow::Result<ExitCode> {
     match load_str(file, &text) {
         Ok(loaded) => {
             for w in &loaded.warnings {
-                println!("{file}: warning: {w}");
+                println!("warning: {}", w.render(file));
             }
             println!(
                 "{file}: ok: {} stages, {} warning(s)",
