@@ -142,8 +142,16 @@ async fn meeting_the_gates_lets_the_deal_advance_and_reports_the_new_probability
         .unwrap();
     let moved = app.service.advance(&t.ann, n, None, None).await.unwrap();
     assert_eq!(moved.transition.to.as_str(), "solution");
-    assert_eq!(moved.weighted_before, 5_000 * 100, "10% of 50,000, in cents");
-    assert_eq!(moved.weighted_after, 20_000 * 100, "40% of 50,000, in cents");
+    assert_eq!(
+        moved.weighted_before,
+        5_000 * 100,
+        "10% of 50,000, in cents"
+    );
+    assert_eq!(
+        moved.weighted_after,
+        20_000 * 100,
+        "40% of 50,000, in cents"
+    );
     assert!(moved.transition.overridden.is_empty());
     assert_eq!(moved.view.deal.version, 2);
 }

@@ -51,6 +51,19 @@ impl Service {
     /// Finds or creates the caller's workspace and member. The first member of a new workspace
     /// is its admin; later ones are reps until `/team set` says otherwise.
     pub async fn session(&self, caller: &Caller) -> ServiceResult<Session> {
+        // Every command resolves its caller, so the common case (both exist, name unchanged)
+        // is a read on the read pool and never queues behind writers.
+        {
+            let mut conn = self.store.reader().acquire().await?;
+            if let Some(tenant) =
+                tenants::find(&mut conn, &caller.platform, &caller.workspace).await?
+                && let Some(member) =
+                    members::find_by_key(&mut conn, tenant.id, &caller.user_key).await?
+                && (member.display_name == caller.display_name || caller.display_name.is_empty())
+            {
+                return self.finish_session(caller, tenant, member);
+            }
+        }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
         let tenant = match tenants::find(&mut tx, &caller.platform, &caller.workspace).await? {
@@ -90,7 +103,18 @@ impl Service {
             }
         };
         tx.commit().await?;
-        member.display_name = caller.display_name.clone();
+        if !caller.display_name.is_empty() {
+            member.display_name = caller.display_name.clone();
+        }
+        self.finish_session(caller, tenant, member)
+    }
+
+    fn finish_session(
+        &self,
+        caller: &Caller,
+        tenant: crate::store::TenantRow,
+        mut member: MemberRow,
+    ) -> ServiceResult<Session> {
         if let Some(floor) = caller.platform_role
             && member.role() < floor
         {
