@@ -1,7 +1,7 @@
 //! The demo workspace: a sales ops admin, a manager, three reps and about thirty deals spread
 //! over every stage, with the activities, approvals and history a real quarter leaves behind.
 //!
-//! It is built through the service itself, with a clock that starts three months ago, so every
+//! It is built through the service itself, on a clock set back to each deal's history, so every
 //! deal got where it is by meeting its gates (the same code paths a team uses).
 
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{Duration, NaiveDate};
 
 use crate::chat::console::caller;
-use crate::clock::{Clock, ManualClock};
+use crate::clock::ManualClock;
 use crate::commands::UserRef;
 use crate::engine::deal::DealStatus;
 use crate::engine::gates::Remedy;
@@ -101,8 +101,7 @@ impl Lcg {
 
 async fn seed(real: &Service) -> Result<usize, ServiceError> {
     let now = real.clock().now();
-    let start = now - Duration::days(90);
-    let clock = Arc::new(ManualClock::new(start));
+    let clock = Arc::new(ManualClock::new(now - Duration::days(120)));
     let service = real.with_clock(clock.clone());
     let session = |name: &str| {
         let service = &service;
@@ -135,29 +134,33 @@ async fn seed(real: &Service) -> Result<usize, ServiceError> {
     let open: Vec<_> = playbook.open_stages().map(|s| s.id.clone()).collect();
     let mut rng = Lcg(42);
     for (i, company) in COMPANIES.iter().enumerate() {
-        clock.set(start + Duration::days(i as i64 * 2) + Duration::hours(9));
-        let rep = &reps[i % reps.len()];
-        let amount = Money::from_major(((rng.next(48) + 2) * 5_000) as i64).expect("small amounts");
-        let close = clock.now().date_naive() + Duration::days(30 + rng.next(120) as i64);
-        let view = service
-            .create_deal(rep, company, amount, close, None, None)
-            .await?;
-        let number = view.deal.number;
         // Where this deal will end up: spread over every open stage, a few won and lost.
         let target = match i % 10 {
             8 => open.len() + 1, // won
             9 => open.len() + 2, // lost
             k => k % open.len(),
         };
+        let moves = target.min(open.len()) as i64;
+        // Work backwards from today so the last move happened recently for most deals and a
+        // few weeks ago for some: a realistic mix of fresh and stalled deals.
+        let last_move_days_ago = 1 + rng.next(24) as i64;
+        let created = now - Duration::days(last_move_days_ago + moves * 5) - Duration::hours(3);
+        clock.set(created);
+        let rep = &reps[i % reps.len()];
+        let amount = Money::from_major(((rng.next(48) + 2) * 5_000) as i64).expect("small amounts");
+        let close = now.date_naive() + Duration::days(10 + rng.next(150) as i64);
+        let view = service
+            .create_deal(rep, company, amount, close, None, None)
+            .await?;
+        let number = view.deal.number;
         for step in 0..open.len() {
             log_some_recommended(&service, rep, number, &mut rng).await?;
             if step >= target.min(open.len()) || target == open.len() + 2 && step >= 1 {
                 break;
             }
-            clock.advance(Duration::days(1 + rng.next(4) as i64));
+            clock.advance(Duration::days(3 + rng.next(3) as i64));
             meet_gates(&service, rep, &manager, number).await?;
-            let last = step + 1 == open.len();
-            if last {
+            if step + 1 == open.len() {
                 service.won(rep, number).await?;
             } else {
                 service.advance(rep, number, None, None).await?;

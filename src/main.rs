@@ -85,14 +85,19 @@ const DEMO_DATABASE_URL: &str = "sqlite://dealgate-demo.db";
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // At a terminal the replies are the output; routine log lines would only clutter them.
+    let default_filter = match cli.command {
+        Cmd::Console { .. } | Cmd::Demo { .. } | Cmd::Playbook { .. } => "warn",
+        Cmd::Migrate => "warn,dealgate=info",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "warn,dealgate=info".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     match run(cli).await {
         Ok(code) => code,
         Err(e) => {
