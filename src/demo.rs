@@ -15,7 +15,7 @@ use crate::engine::deal::DealStatus;
 use crate::engine::gates::Remedy;
 use crate::engine::ids::{DealNumber, Money};
 use crate::engine::playbook::{FieldRule, Role};
-use crate::service::{Service, ServiceError, Session};
+use crate::service::{FieldValue, Service, ServiceError, Session};
 use crate::store::tenants;
 
 pub const WORKSPACE: &str = "demo";
@@ -222,15 +222,17 @@ async fn meet_gates(
                         let date: NaiveDate =
                             view.deal.close_date.max(service.clock().now().date_naive())
                                 + Duration::days(30);
-                        date.to_string()
+                        FieldValue::CloseDate(date)
                     }
-                    ("amount", _) | (_, FieldRule::Positive) => "25000".to_string(),
-                    _ => format!(
+                    ("amount", _) | (_, FieldRule::Positive) => {
+                        FieldValue::Amount(Money::from_major(25_000).expect("in range"))
+                    }
+                    _ => FieldValue::Text(format!(
                         "Confirmed with the customer on a call: {} agreed this in writing, and the team has the notes.",
                         view.deal.name
-                    ),
+                    )),
                 };
-                service.set_field(rep, number, field, &value).await?;
+                service.set_field(rep, number, field, value).await?;
             }
             Remedy::Approval { .. } => {
                 service

@@ -8,12 +8,16 @@ use dealgate::engine::deal::DealStatus;
 use dealgate::engine::gates::Remedy;
 use dealgate::engine::ids::{DealNumber, Money};
 use dealgate::engine::transition::Refusal;
-use dealgate::service::{ServiceError, Session};
+use dealgate::service::{FieldValue, ServiceError, Session};
 use dealgate::store::deals;
 use support::{TestApp, user};
 
 fn eur(major: i64) -> Money {
     Money::from_major(major).unwrap()
+}
+
+fn text(s: &str) -> FieldValue {
+    FieldValue::Text(s.to_string())
 }
 
 fn close() -> NaiveDate {
@@ -171,7 +175,7 @@ async fn a_large_deal_needs_the_managers_approval_and_the_rep_cannot_give_it() {
             &t.ann,
             n,
             &id("champion"),
-            "Priya, VP Ops, sponsors the pilot",
+            text("Priya, VP Ops, sponsors the pilot"),
         )
         .await
         .unwrap();
@@ -211,7 +215,7 @@ async fn a_small_deal_skips_the_conditional_approval() {
         .unwrap();
     app.service.advance(&t.ann, n, None, None).await.unwrap();
     app.service
-        .set_field(&t.ann, n, &id("champion"), "Priya, VP Ops")
+        .set_field(&t.ann, n, &id("champion"), text("Priya, VP Ops"))
         .await
         .unwrap();
     assert_eq!(
@@ -283,7 +287,7 @@ async fn reps_act_only_on_their_own_deals_and_managers_on_their_reps() {
             .await
             .unwrap_err(),
         app.service
-            .set_field(&t.eve, n, &id("amount"), "1")
+            .set_field(&t.eve, n, &id("amount"), FieldValue::Amount(eur(1)))
             .await
             .unwrap_err(),
     ] {
@@ -294,7 +298,7 @@ async fn reps_act_only_on_their_own_deals_and_managers_on_their_reps() {
         .await
         .unwrap();
     app.service
-        .set_field(&t.admin, n, &id("amount"), "60k")
+        .set_field(&t.admin, n, &id("amount"), FieldValue::Amount(eur(60_000)))
         .await
         .unwrap();
     let eves = new_deal(&app, &t.eve, "Eve's", 1_000).await;
@@ -383,15 +387,15 @@ async fn bad_input_is_refused_with_what_would_be_right_and_changes_nothing() {
             .await
             .map(|_| ()),
         app.service
-            .set_field(&t.ann, n, &id("colour"), "blue")
+            .set_field(&t.ann, n, &id("colour"), text("blue"))
             .await
             .map(|_| ()),
         app.service
-            .set_field(&t.ann, n, &id("amount"), "-5")
+            .set_field(&t.ann, n, &id("amount"), text("lots"))
             .await
             .map(|_| ()),
         app.service
-            .set_field(&t.ann, n, &id("close_date"), "2026-02-30")
+            .set_field(&t.ann, n, &id("close_date"), FieldValue::CloseDate(past))
             .await
             .map(|_| ()),
         app.service
@@ -439,7 +443,7 @@ async fn a_closed_deal_cannot_change() {
             .await
             .unwrap_err(),
         app.service
-            .set_field(&t.ann, n, &id("amount"), "5")
+            .set_field(&t.ann, n, &id("amount"), FieldValue::Amount(eur(5)))
             .await
             .unwrap_err(),
     ] {

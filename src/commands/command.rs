@@ -84,41 +84,9 @@ pub enum Command {
     Help { command: Option<String> },
 }
 
-/// A member named in a command: `@alice`, `alice`, or a platform mention such as `<@123>`.
-/// The adapter resolves platform mentions to a user key; the console uses the name as the key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRef(pub String);
-
-/// The close-date window of a forecast.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PeriodSpec {
-    ThisMonth,
-    NextMonth,
-    ThisQuarter,
-    NextQuarter,
-    ThisYear,
-    /// Every open deal whatever its close date.
-    All,
-    /// `2026-11`
-    Month {
-        year: i32,
-        month: u32,
-    },
-    /// `2026-Q4` (fiscal quarter)
-    Quarter {
-        year: i32,
-        quarter: u32,
-    },
-}
-
-/// Text limits, in characters: longer input is refused with the limit named.
-pub mod limits {
-    pub const DEAL_NAME: usize = 120;
-    pub const NOTE: usize = 1_000;
-    pub const REASON: usize = 500;
-    pub const FIELD_VALUE: usize = 1_000;
-    pub const USER_NAME: usize = 64;
-}
+// These are the service's and the engine's input types; the command layer names them too.
+pub use crate::engine::forecast::PeriodSpec;
+pub use crate::service::{UserRef, limits};
 
 impl Command {
     /// The catalogue name of this command, e.g. `deal new`.

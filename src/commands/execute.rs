@@ -88,7 +88,11 @@ async fn run(
             replies::deal_list(&deals, playbook, &whose)
         }
         Command::DealSet { deal, field, value } => {
-            let view = service.set_field(session, deal, &field, &value).await?;
+            let value = match super::values::field_value(&field, &value) {
+                Ok(v) => v,
+                Err(e) => return Ok(replies::user_error(&e.to_string())),
+            };
+            let view = service.set_field(session, deal, &field, value).await?;
             replies::field_set(&view, playbook, field.as_str())
         }
         Command::Log {

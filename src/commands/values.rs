@@ -79,6 +79,30 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, ParseError> {
     })
 }
 
+/// The typed value of `/deal set deal field value`: an amount for `amount`, a date for
+/// `close_date`, text for everything else (whether the field exists is the service's call).
+pub fn field_value(
+    field: &crate::engine::ids::FieldName,
+    raw: &str,
+) -> Result<crate::service::FieldValue, ParseError> {
+    use crate::service::FieldValue;
+    let with_field = |e: ParseError| match e {
+        ParseError::BadValue { problem, .. } => ParseError::BadValue {
+            option: Some("value"),
+            problem,
+        },
+        other => other,
+    };
+    Ok(match field.as_str() {
+        "amount" => FieldValue::Amount(
+            raw.parse()
+                .map_err(|e| with_field(problem(ValueProblem::Value(e))))?,
+        ),
+        "close_date" => FieldValue::CloseDate(parse_date(raw).map_err(with_field)?),
+        _ => FieldValue::Text(raw.to_string()),
+    })
+}
+
 /// The ISO spelling of `d/m/yyyy`, `m/d/yyyy`, `yyyy/m/d` (with `/`, `.` or `-`) when exactly
 /// one reading is a real date.
 fn guess_iso(text: &str) -> Option<String> {

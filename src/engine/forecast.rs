@@ -9,6 +9,28 @@ use chrono::{Datelike, NaiveDate};
 use crate::engine::ids::StageId;
 use crate::engine::playbook::{ForecastCategory, Playbook};
 
+/// The close-date window of a forecast.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeriodSpec {
+    ThisMonth,
+    NextMonth,
+    ThisQuarter,
+    NextQuarter,
+    ThisYear,
+    /// Every open deal whatever its close date.
+    All,
+    /// `2026-11`
+    Month {
+        year: i32,
+        month: u32,
+    },
+    /// `2026-Q4` (fiscal quarter)
+    Quarter {
+        year: i32,
+        quarter: u32,
+    },
+}
+
 /// A calendar month, `2026-11`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct YearMonth {

@@ -2,8 +2,8 @@
 
 use chrono::NaiveDate;
 
-use crate::commands::UserRef;
-use crate::commands::command::limits;
+use super::UserRef;
+use super::limits;
 use crate::engine::coaching::{Coverage, coverage, days_in_stage, is_stalled};
 use crate::engine::deal::DealStatus;
 use crate::engine::gates::{GateCheck, evaluate_stage};
@@ -37,6 +37,25 @@ pub struct DealSummary {
     pub deal: Deal,
     pub owner: String,
     pub stalled: bool,
+}
+
+/// A new value for a deal field, already parsed at the edge.
+#[derive(Debug, Clone, PartialEq)]
+pub enum FieldValue {
+    Amount(Money),
+    CloseDate(NaiveDate),
+    /// `name` or a custom field.
+    Text(String),
+}
+
+impl std::fmt::Display for FieldValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Amount(a) => write!(f, "{a}"),
+            Self::CloseDate(d) => write!(f, "{d}"),
+            Self::Text(t) => f.write_str(t),
+        }
+    }
 }
 
 /// What `/log` did.
@@ -216,16 +235,42 @@ impl Service {
         session: &Session,
         number: DealNumber,
         field: &FieldName,
-        value: &str,
+        value: FieldValue,
     ) -> ServiceResult<DealView> {
-        let value = value.trim();
-        check_text(field.as_str(), value, limits::FIELD_VALUE)?;
         if !session.playbook.is_known_field(field) {
             return Err(ServiceError::UnknownField {
                 given: field.to_string(),
                 known: field_list(&session.playbook),
             });
         }
+        let value = match (field.as_str(), value) {
+            ("amount", v @ FieldValue::Amount(_))
+            | ("close_date", v @ FieldValue::CloseDate(_)) => v,
+            ("amount" | "close_date", _) => {
+                return Err(ServiceError::Invalid(format!(
+                    "`{field}` takes {}.",
+                    if field.as_str() == "amount" {
+                        "an amount, e.g. `48000`"
+                    } else {
+                        "a date, e.g. `2026-12-31`"
+                    }
+                )));
+            }
+            (_, FieldValue::Text(t)) => {
+                let t = t.trim().to_string();
+                check_text(field.as_str(), &t, limits::FIELD_VALUE)?;
+                FieldValue::Text(t)
+            }
+            (_, other) => FieldValue::Text(other.to_string()),
+        };
+        if let FieldValue::CloseDate(date) = value
+            && date < self.clock.now().date_naive()
+        {
+            return Err(ServiceError::Invalid(format!(
+                "The close date {date} is in the past; give the date you expect to close, today or later."
+            )));
+        }
+        let new_text = value.to_string();
         retrying(|| async {
             let now = self.clock.now();
             let mut tx = self.store.begin().await?;
@@ -233,21 +278,15 @@ impl Service {
             let owner = owner_of(&mut tx, &deal).await?;
             require_act_on(&session.member, &owner, &format!("change {number}"))?;
             require_open(&deal)?;
-            let old = match field.as_str() {
-                "name" => Some(std::mem::replace(&mut deal.name, value.to_string())),
-                "amount" => {
-                    let amount: Money =
-                        value.parse().map_err(|e: crate::engine::ids::ValueError| {
-                            ServiceError::Invalid(format!("`amount`: {e}"))
-                        })?;
-                    Some(std::mem::replace(&mut deal.amount, amount).to_string())
+            let old = match &value {
+                FieldValue::Amount(a) => Some(std::mem::replace(&mut deal.amount, *a).to_string()),
+                FieldValue::CloseDate(d) => {
+                    Some(std::mem::replace(&mut deal.close_date, *d).to_string())
                 }
-                "close_date" => {
-                    let date = crate::commands::parse::parse_date(value)
-                        .map_err(|e| ServiceError::Invalid(format!("`close_date`: {e}")))?;
-                    Some(std::mem::replace(&mut deal.close_date, date).to_string())
+                FieldValue::Text(t) if field.as_str() == "name" => {
+                    Some(std::mem::replace(&mut deal.name, t.clone()))
                 }
-                _ => deal.fields.insert(field.clone(), value.to_string()),
+                FieldValue::Text(t) => deal.fields.insert(field.clone(), t.clone()),
             };
             deals::update(&mut tx, &mut deal, now).await?;
             deals::insert_field_change(
@@ -256,7 +295,7 @@ impl Service {
                 session.member.id,
                 field.as_str(),
                 old.as_deref(),
-                value,
+                &new_text,
                 now,
             )
             .await?;

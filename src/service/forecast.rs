@@ -3,7 +3,8 @@
 
 use chrono::{Datelike, Months, NaiveDate};
 
-use crate::commands::{PeriodSpec, UserRef};
+use super::UserRef;
+use crate::engine::forecast::PeriodSpec;
 use crate::engine::forecast::{Forecast, OpenRow, WonRow, YearMonth, forecast};
 use crate::engine::playbook::Role;
 use crate::store::pipeline::{self, GroupRow, PipelineFilter};

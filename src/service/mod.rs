@@ -14,7 +14,7 @@ mod workspace;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-pub use deals::{DealSummary, DealView, LoggedOutcome};
+pub use deals::{DealSummary, DealView, FieldValue, LoggedOutcome};
 pub use error::{ServiceError, ServiceResult};
 pub use forecast::{ForecastView, PeriodRange, period_range};
 pub use moves::Moved;
@@ -23,6 +23,20 @@ pub use workspace::{Caller, PlaybookSource, Session, TeamMember};
 use crate::clock::Clock;
 use crate::engine::playbook::Playbook;
 use crate::store::{Store, StoreError};
+
+/// A member named in a command: `@alice`, `alice`, or a platform mention such as `<@123>`.
+/// The adapter resolves platform mentions to a user key; the console uses the name as the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRef(pub String);
+
+/// Text limits, in characters: longer input is refused with the limit named.
+pub mod limits {
+    pub const DEAL_NAME: usize = 120;
+    pub const NOTE: usize = 1_000;
+    pub const REASON: usize = 500;
+    pub const FIELD_VALUE: usize = 1_000;
+    pub const USER_NAME: usize = 64;
+}
 
 /// How many times a use case that raced another (stale `version`) is run again on fresh data
 /// before the caller is told to try again.

@@ -7,8 +7,8 @@ use crate::engine::transition::{Move, Transition, TransitionKind, plan_move};
 
 use super::authz::{require_act_on, require_approver};
 use super::deals::{DealView, check_text, load_deal, owner_of};
+use super::limits;
 use super::{Service, ServiceError, ServiceResult, Session, retrying};
-use crate::commands::command::limits;
 use crate::store::deals::{self, NewStageChange};
 
 /// A move that happened.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::commands::UserRef;
+use super::UserRef;
 use crate::engine::playbook::{Playbook, Role, load_str};
 use crate::store::{MemberRow, TenantRow, members, tenants};
 
