@@ -225,3 +225,87 @@ fn month_of(g: &GroupRow) -> Result<YearMonth, StoreError> {
         month: m.parse().map_err(|_| corrupt(g))?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    fn range(spec: PeriodSpec, today: NaiveDate, fiscal: u32) -> (NaiveDate, NaiveDate) {
+        let r = period_range(spec, today, fiscal);
+        (r.from.unwrap(), r.until.unwrap())
+    }
+
+    #[test]
+    fn calendar_quarters_and_months_bracket_today() {
+        let today = d(2026, 11, 26);
+        assert_eq!(
+            range(PeriodSpec::ThisQuarter, today, 1),
+            (d(2026, 10, 1), d(2027, 1, 1))
+        );
+        assert_eq!(
+            range(PeriodSpec::NextQuarter, today, 1),
+            (d(2027, 1, 1), d(2027, 4, 1))
+        );
+        assert_eq!(
+            range(PeriodSpec::ThisMonth, today, 1),
+            (d(2026, 11, 1), d(2026, 12, 1))
+        );
+        assert_eq!(
+            range(PeriodSpec::NextMonth, today, 1),
+            (d(2026, 12, 1), d(2027, 1, 1))
+        );
+        assert_eq!(
+            range(PeriodSpec::ThisYear, today, 1),
+            (d(2026, 1, 1), d(2027, 1, 1))
+        );
+        assert_eq!(
+            period_range(PeriodSpec::ThisQuarter, today, 1).label,
+            "2026 Q4 (Oct 1 – Dec 31, 2026)"
+        );
+    }
+
+    #[test]
+    fn a_fiscal_year_starting_in_february_is_named_by_the_year_it_ends() {
+        let today = d(2026, 11, 26);
+        // FY2027 runs Feb 2026 – Jan 2027; November is in Q4 (Nov–Jan).
+        assert_eq!(
+            range(PeriodSpec::ThisQuarter, today, 2),
+            (d(2026, 11, 1), d(2027, 2, 1))
+        );
+        assert_eq!(
+            range(PeriodSpec::ThisYear, today, 2),
+            (d(2026, 2, 1), d(2027, 2, 1))
+        );
+        assert_eq!(
+            range(
+                PeriodSpec::Quarter {
+                    year: 2027,
+                    quarter: 1
+                },
+                today,
+                2
+            ),
+            (d(2026, 2, 1), d(2026, 5, 1))
+        );
+        assert!(
+            period_range(PeriodSpec::ThisQuarter, today, 2)
+                .label
+                .starts_with("FY2027 Q4")
+        );
+        assert!(
+            period_range(PeriodSpec::ThisYear, today, 2)
+                .label
+                .starts_with("FY2027")
+        );
+    }
+
+    #[test]
+    fn all_has_no_bounds() {
+        let r = period_range(PeriodSpec::All, d(2026, 1, 1), 1);
+        assert_eq!((r.from, r.until), (None, None));
+    }
+}
