@@ -381,8 +381,14 @@ proptest! {
 
     #[test]
     fn every_valid_playbook_can_be_walked_to_closed_won_by_satisfying_each_gate(
-        playbook in arb_playbook(),
+        generated in arb_playbook(),
     ) {
+        // Through the validator, as a team's file would come: what it accepts must be walkable.
+        let text = crate::engine::playbook::test_support::to_toml(&generated);
+        let playbook = match crate::engine::playbook::load_str("generated.toml", &text) {
+            Ok(loaded) => loaded.playbook,
+            Err(e) => return Err(TestCaseError::fail(format!("refused a valid playbook:\n{e}\n{text}"))),
+        };
         let start = fixtures::now();
         let first = playbook.first_stage().id.clone();
         // A deal that satisfies nothing of its own accord: no name, no amount, a past close date.

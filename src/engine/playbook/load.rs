@@ -533,7 +533,7 @@ mod properties {
 
         #[test]
         fn a_valid_playbook_written_as_toml_loads_back_unchanged(playbook in arb_playbook()) {
-            let text = to_toml(&playbook);
+            let text = crate::engine::playbook::test_support::to_toml(&playbook);
             match load_str("roundtrip.toml", &text) {
                 Ok(loaded) => prop_assert_eq!(loaded.playbook, playbook, "text:\n{}", text),
                 Err(err) => prop_assert!(false, "refused:\n{}\ntext:\n{}", err, text),
@@ -752,113 +752,5 @@ mod properties {
             label: spec.label.clone(),
             kind,
         }
-    }
-
-    // --- writing TOML -------------------------------------------------------------------------
-
-    fn quote(s: &str) -> String {
-        toml::Value::String(s.to_string()).to_string()
-    }
-
-    fn to_toml(p: &Playbook) -> String {
-        let mut out = format!(
-            "name = {}\ncurrency = {}\n",
-            quote(&p.name),
-            quote(&p.currency)
-        );
-        for f in &p.fields {
-            out += &format!(
-                "\n[[field]]\nid = {}\nname = {}\n",
-                quote(f.id.as_str()),
-                quote(&f.name)
-            );
-            if let Some(hint) = &f.hint {
-                out += &format!("hint = {}\n", quote(hint));
-            }
-        }
-        for s in &p.stages {
-            out += &format!(
-                "\n[[stage]]\nid = {}\nname = {}\n",
-                quote(s.id.as_str()),
-                quote(&s.name)
-            );
-            if let Some(d) = &s.description {
-                out += &format!("description = {}\n", quote(d));
-            }
-            out += &format!(
-                "probability = {}\nforecast_category = {}\n",
-                s.probability.percent(),
-                quote(s.forecast_category.as_str())
-            );
-            match s.outcome {
-                Some(Outcome::Won) => out += "outcome = \"won\"\n",
-                Some(Outcome::Lost) => out += "outcome = \"lost\"\n",
-                None => {}
-            }
-            if let Some(days) = s.stall_after_days {
-                out += &format!("stall_after_days = {days}\n");
-            }
-            if !s.activities.is_empty() {
-                out += "activities = [\n";
-                for a in &s.activities {
-                    let hint = a
-                        .hint
-                        .as_ref()
-                        .map(|h| format!(", hint = {}", quote(h)))
-                        .unwrap_or_default();
-                    out += &format!(
-                        "  {{ id = {}, name = {}{hint} }},\n",
-                        quote(a.id.as_str()),
-                        quote(&a.name)
-                    );
-                }
-                out += "]\n";
-            }
-            for g in &s.gates {
-                out += "\n[[stage.gate]]\n";
-                if let Some(label) = &g.label {
-                    out += &format!("label = {}\n", quote(label));
-                }
-                match &g.kind {
-                    GateKind::Activity {
-                        activity,
-                        scope,
-                        count,
-                    } => {
-                        let scope = match scope {
-                            ActivityScope::Stage => "stage",
-                            ActivityScope::Ever => "ever",
-                        };
-                        out += &format!(
-                            "kind = \"activity\"\nactivity = {}\nscope = \"{scope}\"\ncount = {count}\n",
-                            quote(activity.as_str())
-                        );
-                    }
-                    GateKind::Field { field, rule } => {
-                        let rule = match rule {
-                            FieldRule::Present => "present".to_string(),
-                            FieldRule::Positive => "positive".to_string(),
-                            FieldRule::FutureDate => "future_date".to_string(),
-                            FieldRule::MinLength(n) => format!("min_length:{n}"),
-                        };
-                        out += &format!(
-                            "kind = \"field\"\nfield = {}\nrule = \"{rule}\"\n",
-                            quote(field.as_str())
-                        );
-                    }
-                    GateKind::Approval { role, when } => {
-                        out += &format!("kind = \"approval\"\nrole = \"{role}\"\n");
-                        if let Some(c) = when {
-                            out += &format!(
-                                "when = {{ field = {}, at_least = {} }}\n",
-                                quote(c.field.as_str()),
-                                c.at_least / 100
-                            );
-                        }
-                    }
-                }
-            }
-        }
-        out
     }
 }

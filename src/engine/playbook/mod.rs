@@ -21,4 +21,4 @@ pub use model::*;
 pub use templates::{TEMPLATES, load_template, template_source};
 
 #[cfg(test)]
-mod test_support;
+pub(crate) mod test_support;
