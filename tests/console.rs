@@ -94,6 +94,7 @@ fn bad_input_gets_a_reply_that_says_what_would_be_right() {
         "/deal new Acme -5 2030-06-30\n\
          /deal new Acme 5000 2030-02-30\n\
          /log deal-99 demo\n\
+         /log deal-99 discovry-call\n\
          /advnce deal-1\n\
          /as bob\n\
          /team set ann manager\n",
@@ -105,6 +106,7 @@ fn bad_input_gets_a_reply_that_says_what_would_be_right() {
         "{s}"
     );
     assert!(s.contains("There is no deal-99"), "{s}");
+    assert!(s.contains("Did you mean `discovery-call`?"), "{s}");
     assert!(s.contains("/advance"), "did you mean: {s}");
     assert!(s.contains("Now acting as bob."), "{s}");
     assert!(s.contains("Only an admin can"), "bob is a rep: {s}");

@@ -14,6 +14,7 @@
 //! refuses a required option after an optional one). Only the last option may be `rest`.
 
 use crate::engine::playbook::Role;
+use crate::engine::suggest::closest;
 
 /// One command as a person types it, e.g. `deal new` or `advance`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,47 +383,6 @@ fn normalize(name: &str) -> String {
         .to_lowercase()
 }
 
-/// The candidate nearest to `typed` by edit distance, when near enough to be a typo: one edit
-/// for short words, two for longer ones (`advnce`, `lsot`, `deal-new`), so that unrelated
-/// words get no misleading suggestion.
-pub(crate) fn closest<'a>(
-    typed: &str,
-    candidates: impl Iterator<Item = &'a str>,
-) -> Option<&'a str> {
-    let allowed = if typed.chars().count() <= 3 { 1 } else { 2 };
-    candidates
-        .map(|c| (edit_distance(typed, c), c))
-        .filter(|(d, _)| *d <= allowed)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
-}
-
-/// Optimal string alignment distance: Levenshtein plus swapping two neighbouring characters,
-/// the most common typing slip, as one edit.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    // Rows i-2, i-1 and i of the distance table.
-    let mut before: Vec<usize> = vec![0; b.len() + 1];
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    let mut current = vec![0; b.len() + 1];
-    for i in 1..=a.len() {
-        current[0] = i;
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            current[j] = (previous[j] + 1)
-                .min(current[j - 1] + 1)
-                .min(previous[j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                current[j] = current[j].min(before[j - 2] + 1);
-            }
-        }
-        std::mem::swap(&mut before, &mut previous);
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous[b.len()]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -585,14 +545,5 @@ mod tests {
         assert_eq!(suggest("wno"), Some("won"));
         assert_eq!(suggest("weather"), None);
         assert_eq!(suggest("x"), None);
-    }
-
-    #[test]
-    fn edit_distance_counts_insertions_deletions_substitutions_and_swaps() {
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(edit_distance("abc", ""), 3);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("ab", "ba"), 1);
-        assert_eq!(edit_distance("same", "same"), 0);
     }
 }

@@ -8,7 +8,7 @@
 //!   ❌ Log Discovery call held (`discovery-call`) in this stage — log `discovery-call`: `/log deal-42 discovery-call`
 //! ```
 
-use crate::service::{Caller, Service, ServiceError, Session};
+use crate::service::{Caller, Service, ServiceError, Session, known_stage};
 
 use super::command::Command;
 use super::parse::parse_line;
@@ -131,20 +131,7 @@ async fn run(
         }
         Command::Playbook { stage } => match stage {
             None => replies::playbook_view(playbook, None),
-            Some(id) => match playbook.stage(&id) {
-                Some(s) => replies::playbook_view(playbook, Some(s)),
-                None => {
-                    return Err(ServiceError::UnknownStage {
-                        given: id.to_string(),
-                        known: playbook
-                            .stages
-                            .iter()
-                            .map(|s| format!("`{}`", s.id))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    });
-                }
-            },
+            Some(id) => replies::playbook_view(playbook, Some(known_stage(playbook, &id)?)),
         },
         Command::Forecast { period, owner } => replies::forecast_view(
             &service.forecast(session, period, owner.as_ref()).await?,

@@ -217,7 +217,7 @@ fn takes_words(option: &OptionSpec) -> bool {
 
 fn unknown_option(spec: &'static CommandSpec, name: &str) -> ParseError {
     let lower = name.to_lowercase();
-    let suggestion = catalogue::closest(&lower, spec.options.iter().map(|o| o.name));
+    let suggestion = crate::engine::suggest::closest(&lower, spec.options.iter().map(|o| o.name));
     ParseError::UnknownOption {
         command: spec,
         option: name.to_string(),

@@ -9,6 +9,7 @@ pub mod forecast;
 pub mod gates;
 pub mod ids;
 pub mod playbook;
+pub mod suggest;
 pub mod transition;
 
 #[cfg(test)]

@@ -10,6 +10,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("gates.rs", include_str!("gates.rs")),
     ("ids.rs", include_str!("ids.rs")),
     ("transition.rs", include_str!("transition.rs")),
+    ("suggest.rs", include_str!("suggest.rs")),
     ("playbook/mod.rs", include_str!("playbook/mod.rs")),
     ("playbook/model.rs", include_str!("playbook/model.rs")),
     ("playbook/load.rs", include_str!("playbook/load.rs")),

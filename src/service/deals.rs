@@ -9,6 +9,7 @@ use crate::engine::deal::DealStatus;
 use crate::engine::gates::{GateCheck, evaluate_stage};
 use crate::engine::ids::{ActivityId, DealNumber, FieldName, Money, StageId};
 use crate::engine::playbook::{BUILTIN_FIELDS, Playbook, Role};
+use crate::engine::suggest::closest;
 use crate::store::deals::{self, DealFilter, NewActivity, NewDeal, NewStageChange};
 use crate::store::{ActivityRow, Conn, Deal, MemberRow, StageChangeRow, members, tenants};
 
@@ -320,9 +321,12 @@ impl Service {
             check_text("note", n, limits::NOTE)?;
         }
         let Some((_, spec)) = session.playbook.activity(activity) else {
+            let all = session.playbook.stages.iter().flat_map(|s| &s.activities);
+            let mut hint = did_you_mean(activity.as_str(), all.map(|a| a.id.as_str()));
+            hint.push_str(" `/playbook <stage>` lists each stage's activities.");
             return Err(ServiceError::UnknownActivity {
                 given: activity.to_string(),
-                hint: String::new(),
+                hint,
             });
         };
         let activity_name = spec.name.clone();
@@ -467,7 +471,8 @@ pub(super) fn require_open(deal: &Deal) -> ServiceResult<()> {
     }
 }
 
-pub(super) fn known_stage<'p>(
+/// The stage with this id, or an error naming the stages there are (and the one probably meant).
+pub fn known_stage<'p>(
     playbook: &'p Playbook,
     id: &StageId,
 ) -> ServiceResult<&'p crate::engine::playbook::Stage> {
@@ -475,8 +480,15 @@ pub(super) fn known_stage<'p>(
         .stage(id)
         .ok_or_else(|| ServiceError::UnknownStage {
             given: id.to_string(),
+            hint: did_you_mean(id.as_str(), playbook.stages.iter().map(|s| s.id.as_str())),
             known: stage_list(playbook),
         })
+}
+
+fn did_you_mean<'a>(typed: &str, names: impl Iterator<Item = &'a str>) -> String {
+    closest(typed, names)
+        .map(|name| format!(" Did you mean `{name}`?"))
+        .unwrap_or_default()
 }
 
 pub(super) fn stage_list(playbook: &Playbook) -> String {

@@ -15,8 +15,12 @@ pub enum ServiceError {
     /// Not allowed for this member; the text says who could do it.
     #[error("{0}")]
     Forbidden(String),
-    #[error("There is no stage `{given}` in the playbook. Stages: {known}.")]
-    UnknownStage { given: String, known: String },
+    #[error("There is no stage `{given}` in the playbook.{hint} Stages: {known}.")]
+    UnknownStage {
+        given: String,
+        hint: String,
+        known: String,
+    },
     #[error("There is no activity `{given}` in the playbook.{hint}")]
     UnknownActivity { given: String, hint: String },
     #[error("There is no field `{given}`. Fields you can set: {known}.")]

@@ -14,7 +14,7 @@ mod workspace;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-pub use deals::{DealSummary, DealView, FieldValue, LoggedOutcome};
+pub use deals::{DealSummary, DealView, FieldValue, LoggedOutcome, known_stage};
 pub use error::{ServiceError, ServiceResult};
 pub use forecast::{ForecastView, PeriodRange, period_range};
 pub use moves::Moved;

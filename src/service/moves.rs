@@ -6,7 +6,7 @@ use crate::engine::ids::{DealNumber, StageId};
 use crate::engine::transition::{Move, Transition, TransitionKind, plan_move};
 
 use super::authz::{require_act_on, require_approver};
-use super::deals::{DealView, check_text, load_deal, owner_of};
+use super::deals::{DealView, check_text, known_stage, load_deal, owner_of};
 use super::limits;
 use super::{Service, ServiceError, ServiceResult, Session, retrying};
 use crate::store::deals::{self, NewStageChange};
@@ -32,7 +32,7 @@ impl Service {
         override_reason: Option<&str>,
     ) -> ServiceResult<Moved> {
         let mv = match to {
-            Some(stage) => Move::To(stage.clone()),
+            Some(stage) => Move::To(known_stage(&session.playbook, stage)?.id.clone()),
             None => Move::Next,
         };
         self.move_deal(session, number, mv, override_reason).await
@@ -47,7 +47,7 @@ impl Service {
         reason: &str,
     ) -> ServiceResult<Moved> {
         let mv = Move::Back {
-            to: to.clone(),
+            to: known_stage(&session.playbook, to)?.id.clone(),
             reason: reason.trim().to_string(),
         };
         self.move_deal(session, number, mv, None).await
