@@ -147,15 +147,34 @@ impl Store {
     /// Safe to run from several replicas at once: on PostgreSQL sqlx holds an advisory lock
     /// while it migrates, on SQLite the database's write lock serializes them.
     pub async fn migrate(&self) -> Result<usize> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
         let mut conn = self.write.acquire().await?;
         let before = applied_count(&mut conn).await;
-        migrator.run(&mut *conn).await?;
+        self.migrator().run(&mut *conn).await?;
         let after = applied_count(&mut conn).await;
         Ok(after.saturating_sub(before))
+    }
+
+    /// Applies pending migrations up to and including `version`; returns how many were
+    /// applied. The migration test uses it to meet each migration with the data the previous
+    /// ones left, as an upgrade in the field would.
+    pub async fn migrate_to(&self, version: i64) -> Result<usize> {
+        let mut conn = self.write.acquire().await?;
+        let before = applied_count(&mut conn).await;
+        self.migrator().run_to(version, &mut *conn).await?;
+        let after = applied_count(&mut conn).await;
+        Ok(after.saturating_sub(before))
+    }
+
+    /// The versions of this backend's migrations, oldest first.
+    pub fn migration_versions(&self) -> Vec<i64> {
+        self.migrator().iter().map(|m| m.version).collect()
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -263,6 +282,20 @@ mod tests {
             "postgres://postgres@127.0.0.1/test"
         );
         assert_eq!(redacted_url("sqlite://dealgate.db"), "sqlite://dealgate.db");
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let names = |m: &sqlx::migrate::Migrator| {
+            m.iter()
+                .map(|m| (m.version, m.description.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&SQLITE_MIGRATIONS),
+            names(&POSTGRES_MIGRATIONS),
+            "every migration needs its SQLite and its PostgreSQL file, with the same name"
+        );
     }
 
     #[tokio::test]
