@@ -133,11 +133,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let url = cli
                 .database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+            // A PostgreSQL URL may carry a password; it is never printed.
+            let shown = dealgate::store::redacted_url(&url);
             let store = Store::open(&url)
                 .await
-                .with_context(|| format!("open {url}"))?;
+                .with_context(|| format!("open {shown}"))?;
             let applied = store.migrate().await.context("apply migrations")?;
-            println!("{url}: {applied} migration(s) applied; the schema is up to date.");
+            println!("{shown}: {applied} migration(s) applied; the schema is up to date.");
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Console { user, workspace } => {
@@ -178,7 +180,7 @@ async fn service(url: &str, playbook: &str) -> anyhow::Result<Service> {
     let source = playbook_source(playbook)?;
     let store = Store::connect(url)
         .await
-        .with_context(|| format!("open database {url}"))?;
+        .with_context(|| format!("open database {}", dealgate::store::redacted_url(url)))?;
     Ok(Service::new(store, Arc::new(SystemClock), source))
 }
 

@@ -1,4 +1,5 @@
-//! The service over a real SQLite file: use cases, authorization, refusals and concurrency.
+//! The service over a real database: use cases, authorization, refusals and concurrency. Each
+//! test runs twice, `NAME::on_sqlite` and `NAME::on_postgres` (see `on_both_backends!`).
 
 mod support;
 
@@ -11,6 +12,26 @@ use dealgate::engine::transition::Refusal;
 use dealgate::service::{FieldValue, ServiceError, Session};
 use dealgate::store::deals;
 use support::{TestApp, user};
+
+on_both_backends!(
+    the_first_member_is_admin_and_later_ones_are_reps,
+    deals_are_numbered_per_workspace_starting_at_one,
+    advance_is_refused_with_every_missing_requirement_and_the_deal_stays_put,
+    meeting_the_gates_lets_the_deal_advance_and_reports_the_new_probability,
+    a_large_deal_needs_the_managers_approval_and_the_rep_cannot_give_it,
+    a_small_deal_skips_the_conditional_approval,
+    only_a_manager_of_the_owner_can_override_and_the_override_is_on_the_record,
+    reps_act_only_on_their_own_deals_and_managers_on_their_reps,
+    only_admins_change_roles,
+    bad_input_is_refused_with_what_would_be_right_and_changes_nothing,
+    a_closed_deal_cannot_change,
+    won_requires_the_gates_of_every_stage_left_on_the_way,
+    moving_back_needs_a_reason_and_an_earlier_stage,
+    two_tasks_advancing_the_same_deal_at_once_leave_exactly_one_stage_change,
+    a_stale_version_is_a_conflict_and_writes_nothing,
+    a_deal_stalls_after_the_stage_threshold,
+    deal_list_shows_a_rep_their_own_and_a_manager_their_team,
+);
 
 fn eur(major: i64) -> Money {
     Money::from_major(major).unwrap()
@@ -40,9 +61,7 @@ where
     s.parse().unwrap()
 }
 
-#[tokio::test]
-async fn the_first_member_is_admin_and_later_ones_are_reps() {
-    let app = TestApp::new().await;
+async fn the_first_member_is_admin_and_later_ones_are_reps(app: TestApp) {
     assert_eq!(app.session("first").await.member.role, "admin");
     assert_eq!(app.session("second").await.member.role, "rep");
     assert_eq!(
@@ -52,9 +71,7 @@ async fn the_first_member_is_admin_and_later_ones_are_reps() {
     );
 }
 
-#[tokio::test]
-async fn deals_are_numbered_per_workspace_starting_at_one() {
-    let app = TestApp::new().await;
+async fn deals_are_numbered_per_workspace_starting_at_one(app: TestApp) {
     let t = app.team().await;
     assert_eq!(
         new_deal(&app, &t.ann, "Acme", 5000).await.to_string(),
@@ -84,9 +101,7 @@ async fn deals_are_numbered_per_workspace_starting_at_one() {
     );
 }
 
-#[tokio::test]
-async fn advance_is_refused_with_every_missing_requirement_and_the_deal_stays_put() {
-    let app = TestApp::new().await;
+async fn advance_is_refused_with_every_missing_requirement_and_the_deal_stays_put(app: TestApp) {
     let t = app.team().await;
     let n = app
         .service
@@ -135,9 +150,7 @@ async fn advance_is_refused_with_every_missing_requirement_and_the_deal_stays_pu
     assert_eq!(view.history.len(), 1, "only the creation is in the history");
 }
 
-#[tokio::test]
-async fn meeting_the_gates_lets_the_deal_advance_and_reports_the_new_probability() {
-    let app = TestApp::new().await;
+async fn meeting_the_gates_lets_the_deal_advance_and_reports_the_new_probability(app: TestApp) {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     app.service
@@ -160,9 +173,7 @@ async fn meeting_the_gates_lets_the_deal_advance_and_reports_the_new_probability
     assert_eq!(moved.view.deal.version, 2);
 }
 
-#[tokio::test]
-async fn a_large_deal_needs_the_managers_approval_and_the_rep_cannot_give_it() {
-    let app = TestApp::new().await;
+async fn a_large_deal_needs_the_managers_approval_and_the_rep_cannot_give_it(app: TestApp) {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Big Co", 250_000).await;
     app.service
@@ -204,9 +215,7 @@ async fn a_large_deal_needs_the_managers_approval_and_the_rep_cannot_give_it() {
     assert_eq!(moved.transition.to.as_str(), "negotiate");
 }
 
-#[tokio::test]
-async fn a_small_deal_skips_the_conditional_approval() {
-    let app = TestApp::new().await;
+async fn a_small_deal_skips_the_conditional_approval(app: TestApp) {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Small Co", 20_000).await;
     app.service
@@ -230,9 +239,7 @@ async fn a_small_deal_skips_the_conditional_approval() {
     );
 }
 
-#[tokio::test]
-async fn only_a_manager_of_the_owner_can_override_and_the_override_is_on_the_record() {
-    let app = TestApp::new().await;
+async fn only_a_manager_of_the_owner_can_override_and_the_override_is_on_the_record(app: TestApp) {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     let err = app
@@ -276,9 +283,7 @@ async fn only_a_manager_of_the_owner_can_override_and_the_override_is_on_the_rec
     assert_eq!(last.actor_id, t.manager.member.id);
 }
 
-#[tokio::test]
-async fn reps_act_only_on_their_own_deals_and_managers_on_their_reps() {
-    let app = TestApp::new().await;
+async fn reps_act_only_on_their_own_deals_and_managers_on_their_reps(app: TestApp) {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     for err in [
@@ -313,9 +318,7 @@ async fn reps_act_only_on_their_own_deals_and_managers_on_their_reps() {
     );
 }
 
-#[tokio::test]
-async fn only_admins_change_roles() {
-    let app = TestApp::new().await;
+async fn only_admins_change_roles(app: TestApp) {
     let t = app.team().await;
     let err = app
         .service
@@ -341,9 +344,7 @@ async fn only_admins_change_roles() {
     assert!(matches!(err, ServiceError::UnknownUser { .. }), "{err}");
 }
 
-#[tokio::test]
-async fn bad_input_is_refused_with_what_would_be_right_and_changes_nothing() {
-    let app = TestApp::new().await;
+async fn bad_input_is_refused_with_what_would_be_right_and_changes_nothing(app: TestApp) {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     let past = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
@@ -421,9 +422,7 @@ async fn bad_input_is_refused_with_what_would_be_right_and_changes_nothing() {
     assert!(view.recent_activities.is_empty());
 }
 
-#[tokio::test]
-async fn a_closed_deal_cannot_change() {
-    let app = TestApp::new().await;
+async fn a_closed_deal_cannot_change(app: TestApp) {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     let moved = app
@@ -451,9 +450,7 @@ async fn a_closed_deal_cannot_change() {
     }
 }
 
-#[tokio::test]
-async fn won_requires_the_gates_of_every_stage_left_on_the_way() {
-    let app = TestApp::new().await;
+async fn won_requires_the_gates_of_every_stage_left_on_the_way(app: TestApp) {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     app.service
@@ -476,9 +473,7 @@ async fn won_requires_the_gates_of_every_stage_left_on_the_way() {
     );
 }
 
-#[tokio::test]
-async fn moving_back_needs_a_reason_and_an_earlier_stage() {
-    let app = TestApp::new().await;
+async fn moving_back_needs_a_reason_and_an_earlier_stage(app: TestApp) {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     app.service
@@ -501,9 +496,7 @@ async fn moving_back_needs_a_reason_and_an_earlier_stage() {
     assert_eq!(kinds, ["create", "advance", "back"]);
 }
 
-#[tokio::test]
-async fn two_tasks_advancing_the_same_deal_at_once_leave_exactly_one_stage_change() {
-    let app = TestApp::new().await;
+async fn two_tasks_advancing_the_same_deal_at_once_leave_exactly_one_stage_change(app: TestApp) {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     app.service
@@ -525,9 +518,7 @@ async fn two_tasks_advancing_the_same_deal_at_once_leave_exactly_one_stage_chang
     assert_eq!(advances, 1);
 }
 
-#[tokio::test]
-async fn a_stale_version_is_a_conflict_and_writes_nothing() {
-    let app = TestApp::new().await;
+async fn a_stale_version_is_a_conflict_and_writes_nothing(app: TestApp) {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     let mut conn = app.service.store().begin().await.unwrap();
@@ -552,9 +543,7 @@ async fn a_stale_version_is_a_conflict_and_writes_nothing() {
     );
 }
 
-#[tokio::test]
-async fn a_deal_stalls_after_the_stage_threshold() {
-    let app = TestApp::new().await;
+async fn a_deal_stalls_after_the_stage_threshold(app: TestApp) {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     app.clock.advance(Duration::days(14));
@@ -568,9 +557,7 @@ async fn a_deal_stalls_after_the_stage_threshold() {
     assert_eq!(view.days_in_stage, 15);
 }
 
-#[tokio::test]
-async fn deal_list_shows_a_rep_their_own_and_a_manager_their_team() {
-    let app = TestApp::new().await;
+async fn deal_list_shows_a_rep_their_own_and_a_manager_their_team(app: TestApp) {
     let t = app.team().await;
     new_deal(&app, &t.ann, "Ann's", 1_000).await;
     new_deal(&app, &t.bob, "Bob's", 1_000).await;

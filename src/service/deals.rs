@@ -330,41 +330,47 @@ impl Service {
             });
         };
         let activity_name = spec.name.clone();
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        let deal = load_deal(&mut tx, session, number).await?;
-        let owner = owner_of(&mut tx, &deal).await?;
-        require_act_on(
-            &session.member,
-            &owner,
-            &format!("log activities on {number}"),
-        )?;
-        require_open(&deal)?;
-        deals::insert_activity(
-            &mut tx,
-            &NewActivity {
-                tenant_id: session.tenant.id,
-                deal_id: deal.id,
-                member_id: session.member.id,
-                activity: activity.as_str(),
-                note,
-                stage: deal.stage.as_str(),
-            },
-            now,
-        )
-        .await?;
-        let recommended_here = session
-            .playbook
-            .stage(&deal.stage)
-            .is_some_and(|s| s.activities.iter().any(|a| &a.id == activity));
-        let view = self.view(&mut tx, &session.playbook, deal, owner).await?;
-        tx.commit().await?;
-        Ok(LoggedOutcome {
-            view,
-            activity: activity.clone(),
-            activity_name,
-            recommended_here,
+        retrying(|| async {
+            let now = self.clock.now();
+            let mut tx = self.store.begin().await?;
+            let deal = load_deal(&mut tx, session, number).await?;
+            let owner = owner_of(&mut tx, &deal).await?;
+            require_act_on(
+                &session.member,
+                &owner,
+                &format!("log activities on {number}"),
+            )?;
+            require_open(&deal)?;
+            // The activity is recorded with the deal's stage, so the deal must still be in it
+            // when this commits (another replica may be advancing it right now).
+            deals::hold(&mut tx, &deal).await?;
+            deals::insert_activity(
+                &mut tx,
+                &NewActivity {
+                    tenant_id: session.tenant.id,
+                    deal_id: deal.id,
+                    member_id: session.member.id,
+                    activity: activity.as_str(),
+                    note,
+                    stage: deal.stage.as_str(),
+                },
+                now,
+            )
+            .await?;
+            let recommended_here = session
+                .playbook
+                .stage(&deal.stage)
+                .is_some_and(|s| s.activities.iter().any(|a| &a.id == activity));
+            let view = self.view(&mut tx, &session.playbook, deal, owner).await?;
+            tx.commit().await?;
+            Ok(LoggedOutcome {
+                view,
+                activity: activity.clone(),
+                activity_name: activity_name.clone(),
+                recommended_here,
+            })
         })
+        .await
     }
 
     /// `/approve deal [note]`: the owner's manager (or an admin) approves the deal in its
@@ -379,24 +385,29 @@ impl Service {
         if let Some(n) = note {
             check_text("note", n, limits::NOTE)?;
         }
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        let deal = load_deal(&mut tx, session, number).await?;
-        let owner = owner_of(&mut tx, &deal).await?;
-        require_approver(&session.member, &owner, &format!("approve {number}"))?;
-        require_open(&deal)?;
-        deals::insert_approval(
-            &mut tx,
-            &deal,
-            session.member.id,
-            session.member.role(),
-            note,
-            now,
-        )
-        .await?;
-        let view = self.view(&mut tx, &session.playbook, deal, owner).await?;
-        tx.commit().await?;
-        Ok(view)
+        retrying(|| async {
+            let now = self.clock.now();
+            let mut tx = self.store.begin().await?;
+            let deal = load_deal(&mut tx, session, number).await?;
+            let owner = owner_of(&mut tx, &deal).await?;
+            require_approver(&session.member, &owner, &format!("approve {number}"))?;
+            require_open(&deal)?;
+            // An approval counts for the stage it was given in: the deal must still be there.
+            deals::hold(&mut tx, &deal).await?;
+            deals::insert_approval(
+                &mut tx,
+                &deal,
+                session.member.id,
+                session.member.role(),
+                note,
+                now,
+            )
+            .await?;
+            let view = self.view(&mut tx, &session.playbook, deal, owner).await?;
+            tx.commit().await?;
+            Ok(view)
+        })
+        .await
     }
 
     /// Builds the view of a deal from inside the caller's connection or transaction.

@@ -66,6 +66,9 @@ impl Service {
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
+        // Another replica may be creating the same workspace or member right now (the first
+        // commands of a new workspace often arrive together); both paths below end with the
+        // one row that won, never a unique-key error.
         let tenant = match tenants::find(&mut tx, &caller.platform, &caller.workspace).await? {
             Some(t) => t,
             None => {
@@ -76,12 +79,34 @@ impl Service {
                     playbook_ref: &self.default_playbook.reference,
                     playbook_toml: &self.default_playbook.toml,
                 };
-                let t = tenants::insert(&mut tx, &new, now).await?;
-                tracing::info!(tenant = t.id, platform = %t.platform, workspace = %t.external_id, "new workspace");
-                t
+                match tenants::insert_if_absent(&mut tx, &new, now).await? {
+                    Some(t) => {
+                        tracing::info!(tenant = t.id, platform = %t.platform, workspace = %t.external_id, "new workspace");
+                        t
+                    }
+                    None => tenants::find(&mut tx, &caller.platform, &caller.workspace)
+                        .await?
+                        .ok_or_else(|| {
+                            ServiceError::Internal(anyhow::anyhow!(
+                                "workspace {}/{} was created by another transaction but cannot be read",
+                                caller.platform,
+                                caller.workspace
+                            ))
+                        })?,
+                }
             }
         };
-        let mut member = match members::find_by_key(&mut tx, tenant.id, &caller.user_key).await? {
+        let existing = match members::find_by_key(&mut tx, tenant.id, &caller.user_key).await? {
+            Some(m) => Some(m),
+            None => {
+                // Whether the newcomer is the first member (and so the admin) is a question
+                // about the whole workspace: hold it, then look again, since the member may
+                // have been created by the transaction that held it before us.
+                tenants::lock(&mut tx, tenant.id).await?;
+                members::find_by_key(&mut tx, tenant.id, &caller.user_key).await?
+            }
+        };
+        let mut member = match existing {
             Some(m) => {
                 if m.display_name != caller.display_name && !caller.display_name.is_empty() {
                     members::set_display_name(&mut tx, m.id, &caller.display_name).await?;
@@ -156,6 +181,9 @@ impl Service {
     ) -> ServiceResult<TeamMember> {
         require_admin(&session.member, "change roles")?;
         let mut tx = self.store.begin().await?;
+        // Held so that two admins stepping down at once cannot both count the other and leave
+        // the workspace with none.
+        tenants::lock(&mut tx, session.tenant.id).await?;
         let target = resolve_user(&mut tx, session.tenant.id, user).await?;
         let manager = match manager {
             Some(m) => {

@@ -1,4 +1,4 @@
-//! Opening the database: pools, pragmas and migrations.
+//! Opening the database: the backend chosen from the URL, pools, pragmas and migrations.
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -9,10 +9,44 @@ use sqlx::{AnyPool, ConnectOptions, Transaction};
 use super::{Result, StoreError};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long a use case waits for a pooled connection before it fails. Generous: a queue of
+/// writers on SQLite's single connection drains in milliseconds, so hitting this means the
+/// database is down or wedged, not busy.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connections per pool on PostgreSQL (reads and writes each). Sixteen kept the server busy on
+/// the 2-core machine without queueing in the pool (PROTOCOLS §6.2); several replicas together
+/// must stay under the server's `max_connections` (100 by default), so this is per process.
+const POSTGRES_POOL_SIZE: u32 = 16;
+
+/// Readers beside SQLite's single writer. WAL lets them run while it writes.
+const SQLITE_READERS: u32 = 4;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a `DATABASE_URL` names by its scheme, if it is one we support.
+    pub fn of_url(url: &str) -> Option<Self> {
+        let scheme = url.split_once(':')?.0;
+        match scheme {
+            "sqlite" => Some(Self::Sqlite),
+            "postgres" | "postgresql" => Some(Self::Postgres),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "SQLite",
+            Self::Postgres => "PostgreSQL",
+        }
+    }
 }
 
 /// The database: a pool for reads and one for writes.
@@ -20,6 +54,10 @@ pub enum Backend {
 /// On SQLite every write goes through a single connection. SQLite allows one writer at a time
 /// anyway; queueing in the pool instead of in SQLite's busy handler keeps tail latency flat and
 /// avoids the deadlock where two deferred transactions both try to upgrade to writers.
+///
+/// On PostgreSQL both are ordinary pools: the server runs writers side by side and the use
+/// cases are written to be correct when several processes write at once (optimistic `version`
+/// checks on deals, row locks taken by `UPDATE`, `ON CONFLICT DO NOTHING` for first use).
 #[derive(Debug, Clone)]
 pub struct Store {
     read: AnyPool,
@@ -28,8 +66,9 @@ pub struct Store {
 }
 
 impl Store {
-    /// Connects to `url` (`sqlite://dealgate.db`; the file is created if missing) and applies
-    /// any migrations not yet applied.
+    /// Connects to `url` and applies any migrations not yet applied. `sqlite://dealgate.db`
+    /// creates the file if missing; `postgres://user:password@host:5432/dealgate` (or
+    /// `postgresql://…`) needs the database to exist.
     pub async fn connect(url: &str) -> Result<Self> {
         let store = Self::open(url).await?;
         store.migrate().await?;
@@ -39,9 +78,14 @@ impl Store {
     /// Connects without migrating (for `dealgate migrate`, which reports what it applied).
     pub async fn open(url: &str) -> Result<Self> {
         sqlx::any::install_default_drivers();
-        if !url.starts_with("sqlite:") {
-            return Err(StoreError::UnsupportedUrl(url.to_string()));
+        match Backend::of_url(url) {
+            Some(Backend::Sqlite) => Self::open_sqlite(url).await,
+            Some(Backend::Postgres) => Self::open_postgres(url).await,
+            None => Err(StoreError::UnsupportedUrl(redacted_url(url))),
         }
+    }
+
+    async fn open_sqlite(url: &str) -> Result<Self> {
         let url = sqlite_url_with_create(url);
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
         fn pragmas(
@@ -63,13 +107,13 @@ impl Store {
         }
         let write = AnyPoolOptions::new()
             .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(pragmas)
             .connect_with(options.clone())
             .await?;
         let read = AnyPoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(30))
+            .max_connections(SQLITE_READERS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .after_connect(pragmas)
             .connect_with(options)
             .await?;
@@ -80,13 +124,57 @@ impl Store {
         })
     }
 
+    async fn open_postgres(url: &str) -> Result<Self> {
+        let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+        let pool = || {
+            AnyPoolOptions::new()
+                .max_connections(POSTGRES_POOL_SIZE)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+        };
+        // Two pools, as on SQLite, so a burst of slow reads (a forecast over a big pipeline)
+        // cannot take every connection a write needs.
+        let write = pool().connect_with(options.clone()).await?;
+        let read = pool().connect_with(options).await?;
+        Ok(Self {
+            read,
+            write,
+            backend: Backend::Postgres,
+        })
+    }
+
     /// Applies pending migrations; returns how many were applied.
+    ///
+    /// Safe to run from several replicas at once: on PostgreSQL sqlx holds an advisory lock
+    /// while it migrates, on SQLite the database's write lock serializes them.
     pub async fn migrate(&self) -> Result<usize> {
         let mut conn = self.write.acquire().await?;
         let before = applied_count(&mut conn).await;
-        SQLITE_MIGRATIONS.run(&mut *conn).await?;
+        self.migrator().run(&mut *conn).await?;
         let after = applied_count(&mut conn).await;
         Ok(after.saturating_sub(before))
+    }
+
+    /// Applies pending migrations up to and including `version`; returns how many were
+    /// applied. The migration test uses it to meet each migration with the data the previous
+    /// ones left, as an upgrade in the field would.
+    pub async fn migrate_to(&self, version: i64) -> Result<usize> {
+        let mut conn = self.write.acquire().await?;
+        let before = applied_count(&mut conn).await;
+        self.migrator().run_to(version, &mut *conn).await?;
+        let after = applied_count(&mut conn).await;
+        Ok(after.saturating_sub(before))
+    }
+
+    /// The versions of this backend's migrations, oldest first.
+    pub fn migration_versions(&self) -> Vec<i64> {
+        self.migrator().iter().map(|m| m.version).collect()
+    }
+
+    fn migrator(&self) -> &'static sqlx::migrate::Migrator {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        }
     }
 
     pub fn backend(&self) -> Backend {
@@ -94,8 +182,18 @@ impl Store {
     }
 
     /// A transaction for a use case that writes.
+    ///
+    /// On SQLite it starts with `BEGIN IMMEDIATE`, taking the write lock before the first read.
+    /// One process needs no more (its writes share one connection), but when a second process
+    /// opens the same file (`dealgate migrate`, an import, a second replica in a test) a
+    /// deferred transaction that read and then tries to write fails at once with
+    /// `SQLITE_BUSY` if the other wrote meanwhile; an immediate one waits in the busy handler
+    /// instead and then reads fresh data.
     pub async fn begin(&self) -> Result<Transaction<'static, sqlx::Any>> {
-        Ok(self.write.begin().await?)
+        Ok(match self.backend {
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write.begin().await?,
+        })
     }
 
     /// The pool for reads outside a transaction.
@@ -127,5 +225,86 @@ fn sqlite_url_with_create(url: &str) -> String {
         format!("{url}&mode=rwc")
     } else {
         format!("{url}?mode=rwc")
+    }
+}
+
+/// The URL with any password replaced by `***`, for messages and logs: a PostgreSQL URL often
+/// carries one (`postgres://dealgate:secret@db/dealgate`).
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    // The authority ends at the first `/`, `?` or `#`; a password may contain `:` but an
+    // unescaped `@` ends the user information, so the last `@` in the authority is the one.
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let (userinfo, host) = authority.split_at(at);
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{host}{tail}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_picks_the_backend() {
+        assert_eq!(
+            Backend::of_url("sqlite://dealgate.db"),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(Backend::of_url("sqlite::memory:"), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::of_url("postgres://u@localhost/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(
+            Backend::of_url("postgresql://u@localhost/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(Backend::of_url("mysql://u@localhost/db"), None);
+        assert_eq!(Backend::of_url("dealgate.db"), None);
+    }
+
+    #[test]
+    fn passwords_never_reach_messages() {
+        assert_eq!(
+            redacted_url("postgres://dealgate:s3cr:et@db.internal:5432/dealgate?sslmode=require"),
+            "postgres://dealgate:***@db.internal:5432/dealgate?sslmode=require"
+        );
+        assert_eq!(
+            redacted_url("postgres://postgres@127.0.0.1/test"),
+            "postgres://postgres@127.0.0.1/test"
+        );
+        assert_eq!(redacted_url("sqlite://dealgate.db"), "sqlite://dealgate.db");
+    }
+
+    #[test]
+    fn both_backends_have_the_same_migrations() {
+        let names = |m: &sqlx::migrate::Migrator| {
+            m.iter()
+                .map(|m| (m.version, m.description.to_string()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(&SQLITE_MIGRATIONS),
+            names(&POSTGRES_MIGRATIONS),
+            "every migration needs its SQLite and its PostgreSQL file, with the same name"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_scheme_is_refused_without_its_password() {
+        let err = Store::open("mysql://root:hunter2@localhost/db")
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("mysql://root:***@localhost/db"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
     }
 }

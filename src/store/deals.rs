@@ -133,6 +133,26 @@ pub async fn update(conn: &mut Conn, deal: &mut Deal, now: DateTime<Utc>) -> Res
     Ok(())
 }
 
+/// Holds the deal's row until the transaction ends, if its `version` is still `deal.version`;
+/// `StoreError::Conflict` (nothing held) if another transaction changed it meanwhile.
+///
+/// For use cases that record something against the deal as it is without changing it (an
+/// activity or an approval in its current stage). A move committed after the deal was read makes
+/// them run again on fresh data rather than record against a stage the deal has left; a move
+/// that starts after this waits for them. The version is not bumped, so two of them on the same
+/// deal queue briefly instead of conflicting.
+pub async fn hold(conn: &mut Conn, deal: &Deal) -> Result<()> {
+    let done = sqlx::query("UPDATE deals SET version = version WHERE id = $1 AND version = $2")
+        .bind(deal.id)
+        .bind(deal.version)
+        .execute(conn)
+        .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Conflict);
+    }
+    Ok(())
+}
+
 pub struct NewActivity<'a> {
     pub tenant_id: i64,
     pub deal_id: i64,

@@ -5,6 +5,8 @@
 //!
 //! Queries are runtime-checked and written once for every backend through sqlx's `Any` driver:
 //! `$1` placeholders, text timestamps and integer money work the same on SQLite and PostgreSQL.
+//! Every integer column is 64-bit on both (`BIGINT` on PostgreSQL), because the `Any` driver
+//! decodes only the exact width: an `INTEGER` (int4) column read as `i64` would fail.
 
 mod connect;
 pub mod deals;
@@ -14,7 +16,7 @@ pub mod rows;
 pub mod tenants;
 mod time;
 
-pub use connect::{Backend, Store};
+pub use connect::{Backend, Store, redacted_url};
 pub use rows::*;
 pub use time::{date_text, parse_date, parse_ts, ts};
 
@@ -35,7 +37,9 @@ pub enum StoreError {
     /// A value in the database that the code cannot read: a bug or a hand edit.
     #[error("corrupt row in {table}: {detail}")]
     Corrupt { table: &'static str, detail: String },
-    #[error("unsupported database URL `{0}`; use sqlite://PATH (or postgres://… where supported)")]
+    #[error(
+        "unsupported database URL `{0}`; use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
+    )]
     UnsupportedUrl(String),
 }
 

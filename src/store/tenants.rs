@@ -22,10 +22,20 @@ pub struct NewTenant<'a> {
     pub playbook_toml: &'a str,
 }
 
-pub async fn insert(conn: &mut Conn, t: &NewTenant<'_>, now: DateTime<Utc>) -> Result<TenantRow> {
+/// Inserts the workspace unless one with the same platform and external id exists; `None`
+/// then, and [`find`] returns the one that won. Two replicas seeing the same new workspace at
+/// once is normal (its first two commands), and must not end in a unique-key error: on
+/// PostgreSQL the second insert waits for the first transaction and, once it commits, does
+/// nothing, and a following statement sees the committed row.
+pub async fn insert_if_absent(
+    conn: &mut Conn,
+    t: &NewTenant<'_>,
+    now: DateTime<Utc>,
+) -> Result<Option<TenantRow>> {
     Ok(sqlx::query_as(
         "INSERT INTO tenants (platform, external_id, name, playbook_ref, playbook_toml, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6) RETURNING *",
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (platform, external_id) DO NOTHING \
+         RETURNING *",
     )
     .bind(t.platform)
     .bind(t.external_id)
@@ -33,12 +43,31 @@ pub async fn insert(conn: &mut Conn, t: &NewTenant<'_>, now: DateTime<Utc>) -> R
     .bind(t.playbook_ref)
     .bind(t.playbook_toml)
     .bind(ts(now))
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await?)
 }
 
-/// Takes the next deal number of a workspace; numbers are never reused, even if the
-/// transaction that took one rolls back after another took the next.
+/// Holds the workspace's row until the transaction ends, so that decisions about the workspace
+/// as a whole (whether a newcomer is its first member, whether its last admin may step down)
+/// are taken one at a time even across processes, and the reads after this see what the
+/// previous holder committed.
+///
+/// An `UPDATE` that changes nothing does it on both backends: PostgreSQL locks the row (there is
+/// no `SELECT … FOR UPDATE` on SQLite), and on SQLite the write transaction already holds the
+/// database's write lock.
+pub async fn lock(conn: &mut Conn, tenant_id: i64) -> Result<()> {
+    sqlx::query("UPDATE tenants SET next_deal_number = next_deal_number WHERE id = $1")
+        .bind(tenant_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Takes the next deal number of a workspace. Never the same number twice, across processes
+/// too: the `UPDATE` locks the row until the transaction ends, and on PostgreSQL a concurrent
+/// one waits for it and then increments the committed value (READ COMMITTED re-reads an updated
+/// row before updating it). A transaction that rolls back gives its number back, which is fine:
+/// no deal was ever created with it.
 pub async fn take_deal_number(conn: &mut Conn, tenant_id: i64) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "UPDATE tenants SET next_deal_number = next_deal_number + 1 WHERE id = $1 \

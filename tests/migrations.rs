@@ -1,0 +1,214 @@
+//! Migrations meet data, on both backends: each one is applied on a database holding what the
+//! ones before it left (sample rows written after each), as an upgrade in the field would; the
+//! data still reads and works through the service afterwards, and running the migrations
+//! again applies nothing and changes nothing.
+//!
+//! Adding a migration: write its SQLite and PostgreSQL files, then add sample rows for it to
+//! `samples` below; the test refuses a migration without them.
+
+mod support;
+
+use std::sync::Arc;
+
+use dealgate::chat::console::caller;
+use dealgate::clock::ManualClock;
+use dealgate::service::Service;
+use dealgate::store::Store;
+use support::{PLAYBOOK, TestBackend, TestDb, playbook_source, start_time};
+
+mod migrations_applied_one_by_one_keep_the_data_and_a_second_run_is_a_no_op {
+    use super::*;
+
+    #[tokio::test]
+    async fn on_sqlite() {
+        run(TestBackend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn on_postgres() {
+        run(TestBackend::Postgres).await;
+    }
+}
+
+mod dealgate_migrate_applies_the_schema_once_and_then_reports_nothing_to_do {
+    use super::*;
+
+    #[tokio::test]
+    async fn on_sqlite() {
+        migrate_command(TestBackend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    async fn on_postgres() {
+        migrate_command(TestBackend::Postgres).await;
+    }
+}
+
+/// `dealgate migrate` through the built binary, as an operator runs it before starting
+/// replicas.
+async fn migrate_command(backend: TestBackend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let count = Store::open(&db.url)
+        .await
+        .unwrap()
+        .migration_versions()
+        .len();
+    for expected in [count, 0] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_dealgate"))
+            .arg("migrate")
+            .env("DATABASE_URL", &db.url)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run dealgate migrate");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            stdout.contains(&format!("{expected} migration(s) applied")),
+            "{stdout}"
+        );
+    }
+}
+
+/// Rows written right after migration `version`, in that version's schema. Plain SQL that both
+/// backends accept: no explicit ids (PostgreSQL's identity columns refuse them), foreign keys
+/// by sub-select. `$1` is the playbook's TOML.
+fn samples(version: i64) -> Option<&'static [&'static str]> {
+    match version {
+        20261126000001 => Some(&[
+            "INSERT INTO tenants (platform, external_id, name, playbook_ref, playbook_toml, \
+             next_deal_number, created_at) VALUES ('console', 'sample', 'Sample Co', \
+             'three-stages.toml', $1, 2, '2026-01-05T09:00:00.000000Z')",
+            "INSERT INTO members (tenant_id, user_key, display_name, role, created_at) \
+             SELECT id, 'sam', 'Sam', 'admin', '2026-01-05T09:00:00.000000Z' FROM tenants \
+             WHERE external_id = 'sample'",
+            "INSERT INTO members (tenant_id, user_key, display_name, role, manager_id, created_at) \
+             SELECT t.id, 'ria', 'Ria', 'rep', m.id, '2026-01-05T09:05:00.000000Z' \
+             FROM tenants t JOIN members m ON m.tenant_id = t.id AND m.user_key = 'sam' \
+             WHERE t.external_id = 'sample'",
+            "INSERT INTO deals (tenant_id, number, name, owner_id, amount, close_date, stage, \
+             stage_entered_at, status, fields, version, created_at, updated_at) \
+             SELECT t.id, 1, 'Sample deal', m.id, 2500000, '2026-06-30', 'solution', \
+             '2026-01-12T10:00:00.000000Z', 'open', '{\"champion\":\"Priya, VP Operations\"}', \
+             3, '2026-01-05T10:00:00.000000Z', '2026-01-12T10:00:00.000000Z' \
+             FROM tenants t JOIN members m ON m.tenant_id = t.id AND m.user_key = 'ria' \
+             WHERE t.external_id = 'sample'",
+            "INSERT INTO activities (tenant_id, deal_id, member_id, activity, note, stage, at) \
+             SELECT d.tenant_id, d.id, d.owner_id, 'discovery-call', 'met the CFO', 'qualify', \
+             '2026-01-08T15:00:00.000000Z' FROM deals d WHERE d.name = 'Sample deal'",
+            "INSERT INTO stage_changes (tenant_id, deal_id, actor_id, from_stage, to_stage, kind, \
+             overridden, at) SELECT d.tenant_id, d.id, d.owner_id, NULL, 'qualify', 'create', 0, \
+             '2026-01-05T10:00:00.000000Z' FROM deals d WHERE d.name = 'Sample deal'",
+            "INSERT INTO stage_changes (tenant_id, deal_id, actor_id, from_stage, to_stage, kind, \
+             overridden, at) SELECT d.tenant_id, d.id, d.owner_id, 'qualify', 'solution', \
+             'advance', 0, '2026-01-12T10:00:00.000000Z' FROM deals d WHERE d.name = 'Sample deal'",
+            "INSERT INTO approvals (tenant_id, deal_id, approver_id, role, stage, note, at) \
+             SELECT d.tenant_id, d.id, m.id, 'admin', 'solution', 'pricing ok', \
+             '2026-01-13T09:00:00.000000Z' FROM deals d JOIN members m \
+             ON m.tenant_id = d.tenant_id AND m.user_key = 'sam' WHERE d.name = 'Sample deal'",
+            "INSERT INTO field_changes (tenant_id, deal_id, actor_id, field, old_value, new_value, \
+             at) SELECT d.tenant_id, d.id, d.owner_id, 'champion', NULL, 'Priya, VP Operations', \
+             '2026-01-10T11:00:00.000000Z' FROM deals d WHERE d.name = 'Sample deal'",
+        ]),
+        _ => None,
+    }
+}
+
+async fn run(backend: TestBackend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let store = Store::open(&db.url).await.expect("open the empty database");
+    let versions = store.migration_versions();
+    assert!(!versions.is_empty());
+    for version in versions.iter().copied() {
+        assert_eq!(
+            store.migrate_to(version).await.expect("migrate"),
+            1,
+            "migration {version} on {backend:?}"
+        );
+        let statements = samples(version).unwrap_or_else(|| {
+            panic!("add sample rows for migration {version} to `samples` in tests/migrations.rs")
+        });
+        let mut tx = store.begin().await.unwrap();
+        for sql in statements {
+            let mut q = sqlx::query(*sql);
+            if sql.contains("$1") {
+                q = q.bind(PLAYBOOK);
+            }
+            q.execute(&mut *tx)
+                .await
+                .unwrap_or_else(|e| panic!("sample rows after {version}: {e}\n{sql}"));
+        }
+        tx.commit().await.unwrap();
+    }
+
+    let service = Service::new(
+        store.clone(),
+        Arc::new(ManualClock::new(start_time())),
+        playbook_source(),
+    );
+    let before = snapshot(&service).await;
+    assert_eq!(store.migrate().await.unwrap(), 0, "nothing left to apply");
+    assert_eq!(
+        Store::connect(&db.url)
+            .await
+            .unwrap()
+            .migrate()
+            .await
+            .unwrap(),
+        0,
+        "a second process migrating finds nothing to do either"
+    );
+    assert_eq!(
+        snapshot(&service).await,
+        before,
+        "a no-op run changes nothing"
+    );
+
+    // The migrated data is not only readable but usable: the playbook in force loads, the
+    // sample deal advances on the gates its stored history meets, numbering continues.
+    let ria = service.session(&caller("sample", "ria")).await.unwrap();
+    assert_eq!(ria.member.role, "rep");
+    let number = "deal-1".parse().unwrap();
+    let moved = service.advance(&ria, number, None, None).await.unwrap();
+    assert_eq!(moved.transition.to.as_str(), "negotiate");
+    let next = service
+        .create_deal(
+            &ria,
+            "After the upgrade",
+            dealgate::engine::ids::Money::from_major(100).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2026, 9, 30).unwrap(),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(next.deal.number.to_string(), "deal-2");
+}
+
+/// What the sample rows look like through the service: everything `/deal show` and `/team`
+/// read.
+async fn snapshot(service: &Service) -> String {
+    let sam = service.session(&caller("sample", "sam")).await.unwrap();
+    let view = service
+        .show_deal(&sam, "deal-1".parse().unwrap())
+        .await
+        .unwrap();
+    let team = service.team(&sam).await.unwrap();
+    format!(
+        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+        view.deal,
+        view.recent_activities,
+        view.history,
+        view.checks,
+        team.iter()
+            .map(|m| (&m.member.display_name, &m.member.role, &m.manager))
+            .collect::<Vec<_>>()
+    )
+}
