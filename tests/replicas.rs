@@ -15,7 +15,7 @@ use dealgate::engine::gates::evaluate_stage;
 use dealgate::engine::ids::{ActivityId, DealNumber, Money};
 use dealgate::engine::playbook::Role;
 use dealgate::engine::transition::Refusal;
-use dealgate::service::{Service, ServiceError, Session};
+use dealgate::service::{FieldValue, Service, ServiceError, Session};
 use dealgate::store::{ActivityRow, deals};
 use support::{TestApp, WORKSPACE, user};
 use tokio::sync::Barrier;
@@ -112,7 +112,7 @@ async fn two_replicas_logging_and_advancing_ten_deals_lose_nothing_and_double_no
                     &t.ann,
                     view.deal.number,
                     &"champion".parse().unwrap(),
-                    "Priya, VP Operations",
+                    FieldValue::Text("Priya, VP Operations".into()),
                 )
                 .await
                 .unwrap();
