@@ -1,4 +1,5 @@
-//! `/forecast` figures against totals worked out by hand from the deals each test creates.
+//! `/forecast` figures against totals worked out by hand from the deals each test creates, on
+//! SQLite and on PostgreSQL (`NAME::on_sqlite`, `NAME::on_postgres`).
 
 mod support;
 
@@ -7,6 +8,13 @@ use dealgate::engine::forecast::PeriodSpec;
 use dealgate::engine::ids::{DealNumber, Money};
 use dealgate::service::{FieldValue, Session};
 use support::{Team, TestApp, user};
+
+on_both_backends!(
+    this_quarter_for_everyone_counts_open_deals_closing_in_the_quarter_and_the_won_ones,
+    all_open_deals_include_every_close_date,
+    a_forecast_for_one_owner_and_the_managers_team,
+    next_month_and_a_named_quarter_select_by_close_date,
+);
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
@@ -71,9 +79,9 @@ async fn pipeline(app: &TestApp) -> Team {
 
 const CENTS: i128 = 100;
 
-#[tokio::test]
-async fn this_quarter_for_everyone_counts_open_deals_closing_in_the_quarter_and_the_won_ones() {
-    let app = TestApp::new().await;
+async fn this_quarter_for_everyone_counts_open_deals_closing_in_the_quarter_and_the_won_ones(
+    app: TestApp,
+) {
     let t = pipeline(&app).await;
     let view = app.service.forecast(&t.admin, None, None).await.unwrap();
     let f = &view.forecast;
@@ -104,9 +112,7 @@ async fn this_quarter_for_everyone_counts_open_deals_closing_in_the_quarter_and_
     assert_eq!(f.by_owner[0].0, "ann");
 }
 
-#[tokio::test]
-async fn all_open_deals_include_every_close_date() {
-    let app = TestApp::new().await;
+async fn all_open_deals_include_every_close_date(app: TestApp) {
     let t = pipeline(&app).await;
     let f = app
         .service
@@ -126,9 +132,7 @@ async fn all_open_deals_include_every_close_date() {
     );
 }
 
-#[tokio::test]
-async fn a_forecast_for_one_owner_and_the_managers_team() {
-    let app = TestApp::new().await;
+async fn a_forecast_for_one_owner_and_the_managers_team(app: TestApp) {
     let t = pipeline(&app).await;
     let bob = app
         .service
@@ -159,9 +163,7 @@ async fn a_forecast_for_one_owner_and_the_managers_team() {
     assert_eq!(mine.forecast.open.count, 0, "a rep sees their own deals");
 }
 
-#[tokio::test]
-async fn next_month_and_a_named_quarter_select_by_close_date() {
-    let app = TestApp::new().await;
+async fn next_month_and_a_named_quarter_select_by_close_date(app: TestApp) {
     let t = pipeline(&app).await;
     let may = app
         .service
