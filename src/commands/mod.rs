@@ -3,6 +3,8 @@
 
 pub mod catalogue;
 pub mod command;
+pub mod digest_chart;
+pub mod digest_replies;
 mod error;
 pub mod execute;
 pub mod help;
