@@ -11,6 +11,7 @@ pub mod help;
 pub mod parse;
 pub mod replies;
 pub mod reply;
+mod schedule_values;
 mod tokenize;
 mod values;
 

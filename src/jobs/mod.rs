@@ -7,6 +7,7 @@
 //! deliver_due(now) → sent 1
 //! ```
 
+pub mod cli;
 pub mod message;
 pub mod nudges;
 pub mod outbox;
