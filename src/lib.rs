@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod commands;
 pub mod engine;
+pub mod jobs;
 pub mod service;
 pub mod store;
 

@@ -65,6 +65,18 @@ enum Cmd {
     },
     /// Apply database migrations and exit.
     Migrate,
+    /// Build the daily forecast digest now and print it (`--dry-run`: nothing is claimed,
+    /// stored or sent).
+    Digest {
+        /// Print only; required until the digest can be triggered by hand.
+        #[arg(long)]
+        dry_run: bool,
+        /// Only this workspace (its id, as `dealgate outbox` shows); default: every workspace.
+        #[arg(long)]
+        tenant: Option<i64>,
+    },
+    /// List outgoing messages not yet delivered (pending retries and failures).
+    Outbox,
     /// Check or show a playbook.
     Playbook {
         #[command(subcommand)]
@@ -88,7 +100,11 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     // At a terminal the replies are the output; routine log lines would only clutter them.
     let default_filter = match cli.command {
-        Cmd::Console { .. } | Cmd::Demo { .. } | Cmd::Playbook { .. } => "warn",
+        Cmd::Console { .. }
+        | Cmd::Demo { .. }
+        | Cmd::Playbook { .. }
+        | Cmd::Digest { .. }
+        | Cmd::Outbox => "warn",
         Cmd::Migrate => "warn,dealgate=info",
     };
     tracing_subscriber::fmt()
@@ -141,6 +157,21 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let applied = store.migrate().await.context("apply migrations")?;
             println!("{shown}: {applied} migration(s) applied; the schema is up to date.");
             Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Digest { dry_run, tenant } => {
+            let url = cli
+                .database_url
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+            let service = service(&url, &cli.playbook).await?;
+            dealgate::jobs::cli::print_digests(&service, dry_run, tenant, &mut std::io::stdout())
+                .await
+        }
+        Cmd::Outbox => {
+            let url = cli
+                .database_url
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+            let service = service(&url, &cli.playbook).await?;
+            dealgate::jobs::cli::print_outbox(&service, &mut std::io::stdout()).await
         }
         Cmd::Console { user, workspace } => {
             if !console::is_valid_name(&user) {

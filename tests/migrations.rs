@@ -115,6 +115,21 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
              at) SELECT d.tenant_id, d.id, d.owner_id, 'champion', NULL, 'Priya, VP Operations', \
              '2026-01-10T11:00:00.000000Z' FROM deals d WHERE d.name = 'Sample deal'",
         ]),
+        20261126000003 => Some(&[
+            "INSERT INTO schedules (tenant_id, digest_channel, digest_time, timezone, \
+             weekdays_only, updated_at) SELECT id, 'pipeline', '08:30', 'Europe/Berlin', 1, \
+             '2026-01-05T09:00:00.000000Z' FROM tenants WHERE external_id = 'sample'",
+            "INSERT INTO snoozes (tenant_id, deal_id, until_date, member_id, at) \
+             SELECT d.tenant_id, d.id, '2026-01-20', d.owner_id, '2026-01-13T09:00:00.000000Z' \
+             FROM deals d WHERE d.name = 'Sample deal'",
+            "INSERT INTO job_claims (tenant_id, job, local_date, claimed_at) SELECT id, 'digest', \
+             '2026-01-13', '2026-01-13T07:30:00.000000Z' FROM tenants WHERE external_id = 'sample'",
+            "INSERT INTO outbox (tenant_id, claim_id, target_kind, target, payload, nonce, status, \
+             attempts, next_attempt_at, last_error, created_at) SELECT c.tenant_id, c.id, \
+             'channel', 'pipeline', '{}', 'dg1m1', 'failed', 3, '2026-01-13T08:00:00.000000Z', \
+             'HTTP 403: missing access', '2026-01-13T07:30:00.000000Z' FROM job_claims c \
+             WHERE c.job = 'digest'",
+        ]),
         _ => None,
     }
 }

@@ -72,6 +72,16 @@ pub enum OptionKind {
     Period,
     /// Another command's name, e.g. `advance` or `deal new`.
     CommandName,
+    /// A chat channel: a platform mention or id such as `<#123>`, or a name in the console.
+    Channel,
+    /// A local time of day, `08:30`.
+    Time,
+    /// An IANA time zone name, `Europe/Berlin`.
+    Timezone,
+    /// `yes` or `no` (also `true`/`false`, `on`/`off`).
+    YesNo,
+    /// A whole number of days, 1 to 90.
+    Days,
 }
 
 const fn required(name: &'static str, kind: OptionKind, description: &'static str) -> OptionSpec {
@@ -341,6 +351,68 @@ pub const CATALOGUE: &[CommandSpec] = &[
         min_role: Role::Rep,
     },
     CommandSpec {
+        name: "digest setup",
+        summary: "Post the daily forecast digest to a channel at a local time (admins)",
+        help: "Schedules the forecast digest: this month and quarter, by stage and rep, what \
+               changed since the last one and what is at risk, with a chart. It is posted once \
+               a day at `time` in `timezone`, on weekdays unless `weekdays-only` is `no`.",
+        options: &[
+            required("channel", OptionKind::Channel, "The channel for the digest"),
+            required("time", OptionKind::Time, "Local time of day, e.g. 08:30"),
+            required(
+                "timezone",
+                OptionKind::Timezone,
+                "IANA time zone, e.g. Europe/Berlin",
+            ),
+            optional(
+                "weekdays-only",
+                OptionKind::YesNo,
+                "yes (default): Monday to Friday only; no: every day",
+            ),
+        ],
+        example: "/digest setup #sales-managers 08:30 Europe/Berlin",
+        min_role: Role::Admin,
+    },
+    CommandSpec {
+        name: "digest preview",
+        summary: "Show the forecast digest as it would be posted now, only to you",
+        help: "Builds the daily digest now and shows it only to you: the forecast for this month \
+               and quarter, what changed since the last digest and what is at risk.",
+        options: &[],
+        example: "/digest preview",
+        min_role: Role::Manager,
+    },
+    CommandSpec {
+        name: "nudges setup",
+        summary: "Send each manager a daily coaching DM about their reps' deals (admins)",
+        help: "Each working day at `time` (the digest's time zone), every manager gets a DM \
+               naming their reps' deals that stalled, lack recommended activities, slipped \
+               their close date or had a gate overridden, with next steps from the playbook. \
+               With `to-reps` set to `yes`, reps get their own list too.",
+        options: &[
+            required("time", OptionKind::Time, "Local time of day, e.g. 09:00"),
+            optional(
+                "to-reps",
+                OptionKind::YesNo,
+                "yes: reps also get their own list; no (default): managers only",
+            ),
+        ],
+        example: "/nudges setup 09:00 yes",
+        min_role: Role::Admin,
+    },
+    CommandSpec {
+        name: "nudges snooze",
+        summary: "Stop coaching nudges about a deal for some days",
+        help: "Silences the coaching nudges about one deal for `days` days, counting today, \
+               when you are already on it. The deal's owner's manager or an admin may snooze.",
+        options: &[
+            DEAL,
+            required("days", OptionKind::Days, "How many days, 1 to 90"),
+        ],
+        example: "/nudges snooze deal-42 7",
+        min_role: Role::Manager,
+    },
+    CommandSpec {
         name: "help",
         summary: "List every command, or explain one",
         help: "Without a command, lists every command with its usage. With one, explains it: \
@@ -518,11 +590,11 @@ mod tests {
     }
 
     #[test]
-    fn only_approve_needs_a_manager_and_only_team_set_needs_an_admin() {
+    fn manager_and_admin_commands_say_so_and_the_rest_are_for_everyone() {
         for spec in CATALOGUE {
             let expected = match spec.name {
-                "approve" => Role::Manager,
-                "team set" => Role::Admin,
+                "approve" | "digest preview" | "nudges snooze" => Role::Manager,
+                "team set" | "digest setup" | "nudges setup" => Role::Admin,
                 _ => Role::Rep,
             };
             assert_eq!(spec.min_role, expected, "{}", spec.name);

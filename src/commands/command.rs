@@ -7,7 +7,8 @@
 
 use std::fmt;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveTime};
+use chrono_tz::Tz;
 
 use super::tokenize::quote_if_needed;
 use crate::engine::ids::{ActivityId, DealNumber, FieldName, Money, StageId};
@@ -80,6 +81,22 @@ pub enum Command {
     },
     /// `/team list`
     TeamList,
+    /// `/digest setup channel time timezone [weekdays-only]` (admins)
+    DigestSetup {
+        channel: String,
+        time: NaiveTime,
+        timezone: Tz,
+        weekdays_only: Option<bool>,
+    },
+    /// `/digest preview`
+    DigestPreview,
+    /// `/nudges setup time [to-reps]` (admins)
+    NudgesSetup {
+        time: NaiveTime,
+        to_reps: Option<bool>,
+    },
+    /// `/nudges snooze deal days`
+    NudgesSnooze { deal: DealNumber, days: u32 },
     /// `/help [command]`
     Help { command: Option<String> },
 }
@@ -109,6 +126,10 @@ impl Command {
             Self::Forecast { .. } => "forecast",
             Self::TeamSet { .. } => "team set",
             Self::TeamList => "team list",
+            Self::DigestSetup { .. } => "digest setup",
+            Self::DigestPreview => "digest preview",
+            Self::NudgesSetup { .. } => "nudges setup",
+            Self::NudgesSnooze { .. } => "nudges snooze",
             Self::Help { .. } => "help",
         }
     }
@@ -193,9 +214,31 @@ impl Command {
                 ]
             }
             Self::TeamList => vec![],
+            Self::DigestSetup {
+                channel,
+                time,
+                timezone,
+                weekdays_only,
+            } => vec![
+                ("channel", show(channel)),
+                ("time", Some(time.format("%H:%M").to_string())),
+                ("timezone", Some(timezone.name().to_string())),
+                ("weekdays-only", weekdays_only.map(yes_no)),
+            ],
+            Self::DigestPreview => vec![],
+            Self::NudgesSetup { time, to_reps } => vec![
+                ("time", Some(time.format("%H:%M").to_string())),
+                ("to-reps", to_reps.map(yes_no)),
+            ],
+            Self::NudgesSnooze { deal, days } => vec![("deal", show(deal)), ("days", show(days))],
             Self::Help { command } => vec![("command", maybe(command))],
         }
     }
+}
+
+/// How a yes/no option is written back: `yes` or `no`, which the parser reads.
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
 }
 
 impl fmt::Display for Command {

@@ -103,6 +103,18 @@ pub enum ValueProblem {
     User(String),
     #[error("`{0}` is not a role; use `rep`, `manager` or `admin`")]
     Role(String),
+    #[error("`{0}` is not a channel; mention it (`#sales-managers`) or give its id")]
+    Channel(String),
+    #[error("`{0}` is not a time of day; write it 24-hour as HH:MM, e.g. 08:30")]
+    Time(String),
+    #[error(
+        "`{text}` is not a time zone; use an IANA name such as Europe/Berlin or America/New_York{hint}"
+    )]
+    Timezone { text: String, hint: String },
+    #[error("`{0}` is neither yes nor no")]
+    YesNo(String),
+    #[error("`{0}` is not a number of days; give a whole number from 1 to 90")]
+    Days(String),
     #[error("{what} can be at most {} characters; yours has {}", thousands(*.limit), thousands(*.actual))]
     TooLong {
         what: &'static str,

@@ -11,6 +11,7 @@
 use crate::service::{Caller, Service, ServiceError, Session, known_stage};
 
 use super::command::Command;
+use super::digest_replies;
 use super::parse::parse_line;
 use super::replies;
 use super::reply::Reply;
@@ -147,6 +148,39 @@ async fn run(
                 .await?,
         ),
         Command::TeamList => replies::team_view(&service.team(session).await?),
+        Command::DigestSetup {
+            channel,
+            time,
+            timezone,
+            weekdays_only,
+        } => digest_replies::digest_scheduled(
+            &service
+                .setup_digest(
+                    session,
+                    &channel,
+                    time,
+                    timezone,
+                    weekdays_only.unwrap_or(true),
+                )
+                .await?,
+        ),
+        Command::DigestPreview => {
+            let figures = service.preview_digest(session).await?;
+            let zone = service.schedule(session.tenant.id).await?.digest.zone;
+            let mut reply = digest_replies::digest(&figures, playbook, zone).ephemeral();
+            reply.image = Some(
+                super::digest_chart::render(&figures, playbook).map_err(ServiceError::Internal)?,
+            );
+            reply
+        }
+        Command::NudgesSetup { time, to_reps } => digest_replies::nudges_scheduled(
+            &service
+                .setup_nudges(session, time, to_reps.unwrap_or(false))
+                .await?,
+        ),
+        Command::NudgesSnooze { deal, days } => {
+            digest_replies::snoozed(&service.snooze_nudges(session, deal, days).await?)
+        }
         Command::Help { .. } => unreachable!("answered before the session is resolved"),
     })
 }

@@ -27,6 +27,15 @@ const GROUPS: &[(&str, &[&str])] = &[
     ),
     ("Playbook & forecast", &["playbook", "forecast"]),
     ("Team", &["team set", "team list"]),
+    (
+        "Digest & nudges",
+        &[
+            "digest setup",
+            "digest preview",
+            "nudges setup",
+            "nudges snooze",
+        ],
+    ),
 ];
 
 /// `/advance deal [to] [override]`: required options bare, optional ones in brackets.

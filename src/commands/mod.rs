@@ -3,12 +3,15 @@
 
 pub mod catalogue;
 pub mod command;
+pub mod digest_chart;
+pub mod digest_replies;
 mod error;
 pub mod execute;
 pub mod help;
 pub mod parse;
 pub mod replies;
 pub mod reply;
+mod schedule_values;
 mod tokenize;
 mod values;
 

@@ -282,6 +282,10 @@ enum Value {
     User(UserRef),
     Role(Role),
     Period(PeriodSpec),
+    Time(chrono::NaiveTime),
+    Zone(chrono_tz::Tz),
+    YesNo(bool),
+    Days(u32),
 }
 
 fn value(option: &'static OptionSpec, raw: &str) -> Result<Value, ParseError> {
@@ -328,6 +332,21 @@ fn value(option: &'static OptionSpec, raw: &str) -> Result<Value, ParseError> {
                 _ => Value::Text(raw.to_string()),
             }
         }
+        OptionKind::Channel => {
+            Value::Text(super::schedule_values::parse_channel(raw).map_err(with_name)?)
+        }
+        OptionKind::Time => {
+            Value::Time(super::schedule_values::parse_time(raw).map_err(with_name)?)
+        }
+        OptionKind::Timezone => {
+            Value::Zone(super::schedule_values::parse_timezone(raw).map_err(with_name)?)
+        }
+        OptionKind::YesNo => {
+            Value::YesNo(super::schedule_values::parse_yes_no(raw).map_err(with_name)?)
+        }
+        OptionKind::Days => {
+            Value::Days(super::schedule_values::parse_days(raw).map_err(with_name)?)
+        }
         OptionKind::CommandName => match catalogue::find(raw) {
             Some(spec) => Value::Text(spec.name.to_string()),
             None => {
@@ -368,6 +387,7 @@ macro_rules! from_value {
 from_value!(
     DealNumber => Deal, String => Text, Money => Money, NaiveDate => Date, StageId => Stage,
     ActivityId => Activity, FieldName => Field, UserRef => User, Role => Role, PeriodSpec => Period,
+    chrono::NaiveTime => Time, chrono_tz::Tz => Zone, bool => YesNo, u32 => Days,
 );
 
 impl Values {
@@ -446,6 +466,21 @@ impl Values {
             "team list" => Command::TeamList,
             "help" => Command::Help {
                 command: v.opt("command"),
+            },
+            "digest setup" => Command::DigestSetup {
+                channel: v.req("channel")?,
+                time: v.req("time")?,
+                timezone: v.req("timezone")?,
+                weekdays_only: v.opt("weekdays-only"),
+            },
+            "digest preview" => Command::DigestPreview,
+            "nudges setup" => Command::NudgesSetup {
+                time: v.req("time")?,
+                to_reps: v.opt("to-reps"),
+            },
+            "nudges snooze" => Command::NudgesSnooze {
+                deal: v.req("deal")?,
+                days: v.req("days")?,
             },
             // A catalogue entry without a case here; the catalogue tests parse every example,
             // so this is refused as unknown rather than panicking in a chat handler.

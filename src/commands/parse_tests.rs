@@ -1074,10 +1074,14 @@ fn variant_number(command: &Command) -> usize {
         Command::TeamSet { .. } => 12,
         Command::TeamList => 13,
         Command::Help { .. } => 14,
+        Command::DigestSetup { .. } => 15,
+        Command::DigestPreview => 16,
+        Command::NudgesSetup { .. } => 17,
+        Command::NudgesSnooze { .. } => 18,
     }
 }
 
-const VARIANTS: usize = 15;
+const VARIANTS: usize = 19;
 
 #[test]
 fn every_example_parses_to_its_command_and_every_variant_has_one() {
@@ -1280,4 +1284,51 @@ proptest! {
         let line = command.to_string();
         prop_assert_eq!(parse_line(&line), Ok(command), "{}", line);
     }
+}
+
+// ---- Digest and nudges ----
+
+#[test]
+fn digest_setup_takes_channel_time_zone_and_an_optional_weekdays_flag() {
+    assert_eq!(
+        ok("/digest setup #sales-managers 8:30 europe/berlin no"),
+        Command::DigestSetup {
+            channel: "sales-managers".into(),
+            time: chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap(),
+            timezone: chrono_tz::Europe::Berlin,
+            weekdays_only: Some(false),
+        }
+    );
+}
+
+#[test]
+fn digest_setup_refuses_an_unknown_zone_naming_the_option() {
+    let text = err("/digest setup managers 08:30 Europe/Berln");
+    assert!(text.starts_with("`timezone`:"), "{text}");
+    assert!(text.contains("Europe/Berlin"), "{text}");
+}
+
+#[test]
+fn digest_setup_refuses_a_time_that_is_not_hh_mm() {
+    assert!(err("/digest setup managers 8.30 UTC").starts_with("`time`:"));
+}
+
+#[test]
+fn nudges_setup_and_snooze_parse() {
+    assert_eq!(
+        ok("/nudges setup 09:00 to-reps:yes"),
+        Command::NudgesSetup {
+            time: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            to_reps: Some(true),
+        }
+    );
+    assert_eq!(
+        ok("/nudges snooze 42 7"),
+        Command::NudgesSnooze {
+            deal: deal(42),
+            days: 7
+        }
+    );
+    assert!(err("/nudges snooze 42 400").starts_with("`days`:"));
+    assert_eq!(ok("/digest preview"), Command::DigestPreview);
 }

@@ -8,7 +8,9 @@ pub mod deal;
 pub mod forecast;
 pub mod gates;
 pub mod ids;
+pub mod nudge;
 pub mod playbook;
+pub mod schedule;
 pub mod suggest;
 pub mod transition;
 

@@ -11,6 +11,8 @@ const SOURCES: &[(&str, &str)] = &[
     ("ids.rs", include_str!("ids.rs")),
     ("transition.rs", include_str!("transition.rs")),
     ("suggest.rs", include_str!("suggest.rs")),
+    ("nudge.rs", include_str!("nudge.rs")),
+    ("schedule.rs", include_str!("schedule.rs")),
     ("playbook/mod.rs", include_str!("playbook/mod.rs")),
     ("playbook/model.rs", include_str!("playbook/model.rs")),
     ("playbook/load.rs", include_str!("playbook/load.rs")),

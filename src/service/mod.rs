@@ -6,18 +6,25 @@
 
 mod authz;
 mod deals;
+mod digest;
 mod error;
 mod forecast;
 mod moves;
+mod schedule;
 mod workspace;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use deals::{DealSummary, DealView, FieldValue, LoggedOutcome, known_stage};
+pub use digest::{
+    ChangedDeal, Changes, DigestFigures, DigestScope, LATE_STAGE_QUIET_DAYS, LIST_LIMIT, RiskDeal,
+    RiskGroup, RiskKind, day_label,
+};
 pub use error::{ServiceError, ServiceResult};
 pub use forecast::{ForecastView, PeriodRange, period_range};
 pub use moves::Moved;
+pub use schedule::{DEFAULT_DIGEST_TIME, DEFAULT_TIMEZONE, MAX_SNOOZE_DAYS, Schedule, Snoozed};
 pub use workspace::{Caller, PlaybookSource, Session, TeamMember};
 
 use crate::clock::Clock;

@@ -10,9 +10,12 @@
 
 mod connect;
 pub mod deals;
+pub mod digest;
+pub mod jobs;
 pub mod members;
 pub mod pipeline;
 pub mod rows;
+pub mod schedules;
 pub mod tenants;
 mod time;
 

@@ -88,6 +88,13 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<TenantRow>> {
 /// Deletes a workspace and everything in it (the demo's `--reset`).
 pub async fn delete(conn: &mut Conn, tenant_id: i64) -> Result<()> {
     for table in [
+        "outbox",
+        "job_claims",
+        "snapshot_deals",
+        "forecast_snapshots",
+        "nudges_sent",
+        "snoozes",
+        "schedules",
         "activities",
         "approvals",
         "stage_changes",

@@ -1,0 +1,149 @@
+//! The daily digest over 100,000 open deals and 1,000,000 activities: the bare aggregate
+//! queries (open and won by stage/owner/month, the three at-risk queries) against the whole
+//! digest (the same queries plus changes, member names, the engine's forecast math, the reply
+//! and the PNG chart).
+//!
+//! Run: `cargo bench --bench digest`. Target: the digest within 2× the bare queries.
+
+use std::sync::Arc;
+
+use chrono::{Duration, TimeZone, Utc};
+use criterion::{Criterion, criterion_group, criterion_main};
+use dealgate::chat::console::caller;
+use dealgate::clock::ManualClock;
+use dealgate::config::playbook_source;
+use dealgate::jobs::scheduler::digest_reply;
+use dealgate::service::{Service, Session};
+use dealgate::store::Store;
+use dealgate::store::digest::{Risk, StallCutoff, at_risk};
+use dealgate::store::pipeline::{PipelineFilter, open_groups, won_groups};
+use dealgate::store::schedules::tenant;
+use tokio::runtime::Runtime;
+
+const DEALS: i64 = 100_000;
+const ACTIVITIES: i64 = 1_000_000;
+const OWNERS: usize = 20;
+
+fn setup(rt: &Runtime, dir: &tempfile::TempDir) -> (Service, Session) {
+    rt.block_on(async {
+        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()));
+        let service = Service::new(store, clock, playbook_source("default").unwrap());
+        let admin = service.session(&caller("bench", "admin")).await.unwrap();
+        let mut owner_ids = Vec::new();
+        for i in 0..OWNERS {
+            owner_ids.push(service.session(&caller("bench", &format!("rep{i}"))).await.unwrap().member.id);
+        }
+        let stages: Vec<String> = admin.playbook.open_stages().map(|s| s.id.to_string()).collect();
+        let stage_case = stages
+            .iter()
+            .enumerate()
+            .map(|(i, s)| format!("WHEN {i} THEN '{s}'"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        // One statement per table: deals spread over stages, owners, amounts, close dates in
+        // the coming year and stage entry over the last 60 days; ten activities a deal over the
+        // last 90 days.
+        let deals = format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {DEALS}) \
+             INSERT INTO deals (tenant_id, number, name, owner_id, amount, close_date, stage, \
+             stage_entered_at, status, fields, version, created_at, updated_at) \
+             SELECT {tenant}, i, 'Deal ' || i, {first_owner} + (i % {OWNERS}), (i * 7919 % 500000) * 100, \
+             date('2026-10-01', '+' || (i % 365) || ' days'), CASE i % {n} {stage_case} END, \
+             strftime('%Y-%m-%dT%H:%M:%S.000000Z', '2026-11-02 09:00:00', '-' || (i % 60) || ' days'), \
+             'open', '{{}}', 1, '2026-09-01T09:00:00.000000Z', '2026-09-01T09:00:00.000000Z' FROM n",
+            tenant = admin.tenant.id,
+            first_owner = owner_ids[0],
+            n = stages.len(),
+        );
+        let activities = format!(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ACTIVITIES}) \
+             INSERT INTO activities (tenant_id, deal_id, member_id, activity, stage, at) \
+             SELECT {tenant}, d.id, d.owner_id, 'discovery-call', d.stage, \
+             strftime('%Y-%m-%dT%H:%M:%S.000000Z', '2026-11-02 08:00:00', '-' || (n.i * 37 % 90) || ' days') \
+             FROM n JOIN deals d ON d.tenant_id = {tenant} AND d.number = 1 + (n.i % {DEALS})",
+            tenant = admin.tenant.id,
+        );
+        let mut tx = service.store().begin().await.unwrap();
+        for sql in [deals, activities] {
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.unwrap();
+        }
+        tx.commit().await.unwrap();
+        sqlx::query("ANALYZE").execute(service.store().reader()).await.unwrap();
+        (service, admin)
+    })
+}
+
+fn digest(c: &mut Criterion) {
+    let rt = Runtime::new().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (service, admin) = setup(&rt, &dir);
+    let now = service.clock().now();
+    let today = now.date_naive();
+    let tenant_id = admin.tenant.id;
+    let quarter = PipelineFilter {
+        owners: None,
+        from: chrono::NaiveDate::from_ymd_opt(2026, 10, 1),
+        until: chrono::NaiveDate::from_ymd_opt(2027, 1, 1),
+    };
+    let cutoffs: Vec<StallCutoff> = admin
+        .playbook
+        .open_stages()
+        .filter_map(|s| {
+            s.stall_after_days.map(|d| StallCutoff {
+                stage: s.id.to_string(),
+                cutoff: now - Duration::days(i64::from(d)),
+            })
+        })
+        .collect();
+    let open: Vec<String> = admin
+        .playbook
+        .open_stages()
+        .map(|s| s.id.to_string())
+        .collect();
+    let late: Vec<String> = open.iter().rev().take(2).cloned().collect();
+    let schedule = rt.block_on(service.schedule(tenant_id)).unwrap();
+    let tenant_row = rt
+        .block_on(async {
+            let mut conn = service.store().reader().acquire().await.unwrap();
+            tenant(&mut conn, tenant_id).await
+        })
+        .unwrap();
+    let mut group = c.benchmark_group("digest over 100k open deals and 1M activities");
+    group.sample_size(10);
+    group.bench_function("bare aggregate queries", |b| {
+        b.iter(|| {
+            rt.block_on(async {
+                let mut conn = service.store().reader().acquire().await.unwrap();
+                let open = open_groups(&mut conn, tenant_id, &quarter).await.unwrap();
+                let won = won_groups(&mut conn, tenant_id, &quarter).await.unwrap();
+                let mut n = open.len() + won.len();
+                for risk in [
+                    Risk::Stalled(&cutoffs),
+                    Risk::Overdue(today),
+                    Risk::Quiet {
+                        stages: &late,
+                        since: now - Duration::days(7),
+                    },
+                ] {
+                    n += at_risk(&mut conn, tenant_id, &risk, None, 5)
+                        .await
+                        .unwrap()
+                        .len();
+                }
+                n
+            })
+        })
+    });
+    group.bench_function("digest: figures, reply and chart", |b| {
+        b.iter(|| {
+            rt.block_on(digest_reply(&service, &schedule, &tenant_row, now))
+                .unwrap()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, digest);
+criterion_main!(benches);

@@ -1,0 +1,87 @@
+//! What `dealgate digest --dry-run` and `dealgate outbox` print. Kept out of `main.rs` so the
+//! output can be tested.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+
+use super::scheduler::digest_reply;
+use crate::chat::console::render;
+use crate::service::Service;
+use crate::store::{jobs, tenants};
+
+/// Prints the digest of each workspace (or one) as it would be posted now.
+pub async fn print_digests<W: Write>(
+    service: &Service,
+    dry_run: bool,
+    only: Option<i64>,
+    out: &mut W,
+) -> anyhow::Result<ExitCode> {
+    if !dry_run {
+        anyhow::bail!(
+            "`dealgate digest` only prints for now: add --dry-run. Scheduled digests are posted \
+             by `dealgate serve` after `/digest setup`."
+        );
+    }
+    let all = {
+        let mut conn = service.store().reader().acquire().await?;
+        tenants::list(&mut conn).await.context("list workspaces")?
+    };
+    let chosen: Vec<_> = all
+        .into_iter()
+        .filter(|t| only.is_none_or(|id| id == t.id))
+        .collect();
+    if chosen.is_empty() {
+        anyhow::bail!(match only {
+            Some(id) => format!("there is no workspace {id}"),
+            None => "there are no workspaces yet; try `dealgate demo --no-console`".to_string(),
+        });
+    }
+    let now = service.clock().now();
+    for tenant in chosen {
+        let schedule = service.schedule(tenant.id).await?;
+        let (reply, _) = digest_reply(service, &schedule, &tenant, now)
+            .await
+            .with_context(|| format!("build the digest of workspace {}", tenant.id))?;
+        let target = schedule
+            .digest_channel
+            .as_deref()
+            .map_or("no channel set up yet".to_string(), |c| format!("#{c}"));
+        writeln!(out, "Workspace {} ({}) → {target}", tenant.id, tenant.name)?;
+        write!(out, "{}", render(&reply))?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Lists undelivered messages: what, where, how many attempts, the last error.
+pub async fn print_outbox<W: Write>(service: &Service, out: &mut W) -> anyhow::Result<ExitCode> {
+    let rows = {
+        let mut conn = service.store().reader().acquire().await?;
+        jobs::undelivered(&mut conn)
+            .await
+            .context("read the outbox")?
+    };
+    if rows.is_empty() {
+        writeln!(out, "The outbox is empty: every message was delivered.")?;
+    }
+    for row in rows {
+        let title = serde_json::from_str::<serde_json::Value>(&row.payload)
+            .ok()
+            .and_then(|v| v.get("title").and_then(|t| t.as_str()).map(str::to_string))
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "#{id} {status} workspace {tenant} → {kind} {target}: \"{title}\" · {attempts} attempt(s) · next {next} · last error: {err}",
+            id = row.id,
+            status = row.status,
+            tenant = row.tenant_id,
+            kind = row.target_kind,
+            target = row.target,
+            attempts = row.attempts,
+            next = row.next_attempt_at,
+            err = row.last_error.as_deref().unwrap_or("none"),
+        )?;
+    }
+    Ok(ExitCode::SUCCESS)
+}

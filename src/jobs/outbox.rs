@@ -1,0 +1,182 @@
+//! The outbox delivery worker: sends what scheduled jobs (and, later, use cases) wrote to the
+//! outbox, through a platform `Sender`, with exponential backoff. A message is never dropped: a
+//! temporary failure is retried (after the platform's `retry_after` when it gives one), a
+//! permanent one is kept as `failed` with its last error for `dealgate outbox` to show.
+//!
+//! Several workers (replicas) may run at once: each takes a message by a conditional update of
+//! its next-attempt time (a lease) before sending, so only one of them sends it; the per-message
+//! nonce covers the remaining case of a send that timed out but did arrive.
+
+use std::future::Future;
+use std::io::Write;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::message::OutboxMessage;
+use crate::clock::Clock;
+use crate::store::{Result, Store, jobs};
+
+/// What the platform said when a message was accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Delivered {
+    /// The platform's id for the message, if it has one.
+    pub remote_id: Option<String>,
+}
+
+/// Why a send failed, and whether to try again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// A timeout, a 5xx or a 429: try again, no sooner than `after` when the platform said so.
+    #[error("temporary failure: {reason}")]
+    Retry {
+        after: Option<Duration>,
+        reason: String,
+    },
+    /// The platform refuses this message for good (unknown channel, no permission).
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+}
+
+/// A platform's way of posting a message: the console prints, Discord posts over REST.
+pub trait Sender: Send + Sync {
+    fn send(
+        &self,
+        message: &OutboxMessage,
+    ) -> impl Future<Output = Result<Delivered, SendError>> + Send;
+}
+
+/// First retry after this long; each further one waits twice as long as the last.
+pub const BACKOFF_BASE_SECONDS: i64 = 5;
+/// Retries are never further apart than this.
+pub const BACKOFF_CAP_SECONDS: i64 = 3_600;
+/// How long one attempt holds a message before another worker may take it.
+pub const LEASE_SECONDS: i64 = 120;
+/// Messages taken per pass.
+const BATCH: i64 = 50;
+
+/// The wait before attempt `attempts + 1`, after `attempts` failures: 5 s, 10 s, 20 s, … 1 h.
+pub fn backoff(attempts: u32) -> Duration {
+    let factor = 1_i64 << attempts.min(20);
+    Duration::seconds((BACKOFF_BASE_SECONDS * factor).min(BACKOFF_CAP_SECONDS))
+}
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DeliveryReport {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+}
+
+/// Sends every message due at the clock's `now`, once each.
+pub async fn deliver_due<S: Sender>(
+    store: &Store,
+    clock: &dyn Clock,
+    sender: &S,
+) -> Result<DeliveryReport> {
+    let mut report = DeliveryReport::default();
+    let now = clock.now();
+    let due = {
+        let mut conn = store.reader().acquire().await?;
+        jobs::due(&mut conn, now, BATCH).await?
+    };
+    for row in due {
+        let (id, read_next) = (row.id, row.next_attempt_at.clone());
+        {
+            let mut conn = store.begin().await?;
+            let leased = jobs::lease(
+                &mut conn,
+                id,
+                &read_next,
+                now + Duration::seconds(LEASE_SECONDS),
+            )
+            .await?;
+            conn.commit().await?;
+            if !leased {
+                continue; // Another worker has it.
+            }
+        }
+        let message = match OutboxMessage::try_from(row) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::error!(message = id, error = %e, "outbox message cannot be read; kept as failed");
+                record(store, id, &e.to_string(), None).await?;
+                report.failed += 1;
+                continue;
+            }
+        };
+        match sender.send(&message).await {
+            Ok(delivered) => {
+                let mut tx = store.begin().await?;
+                jobs::mark_sent(&mut tx, id, delivered.remote_id.as_deref(), clock.now()).await?;
+                tx.commit().await?;
+                report.sent += 1;
+            }
+            Err(SendError::Retry { after, reason }) => {
+                let wait = after.unwrap_or_else(|| backoff(message.attempts));
+                let next = clock.now() + wait;
+                tracing::warn!(message = id, attempts = message.attempts + 1, %reason, retry_at = %next, "outbox delivery will be retried");
+                record(store, id, &reason, Some(next)).await?;
+                report.retrying += 1;
+            }
+            Err(SendError::Permanent(reason)) => {
+                tracing::error!(message = id, target = %message.target, %reason, "outbox delivery failed for good; kept for `dealgate outbox`");
+                record(store, id, &reason, None).await?;
+                report.failed += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn record(store: &Store, id: i64, error: &str, next: Option<DateTime<Utc>>) -> Result<()> {
+    let mut tx = store.begin().await?;
+    jobs::mark_attempt_failed(&mut tx, id, error, next).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Prints each message to a writer as the console renders it: `dealgate serve` without a chat
+/// platform, and the dry runs.
+pub struct ConsoleSender<W: Write + Send> {
+    out: Mutex<W>,
+}
+
+impl<W: Write + Send> ConsoleSender<W> {
+    pub fn new(out: W) -> Self {
+        Self {
+            out: Mutex::new(out),
+        }
+    }
+}
+
+impl<W: Write + Send> Sender for ConsoleSender<W> {
+    async fn send(&self, message: &OutboxMessage) -> Result<Delivered, SendError> {
+        let text = format!(
+            "→ {}\n{}",
+            message.target,
+            crate::chat::console::render(&message.reply)
+        );
+        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        out.write_all(text.as_bytes())
+            .and_then(|()| out.flush())
+            .map_err(|e| SendError::Retry {
+                after: None,
+                reason: format!("write to the terminal: {e}"),
+            })?;
+        Ok(Delivered::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_five_seconds_and_stops_at_an_hour() {
+        let secs: Vec<i64> = (0..6).map(|n| backoff(n).num_seconds()).collect();
+        assert_eq!(secs, [5, 10, 20, 40, 80, 160]);
+        assert_eq!(backoff(30).num_seconds(), 3_600);
+    }
+}

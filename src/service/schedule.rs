@@ -1,0 +1,209 @@
+//! `/digest setup`, `/digest preview`, `/nudges setup` and `/nudges snooze`: the schedule of a
+//! workspace and the use cases around it.
+
+use chrono::{Duration, NaiveTime};
+use chrono_tz::Tz;
+
+use super::authz::{manages, require_admin};
+use super::deals::{load_deal, owner_of, require_open};
+use super::{DigestFigures, DigestScope, Service, ServiceError, ServiceResult, Session};
+use crate::engine::ids::DealNumber;
+use crate::engine::playbook::Role;
+use crate::engine::schedule::{Daily, parse_zone};
+use crate::store::date_text;
+use crate::store::schedules::{self, ScheduleRow};
+
+/// The defaults a workspace has before anyone sets a schedule.
+pub const DEFAULT_DIGEST_TIME: &str = "08:30";
+pub const DEFAULT_TIMEZONE: &str = "UTC";
+/// A snooze may last up to this many days.
+pub const MAX_SNOOZE_DAYS: u32 = 90;
+
+/// A workspace's schedule, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub tenant_id: i64,
+    pub digest_channel: Option<String>,
+    pub digest: Daily,
+    pub fiscal_start_month: u32,
+    pub nudges_enabled: bool,
+    pub nudges: Daily,
+    pub nudges_to_reps: bool,
+    pub nudge_repeat_days: u32,
+}
+
+impl TryFrom<&ScheduleRow> for Schedule {
+    type Error = ServiceError;
+
+    fn try_from(r: &ScheduleRow) -> Result<Self, Self::Error> {
+        let bad = |what: &str| {
+            ServiceError::Store(crate::store::StoreError::Corrupt {
+                table: "schedules",
+                detail: format!("{what} of workspace {}", r.tenant_id),
+            })
+        };
+        let zone: Tz = parse_zone(&r.timezone).ok_or_else(|| bad("timezone"))?;
+        let time =
+            |t: &str| crate::engine::schedule::parse_time_of_day(t).ok_or_else(|| bad("time"));
+        let weekdays_only = r.weekdays_only != 0;
+        Ok(Self {
+            tenant_id: r.tenant_id,
+            digest_channel: r.digest_channel.clone(),
+            digest: Daily {
+                at: time(&r.digest_time)?,
+                zone,
+                weekdays_only,
+            },
+            fiscal_start_month: u32::try_from(r.fiscal_start_month).unwrap_or(1),
+            nudges_enabled: r.nudges_enabled != 0,
+            nudges: Daily {
+                at: time(&r.nudges_time)?,
+                zone,
+                weekdays_only,
+            },
+            nudges_to_reps: r.nudges_to_reps != 0,
+            nudge_repeat_days: u32::try_from(r.nudge_repeat_days).unwrap_or(0),
+        })
+    }
+}
+
+/// What `/nudges snooze` did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snoozed {
+    pub number: DealNumber,
+    pub name: String,
+    pub until: chrono::NaiveDate,
+}
+
+impl Service {
+    /// The workspace's schedule, or the defaults if none was set.
+    pub async fn schedule(&self, tenant_id: i64) -> ServiceResult<Schedule> {
+        let mut conn = self.store.reader().acquire().await?;
+        let row = schedules::get(&mut conn, tenant_id).await?;
+        match row {
+            Some(r) => Schedule::try_from(&r),
+            None => Schedule::try_from(&ScheduleRow {
+                tenant_id,
+                digest_channel: None,
+                digest_time: DEFAULT_DIGEST_TIME.into(),
+                timezone: DEFAULT_TIMEZONE.into(),
+                weekdays_only: 1,
+                fiscal_start_month: i64::from(self.fiscal_start_month),
+                nudges_enabled: 0,
+                nudges_time: "09:00".into(),
+                nudges_to_reps: 0,
+                nudge_repeat_days: 7,
+                updated_at: String::new(),
+            }),
+        }
+    }
+
+    /// `/digest setup channel time timezone [weekdays-only]` (admins).
+    pub async fn setup_digest(
+        &self,
+        session: &Session,
+        channel: &str,
+        time: NaiveTime,
+        zone: Tz,
+        weekdays_only: bool,
+    ) -> ServiceResult<Schedule> {
+        require_admin(&session.member, "set up the digest")?;
+        let channel = channel.trim();
+        if channel.is_empty() || channel.chars().count() > 100 {
+            return Err(ServiceError::Invalid(
+                "Name the channel the digest goes to, e.g. `#sales-managers` or a mention.".into(),
+            ));
+        }
+        let mut tx = self.store.begin().await?;
+        let row = schedules::set_digest(
+            &mut tx,
+            session.tenant.id,
+            channel,
+            &time.format("%H:%M").to_string(),
+            zone.name(),
+            weekdays_only,
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Schedule::try_from(&row)
+    }
+
+    /// `/nudges setup time [to-reps]` (admins). Nudges use the digest's time zone and days.
+    pub async fn setup_nudges(
+        &self,
+        session: &Session,
+        time: NaiveTime,
+        to_reps: bool,
+    ) -> ServiceResult<Schedule> {
+        require_admin(&session.member, "set up coaching nudges")?;
+        let mut tx = self.store.begin().await?;
+        let row = schedules::set_nudges(
+            &mut tx,
+            session.tenant.id,
+            &time.format("%H:%M").to_string(),
+            to_reps,
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Schedule::try_from(&row)
+    }
+
+    /// `/nudges snooze deal days`: the deal's owner's manager, or an admin.
+    pub async fn snooze_nudges(
+        &self,
+        session: &Session,
+        number: DealNumber,
+        days: u32,
+    ) -> ServiceResult<Snoozed> {
+        if !(1..=MAX_SNOOZE_DAYS).contains(&days) {
+            return Err(ServiceError::Invalid(format!(
+                "Snooze for 1 to {MAX_SNOOZE_DAYS} days."
+            )));
+        }
+        let schedule = self.schedule(session.tenant.id).await?;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let deal = load_deal(&mut tx, session, number).await?;
+        require_open(&deal)?;
+        let owner = owner_of(&mut tx, &deal).await?;
+        let me = &session.member;
+        if !(me.role() == Role::Admin || manages(me, &owner)) {
+            return Err(ServiceError::Forbidden(format!(
+                "Only {}'s manager or an admin can snooze nudges about {number}.",
+                owner.display_name
+            )));
+        }
+        // Through the last day named: snoozing for 7 days on Monday silences nudges until the
+        // next Monday's run.
+        let until = schedule.digest.today(now) + Duration::days(i64::from(days) - 1);
+        schedules::snooze(&mut tx, session.tenant.id, deal.id, until, me.id, now).await?;
+        tx.commit().await?;
+        tracing::info!(deal = %number, until = %date_text(until), "nudges snoozed");
+        Ok(Snoozed {
+            number,
+            name: deal.name,
+            until,
+        })
+    }
+
+    /// `/digest preview`: the digest as it would be posted now (managers and admins).
+    pub async fn preview_digest(&self, session: &Session) -> ServiceResult<DigestFigures> {
+        if session.member.role() < Role::Manager {
+            return Err(ServiceError::Forbidden(
+                "The digest is for managers and admins; `/forecast` shows your own numbers.".into(),
+            ));
+        }
+        let schedule = self.schedule(session.tenant.id).await?;
+        let now = self.clock.now();
+        let scope = DigestScope {
+            tenant_id: session.tenant.id,
+            workspace: &session.tenant.name,
+            playbook: &session.playbook,
+            fiscal_start_month: schedule.fiscal_start_month,
+            today: schedule.digest.today(now),
+        };
+        self.digest_figures(scope, now).await
+    }
+}

@@ -1,0 +1,320 @@
+//! Job claims, the outbox, forecast snapshots and the nudge log: the persistence behind the
+//! scheduler and the delivery worker.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::FromRow;
+
+use super::{Conn, Result, date_text, ts};
+
+/// Claims `(tenant, job, local_date)`. `Some(id)` means this caller won and must do the job (in
+/// the same transaction); `None` means someone already did, or is doing, it.
+pub async fn claim(
+    conn: &mut Conn,
+    tenant_id: i64,
+    job: &str,
+    local_date: NaiveDate,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO job_claims (tenant_id, job, local_date, claimed_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (tenant_id, job, local_date) DO NOTHING RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(job)
+    .bind(date_text(local_date))
+    .bind(ts(now))
+    .fetch_optional(conn)
+    .await?)
+}
+
+pub async fn is_claimed(
+    conn: &mut Conn,
+    tenant_id: i64,
+    job: &str,
+    local_date: NaiveDate,
+) -> Result<bool> {
+    let n: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM job_claims WHERE tenant_id = $1 AND job = $2 AND local_date = $3",
+    )
+    .bind(tenant_id)
+    .bind(job)
+    .bind(date_text(local_date))
+    .fetch_one(conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// When the job last ran before `local_date` (the previous digest, for "what changed").
+pub async fn last_run_before(
+    conn: &mut Conn,
+    tenant_id: i64,
+    job: &str,
+    local_date: NaiveDate,
+) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT claimed_at FROM job_claims WHERE tenant_id = $1 AND job = $2 AND local_date < $3 \
+         ORDER BY local_date DESC LIMIT 1",
+    )
+    .bind(tenant_id)
+    .bind(job)
+    .bind(date_text(local_date))
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// How many claims a job has, all days (tests and `dealgate outbox`).
+pub async fn claim_dates(conn: &mut Conn, tenant_id: i64, job: &str) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT local_date FROM job_claims WHERE tenant_id = $1 AND job = $2 ORDER BY local_date",
+    )
+    .bind(tenant_id)
+    .bind(job)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// A message to go out.
+#[derive(Debug, Clone)]
+pub struct NewOutbox<'a> {
+    pub tenant_id: i64,
+    pub claim_id: Option<i64>,
+    /// `channel` or `dm`.
+    pub target_kind: &'a str,
+    pub target: &'a str,
+    pub payload: &'a str,
+    pub image: Option<(&'a str, &'a [u8])>,
+    pub nonce: &'a str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub claim_id: Option<i64>,
+    pub target_kind: String,
+    pub target: String,
+    pub payload: String,
+    pub image_name: Option<String>,
+    pub image: Option<Vec<u8>>,
+    pub nonce: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+    pub last_error: Option<String>,
+    pub remote_id: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}
+
+pub async fn insert_outbox(conn: &mut Conn, m: &NewOutbox<'_>, now: DateTime<Utc>) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO outbox (tenant_id, claim_id, target_kind, target, payload, image_name, image, \
+         nonce, next_attempt_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+         RETURNING id",
+    )
+    .bind(m.tenant_id)
+    .bind(m.claim_id)
+    .bind(m.target_kind)
+    .bind(m.target)
+    .bind(m.payload)
+    .bind(m.image.map(|(name, _)| name))
+    .bind(m.image.map(|(_, png)| png.to_vec()))
+    .bind(m.nonce)
+    .bind(ts(now))
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Pending messages whose next attempt is due, oldest first.
+pub async fn due(conn: &mut Conn, now: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
+         ORDER BY id LIMIT $2",
+    )
+    .bind(ts(now))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Takes a due message for one delivery attempt by pushing its next attempt to `until`; only
+/// one worker (of several replicas) wins, because the row must still show what it read.
+pub async fn lease(
+    conn: &mut Conn,
+    id: i64,
+    read_next_attempt_at: &str,
+    until: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE outbox SET next_attempt_at = $1 \
+         WHERE id = $2 AND status = 'pending' AND next_attempt_at = $3",
+    )
+    .bind(ts(until))
+    .bind(id)
+    .bind(read_next_attempt_at)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn mark_sent(
+    conn: &mut Conn,
+    id: i64,
+    remote_id: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET status = 'sent', attempts = attempts + 1, remote_id = $1, \
+         sent_at = $2, last_error = NULL WHERE id = $3",
+    )
+    .bind(remote_id)
+    .bind(ts(now))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt. `next` is `None` for a permanent failure: the row is kept as
+/// `failed` for a person to see, never deleted.
+pub async fn mark_attempt_failed(
+    conn: &mut Conn,
+    id: i64,
+    error: &str,
+    next: Option<DateTime<Utc>>,
+) -> Result<()> {
+    let (status, next) = match next {
+        Some(at) => ("pending", Some(ts(at))),
+        None => ("failed", None),
+    };
+    sqlx::query(
+        "UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
+         next_attempt_at = COALESCE($3, next_attempt_at) WHERE id = $4",
+    )
+    .bind(status)
+    .bind(error)
+    .bind(next)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Messages not yet delivered (pending or failed), oldest first.
+pub async fn undelivered(conn: &mut Conn) -> Result<Vec<OutboxRow>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM outbox WHERE status <> 'sent' ORDER BY id")
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+/// Every message of a workspace, oldest first (tests and tools).
+pub async fn all_of(conn: &mut Conn, tenant_id: i64) -> Result<Vec<OutboxRow>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM outbox WHERE tenant_id = $1 ORDER BY id")
+            .bind(tenant_id)
+            .fetch_all(conn)
+            .await?,
+    )
+}
+
+/// A day's forecast totals, minor units.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapshotTotals {
+    pub open_count: i64,
+    pub open_amount: i64,
+    pub weighted: i64,
+    pub commit: i64,
+    pub best_case: i64,
+    pub won: i64,
+}
+
+/// Stores the day's snapshot: the totals and, in one statement, every open deal's stage, amount
+/// and close date. A second snapshot for the same day is ignored.
+pub async fn insert_snapshot(
+    conn: &mut Conn,
+    tenant_id: i64,
+    local_date: NaiveDate,
+    totals: &SnapshotTotals,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>> {
+    let id: Option<i64> = sqlx::query_scalar(
+        "INSERT INTO forecast_snapshots (tenant_id, local_date, taken_at, open_count, \
+         open_amount, weighted, commit_amount, best_case, won_amount) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         ON CONFLICT (tenant_id, local_date) DO NOTHING RETURNING id",
+    )
+    .bind(tenant_id)
+    .bind(date_text(local_date))
+    .bind(ts(now))
+    .bind(totals.open_count)
+    .bind(totals.open_amount)
+    .bind(totals.weighted)
+    .bind(totals.commit)
+    .bind(totals.best_case)
+    .bind(totals.won)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = id {
+        sqlx::query(
+            "INSERT INTO snapshot_deals (snapshot_id, tenant_id, deal_id, stage, amount, \
+             close_date) SELECT $1, tenant_id, id, stage, amount, close_date FROM deals \
+             WHERE tenant_id = $2 AND status = 'open'",
+        )
+        .bind(id)
+        .bind(tenant_id)
+        .execute(conn)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// `(snapshot count, deal rows)` for a workspace (tests).
+pub async fn snapshot_counts(conn: &mut Conn, tenant_id: i64) -> Result<(i64, i64)> {
+    let snaps: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM forecast_snapshots WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(&mut *conn)
+            .await?;
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM snapshot_deals WHERE tenant_id = $1")
+        .bind(tenant_id)
+        .fetch_one(conn)
+        .await?;
+    Ok((snaps, rows))
+}
+
+/// `(deal id, reason)` of the nudges sent on or after `since` (local date).
+pub async fn nudged_since(
+    conn: &mut Conn,
+    tenant_id: i64,
+    since: NaiveDate,
+) -> Result<Vec<(i64, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT deal_id, reason FROM nudges_sent WHERE tenant_id = $1 AND sent_on >= $2",
+    )
+    .bind(tenant_id)
+    .bind(date_text(since))
+    .fetch_all(conn)
+    .await?)
+}
+
+pub async fn record_nudge(
+    conn: &mut Conn,
+    tenant_id: i64,
+    deal_id: i64,
+    reason: &str,
+    local_date: NaiveDate,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO nudges_sent (tenant_id, deal_id, reason, sent_on) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(tenant_id)
+    .bind(deal_id)
+    .bind(reason)
+    .bind(date_text(local_date))
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,161 @@
+//! Schedules per workspace, and snoozed deals.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use sqlx::FromRow;
+
+use super::{Conn, Result, date_text, ts};
+
+/// A workspace's schedule row. Defaults live in the migration; `/digest setup` and
+/// `/nudges setup` each write their half.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct ScheduleRow {
+    pub tenant_id: i64,
+    pub digest_channel: Option<String>,
+    /// Local `HH:MM`.
+    pub digest_time: String,
+    /// An IANA zone name, validated before it is stored.
+    pub timezone: String,
+    pub weekdays_only: i64,
+    pub fiscal_start_month: i64,
+    pub nudges_enabled: i64,
+    pub nudges_time: String,
+    pub nudges_to_reps: i64,
+    pub nudge_repeat_days: i64,
+    pub updated_at: String,
+}
+
+pub async fn get(conn: &mut Conn, tenant_id: i64) -> Result<Option<ScheduleRow>> {
+    Ok(
+        sqlx::query_as("SELECT * FROM schedules WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_optional(conn)
+            .await?,
+    )
+}
+
+/// Every schedule that has something to run: a digest channel or nudges switched on.
+pub async fn active(conn: &mut Conn) -> Result<Vec<ScheduleRow>> {
+    Ok(sqlx::query_as(
+        "SELECT * FROM schedules WHERE digest_channel IS NOT NULL OR nudges_enabled = 1 \
+         ORDER BY tenant_id",
+    )
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Writes the digest half of a schedule, creating the row with defaults if needed.
+pub async fn set_digest(
+    conn: &mut Conn,
+    tenant_id: i64,
+    channel: &str,
+    time: &str,
+    timezone: &str,
+    weekdays_only: bool,
+    now: DateTime<Utc>,
+) -> Result<ScheduleRow> {
+    Ok(sqlx::query_as(
+        "INSERT INTO schedules (tenant_id, digest_channel, digest_time, timezone, weekdays_only, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (tenant_id) DO UPDATE SET digest_channel = excluded.digest_channel, \
+         digest_time = excluded.digest_time, timezone = excluded.timezone, \
+         weekdays_only = excluded.weekdays_only, updated_at = excluded.updated_at RETURNING *",
+    )
+    .bind(tenant_id)
+    .bind(channel)
+    .bind(time)
+    .bind(timezone)
+    .bind(i64::from(weekdays_only))
+    .bind(ts(now))
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Switches nudges on at `time` (local), creating the row with defaults if needed.
+pub async fn set_nudges(
+    conn: &mut Conn,
+    tenant_id: i64,
+    time: &str,
+    to_reps: bool,
+    now: DateTime<Utc>,
+) -> Result<ScheduleRow> {
+    Ok(sqlx::query_as(
+        "INSERT INTO schedules (tenant_id, nudges_enabled, nudges_time, nudges_to_reps, \
+         updated_at) VALUES ($1, 1, $2, $3, $4) \
+         ON CONFLICT (tenant_id) DO UPDATE SET nudges_enabled = 1, \
+         nudges_time = excluded.nudges_time, nudges_to_reps = excluded.nudges_to_reps, \
+         updated_at = excluded.updated_at RETURNING *",
+    )
+    .bind(tenant_id)
+    .bind(time)
+    .bind(i64::from(to_reps))
+    .bind(ts(now))
+    .fetch_one(conn)
+    .await?)
+}
+
+/// Sets the fiscal year's first month and how many days a nudge is not repeated (tests and
+/// tools; no command sets these yet).
+pub async fn set_tuning(
+    conn: &mut Conn,
+    tenant_id: i64,
+    fiscal_start_month: u32,
+    nudge_repeat_days: u32,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO schedules (tenant_id, fiscal_start_month, nudge_repeat_days, updated_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id) DO UPDATE SET \
+         fiscal_start_month = excluded.fiscal_start_month, \
+         nudge_repeat_days = excluded.nudge_repeat_days, updated_at = excluded.updated_at",
+    )
+    .bind(tenant_id)
+    .bind(i64::from(fiscal_start_month))
+    .bind(i64::from(nudge_repeat_days))
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Snoozes a deal's nudges through `until` (inclusive), replacing an earlier snooze.
+pub async fn snooze(
+    conn: &mut Conn,
+    tenant_id: i64,
+    deal_id: i64,
+    until: NaiveDate,
+    member_id: i64,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO snoozes (tenant_id, deal_id, until_date, member_id, at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, deal_id) DO UPDATE SET \
+         until_date = excluded.until_date, member_id = excluded.member_id, at = excluded.at",
+    )
+    .bind(tenant_id)
+    .bind(deal_id)
+    .bind(date_text(until))
+    .bind(member_id)
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A workspace by id (for jobs, which have no caller).
+pub async fn tenant(conn: &mut Conn, tenant_id: i64) -> Result<super::TenantRow> {
+    Ok(sqlx::query_as("SELECT * FROM tenants WHERE id = $1")
+        .bind(tenant_id)
+        .fetch_one(conn)
+        .await?)
+}
+
+/// Deals whose nudges are snoozed on `date`.
+pub async fn snoozed_on(conn: &mut Conn, tenant_id: i64, date: NaiveDate) -> Result<Vec<i64>> {
+    Ok(
+        sqlx::query_scalar("SELECT deal_id FROM snoozes WHERE tenant_id = $1 AND until_date >= $2")
+            .bind(tenant_id)
+            .bind(date_text(date))
+            .fetch_all(conn)
+            .await?,
+    )
+}

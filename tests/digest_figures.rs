@@ -1,0 +1,262 @@
+//! Digest figures against totals worked out in the test from the deals it created; the chart
+//! decodes; nudges are not repeated within the window and skip snoozed deals; the commands check
+//! who may use them.
+
+#[path = "support/digest.rs"]
+mod digest_support;
+mod support;
+
+use chrono::{Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use dealgate::chat::console::caller;
+use dealgate::clock::Clock;
+use dealgate::commands::execute::execute_line;
+use dealgate::engine::ids::{DealNumber, Money};
+use dealgate::jobs::message::Target;
+use dealgate::jobs::testing::RecordingSender;
+use dealgate::service::{DigestScope, RiskKind, Session};
+use dealgate::store::jobs;
+use digest_support::{digest_at, tick_and_deliver};
+use support::{TestApp, WORKSPACE};
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).unwrap()
+}
+
+/// A deal, with its amount in whole euros, as the test wants to remember it.
+struct Made {
+    number: DealNumber,
+    euros: i64,
+    close: NaiveDate,
+    percent: i64,
+}
+
+async fn deal(app: &TestApp, who: &Session, euros: i64, close: NaiveDate) -> Made {
+    let view = app
+        .service
+        .create_deal(
+            who,
+            "Deal",
+            Money::from_major(euros).unwrap(),
+            close,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    Made {
+        number: view.deal.number,
+        euros,
+        close,
+        percent: 10,
+    }
+}
+
+#[tokio::test]
+async fn digest_figures_match_totals_computed_from_the_deals_created() {
+    let app = TestApp::new().await;
+    let t = app.team().await;
+    // Monday 2 March 2026: this month is March, this quarter Jan–Mar.
+    let mut made = Vec::new();
+    made.push(deal(&app, &t.ann, 10_000, date(2026, 3, 20)).await);
+    // Created a fortnight ago, due last Friday: overdue now, and not new since yesterday.
+    app.clock.set(support::start_time() - Duration::days(14));
+    made.push(deal(&app, &t.ann, 7_000, date(2026, 2, 27)).await);
+    app.clock.set(support::start_time());
+    made.push(deal(&app, &t.bob, 50_000, date(2026, 3, 31)).await);
+    made.push(deal(&app, &t.bob, 99_000, date(2026, 5, 10)).await); // next quarter
+    let mut promoted = deal(&app, &t.bob, 20_000, date(2026, 3, 25)).await;
+    app.service
+        .log_activity(
+            &t.bob,
+            promoted.number,
+            &"discovery-call".parse().unwrap(),
+            None,
+        )
+        .await
+        .unwrap();
+    app.service
+        .advance(&t.bob, promoted.number, None, None)
+        .await
+        .unwrap();
+    promoted.percent = 40;
+    made.push(promoted);
+
+    // Worked out here, independently: open deals closing in the quarter and in March.
+    let in_quarter = |m: &&Made| m.close >= date(2026, 1, 1) && m.close < date(2026, 4, 1);
+    let in_march = |m: &&Made| m.close >= date(2026, 3, 1) && m.close < date(2026, 4, 1);
+    let cents = |e: i64| i128::from(e) * 100;
+    let quarter: Vec<&Made> = made.iter().filter(in_quarter).collect();
+    let march: Vec<&Made> = made.iter().filter(in_march).collect();
+    let open_q: i128 = quarter.iter().map(|m| cents(m.euros)).sum();
+    let weighted_q: i128 = quarter
+        .iter()
+        .map(|m| cents(m.euros) * i128::from(m.percent) / 100)
+        .sum();
+    let open_m: i128 = march.iter().map(|m| cents(m.euros)).sum();
+
+    let now = app.clock.now();
+    let f = app
+        .service
+        .digest_figures(
+            DigestScope {
+                tenant_id: t.admin.tenant.id,
+                workspace: WORKSPACE,
+                playbook: &t.admin.playbook,
+                fiscal_start_month: 1,
+                today: now.date_naive(),
+            },
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.quarter_forecast.open.count, quarter.len() as u64);
+    assert_eq!(f.quarter_forecast.open.amount, open_q);
+    assert_eq!(f.quarter_forecast.open.weighted_minor(), weighted_q);
+    assert_eq!(f.month_forecast.open.amount, open_m);
+    assert_eq!(f.month_forecast.open.count, march.len() as u64);
+    // Best case is the Solution stage: the promoted deal alone.
+    let best: i128 = f
+        .quarter_forecast
+        .by_category
+        .iter()
+        .filter(|(c, _)| c.as_str() == "best_case")
+        .map(|(_, t)| t.amount)
+        .sum();
+    assert_eq!(best, cents(20_000));
+    // By rep: ann 17,000 and bob 70,000 in the quarter.
+    let rep = |name: &str| {
+        f.quarter_forecast
+            .by_owner
+            .iter()
+            .find(|(o, _)| o == name)
+            .map(|(_, t)| t.amount)
+    };
+    assert_eq!(rep("ann"), Some(cents(17_000)));
+    assert_eq!(rep("bob"), Some(cents(70_000)));
+    // Changes of the last day: four new deals, one advanced.
+    assert_eq!(f.changes.new.len(), 4);
+    assert_eq!(f.changes.advanced.len(), 1);
+    let overdue = f
+        .risks
+        .iter()
+        .find(|g| g.kind == RiskKind::Overdue)
+        .unwrap();
+    assert_eq!((overdue.count, overdue.amount), (1, 700_000));
+    assert_eq!(overdue.top[0].number, made[1].number);
+}
+
+#[tokio::test]
+async fn the_posted_digest_carries_a_png_chart_of_sensible_size_and_a_snapshot_is_stored() {
+    let app = TestApp::new().await;
+    let t = app.team().await;
+    deal(&app, &t.ann, 10_000, date(2026, 3, 20)).await;
+    deal(&app, &t.bob, 30_000, date(2026, 3, 21)).await;
+    digest_at(&app.service, &t.admin, 8, 30, "UTC").await;
+    let sender = RecordingSender::new();
+    let now = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    let (ticked, delivered) = tick_and_deliver(&app.service, &sender, now).await;
+    assert_eq!((ticked.digests.len(), delivered.sent), (1, 1));
+    let message = &sender.accepted()[0];
+    let image = message.reply.image.as_ref().expect("a chart");
+    let decoder = png::Decoder::new(std::io::Cursor::new(&image.png));
+    let reader = decoder.read_info().expect("a PNG that decodes");
+    let info = reader.info();
+    assert!((600..=2000).contains(&info.width), "{}", info.width);
+    assert!((300..=1200).contains(&info.height), "{}", info.height);
+    assert!(image.file_name.ends_with(".png"));
+    let mut conn = app.service.store().reader().acquire().await.unwrap();
+    let (snapshots, rows) = jobs::snapshot_counts(&mut conn, t.admin.tenant.id)
+        .await
+        .unwrap();
+    assert_eq!(
+        (snapshots, rows),
+        (1, 2),
+        "one snapshot with each open deal"
+    );
+}
+
+/// ann's deal stalls; bob's is snoozed. Nudges at 09:00 UTC, repeated at most weekly.
+#[tokio::test]
+async fn nudges_name_the_deal_and_next_steps_skip_snoozed_deals_and_are_not_repeated_within_the_window()
+ {
+    let app = TestApp::new().await;
+    let t = app.team().await;
+    let stale = deal(&app, &t.ann, 10_000, date(2026, 6, 30)).await;
+    let snoozed = deal(&app, &t.bob, 20_000, date(2026, 6, 30)).await;
+    app.service
+        .setup_nudges(&t.admin, NaiveTime::from_hms_opt(9, 0, 0).unwrap(), false)
+        .await
+        .unwrap();
+    app.service
+        .snooze_nudges(&t.manager, snoozed.number, 30)
+        .await
+        .unwrap();
+    let sender = RecordingSender::new();
+    // Sixteen days on, a Wednesday: both deals have stalled in Qualify (14 days) with nothing
+    // logged.
+    let mut now = Utc.with_ymd_and_hms(2026, 3, 18, 9, 0, 0).unwrap();
+    app.clock.set(now);
+    let (ticked, _) = tick_and_deliver(&app.service, &sender, now).await;
+    assert_eq!(ticked.nudges.len(), 1);
+    let sent = sender.accepted();
+    assert_eq!(sent.len(), 1, "only the manager, mia, has reps");
+    assert_eq!(sent[0].target, Target::Direct("mia".into()));
+    let text = sent[0].reply.lines.join("\n");
+    assert!(text.contains(&stale.number.to_string()), "{text}");
+    assert!(text.contains("ann"), "{text}");
+    assert!(text.contains("16 days in Qualify"), "{text}");
+    assert!(text.contains("/log"), "{text}");
+    assert!(
+        !text.contains(&snoozed.number.to_string()),
+        "snoozed: {text}"
+    );
+    // The next working days within the window repeat nothing, so nothing is sent.
+    for _ in 0..5 {
+        now += Duration::days(1);
+        app.clock.set(now);
+        tick_and_deliver(&app.service, &sender, now).await;
+    }
+    assert_eq!(sender.accepted().len(), 1, "not repeated within seven days");
+    // Saturday and Sunday passed without a run; a week after the first, the nudge comes back.
+    now = Utc.with_ymd_and_hms(2026, 3, 25, 9, 0, 0).unwrap();
+    app.clock.set(now);
+    tick_and_deliver(&app.service, &sender, now).await;
+    assert_eq!(sender.accepted().len(), 2);
+}
+
+#[tokio::test]
+async fn only_admins_schedule_and_only_managers_preview_or_snooze() {
+    let app = TestApp::new().await;
+    let t = app.team().await;
+    let run = |who: &str, line: String| {
+        let service = &app.service;
+        let c = caller(WORKSPACE, who);
+        async move { execute_line(service, &c, &line).await }
+    };
+    let refused = run("ann", "/digest setup managers 08:30 Europe/Berlin".into()).await;
+    assert!(
+        refused.lines.join(" ").contains("Only an admin"),
+        "{refused:?}"
+    );
+    let ok = run("boss", "/digest setup managers 08:30 Europe/Berlin".into()).await;
+    assert_eq!(ok.title, "Digest scheduled");
+    assert!(
+        ok.lines[0].contains("08:30 (Europe/Berlin)"),
+        "{:?}",
+        ok.lines
+    );
+    let preview = run("ann", "/digest preview".into()).await;
+    assert!(preview.lines.join(" ").contains("for managers and admins"));
+    let preview = run("mia", "/digest preview".into()).await;
+    assert!(preview.ephemeral && preview.image.is_some());
+    assert!(preview.title.starts_with("Forecast digest"));
+    let d = deal(&app, &t.eve, 1_000, date(2026, 4, 1)).await;
+    let line = format!("/nudges snooze {} 7", d.number);
+    let not_hers = run("mia", line.clone()).await;
+    assert!(
+        not_hers.lines.join(" ").contains("Only eve's manager"),
+        "{not_hers:?}"
+    );
+    let admin = run("boss", line).await;
+    assert!(admin.title.ends_with("snoozed"), "{admin:?}");
+}
