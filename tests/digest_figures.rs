@@ -18,6 +18,13 @@ use dealgate::store::jobs;
 use digest_support::{digest_at, tick_and_deliver};
 use support::{TestApp, WORKSPACE};
 
+on_both_backends!(
+    digest_figures_match_totals_computed_from_the_deals_created,
+    the_posted_digest_carries_a_png_chart_of_sensible_size_and_a_snapshot_is_stored,
+    nudges_name_the_deal_and_next_steps_skip_snoozed_deals_and_are_not_repeated_within_the_window,
+    only_admins_schedule_and_only_managers_preview_or_snooze,
+);
+
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
@@ -51,9 +58,7 @@ async fn deal(app: &TestApp, who: &Session, euros: i64, close: NaiveDate) -> Mad
     }
 }
 
-#[tokio::test]
-async fn digest_figures_match_totals_computed_from_the_deals_created() {
-    let app = TestApp::new().await;
+async fn digest_figures_match_totals_computed_from_the_deals_created(app: TestApp) {
     let t = app.team().await;
     // Monday 2 March 2026: this month is March, this quarter Jan–Mar.
     let mut made = Vec::new();
@@ -145,9 +150,9 @@ async fn digest_figures_match_totals_computed_from_the_deals_created() {
     assert_eq!(overdue.top[0].number, made[1].number);
 }
 
-#[tokio::test]
-async fn the_posted_digest_carries_a_png_chart_of_sensible_size_and_a_snapshot_is_stored() {
-    let app = TestApp::new().await;
+async fn the_posted_digest_carries_a_png_chart_of_sensible_size_and_a_snapshot_is_stored(
+    app: TestApp,
+) {
     let t = app.team().await;
     deal(&app, &t.ann, 10_000, date(2026, 3, 20)).await;
     deal(&app, &t.bob, 30_000, date(2026, 3, 21)).await;
@@ -176,10 +181,9 @@ async fn the_posted_digest_carries_a_png_chart_of_sensible_size_and_a_snapshot_i
 }
 
 /// ann's deal stalls; bob's is snoozed. Nudges at 09:00 UTC, repeated at most weekly.
-#[tokio::test]
-async fn nudges_name_the_deal_and_next_steps_skip_snoozed_deals_and_are_not_repeated_within_the_window()
- {
-    let app = TestApp::new().await;
+async fn nudges_name_the_deal_and_next_steps_skip_snoozed_deals_and_are_not_repeated_within_the_window(
+    app: TestApp,
+) {
     let t = app.team().await;
     let stale = deal(&app, &t.ann, 10_000, date(2026, 6, 30)).await;
     let snoozed = deal(&app, &t.bob, 20_000, date(2026, 6, 30)).await;
@@ -224,9 +228,7 @@ async fn nudges_name_the_deal_and_next_steps_skip_snoozed_deals_and_are_not_repe
     assert_eq!(sender.accepted().len(), 2);
 }
 
-#[tokio::test]
-async fn only_admins_schedule_and_only_managers_preview_or_snooze() {
-    let app = TestApp::new().await;
+async fn only_admins_schedule_and_only_managers_preview_or_snooze(app: TestApp) {
     let t = app.team().await;
     let run = |who: &str, line: String| {
         let service = &app.service;

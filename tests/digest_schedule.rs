@@ -15,14 +15,21 @@ use dealgate::store::{Store, jobs};
 use digest_support::{digest_at, tick_and_deliver};
 use support::TestApp;
 
+on_both_backends!(
+    ten_days_across_a_weekend_and_the_end_of_summer_time_post_one_digest_each_working_day_at_0830_berlin,
+    a_restart_after_the_run_does_not_post_again_and_a_late_start_posts_that_day_only,
+    two_schedulers_on_one_database_post_one_digest_a_day_not_two,
+    a_sender_that_fails_twice_then_accepts_delivers_every_message_once_after_backoff_and_retry_after,
+    a_permanent_failure_keeps_the_message_with_its_error,
+);
+
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
-#[tokio::test]
-async fn ten_days_across_a_weekend_and_the_end_of_summer_time_post_one_digest_each_working_day_at_0830_berlin()
- {
-    let app = TestApp::new().await;
+async fn ten_days_across_a_weekend_and_the_end_of_summer_time_post_one_digest_each_working_day_at_0830_berlin(
+    app: TestApp,
+) {
     let t = app.team().await;
     digest_at(&app.service, &t.admin, 8, 30, "Europe/Berlin").await;
     let sender = RecordingSender::new();
@@ -65,9 +72,9 @@ async fn ten_days_across_a_weekend_and_the_end_of_summer_time_post_one_digest_ea
     assert_eq!(nonces.len(), 7);
 }
 
-#[tokio::test]
-async fn a_restart_after_the_run_does_not_post_again_and_a_late_start_posts_that_day_only() {
-    let app = TestApp::new().await;
+async fn a_restart_after_the_run_does_not_post_again_and_a_late_start_posts_that_day_only(
+    app: TestApp,
+) {
     let t = app.team().await;
     digest_at(&app.service, &t.admin, 8, 30, "Europe/Berlin").await;
     // Down all of Monday 2 March (Berlin is UTC+1), started Tuesday at 15:00 local.
@@ -100,9 +107,7 @@ fn source() -> PlaybookSource {
     }
 }
 
-#[tokio::test]
-async fn two_schedulers_on_one_database_post_one_digest_a_day_not_two() {
-    let app = TestApp::new().await;
+async fn two_schedulers_on_one_database_post_one_digest_a_day_not_two(app: TestApp) {
     let t = app.team().await;
     digest_at(&app.service, &t.admin, 8, 30, "Europe/Berlin").await;
     let store = Store::connect(&app.database_url()).await.unwrap();
@@ -134,10 +139,9 @@ async fn two_schedulers_on_one_database_post_one_digest_a_day_not_two() {
     assert_eq!(days.len(), 3, "{days:?}");
 }
 
-#[tokio::test]
-async fn a_sender_that_fails_twice_then_accepts_delivers_every_message_once_after_backoff_and_retry_after()
- {
-    let app = TestApp::new().await;
+async fn a_sender_that_fails_twice_then_accepts_delivers_every_message_once_after_backoff_and_retry_after(
+    app: TestApp,
+) {
     let t = app.team().await;
     digest_at(&app.service, &t.admin, 8, 30, "UTC").await;
     let sender = RecordingSender::failing_with([
@@ -196,9 +200,7 @@ async fn a_sender_that_fails_twice_then_accepts_delivers_every_message_once_afte
     assert_eq!(after, Default::default());
 }
 
-#[tokio::test]
-async fn a_permanent_failure_keeps_the_message_with_its_error() {
-    let app = TestApp::new().await;
+async fn a_permanent_failure_keeps_the_message_with_its_error(app: TestApp) {
     let t = app.team().await;
     digest_at(&app.service, &t.admin, 8, 30, "UTC").await;
     let sender = RecordingSender::failing_with([SendError::Permanent("Unknown Channel".into())]);
