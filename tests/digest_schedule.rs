@@ -23,6 +23,8 @@ on_both_backends!(
     a_permanent_failure_keeps_the_message_with_its_error,
 );
 
+on_both_backends!(multi_thread: three_schedulers_on_separate_pools_over_a_week_post_one_digest_per_working_day);
+
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
@@ -137,6 +139,54 @@ async fn two_schedulers_on_one_database_post_one_digest_a_day_not_two(app: TestA
         .map(|m| m.reply.title.clone())
         .collect();
     assert_eq!(days.len(), 3, "{days:?}");
+}
+
+/// Three replicas, each with its own pool, tick all day every 20 minutes at the same moments
+/// from Monday 2 March to Sunday 8 March 2026: five working days, five digests.
+async fn three_schedulers_on_separate_pools_over_a_week_post_one_digest_per_working_day(
+    app: TestApp,
+) {
+    let t = app.team().await;
+    digest_at(&app.service, &t.admin, 8, 30, "Europe/Berlin").await;
+    let second = app.replica().await;
+    let third = app.replica().await;
+    let sender = RecordingSender::new();
+    let mut now = Utc.with_ymd_and_hms(2026, 3, 1, 23, 0, 0).unwrap();
+    let end = Utc.with_ymd_and_hms(2026, 3, 8, 23, 0, 0).unwrap();
+    while now < end {
+        app.clock.set(now);
+        let (a, b, c) = tokio::join!(
+            tick(&app.service, now),
+            tick(&second, now),
+            tick(&third, now)
+        );
+        for result in [a, b, c] {
+            result.unwrap();
+        }
+        let (x, y, z) = tokio::join!(
+            deliver_due(app.service.store(), app.service.clock(), &sender),
+            deliver_due(second.store(), second.clock(), &sender),
+            deliver_due(third.store(), third.clock(), &sender)
+        );
+        for result in [x, y, z] {
+            result.unwrap();
+        }
+        now += Duration::minutes(20);
+    }
+    let titles: Vec<String> = sender
+        .accepted()
+        .iter()
+        .map(|m| m.reply.title.clone())
+        .collect();
+    assert_eq!(
+        titles.len(),
+        5,
+        "one digest on each of Monday to Friday: {titles:?}"
+    );
+    let mut unique = titles.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 5, "five different days: {titles:?}");
 }
 
 async fn a_sender_that_fails_twice_then_accepts_delivers_every_message_once_after_backoff_and_retry_after(
