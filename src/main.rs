@@ -74,6 +74,9 @@ enum Cmd {
         /// Only this workspace (its id, as `dealgate outbox` shows); default: every workspace.
         #[arg(long)]
         tenant: Option<i64>,
+        /// Also save each digest's chart (PNG) into this folder.
+        #[arg(long, value_name = "DIR")]
+        save_chart: Option<std::path::PathBuf>,
     },
     /// List outgoing messages not yet delivered (pending retries and failures).
     Outbox,
@@ -158,13 +161,23 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{shown}: {applied} migration(s) applied; the schema is up to date.");
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Digest { dry_run, tenant } => {
+        Cmd::Digest {
+            dry_run,
+            tenant,
+            save_chart,
+        } => {
             let url = cli
                 .database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
             let service = service(&url, &cli.playbook).await?;
-            dealgate::jobs::cli::print_digests(&service, dry_run, tenant, &mut std::io::stdout())
-                .await
+            dealgate::jobs::cli::print_digests(
+                &service,
+                dry_run,
+                tenant,
+                save_chart.as_deref(),
+                &mut std::io::stdout(),
+            )
+            .await
         }
         Cmd::Outbox => {
             let url = cli

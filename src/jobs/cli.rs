@@ -16,6 +16,7 @@ pub async fn print_digests<W: Write>(
     service: &Service,
     dry_run: bool,
     only: Option<i64>,
+    chart_dir: Option<&std::path::Path>,
     out: &mut W,
 ) -> anyhow::Result<ExitCode> {
     if !dry_run {
@@ -50,6 +51,13 @@ pub async fn print_digests<W: Write>(
             .map_or("no channel set up yet".to_string(), |c| format!("#{c}"));
         writeln!(out, "Workspace {} ({}) → {target}", tenant.id, tenant.name)?;
         write!(out, "{}", render(&reply))?;
+        if let (Some(dir), Some(image)) = (chart_dir, &reply.image) {
+            // So a person can look at the chart before it is ever posted.
+            let path = dir.join(format!("workspace-{}-{}", tenant.id, image.file_name));
+            std::fs::write(&path, &image.png)
+                .with_context(|| format!("write the chart to {}", path.display()))?;
+            writeln!(out, "Chart saved to {}", path.display())?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
