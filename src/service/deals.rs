@@ -287,35 +287,51 @@ impl Service {
             });
         };
         let activity_name = spec.name.clone();
-        let now = self.clock.now();
-        let mut tx = self.store.begin().await?;
-        let deal = load_deal(&mut tx, session, number).await?;
-        let owner = owner_of(&mut tx, &deal).await?;
-        require_act_on(
-            &session.member,
-            &owner,
-            &format!("log activities on {number}"),
-        )?;
-        require_open(&deal)?;
-        deals::insert_activity(
-            &mut tx,
-            &NewActivity {
-                tenant_id: session.tenant.id,
-                deal_id: deal.id,
-                member_id: session.member.id,
-                activity: activity.as_str(),
-                note,
-                stage: deal.stage.as_str(),
-            },
-            now,
-        )
+        // Every read runs on the read pool; the one write is a single statement that only
+        // inserts if the deal still has the version that was read and authorized. On SQLite all
+        // writes share one connection, so a short write is what keeps `/log` fast under load.
+        let (view, recommended_here) = retrying(|| async {
+            let now = self.clock.now();
+            let (deal, owner) = {
+                let mut conn = self.store.reader().acquire().await?;
+                let deal = load_deal(&mut conn, session, number).await?;
+                let owner = owner_of(&mut conn, &deal).await?;
+                (deal, owner)
+            };
+            require_act_on(
+                &session.member,
+                &owner,
+                &format!("log activities on {number}"),
+            )?;
+            require_open(&deal)?;
+            // No read connection is held while queueing for the writer: readers would otherwise
+            // wait behind writes.
+            {
+                let mut writer = self.store.writer().acquire().await?;
+                deals::insert_activity_if_unchanged(
+                    &mut writer,
+                    &NewActivity {
+                        tenant_id: session.tenant.id,
+                        deal_id: deal.id,
+                        member_id: session.member.id,
+                        activity: activity.as_str(),
+                        note,
+                        stage: deal.stage.as_str(),
+                    },
+                    deal.version,
+                    now,
+                )
+                .await?;
+            }
+            let recommended_here = session
+                .playbook
+                .stage(&deal.stage)
+                .is_some_and(|s| s.activities.iter().any(|a| &a.id == activity));
+            let mut conn = self.store.reader().acquire().await?;
+            let view = self.view(&mut conn, &session.playbook, deal, owner).await?;
+            Ok((view, recommended_here))
+        })
         .await?;
-        let recommended_here = session
-            .playbook
-            .stage(&deal.stage)
-            .is_some_and(|s| s.activities.iter().any(|a| &a.id == activity));
-        let view = self.view(&mut tx, &session.playbook, deal, owner).await?;
-        tx.commit().await?;
         Ok(LoggedOutcome {
             view,
             activity: activity.clone(),

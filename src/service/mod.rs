@@ -8,7 +8,10 @@ mod authz;
 mod deals;
 mod error;
 mod forecast;
+mod interactions;
 mod moves;
+mod people;
+mod suggest;
 mod workspace;
 
 use std::collections::HashMap;
@@ -17,7 +20,10 @@ use std::sync::{Arc, Mutex};
 pub use deals::{DealSummary, DealView, LoggedOutcome};
 pub use error::{ServiceError, ServiceResult};
 pub use forecast::{ForecastView, PeriodRange, period_range};
+pub use interactions::Claim;
 pub use moves::Moved;
+pub use people::ApprovalRequest;
+pub use suggest::{Choice, MAX_CHOICES, StageDirection};
 pub use workspace::{Caller, PlaybookSource, Session, TeamMember};
 
 use crate::clock::Clock;

@@ -162,6 +162,36 @@ pub async fn insert_activity(
     .await?)
 }
 
+/// Inserts the activity only if the deal still has `version` (nobody changed, closed or
+/// reassigned it since it was read): one statement, so one round trip and its own transaction.
+/// A moved-on version is `StoreError::Conflict` and writes nothing.
+pub async fn insert_activity_if_unchanged(
+    conn: &mut Conn,
+    a: &NewActivity<'_>,
+    version: i64,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    let done = sqlx::query(
+        "INSERT INTO activities (tenant_id, deal_id, member_id, activity, note, stage, at) \
+         SELECT $1, $2, $3, $4, $5, $6, $7 \
+         WHERE EXISTS (SELECT 1 FROM deals WHERE id = $2 AND version = $8)",
+    )
+    .bind(a.tenant_id)
+    .bind(a.deal_id)
+    .bind(a.member_id)
+    .bind(a.activity)
+    .bind(a.note)
+    .bind(a.stage)
+    .bind(ts(at))
+    .bind(version)
+    .execute(conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::Conflict);
+    }
+    Ok(())
+}
+
 pub async fn activities(conn: &mut Conn, deal_id: i64) -> Result<Vec<ActivityRow>> {
     Ok(sqlx::query_as(
         "SELECT id, deal_id, member_id, activity, note, stage, at FROM activities \

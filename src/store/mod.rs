@@ -8,8 +8,10 @@
 
 mod connect;
 pub mod deals;
+pub mod lookup;
 pub mod members;
 pub mod pipeline;
+pub mod receipts;
 pub mod rows;
 pub mod tenants;
 mod time;
