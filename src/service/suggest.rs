@@ -47,62 +47,39 @@ impl Service {
             .trim_start_matches("deal")
             .trim_start_matches('#')
             .to_string();
-        let number_prefix = if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
-            digits
-        } else {
-            String::new()
-        };
-        // A number typed means the number, not a name that happens to contain those digits.
-        let pattern = if number_prefix.is_empty() {
-            contains_pattern(typed)
-        } else {
-            "-".to_string()
-        };
+        let number: Option<u32> =
+            if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) {
+                digits.parse().ok()
+            } else {
+                None
+            };
+        let pattern = contains_pattern(typed);
         let me = session.member.id;
         let tenant = session.tenant.id;
         let mut conn = self.store.reader().acquire().await?;
-        // The deal with exactly the typed number leads, when the caller may act on it; the
-        // prefix matches that follow are ordered by number and would bury it under 420..429.
-        let mut found = Vec::new();
-        if let Ok(n) = number_prefix.parse::<i64>()
-            && let Some((deal, manager)) = lookup::open_deal_by_number(&mut conn, tenant, n).await?
-        {
-            let role = session.member.role();
-            let may_act = deal.owner_id == me
-                || role == Role::Admin
-                || (role == Role::Manager && manager == Some(me));
-            if may_act {
-                found.push(deal);
-            }
-        }
-        let mine = lookup::open_deals_matching(
-            &mut conn,
-            tenant,
-            Owners::One(me),
-            &pattern,
-            &number_prefix,
-            MAX_CHOICES as i64,
-        )
-        .await?;
-        extend_unique(&mut found, mine);
         let others = match session.member.role() {
             Role::Rep => None,
             Role::Manager => Some(Owners::ReportsOf(me)),
             Role::Admin => Some(Owners::AllBut(me)),
         };
-        if let Some(owners) = others
-            && found.len() < MAX_CHOICES
-        {
-            let more = lookup::open_deals_matching(
-                &mut conn,
-                tenant,
-                owners,
-                &pattern,
-                &number_prefix,
-                (MAX_CHOICES - found.len()) as i64,
-            )
-            .await?;
-            extend_unique(&mut found, more.into_iter().filter(|d| d.owner_id != me));
+        let mut found: Vec<DealChoiceRow> = Vec::new();
+        // A number typed means the number (12, then 120…129, …), not names with those digits.
+        for owners in std::iter::once(Owners::One(me)).chain(others) {
+            if found.len() >= MAX_CHOICES {
+                break;
+            }
+            let room = (MAX_CHOICES - found.len()) as i64;
+            let more = match number {
+                Some(n) => lookup::open_deals_numbered(&mut conn, tenant, owners, n, room).await?,
+                None => lookup::open_deals_named(&mut conn, tenant, owners, &pattern, room).await?,
+            };
+            extend_unique(
+                &mut found,
+                more.into_iter().filter(|d| match owners {
+                    Owners::One(_) => true,
+                    _ => d.owner_id != me,
+                }),
+            );
         }
         Ok(found
             .iter()

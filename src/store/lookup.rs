@@ -38,83 +38,87 @@ pub fn contains_pattern(typed: &str) -> String {
     p
 }
 
-/// Open deals of `owners` whose name contains `pattern` (see `contains_pattern`) or whose
-/// number starts with `number_prefix`, highest number first, at most `limit`.
-pub async fn open_deals_matching(
+/// How many of the newest open deals in scope a name search looks through. A substring cannot
+/// use an index, so this bounds the work of a search that matches little or nothing: about
+/// 10 ms on SQLite, whatever the size of the workspace. Older deals are found by number.
+pub const NAME_SEARCH_WINDOW: i64 = 10_000;
+
+/// Open deals of `owners` whose name contains `pattern` (see `contains_pattern`), among the
+/// newest `NAME_SEARCH_WINDOW`, highest number first, at most `limit`.
+pub async fn open_deals_named(
     conn: &mut Conn,
     tenant_id: i64,
     owners: Owners,
     pattern: &str,
-    number_prefix: &str,
     limit: i64,
 ) -> Result<Vec<DealChoiceRow>> {
-    let owner_clause = match owners {
-        Owners::One(_) => "owner_id = $2",
-        Owners::ReportsOf(_) => {
-            "owner_id IN (SELECT id FROM members WHERE tenant_id = $1 AND manager_id = $2)"
-        }
-        Owners::AllBut(_) => "owner_id <> $2",
-    };
-    let member = match owners {
-        Owners::One(id) | Owners::ReportsOf(id) | Owners::AllBut(id) => id,
-    };
-    // An empty prefix would match every number; `number_prefix` is then a value no number
-    // starts with, so the name alone decides.
+    let (owner_clause, member) = owner_clause(owners);
     let sql = format!(
-        "SELECT number, name, stage, owner_id FROM deals \
-         WHERE tenant_id = $1 AND status = 'open' AND {owner_clause} \
-         AND (lower(name) LIKE $3 ESCAPE '\\' OR CAST(number AS TEXT) LIKE $4) \
-         ORDER BY number DESC LIMIT $5"
+        "SELECT number, name, stage, owner_id FROM ( \
+           SELECT number, name, stage, owner_id FROM deals \
+           WHERE tenant_id = $1 AND status = 'open' AND {owner_clause} \
+           ORDER BY number DESC LIMIT $4) \
+         WHERE lower(name) LIKE $3 ESCAPE '\\' ORDER BY number DESC LIMIT $5"
     );
-    let prefix = if number_prefix.is_empty() {
-        "-".to_string()
-    } else {
-        format!("{number_prefix}%")
-    };
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(tenant_id)
         .bind(member)
         .bind(pattern)
-        .bind(prefix)
+        .bind(NAME_SEARCH_WINDOW)
         .bind(limit)
         .fetch_all(conn)
         .await?)
 }
 
-/// The open deal with exactly this number, with its owner's manager (for the may-act check).
-pub async fn open_deal_by_number(
+/// Open deals of `owners` whose number starts with the digits `prefix` (`12` → 12, 120–129,
+/// 1200–1299, …), lowest first. Each length is an index range, so this never scans.
+pub async fn open_deals_numbered(
     conn: &mut Conn,
     tenant_id: i64,
-    number: i64,
-) -> Result<Option<(DealChoiceRow, Option<i64>)>> {
-    #[derive(FromRow)]
-    struct Row {
-        number: i64,
-        name: String,
-        stage: String,
-        owner_id: i64,
-        manager_id: Option<i64>,
+    owners: Owners,
+    prefix: u32,
+    limit: i64,
+) -> Result<Vec<DealChoiceRow>> {
+    if prefix == 0 {
+        // No deal number starts with 0.
+        return Ok(Vec::new());
     }
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT d.number, d.name, d.stage, d.owner_id, m.manager_id FROM deals d \
-         JOIN members m ON m.id = d.owner_id \
-         WHERE d.tenant_id = $1 AND d.number = $2 AND d.status = 'open'",
-    )
-    .bind(tenant_id)
-    .bind(number)
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| {
-        (
-            DealChoiceRow {
-                number: r.number,
-                name: r.name,
-                stage: r.stage,
-                owner_id: r.owner_id,
-            },
-            r.manager_id,
-        )
-    }))
+    let (owner_clause, member) = owner_clause(owners);
+    let mut ranges = Vec::new();
+    let (mut low, mut high) = (i64::from(prefix), i64::from(prefix));
+    while low <= i64::from(u32::MAX) {
+        ranges.push((low, high));
+        low *= 10;
+        high = high * 10 + 9;
+    }
+    let terms: Vec<String> = (0..ranges.len())
+        .map(|i| format!("number BETWEEN ${} AND ${}", 4 + 2 * i, 5 + 2 * i))
+        .collect();
+    let sql = format!(
+        "SELECT number, name, stage, owner_id FROM deals \
+         WHERE tenant_id = $1 AND status = 'open' AND {owner_clause} AND ({}) \
+         ORDER BY number LIMIT $3",
+        terms.join(" OR ")
+    );
+    let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .bind(member)
+        .bind(limit);
+    for (low, high) in ranges {
+        q = q.bind(low).bind(high);
+    }
+    Ok(q.fetch_all(conn).await?)
+}
+
+fn owner_clause(owners: Owners) -> (&'static str, i64) {
+    match owners {
+        Owners::One(id) => ("owner_id = $2", id),
+        Owners::ReportsOf(id) => (
+            "owner_id IN (SELECT id FROM members WHERE tenant_id = $1 AND manager_id = $2)",
+            id,
+        ),
+        Owners::AllBut(id) => ("owner_id <> $2", id),
+    }
 }
 
 /// One deal's stage and status, for suggesting its activities and the stages ahead.
