@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use dealgate::chat::console;
+use dealgate::chat::discord::{self, Purpose, RawSettings, Secret, Settings};
 use dealgate::clock::SystemClock;
 use dealgate::commands::replies::playbook_view;
 use dealgate::config::playbook_source;
@@ -35,8 +36,48 @@ struct Cli {
     )]
     playbook: String,
 
+    #[command(flatten)]
+    discord: DiscordArgs,
+
     #[command(subcommand)]
     command: Cmd,
+}
+
+/// Discord's settings; see docs/discord.md for where each comes from.
+#[derive(Debug, clap::Args)]
+struct DiscordArgs {
+    /// The bot token (gateway mode and `commands register`). Never printed.
+    #[arg(long, env = "DISCORD_TOKEN", hide_env_values = true, global = true)]
+    discord_token: Option<Secret>,
+    /// The application id (Developer Portal → General Information).
+    #[arg(long, env = "DISCORD_APPLICATION_ID", global = true)]
+    discord_application_id: Option<String>,
+    /// The application's public key, 64 hex characters (for the HTTP endpoint).
+    #[arg(long, env = "DISCORD_PUBLIC_KEY", global = true)]
+    discord_public_key: Option<String>,
+    /// Another address for Discord's REST API and gateway lookup, e.g. a proxy.
+    #[arg(long, env = "DISCORD_API_BASE", global = true)]
+    discord_api_base: Option<String>,
+    /// Discord role ids (comma-separated) whose members are dealgate managers.
+    #[arg(long, env = "DEALGATE_MANAGER_ROLE", global = true)]
+    manager_role: Option<String>,
+    /// Discord role ids (comma-separated) whose members are dealgate admins.
+    #[arg(long, env = "DEALGATE_ADMIN_ROLE", global = true)]
+    admin_role: Option<String>,
+}
+
+impl DiscordArgs {
+    fn settings(self, purpose: Purpose) -> anyhow::Result<Option<Settings>> {
+        let raw = RawSettings {
+            token: self.discord_token,
+            application_id: self.discord_application_id,
+            public_key: self.discord_public_key,
+            api_base: self.discord_api_base,
+            manager_role: self.manager_role,
+            admin_role: self.admin_role,
+        };
+        Ok(Settings::check(raw, purpose)?)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -80,10 +121,32 @@ enum Cmd {
     },
     /// List outgoing messages not yet delivered (pending retries and failures).
     Outbox,
+    /// Run the Discord bot: the HTTP interactions endpoint with `--http`, the gateway when
+    /// DISCORD_TOKEN is set, or both.
+    Serve {
+        /// Address for the HTTP interactions endpoint, e.g. 127.0.0.1:8080.
+        #[arg(long = "http", env = "DEALGATE_HTTP_ADDR")]
+        http: Option<std::net::SocketAddr>,
+    },
+    /// Manage the Discord application's slash commands.
+    Commands {
+        #[command(subcommand)]
+        action: CommandsCmd,
+    },
     /// Check or show a playbook.
     Playbook {
         #[command(subcommand)]
         action: PlaybookCmd,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum CommandsCmd {
+    /// Overwrite the application's commands with dealgate's catalogue: globally, or in one
+    /// server (instant; use it while trying dealgate out).
+    Register {
+        #[arg(long)]
+        guild: Option<u64>,
     },
 }
 
@@ -108,7 +171,7 @@ async fn main() -> ExitCode {
         | Cmd::Playbook { .. }
         | Cmd::Digest { .. }
         | Cmd::Outbox => "warn",
-        Cmd::Migrate => "warn,dealgate=info",
+        Cmd::Migrate | Cmd::Serve { .. } | Cmd::Commands { .. } => "warn,dealgate=info",
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -146,6 +209,41 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )));
             }
             std::io::stdout().write_all(out.as_bytes())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Serve { http } => {
+            let settings = cli.discord.settings(Purpose::Serve {
+                http: http.is_some(),
+            })?;
+            let Some(settings) = settings else {
+                anyhow::bail!(
+                    "nothing to serve: set DISCORD_TOKEN (gateway) or give --http ADDR \
+                     (interactions endpoint), or both"
+                );
+            };
+            let url = cli
+                .database_url
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+            let service = Arc::new(service(&url, &cli.playbook).await?);
+            serve(service, settings, http).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Commands {
+            action: CommandsCmd::Register { guild },
+        } => {
+            let settings = cli
+                .discord
+                .settings(Purpose::Register)?
+                .context("Discord is not configured")?;
+            let rest = discord::rest::Rest::new(&settings);
+            let guild = guild.filter(|g| *g > 0).map(serenity::all::GuildId::new);
+            let n = rest.register(guild).await?;
+            match guild {
+                Some(g) => println!("Registered {n} commands in server {g}."),
+                None => println!(
+                    "Registered {n} commands globally (Discord may take a while to show them)."
+                ),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Migrate => {
@@ -226,6 +324,59 @@ async fn service(url: &str, playbook: &str) -> anyhow::Result<Service> {
         .await
         .with_context(|| format!("open database {}", dealgate::store::redacted_url(url)))?;
     Ok(Service::new(store, Arc::new(SystemClock), source))
+}
+
+/// Runs the endpoint and/or the gateway until Ctrl-C.
+async fn serve(
+    service: Arc<Service>,
+    settings: Settings,
+    http: Option<std::net::SocketAddr>,
+) -> anyhow::Result<()> {
+    let rest = discord::rest::Rest::new(&settings);
+    let dispatcher = Arc::new(discord::Dispatcher::new(
+        Arc::clone(&service),
+        settings.roles.clone(),
+    ));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    if let (Some(addr), Some(key)) = (http, settings.public_key.clone()) {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("listen on {addr}"))?;
+        let bound = listener.local_addr()?;
+        eprintln!("Discord interactions endpoint: http://{bound}/discord/interactions");
+        let router = discord::http::router(Arc::clone(&dispatcher), key, rest.clone());
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            discord::http::serve(listener, router, async move {
+                let _ = stop.changed().await;
+            })
+            .await
+            .context("serve the interactions endpoint")
+        });
+    }
+    let mut shards = None;
+    if settings.token.is_some() {
+        let mut client = discord::gateway::client(&rest, Arc::clone(&dispatcher)).await?;
+        shards = Some(Arc::clone(&client.shard_manager));
+        eprintln!("Connecting to the Discord gateway…");
+        tasks.spawn(async move { client.start().await.context("run the gateway client") });
+    }
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => eprintln!("Stopping…"),
+        Some(done) = tasks.join_next() => {
+            done.context("a server task panicked")??;
+        }
+    }
+    let _ = stop_tx.send(true);
+    if let Some(shards) = shards {
+        shards.shutdown_all().await;
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.context("a server task panicked")??;
+    }
+    service.store().close().await;
+    Ok(())
 }
 
 async fn run_console(service: &Service, workspace: &str, user: &str) -> anyhow::Result<ExitCode> {

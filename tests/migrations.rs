@@ -115,6 +115,11 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
              at) SELECT d.tenant_id, d.id, d.owner_id, 'champion', NULL, 'Priya, VP Operations', \
              '2026-01-10T11:00:00.000000Z' FROM deals d WHERE d.name = 'Sample deal'",
         ]),
+        20261126000002 => Some(&[
+            "INSERT INTO interaction_receipts (platform, interaction_id, response, received_at) \
+             VALUES ('discord', '1300000000000000001', '{\"type\":4}', \
+             '2026-01-12T10:00:00.000000Z')",
+        ]),
         20261126000003 => Some(&[
             "INSERT INTO schedules (tenant_id, digest_channel, digest_time, timezone, \
              weekdays_only, updated_at) SELECT id, 'pipeline', '08:30', 'Europe/Berlin', 1, \

@@ -1,3 +1,4 @@
 //! Adapters: each turns a platform's payloads into command invocations and renders `Reply`.
 
 pub mod console;
+pub mod discord;

@@ -349,11 +349,24 @@ pub fn refused(
                 reply
                     .lines
                     .push(format!("{}{stage_note}", check_line(number, check)));
-                if let Remedy::LogActivity { activity, .. } = &check.remedy {
-                    reply = reply.button(
-                        format!("Log {activity}"),
-                        format!("/log {number} {activity}"),
-                    );
+                match &check.remedy {
+                    Remedy::LogActivity { activity, .. } => {
+                        reply = reply.button(
+                            format!("Log {activity}"),
+                            format!("/log {number} {activity}"),
+                        );
+                    }
+                    // The rep cannot approve; the button asks whoever can (the adapter decides
+                    // how: Discord mentions the owner's manager).
+                    Remedy::Approval { .. }
+                        if !reply
+                            .buttons
+                            .iter()
+                            .any(|b| b.command.starts_with("/approve")) =>
+                    {
+                        reply = reply.button("Ask for approval", format!("/approve {number}"));
+                    }
+                    _ => {}
                 }
             }
             if !suggestions.is_empty() {

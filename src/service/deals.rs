@@ -330,19 +330,25 @@ impl Service {
             });
         };
         let activity_name = spec.name.clone();
-        retrying(|| async {
+        // Reads run on the read pool; the write holds the deal's row at the version that was
+        // read and authorized, so the activity is recorded with the stage the deal is still in
+        // when it commits (another replica may be advancing it right now). The reply is built
+        // after commit, so the writer (one connection on SQLite) is held only for the write.
+        let (view, recommended_here) = retrying(|| async {
             let now = self.clock.now();
-            let mut tx = self.store.begin().await?;
-            let deal = load_deal(&mut tx, session, number).await?;
-            let owner = owner_of(&mut tx, &deal).await?;
+            let (deal, owner) = {
+                let mut conn = self.store.reader().acquire().await?;
+                let deal = load_deal(&mut conn, session, number).await?;
+                let owner = owner_of(&mut conn, &deal).await?;
+                (deal, owner)
+            };
             require_act_on(
                 &session.member,
                 &owner,
                 &format!("log activities on {number}"),
             )?;
             require_open(&deal)?;
-            // The activity is recorded with the deal's stage, so the deal must still be in it
-            // when this commits (another replica may be advancing it right now).
+            let mut tx = self.store.begin().await?;
             deals::hold(&mut tx, &deal).await?;
             deals::insert_activity(
                 &mut tx,
@@ -357,20 +363,22 @@ impl Service {
                 now,
             )
             .await?;
+            tx.commit().await?;
             let recommended_here = session
                 .playbook
                 .stage(&deal.stage)
                 .is_some_and(|s| s.activities.iter().any(|a| &a.id == activity));
-            let view = self.view(&mut tx, &session.playbook, deal, owner).await?;
-            tx.commit().await?;
-            Ok(LoggedOutcome {
-                view,
-                activity: activity.clone(),
-                activity_name: activity_name.clone(),
-                recommended_here,
-            })
+            let mut conn = self.store.reader().acquire().await?;
+            let view = self.view(&mut conn, &session.playbook, deal, owner).await?;
+            Ok((view, recommended_here))
         })
-        .await
+        .await?;
+        Ok(LoggedOutcome {
+            view,
+            activity: activity.clone(),
+            activity_name,
+            recommended_here,
+        })
     }
 
     /// `/approve deal [note]`: the owner's manager (or an admin) approves the deal in its

@@ -216,7 +216,7 @@ fn year_month(g: &GroupRow) -> Result<YearMonth, StoreError> {
     })
 }
 
-fn open_row(g: &GroupRow, name_of: &dyn Fn(i64) -> String) -> Result<OpenRow, StoreError> {
+fn open_row(g: &GroupRow, name_of: &(dyn Fn(i64) -> String + Sync)) -> Result<OpenRow, StoreError> {
     Ok(OpenRow {
         stage: g
             .stage
@@ -229,7 +229,7 @@ fn open_row(g: &GroupRow, name_of: &dyn Fn(i64) -> String) -> Result<OpenRow, St
     })
 }
 
-fn won_row(g: &GroupRow, name_of: &dyn Fn(i64) -> String) -> Result<WonRow, StoreError> {
+fn won_row(g: &GroupRow, name_of: &(dyn Fn(i64) -> String + Sync)) -> Result<WonRow, StoreError> {
     Ok(WonRow {
         owner: name_of(g.owner_id),
         close_month: year_month(g)?,
@@ -251,7 +251,7 @@ async fn changes(
     since: DateTime<Utc>,
     month: &PeriodRange,
     quarter: &PeriodRange,
-    name_of: &dyn Fn(i64) -> String,
+    name_of: &(dyn Fn(i64) -> String + Sync),
 ) -> Result<Changes, StoreError> {
     let mut out = Changes::default();
     for c in q::stage_changes_since(conn, tenant_id, since).await? {
@@ -310,7 +310,7 @@ async fn risks(
     playbook: &Playbook,
     today: NaiveDate,
     now: DateTime<Utc>,
-    name_of: &dyn Fn(i64) -> String,
+    name_of: &(dyn Fn(i64) -> String + Sync),
 ) -> Result<Vec<RiskGroup>, StoreError> {
     let cutoffs: Vec<StallCutoff> = playbook
         .open_stages()
@@ -357,7 +357,7 @@ async fn risks(
 fn risk_deal(
     r: RiskRow,
     now: DateTime<Utc>,
-    name_of: &dyn Fn(i64) -> String,
+    name_of: &(dyn Fn(i64) -> String + Sync),
 ) -> Result<RiskDeal, StoreError> {
     let entered = parse_ts("deals", &r.stage_entered_at)?;
     Ok(RiskDeal {

@@ -9,8 +9,11 @@ mod deals;
 mod digest;
 mod error;
 mod forecast;
+mod interactions;
 mod moves;
+mod people;
 mod schedule;
+mod suggest;
 mod workspace;
 
 use std::collections::HashMap;
@@ -23,8 +26,11 @@ pub use digest::{
 };
 pub use error::{ServiceError, ServiceResult};
 pub use forecast::{ForecastView, PeriodRange, period_range};
+pub use interactions::Claim;
 pub use moves::Moved;
+pub use people::ApprovalRequest;
 pub use schedule::{DEFAULT_DIGEST_TIME, DEFAULT_TIMEZONE, MAX_SNOOZE_DAYS, Schedule, Snoozed};
+pub use suggest::{Choice, MAX_CHOICES, StageDirection};
 pub use workspace::{Caller, PlaybookSource, Session, TeamMember};
 
 use crate::clock::Clock;

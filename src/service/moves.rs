@@ -87,9 +87,17 @@ impl Service {
         retrying(|| async {
             let now = self.clock.now();
             let playbook = &session.playbook;
-            let mut tx = self.store.begin().await?;
-            let mut deal = load_deal(&mut tx, session, number).await?;
-            let owner = owner_of(&mut tx, &deal).await?;
+            // Reads and the decision run on the read pool; the write transaction is only the
+            // version-checked update and the history row, so the single SQLite writer is held
+            // briefly. A deal changed meanwhile fails the version check and the move is planned
+            // again on fresh data.
+            let (mut deal, owner, facts) = {
+                let mut conn = self.store.reader().acquire().await?;
+                let deal = load_deal(&mut conn, session, number).await?;
+                let owner = owner_of(&mut conn, &deal).await?;
+                let facts = deals::facts(&mut conn, &deal).await?;
+                (deal, owner, facts)
+            };
             require_act_on(&session.member, &owner, &format!("move {number}"))?;
             if override_reason.is_some() {
                 require_approver(
@@ -104,7 +112,6 @@ impl Service {
                     status: deal.status,
                 });
             }
-            let facts = deals::facts(&mut tx, &deal).await?;
             let transition =
                 plan_move(playbook, &facts, &mv, override_reason, now).map_err(|refusal| {
                     ServiceError::Move {
@@ -114,6 +121,7 @@ impl Service {
                     }
                 })?;
             let weighted_before = weighted(playbook, &deal.stage, deal.amount.minor());
+            let mut tx = self.store.begin().await?;
             let from = deal.stage.clone();
             deal.stage = transition.to.clone();
             deal.stage_entered_at = now;
@@ -152,8 +160,9 @@ impl Service {
             } else {
                 0
             };
-            let view = self.view(&mut tx, playbook, deal, owner).await?;
             tx.commit().await?;
+            let mut conn = self.store.reader().acquire().await?;
+            let view = self.view(&mut conn, playbook, deal, owner).await?;
             if !transition.overridden.is_empty() {
                 tracing::info!(
                     tenant = session.tenant.id, deal = %number, by = %session.member.display_name,

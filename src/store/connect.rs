@@ -196,6 +196,12 @@ impl Store {
         })
     }
 
+    /// The pool for a write that is one statement (its own transaction), without the two round
+    /// trips of `BEGIN` and `COMMIT`.
+    pub fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
     /// The pool for reads outside a transaction.
     pub fn reader(&self) -> &AnyPool {
         &self.read

@@ -1,0 +1,179 @@
+//! Button ids. A button's `custom_id` comes back verbatim when it is pressed, from whoever
+//! pressed it, so it is parsed as untrusted input: a version, a kind from a short list, and
+//! values that must parse. Pressing a button does what the matching command does, as the
+//! presser, with the service's authorization; a made-up id can therefore do no more than the
+//! presser could type, and one that does not parse is refused without doing anything.
+//!
+//! ```text
+//! dg1:log:42:discovery-call   → /log deal-42 discovery-call
+//! dg1:ask:42                  → ask the owner's manager to approve deal-42
+//! dg1:approve:42              → /approve deal-42
+//! ```
+
+use crate::commands::Command;
+use crate::commands::parse::parse_line;
+use crate::engine::ids::{ActivityId, DealNumber};
+
+/// The current version. Bump it when the meaning of an id changes; older ids then get the
+/// "stale" refusal instead of doing something their message no longer says.
+const VERSION: &str = "dg1";
+
+/// What pressing a button asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Press {
+    Log {
+        deal: DealNumber,
+        activity: ActivityId,
+    },
+    /// Ask the deal owner's manager to approve it.
+    AskApproval {
+        deal: DealNumber,
+    },
+    Approve {
+        deal: DealNumber,
+    },
+}
+
+/// Why a pressed id is refused; the text is the (ephemeral) reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BadId {
+    #[error(
+        "This button comes from an older version of dealgate and no longer works. Nothing was \
+         done; run the command instead (`/help` lists them)."
+    )]
+    Stale,
+    #[error("dealgate did not make this button, so it did nothing.")]
+    Forged,
+}
+
+impl Press {
+    pub fn encode(&self) -> String {
+        match self {
+            Self::Log { deal, activity } => format!("{VERSION}:log:{}:{activity}", deal.get()),
+            Self::AskApproval { deal } => format!("{VERSION}:ask:{}", deal.get()),
+            Self::Approve { deal } => format!("{VERSION}:approve:{}", deal.get()),
+        }
+    }
+
+    pub fn decode(id: &str) -> Result<Self, BadId> {
+        let mut parts = id.split(':');
+        let version = parts.next().unwrap_or_default();
+        if version != VERSION {
+            let older = version
+                .strip_prefix("dg")
+                .is_some_and(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit()));
+            return Err(if older { BadId::Stale } else { BadId::Forged });
+        }
+        let kind = parts.next().unwrap_or_default();
+        let deal: DealNumber = parts
+            .next()
+            .and_then(|n| n.parse::<u32>().ok())
+            .and_then(DealNumber::new)
+            .ok_or(BadId::Forged)?;
+        let press = match kind {
+            "log" => Self::Log {
+                deal,
+                activity: parts
+                    .next()
+                    .and_then(|a| a.parse().ok())
+                    .ok_or(BadId::Forged)?,
+            },
+            "ask" => Self::AskApproval { deal },
+            "approve" => Self::Approve { deal },
+            _ => return Err(BadId::Forged),
+        };
+        if parts.next().is_some() {
+            return Err(BadId::Forged);
+        }
+        Ok(press)
+    }
+
+    /// The button for a `Reply` button's command line: `/log …` logs; `/approve …` on a refusal
+    /// asks the manager (the rep who sees the refusal cannot approve it themselves).
+    pub fn from_command_line(line: &str) -> Option<Self> {
+        match parse_line(line).ok()? {
+            Command::Log { deal, activity, .. } => Some(Self::Log { deal, activity }),
+            Command::Approve { deal, .. } => Some(Self::AskApproval { deal }),
+            _ => None,
+        }
+    }
+
+    /// The command a press runs, for those that are plain commands.
+    pub fn command(&self) -> Option<Command> {
+        match self {
+            Self::Log { deal, activity } => Some(Command::Log {
+                deal: *deal,
+                activity: activity.clone(),
+                note: None,
+            }),
+            Self::Approve { deal } => Some(Command::Approve {
+                deal: *deal,
+                note: None,
+            }),
+            Self::AskApproval { .. } => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn deal(n: u32) -> DealNumber {
+        DealNumber::new(n).unwrap()
+    }
+
+    #[test]
+    fn every_press_round_trips_and_fits_discords_hundred_characters() {
+        let presses = [
+            Press::Log {
+                deal: deal(42),
+                activity: "a".repeat(64).parse().unwrap(),
+            },
+            Press::AskApproval {
+                deal: deal(u32::MAX),
+            },
+            Press::Approve { deal: deal(7) },
+        ];
+        for p in presses {
+            let id = p.encode();
+            assert!(id.len() <= 100, "{id}");
+            assert_eq!(Press::decode(&id), Ok(p));
+        }
+    }
+
+    #[test]
+    fn an_older_version_is_stale_and_anything_else_is_forged() {
+        assert_eq!(Press::decode("dg0:log:42:demo"), Err(BadId::Stale));
+        for id in [
+            "",
+            "dg1",
+            "dg1:log:42",
+            "dg1:log:0:demo",
+            "dg1:log:x:demo",
+            "dg1:log:42:Not An Id",
+            "dg1:delete:42",
+            "dg1:approve:42:extra",
+            "dgx:approve:42",
+            "/advance deal-42",
+        ] {
+            assert_eq!(Press::decode(id), Err(BadId::Forged), "{id}");
+        }
+    }
+
+    #[test]
+    fn reply_buttons_become_log_and_ask_presses() {
+        assert_eq!(
+            Press::from_command_line("/log deal-42 discovery-call"),
+            Some(Press::Log {
+                deal: deal(42),
+                activity: "discovery-call".parse().unwrap()
+            })
+        );
+        assert_eq!(
+            Press::from_command_line("/approve deal-42"),
+            Some(Press::AskApproval { deal: deal(42) })
+        );
+        assert_eq!(Press::from_command_line("/won deal-42"), None);
+    }
+}

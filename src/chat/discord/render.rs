@@ -1,0 +1,254 @@
+//! `Reply` → Discord: one embed (title, text, fields, a colour per stage or tone), buttons in
+//! action rows, the ephemeral flag for refusals and personal views, and an explicitly empty
+//! `allowed_mentions` on everything that carries user text, so a deal called "@everyone" pings
+//! nobody. (serenity's default allowed mentions apply only to its own REST calls, not to a
+//! response we serialize ourselves; PROTOCOLS.md §0.7.)
+
+use serenity::all::{
+    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateAutocompleteResponse, CreateButton,
+    CreateEmbed, CreateInteractionResponse, CreateInteractionResponseMessage,
+    EditInteractionResponse, UserId,
+};
+
+use super::custom_id::Press;
+use crate::commands::replies::money;
+use crate::commands::reply::{Reply, Tone};
+use crate::engine::playbook::Playbook;
+use crate::service::{ApprovalRequest, Choice};
+
+/// Discord's limits, in characters (embeds) and counts.
+const TITLE_MAX: usize = 256;
+const DESCRIPTION_MAX: usize = 4096;
+const FIELD_NAME_MAX: usize = 256;
+const FIELD_VALUE_MAX: usize = 1024;
+const FIELDS_MAX: usize = 25;
+const BUTTON_LABEL_MAX: usize = 80;
+const BUTTONS_PER_ROW: usize = 5;
+const ROWS_MAX: usize = 5;
+
+/// Colours people tell apart at a glance; stages run from grey (first) to teal (last open).
+const STAGE_COLOURS: [u32; 6] = [0x95A5A6, 0x3498DB, 0x5865F2, 0x9B59B6, 0xF1C40F, 0x1ABC9C];
+
+pub fn colour(tone: Tone) -> u32 {
+    match tone {
+        Tone::Info => 0x5865F2,
+        Tone::Success => 0x57F287,
+        Tone::Refusal => 0xE67E22,
+        Tone::Error => 0xED4245,
+        Tone::Stage { index, of } => {
+            let of = usize::from(of.max(1));
+            let at = usize::from(index).min(of - 1) * STAGE_COLOURS.len() / of;
+            STAGE_COLOURS[at]
+        }
+    }
+}
+
+/// No pings at all.
+pub fn no_mentions() -> CreateAllowedMentions {
+    CreateAllowedMentions::new()
+        .empty_users()
+        .empty_roles()
+        .everyone(false)
+}
+
+pub fn embed(reply: &Reply) -> CreateEmbed {
+    let mut e = CreateEmbed::new()
+        .title(cut(&reply.title, TITLE_MAX))
+        .colour(colour(reply.tone));
+    if !reply.lines.is_empty() {
+        e = e.description(cut(&reply.lines.join("\n"), DESCRIPTION_MAX));
+    }
+    for f in reply.fields.iter().take(FIELDS_MAX) {
+        let value = if f.value.trim().is_empty() {
+            "—"
+        } else {
+            &f.value
+        };
+        e = e.field(
+            cut(&f.name, FIELD_NAME_MAX),
+            cut(value, FIELD_VALUE_MAX),
+            f.inline,
+        );
+    }
+    e
+}
+
+/// The reply's buttons, five to a row; a button whose command has no press is left out.
+pub fn buttons(reply: &Reply) -> Vec<CreateActionRow> {
+    let buttons: Vec<CreateButton> = reply
+        .buttons
+        .iter()
+        .filter_map(|b| {
+            let press = Press::from_command_line(&b.command)?;
+            let style = match press {
+                Press::Log { .. } => ButtonStyle::Primary,
+                _ => ButtonStyle::Secondary,
+            };
+            Some(
+                CreateButton::new(press.encode())
+                    .label(cut(&b.label, BUTTON_LABEL_MAX))
+                    .style(style),
+            )
+        })
+        .take(BUTTONS_PER_ROW * ROWS_MAX)
+        .collect();
+    buttons
+        .chunks(BUTTONS_PER_ROW)
+        .map(|row| CreateActionRow::Buttons(row.to_vec()))
+        .collect()
+}
+
+pub fn message(reply: &Reply) -> CreateInteractionResponseMessage {
+    let mut m = CreateInteractionResponseMessage::new()
+        .embed(embed(reply))
+        .allowed_mentions(no_mentions())
+        .ephemeral(reply.ephemeral);
+    let rows = buttons(reply);
+    if !rows.is_empty() {
+        m = m.components(rows);
+    }
+    m
+}
+
+pub fn response(reply: &Reply) -> CreateInteractionResponse {
+    CreateInteractionResponse::Message(message(reply))
+}
+
+/// The follow-up that replaces a deferred response.
+pub fn edit(reply: &Reply) -> EditInteractionResponse {
+    EditInteractionResponse::new()
+        .embed(embed(reply))
+        .components(buttons(reply))
+        .allowed_mentions(no_mentions())
+}
+
+/// "Thinking…", shown while slow work runs; ephemeral when the answer will be.
+pub fn deferred(ephemeral: bool) -> CreateInteractionResponse {
+    CreateInteractionResponse::Defer(CreateInteractionResponseMessage::new().ephemeral(ephemeral))
+}
+
+pub fn choices(choices: &[Choice]) -> CreateInteractionResponse {
+    let mut r = CreateAutocompleteResponse::new();
+    for c in choices {
+        r = r.add_string_choice(cut(&c.label, 100), cut(&c.value, 100));
+    }
+    CreateInteractionResponse::Autocomplete(r)
+}
+
+/// A public request in the channel that pings exactly one person, the owner's manager, with a
+/// button that approves. Asking in the channel rather than by DM keeps the request on the record
+/// next to the deal's other messages, needs no DM permission (members may block DMs from
+/// server apps), and the manager approves with one press.
+pub fn approval_request(
+    req: &ApprovalRequest,
+    asker: &str,
+    playbook: &Playbook,
+) -> CreateInteractionResponse {
+    let d = &req.deal;
+    let stage = playbook
+        .stage(&d.stage)
+        .map_or_else(|| d.stage.to_string(), |s| s.name.clone());
+    let manager_id = req.approver.user_key.parse::<u64>().ok().filter(|n| *n > 0);
+    let who = match manager_id {
+        Some(id) => format!("<@{id}>"),
+        None => req.approver.display_name.clone(),
+    };
+    let reply = Reply::new(format!("Approval requested for {} · {}", d.number, d.name))
+        .line(format!(
+            "{asker} asks {} to approve {} in {stage}: `/approve {}`.",
+            req.approver.display_name, d.number, d.number
+        ))
+        .field(
+            "Amount",
+            money(i128::from(d.amount.minor()), &playbook.currency),
+        )
+        .field("Owner", req.owner.display_name.clone())
+        .field("Stage", stage)
+        .tone(Tone::Info);
+    let mentions = match manager_id {
+        Some(id) => no_mentions().users(vec![UserId::new(id)]),
+        None => no_mentions(),
+    };
+    let approve = CreateButton::new(Press::Approve { deal: d.number }.encode())
+        .label(format!("Approve {}", d.number))
+        .style(ButtonStyle::Success);
+    CreateInteractionResponse::Message(
+        CreateInteractionResponseMessage::new()
+            .content(who)
+            .embed(embed(&reply))
+            .components(vec![CreateActionRow::Buttons(vec![approve])])
+            .allowed_mentions(mentions),
+    )
+}
+
+/// At most `max` characters, with an ellipsis when cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(max - 1).collect();
+    s.push('…');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json(r: &CreateInteractionResponse) -> serde_json::Value {
+        serde_json::to_value(r).unwrap()
+    }
+
+    #[test]
+    fn an_ephemeral_refusal_has_flag_64_buttons_and_no_mentions() {
+        let reply = Reply::new("deal-3 can't leave Qualify yet")
+            .line("❌ Log `discovery-call` @everyone")
+            .tone(Tone::Refusal)
+            .button("Log discovery-call", "/log deal-3 discovery-call")
+            .button("Ask for approval", "/approve deal-3")
+            .ephemeral();
+        let v = json(&response(&reply));
+        assert_eq!(v["type"], 4);
+        assert_eq!(v["data"]["flags"], 64);
+        assert_eq!(
+            v["data"]["allowed_mentions"],
+            serde_json::json!({"parse": [], "users": [], "roles": []})
+        );
+        assert_eq!(v["data"]["embeds"][0]["color"], 0xE67E22);
+        let row = &v["data"]["components"][0]["components"];
+        assert_eq!(row[0]["custom_id"], "dg1:log:3:discovery-call");
+        assert_eq!(row[0]["label"], "Log discovery-call");
+        assert_eq!(row[1]["custom_id"], "dg1:ask:3");
+    }
+
+    #[test]
+    fn a_public_reply_has_no_ephemeral_flag() {
+        let v = json(&response(&Reply::new("deal-1 advanced to Solution")));
+        assert!(v["data"].get("flags").is_none_or(|f| f == 0), "{v}");
+    }
+
+    #[test]
+    fn stage_colours_run_through_the_palette_and_never_index_past_it() {
+        let first = colour(Tone::Stage { index: 0, of: 3 });
+        let last = colour(Tone::Stage { index: 2, of: 3 });
+        assert_ne!(first, last);
+        for of in 1..=20u8 {
+            for index in 0..=of {
+                colour(Tone::Stage { index, of });
+            }
+        }
+    }
+
+    #[test]
+    fn long_text_is_cut_to_discords_limits() {
+        let mut reply = Reply::new("t".repeat(300));
+        reply.lines = vec!["x".repeat(5000)];
+        let v = json(&response(&reply));
+        let e = &v["data"]["embeds"][0];
+        assert_eq!(e["title"].as_str().unwrap().chars().count(), TITLE_MAX);
+        assert_eq!(
+            e["description"].as_str().unwrap().chars().count(),
+            DESCRIPTION_MAX
+        );
+    }
+}
