@@ -15,7 +15,7 @@ use dealgate::engine::gates::evaluate_stage;
 use dealgate::engine::ids::{ActivityId, DealNumber, Money};
 use dealgate::engine::playbook::Role;
 use dealgate::engine::transition::Refusal;
-use dealgate::service::{FieldValue, Service, ServiceError, Session};
+use dealgate::service::{Claim, FieldValue, Service, ServiceError, Session};
 use dealgate::store::{ActivityRow, deals};
 use support::{TestApp, WORKSPACE, user};
 use tokio::sync::Barrier;
@@ -26,6 +26,7 @@ on_both_backends!(
     a_new_workspace_reached_through_two_replicas_at_once_gets_one_admin_and_no_errors,
     deal_numbers_taken_on_two_replicas_at_once_are_never_handed_out_twice,
     two_admins_stepping_down_at_once_on_two_replicas_leave_one_admin,
+    the_same_interaction_delivered_to_two_replicas_is_run_once_and_both_get_its_answer,
 );
 
 const DEALS: usize = 10;
@@ -448,4 +449,42 @@ async fn two_admins_stepping_down_at_once_on_two_replicas_leave_one_admin(app: T
         .map(|m| (m.member.display_name.as_str(), m.member.role()))
         .collect();
     assert_eq!(admins.len(), 1, "{admins:?}");
+}
+
+/// A platform retry that lands on another replica: both claim the interaction id at once; one
+/// runs the command, the other waits for and returns that answer.
+async fn the_same_interaction_delivered_to_two_replicas_is_run_once_and_both_get_its_answer(
+    app: TestApp,
+) {
+    let other = app.replica().await;
+    let wait = std::time::Duration::from_secs(5);
+    let (a, b) = tokio::join!(deliver(&app.service, wait), deliver(&other, wait));
+    let firsts = [&a, &b].iter().filter(|c| ***c == Claim::New).count();
+    assert_eq!(firsts, 1, "exactly one replica runs it: {a:?} {b:?}");
+    let answered = Claim::Answered("{\"answer\":1}".to_string());
+    assert!(
+        a == answered || b == answered,
+        "the other gets the answer: {a:?} {b:?}"
+    );
+    let again = other
+        .claim_interaction("discord", "1300000000000000042", wait)
+        .await
+        .unwrap();
+    assert_eq!(again, Claim::Answered("{\"answer\":1}".to_string()));
+}
+
+/// One delivery of interaction 1300000000000000042: claim it, and if this is the first, run it
+/// (here: record its answer).
+async fn deliver(service: &Service, wait: std::time::Duration) -> Claim {
+    let claim = service
+        .claim_interaction("discord", "1300000000000000042", wait)
+        .await
+        .unwrap();
+    if claim == Claim::New {
+        service
+            .record_interaction("discord", "1300000000000000042", "{\"answer\":1}")
+            .await
+            .unwrap();
+    }
+    claim
 }
