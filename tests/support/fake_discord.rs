@@ -40,6 +40,9 @@ pub struct GatewayLog {
 struct Shared {
     requests: Arc<Mutex<Vec<Recorded>>>,
     gateway: Arc<Mutex<GatewayLog>>,
+    /// Woken whenever a request or a gateway event is recorded, so tests wait for what they
+    /// expect instead of sleeping.
+    changed: Arc<tokio::sync::Notify>,
     base: String,
     heartbeat_ms: u64,
     /// Dispatches (event name, data) for the connected bot.
@@ -61,6 +64,7 @@ impl FakeDiscord {
         let shared = Shared {
             requests: Arc::default(),
             gateway: Arc::default(),
+            changed: Arc::default(),
             base: base.clone(),
             heartbeat_ms: 300,
             dispatch_rx: Arc::new(tokio::sync::Mutex::new(dispatch_rx)),
@@ -93,32 +97,38 @@ impl FakeDiscord {
         self.dispatch_tx.send((event.to_string(), data)).unwrap();
     }
 
-    /// Waits (polling, with a deadline) for a request matching `pred`.
+    /// Waits, up to a deadline, for a request matching `pred`.
     pub async fn wait_for(&self, what: &str, pred: impl Fn(&Recorded) -> bool) -> Recorded {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         loop {
+            // Registered before looking, so a request recorded in between still wakes us.
+            let changed = self.shared.changed.notified();
             if let Some(r) = self.requests().into_iter().find(|r| pred(r)) {
                 return r;
             }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the fake Discord never saw {what}; it saw {:#?}",
-                self.requests()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                panic!(
+                    "the fake Discord never saw {what}; it saw {:#?}",
+                    self.requests()
+                );
+            }
         }
     }
 
-    /// Waits (polling, with a deadline) until the gateway log satisfies `pred`.
+    /// Waits, up to a deadline, until the gateway log satisfies `pred`.
     pub async fn wait_gateway(&self, what: &str, pred: impl Fn(&GatewayLog) -> bool) {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        while !pred(&self.gateway_log()) {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the fake gateway never saw {what}: {:?}",
-                self.gateway_log()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        loop {
+            let changed = self.shared.changed.notified();
+            if pred(&self.gateway_log()) {
+                return;
+            }
+            if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                panic!(
+                    "the fake gateway never saw {what}: {:?}",
+                    self.gateway_log()
+                );
+            }
         }
     }
 }
@@ -157,6 +167,7 @@ async fn rest(
             .map(str::to_string),
         body: body_json.clone(),
     });
+    s.changed.notify_waiters();
     let ws = s.base.replace("http://", "ws://") + "/ws";
     match (method.as_str(), path.as_str()) {
         ("GET", "/api/v10/gateway") => axum::Json(json!({"url": ws})).into_response(),
@@ -216,6 +227,7 @@ async fn session(s: Shared, mut socket: WebSocket) {
                 match v["op"].as_u64() {
                     Some(2) => {
                         s.gateway.lock().unwrap().identify = Some(v.clone());
+                        s.changed.notify_waiters();
                         let ready = json!({"op": 0, "s": seq, "t": "READY", "d": {
                             "v": 10,
                             "user": {"id": "42", "username": "dealgate", "discriminator": "0", "avatar": null, "bot": true},
@@ -228,6 +240,7 @@ async fn session(s: Shared, mut socket: WebSocket) {
                     }
                     Some(1) => {
                         s.gateway.lock().unwrap().heartbeats += 1;
+                        s.changed.notify_waiters();
                         if socket.send(send(json!({"op": 11}))).await.is_err() { return; }
                     }
                     _ => {}
