@@ -5,13 +5,8 @@
 //!
 //! Run: `cargo bench --bench digest`. Target: the digest within 2× the bare queries.
 
-use std::sync::Arc;
-
-use chrono::{Duration, TimeZone, Utc};
+use chrono::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
-use dealgate::chat::console::caller;
-use dealgate::clock::ManualClock;
-use dealgate::config::playbook_source;
 use dealgate::jobs::scheduler::digest_reply;
 use dealgate::service::{Service, Session};
 use dealgate::store::Store;
@@ -19,6 +14,8 @@ use dealgate::store::digest::{Risk, StallCutoff, at_risk};
 use dealgate::store::pipeline::{PipelineFilter, open_groups, won_groups};
 use dealgate::store::schedules::tenant;
 use tokio::runtime::Runtime;
+
+mod support;
 
 const DEALS: i64 = 100_000;
 const ACTIVITIES: i64 = 1_000_000;
@@ -28,20 +25,13 @@ fn setup(rt: &Runtime, dir: &tempfile::TempDir) -> (Service, Session) {
     rt.block_on(async {
         let url = format!("sqlite://{}", dir.path().join("bench.db").display());
         let store = Store::connect(&url).await.unwrap();
-        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()));
-        let service = Service::new(store, clock, playbook_source("default").unwrap());
-        let admin = service.session(&caller("bench", "admin")).await.unwrap();
-        let mut owner_ids = Vec::new();
-        for i in 0..OWNERS {
-            owner_ids.push(service.session(&caller("bench", &format!("rep{i}"))).await.unwrap().member.id);
-        }
-        let stages: Vec<String> = admin.playbook.open_stages().map(|s| s.id.to_string()).collect();
-        let stage_case = stages
-            .iter()
-            .enumerate()
-            .map(|(i, s)| format!("WHEN {i} THEN '{s}'"))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let support::BenchWorkspace {
+            service,
+            admin,
+            first_owner,
+            stage_case,
+            stage_count,
+        } = support::workspace(store, OWNERS).await;
         // One statement per table: deals spread over stages, owners, amounts, close dates in
         // the coming year and stage entry over the last 60 days; ten activities a deal over the
         // last 90 days.
@@ -54,8 +44,7 @@ fn setup(rt: &Runtime, dir: &tempfile::TempDir) -> (Service, Session) {
              strftime('%Y-%m-%dT%H:%M:%S.000000Z', '2026-11-02 09:00:00', '-' || (i % 60) || ' days'), \
              'open', '{{}}', 1, '2026-09-01T09:00:00.000000Z', '2026-09-01T09:00:00.000000Z' FROM n",
             tenant = admin.tenant.id,
-            first_owner = owner_ids[0],
-            n = stages.len(),
+            n = stage_count,
         );
         let activities = format!(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {ACTIVITIES}) \

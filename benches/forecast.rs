@@ -6,18 +6,14 @@
 //! --bench forecast`, with a database used for nothing else (its `bench` workspace is replaced).
 //! Target: the use case within 1.5× the bare query.
 
-use std::sync::Arc;
-
-use chrono::{TimeZone, Utc};
 use criterion::{Criterion, criterion_group, criterion_main};
-use dealgate::chat::console::caller;
-use dealgate::clock::ManualClock;
 use dealgate::commands::PeriodSpec;
-use dealgate::config::playbook_source;
 use dealgate::service::Service;
 use dealgate::store::pipeline::{PipelineFilter, open_groups};
 use dealgate::store::{Backend, Store, tenants};
 use tokio::runtime::Runtime;
+
+mod support;
 
 const DEALS: i64 = 100_000;
 const OWNERS: usize = 20;
@@ -35,20 +31,13 @@ fn setup(rt: &Runtime, dir: &tempfile::TempDir) -> (Service, dealgate::service::
             }
             tx.commit().await.unwrap();
         }
-        let clock = Arc::new(ManualClock::new(Utc.with_ymd_and_hms(2026, 11, 2, 9, 0, 0).unwrap()));
-        let service = Service::new(store, clock, playbook_source("default").unwrap());
-        let admin = service.session(&caller("bench", "admin")).await.unwrap();
-        let mut owner_ids = Vec::new();
-        for i in 0..OWNERS {
-            owner_ids.push(service.session(&caller("bench", &format!("rep{i}"))).await.unwrap().member.id);
-        }
-        let stages: Vec<String> = admin.playbook.open_stages().map(|s| s.id.to_string()).collect();
-        let stage_case = stages
-            .iter()
-            .enumerate()
-            .map(|(i, s)| format!("WHEN {i} THEN '{s}'"))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let support::BenchWorkspace {
+            service,
+            admin,
+            first_owner,
+            stage_case,
+            stage_count,
+        } = support::workspace(store, OWNERS).await;
         // One statement generates every deal: a realistic spread of stages, owners, amounts and
         // close dates over the coming year. Only the date arithmetic differs by backend.
         let close_date = match service.store().backend() {
@@ -64,8 +53,7 @@ fn setup(rt: &Runtime, dir: &tempfile::TempDir) -> (Service, dealgate::service::
              '2026-10-01T09:00:00.000000Z', 'open', '{{}}', 1, '2026-10-01T09:00:00.000000Z', \
              '2026-10-01T09:00:00.000000Z' FROM n",
             tenant = admin.tenant.id,
-            first_owner = owner_ids[0],
-            n = stages.len(),
+            n = stage_count,
         );
         let mut tx = service.store().begin().await.unwrap();
         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.unwrap();
