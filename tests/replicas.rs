@@ -84,8 +84,8 @@ struct Done {
     outcome: Outcome,
 }
 
-/// 200 `/log` and `/advance` calls at ten deals, alternating between the two replicas, all
-/// released at once. Deals 0–4 can go Qualify → Solution → Negotiate (their champion is set),
+/// 200 `/log` and `/advance` calls at ten deals, alternating between the two replicas, in two
+/// bursts of 100 released at once. Deals 0–4 can go Qualify → Solution → Negotiate (their champion is set),
 /// deals 5–7 only reach Solution (no champion), deals 8–9 never get the discovery call that
 /// Qualify's gate asks for, so every one of their advances must be refused.
 async fn two_replicas_logging_and_advancing_ten_deals_lose_nothing_and_double_nothing(
@@ -126,47 +126,53 @@ async fn two_replicas_logging_and_advancing_ten_deals_lose_nothing_and_double_no
         sessions.push(r.session(&caller(WORKSPACE, "ann")).await.unwrap());
     }
 
+    // Two bursts of 100 calls, each released at once: the first races logs against advances
+    // from Qualify; by the second most deals have their discovery call, so advances race on
+    // from Solution too. (One burst of 200 left too few advances through, by chance of
+    // scheduling, for the checks below to prove much.)
     let mut rng = Lcg(42);
     let clock = Arc::new(AtomicU64::new(0));
-    let barrier = Arc::new(Barrier::new(CALLS));
-    let mut tasks = Vec::new();
-    for call in 0..CALLS {
-        let deal = rng.below(DEALS as u64) as usize;
-        let kind = if rng.below(5) < 2 {
-            Call::Advance
-        } else {
-            let choices: &[&str] = if deal >= 8 {
-                &["pain-identified", "demo", "proposal-sent"]
-            } else {
-                &["discovery-call", "pain-identified", "demo", "proposal-sent"]
-            };
-            Call::Log {
-                activity: choices[rng.below(choices.len() as u64) as usize],
-            }
-        };
-        let service = Arc::clone(&replicas[call % 2]);
-        let session = sessions[call % 2].clone();
-        let number = numbers[deal];
-        let clock = Arc::clone(&clock);
-        let barrier = Arc::clone(&barrier);
-        tasks.push(tokio::spawn(async move {
-            barrier.wait().await;
-            let started = clock.fetch_add(1, Ordering::SeqCst);
-            let outcome = run(&service, &session, number, &kind, call).await;
-            let finished = clock.fetch_add(1, Ordering::SeqCst);
-            Done {
-                call,
-                deal,
-                kind,
-                started,
-                finished,
-                outcome,
-            }
-        }));
-    }
     let mut done = Vec::new();
-    for task in tasks {
-        done.push(task.await.expect("a call panicked"));
+    for burst in 0..2 {
+        let barrier = Arc::new(Barrier::new(CALLS / 2));
+        let mut tasks = Vec::new();
+        for call in burst * CALLS / 2..(burst + 1) * CALLS / 2 {
+            let deal = rng.below(DEALS as u64) as usize;
+            let kind = if rng.below(5) < 2 {
+                Call::Advance
+            } else {
+                let choices: &[&str] = if deal >= 8 {
+                    &["pain-identified", "demo", "proposal-sent"]
+                } else {
+                    &["discovery-call", "pain-identified", "demo", "proposal-sent"]
+                };
+                Call::Log {
+                    activity: choices[rng.below(choices.len() as u64) as usize],
+                }
+            };
+            let service = Arc::clone(&replicas[call % 2]);
+            let session = sessions[call % 2].clone();
+            let number = numbers[deal];
+            let clock = Arc::clone(&clock);
+            let barrier = Arc::clone(&barrier);
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                let started = clock.fetch_add(1, Ordering::SeqCst);
+                let outcome = run(&service, &session, number, &kind, call).await;
+                let finished = clock.fetch_add(1, Ordering::SeqCst);
+                Done {
+                    call,
+                    deal,
+                    kind,
+                    started,
+                    finished,
+                    outcome,
+                }
+            }));
+        }
+        for task in tasks {
+            done.push(task.await.expect("a call panicked"));
+        }
     }
 
     let playbook = Arc::clone(&t.ann.playbook);
