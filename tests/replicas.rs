@@ -85,9 +85,9 @@ struct Done {
 }
 
 /// 200 `/log` and `/advance` calls at ten deals, alternating between the two replicas, in two
-/// bursts of 100 released at once. Deals 0–4 can go Qualify → Solution → Negotiate (their champion is set),
-/// deals 5–7 only reach Solution (no champion), deals 8–9 never get the discovery call that
-/// Qualify's gate asks for, so every one of their advances must be refused.
+/// bursts of 100 released at once. Deals 0–4 can go Qualify → Solution → Negotiate (their
+/// champion is set), deals 5–7 only reach Solution (no champion), deals 8–9 never get the
+/// discovery call that Qualify's gate asks for, so every one of their advances must be refused.
 async fn two_replicas_logging_and_advancing_ten_deals_lose_nothing_and_double_nothing(
     app: TestApp,
 ) {
