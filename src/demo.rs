@@ -16,7 +16,6 @@ use crate::engine::gates::Remedy;
 use crate::engine::ids::{DealNumber, Money};
 use crate::engine::playbook::{FieldRule, Role};
 use crate::service::{FieldValue, Service, ServiceError, Session};
-use crate::store::tenants;
 
 pub const WORKSPACE: &str = "demo";
 pub const ADMIN: &str = "morgan";
@@ -59,24 +58,13 @@ const COMPANIES: [&str; 30] = [
 /// Makes sure the demo workspace exists (creating or, with `reset`, recreating it) and says what
 /// is in it.
 pub async fn prepare(service: &Service, reset: bool) -> Result<String, ServiceError> {
-    let existing = {
-        let mut conn = service.store().reader().acquire().await?;
-        match tenants::find(&mut conn, "console", WORKSPACE).await? {
-            Some(t) => Some((t.id, tenants::deal_count(&mut conn, t.id).await?)),
-            None => None,
-        }
-    };
-    match existing {
+    match service.workspace_deal_count("console", WORKSPACE).await? {
         Some((_, deals)) if !reset && deals > 0 => {
             return Ok(format!(
                 "Reusing the demo workspace ({deals} deals); `dealgate demo --reset` starts it afresh."
             ));
         }
-        Some((id, _)) => {
-            let mut tx = service.store().begin().await?;
-            tenants::delete(&mut tx, id).await?;
-            tx.commit().await?;
-        }
+        Some((id, _)) => service.delete_workspace(id).await?,
         None => {}
     }
     let count = seed(service).await?;

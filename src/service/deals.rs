@@ -147,9 +147,8 @@ impl Service {
             now,
         )
         .await?;
-        let view = self.view(&mut tx, playbook, deal, owner_row).await?;
         tx.commit().await?;
-        Ok(view)
+        self.view_committed(playbook, deal, owner_row).await
     }
 
     /// `/deal show`: anyone in the workspace may look; the pipeline is shared knowledge.
@@ -300,9 +299,8 @@ impl Service {
                 now,
             )
             .await?;
-            let view = self.view(&mut tx, &session.playbook, deal, owner).await?;
             tx.commit().await?;
-            Ok(view)
+            self.view_committed(&session.playbook, deal, owner).await
         })
         .await
     }
@@ -368,8 +366,7 @@ impl Service {
                 .playbook
                 .stage(&deal.stage)
                 .is_some_and(|s| s.activities.iter().any(|a| &a.id == activity));
-            let mut conn = self.store.reader().acquire().await?;
-            let view = self.view(&mut conn, &session.playbook, deal, owner).await?;
+            let view = self.view_committed(&session.playbook, deal, owner).await?;
             Ok((view, recommended_here))
         })
         .await?;
@@ -411,14 +408,25 @@ impl Service {
                 now,
             )
             .await?;
-            let view = self.view(&mut tx, &session.playbook, deal, owner).await?;
             tx.commit().await?;
-            Ok(view)
+            self.view_committed(&session.playbook, deal, owner).await
         })
         .await
     }
 
     /// Builds the view of a deal from inside the caller's connection or transaction.
+    /// The view of a deal just written, built on the read pool after commit, so the writer
+    /// (one connection on SQLite) is held only for the write itself.
+    pub(super) async fn view_committed(
+        &self,
+        playbook: &Playbook,
+        deal: Deal,
+        owner: MemberRow,
+    ) -> ServiceResult<DealView> {
+        let mut conn = self.store.reader().acquire().await?;
+        self.view(&mut conn, playbook, deal, owner).await
+    }
+
     pub(super) async fn view(
         &self,
         conn: &mut Conn,

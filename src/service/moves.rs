@@ -161,8 +161,7 @@ impl Service {
                 0
             };
             tx.commit().await?;
-            let mut conn = self.store.reader().acquire().await?;
-            let view = self.view(&mut conn, playbook, deal, owner).await?;
+            let view = self.view_committed(playbook, deal, owner).await?;
             if !transition.overridden.is_empty() {
                 tracing::info!(
                     tenant = session.tenant.id, deal = %number, by = %session.member.display_name,

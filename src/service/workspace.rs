@@ -238,6 +238,32 @@ impl Service {
         })
     }
 
+    /// A workspace's id and how many deals it holds, if it exists (for operator tools such as
+    /// the demo, which act outside any member's session).
+    pub async fn workspace_deal_count(
+        &self,
+        platform: &str,
+        external_id: &str,
+    ) -> ServiceResult<Option<(i64, i64)>> {
+        let mut conn = self.store.reader().acquire().await?;
+        match tenants::find(&mut conn, platform, external_id).await? {
+            Some(t) => Ok(Some((t.id, tenants::deal_count(&mut conn, t.id).await?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Deletes a workspace and everything in it, in one transaction (the demo's `--reset`).
+    pub async fn delete_workspace(&self, tenant_id: i64) -> ServiceResult<()> {
+        let mut tx = self.store.begin().await?;
+        tenants::delete(&mut tx, tenant_id).await?;
+        tx.commit().await?;
+        self.playbooks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&tenant_id);
+        Ok(())
+    }
+
     /// `/team list`: everyone, with role and manager.
     pub async fn team(&self, session: &Session) -> ServiceResult<Vec<TeamMember>> {
         let mut conn = self.store.reader().acquire().await?;
