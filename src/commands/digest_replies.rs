@@ -14,7 +14,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::replies::money;
+use super::replies::{deals, money};
 use super::reply::{Reply, Tone};
 use crate::engine::forecast::{Forecast, Totals};
 use crate::engine::ids::StageId;
@@ -39,14 +39,6 @@ fn category(f: &Forecast, c: ForecastCategory) -> i128 {
         .iter()
         .find(|(k, _)| *k == c)
         .map_or(0, |(_, t)| t.amount)
-}
-
-fn deals(n: u64) -> String {
-    if n == 1 {
-        "1 deal".into()
-    } else {
-        format!("{n} deals")
-    }
 }
 
 /// `open EUR 480,000 in 12 deals · weighted … · commit … · best case … · won … (1)`

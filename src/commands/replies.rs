@@ -507,10 +507,19 @@ pub fn playbook_view(playbook: &Playbook, stage: Option<&Stage>) -> Reply {
     }
 }
 
+/// "1 deal", "3 deals".
+pub(crate) fn deals(n: u64) -> String {
+    if n == 1 {
+        "1 deal".into()
+    } else {
+        format!("{n} deals")
+    }
+}
+
 fn totals_line(label: &str, t: &Totals, currency: &str) -> String {
     format!(
-        "{label}: {} deal(s) · {} · weighted {}",
-        t.count,
+        "{label}: {} · {} · weighted {}",
+        deals(t.count),
         money(t.amount, currency),
         money(t.weighted_minor(), currency)
     )
@@ -538,8 +547,9 @@ pub fn forecast_view(view: &ForecastView, playbook: &Playbook) -> Reply {
         .field("Closed won", money(f.won.amount, c))
         .ephemeral();
     reply.lines.push(format!(
-        "{} open deal(s); {} won in the period.",
-        f.open.count, f.won.count
+        "{} open; {} won in the period.",
+        deals(f.open.count),
+        f.won.count
     ));
     reply.lines.push("**By stage**".to_string());
     for (id, t) in &f.by_stage {

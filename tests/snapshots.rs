@@ -1,0 +1,105 @@
+//! What people read, pinned: the console text of the replies a sales team sees most (a deal
+//! card, a refused advance with its remedies, a stage change, a forecast, the digest preview and
+//! the help), and the Discord JSON of a refusal with its buttons. A change to any of them shows
+//! up as a snapshot diff to review (`cargo insta review`), not as a silent change in chat.
+//!
+//! Everything runs on a manual clock in a fresh SQLite workspace, so the text is the same on
+//! every run.
+
+mod support;
+
+use chrono::Duration;
+use dealgate::chat::console::{caller, render};
+use dealgate::chat::discord::render as discord;
+use dealgate::commands::Reply;
+use dealgate::commands::execute::execute_line;
+use support::{TestApp, WORKSPACE};
+
+async fn run(app: &TestApp, user: &str, line: &str) -> Reply {
+    execute_line(&app.service, &caller(WORKSPACE, user), line).await
+}
+
+/// A manager's team with three deals at different points of the process.
+async fn pipeline() -> TestApp {
+    let app = TestApp::new().await;
+    app.team().await;
+    for (user, line) in [
+        ("ann", r#"/deal new "Vertex Robotics" 120k 2026-03-27"#),
+        ("ann", r#"/deal new "Northwind renewal" 48000 2026-04-30"#),
+        ("bob", r#"/deal new "Acme platform" 250,000 2026-05-15"#),
+        ("ann", "/log deal-1 discovery-call met the CFO"),
+        ("ann", "/advance deal-1"),
+        ("bob", "/log deal-3 discovery-call"),
+        ("bob", "/advance deal-3"),
+    ] {
+        let reply = run(&app, user, line).await;
+        assert!(
+            !reply.title.starts_with("That didn't work"),
+            "{line}: {reply:?}"
+        );
+    }
+    app.clock.advance(Duration::days(3));
+    app
+}
+
+#[tokio::test]
+async fn a_deal_card_reads_as_expected() {
+    let app = pipeline().await;
+    insta::assert_snapshot!(render(&run(&app, "ann", "/deal show deal-1").await));
+}
+
+#[tokio::test]
+async fn a_refused_advance_names_each_missing_requirement_and_its_remedy() {
+    let app = pipeline().await;
+    insta::assert_snapshot!(render(&run(&app, "ann", "/advance deal-2").await));
+}
+
+#[tokio::test]
+async fn a_refusal_on_discord_is_ephemeral_with_a_button_per_remedy_and_no_mentions() {
+    let app = pipeline().await;
+    let reply = run(&app, "bob", "/advance deal-3").await;
+    insta::assert_json_snapshot!(discord::response(&reply));
+}
+
+#[tokio::test]
+async fn a_stage_change_announces_the_new_probability_and_weighted_value() {
+    let app = pipeline().await;
+    run(
+        &app,
+        "ann",
+        r#"/deal set deal-1 champion "Priya Shah, VP Operations""#,
+    )
+    .await;
+    run(&app, "mia", "/approve deal-1 pricing checked with finance").await;
+    insta::assert_snapshot!(render(&run(&app, "ann", "/advance deal-1").await));
+}
+
+#[tokio::test]
+async fn the_managers_forecast_reads_as_expected() {
+    let app = pipeline().await;
+    insta::assert_snapshot!(render(&run(&app, "mia", "/forecast this-quarter").await));
+}
+
+#[tokio::test]
+async fn the_digest_preview_shows_changes_and_deals_at_risk() {
+    let app = pipeline().await;
+    // Four weeks on: deal-1 has sat in Solution past its 21 days and its close date has passed;
+    // deal-2 changed since the previous day.
+    app.clock.advance(Duration::days(24));
+    run(&app, "ann", "/deal set deal-2 amount 52000").await;
+    run(&app, "mia", "/digest preview").await;
+    app.clock.advance(Duration::hours(1));
+    let mut reply = run(&app, "mia", "/digest preview").await;
+    // The chart is checked as an image elsewhere; its bytes are no snapshot material.
+    assert!(
+        reply.image.take().is_some(),
+        "the preview carries its chart"
+    );
+    insta::assert_snapshot!(render(&reply));
+}
+
+#[tokio::test]
+async fn help_for_advance_reads_as_expected() {
+    let app = TestApp::new().await;
+    insta::assert_snapshot!(render(&run(&app, "ann", "/help advance").await));
+}
