@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use anyhow::{Context, anyhow};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
 
 use super::reply::Image;
@@ -73,7 +74,12 @@ pub fn render(figures: &DigestFigures, playbook: &Playbook) -> anyhow::Result<Im
             short_label(&figures.quarter.label),
             figures.currency
         );
-        bars(&left, &format!("{title}: by stage"), &by_stage, &BLUE)?;
+        bars(
+            &left,
+            &format!("{title}: by stage"),
+            &by_stage,
+            &RGBColor(52, 101, 164),
+        )?;
         bars(&right, "By rep", &by_rep, &RGBColor(0, 140, 90))?;
         root.present().map_err(|e| anyhow!("{e}"))?;
     }
@@ -92,6 +98,12 @@ fn major(t: &Totals) -> f64 {
     t.weighted_minor() as f64 / 100.0
 }
 
+/// Widest label kept whole; longer stage or rep names are cut with an ellipsis.
+const MAX_LABEL_CHARS: usize = 22;
+
+/// Horizontal bars, first item on top: names read on the left at any length, so stage names such
+/// as "Contract and Commit" never collide as they did under vertical bars. Each bar carries its
+/// value at its end, so the chart is readable without following grid lines.
 fn bars<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     caption: &str,
@@ -99,46 +111,72 @@ fn bars<DB: DrawingBackend>(
     colour: &RGBColor,
 ) -> anyhow::Result<()> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("draw the chart: {e}");
-    let top = data.iter().map(|(_, v)| *v).fold(0.0, f64::max).max(1.0) * 1.1;
+    // Room on the right of the longest bar for its value label.
+    let top = data.iter().map(|(_, v)| *v).fold(0.0, f64::max).max(1.0) * 1.18;
     let n = data.len().max(1);
+    let labels: Vec<String> = data.iter().map(|(l, _)| truncate(l)).collect();
+    let widest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4);
     let mut chart = ChartBuilder::on(area)
         .caption(caption, ("sans-serif", 18))
         .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(70)
-        .build_cartesian_2d((0..n).into_segmented(), 0.0..top)
+        .x_label_area_size(28)
+        .y_label_area_size((widest as u32 * 8 + 16).clamp(48, 200))
+        // A segmented range gives each value up to and including its end a row: `0..n - 1` is n rows.
+        .build_cartesian_2d(0.0..top, (0..n - 1).into_segmented())
         .map_err(err)?;
+    // Row `i` of the chart (counted from the bottom) shows item `n - 1 - i`.
+    let item = |row: usize| n.checked_sub(row + 1);
     chart
         .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(n)
-        .x_label_formatter(&|x| match x {
-            SegmentValue::CenterOf(i) => data.get(*i).map(|(l, _)| truncate(l)).unwrap_or_default(),
+        .disable_y_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(RGBColor(225, 225, 225))
+        .x_labels(5)
+        .x_label_formatter(&|x| compact(*x))
+        .y_labels(n)
+        .y_label_formatter(&|y| match y {
+            SegmentValue::CenterOf(row) => item(*row)
+                .and_then(|i| labels.get(i).cloned())
+                .unwrap_or_default(),
             _ => String::new(),
         })
-        .y_label_formatter(&|y| compact(*y))
         .label_style(("sans-serif", 13))
         .draw()
         .map_err(err)?;
     chart
         .draw_series(data.iter().enumerate().map(|(i, (_, v))| {
+            let row = n - 1 - i;
             let mut bar = Rectangle::new(
                 [
-                    (SegmentValue::Exact(i), 0.0),
-                    (SegmentValue::Exact(i + 1), *v),
+                    (0.0, SegmentValue::Exact(row)),
+                    (*v, SegmentValue::Exact(row + 1)),
                 ],
                 colour.filled(),
             );
-            bar.set_margin(0, 0, 6, 6);
+            bar.set_margin(5, 5, 0, 0);
             bar
+        }))
+        .map_err(err)?;
+    let value_style = ("sans-serif", 12)
+        .into_font()
+        .color(&RGBColor(60, 60, 60))
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    chart
+        .draw_series(data.iter().enumerate().map(|(i, (_, v))| {
+            let row = n - 1 - i;
+            EmptyElement::at((*v, SegmentValue::CenterOf(row)))
+                + Text::new(compact(*v), (5, 0), value_style.clone())
         }))
         .map_err(err)?;
     Ok(())
 }
 
 fn truncate(label: &str) -> String {
-    if label.chars().count() > 12 {
-        format!("{}…", label.chars().take(11).collect::<String>())
+    if label.chars().count() > MAX_LABEL_CHARS {
+        format!(
+            "{}…",
+            label.chars().take(MAX_LABEL_CHARS - 1).collect::<String>()
+        )
     } else {
         label.to_string()
     }
