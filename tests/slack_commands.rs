@@ -107,6 +107,7 @@ async fn every_catalogue_command_runs_as_a_slack_slash_command(app: support::Tes
     assert!(text(&a).contains("/advance deal [to] [override]"), "{a}");
     let a = ep.command(ANN, "/dealgate", "").await;
     assert_eq!(title(&a), "dealgate commands", "{a}");
+    assert!(text(&a).contains("`/dealgate help [command]`"), "{a}");
     assert_eq!(a["response_type"], "ephemeral");
 
     let a = ep

@@ -167,9 +167,17 @@ impl Dispatcher {
             };
         }
         if !changes_something(&command) || cmd.trigger_id.is_empty() {
-            return Answer::now(render::response(
-                &execute(&self.service, &caller, command).await,
-            ));
+            let is_help = matches!(command, Command::Help { .. });
+            let mut reply = execute(&self.service, &caller, command).await;
+            if is_help {
+                // Help lists `/help`, which a Slack workspace reaches through `/dealgate`.
+                reply.lines.push(
+                    "On Slack, help is `/dealgate help [command]`; every other command is its \
+                     own slash command (`/deal new`, `/advance`, …) or follows `/dealgate`."
+                        .to_string(),
+                );
+            }
+            return Answer::now(render::response(&reply));
         }
         let key = format!("command:{}", cmd.trigger_id);
         let (_, body) = self

@@ -85,7 +85,10 @@ pub fn blocks(reply: &Reply) -> Vec<Value> {
     if let Some(image) = &reply.image {
         blocks.push(json!({"type": "context", "elements": [{
             "type": "mrkdwn",
-            "text": format!("The chart ({}) comes with the posted digest.", escape(&image.file_name)),
+            "text": format!(
+                "The chart ({}) is posted with the scheduled digest.",
+                escape(&image.file_name)
+            ),
         }]}));
     }
     let buttons = buttons(reply);
