@@ -155,6 +155,24 @@ mod tests {
         assert_eq!(s.verify(Some(TIMESTAMP), Some(&upper), body, now), Ok(()));
     }
 
+    proptest::proptest! {
+        /// Whatever arrives in the headers and the body, the answer is a refusal, not a panic
+        /// (a multi-byte character where hex belongs, a huge or negative timestamp, …).
+        #[test]
+        fn arbitrary_headers_and_bodies_are_refused_never_panicked_on(
+            timestamp in proptest::prop_oneof![
+                proptest::strategy::Just(TIMESTAMP.to_string()),
+                "\\PC{0,24}",
+            ],
+            signature in proptest::prop_oneof!["v0=[0-9a-fA-F]{64}", "v0=\\PC{62,66}", "\\PC{0,70}"],
+            body in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+        ) {
+            let now = at(1_531_420_618);
+            let verdict = secret().verify(Some(&timestamp), Some(&signature), &body, now);
+            proptest::prop_assert!(verdict.is_err());
+        }
+    }
+
     #[test]
     fn the_timestamp_must_be_within_five_minutes_either_way() {
         let s = secret();
