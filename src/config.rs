@@ -1,7 +1,9 @@
 //! Turning configuration values into what the service needs. Values come in from `main` (which
 //! reads the environment through clap); library code never reads environment variables.
 
+use std::fmt;
 use std::path::Path;
+use std::str::FromStr;
 
 use anyhow::{Context, bail};
 
@@ -32,4 +34,33 @@ pub fn playbook_source(reference: &str) -> anyhow::Result<PlaybookSource> {
         reference: reference.to_string(),
         toml,
     })
+}
+
+/// A secret (a bot token, a signing secret) that never shows in `Debug` or logs.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The secret itself, for the one place that uses it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(redacted)")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.trim().to_string()))
+    }
 }

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use dealgate::chat::console;
 use dealgate::chat::discord::{self, Purpose, RawSettings, Secret, Settings};
+use dealgate::chat::slack::{self, SlackArgs};
 use dealgate::clock::SystemClock;
 use dealgate::commands::replies::playbook_view;
 use dealgate::config::playbook_source;
@@ -39,6 +40,9 @@ struct Cli {
     #[command(flatten)]
     discord: DiscordArgs,
 
+    #[command(flatten)]
+    slack: SlackArgs,
+
     #[command(subcommand)]
     command: Cmd,
 }
@@ -67,6 +71,13 @@ struct DiscordArgs {
 }
 
 impl DiscordArgs {
+    /// Whether any of Discord's own settings was given.
+    fn any(&self) -> bool {
+        self.discord_token.is_some()
+            || self.discord_application_id.is_some()
+            || self.discord_public_key.is_some()
+    }
+
     fn settings(self, purpose: Purpose) -> anyhow::Result<Option<Settings>> {
         let raw = RawSettings {
             token: self.discord_token,
@@ -121,12 +132,18 @@ enum Cmd {
     },
     /// List outgoing messages not yet delivered (pending retries and failures).
     Outbox,
-    /// Run the Discord bot: the HTTP interactions endpoint with `--http`, the gateway when
-    /// DISCORD_TOKEN is set, or both.
+    /// Run the bot: with `--http`, Discord's interactions endpoint and, when
+    /// SLACK_SIGNING_SECRET is set, Slack's slash commands and buttons; the Discord gateway
+    /// when DISCORD_TOKEN is set. Both platforms at once when both are configured.
     Serve {
-        /// Address for the HTTP interactions endpoint, e.g. 127.0.0.1:8080.
+        /// Address for the HTTP server (Discord's and Slack's endpoints), e.g. 127.0.0.1:8080.
         #[arg(long = "http", env = "DEALGATE_HTTP_ADDR")]
         http: Option<std::net::SocketAddr>,
+    },
+    /// Slack: print the app manifest.
+    Slack {
+        #[command(subcommand)]
+        action: SlackCmd,
     },
     /// Manage the Discord application's slash commands.
     Commands {
@@ -151,6 +168,18 @@ enum CommandsCmd {
 }
 
 #[derive(Debug, Subcommand)]
+enum SlackCmd {
+    /// Print the Slack app manifest (JSON) for a bot served at URL: every command, the scopes
+    /// and the interactivity URL. Paste it in api.slack.com/apps → Create New App → From a
+    /// manifest.
+    Manifest {
+        /// The public base URL of `dealgate serve --http`, e.g. https://bot.example.com.
+        #[arg(long)]
+        url: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum PlaybookCmd {
     /// Validate a playbook file: errors with file:line and exit 1, warnings and exit 0.
     Check { file: String },
@@ -170,7 +199,8 @@ async fn main() -> ExitCode {
         | Cmd::Demo { .. }
         | Cmd::Playbook { .. }
         | Cmd::Digest { .. }
-        | Cmd::Outbox => "warn",
+        | Cmd::Outbox
+        | Cmd::Slack { .. } => "warn",
         Cmd::Migrate | Cmd::Serve { .. } | Cmd::Commands { .. } => "warn,dealgate=info",
     };
     tracing_subscriber::fmt()
@@ -212,20 +242,42 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Serve { http } => {
-            let settings = cli.discord.settings(Purpose::Serve {
-                http: http.is_some(),
-            })?;
-            let Some(settings) = settings else {
+            let slack = cli.slack.settings(http.is_some())?;
+            // Slack alone needs no Discord settings, and the HTTP server beside Slack needs
+            // Discord's endpoint settings only when Discord's endpoint is wanted (a public key
+            // given); otherwise Discord's rules apply as before.
+            let discord_http =
+                http.is_some() && (slack.is_none() || cli.discord.discord_public_key.is_some());
+            let discord = if slack.is_none() || cli.discord.any() {
+                cli.discord
+                    .settings(Purpose::Serve { http: discord_http })?
+            } else {
+                None
+            };
+            if discord.is_none() && slack.is_none() {
                 anyhow::bail!(
                     "nothing to serve: set DISCORD_TOKEN (gateway) or give --http ADDR \
-                     (interactions endpoint), or both"
+                     (interactions endpoint), or both; for Slack set SLACK_SIGNING_SECRET and \
+                     SLACK_BOT_TOKEN and give --http ADDR"
                 );
-            };
+            }
             let url = cli
                 .database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
             let service = Arc::new(service(&url, &cli.playbook).await?);
-            serve(service, settings, http).await?;
+            serve(service, discord, slack, http).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Slack {
+            action: SlackCmd::Manifest { url },
+        } => {
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                anyhow::bail!(
+                    "--url `{url}`: give the bot's public address, e.g. https://bot.example.com"
+                );
+            }
+            let manifest = slack::manifest::manifest(&url);
+            println!("{}", serde_json::to_string_pretty(&manifest)?);
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Commands {
@@ -326,38 +378,70 @@ async fn service(url: &str, playbook: &str) -> anyhow::Result<Service> {
     Ok(Service::new(store, Arc::new(SystemClock), source))
 }
 
-/// Runs the endpoint and/or the gateway until Ctrl-C.
+/// Runs the HTTP endpoints and/or the gateway until Ctrl-C.
 async fn serve(
     service: Arc<Service>,
-    settings: Settings,
+    discord: Option<Settings>,
+    slack: Option<slack::Settings>,
     http: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
-    let rest = discord::rest::Rest::new(&settings);
-    let dispatcher = Arc::new(discord::Dispatcher::new(
-        Arc::clone(&service),
-        settings.roles.clone(),
-    ));
+    let discord = discord.map(|settings| {
+        let rest = discord::rest::Rest::new(&settings);
+        let dispatcher = Arc::new(discord::Dispatcher::new(
+            Arc::clone(&service),
+            settings.roles.clone(),
+        ));
+        (settings, rest, dispatcher)
+    });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
-    if let (Some(addr), Some(key)) = (http, settings.public_key.clone()) {
+    if let Some(addr) = http {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("listen on {addr}"))?;
         let bound = listener.local_addr()?;
-        eprintln!("Discord interactions endpoint: http://{bound}/discord/interactions");
-        let router = discord::http::router(Arc::clone(&dispatcher), key, rest.clone());
+        let mut router = axum::Router::new();
+        let mut healthz = false;
+        if let Some((settings, rest, dispatcher)) = &discord
+            && let Some(key) = settings.public_key.clone()
+        {
+            eprintln!("Discord interactions endpoint: http://{bound}/discord/interactions");
+            router = router.merge(discord::http::router(
+                Arc::clone(dispatcher),
+                key,
+                rest.clone(),
+            ));
+            healthz = true;
+        }
+        if let Some(settings) = &slack {
+            eprintln!(
+                "Slack endpoints: http://{bound}/slack/commands and http://{bound}/slack/interactivity"
+            );
+            let dispatcher = Arc::new(slack::Dispatcher::new(Arc::clone(&service)));
+            let secret = slack::verify::SigningSecret::new(settings.signing_secret.clone());
+            router = router.merge(slack::http::router(
+                Arc::clone(&dispatcher),
+                secret,
+                slack::web::client(),
+            ));
+            if !healthz {
+                router = router.merge(slack::http::health(dispatcher));
+            }
+        }
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {
             discord::http::serve(listener, router, async move {
                 let _ = stop.changed().await;
             })
             .await
-            .context("serve the interactions endpoint")
+            .context("serve the HTTP endpoints")
         });
     }
     let mut shards = None;
-    if settings.token.is_some() {
-        let mut client = discord::gateway::client(&rest, Arc::clone(&dispatcher)).await?;
+    if let Some((settings, rest, dispatcher)) = &discord
+        && settings.token.is_some()
+    {
+        let mut client = discord::gateway::client(rest, Arc::clone(dispatcher)).await?;
         shards = Some(Arc::clone(&client.shard_manager));
         eprintln!("Connecting to the Discord gateway…");
         tasks.spawn(async move { client.start().await.context("run the gateway client") });

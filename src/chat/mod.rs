@@ -2,3 +2,5 @@
 
 pub mod console;
 pub mod discord;
+pub mod press;
+pub mod slack;

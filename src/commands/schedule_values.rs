@@ -22,10 +22,26 @@ fn problem(problem: ValueProblem) -> ParseError {
     }
 }
 
-/// A channel as typed: `#name` (kept without the `#`), a platform mention (`<#123>`) kept as
-/// typed for the adapter, or a bare id or name.
+/// A channel as typed: `#name` (kept without the `#`), a platform mention (Discord's `<#123>`,
+/// Slack's `<#C024BE7LR|sales>`) kept as typed for the adapter, or a bare id or name.
 pub fn parse_channel(raw: &str) -> Result<String, ParseError> {
     let text = raw.trim();
+    if let Some((id, label)) = text
+        .strip_prefix("<#")
+        .and_then(|t| t.strip_suffix('>'))
+        .and_then(|t| t.split_once('|'))
+    {
+        let id_ok = (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric());
+        let label_ok = label.chars().count() <= 80
+            && label
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        return if id_ok && label_ok {
+            Ok(text.to_string())
+        } else {
+            Err(problem(ValueProblem::Channel(text.to_string())))
+        };
+    }
     let name = text.strip_prefix('#').unwrap_or(text);
     let ok = (1..=100).contains(&name.chars().count())
         && name
@@ -78,6 +94,11 @@ mod tests {
     fn channels_times_zones_flags_and_days_parse_as_people_type_them() {
         assert_eq!(parse_channel("#sales-managers").unwrap(), "sales-managers");
         assert_eq!(parse_channel("<#1234567890>").unwrap(), "<#1234567890>");
+        assert_eq!(
+            parse_channel("<#C024BE7LR|sales>").unwrap(),
+            "<#C024BE7LR|sales>"
+        );
+        assert!(parse_channel("<#C024BE7LR|two words>").is_err());
         assert!(parse_channel("two words").is_err());
         assert_eq!(
             parse_time("8:30").unwrap().format("%H:%M").to_string(),

@@ -319,8 +319,24 @@ pub(super) async fn resolve_user(
     }
 }
 
-/// `<@123>` and `<@!123>` (Discord mentions) name the platform user id `123`.
+/// A platform mention names the platform user id: Discord's `<@123>` and `<@!123>`, Slack's
+/// `<@U024BE7LH>` and `<@U024BE7LH|alice>` (the label after `|` is only a display hint).
 fn mention_key(text: &str) -> Option<&str> {
     let inner = text.strip_prefix("<@")?.strip_suffix('>')?;
-    Some(inner.trim_start_matches('!'))
+    let id = inner.split_once('|').map_or(inner, |(id, _)| id);
+    Some(id.trim_start_matches('!'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::mention_key;
+
+    #[test]
+    fn discord_and_slack_mentions_name_the_user_id() {
+        assert_eq!(mention_key("<@123>"), Some("123"));
+        assert_eq!(mention_key("<@!123>"), Some("123"));
+        assert_eq!(mention_key("<@U024BE7LH>"), Some("U024BE7LH"));
+        assert_eq!(mention_key("<@U024BE7LH|alice>"), Some("U024BE7LH"));
+        assert_eq!(mention_key("alice"), None);
+    }
 }

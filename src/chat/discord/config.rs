@@ -1,42 +1,11 @@
 //! The Discord settings, checked once at start-up: a partly configured platform is an error that
 //! names every missing variable. Values come from `main` (clap reads the environment).
 
-use std::fmt;
-use std::str::FromStr;
-
 use serenity::all::{ApplicationId, RoleId};
 use thiserror::Error;
 
 use super::verify::PublicKey;
-
-/// A secret (the bot token) that never shows in `Debug` or logs.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself, for the one place that sends it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(redacted)")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Self(s.trim().to_string()))
-    }
-}
+pub use crate::config::Secret;
 
 /// Discord roles that make a member a dealgate manager or admin (`DEALGATE_MANAGER_ROLE`,
 /// `DEALGATE_ADMIN_ROLE`): role ids, comma-separated. Ids rather than names because an

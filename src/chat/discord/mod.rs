@@ -11,7 +11,7 @@
 //! ```
 
 pub mod config;
-pub mod custom_id;
+pub use super::press as custom_id;
 pub mod dispatch;
 pub mod gateway;
 pub mod http;

@@ -1,8 +1,9 @@
-//! Button ids. A button's `custom_id` comes back verbatim when it is pressed, from whoever
-//! pressed it, so it is parsed as untrusted input: a version, a kind from a short list, and
-//! values that must parse. Pressing a button does what the matching command does, as the
-//! presser, with the service's authorization; a made-up id can therefore do no more than the
-//! presser could type, and one that does not parse is refused without doing anything.
+//! Button values, shared by the adapters: Discord's `custom_id` and the `value` of a Slack
+//! button. A button's value comes back verbatim when it is pressed, from whoever pressed it, so
+//! it is parsed as untrusted input: a version, a kind from a short list, and values that must
+//! parse. Pressing a button does what the matching command does, as the presser, with the
+//! service's authorization; a made-up value can therefore do no more than the presser could
+//! type, and one that does not parse is refused without doing anything.
 //!
 //! ```text
 //! dg1:log:42:discovery-call   → /log deal-42 discovery-call
@@ -39,7 +40,7 @@ pub enum Press {
 pub enum BadId {
     #[error(
         "This button comes from an older version of dealgate and no longer works. Nothing was \
-         done; run the command instead (`/help` lists them)."
+         done; run the command instead (the `help` command lists them)."
     )]
     Stale,
     #[error("dealgate did not make this button, so it did nothing.")]

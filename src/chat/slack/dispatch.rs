@@ -1,0 +1,411 @@
+//! Slack's payloads → commands → Block Kit.
+//!
+//! - Slash command: the command's name and its text become one command line for
+//!   `commands::parse::parse_line`, the console's own parser (`/advance` + `deal-42` →
+//!   `/advance deal-42`; `/dealgate` takes a whole line, `/dealgate help`).
+//! - Button (`block_actions`): the button's versioned value → the command it stands for, run as
+//!   the presser; the answer goes to the payload's `response_url`.
+//!
+//! A command that changes something, and every press, claims its `trigger_id` first (Slack
+//! makes one per invocation and repeats it when it retries a delivery, `X-Slack-Retry-Num`);
+//! a duplicate gets the answer recorded the first time instead of logging an activity twice.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::render;
+use crate::chat::press::Press;
+use crate::commands::execute::execute;
+use crate::commands::parse::parse_line;
+use crate::commands::reply::Tone;
+use crate::commands::{Command, Reply, replies};
+use crate::engine::ids::DealNumber;
+use crate::service::{Caller, Claim, Service, ServiceError};
+
+const PLATFORM: &str = "slack";
+
+/// The slash command that takes any command line: `/dealgate help`, `/dealgate deal list`.
+pub const CATCH_ALL: &str = "dealgate";
+
+/// How long a duplicate waits for the first delivery's answer: inside Slack's 3 seconds.
+const DUPLICATE_WAIT: Duration = Duration::from_secs(2);
+
+/// A slash command as Slack posts it (form-encoded). Fields Slack has deprecated or that
+/// dealgate does not need are left out.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SlashCommand {
+    pub team_id: String,
+    pub team_domain: String,
+    pub channel_id: String,
+    pub user_id: String,
+    pub user_name: String,
+    pub command: String,
+    pub text: String,
+    pub response_url: String,
+    pub trigger_id: String,
+}
+
+/// An interaction payload (the `payload` field of an interactivity request); only
+/// `block_actions` is acted on.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Interaction {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub team: Option<Team>,
+    pub user: Option<User>,
+    pub trigger_id: String,
+    pub response_url: String,
+    pub actions: Vec<Action>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Team {
+    pub id: String,
+    pub domain: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct User {
+    pub id: String,
+    pub username: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Action {
+    pub action_id: String,
+    pub value: String,
+}
+
+/// Slow work to finish after the acknowledgement, and where its answer goes.
+#[derive(Debug, Clone)]
+pub struct Later {
+    pub response_url: String,
+    pub caller: Caller,
+    pub command: Command,
+}
+
+/// The HTTP response body, and what to do after sending it.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub body: Value,
+    pub later: Option<Later>,
+}
+
+impl Answer {
+    fn now(body: Value) -> Self {
+        Self { body, later: None }
+    }
+}
+
+pub struct Dispatcher {
+    service: Arc<Service>,
+}
+
+impl Dispatcher {
+    pub fn new(service: Arc<Service>) -> Self {
+        Self { service }
+    }
+
+    pub fn service(&self) -> &Service {
+        &self.service
+    }
+
+    pub async fn command(&self, cmd: SlashCommand) -> Answer {
+        let Some(caller) = caller(&cmd.team_id, &cmd.team_domain, &cmd.user_id, &cmd.user_name)
+        else {
+            return Answer::now(render::response(&replies::user_error(
+                "Slack did not say which workspace and user this command came from.",
+            )));
+        };
+        let text = unescape(&cmd.text);
+        let name = cmd.command.trim().trim_start_matches('/').to_lowercase();
+        let line = if name == CATCH_ALL {
+            if text.trim().is_empty() {
+                "help".to_string()
+            } else {
+                text
+            }
+        } else {
+            format!("{name} {text}")
+        };
+        let command = match parse_line(&line) {
+            Ok(c) => c,
+            Err(e) => return Answer::now(render::response(&replies::user_error(&e.to_string()))),
+        };
+        let mentioned = mentions(&line);
+        if !mentioned.is_empty() {
+            // People named by a mention become members (reps) if new, so `/team set @dana
+            // manager` works before Dana has used dealgate; until then Slack's id is their
+            // name. A failure here shows up as the command's own "nobody called …" reply.
+            if let Ok(session) = self.service.session(&caller).await
+                && let Err(e) = self.service.introduce_members(&session, &mentioned).await
+            {
+                tracing::warn!(error = ?e, "could not add the members a command named");
+            }
+        }
+        if matches!(command, Command::Forecast { .. }) && !cmd.response_url.is_empty() {
+            // A forecast over a large pipeline may take longer than Slack's 3 seconds: say so
+            // now, and post the result to the response URL.
+            let working = Reply::new("Working out the forecast…").ephemeral();
+            return Answer {
+                body: render::response(&working),
+                later: Some(Later {
+                    response_url: cmd.response_url,
+                    caller,
+                    command,
+                }),
+            };
+        }
+        if !changes_something(&command) || cmd.trigger_id.is_empty() {
+            let is_help = matches!(command, Command::Help { .. });
+            let mut reply = execute(&self.service, &caller, command).await;
+            if is_help {
+                // Help lists `/help`, which a Slack workspace reaches through `/dealgate`.
+                reply.lines.push(
+                    "On Slack, help is `/dealgate help [command]`; every other command is its \
+                     own slash command (`/deal new`, `/advance`, …) or follows `/dealgate`."
+                        .to_string(),
+                );
+            }
+            return Answer::now(render::response(&reply));
+        }
+        let key = format!("command:{}", cmd.trigger_id);
+        let (_, body) = self
+            .once(&key, async {
+                render::response(&execute(&self.service, &caller, command).await)
+            })
+            .await;
+        Answer::now(body)
+    }
+
+    /// Runs slow work; its answer is for the response URL.
+    pub async fn finish(&self, later: &Later) -> Value {
+        let mut body =
+            render::response(&execute(&self.service, &later.caller, later.command.clone()).await);
+        // Replace "Working out the forecast…" rather than add under it.
+        body["replace_original"] = json!(true);
+        body
+    }
+
+    /// A button press: the message to post to the payload's response URL, or `None` when there
+    /// is nothing to post (not a button, or a duplicate whose answer was posted already).
+    pub async fn press(&self, payload: Interaction) -> Option<(String, Value)> {
+        if payload.kind != "block_actions" || payload.response_url.is_empty() {
+            return None;
+        }
+        let url = payload.response_url.clone();
+        let (team, user) = (
+            payload.team.unwrap_or_default(),
+            payload.user.unwrap_or_default(),
+        );
+        let display = if user.username.is_empty() {
+            &user.name
+        } else {
+            &user.username
+        };
+        let Some(caller) = caller(&team.id, &team.domain, &user.id, display) else {
+            return Some((
+                url,
+                not_a_press("Slack did not say who pressed the button."),
+            ));
+        };
+        let value = payload
+            .actions
+            .first()
+            .map(|a| a.value.clone())
+            .unwrap_or_default();
+        let what = match Press::decode(&value) {
+            Ok(p) => p,
+            Err(e) => return Some((url, not_a_press(&e.to_string()))),
+        };
+        let work = async {
+            match (what.command(), &what) {
+                (Some(command), _) => {
+                    render::response(&execute(&self.service, &caller, command).await)
+                }
+                (None, Press::AskApproval { deal }) => self.ask_approval(&caller, *deal).await,
+                (None, _) => render::response(&replies::user_error("That button did nothing.")),
+            }
+        };
+        let (fresh, mut body) = if payload.trigger_id.is_empty() {
+            (true, work.await)
+        } else {
+            self.once(&format!("press:{}", payload.trigger_id), work)
+                .await
+        };
+        // A press answers in a new message; the one with the buttons stays as it was.
+        body["replace_original"] = json!(false);
+        fresh.then_some((url, body))
+    }
+
+    async fn ask_approval(&self, caller: &Caller, deal: DealNumber) -> Value {
+        let asked = async {
+            let session = self.service.session(caller).await?;
+            let request = self.service.request_approval(&session, deal).await?;
+            Ok::<_, ServiceError>(render::approval_request(
+                &request,
+                &session.member.display_name,
+                &session.playbook,
+            ))
+        };
+        match asked.await {
+            Ok(v) => v,
+            Err(e) => render::response(&service_error(&e)),
+        }
+    }
+
+    /// Runs `work` only for the first delivery of `key`; `true` with its answer then, `false`
+    /// with the answer recorded before (or a note that the first is still running).
+    async fn once(&self, key: &str, work: impl Future<Output = Value>) -> (bool, Value) {
+        match self
+            .service
+            .claim_interaction(PLATFORM, key, DUPLICATE_WAIT)
+            .await
+        {
+            Ok(Claim::New) => {
+                let body = work.await;
+                if let Err(e) = self
+                    .service
+                    .record_interaction(PLATFORM, key, &body.to_string())
+                    .await
+                {
+                    tracing::error!(interaction = %key, error = ?e, "answer not recorded");
+                }
+                (true, body)
+            }
+            Ok(Claim::Answered(json)) => (
+                false,
+                serde_json::from_str(&json).unwrap_or_else(|_| {
+                    render::response(&replies::user_error(
+                        "This command arrived twice; it ran once.",
+                    ))
+                }),
+            ),
+            Ok(Claim::InFlight) => (
+                false,
+                render::response(&replies::user_error(
+                    "This command arrived twice and the first one is still being handled; it \
+                     was not run a second time.",
+                )),
+            ),
+            Err(e) => (false, render::response(&service_error(&e))),
+        }
+    }
+}
+
+fn caller(team: &str, domain: &str, user: &str, name: &str) -> Option<Caller> {
+    if team.trim().is_empty() || user.trim().is_empty() {
+        return None;
+    }
+    let workspace_name = if domain.is_empty() {
+        format!("Slack workspace {team}")
+    } else {
+        domain.to_string()
+    };
+    Some(Caller {
+        platform: PLATFORM.to_string(),
+        workspace: team.to_string(),
+        workspace_name,
+        user_key: user.to_string(),
+        display_name: if name.is_empty() {
+            user.to_string()
+        } else {
+            name.to_string()
+        },
+        platform_role: None,
+    })
+}
+
+fn not_a_press(why: &str) -> Value {
+    let refusal = Reply::new("That button did nothing")
+        .line(why)
+        .tone(Tone::Refusal)
+        .ephemeral();
+    render::response(&refusal)
+}
+
+/// Commands whose second run would do something again.
+fn changes_something(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::DealShow { .. }
+            | Command::DealList { .. }
+            | Command::Playbook { .. }
+            | Command::Forecast { .. }
+            | Command::TeamList
+            | Command::Help { .. }
+            | Command::DigestPreview
+    )
+}
+
+fn service_error(e: &ServiceError) -> Reply {
+    if e.is_internal() {
+        let reference = format!("S{:x}", std::process::id());
+        tracing::error!(reference = %reference, error = ?e, "slack interaction failed");
+        replies::internal_error(&reference)
+    } else {
+        replies::user_error(&e.to_string())
+    }
+}
+
+/// Slack escapes `&`, `<` and `>` in what people type, and sends its own mentions and links
+/// (`<@U024BE7LH>`) unescaped; this gives the parser the text as typed.
+pub fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// `(user id, name)` of each user mention in a command line: `<@U024BE7LH>` or
+/// `<@U024BE7LH|dana>` (the id stands in for a name Slack did not send).
+fn mentions(line: &str) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = Vec::new();
+    let mut rest = line;
+    while let Some(start) = rest.find("<@") {
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('>') else { break };
+        let inner = &after[..end];
+        let (id, label) = inner.split_once('|').unwrap_or((inner, ""));
+        let id_ok = (2..=32).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        if id_ok && !found.iter().any(|(known, _)| known == id) {
+            let name = if label.is_empty() { id } else { label };
+            found.push((id.to_string(), name.to_string()));
+        }
+        rest = &after[end + 1..];
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_are_read_with_or_without_a_label_once_each() {
+        assert_eq!(
+            mentions("team set <@U1AB|dana> manager <@W2> <@U1AB> <@nope> <!here>"),
+            vec![
+                ("U1AB".to_string(), "dana".to_string()),
+                ("W2".to_string(), "W2".to_string())
+            ]
+        );
+    }
+
+    #[test]
+    fn slack_escapes_are_undone_once() {
+        assert_eq!(unescape("R&amp;D &lt;3 &amp;lt;"), "R&D <3 &lt;");
+    }
+}

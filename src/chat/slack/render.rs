@@ -1,0 +1,340 @@
+//! `Reply` → Slack Block Kit: a section with the title, the lines as mrkdwn, the fields side by
+//! side, buttons in an actions block, and `response_type` ephemeral for refusals and personal
+//! views or `in_channel` for what the channel should see.
+//!
+//! All text is escaped (`&`, `<`, `>`) before the reply's `**bold**` becomes Slack's `*bold*`,
+//! so a deal called `<!channel>` or `<@U123>` is shown as typed and pings nobody. The one
+//! exception is a channel link `<#C123|sales>` (a digest channel the admin picked), which links
+//! but cannot notify anyone.
+
+use serde_json::{Value, json};
+
+use crate::chat::press::Press;
+use crate::commands::replies::money;
+use crate::commands::reply::{Reply, Tone};
+use crate::engine::playbook::Playbook;
+use crate::service::ApprovalRequest;
+
+/// Slack's limits, in characters and counts.
+const SECTION_TEXT_MAX: usize = 3000;
+const FIELD_TEXT_MAX: usize = 2000;
+const FIELDS_PER_SECTION: usize = 10;
+const BUTTON_TEXT_MAX: usize = 75;
+const BUTTONS_PER_BLOCK: usize = 25;
+const BLOCKS_MAX: usize = 50;
+/// The notification text of a message; Slack cuts longer ones itself, we cut them legibly.
+const FALLBACK_MAX: usize = 3000;
+
+/// A reply as a response to a slash command or through a `response_url`.
+pub fn response(reply: &Reply) -> Value {
+    let mut v = message(reply);
+    v["response_type"] = json!(if reply.ephemeral {
+        "ephemeral"
+    } else {
+        "in_channel"
+    });
+    v
+}
+
+/// `text` (the notification fallback) and `blocks`, as `chat.postMessage` takes them.
+pub fn message(reply: &Reply) -> Value {
+    json!({"text": fallback(reply), "blocks": blocks(reply)})
+}
+
+/// The plain text shown in notifications and by clients that cannot show blocks.
+pub fn fallback(reply: &Reply) -> String {
+    let mut text = escape(&reply.title);
+    if let Some(first) = reply.lines.first() {
+        text.push_str(": ");
+        text.push_str(&escape(&first.replace("**", "")));
+    }
+    cut(&text, FALLBACK_MAX)
+}
+
+pub fn blocks(reply: &Reply) -> Vec<Value> {
+    let mut blocks = vec![section(&format!(
+        "{}*{}*",
+        marker(reply.tone),
+        escape(&reply.title)
+    ))];
+    let mut text = String::new();
+    for line in &reply.lines {
+        let line = mrkdwn(line);
+        if !text.is_empty() && text.chars().count() + line.chars().count() + 1 > SECTION_TEXT_MAX {
+            blocks.push(section(&text));
+            text.clear();
+        }
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(&line);
+    }
+    if !text.is_empty() {
+        blocks.push(section(&text));
+    }
+    for chunk in reply.fields.chunks(FIELDS_PER_SECTION) {
+        let fields: Vec<Value> = chunk
+            .iter()
+            .map(|f| {
+                let value = if f.value.trim().is_empty() { "—".to_string() } else { mrkdwn(&f.value) };
+                json!({"type": "mrkdwn", "text": cut(&format!("*{}*\n{value}", escape(&f.name)), FIELD_TEXT_MAX)})
+            })
+            .collect();
+        blocks.push(json!({"type": "section", "fields": fields}));
+    }
+    if let Some(image) = &reply.image {
+        blocks.push(json!({"type": "context", "elements": [{
+            "type": "mrkdwn",
+            "text": format!(
+                "The chart ({}) is posted with the scheduled digest.",
+                escape(&image.file_name)
+            ),
+        }]}));
+    }
+    let buttons = buttons(reply);
+    for chunk in buttons.chunks(BUTTONS_PER_BLOCK) {
+        blocks.push(json!({"type": "actions", "elements": chunk}));
+    }
+    blocks.truncate(BLOCKS_MAX);
+    blocks
+}
+
+/// The reply's buttons; a button whose command has no press is left out. Each `value` is a
+/// versioned press (`dg1:log:42:discovery-call`) that comes back verbatim, and is parsed as
+/// untrusted, when pressed.
+fn buttons(reply: &Reply) -> Vec<Value> {
+    reply
+        .buttons
+        .iter()
+        .filter_map(|b| Some((b, Press::from_command_line(&b.command)?)))
+        .enumerate()
+        .map(|(i, (b, press))| button(&format!("dg-{i}"), &b.label, &press))
+        .collect()
+}
+
+fn button(action_id: &str, label: &str, press: &Press) -> Value {
+    let mut b = json!({
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": cut(label, BUTTON_TEXT_MAX)},
+        "value": press.encode(),
+    });
+    match press {
+        Press::Log { .. } | Press::Approve { .. } => b["style"] = json!("primary"),
+        Press::AskApproval { .. } => {}
+    }
+    b
+}
+
+/// A public request in the channel that mentions exactly one person, the owner's manager, with
+/// a button that approves (the same choice as on Discord: on the record, no DM permission).
+pub fn approval_request(req: &ApprovalRequest, asker: &str, playbook: &Playbook) -> Value {
+    let d = &req.deal;
+    let stage = playbook
+        .stage(&d.stage)
+        .map_or_else(|| d.stage.to_string(), |s| s.name.clone());
+    let key = &req.approver.user_key;
+    let who = if is_slack_id(key) {
+        format!("<@{key}>")
+    } else {
+        escape(&req.approver.display_name)
+    };
+    let reply = Reply::new(format!("Approval requested for {} · {}", d.number, d.name))
+        .line(format!(
+            "{asker} asks {} to approve {} in {stage}: `/approve {}`.",
+            req.approver.display_name, d.number, d.number
+        ))
+        .field(
+            "Amount",
+            money(i128::from(d.amount.minor()), &playbook.currency),
+        )
+        .field("Owner", req.owner.display_name.clone())
+        .field("Stage", stage)
+        .tone(Tone::Info);
+    let mut blocks = blocks(&reply);
+    blocks.insert(0, section(&format!("{who}, your approval is asked for.")));
+    blocks.push(json!({"type": "actions", "elements": [button(
+        "dg-approve",
+        &format!("Approve {}", d.number),
+        &Press::Approve { deal: d.number },
+    )]}));
+    json!({"response_type": "in_channel", "text": fallback(&reply), "blocks": blocks})
+}
+
+/// A Slack user id (`U024BE7LH`, `W…`): only such ids are ever put in a mention.
+fn is_slack_id(key: &str) -> bool {
+    (2..=32).contains(&key.len())
+        && key.starts_with(['U', 'W'])
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+fn section(text: &str) -> Value {
+    json!({"type": "section", "text": {"type": "mrkdwn", "text": cut(text, SECTION_TEXT_MAX)}})
+}
+
+fn marker(tone: Tone) -> &'static str {
+    match tone {
+        Tone::Info => "",
+        Tone::Success => "✅ ",
+        Tone::Refusal => "✋ ",
+        Tone::Error => "⚠️ ",
+        Tone::Stage { .. } => "▶️ ",
+    }
+}
+
+/// Slack's three control characters, escaped as Slack asks.
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Escaped text with the reply model's `**bold**` as Slack's `*bold*` and channel links kept.
+fn mrkdwn(text: &str) -> String {
+    relink_channels(&escape(text).replace("**", "*"))
+}
+
+/// Turns an escaped `&lt;#C024BE7LR|sales&gt;` back into a channel link. Only that exact shape
+/// (an id of capitals and digits, a name of lowercase letters, digits, `-`, `_`, `.`) is
+/// relinked: a channel link shows a name and notifies nobody.
+fn relink_channels(escaped: &str) -> String {
+    let mut out = String::with_capacity(escaped.len());
+    let mut rest = escaped;
+    while let Some(start) = rest.find("&lt;#") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 5..];
+        let link = after.find("&gt;").and_then(|end| {
+            let (id, name) = after[..end].split_once('|')?;
+            let id_ok = !id.is_empty()
+                && id.len() <= 32
+                && id
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+            let name_ok = name.len() <= 80
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c));
+            (id_ok && name_ok).then(|| (format!("<#{id}|{name}>"), end + 4))
+        });
+        match link {
+            Some((text, used)) => {
+                out.push_str(&text);
+                rest = &after[used..];
+            }
+            None => {
+                out.push_str("&lt;#");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// At most `max` characters, with an ellipsis when cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_string();
+    }
+    let mut s: String = text.chars().take(max - 1).collect();
+    s.push('…');
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_is_ephemeral_with_versioned_buttons() {
+        let reply = Reply::new("deal-3 can't leave Qualify yet")
+            .line("❌ Log `discovery-call`: `/log deal-3 discovery-call`")
+            .tone(Tone::Refusal)
+            .button("Log discovery-call", "/log deal-3 discovery-call")
+            .button("Ask for approval", "/approve deal-3")
+            .ephemeral();
+        let v = response(&reply);
+        assert_eq!(v["response_type"], "ephemeral");
+        assert_eq!(
+            v["blocks"][0]["text"]["text"],
+            "✋ *deal-3 can't leave Qualify yet*"
+        );
+        let actions = v["blocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|b| b["type"] == "actions")
+            .unwrap();
+        assert_eq!(actions["elements"][0]["value"], "dg1:log:3:discovery-call");
+        assert_eq!(actions["elements"][0]["text"]["text"], "Log discovery-call");
+        assert_eq!(actions["elements"][1]["value"], "dg1:ask:3");
+        assert_ne!(
+            actions["elements"][0]["action_id"],
+            actions["elements"][1]["action_id"]
+        );
+    }
+
+    #[test]
+    fn user_text_cannot_ping_or_break_markup_but_bold_and_channel_links_survive() {
+        let reply = Reply::new("Deal <!channel> & co")
+            .line("**Owner** <@U123> said <!here> at <#C024BE7LR|sales>")
+            .field("Name", "<https://evil|click>");
+        let v = response(&reply);
+        assert_eq!(v["response_type"], "in_channel");
+        let all = v.to_string();
+        assert!(
+            !all.contains("<!channel>") && !all.contains("<!here>"),
+            "{all}"
+        );
+        assert!(!all.contains("<@U123>") && !all.contains("<https"), "{all}");
+        assert_eq!(
+            v["blocks"][0]["text"]["text"],
+            "*Deal &lt;!channel&gt; &amp; co*"
+        );
+        assert_eq!(
+            v["blocks"][1]["text"]["text"],
+            "*Owner* &lt;@U123&gt; said &lt;!here&gt; at <#C024BE7LR|sales>"
+        );
+        assert_eq!(
+            v["text"],
+            "Deal &lt;!channel&gt; &amp; co: Owner &lt;@U123&gt; said &lt;!here&gt; at &lt;#C024BE7LR|sales&gt;"
+        );
+    }
+
+    #[test]
+    fn only_well_formed_channel_links_are_relinked() {
+        assert_eq!(relink_channels("&lt;#C1|a b&gt;"), "&lt;#C1|a b&gt;");
+        assert_eq!(relink_channels("&lt;#c1|ab&gt;"), "&lt;#c1|ab&gt;");
+        assert_eq!(relink_channels("&lt;#C1|ab"), "&lt;#C1|ab");
+        assert_eq!(relink_channels("x &lt;#C1|ab&gt; y"), "x <#C1|ab> y");
+    }
+
+    #[test]
+    fn long_replies_stay_within_slacks_limits() {
+        let mut reply = Reply::new("t".repeat(4000));
+        reply.lines = (0..200)
+            .map(|i| format!("line {i} {}", "x".repeat(100)))
+            .collect();
+        for i in 0..25 {
+            reply = reply.field(format!("f{i}"), "y".repeat(3000));
+        }
+        let blocks = blocks(&reply);
+        assert!(blocks.len() <= BLOCKS_MAX);
+        for b in &blocks {
+            if let Some(t) = b["text"]["text"].as_str() {
+                assert!(t.chars().count() <= SECTION_TEXT_MAX);
+            }
+            for f in b["fields"].as_array().into_iter().flatten() {
+                assert!(f["text"].as_str().unwrap().chars().count() <= FIELD_TEXT_MAX);
+            }
+        }
+        let lines: usize = blocks
+            .iter()
+            .filter_map(|b| b["text"]["text"].as_str())
+            .map(|t| t.matches("line ").count())
+            .sum();
+        assert_eq!(lines, 200, "no line is lost when the text is split");
+    }
+}

@@ -1,0 +1,285 @@
+//! The built binary with Slack configured: `dealgate serve --http` answers signed Slack slash
+//! commands alone and beside Discord's endpoint on one server, a partly configured Slack stops
+//! with what is missing, and `dealgate slack manifest` prints the app manifest.
+
+#[path = "support/fake_slack.rs"]
+mod fake_slack;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use dealgate::chat::slack::verify::SigningSecret;
+use dealgate::config::Secret;
+use fake_slack::{BOT_TOKEN, FakeSlack};
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+const FIXTURE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/three-stages.toml"
+);
+const SECRET: &str = "a-signing-secret-made-for-this-test";
+/// The Discord public key of the self-made test vector (PROTOCOLS.md §1.2).
+const DISCORD_KEY: &str = "d04ab232742bb4ab3a1368bd4615e4e6d0224ab71a016baf8520a332c9778737";
+
+/// `dealgate …` with a database in `dir`, the fixture playbook and no platform settings but
+/// those given.
+fn dealgate(dir: &TempDir, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_dealgate"));
+    cmd.args(args)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("bot.db").display()),
+        )
+        .env("DEALGATE_PLAYBOOK", FIXTURE)
+        .env("RUST_LOG", "warn")
+        .current_dir(dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    for var in [
+        "DISCORD_TOKEN",
+        "DISCORD_APPLICATION_ID",
+        "DISCORD_PUBLIC_KEY",
+        "DISCORD_API_BASE",
+        "DEALGATE_HTTP_ADDR",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_BOT_TOKEN",
+        "SLACK_API_BASE",
+    ] {
+        cmd.env_remove(var);
+    }
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd
+}
+
+/// The running binary reads the real clock, so its requests are signed at the real time.
+#[allow(clippy::disallowed_methods)]
+fn unix_now() -> String {
+    chrono::Utc::now().timestamp().to_string()
+}
+
+/// Starts `serve`, reads its start-up lines until the Slack endpoint's address; the child, the
+/// base URL and every line read.
+async fn serve(
+    dir: &TempDir,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String, Vec<String>) {
+    let mut child = dealgate(dir, &["serve", "--http", "127.0.0.1:0"], env)
+        .spawn()
+        .expect("start dealgate serve");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no Slack endpoint line; saw {seen:?}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("serve ended; it said {seen:?}"));
+        seen.push(line.clone());
+        if let Some(rest) = line.strip_prefix("Slack endpoints: ") {
+            let base = rest.split("/slack/commands").next().unwrap().to_string();
+            return (child, base, seen);
+        }
+    }
+}
+
+async fn slash(base: &str, command: &str, text: &str) -> (u16, Value) {
+    let body = serde_urlencoded::to_string([
+        ("team_id", "T0SERVE01"),
+        ("team_domain", "acme"),
+        ("channel_id", "C0SALES01"),
+        ("user_id", "U0BOSS001"),
+        ("user_name", "boss"),
+        ("command", command),
+        ("text", text),
+        ("response_url", "http://127.0.0.1:9/hooks/unused"),
+        ("trigger_id", &format!("1.2.{command}{text}")),
+    ])
+    .unwrap();
+    let ts = unix_now();
+    let sig = SigningSecret::new(Secret::new(SECRET)).sign(&ts, body.as_bytes());
+    let res = reqwest::Client::new()
+        .post(format!("{base}/slack/commands"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", ts)
+        .header("x-slack-signature", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_answers_slack_beside_discord_on_one_http_server() {
+    let fake = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let api = fake.api_base();
+    let (mut bot, base, said) = serve(
+        &dir,
+        &[
+            ("SLACK_SIGNING_SECRET", SECRET),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN),
+            ("SLACK_API_BASE", &api),
+            ("DISCORD_APPLICATION_ID", "775799577604522054"),
+            ("DISCORD_PUBLIC_KEY", DISCORD_KEY),
+        ],
+    )
+    .await;
+    assert!(
+        said.iter()
+            .any(|l| l.starts_with("Discord interactions endpoint: ")),
+        "{said:?}"
+    );
+    let (status, answer) = slash(&base, "/deal", "new Acme 5000 2030-06-30").await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        answer.to_string().contains("Created deal-1 · Acme"),
+        "{answer}"
+    );
+    // Discord's endpoint is there too, and checks its own signatures.
+    let res = reqwest::Client::new()
+        .post(format!("{base}/discord/interactions"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
+    bot.kill().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_runs_slack_alone_without_any_discord_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bot, base, said) = serve(
+        &dir,
+        &[
+            ("SLACK_SIGNING_SECRET", SECRET),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN),
+        ],
+    )
+    .await;
+    assert!(!said.iter().any(|l| l.contains("Discord")), "{said:?}");
+    let (status, answer) = slash(&base, "/dealgate", "help").await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["response_type"], "ephemeral");
+    assert!(answer.to_string().contains("dealgate commands"), "{answer}");
+    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    let res = reqwest::Client::new()
+        .post(format!("{base}/discord/interactions"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status().as_u16(),
+        404,
+        "no Discord endpoint without Discord settings"
+    );
+    bot.kill().await.unwrap();
+}
+
+/// Arguments, environment, and what the error must say.
+type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
+
+#[tokio::test]
+async fn a_partly_configured_slack_stops_serve_with_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [Case; 3] = [
+        (
+            &["serve", "--http", "127.0.0.1:0"],
+            &[("SLACK_SIGNING_SECRET", SECRET)],
+            "SLACK_BOT_TOKEN missing",
+        ),
+        (
+            &["serve", "--http", "127.0.0.1:0"],
+            &[("SLACK_BOT_TOKEN", BOT_TOKEN)],
+            "SLACK_SIGNING_SECRET missing",
+        ),
+        (
+            &["serve"],
+            &[
+                ("SLACK_SIGNING_SECRET", SECRET),
+                ("SLACK_BOT_TOKEN", BOT_TOKEN),
+            ],
+            "give --http ADDR",
+        ),
+    ];
+    for (args, env, says) in cases {
+        let out = dealgate(&dir, args, env).output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} {env:?}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains(SECRET) && !stderr.contains(BOT_TOKEN),
+            "{stderr}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn slack_manifest_prints_every_command_the_urls_and_the_scopes() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dealgate(
+        &dir,
+        &["slack", "manifest", "--url", "https://bot.example.com"],
+        &[],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let manifest: Value = serde_json::from_slice(&out.stdout).expect("the manifest is JSON");
+    let commands = manifest["features"]["slash_commands"].as_array().unwrap();
+    let names: Vec<&str> = commands
+        .iter()
+        .map(|c| c["command"].as_str().unwrap())
+        .collect();
+    for name in [
+        "/deal",
+        "/log",
+        "/advance",
+        "/back",
+        "/approve",
+        "/won",
+        "/lost",
+        "/playbook",
+        "/forecast",
+        "/team",
+        "/digest",
+        "/nudges",
+        "/dealgate",
+    ] {
+        assert!(names.contains(&name), "{name} missing from {names:?}");
+    }
+    assert_eq!(
+        manifest["settings"]["interactivity"]["request_url"],
+        "https://bot.example.com/slack/interactivity"
+    );
+    let scopes = manifest["oauth_config"]["scopes"]["bot"].to_string();
+    for scope in ["commands", "chat:write", "im:write", "files:write"] {
+        assert!(scopes.contains(&format!("\"{scope}\"")), "{scopes}");
+    }
+    let bad = dealgate(
+        &dir,
+        &["slack", "manifest", "--url", "bot.example.com"],
+        &[],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("public address"));
+}
