@@ -1,6 +1,6 @@
 //! What people read, pinned: the console text of the replies a sales team sees most (a deal
 //! card, a refused advance with its remedies, a stage change, a forecast, the digest preview and
-//! the help), and the Discord JSON of a refusal with its buttons. A change to any of them shows
+//! the help), and the Discord and Slack JSON of a refusal with its buttons. A change to any of them shows
 //! up as a snapshot diff to review (`cargo insta review`), not as a silent change in chat.
 //!
 //! Everything runs on a manual clock in a fresh SQLite workspace, so the text is the same on
@@ -11,6 +11,7 @@ mod support;
 use chrono::Duration;
 use dealgate::chat::console::{caller, render};
 use dealgate::chat::discord::render as discord;
+use dealgate::chat::slack::render as slack;
 use dealgate::commands::Reply;
 use dealgate::commands::execute::execute_line;
 use support::{TestApp, WORKSPACE};
@@ -59,6 +60,13 @@ async fn a_refusal_on_discord_is_ephemeral_with_a_button_per_remedy_and_no_menti
     let app = pipeline().await;
     let reply = run(&app, "bob", "/advance deal-3").await;
     insta::assert_json_snapshot!(discord::response(&reply));
+}
+
+#[tokio::test]
+async fn a_refusal_on_slack_is_ephemeral_block_kit_with_the_same_buttons() {
+    let app = pipeline().await;
+    let reply = run(&app, "ann", "/advance deal-2").await;
+    insta::assert_json_snapshot!(slack::response(&reply));
 }
 
 #[tokio::test]
