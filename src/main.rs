@@ -8,11 +8,14 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use dealgate::chat::console;
+use dealgate::chat::discord::outbox::DiscordSender;
 use dealgate::chat::discord::{self, Purpose, RawSettings, Secret, Settings};
 use dealgate::clock::SystemClock;
 use dealgate::commands::replies::playbook_view;
 use dealgate::config::playbook_source;
 use dealgate::engine::playbook::load_str;
+use dealgate::jobs::outbox::ConsoleSender;
+use dealgate::jobs::route::{self, Senders};
 use dealgate::service::Service;
 use dealgate::store::Store;
 
@@ -122,11 +125,21 @@ enum Cmd {
     /// List outgoing messages not yet delivered (pending retries and failures).
     Outbox,
     /// Run the Discord bot: the HTTP interactions endpoint with `--http`, the gateway when
-    /// DISCORD_TOKEN is set, or both.
+    /// DISCORD_TOKEN is set, or both; beside them the scheduler (digests, nudges) and the outbox
+    /// worker that posts their messages.
     Serve {
         /// Address for the HTTP interactions endpoint, e.g. 127.0.0.1:8080.
         #[arg(long = "http", env = "DEALGATE_HTTP_ADDR")]
         http: Option<std::net::SocketAddr>,
+        /// Seconds between scheduler ticks (each tick runs what is due, then delivers the
+        /// outbox); a digest goes out at most this long after its time, a retry after its wait.
+        #[arg(
+            long,
+            env = "DEALGATE_TICK_SECONDS",
+            default_value_t = 30,
+            value_parser = clap::value_parser!(u64).range(1..=3600)
+        )]
+        tick_seconds: u64,
     },
     /// Manage the Discord application's slash commands.
     Commands {
@@ -211,7 +224,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             std::io::stdout().write_all(out.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Serve { http } => {
+        Cmd::Serve { http, tick_seconds } => {
             let settings = cli.discord.settings(Purpose::Serve {
                 http: http.is_some(),
             })?;
@@ -225,7 +238,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
             let service = Arc::new(service(&url, &cli.playbook).await?);
-            serve(service, settings, http).await?;
+            let every = std::time::Duration::from_secs(tick_seconds);
+            serve(service, settings, http, every).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Commands {
@@ -326,11 +340,13 @@ async fn service(url: &str, playbook: &str) -> anyhow::Result<Service> {
     Ok(Service::new(store, Arc::new(SystemClock), source))
 }
 
-/// Runs the endpoint and/or the gateway until Ctrl-C.
+/// Runs the endpoint and/or the gateway, and the scheduler with the outbox worker, until
+/// Ctrl-C (or until one of them fails).
 async fn serve(
     service: Arc<Service>,
     settings: Settings,
     http: Option<std::net::SocketAddr>,
+    tick: std::time::Duration,
 ) -> anyhow::Result<()> {
     let rest = discord::rest::Rest::new(&settings);
     let dispatcher = Arc::new(discord::Dispatcher::new(
@@ -362,6 +378,21 @@ async fn serve(
         eprintln!("Connecting to the Discord gateway…");
         tasks.spawn(async move { client.start().await.context("run the gateway client") });
     }
+    let senders = outbox_senders(&settings)?;
+    eprintln!(
+        "Scheduler: every {}s; posting to {}",
+        tick.as_secs(),
+        senders.platforms().join(", ")
+    );
+    let mut stop = stop_rx.clone();
+    let scheduled = Arc::clone(&service);
+    tasks.spawn(async move {
+        dealgate::jobs::scheduler::run(scheduled, senders, tick, async move {
+            let _ = stop.changed().await;
+        })
+        .await;
+        Ok(())
+    });
     tokio::select! {
         _ = tokio::signal::ctrl_c() => eprintln!("Stopping…"),
         Some(done) = tasks.join_next() => {
@@ -377,6 +408,20 @@ async fn serve(
     }
     service.store().close().await;
     Ok(())
+}
+
+/// The platforms this process posts scheduled messages to. Console workspaces print here;
+/// Discord needs the bot token (an endpoint-only setup leaves Discord messages queued, saying
+/// so, until a process with a token runs).
+fn outbox_senders(settings: &Settings) -> anyhow::Result<Senders> {
+    let mut senders = Senders::new().with(route::CONSOLE, ConsoleSender::new(std::io::stdout()));
+    match DiscordSender::from_settings(settings)? {
+        Some(discord) => senders = senders.with(route::DISCORD, discord),
+        None => tracing::warn!(
+            "no DISCORD_TOKEN: scheduled digests and nudges for Discord stay in the outbox"
+        ),
+    }
+    Ok(senders)
 }
 
 async fn run_console(service: &Service, workspace: &str, user: &str) -> anyhow::Result<ExitCode> {
