@@ -80,6 +80,7 @@ async fn schedule_digest(app: &TestApp, admin: &Session, channel: &str, hh: u32,
             NaiveTime::from_hms_opt(hh, mm, 0).unwrap(),
             parse_zone("UTC").unwrap(),
             true,
+            None,
         )
         .await
         .unwrap();
@@ -404,6 +405,7 @@ async fn dealgate_serve_posts_the_days_digest_to_discord_and_stops_cleanly_on_ct
                 NaiveTime::MIN,
                 parse_zone("UTC").unwrap(),
                 false,
+                None,
             )
             .await
             .unwrap();
