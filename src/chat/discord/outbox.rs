@@ -82,7 +82,11 @@ impl DiscordSender {
 
     async fn channel_of(&self, target: &Target) -> Result<String, SendError> {
         match target {
-            Target::Channel(id) => snowflake(id, "channel").map(str::to_string),
+            // A channel typed as a mention (`<#123>`) is the same channel.
+            Target::Channel(id) => {
+                let id = id.trim().trim_start_matches("<#").trim_end_matches('>');
+                snowflake(id, "channel").map(str::to_string)
+            }
             Target::Direct(user) => {
                 let user = snowflake(user, "user")?;
                 if let Some(id) = self.cached_dm(user) {
@@ -354,6 +358,14 @@ mod tests {
             refused,
             SendError::Permanent("HTTP 403: Missing Access (Discord code 50001)".into())
         );
+    }
+
+    #[tokio::test]
+    async fn a_channel_mention_names_the_same_channel_as_its_id() {
+        // Port 1 on loopback: nothing listens, and a channel needs no request anyway.
+        let sender = DiscordSender::new("t", Some("http://127.0.0.1:1")).unwrap();
+        let channel = sender.channel_of(&Target::Channel("<#7001>".into())).await;
+        assert_eq!(channel, Ok("7001".to_string()));
     }
 
     #[test]
