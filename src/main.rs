@@ -8,12 +8,15 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use dealgate::chat::console;
+use dealgate::chat::discord::outbox::DiscordSender;
 use dealgate::chat::discord::{self, Purpose, RawSettings, Secret, Settings};
 use dealgate::chat::slack::{self, SlackArgs};
 use dealgate::clock::SystemClock;
 use dealgate::commands::replies::playbook_view;
 use dealgate::config::playbook_source;
 use dealgate::engine::playbook::load_str;
+use dealgate::jobs::outbox::ConsoleSender;
+use dealgate::jobs::route::{self, Senders};
 use dealgate::service::Service;
 use dealgate::store::Store;
 
@@ -134,11 +137,21 @@ enum Cmd {
     Outbox,
     /// Run the bot: with `--http`, Discord's interactions endpoint and, when
     /// SLACK_SIGNING_SECRET is set, Slack's slash commands and buttons; the Discord gateway
-    /// when DISCORD_TOKEN is set. Both platforms at once when both are configured.
+    /// when DISCORD_TOKEN is set. Both platforms at once when both are configured. Beside them
+    /// the scheduler (digests, nudges) and the outbox worker that posts their messages.
     Serve {
         /// Address for the HTTP server (Discord's and Slack's endpoints), e.g. 127.0.0.1:8080.
         #[arg(long = "http", env = "DEALGATE_HTTP_ADDR")]
         http: Option<std::net::SocketAddr>,
+        /// Seconds between scheduler ticks (each tick runs what is due, then delivers the
+        /// outbox); a digest goes out at most this long after its time, a retry after its wait.
+        #[arg(
+            long,
+            env = "DEALGATE_TICK_SECONDS",
+            default_value_t = 30,
+            value_parser = clap::value_parser!(u64).range(1..=3600)
+        )]
+        tick_seconds: u64,
     },
     /// Slack: print the app manifest.
     Slack {
@@ -241,7 +254,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             std::io::stdout().write_all(out.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Serve { http } => {
+        Cmd::Serve { http, tick_seconds } => {
             let slack = cli.slack.settings(http.is_some())?;
             // Slack alone needs no Discord settings, and the HTTP server beside Slack needs
             // Discord's endpoint settings only when Discord's endpoint is wanted (a public key
@@ -265,7 +278,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
             let service = Arc::new(service(&url, &cli.playbook).await?);
-            serve(service, discord, slack, http).await?;
+            let every = std::time::Duration::from_secs(tick_seconds);
+            serve(service, discord, slack, http, every).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Slack {
@@ -378,12 +392,14 @@ async fn service(url: &str, playbook: &str) -> anyhow::Result<Service> {
     Ok(Service::new(store, Arc::new(SystemClock), source))
 }
 
-/// Runs the HTTP endpoints and/or the gateway until Ctrl-C.
+/// Runs the HTTP endpoints and/or the gateway, and the scheduler with the outbox worker, until
+/// Ctrl-C (or until one of them fails).
 async fn serve(
     service: Arc<Service>,
     discord: Option<Settings>,
     slack: Option<slack::Settings>,
     http: Option<std::net::SocketAddr>,
+    tick: std::time::Duration,
 ) -> anyhow::Result<()> {
     let discord = discord.map(|settings| {
         let rest = discord::rest::Rest::new(&settings);
@@ -446,6 +462,21 @@ async fn serve(
         eprintln!("Connecting to the Discord gateway…");
         tasks.spawn(async move { client.start().await.context("run the gateway client") });
     }
+    let senders = outbox_senders(discord.as_ref().map(|(s, _, _)| s), slack.as_ref())?;
+    eprintln!(
+        "Scheduler: every {}s; posting to {}",
+        tick.as_secs(),
+        senders.platforms().join(", ")
+    );
+    let mut stop = stop_rx.clone();
+    let scheduled = Arc::clone(&service);
+    tasks.spawn(async move {
+        dealgate::jobs::scheduler::run(scheduled, senders, tick, async move {
+            let _ = stop.changed().await;
+        })
+        .await;
+        Ok(())
+    });
     tokio::select! {
         _ = tokio::signal::ctrl_c() => eprintln!("Stopping…"),
         Some(done) = tasks.join_next() => {
@@ -461,6 +492,28 @@ async fn serve(
     }
     service.store().close().await;
     Ok(())
+}
+
+/// The platforms this process posts scheduled messages to. Console workspaces print here;
+/// Discord needs the bot token (an endpoint-only setup leaves Discord messages queued, saying
+/// so, until a process with a token runs); Slack is configured with its bot token or not at all.
+fn outbox_senders(
+    discord: Option<&Settings>,
+    slack: Option<&slack::Settings>,
+) -> anyhow::Result<Senders> {
+    let mut senders = Senders::new().with(route::CONSOLE, ConsoleSender::new(std::io::stdout()));
+    if let Some(settings) = discord {
+        match DiscordSender::from_settings(settings)? {
+            Some(discord) => senders = senders.with(route::DISCORD, discord),
+            None => tracing::warn!(
+                "no DISCORD_TOKEN: scheduled digests and nudges for Discord stay in the outbox"
+            ),
+        }
+    }
+    if let Some(slack) = slack {
+        senders = senders.with(route::SLACK, slack::web::SlackSender::new(slack));
+    }
+    Ok(senders)
 }
 
 async fn run_console(service: &Service, workspace: &str, user: &str) -> anyhow::Result<ExitCode> {

@@ -23,6 +23,7 @@ on_both_backends!(
     the_posted_digest_carries_a_png_chart_of_sensible_size_and_a_snapshot_is_stored,
     nudges_name_the_deal_and_next_steps_skip_snoozed_deals_and_are_not_repeated_within_the_window,
     only_admins_schedule_and_only_managers_preview_or_snooze,
+    a_fiscal_year_from_february_puts_2_march_in_the_quarter_february_to_april,
 );
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -261,4 +262,41 @@ async fn only_admins_schedule_and_only_managers_preview_or_snooze(app: TestApp) 
     );
     let admin = run("boss", line).await;
     assert!(admin.title.ends_with("snoozed"), "{admin:?}");
+}
+
+/// On Monday 2 March a deal closing on 20 April is outside the calendar quarter (Jan–Mar) and
+/// inside the fiscal one when the year starts in February (Feb–Apr).
+async fn a_fiscal_year_from_february_puts_2_march_in_the_quarter_february_to_april(app: TestApp) {
+    let t = app.team().await;
+    deal(&app, &t.ann, 10_000, date(2026, 4, 20)).await;
+    let run = |line: &str| {
+        let service = &app.service;
+        let c = caller(WORKSPACE, "boss");
+        let line = line.to_string();
+        async move { execute_line(service, &c, &line).await }
+    };
+    run("/digest setup managers 08:30 UTC").await;
+    let calendar = app.service.preview_digest(&t.manager).await.unwrap();
+    assert_eq!(calendar.quarter.from, Some(date(2026, 1, 1)));
+    assert_eq!(calendar.quarter_forecast.open.count, 0);
+
+    let set = run("/digest setup managers 08:30 UTC yes february").await;
+    assert_eq!(set.title, "Digest scheduled", "{set:?}");
+    assert!(
+        set.lines.join(" ").contains("starts in February"),
+        "{set:?}"
+    );
+    let fiscal = app.service.preview_digest(&t.manager).await.unwrap();
+    assert_eq!(fiscal.quarter.from, Some(date(2026, 2, 1)));
+    assert_eq!(fiscal.quarter_forecast.open.count, 1);
+
+    // Setting the digest up again without the option keeps the fiscal year.
+    run("/digest setup managers 09:00 UTC").await;
+    let kept = app.service.schedule(t.admin.tenant.id).await.unwrap();
+    assert_eq!(kept.fiscal_start_month, 2);
+    let refused = run("/digest setup managers 09:00 UTC yes smarch").await;
+    assert!(
+        refused.lines.join(" ").contains("`smarch` is not a month"),
+        "{refused:?}"
+    );
 }

@@ -10,7 +10,7 @@ use chrono_tz::Europe::Berlin;
 use dealgate::jobs::outbox::{SendError, deliver_due};
 use dealgate::jobs::scheduler::tick;
 use dealgate::jobs::testing::RecordingSender;
-use dealgate::service::{PlaybookSource, Service};
+use dealgate::service::{Claim, PlaybookSource, Service};
 use dealgate::store::{Store, jobs};
 use digest_support::{digest_at, tick_and_deliver};
 use support::TestApp;
@@ -21,6 +21,7 @@ on_both_backends!(
     two_schedulers_on_one_database_post_one_digest_a_day_not_two,
     a_sender_that_fails_twice_then_accepts_delivers_every_message_once_after_backoff_and_retry_after,
     a_permanent_failure_keeps_the_message_with_its_error,
+    interaction_receipts_older_than_a_day_are_pruned_and_newer_ones_kept,
 );
 
 on_both_backends!(multi_thread: three_schedulers_on_separate_pools_over_a_week_post_one_digest_per_working_day);
@@ -263,4 +264,38 @@ async fn a_permanent_failure_keeps_the_message_with_its_error(app: TestApp) {
     assert_eq!(kept.len(), 1);
     assert_eq!(kept[0].status, "failed");
     assert_eq!(kept[0].last_error.as_deref(), Some("Unknown Channel"));
+}
+
+/// The scheduler loop prunes hourly; what it keeps decides whether a late duplicate of an
+/// interaction is still recognised.
+async fn interaction_receipts_older_than_a_day_are_pruned_and_newer_ones_kept(app: TestApp) {
+    let s = &app.service;
+    let wait = std::time::Duration::ZERO;
+    let start = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
+    app.clock.set(start);
+    assert_eq!(
+        s.claim_interaction("discord", "old", wait).await.unwrap(),
+        Claim::New
+    );
+    app.clock.set(start + Duration::hours(20));
+    assert_eq!(
+        s.claim_interaction("discord", "recent", wait)
+            .await
+            .unwrap(),
+        Claim::New
+    );
+    app.clock.set(start + Duration::hours(25));
+    assert_eq!(s.prune_interaction_receipts().await.unwrap(), 1);
+    assert_eq!(s.prune_interaction_receipts().await.unwrap(), 0);
+    // The recent one is still known; the pruned one could be claimed afresh.
+    assert_ne!(
+        s.claim_interaction("discord", "recent", wait)
+            .await
+            .unwrap(),
+        Claim::New
+    );
+    assert_eq!(
+        s.claim_interaction("discord", "old", wait).await.unwrap(),
+        Claim::New
+    );
 }

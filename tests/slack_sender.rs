@@ -81,6 +81,7 @@ async fn schedule_digest(app: &TestApp, admin: &Session) {
             NaiveTime::from_hms_opt(8, 30, 0).unwrap(),
             chrono_tz::UTC,
             true,
+            None,
         )
         .await
         .unwrap();

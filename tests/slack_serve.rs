@@ -84,6 +84,8 @@ async fn serve(
         seen.push(line.clone());
         if let Some(rest) = line.strip_prefix("Slack endpoints: ") {
             let base = rest.split("/slack/commands").next().unwrap().to_string();
+            // Keep reading what it says later: a closed stderr would make its next line fail.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
             return (child, base, seen);
         }
     }

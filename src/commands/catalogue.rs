@@ -82,6 +82,8 @@ pub enum OptionKind {
     YesNo,
     /// A whole number of days, 1 to 90.
     Days,
+    /// A month: `april`, `apr` or `4`.
+    Month,
 }
 
 const fn required(name: &'static str, kind: OptionKind, description: &'static str) -> OptionSpec {
@@ -355,7 +357,9 @@ pub const CATALOGUE: &[CommandSpec] = &[
         summary: "Post the daily forecast digest to a channel at a local time (admins)",
         help: "Schedules the forecast digest: this month and quarter, by stage and rep, what \
                changed since the last one and what is at risk, with a chart. It is posted once \
-               a day at `time` in `timezone`, on weekdays unless `weekdays-only` is `no`.",
+               a day at `time` in `timezone`, on weekdays unless `weekdays-only` is `no`. \
+               `fiscal-start` is the first month of your fiscal year (default: January), which \
+               decides the quarters.",
         options: &[
             required("channel", OptionKind::Channel, "The channel for the digest"),
             required("time", OptionKind::Time, "Local time of day, e.g. 08:30"),
@@ -368,6 +372,11 @@ pub const CATALOGUE: &[CommandSpec] = &[
                 "weekdays-only",
                 OptionKind::YesNo,
                 "yes (default): Monday to Friday only; no: every day",
+            ),
+            optional(
+                "fiscal-start",
+                OptionKind::Month,
+                "First month of the fiscal year, e.g. april (default: january)",
             ),
         ],
         example: "/digest setup #sales-managers 08:30 Europe/Berlin",

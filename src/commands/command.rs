@@ -81,12 +81,14 @@ pub enum Command {
     },
     /// `/team list`
     TeamList,
-    /// `/digest setup channel time timezone [weekdays-only]` (admins)
+    /// `/digest setup channel time timezone [weekdays-only] [fiscal-start]` (admins)
     DigestSetup {
         channel: String,
         time: NaiveTime,
         timezone: Tz,
         weekdays_only: Option<bool>,
+        /// The fiscal year's first month; `None` keeps the one set before (January at first).
+        fiscal_start: Option<chrono::Month>,
     },
     /// `/digest preview`
     DigestPreview,
@@ -219,11 +221,16 @@ impl Command {
                 time,
                 timezone,
                 weekdays_only,
+                fiscal_start,
             } => vec![
                 ("channel", show(channel)),
                 ("time", Some(time.format("%H:%M").to_string())),
                 ("timezone", Some(timezone.name().to_string())),
                 ("weekdays-only", weekdays_only.map(yes_no)),
+                (
+                    "fiscal-start",
+                    fiscal_start.map(|m| m.name().to_lowercase()),
+                ),
             ],
             Self::DigestPreview => vec![],
             Self::NudgesSetup { time, to_reps } => vec![

@@ -220,6 +220,10 @@ pub fn digest_scheduled(s: &Schedule) -> Reply {
     } else {
         "every day"
     };
+    let fiscal = u8::try_from(s.fiscal_start_month)
+        .ok()
+        .and_then(|n| chrono::Month::try_from(n).ok())
+        .map_or("January", |m| m.name());
     Reply::new("Digest scheduled")
         .tone(Tone::Success)
         .line(format!(
@@ -227,6 +231,9 @@ pub fn digest_scheduled(s: &Schedule) -> Reply {
             s.digest_channel.as_deref().unwrap_or("?"),
             s.digest.at.format("%H:%M"),
             s.digest.zone.name()
+        ))
+        .line(format!(
+            "The fiscal year starts in {fiscal}; the digest's quarters follow it."
         ))
 }
 

@@ -115,6 +115,8 @@ pub enum ValueProblem {
     YesNo(String),
     #[error("`{0}` is not a number of days; give a whole number from 1 to 90")]
     Days(String),
+    #[error("`{0}` is not a month; give its name (`april`, `apr`) or number (1 to 12)")]
+    Month(String),
     #[error("{what} can be at most {} characters; yours has {}", thousands(*.limit), thousands(*.actual))]
     TooLong {
         what: &'static str,

@@ -153,6 +153,7 @@ async fn run(
             time,
             timezone,
             weekdays_only,
+            fiscal_start,
         } => digest_replies::digest_scheduled(
             &service
                 .setup_digest(
@@ -161,6 +162,7 @@ async fn run(
                     time,
                     timezone,
                     weekdays_only.unwrap_or(true),
+                    fiscal_start,
                 )
                 .await?,
         ),

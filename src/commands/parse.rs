@@ -286,6 +286,7 @@ enum Value {
     Zone(chrono_tz::Tz),
     YesNo(bool),
     Days(u32),
+    Month(chrono::Month),
 }
 
 fn value(option: &'static OptionSpec, raw: &str) -> Result<Value, ParseError> {
@@ -347,6 +348,9 @@ fn value(option: &'static OptionSpec, raw: &str) -> Result<Value, ParseError> {
         OptionKind::Days => {
             Value::Days(super::schedule_values::parse_days(raw).map_err(with_name)?)
         }
+        OptionKind::Month => {
+            Value::Month(super::schedule_values::parse_month(raw).map_err(with_name)?)
+        }
         OptionKind::CommandName => match catalogue::find(raw) {
             Some(spec) => Value::Text(spec.name.to_string()),
             None => {
@@ -388,6 +392,7 @@ from_value!(
     DealNumber => Deal, String => Text, Money => Money, NaiveDate => Date, StageId => Stage,
     ActivityId => Activity, FieldName => Field, UserRef => User, Role => Role, PeriodSpec => Period,
     chrono::NaiveTime => Time, chrono_tz::Tz => Zone, bool => YesNo, u32 => Days,
+    chrono::Month => Month,
 );
 
 impl Values {
@@ -472,6 +477,7 @@ impl Values {
                 time: v.req("time")?,
                 timezone: v.req("timezone")?,
                 weekdays_only: v.opt("weekdays-only"),
+                fiscal_start: v.opt("fiscal-start"),
             },
             "digest preview" => Command::DigestPreview,
             "nudges setup" => Command::NudgesSetup {

@@ -1297,8 +1297,23 @@ fn digest_setup_takes_channel_time_zone_and_an_optional_weekdays_flag() {
             time: chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap(),
             timezone: chrono_tz::Europe::Berlin,
             weekdays_only: Some(false),
+            fiscal_start: None,
         }
     );
+}
+
+#[test]
+fn digest_setup_takes_the_fiscal_year_start_as_a_month_name_or_number() {
+    for typed in ["april", "Apr", "4"] {
+        let line = format!("/digest setup managers 08:30 UTC yes {typed}");
+        let Command::DigestSetup { fiscal_start, .. } = ok(&line) else {
+            panic!("{line}");
+        };
+        assert_eq!(fiscal_start, Some(chrono::Month::April), "{line}");
+    }
+    let text = err("/digest setup managers 08:30 UTC yes 13");
+    assert!(text.starts_with("`fiscal-start`:"), "{text}");
+    assert!(text.contains("`13` is not a month"), "{text}");
 }
 
 #[test]

@@ -78,6 +78,18 @@ pub fn parse_yes_no(raw: &str) -> Result<bool, ParseError> {
     }
 }
 
+/// A month by number (`4`) or English name (`april`, `Apr`).
+pub fn parse_month(raw: &str) -> Result<chrono::Month, ParseError> {
+    let text = raw.trim();
+    let by_number = text
+        .parse::<u8>()
+        .ok()
+        .and_then(|n| chrono::Month::try_from(n).ok());
+    by_number
+        .or_else(|| text.parse::<chrono::Month>().ok())
+        .ok_or_else(|| problem(ValueProblem::Month(text.to_string())))
+}
+
 pub fn parse_days(raw: &str) -> Result<u32, ParseError> {
     raw.trim()
         .parse::<u32>()

@@ -80,14 +80,19 @@ pub async fn print_outbox<W: Write>(service: &Service, out: &mut W) -> anyhow::R
             .unwrap_or_default();
         writeln!(
             out,
-            "#{id} {status} workspace {tenant} → {kind} {target}: \"{title}\" · {attempts} attempt(s) · next {next} · last error: {err}",
+            "#{id} {status} workspace {tenant} ({platform}) → {kind} {target}: \"{title}\" · {attempts} attempt(s) · next {next} · last error: {err}",
             id = row.id,
             status = row.status,
             tenant = row.tenant_id,
+            platform = row.platform,
             kind = row.target_kind,
             target = row.target,
             attempts = row.attempts,
-            next = row.next_attempt_at,
+            next = if row.status == "failed" {
+                "never (failed for good)"
+            } else {
+                &row.next_attempt_at
+            },
             err = row.last_error.as_deref().unwrap_or("none"),
         )?;
     }

@@ -47,6 +47,8 @@ impl std::fmt::Display for Target {
 pub struct OutboxMessage {
     pub id: i64,
     pub tenant_id: i64,
+    /// The workspace's platform, which picks the sender: `console`, `discord` or `slack`.
+    pub platform: String,
     pub target: Target,
     pub reply: Reply,
     /// Unique per message and stable across retries: Discord's `nonce` with `enforce_nonce`
@@ -78,6 +80,7 @@ impl TryFrom<OutboxRow> for OutboxMessage {
         Ok(Self {
             id: row.id,
             tenant_id: row.tenant_id,
+            platform: row.platform,
             target,
             reply,
             nonce: row.nonce,

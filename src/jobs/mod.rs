@@ -11,5 +11,6 @@ pub mod cli;
 pub mod message;
 pub mod nudges;
 pub mod outbox;
+pub mod route;
 pub mod scheduler;
 pub mod testing;

@@ -191,19 +191,66 @@ pub async fn enqueue(
     .await
 }
 
+/// How often the loop forgets day-old interaction receipts.
+const PRUNE_EVERY: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// How long a pass under way may take to finish once shutdown is asked for.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// `dealgate serve`'s loop: ticks every `every` on the service's clock, then delivers what is
-/// due. Errors are logged and the loop carries on; it ends only with the task.
-pub async fn run<S: Sender>(service: Arc<Service>, sender: S, every: std::time::Duration) {
+/// due. Errors are logged and the loop carries on, until `shutdown` completes.
+///
+/// A pass under way when shutdown comes is given `SHUTDOWN_GRACE` to finish, so a message
+/// Discord accepted is recorded as sent. One cut short still loses nothing: an unfinished claim
+/// rolls back (the next start claims it again), and a message taken for sending stays pending
+/// under its lease and goes out after it, its nonce keeping a post that did arrive from arriving
+/// twice.
+pub async fn run<S: Sender>(
+    service: Arc<Service>,
+    sender: S,
+    every: std::time::Duration,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
     let mut interval = tokio::time::interval(every);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    let mut next_prune = service.clock().now();
     loop {
-        interval.tick().await;
-        let now = service.clock().now();
-        if let Err(e) = tick(&service, now).await {
-            tracing::error!(error = ?e, "scheduler tick failed");
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = &mut shutdown => return,
         }
-        if let Err(e) = deliver_due(service.store(), service.clock(), &sender).await {
-            tracing::error!(error = ?e, "outbox delivery failed");
+        let pass = async {
+            one_pass(&service, &sender).await;
+            let now = service.clock().now();
+            if now >= next_prune {
+                next_prune = now + PRUNE_EVERY;
+                match service.prune_interaction_receipts().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(receipts = n, "old interaction receipts pruned"),
+                    Err(e) => tracing::warn!(error = ?e, "pruning interaction receipts failed"),
+                }
+            }
+        };
+        tokio::pin!(pass);
+        tokio::select! {
+            () = &mut pass => {}
+            () = &mut shutdown => {
+                if tokio::time::timeout(SHUTDOWN_GRACE, pass).await.is_err() {
+                    tracing::warn!("the last scheduler pass was cut short by the shutdown; its work is redone on the next start");
+                }
+                return;
+            }
         }
+    }
+}
+
+async fn one_pass<S: Sender>(service: &Service, sender: &S) {
+    let now = service.clock().now();
+    if let Err(e) = tick(service, now).await {
+        tracing::error!(error = ?e, "scheduler tick failed");
+    }
+    if let Err(e) = deliver_due(service.store(), service.clock(), sender).await {
+        tracing::error!(error = ?e, "outbox delivery failed");
     }
 }

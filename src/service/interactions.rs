@@ -8,6 +8,9 @@ use crate::store::receipts;
 
 use super::{Service, ServiceResult};
 
+/// How long an interaction's receipt (its claim and answer) is kept.
+pub const RECEIPTS_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
 /// What a claim found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -59,6 +62,15 @@ impl Service {
         let mut conn = self.store.writer().acquire().await?;
         receipts::record(&mut conn, platform, interaction_id, answer).await?;
         Ok(())
+    }
+
+    /// Forgets interactions received more than `RECEIPTS_KEPT` ago; returns how many. Discord
+    /// and Slack stop redelivering an interaction within minutes, so an older receipt can only
+    /// take space. The scheduler loop calls this every hour.
+    pub async fn prune_interaction_receipts(&self) -> ServiceResult<u64> {
+        let before = self.clock.now() - RECEIPTS_KEPT;
+        let mut conn = self.store.writer().acquire().await?;
+        Ok(receipts::prune(&mut conn, before).await?)
     }
 
     /// Whether the database answers a trivial query (for a health check).

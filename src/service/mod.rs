@@ -26,7 +26,7 @@ pub use digest::{
 };
 pub use error::{ServiceError, ServiceResult};
 pub use forecast::{ForecastView, PeriodRange, period_range};
-pub use interactions::Claim;
+pub use interactions::{Claim, RECEIPTS_KEPT};
 pub use moves::Moved;
 pub use people::ApprovalRequest;
 pub use schedule::{DEFAULT_DIGEST_TIME, DEFAULT_TIMEZONE, MAX_SNOOZE_DAYS, Schedule, Snoozed};

@@ -98,7 +98,8 @@ impl Service {
         }
     }
 
-    /// `/digest setup channel time timezone [weekdays-only]` (admins).
+    /// `/digest setup channel time timezone [weekdays-only] [fiscal-start]` (admins). Without
+    /// `fiscal_start` the fiscal year keeps the first month set before (January at first).
     pub async fn setup_digest(
         &self,
         session: &Session,
@@ -106,6 +107,7 @@ impl Service {
         time: NaiveTime,
         zone: Tz,
         weekdays_only: bool,
+        fiscal_start: Option<chrono::Month>,
     ) -> ServiceResult<Schedule> {
         require_admin(&session.member, "set up the digest")?;
         let channel = channel.trim();
@@ -115,7 +117,7 @@ impl Service {
             ));
         }
         let mut tx = self.store.begin().await?;
-        let row = schedules::set_digest(
+        let mut row = schedules::set_digest(
             &mut tx,
             session.tenant.id,
             channel,
@@ -125,6 +127,15 @@ impl Service {
             self.clock.now(),
         )
         .await?;
+        if let Some(month) = fiscal_start {
+            row = schedules::set_fiscal_start(
+                &mut tx,
+                session.tenant.id,
+                month.number_from_month(),
+                self.clock.now(),
+            )
+            .await?;
+        }
         tx.commit().await?;
         Schedule::try_from(&row)
     }

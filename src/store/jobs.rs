@@ -104,6 +104,10 @@ pub struct OutboxRow {
     pub remote_id: Option<String>,
     pub created_at: String,
     pub sent_at: Option<String>,
+    /// The workspace's platform (`console`, `discord`, `slack`), joined in by the queries the
+    /// delivery worker and `dealgate outbox` use, so each message goes to its platform's sender.
+    #[sqlx(default)]
+    pub platform: String,
 }
 
 pub async fn insert_outbox(conn: &mut Conn, m: &NewOutbox<'_>, now: DateTime<Utc>) -> Result<i64> {
@@ -128,8 +132,8 @@ pub async fn insert_outbox(conn: &mut Conn, m: &NewOutbox<'_>, now: DateTime<Utc
 /// Pending messages whose next attempt is due, oldest first.
 pub async fn due(conn: &mut Conn, now: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxRow>> {
     Ok(sqlx::query_as(
-        "SELECT * FROM outbox WHERE status = 'pending' AND next_attempt_at <= $1 \
-         ORDER BY id LIMIT $2",
+        "SELECT o.*, t.platform FROM outbox o JOIN tenants t ON t.id = o.tenant_id \
+         WHERE o.status = 'pending' AND o.next_attempt_at <= $1 ORDER BY o.id LIMIT $2",
     )
     .bind(ts(now))
     .bind(limit)
@@ -202,21 +206,23 @@ pub async fn mark_attempt_failed(
 
 /// Messages not yet delivered (pending or failed), oldest first.
 pub async fn undelivered(conn: &mut Conn) -> Result<Vec<OutboxRow>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM outbox WHERE status <> 'sent' ORDER BY id")
-            .fetch_all(conn)
-            .await?,
+    Ok(sqlx::query_as(
+        "SELECT o.*, t.platform FROM outbox o JOIN tenants t ON t.id = o.tenant_id \
+             WHERE o.status <> 'sent' ORDER BY o.id",
     )
+    .fetch_all(conn)
+    .await?)
 }
 
 /// Every message of a workspace, oldest first (tests and tools).
 pub async fn all_of(conn: &mut Conn, tenant_id: i64) -> Result<Vec<OutboxRow>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM outbox WHERE tenant_id = $1 ORDER BY id")
-            .bind(tenant_id)
-            .fetch_all(conn)
-            .await?,
+    Ok(sqlx::query_as(
+        "SELECT o.*, t.platform FROM outbox o JOIN tenants t ON t.id = o.tenant_id \
+             WHERE o.tenant_id = $1 ORDER BY o.id",
     )
+    .bind(tenant_id)
+    .fetch_all(conn)
+    .await?)
 }
 
 /// A day's forecast totals, minor units.

@@ -57,3 +57,12 @@ pub async fn find(
     .fetch_optional(conn)
     .await?)
 }
+
+/// Deletes the receipts of interactions received before `before`; returns how many went.
+pub async fn prune(conn: &mut Conn, before: DateTime<Utc>) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM interaction_receipts WHERE received_at < $1")
+        .bind(ts(before))
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
+}

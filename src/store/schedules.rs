@@ -93,8 +93,26 @@ pub async fn set_nudges(
     .await?)
 }
 
+/// Sets the fiscal year's first month (1 = January) of a workspace that has a schedule row.
+pub async fn set_fiscal_start(
+    conn: &mut Conn,
+    tenant_id: i64,
+    month: u32,
+    now: DateTime<Utc>,
+) -> Result<ScheduleRow> {
+    Ok(sqlx::query_as(
+        "UPDATE schedules SET fiscal_start_month = $1, updated_at = $2 WHERE tenant_id = $3 \
+         RETURNING *",
+    )
+    .bind(i64::from(month))
+    .bind(ts(now))
+    .bind(tenant_id)
+    .fetch_one(conn)
+    .await?)
+}
+
 /// Sets the fiscal year's first month and how many days a nudge is not repeated (tests and
-/// tools; no command sets these yet).
+/// tools; `/digest setup fiscal-start` sets the month).
 pub async fn set_tuning(
     conn: &mut Conn,
     tenant_id: i64,

@@ -17,6 +17,7 @@ pub async fn digest_at(service: &Service, admin: &Session, hh: u32, mm: u32, zon
             NaiveTime::from_hms_opt(hh, mm, 0).unwrap(),
             zone,
             true,
+            None,
         )
         .await
         .expect("schedule the digest");

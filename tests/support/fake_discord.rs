@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,13 +21,55 @@ use tokio::sync::mpsc;
 pub const APPLICATION_ID: &str = "775799577604522054";
 pub const BOT_TOKEN: &str = "faketoken";
 
-/// One request the bot made.
+/// One request the bot made. A multipart body is split into its parts, and `body` is its
+/// `payload_json`, so tests read the JSON the same way whatever the encoding.
 #[derive(Debug, Clone)]
 pub struct Recorded {
     pub method: String,
     pub path: String,
     pub authorization: Option<String>,
+    pub content_type: Option<String>,
     pub body: Value,
+    pub parts: Vec<FormPart>,
+    /// The status the fake answered with.
+    pub status: u16,
+}
+
+/// One part of a `multipart/form-data` body.
+#[derive(Debug, Clone)]
+pub struct FormPart {
+    pub name: String,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub data: Vec<u8>,
+}
+
+/// A scripted answer to the next message post, instead of accepting it.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub status: u16,
+    pub body: Value,
+    pub retry_after_header: Option<String>,
+}
+
+impl Failure {
+    pub fn server_error() -> Self {
+        Self {
+            status: 500,
+            body: json!({"message": "500: Internal Server Error", "code": 0}),
+            retry_after_header: None,
+        }
+    }
+
+    /// A 429 as Discord sends it: `retry_after` in (fractional) seconds, in the body and,
+    /// rounded up, in the header.
+    pub fn rate_limited(seconds: f64) -> Self {
+        Self {
+            status: 429,
+            body: json!({"message": "You are being rate limited.", "retry_after": seconds, "global": false}),
+            retry_after_header: Some(format!("{}", seconds.ceil())),
+        }
+    }
 }
 
 /// What the fake gateway saw from the bot.
@@ -47,6 +90,17 @@ struct Shared {
     heartbeat_ms: u64,
     /// Dispatches (event name, data) for the connected bot.
     dispatch_rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, Value)>>>,
+    posts: Arc<Mutex<Posts>>,
+}
+
+/// What the message routes know: scripted failures, refused channels, and the nonces already
+/// seen, which Discord answers with the first message instead of posting again.
+#[derive(Debug, Default)]
+struct Posts {
+    failures: VecDeque<Failure>,
+    refused: HashMap<String, Failure>,
+    by_nonce: HashMap<String, Value>,
+    next_id: u64,
 }
 
 pub struct FakeDiscord {
@@ -68,6 +122,7 @@ impl FakeDiscord {
             base: base.clone(),
             heartbeat_ms: 300,
             dispatch_rx: Arc::new(tokio::sync::Mutex::new(dispatch_rx)),
+            posts: Arc::default(),
         };
         let app = Router::new()
             .route("/ws", get(gateway))
@@ -86,6 +141,41 @@ impl FakeDiscord {
 
     pub fn requests(&self) -> Vec<Recorded> {
         self.shared.requests.lock().unwrap().clone()
+    }
+
+    /// Answers the next message posts (`POST /channels/{id}/messages`) with these failures, one
+    /// per post, before accepting again.
+    pub fn fail_next_posts(&self, failures: impl IntoIterator<Item = Failure>) {
+        self.shared.posts.lock().unwrap().failures.extend(failures);
+    }
+
+    /// Answers every post to `channel` with `status` and Discord's `message` and `code`.
+    pub fn refuse_channel(&self, channel: &str, status: u16, message: &str, code: u64) {
+        self.shared.posts.lock().unwrap().refused.insert(
+            channel.to_string(),
+            Failure {
+                status,
+                body: json!({"message": message, "code": code}),
+                retry_after_header: None,
+            },
+        );
+    }
+
+    /// Message posts the fake accepted (2xx), in order; a post repeating a nonce is answered
+    /// with the first message and not counted again, as Discord does with `enforce_nonce`.
+    pub fn accepted_posts(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| is_message_post(&r.method, &r.path) && r.status == 200)
+            .collect()
+    }
+
+    /// Every attempt to post a message, refused ones included.
+    pub fn message_posts(&self) -> Vec<Recorded> {
+        self.requests()
+            .into_iter()
+            .filter(|r| is_message_post(&r.method, &r.path))
+            .collect()
     }
 
     pub fn gateway_log(&self) -> GatewayLog {
@@ -149,6 +239,10 @@ fn message(id: &str, content: &str) -> Value {
     })
 }
 
+fn is_message_post(method: &str, path: &str) -> bool {
+    method == "POST" && path.starts_with("/api/v10/channels/") && path.ends_with("/messages")
+}
+
 async fn rest(
     State(s): State<Shared>,
     method: Method,
@@ -157,7 +251,20 @@ async fn rest(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_string();
-    let body_json: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let parts = content_type
+        .as_deref()
+        .and_then(|ct| ct.strip_prefix("multipart/form-data; boundary="))
+        .map(|boundary| split_multipart(&body, boundary))
+        .unwrap_or_default();
+    let body_json: Value = match parts.iter().find(|p| p.name == "payload_json") {
+        Some(p) => serde_json::from_slice(&p.data).unwrap_or(Value::Null),
+        None => serde_json::from_slice(&body).unwrap_or(Value::Null),
+    };
+    let response = answer(&s, method.as_str(), &path, &body_json);
     s.requests.lock().unwrap().push(Recorded {
         method: method.to_string(),
         path: path.clone(),
@@ -165,11 +272,18 @@ async fn rest(
             .get("authorization")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
-        body: body_json.clone(),
+        content_type,
+        body: body_json,
+        parts,
+        status: response.status().as_u16(),
     });
     s.changed.notify_waiters();
+    response
+}
+
+fn answer(s: &Shared, method: &str, path: &str, body_json: &Value) -> Response {
     let ws = s.base.replace("http://", "ws://") + "/ws";
-    match (method.as_str(), path.as_str()) {
+    match (method, path) {
         ("GET", "/api/v10/gateway") => axum::Json(json!({"url": ws})).into_response(),
         ("GET", "/api/v10/users/@me") => axum::Json(json!({
             "id": "42", "username": "dealgate", "discriminator": "0", "avatar": null, "bot": true
@@ -198,11 +312,109 @@ async fn rest(
         ("PATCH", p) | ("POST", p) if p.starts_with("/api/v10/webhooks/") => {
             axum::Json(message("8001", "")).into_response()
         }
+        // A DM channel per user: 9000 + the user id's last three digits.
+        ("POST", "/api/v10/users/@me/channels") => {
+            let user = body_json["recipient_id"].as_str().unwrap_or("0");
+            let n: u64 = user.parse().unwrap_or(0) % 1000;
+            axum::Json(json!({"id": format!("{}", 9000 + n), "type": 1, "recipients": []}))
+                .into_response()
+        }
+        ("POST", p) if is_message_post(method, p) => {
+            let channel = p
+                .trim_start_matches("/api/v10/channels/")
+                .trim_end_matches("/messages");
+            post_message(s, channel, body_json)
+        }
         ("POST", p) if p.starts_with("/api/v10/channels/") => {
             axum::Json(message("8002", "")).into_response()
         }
         _ => (StatusCode::NOT_FOUND, "not faked").into_response(),
     }
+}
+
+fn post_message(s: &Shared, channel: &str, body: &Value) -> Response {
+    let mut posts = s.posts.lock().unwrap();
+    let refusal = posts
+        .refused
+        .get(channel)
+        .cloned()
+        .or_else(|| posts.failures.pop_front());
+    if let Some(f) = refusal {
+        let mut response = (
+            StatusCode::from_u16(f.status).unwrap(),
+            axum::Json(f.body.clone()),
+        )
+            .into_response();
+        if let Some(h) = &f.retry_after_header {
+            response
+                .headers_mut()
+                .insert("retry-after", h.parse().unwrap());
+        }
+        return response;
+    }
+    let nonce = body["nonce"].as_str().map(str::to_string);
+    let enforce = body["enforce_nonce"].as_bool() == Some(true);
+    if let Some(nonce) = nonce.as_ref().filter(|_| enforce)
+        && let Some(first) = posts.by_nonce.get(nonce)
+    {
+        // Recorded with status 208 so `accepted_posts` counts only the first.
+        return (StatusCode::ALREADY_REPORTED, axum::Json(first.clone())).into_response();
+    }
+    posts.next_id += 1;
+    let mut m = message(&format!("{}", 8100 + posts.next_id), "");
+    m["channel_id"] = json!(channel);
+    if let Some(nonce) = nonce {
+        m["nonce"] = json!(nonce);
+        posts.by_nonce.insert(nonce, m.clone());
+    }
+    axum::Json(m).into_response()
+}
+
+/// Splits a `multipart/form-data` body; enough for what reqwest writes (CRLF line ends, one
+/// `Content-Disposition` with a name and maybe a file name, maybe a `Content-Type`).
+fn split_multipart(body: &[u8], boundary: &str) -> Vec<FormPart> {
+    let delimiter = format!("--{boundary}");
+    let mut parts = Vec::new();
+    let mut rest = body;
+    while let Some(start) = find(rest, delimiter.as_bytes()) {
+        rest = &rest[start + delimiter.len()..];
+        if rest.starts_with(b"--") {
+            break;
+        }
+        let rest_of_part = rest.strip_prefix(b"\r\n").unwrap_or(rest);
+        let Some(head_end) = find(rest_of_part, b"\r\n\r\n") else {
+            break;
+        };
+        let head = String::from_utf8_lossy(&rest_of_part[..head_end]).to_string();
+        let content = &rest_of_part[head_end + 4..];
+        let Some(end) = find(content, format!("\r\n{delimiter}").as_bytes()) else {
+            break;
+        };
+        let attribute = |key: &str| {
+            let marker = format!("{key}=\"");
+            head.find(&marker).map(|i| {
+                let value = &head[i + marker.len()..];
+                value[..value.find('"').unwrap_or(value.len())].to_string()
+            })
+        };
+        let content_type = head.lines().find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type:")
+                .map(|v| v.trim().to_string())
+        });
+        parts.push(FormPart {
+            name: attribute("name").unwrap_or_default(),
+            file_name: attribute("filename"),
+            content_type,
+            data: content[..end].to_vec(),
+        });
+        rest = &content[end + 2..];
+    }
+    parts
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 async fn gateway(State(s): State<Shared>, ws: WebSocketUpgrade) -> Response {

@@ -94,10 +94,8 @@ impl Dispatcher {
     /// Runs a deferred command and replaces the "thinking…" response with its result.
     pub async fn finish(&self, later: Later, rest: &Rest) {
         let reply = execute(&self.service, &later.caller, later.command).await;
-        if let Err(e) = rest
-            .edit_original(&later.token, &render::edit(&reply))
-            .await
-        {
+        let (edit, files) = render::edit(&reply);
+        if let Err(e) = rest.edit_original(&later.token, &edit, files).await {
             tracing::warn!(error = format!("{e:#}"), "deferred result not delivered");
         }
     }
@@ -127,9 +125,10 @@ impl Dispatcher {
                 tracing::warn!(error = ?e, "could not add the members a command named");
             }
         }
-        if matches!(command, Command::Forecast { .. }) {
+        if matches!(command, Command::Forecast { .. } | Command::DigestPreview) {
             // A forecast over a large pipeline may take longer than Discord's 3 seconds; answer
-            // "thinking…" now and edit in the result.
+            // "thinking…" now and edit in the result. The digest preview too, and its chart can
+            // only be uploaded with that edit (see `render::edit`).
             return Answer {
                 json: to_json(&render::deferred(true)),
                 later: Some(Later {

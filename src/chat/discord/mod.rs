@@ -16,6 +16,7 @@ pub mod dispatch;
 pub mod gateway;
 pub mod http;
 pub mod options;
+pub mod outbox;
 pub mod register;
 pub mod render;
 pub mod rest;

@@ -129,6 +129,11 @@ fn option(o: &OptionSpec) -> CreateCommandOption {
                 opt = opt.max_length(max);
             }
         }
+        OptionKind::Month => {
+            for month in (1..=12u8).filter_map(|n| chrono::Month::try_from(n).ok()) {
+                opt = opt.add_string_choice(month.name(), month.name().to_lowercase());
+            }
+        }
         OptionKind::Days => {
             opt = opt
                 .min_int_value(1)

@@ -5,9 +5,9 @@
 //! response we serialize ourselves; PROTOCOLS.md §0.7.)
 
 use serenity::all::{
-    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateAutocompleteResponse, CreateButton,
-    CreateEmbed, CreateInteractionResponse, CreateInteractionResponseMessage,
-    EditInteractionResponse, UserId,
+    ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateAttachment,
+    CreateAutocompleteResponse, CreateButton, CreateEmbed, CreateInteractionResponse,
+    CreateInteractionResponseMessage, EditInteractionResponse, UserId,
 };
 
 use super::custom_id::Press;
@@ -114,12 +114,26 @@ pub fn response(reply: &Reply) -> CreateInteractionResponse {
     CreateInteractionResponse::Message(message(reply))
 }
 
-/// The follow-up that replaces a deferred response.
-pub fn edit(reply: &Reply) -> EditInteractionResponse {
-    EditInteractionResponse::new()
-        .embed(embed(reply))
+/// The follow-up that replaces a deferred response, and the files to upload with it: the
+/// reply's image (the digest chart) goes up as an attachment the embed shows. Only this path
+/// and the outbox carry images; whether Discord takes a file in the very first, inline
+/// response is unconfirmed (PROTOCOLS.md §8), so commands with an image are deferred.
+pub fn edit(reply: &Reply) -> (EditInteractionResponse, Vec<CreateAttachment>) {
+    let mut e = embed(reply);
+    let mut files = Vec::new();
+    let mut edit = EditInteractionResponse::new();
+    if let Some(image) = &reply.image {
+        e = e.image(format!("attachment://{}", image.file_name));
+        let file = CreateAttachment::bytes(image.png.clone(), image.file_name.clone());
+        // Listed in the JSON as attachment 0; uploaded as the multipart part `files[0]`.
+        edit = edit.new_attachment(file.clone());
+        files.push(file);
+    }
+    let edit = edit
+        .embed(e)
         .components(buttons(reply))
-        .allowed_mentions(no_mentions())
+        .allowed_mentions(no_mentions());
+    (edit, files)
 }
 
 /// "Thinking…", shown while slow work runs; ephemeral when the answer will be.

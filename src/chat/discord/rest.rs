@@ -10,7 +10,9 @@
 use std::sync::Arc;
 
 use anyhow::Context;
-use serenity::all::{ApplicationId, EditInteractionResponse, GuildId, InteractionId};
+use serenity::all::{
+    ApplicationId, CreateAttachment, EditInteractionResponse, GuildId, InteractionId,
+};
 use serenity::http::{Http, HttpBuilder};
 
 use super::config::Settings;
@@ -80,14 +82,16 @@ impl Rest {
             .with_context(|| format!("answer interaction {id}"))
     }
 
-    /// Replaces a deferred response with the result (`PATCH /webhooks/{app}/{token}/messages/@original`).
+    /// Replaces a deferred response with the result (`PATCH /webhooks/{app}/{token}/messages/@original`),
+    /// as multipart when there are files (the JSON lists them as `attachments`).
     pub async fn edit_original(
         &self,
         token: &str,
         edit: &EditInteractionResponse,
+        files: Vec<CreateAttachment>,
     ) -> anyhow::Result<()> {
         self.http
-            .edit_original_interaction_response(token, edit, Vec::new())
+            .edit_original_interaction_response(token, edit, files)
             .await
             .context("send the deferred result")?;
         Ok(())

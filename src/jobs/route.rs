@@ -1,0 +1,137 @@
+//! Which sender posts a message: the one for its workspace's platform. `dealgate serve` builds
+//! one `Senders` with whatever this process can post to, and the delivery worker hands it every
+//! message.
+//!
+//! ```text
+//! Senders::new()
+//!     .with(CONSOLE, ConsoleSender::new(std::io::stdout()))
+//!     .with(DISCORD, discord_sender)
+//!     .with(SLACK, slack_sender)        // one line when a Slack sender exists
+//! ```
+//!
+//! A message for a platform with no sender here is not dropped: it stays queued, retried with
+//! the usual backoff, with an error that says what is missing, until a process that has that
+//! sender (another replica, or this one restarted with the platform configured) delivers it.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+
+use super::message::OutboxMessage;
+use super::outbox::{Delivered, SendError, Sender};
+
+pub const CONSOLE: &str = "console";
+pub const DISCORD: &str = "discord";
+pub const SLACK: &str = "slack";
+
+type Sending<'a> = Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>>;
+
+/// `Sender` with its future boxed, so senders of different types fit in one map.
+trait AnySender: Send + Sync {
+    fn send_boxed<'a>(&'a self, message: &'a OutboxMessage) -> Sending<'a>;
+}
+
+impl<S: Sender> AnySender for S {
+    fn send_boxed<'a>(&'a self, message: &'a OutboxMessage) -> Sending<'a> {
+        Box::pin(self.send(message))
+    }
+}
+
+/// The senders this process has, by platform.
+#[derive(Default)]
+pub struct Senders {
+    by_platform: BTreeMap<String, Box<dyn AnySender>>,
+}
+
+impl Senders {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Posts messages of `platform`'s workspaces through `sender` (replacing any before it).
+    pub fn with(mut self, platform: &str, sender: impl Sender + 'static) -> Self {
+        self.by_platform
+            .insert(platform.to_string(), Box::new(sender));
+        self
+    }
+
+    /// The platforms this process can post to, for the start-up log.
+    pub fn platforms(&self) -> Vec<&str> {
+        self.by_platform.keys().map(String::as_str).collect()
+    }
+}
+
+impl Sender for Senders {
+    async fn send(&self, message: &OutboxMessage) -> Result<Delivered, SendError> {
+        match self.by_platform.get(&message.platform) {
+            Some(sender) => sender.send_boxed(message).await,
+            None => Err(SendError::Retry {
+                after: None,
+                reason: format!(
+                    "this process cannot post to {platform}: no {platform} sender is configured \
+                     (it has: {have}). The message stays queued until `dealgate serve` runs \
+                     with {platform} set up.",
+                    platform = message.platform,
+                    have = match self.platforms() {
+                        p if p.is_empty() => "none".to_string(),
+                        p => p.join(", "),
+                    },
+                ),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::reply::Reply;
+    use crate::jobs::message::Target;
+    use crate::jobs::testing::RecordingSender;
+    use std::sync::Arc;
+
+    /// Shares a recording sender between the router and the test.
+    struct Shared(Arc<RecordingSender>);
+
+    impl Sender for Shared {
+        async fn send(&self, message: &OutboxMessage) -> Result<Delivered, SendError> {
+            self.0.send(message).await
+        }
+    }
+
+    fn message(platform: &str) -> OutboxMessage {
+        OutboxMessage {
+            id: 1,
+            tenant_id: 1,
+            platform: platform.into(),
+            target: Target::Channel("7001".into()),
+            reply: Reply::new("Forecast digest"),
+            nonce: "dg1m0".into(),
+            attempts: 0,
+        }
+    }
+
+    #[tokio::test]
+    async fn each_message_goes_to_the_sender_of_its_platform() {
+        let discord = Arc::new(RecordingSender::new());
+        let console = Arc::new(RecordingSender::new());
+        let senders = Senders::new()
+            .with(DISCORD, Shared(discord.clone()))
+            .with(CONSOLE, Shared(console.clone()));
+        senders.send(&message(DISCORD)).await.unwrap();
+        senders.send(&message(DISCORD)).await.unwrap();
+        senders.send(&message(CONSOLE)).await.unwrap();
+        assert_eq!(discord.accepted().len(), 2);
+        assert_eq!(console.accepted().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_platform_without_a_sender_is_retried_later_and_says_what_is_missing() {
+        let senders = Senders::new().with(DISCORD, RecordingSender::new());
+        let Err(SendError::Retry { reason, .. }) = senders.send(&message(SLACK)).await else {
+            panic!("a message with no sender must stay queued");
+        };
+        assert!(reason.contains("no slack sender"), "{reason}");
+        assert!(reason.contains("it has: discord"), "{reason}");
+    }
+}
