@@ -263,6 +263,45 @@ async fn every_catalogue_command_runs_from_discords_interaction_json() {
 }
 
 #[tokio::test]
+async fn a_deferred_result_that_arrives_before_discord_has_the_original_is_sent_again() {
+    let ep = Endpoint::start().await;
+    with_a_deal(&ep).await;
+    ep.fake.original_not_there_yet(1);
+    let (status, answer) = ep
+        .send(&command(30, BOSS, "forecast", vec![opt("period", "all")]))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["type"], 5, "{answer}");
+    let original = format!(
+        "/api/v10/webhooks/{}/token-30/messages/@original",
+        fake_discord::APPLICATION_ID
+    );
+    let accepted = ep
+        .fake
+        .wait_for("the forecast follow-up accepted", |r| {
+            r.method == "PATCH" && r.path == original && r.status == 200
+        })
+        .await;
+    assert!(
+        title(&accepted.body["embeds"][0]).starts_with("Forecast · everyone"),
+        "{}",
+        accepted.body
+    );
+    let edits: Vec<u16> = ep
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PATCH" && r.path == original)
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(
+        edits,
+        [404, 200],
+        "one early edit refused, then the same edit taken"
+    );
+}
+
+#[tokio::test]
 async fn bad_input_gets_an_ephemeral_explanation_and_changes_nothing() {
     let ep = Endpoint::start().await;
     with_a_deal(&ep).await;

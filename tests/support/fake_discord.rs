@@ -101,6 +101,9 @@ struct Posts {
     refused: HashMap<String, Failure>,
     by_nonce: HashMap<String, Value>,
     next_id: u64,
+    /// Edits of an interaction's original response to answer 404 "Unknown Message", as Discord
+    /// does when an edit arrives before it has taken the deferred response.
+    early_edits: usize,
 }
 
 pub struct FakeDiscord {
@@ -150,6 +153,11 @@ impl FakeDiscord {
     }
 
     /// Answers every post to `channel` with `status` and Discord's `message` and `code`.
+    /// Answers the next `n` edits of an original response with 404 Unknown Message.
+    pub fn original_not_there_yet(&self, n: usize) {
+        self.shared.posts.lock().unwrap().early_edits = n;
+    }
+
     pub fn refuse_channel(&self, channel: &str, status: u16, message: &str, code: u64) {
         self.shared.posts.lock().unwrap().refused.insert(
             channel.to_string(),
@@ -239,6 +247,14 @@ fn message(id: &str, content: &str) -> Value {
     })
 }
 
+/// Whether this edit is one of those scripted to arrive too early (and counts it).
+fn early_edit(s: &Shared) -> bool {
+    let mut posts = s.posts.lock().unwrap();
+    let early = posts.early_edits > 0;
+    posts.early_edits = posts.early_edits.saturating_sub(1);
+    early
+}
+
 fn is_message_post(method: &str, path: &str) -> bool {
     method == "POST" && path.starts_with("/api/v10/channels/") && path.ends_with("/messages")
 }
@@ -309,6 +325,11 @@ fn answer(s: &Shared, method: &str, path: &str, body_json: &Value) -> Response {
         ("POST", p) if p.starts_with("/api/v10/interactions/") => {
             StatusCode::NO_CONTENT.into_response()
         }
+        ("PATCH", p) if p.ends_with("/messages/@original") && early_edit(s) => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"message": "Unknown Message", "code": 10008})),
+        )
+            .into_response(),
         ("PATCH", p) | ("POST", p) if p.starts_with("/api/v10/webhooks/") => {
             axum::Json(message("8001", "")).into_response()
         }

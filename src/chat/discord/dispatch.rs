@@ -37,6 +37,14 @@ const PLATFORM: &str = "discord";
 /// How long a duplicate waits for the first delivery's answer: inside Discord's 3 seconds.
 const DUPLICATE_WAIT: Duration = Duration::from_secs(2);
 
+/// Pauses between attempts to deliver a deferred result (the last entry is never waited).
+const FOLLOW_UP_RETRIES: [Duration; 4] = [
+    Duration::from_millis(250),
+    Duration::from_secs(1),
+    Duration::from_secs(3),
+    Duration::ZERO,
+];
+
 /// Work to finish after the response went out: a deferred command and its interaction token.
 #[derive(Debug, Clone)]
 pub struct Later {
@@ -92,11 +100,28 @@ impl Dispatcher {
     }
 
     /// Runs a deferred command and replaces the "thinking…" response with its result.
+    ///
+    /// Over HTTP this starts before Discord has read the deferred response from our answer, so
+    /// a fast result can reach Discord before the message it edits exists. Editing is
+    /// idempotent, so a failed edit is simply tried again a few times, well inside the
+    /// token's 15 minutes.
     pub async fn finish(&self, later: Later, rest: &Rest) {
         let reply = execute(&self.service, &later.caller, later.command).await;
-        let (edit, files) = render::edit(&reply);
-        if let Err(e) = rest.edit_original(&later.token, &edit, files).await {
-            tracing::warn!(error = format!("{e:#}"), "deferred result not delivered");
+        for (attempt, wait) in FOLLOW_UP_RETRIES.iter().enumerate() {
+            let (edit, files) = render::edit(&reply);
+            match rest.edit_original(&later.token, &edit, files).await {
+                Ok(()) => return,
+                Err(e) if attempt + 1 < FOLLOW_UP_RETRIES.len() => {
+                    tracing::debug!(
+                        error = format!("{e:#}"),
+                        "deferred result not taken yet; retrying"
+                    );
+                    tokio::time::sleep(*wait).await;
+                }
+                Err(e) => {
+                    tracing::warn!(error = format!("{e:#}"), "deferred result not delivered")
+                }
+            }
         }
     }
 
