@@ -22,6 +22,7 @@ on_both_backends!(
     digest_figures_match_totals_computed_from_the_deals_created,
     the_posted_digest_carries_a_png_chart_of_sensible_size_and_a_snapshot_is_stored,
     nudges_name_the_deal_and_next_steps_skip_snoozed_deals_and_are_not_repeated_within_the_window,
+    the_repeat_window_set_with_nudges_setup_decides_when_a_nudge_comes_back,
     only_admins_schedule_and_only_managers_preview_or_snooze,
     a_fiscal_year_from_february_puts_2_march_in_the_quarter_february_to_april,
 );
@@ -189,7 +190,12 @@ async fn nudges_name_the_deal_and_next_steps_skip_snoozed_deals_and_are_not_repe
     let stale = deal(&app, &t.ann, 10_000, date(2026, 6, 30)).await;
     let snoozed = deal(&app, &t.bob, 20_000, date(2026, 6, 30)).await;
     app.service
-        .setup_nudges(&t.admin, NaiveTime::from_hms_opt(9, 0, 0).unwrap(), false)
+        .setup_nudges(
+            &t.admin,
+            NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            false,
+            None,
+        )
         .await
         .unwrap();
     app.service
@@ -227,6 +233,40 @@ async fn nudges_name_the_deal_and_next_steps_skip_snoozed_deals_and_are_not_repe
     app.clock.set(now);
     tick_and_deliver(&app.service, &sender, now).await;
     assert_eq!(sender.accepted().len(), 2);
+}
+
+/// `/nudges setup 09:00 no 2`: the same nudge comes back after two days, not seven, and setting
+/// the time again without `repeat-days` keeps the two.
+async fn the_repeat_window_set_with_nudges_setup_decides_when_a_nudge_comes_back(app: TestApp) {
+    let t = app.team().await;
+    let stale = deal(&app, &t.ann, 10_000, date(2026, 6, 30)).await;
+    let boss = caller(WORKSPACE, "boss");
+    let set = execute_line(&app.service, &boss, "/nudges setup 09:00 no 2").await;
+    assert_eq!(set.title, "Coaching nudges scheduled", "{set:?}");
+    assert!(set.lines.join(" ").contains("within 2 days"), "{set:?}");
+    let again = execute_line(&app.service, &boss, "/nudges setup 09:00").await;
+    assert!(again.lines.join(" ").contains("within 2 days"), "{again:?}");
+    let sender = RecordingSender::new();
+    // Wednesday 18 March: ann's deal has stalled in Qualify (14 days) with its recommended
+    // activities not done, so both reasons apply from the first day on.
+    let mut now = Utc.with_ymd_and_hms(2026, 3, 18, 9, 0, 0).unwrap();
+    let mut days_with_a_nudge = Vec::new();
+    for _ in 0..6 {
+        app.clock.set(now);
+        let before = sender.accepted().len();
+        tick_and_deliver(&app.service, &sender, now).await;
+        if sender.accepted().len() > before {
+            days_with_a_nudge.push(now.date_naive());
+        }
+        now += Duration::days(1);
+    }
+    assert_eq!(
+        days_with_a_nudge,
+        [date(2026, 3, 18), date(2026, 3, 20), date(2026, 3, 23)],
+        "two days apart at least, and never on the weekend"
+    );
+    let text = sender.accepted()[0].reply.lines.join("\n");
+    assert!(text.contains(&stale.number.to_string()), "{text}");
 }
 
 async fn only_admins_schedule_and_only_managers_preview_or_snooze(app: TestApp) {

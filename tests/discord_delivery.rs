@@ -129,7 +129,12 @@ async fn the_digest_and_a_dm_arrive_once_each_through_500s_and_a_429_with_the_ch
         .unwrap();
     schedule_digest(&app, &t.admin, MANAGERS_CHANNEL, 8, 30).await;
     app.service
-        .setup_nudges(&t.admin, NaiveTime::from_hms_opt(9, 0, 0).unwrap(), false)
+        .setup_nudges(
+            &t.admin,
+            NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            false,
+            None,
+        )
         .await
         .unwrap();
 

@@ -169,7 +169,12 @@ async fn the_digest_is_posted_with_its_chart_through_the_upload_flow(app: TestAp
 async fn a_nudge_goes_to_the_managers_dm_opened_with_conversations_open(app: TestApp) {
     let admin = workspace(&app).await;
     app.service
-        .setup_nudges(&admin, NaiveTime::from_hms_opt(9, 0, 0).unwrap(), false)
+        .setup_nudges(
+            &admin,
+            NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            false,
+            None,
+        )
         .await
         .unwrap();
     let fake = FakeSlack::start().await;
@@ -246,7 +251,12 @@ async fn a_429_is_retried_after_its_retry_after_and_then_delivered_once(app: Tes
 async fn slacks_errors_are_retried_or_kept_with_the_message(app: TestApp) {
     let admin = workspace(&app).await;
     app.service
-        .setup_nudges(&admin, NaiveTime::from_hms_opt(9, 0, 0).unwrap(), false)
+        .setup_nudges(
+            &admin,
+            NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            false,
+            None,
+        )
         .await
         .unwrap();
     let fake = FakeSlack::start().await;

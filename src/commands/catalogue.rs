@@ -397,13 +397,19 @@ pub const CATALOGUE: &[CommandSpec] = &[
         help: "Each working day at `time` (the digest's time zone), every manager gets a DM \
                naming their reps' deals that stalled, lack recommended activities, slipped \
                their close date or had a gate overridden, with next steps from the playbook. \
-               With `to-reps` set to `yes`, reps get their own list too.",
+               With `to-reps` set to `yes`, reps get their own list too. The same nudge about \
+               a deal is not repeated within `repeat-days` days (7 at first; kept when omitted).",
         options: &[
             required("time", OptionKind::Time, "Local time of day, e.g. 09:00"),
             optional(
                 "to-reps",
                 OptionKind::YesNo,
                 "yes: reps also get their own list; no (default): managers only",
+            ),
+            optional(
+                "repeat-days",
+                OptionKind::Days,
+                "Days before the same nudge may come again, 1 to 90 (default 7)",
             ),
         ],
         example: "/nudges setup 09:00 yes",

@@ -92,10 +92,12 @@ pub enum Command {
     },
     /// `/digest preview`
     DigestPreview,
-    /// `/nudges setup time [to-reps]` (admins)
+    /// `/nudges setup time [to-reps] [repeat-days]` (admins)
     NudgesSetup {
         time: NaiveTime,
         to_reps: Option<bool>,
+        /// Days before the same nudge may come again; `None` keeps the one set before.
+        repeat_days: Option<u32>,
     },
     /// `/nudges snooze deal days`
     NudgesSnooze { deal: DealNumber, days: u32 },
@@ -233,9 +235,14 @@ impl Command {
                 ),
             ],
             Self::DigestPreview => vec![],
-            Self::NudgesSetup { time, to_reps } => vec![
+            Self::NudgesSetup {
+                time,
+                to_reps,
+                repeat_days,
+            } => vec![
                 ("time", Some(time.format("%H:%M").to_string())),
                 ("to-reps", to_reps.map(yes_no)),
+                ("repeat-days", repeat_days.map(|d| d.to_string())),
             ],
             Self::NudgesSnooze { deal, days } => vec![("deal", show(deal)), ("days", show(days))],
             Self::Help { command } => vec![("command", maybe(command))],

@@ -175,9 +175,13 @@ async fn run(
             );
             reply
         }
-        Command::NudgesSetup { time, to_reps } => digest_replies::nudges_scheduled(
+        Command::NudgesSetup {
+            time,
+            to_reps,
+            repeat_days,
+        } => digest_replies::nudges_scheduled(
             &service
-                .setup_nudges(session, time, to_reps.unwrap_or(false))
+                .setup_nudges(session, time, to_reps.unwrap_or(false), repeat_days)
                 .await?,
         ),
         Command::NudgesSnooze { deal, days } => {

@@ -483,6 +483,7 @@ impl Values {
             "nudges setup" => Command::NudgesSetup {
                 time: v.req("time")?,
                 to_reps: v.opt("to-reps"),
+                repeat_days: v.opt("repeat-days"),
             },
             "nudges snooze" => Command::NudgesSnooze {
                 deal: v.req("deal")?,

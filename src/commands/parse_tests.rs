@@ -1335,8 +1335,18 @@ fn nudges_setup_and_snooze_parse() {
         Command::NudgesSetup {
             time: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
             to_reps: Some(true),
+            repeat_days: None,
         }
     );
+    assert_eq!(
+        ok("/nudges setup 09:00 no 3"),
+        Command::NudgesSetup {
+            time: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            to_reps: Some(false),
+            repeat_days: Some(3),
+        }
+    );
+    assert!(err("/nudges setup 09:00 repeat-days:0").starts_with("`repeat-days`:"));
     assert_eq!(
         ok("/nudges snooze 42 7"),
         Command::NudgesSnooze {

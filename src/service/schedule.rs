@@ -140,16 +140,18 @@ impl Service {
         Schedule::try_from(&row)
     }
 
-    /// `/nudges setup time [to-reps]` (admins). Nudges use the digest's time zone and days.
+    /// `/nudges setup time [to-reps] [repeat-days]` (admins). Nudges use the digest's time zone
+    /// and days; `repeat_days` of `None` keeps the window set before (7 days at first).
     pub async fn setup_nudges(
         &self,
         session: &Session,
         time: NaiveTime,
         to_reps: bool,
+        repeat_days: Option<u32>,
     ) -> ServiceResult<Schedule> {
         require_admin(&session.member, "set up coaching nudges")?;
         let mut tx = self.store.begin().await?;
-        let row = schedules::set_nudges(
+        let mut row = schedules::set_nudges(
             &mut tx,
             session.tenant.id,
             &time.format("%H:%M").to_string(),
@@ -157,6 +159,10 @@ impl Service {
             self.clock.now(),
         )
         .await?;
+        if let Some(days) = repeat_days {
+            row = schedules::set_nudge_repeat(&mut tx, session.tenant.id, days, self.clock.now())
+                .await?;
+        }
         tx.commit().await?;
         Schedule::try_from(&row)
     }

@@ -93,6 +93,24 @@ pub async fn set_nudges(
     .await?)
 }
 
+/// Sets how many days the same nudge is not repeated, in a workspace that has a schedule row.
+pub async fn set_nudge_repeat(
+    conn: &mut Conn,
+    tenant_id: i64,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Result<ScheduleRow> {
+    Ok(sqlx::query_as(
+        "UPDATE schedules SET nudge_repeat_days = $1, updated_at = $2 WHERE tenant_id = $3 \
+         RETURNING *",
+    )
+    .bind(i64::from(days))
+    .bind(ts(now))
+    .bind(tenant_id)
+    .fetch_one(conn)
+    .await?)
+}
+
 /// Sets the fiscal year's first month (1 = January) of a workspace that has a schedule row.
 pub async fn set_fiscal_start(
     conn: &mut Conn,
