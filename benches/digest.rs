@@ -87,7 +87,7 @@ fn setup(rt: &Runtime, dir: &tempfile::TempDir) -> (Service, Session) {
             Backend::Postgres => "VACUUM ANALYZE",
         };
         sqlx::query(analyze)
-            .execute(service.store().reader())
+            .execute(&mut *service.store().reader().acquire().await.unwrap())
             .await
             .unwrap();
         (service, admin)

@@ -58,7 +58,10 @@ fn setup(rt: &Runtime, dir: &tempfile::TempDir) -> (Service, dealgate::service::
         let mut tx = service.store().begin().await.unwrap();
         sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await.unwrap();
         tx.commit().await.unwrap();
-        sqlx::query("ANALYZE").execute(service.store().reader()).await.unwrap();
+        sqlx::query("ANALYZE")
+            .execute(&mut *service.store().reader().acquire().await.unwrap())
+            .await
+            .unwrap();
         (service, admin)
     })
 }

@@ -158,8 +158,7 @@ impl Service {
         number: DealNumber,
     ) -> ServiceResult<DealView> {
         let mut conn = self.store.reader().acquire().await?;
-        let deal = load_deal(&mut conn, session, number).await?;
-        let owner = owner_of(&mut conn, &deal).await?;
+        let (deal, owner) = load_deal_and_owner(&mut conn, session, number).await?;
         self.view(&mut conn, &session.playbook, deal, owner).await
     }
 
@@ -274,8 +273,7 @@ impl Service {
         retrying(|| async {
             let now = self.clock.now();
             let mut tx = self.store.begin().await?;
-            let mut deal = load_deal(&mut tx, session, number).await?;
-            let owner = owner_of(&mut tx, &deal).await?;
+            let (mut deal, owner) = load_deal_and_owner(&mut tx, session, number).await?;
             require_act_on(&session.member, &owner, &format!("change {number}"))?;
             require_open(&deal)?;
             let old = match &value {
@@ -328,17 +326,15 @@ impl Service {
             });
         };
         let activity_name = spec.name.clone();
-        // Reads run on the read pool; the write holds the deal's row at the version that was
-        // read and authorized, so the activity is recorded with the stage the deal is still in
-        // when it commits (another replica may be advancing it right now). The reply is built
-        // after commit, so the writer (one connection on SQLite) is held only for the write.
+        // Reads run on the read pool; the write records the activity only if the deal is still
+        // at the version that was read and authorized, so it carries the stage the deal is
+        // still in (another replica may be advancing it right now). The reply is built after
+        // the write, so the writer (one connection on SQLite) is held only for the write.
         let (view, recommended_here) = retrying(|| async {
             let now = self.clock.now();
             let (deal, owner) = {
                 let mut conn = self.store.reader().acquire().await?;
-                let deal = load_deal(&mut conn, session, number).await?;
-                let owner = owner_of(&mut conn, &deal).await?;
-                (deal, owner)
+                load_deal_and_owner(&mut conn, session, number).await?
             };
             require_act_on(
                 &session.member,
@@ -346,10 +342,9 @@ impl Service {
                 &format!("log activities on {number}"),
             )?;
             require_open(&deal)?;
-            let mut tx = self.store.begin().await?;
-            deals::hold(&mut tx, &deal).await?;
-            deals::insert_activity(
-                &mut tx,
+            deals::log_unless_changed(
+                &self.store,
+                &deal,
                 &NewActivity {
                     tenant_id: session.tenant.id,
                     deal_id: deal.id,
@@ -361,7 +356,6 @@ impl Service {
                 now,
             )
             .await?;
-            tx.commit().await?;
             let recommended_here = session
                 .playbook
                 .stage(&deal.stage)
@@ -393,8 +387,7 @@ impl Service {
         retrying(|| async {
             let now = self.clock.now();
             let mut tx = self.store.begin().await?;
-            let deal = load_deal(&mut tx, session, number).await?;
-            let owner = owner_of(&mut tx, &deal).await?;
+            let (deal, owner) = load_deal_and_owner(&mut tx, session, number).await?;
             require_approver(&session.member, &owner, &format!("approve {number}"))?;
             require_open(&deal)?;
             // An approval counts for the stage it was given in: the deal must still be there.
@@ -435,9 +428,11 @@ impl Service {
         owner: MemberRow,
     ) -> ServiceResult<DealView> {
         let now = self.clock.now();
-        let acts = deals::activities(&mut *conn, deal.id).await?;
-        let apps = deals::approvals(&mut *conn, deal.id).await?;
-        let history = deals::stage_changes(&mut *conn, deal.id).await?;
+        let deals::DealRecords {
+            activities: acts,
+            approvals: apps,
+            stage_changes: history,
+        } = deals::records(&mut *conn, deal.id).await?;
         let facts = deal.facts(&acts, &apps)?;
         let stage = playbook.stage(&deal.stage);
         let open = deal.status == DealStatus::Open;
@@ -473,6 +468,23 @@ pub(super) async fn load_deal(
     deals::get(conn, session.tenant.id, number)
         .await?
         .ok_or(ServiceError::DealNotFound(number))
+}
+
+/// The deal and its owner in one read (every command about a deal needs both).
+pub(super) async fn load_deal_and_owner(
+    conn: &mut Conn,
+    session: &Session,
+    number: DealNumber,
+) -> ServiceResult<(Deal, MemberRow)> {
+    match deals::get_with_owner(conn, session.tenant.id, number).await? {
+        Some(found) => Ok(found),
+        // Not found, or found without its owner (a broken row): tell the two apart.
+        None => {
+            let deal = load_deal(conn, session, number).await?;
+            let owner = owner_of(conn, &deal).await?;
+            Ok((deal, owner))
+        }
+    }
 }
 
 pub(super) async fn owner_of(conn: &mut Conn, deal: &Deal) -> ServiceResult<MemberRow> {

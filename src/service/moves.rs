@@ -6,7 +6,7 @@ use crate::engine::ids::{DealNumber, StageId};
 use crate::engine::transition::{Move, Transition, TransitionKind, plan_move};
 
 use super::authz::{require_act_on, require_approver};
-use super::deals::{DealView, check_text, known_stage, load_deal, owner_of};
+use super::deals::{DealView, check_text, known_stage, load_deal_and_owner};
 use super::limits;
 use super::{Service, ServiceError, ServiceResult, Session, retrying};
 use crate::store::deals::{self, NewStageChange};
@@ -93,8 +93,7 @@ impl Service {
             // again on fresh data.
             let (mut deal, owner, facts) = {
                 let mut conn = self.store.reader().acquire().await?;
-                let deal = load_deal(&mut conn, session, number).await?;
-                let owner = owner_of(&mut conn, &deal).await?;
+                let (deal, owner) = load_deal_and_owner(&mut conn, session, number).await?;
                 let facts = deals::facts(&mut conn, &deal).await?;
                 (deal, owner, facts)
             };

@@ -5,7 +5,7 @@ use crate::engine::ids::DealNumber;
 use crate::store::{Deal, MemberRow, members};
 
 use super::authz::require_act_on;
-use super::deals::{load_deal, owner_of, require_open};
+use super::deals::{load_deal_and_owner, require_open};
 use super::{Service, ServiceError, ServiceResult, Session};
 
 /// Who is asked to approve which deal.
@@ -26,8 +26,7 @@ impl Service {
         number: DealNumber,
     ) -> ServiceResult<ApprovalRequest> {
         let mut conn = self.store.reader().acquire().await?;
-        let deal = load_deal(&mut conn, session, number).await?;
-        let owner = owner_of(&mut conn, &deal).await?;
+        let (deal, owner) = load_deal_and_owner(&mut conn, session, number).await?;
         require_act_on(
             &session.member,
             &owner,

@@ -55,10 +55,13 @@ impl Service {
         // is a read on the read pool and never queues behind writers.
         {
             let mut conn = self.store.reader().acquire().await?;
-            if let Some(tenant) =
-                tenants::find(&mut conn, &caller.platform, &caller.workspace).await?
-                && let Some(member) =
-                    members::find_by_key(&mut conn, tenant.id, &caller.user_key).await?
+            if let Some((tenant, member)) = members::find_with_tenant(
+                &mut conn,
+                &caller.platform,
+                &caller.workspace,
+                &caller.user_key,
+            )
+            .await?
                 && (member.display_name == caller.display_name || caller.display_name.is_empty())
             {
                 return self.finish_session(caller, tenant, member);

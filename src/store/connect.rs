@@ -3,9 +3,10 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::ConnectOptions;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Transaction};
 
+use super::connections::{Connections, WriteTx};
 use super::{Result, StoreError};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -22,7 +23,14 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 const POSTGRES_POOL_SIZE: u32 = 16;
 
 /// Readers beside SQLite's single writer. WAL lets them run while it writes.
-const SQLITE_READERS: u32 = 4;
+const SQLITE_READERS: usize = 4;
+
+/// Run on every SQLite connection. WAL lets readers run beside the writer; NORMAL sync is
+/// durable across a process crash and loses at most the last commit on power loss, the usual
+/// trade-off.
+const SQLITE_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+     PRAGMA journal_size_limit = 67108864;";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -60,8 +68,8 @@ impl Backend {
 /// checks on deals, row locks taken by `UPDATE`, `ON CONFLICT DO NOTHING` for first use).
 #[derive(Debug, Clone)]
 pub struct Store {
-    read: AnyPool,
-    write: AnyPool,
+    read: Connections,
+    write: Connections,
     backend: Backend,
 }
 
@@ -88,35 +96,9 @@ impl Store {
     async fn open_sqlite(url: &str) -> Result<Self> {
         let url = sqlite_url_with_create(url);
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
-        fn pragmas(
-            conn: &mut sqlx::AnyConnection,
-            _meta: sqlx::pool::PoolConnectionMetadata,
-        ) -> futures_core::future::BoxFuture<'_, Result<(), sqlx::Error>> {
-            Box::pin(async move {
-                // WAL lets readers run beside the writer; NORMAL sync is durable across a process
-                // crash and loses at most the last commit on power loss, the usual trade-off.
-                sqlx::raw_sql(
-                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                     PRAGMA journal_size_limit = 67108864;",
-                )
-                .execute(&mut *conn)
-                .await?;
-                Ok(())
-            })
-        }
-        let write = AnyPoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .after_connect(pragmas)
-            .connect_with(options.clone())
-            .await?;
-        let read = AnyPoolOptions::new()
-            .max_connections(SQLITE_READERS)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .after_connect(pragmas)
-            .connect_with(options)
-            .await?;
+        let write = Connections::local(options.clone(), SQLITE_SETUP, 1, ACQUIRE_TIMEOUT).await?;
+        let read =
+            Connections::local(options, SQLITE_SETUP, SQLITE_READERS, ACQUIRE_TIMEOUT).await?;
         Ok(Self {
             read,
             write,
@@ -133,8 +115,8 @@ impl Store {
         };
         // Two pools, as on SQLite, so a burst of slow reads (a forecast over a big pipeline)
         // cannot take every connection a write needs.
-        let write = pool().connect_with(options.clone()).await?;
-        let read = pool().connect_with(options).await?;
+        let write = Connections::pool(pool().connect_with(options.clone()).await?);
+        let read = Connections::pool(pool().connect_with(options).await?);
         Ok(Self {
             read,
             write,
@@ -189,21 +171,18 @@ impl Store {
     /// deferred transaction that read and then tries to write fails at once with
     /// `SQLITE_BUSY` if the other wrote meanwhile; an immediate one waits in the busy handler
     /// instead and then reads fresh data.
-    pub async fn begin(&self) -> Result<Transaction<'static, sqlx::Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.write.begin().await?,
-        })
+    pub async fn begin(&self) -> Result<WriteTx> {
+        Ok(self.write.begin().await?)
     }
 
     /// The pool for a write that is one statement (its own transaction), without the two round
     /// trips of `BEGIN` and `COMMIT`.
-    pub fn writer(&self) -> &AnyPool {
+    pub fn writer(&self) -> &Connections {
         &self.write
     }
 
     /// The pool for reads outside a transaction.
-    pub fn reader(&self) -> &AnyPool {
+    pub fn reader(&self) -> &Connections {
         &self.read
     }
 

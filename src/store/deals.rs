@@ -3,7 +3,13 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AssertSqlSafe;
 
-use super::{ActivityRow, ApprovalRow, Conn, Deal, DealRow, Result, StageChangeRow, StoreError};
+use sqlx::{FromRow, Row};
+
+use super::members::member_prefixed;
+use super::{
+    ActivityRow, ApprovalRow, Backend, Conn, Deal, DealRow, MemberRow, Result, StageChangeRow,
+    Store, StoreError,
+};
 use super::{date_text, ts};
 use crate::engine::deal::{DealFacts, DealStatus};
 use crate::engine::ids::{DealNumber, Money, StageId};
@@ -46,6 +52,30 @@ pub async fn get(conn: &mut Conn, tenant_id: i64, number: DealNumber) -> Result<
             .fetch_optional(conn)
             .await?;
     row.map(Deal::try_from).transpose()
+}
+
+/// A deal and its owner, in one statement.
+pub async fn get_with_owner(
+    conn: &mut Conn,
+    tenant_id: i64,
+    number: DealNumber,
+) -> Result<Option<(Deal, MemberRow)>> {
+    let row = sqlx::query(
+        "SELECT d.*, m.id AS m_id, m.user_key AS m_user_key, m.display_name AS m_display_name, \
+         m.role AS m_role, m.manager_id AS m_manager_id, m.created_at AS m_created_at \
+         FROM deals d JOIN members m ON m.id = d.owner_id AND m.tenant_id = d.tenant_id \
+         WHERE d.tenant_id = $1 AND d.number = $2",
+    )
+    .bind(tenant_id)
+    .bind(i64::from(number.get()))
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let owner = member_prefixed(&row, tenant_id)?;
+    let deal = Deal::try_from(DealRow::from_row(&row)?)?;
+    Ok(Some((deal, owner)))
 }
 
 /// Which deals to list.
@@ -182,6 +212,52 @@ pub async fn insert_activity(
     .await?)
 }
 
+/// Records an activity against `deal` as it was read: `StoreError::Conflict` (nothing
+/// recorded) if another transaction changed the deal since, so an activity is never recorded
+/// against a stage the deal has just left. Returns the activity's id.
+///
+/// On SQLite one statement does it: a write statement takes the database's write lock before
+/// it reads, so the version check and the insert see the same state, and the statement is its
+/// own transaction (no `BEGIN`/`COMMIT` round trips). On PostgreSQL a statement's `EXISTS`
+/// would not stop a concurrent move from committing between the check and the insert, so the
+/// deal's row is held (`hold`) in a transaction first.
+pub async fn log_unless_changed(
+    store: &Store,
+    deal: &Deal,
+    a: &NewActivity<'_>,
+    at: DateTime<Utc>,
+) -> Result<i64> {
+    match store.backend() {
+        Backend::Sqlite => {
+            let mut conn = store.writer().acquire().await?;
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO activities (tenant_id, deal_id, member_id, activity, note, stage, at) \
+                 SELECT $1, $2, $3, $4, $5, $6, $7 \
+                 WHERE EXISTS (SELECT 1 FROM deals WHERE id = $8 AND version = $9) RETURNING id",
+            )
+            .bind(a.tenant_id)
+            .bind(a.deal_id)
+            .bind(a.member_id)
+            .bind(a.activity)
+            .bind(a.note)
+            .bind(a.stage)
+            .bind(ts(at))
+            .bind(deal.id)
+            .bind(deal.version)
+            .fetch_optional(&mut *conn)
+            .await?;
+            id.ok_or(StoreError::Conflict)
+        }
+        Backend::Postgres => {
+            let mut tx = store.begin().await?;
+            hold(&mut tx, deal).await?;
+            let id = insert_activity(&mut tx, a, at).await?;
+            tx.commit().await?;
+            Ok(id)
+        }
+    }
+}
+
 pub async fn activities(conn: &mut Conn, deal_id: i64) -> Result<Vec<ActivityRow>> {
     Ok(sqlx::query_as(
         "SELECT id, deal_id, member_id, activity, note, stage, at FROM activities \
@@ -228,9 +304,73 @@ pub async fn approvals(conn: &mut Conn, deal_id: i64) -> Result<Vec<ApprovalRow>
 
 /// The deal and everything gates can ask about, read in one go.
 pub async fn facts(conn: &mut Conn, deal: &Deal) -> Result<DealFacts> {
-    let acts = activities(&mut *conn, deal.id).await?;
-    let apps = approvals(&mut *conn, deal.id).await?;
-    deal.facts(&acts, &apps)
+    let r = records(conn, deal.id).await?;
+    deal.facts(&r.activities, &r.approvals)
+}
+
+/// Everything recorded against one deal, oldest first in each list.
+#[derive(Debug, Clone, Default)]
+pub struct DealRecords {
+    pub activities: Vec<ActivityRow>,
+    pub approvals: Vec<ApprovalRow>,
+    pub stage_changes: Vec<StageChangeRow>,
+}
+
+/// A deal's activities, approvals and stage changes in one statement (a view of a deal needs
+/// all three, and on SQLite each statement is a round trip to another thread).
+pub async fn records(conn: &mut Conn, deal_id: i64) -> Result<DealRecords> {
+    let rows = sqlx::query(
+        "SELECT CAST(1 AS BIGINT) AS k, id, member_id AS who, activity AS a, note AS b, \
+         stage AS c, CAST(NULL AS TEXT) AS d, CAST(0 AS BIGINT) AS n, CAST(NULL AS TEXT) AS g, at \
+         FROM activities WHERE deal_id = $1 \
+         UNION ALL SELECT 2, id, approver_id, role, note, stage, NULL, 0, NULL, at \
+         FROM approvals WHERE deal_id = $1 \
+         UNION ALL SELECT 3, id, actor_id, from_stage, reason, to_stage, kind, overridden, gates, at \
+         FROM stage_changes WHERE deal_id = $1 \
+         ORDER BY k, at, id",
+    )
+    .bind(deal_id)
+    .fetch_all(conn)
+    .await?;
+    let mut out = DealRecords::default();
+    for row in rows {
+        let id: i64 = row.try_get("id")?;
+        let who: i64 = row.try_get("who")?;
+        let at: String = row.try_get("at")?;
+        match row.try_get::<i64, _>("k")? {
+            1 => out.activities.push(ActivityRow {
+                id,
+                deal_id,
+                member_id: who,
+                activity: row.try_get("a")?,
+                note: row.try_get("b")?,
+                stage: row.try_get("c")?,
+                at,
+            }),
+            2 => out.approvals.push(ApprovalRow {
+                id,
+                deal_id,
+                approver_id: who,
+                role: row.try_get("a")?,
+                note: row.try_get("b")?,
+                stage: row.try_get("c")?,
+                at,
+            }),
+            _ => out.stage_changes.push(StageChangeRow {
+                id,
+                deal_id,
+                actor_id: who,
+                from_stage: row.try_get("a")?,
+                reason: row.try_get("b")?,
+                to_stage: row.try_get("c")?,
+                kind: row.try_get("d")?,
+                overridden: row.try_get("n")?,
+                gates: row.try_get("g")?,
+                at,
+            }),
+        }
+    }
+    Ok(out)
 }
 
 pub struct NewStageChange<'a> {

@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Conn, MemberRow, Result, ts};
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
+
+use super::{Conn, MemberRow, Result, TenantRow, ts};
 use crate::engine::playbook::Role;
 
 pub async fn find_by_key(
@@ -114,4 +117,46 @@ pub async fn reports_of(conn: &mut Conn, tenant_id: i64, manager_id: i64) -> Res
             .fetch_all(conn)
             .await?,
     )
+}
+
+/// A workspace and one of its members, found in one statement (every command starts by
+/// resolving its caller, so this is the hottest read there is). `None` if either is missing.
+pub async fn find_with_tenant(
+    conn: &mut Conn,
+    platform: &str,
+    external_id: &str,
+    user_key: &str,
+) -> Result<Option<(TenantRow, MemberRow)>> {
+    let row = sqlx::query(
+        "SELECT t.id, t.platform, t.external_id, t.name, t.playbook_ref, t.playbook_toml, \
+         t.next_deal_number, t.created_at, m.id AS m_id, m.user_key AS m_user_key, \
+         m.display_name AS m_display_name, m.role AS m_role, m.manager_id AS m_manager_id, \
+         m.created_at AS m_created_at \
+         FROM tenants t JOIN members m ON m.tenant_id = t.id \
+         WHERE t.platform = $1 AND t.external_id = $2 AND m.user_key = $3",
+    )
+    .bind(platform)
+    .bind(external_id)
+    .bind(user_key)
+    .fetch_optional(conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(None);
+    };
+    let tenant = TenantRow::from_row(&row)?;
+    let member = member_prefixed(&row, tenant.id)?;
+    Ok(Some((tenant, member)))
+}
+
+/// A member read from `m_`-prefixed columns of a joined row.
+pub(super) fn member_prefixed(row: &AnyRow, tenant_id: i64) -> Result<MemberRow> {
+    Ok(MemberRow {
+        id: row.try_get("m_id")?,
+        tenant_id,
+        user_key: row.try_get("m_user_key")?,
+        display_name: row.try_get("m_display_name")?,
+        role: row.try_get("m_role")?,
+        manager_id: row.try_get("m_manager_id")?,
+        created_at: row.try_get("m_created_at")?,
+    })
 }

@@ -9,6 +9,7 @@
 //! decodes only the exact width: an `INTEGER` (int4) column read as `i64` would fail.
 
 mod connect;
+mod connections;
 pub mod deals;
 pub mod digest;
 pub mod jobs;
@@ -22,6 +23,7 @@ pub mod tenants;
 mod time;
 
 pub use connect::{Backend, Store, redacted_url};
+pub use connections::{Checkout, Connections, WriteTx};
 pub use rows::*;
 pub use time::{date_text, parse_date, parse_ts, ts};
 
