@@ -189,6 +189,64 @@ async fn serve_runs_slack_alone_without_any_discord_setting() {
     bot.kill().await.unwrap();
 }
 
+/// The whole path on Slack through the real binary: an admin schedules the digest with a slash
+/// command, the scheduler inside `serve` claims the day, and the outbox worker posts it to the
+/// fake Web API with its chart, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_posts_the_days_digest_to_slack_with_its_chart() {
+    let fake = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let api = fake.api_base();
+    let (mut bot, base, _) = serve(
+        &dir,
+        &[
+            ("SLACK_SIGNING_SECRET", SECRET),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN),
+            ("SLACK_API_BASE", &api),
+            ("DEALGATE_TICK_SECONDS", "1"),
+        ],
+    )
+    .await;
+    let (status, created) = slash(&base, "/deal", "new Acme 5000 2030-06-30").await;
+    assert_eq!(status, 200, "{created}");
+    // Every day at midnight in UTC: already due today, so the next tick posts it.
+    let (status, set) = slash(&base, "/digest", "setup <#C0MGRS001|managers> 00:00 UTC no").await;
+    assert_eq!(status, 200, "{set}");
+    assert!(set.to_string().contains("Digest scheduled"), "{set}");
+    let post = fake
+        .wait_for("the digest posted", |r| {
+            r.method() == Some("chat.postMessage") && r.args()["channel"] == "C0MGRS001"
+        })
+        .await;
+    assert!(
+        post.args().to_string().contains("Forecast digest"),
+        "{}",
+        post.args()
+    );
+    let shared = fake
+        .wait_for("the chart shared", |r| {
+            r.method() == Some("files.completeUploadExternal")
+        })
+        .await;
+    assert!(
+        shared.args().to_string().contains("C0MGRS001"),
+        "{}",
+        shared.args()
+    );
+    let methods = fake.methods();
+    let at = |m: &str| methods.iter().position(|x| x == m).unwrap();
+    assert!(
+        at("files.completeUploadExternal") < at("chat.postMessage"),
+        "chart first, text last: {methods:?}"
+    );
+    assert_eq!(
+        methods.iter().filter(|m| *m == "chat.postMessage").count(),
+        1,
+        "{methods:?}"
+    );
+    bot.kill().await.unwrap();
+}
+
 /// Arguments, environment, and what the error must say.
 type Case<'a> = (&'a [&'a str], &'a [(&'a str, &'a str)], &'a str);
 
