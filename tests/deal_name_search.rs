@@ -7,6 +7,8 @@ mod support;
 use chrono::NaiveDate;
 use dealgate::engine::ids::{DealNumber, Money};
 use dealgate::service::{FieldValue, Session};
+use dealgate::store::Backend;
+use dealgate::store::lookup::{Owners, name_search_sql};
 use support::TestApp;
 
 on_both_backends!(
@@ -192,4 +194,39 @@ async fn a_manager_sees_own_deals_first_then_the_reports_and_no_one_elses(app: T
         suggested(&app, &t.manager, "stark ind").await,
         [mine.to_string(), bobs.to_string(), anns.to_string()]
     );
+}
+
+/// Guards the plan, which no answer above shows: with a plain JOIN, SQLite 3.51 walked the
+/// owner's deals and ran the full-text query once per deal, seconds per keystroke over 100,000
+/// deals while every answer stayed right. The index must be the outer loop, in its own order.
+#[tokio::test]
+async fn on_sqlite_the_name_search_starts_from_the_trigram_index_whoever_asks() {
+    let app = TestApp::new().await;
+    let t = app.team().await;
+    seed_fillers(&app, &t.ann, 1_000).await;
+    let store = app.db.store().await;
+    let mut conn = store.reader().acquire().await.unwrap();
+    for owners in [Owners::One(1), Owners::ReportsOf(1), Owners::AllBut(1)] {
+        let sql = format!(
+            "EXPLAIN QUERY PLAN {}",
+            name_search_sql(Backend::Sqlite, owners)
+        );
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(t.ann.tenant.id)
+            .bind(1_i64)
+            .bind("\"filler\"")
+            .bind(25_i64)
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap();
+        let steps: Vec<&str> = plan.iter().map(|r| r.3.as_str()).collect();
+        assert!(
+            steps[0].starts_with("SCAN deal_names VIRTUAL TABLE"),
+            "{owners:?}: {steps:?}"
+        );
+        assert!(
+            !steps.iter().any(|s| s.contains("TEMP B-TREE")),
+            "{owners:?}: {steps:?}"
+        );
+    }
 }

@@ -80,41 +80,51 @@ pub async fn open_deals_named(
             .fetch_all(conn)
             .await?);
     }
+    let sql = name_search_sql(backend, owners);
+    let q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        // A PostgreSQL plan must see the pattern: see `name_search_sql`.
+        .persistent(backend == Backend::Sqlite)
+        .bind(tenant_id)
+        .bind(member);
     let q = match backend {
+        Backend::Sqlite => q.bind(fts_phrase(typed)),
+        Backend::Postgres => q.bind(pattern),
+    };
+    Ok(q.bind(limit).fetch_all(conn).await?)
+}
+
+/// The statement of a name search of three characters or more: `$1` the workspace, `$2` the
+/// member of `owners`, `$3` the piece (an FTS5 phrase on SQLite, a `contains_pattern` on
+/// PostgreSQL), `$4` the limit. Public so a test can check SQLite's plan for it.
+pub fn name_search_sql(backend: Backend, owners: Owners) -> String {
+    let (owner_clause, _) = owner_clause(owners);
+    match backend {
         // The index walks the matching names newest row first (rowid order is creation
         // order, which within a workspace is number order) and stops once the page is full,
         // so a common piece costs no more than a rare one. A trigram phrase matches exactly
         // the names containing `typed`, case folded by the tokenizer. CROSS JOIN keeps the
         // index the outer loop: with a plain JOIN SQLite 3.51 walks the owner's deals and runs
         // the full-text query once per deal (seconds over 100,000 deals).
-        Backend::Sqlite => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        Backend::Sqlite => format!(
             "SELECT d.number, d.name, d.stage, d.owner_id \
              FROM deal_names CROSS JOIN deals d ON d.id = deal_names.rowid \
              WHERE deal_names MATCH $3 AND d.tenant_id = $1 AND d.status = 'open' AND {} \
              ORDER BY deal_names.rowid DESC LIMIT $4",
             owner_clause.replace("owner_id", "d.owner_id")
-        )))
-        .bind(tenant_id)
-        .bind(member)
-        .bind(fts_phrase(typed)),
+        ),
         // The GIN trigram index on lower(name) serves this LIKE (backslash is PostgreSQL's
         // default LIKE escape), and the planner weighs it against walking the deals newest
         // first, which wins when the piece is common. That choice needs the pattern itself:
         // a cached generic plan cannot see it and walks every deal for a piece that matches
-        // nothing (60 ms over 100,000 deals against 0.1 ms), so this statement is not kept
-        // prepared and each search is planned with its own pattern.
-        Backend::Postgres => sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        // nothing (60 ms over 100,000 deals against 0.1 ms), so the caller does not keep this
+        // statement prepared and each search is planned with its own pattern.
+        Backend::Postgres => format!(
             "SELECT number, name, stage, owner_id FROM deals \
              WHERE tenant_id = $1 AND status = 'open' AND {owner_clause} \
                AND lower(name) LIKE $3 \
              ORDER BY number DESC LIMIT $4"
-        )))
-        .persistent(false)
-        .bind(tenant_id)
-        .bind(member)
-        .bind(pattern),
-    };
-    Ok(q.bind(limit).fetch_all(conn).await?)
+        ),
+    }
 }
 
 /// An FTS5 query for "contains `typed`": one phrase, every character literal (a `"` doubled).
