@@ -135,6 +135,17 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
              'HTTP 403: missing access', '2026-01-13T07:30:00.000000Z' FROM job_claims c \
              WHERE c.job = 'digest'",
         ]),
+        // Through the name-search triggers: a won deal, which autocomplete must not suggest.
+        20261126000004 => Some(&[
+            "INSERT INTO deals (tenant_id, number, name, owner_id, amount, close_date, stage, \
+             stage_entered_at, status, fields, version, created_at, updated_at, closed_at) \
+             SELECT t.id, 2, 'Sample renewal', m.id, 900000, '2026-02-27', 'closed-won', \
+             '2026-02-20T10:00:00.000000Z', 'won', '{}', 2, '2026-01-20T10:00:00.000000Z', \
+             '2026-02-20T10:00:00.000000Z', '2026-02-20T10:00:00.000000Z' \
+             FROM tenants t JOIN members m ON m.tenant_id = t.id AND m.user_key = 'ria' \
+             WHERE t.external_id = 'sample'",
+            "UPDATE tenants SET next_deal_number = 3 WHERE external_id = 'sample'",
+        ]),
         _ => None,
     }
 }
@@ -191,6 +202,17 @@ async fn run(backend: TestBackend) {
         "a no-op run changes nothing"
     );
 
+    // Deals written before the name index existed are in it; closed ones are not suggested.
+    let sam = service.session(&caller("sample", "sam")).await.unwrap();
+    let suggested: Vec<String> = service
+        .suggest_deals(&sam, "sample")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.value)
+        .collect();
+    assert_eq!(suggested, ["deal-1"], "on {backend:?}");
+
     // The migrated data is not only readable but usable: the playbook in force loads, the
     // sample deal advances on the gates its stored history meets, numbering continues.
     let ria = service.session(&caller("sample", "ria")).await.unwrap();
@@ -209,7 +231,7 @@ async fn run(backend: TestBackend) {
         )
         .await
         .unwrap();
-    assert_eq!(next.deal.number.to_string(), "deal-2");
+    assert_eq!(next.deal.number.to_string(), "deal-3");
 }
 
 /// What the sample rows look like through the service: everything `/deal show` and `/team`

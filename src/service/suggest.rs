@@ -4,7 +4,7 @@
 
 use crate::engine::ids::{DealNumber, StageId};
 use crate::engine::playbook::{Playbook, Role};
-use crate::store::lookup::{self, DealChoiceRow, Owners, contains_pattern};
+use crate::store::lookup::{self, DealChoiceRow, Owners};
 
 use super::{Service, ServiceResult, Session};
 
@@ -53,9 +53,9 @@ impl Service {
             } else {
                 None
             };
-        let pattern = contains_pattern(typed);
         let me = session.member.id;
         let tenant = session.tenant.id;
+        let backend = self.store.backend();
         let mut conn = self.store.reader().acquire().await?;
         let others = match session.member.role() {
             Role::Rep => None,
@@ -71,7 +71,10 @@ impl Service {
             let room = (MAX_CHOICES - found.len()) as i64;
             let more = match number {
                 Some(n) => lookup::open_deals_numbered(&mut conn, tenant, owners, n, room).await?,
-                None => lookup::open_deals_named(&mut conn, tenant, owners, &pattern, room).await?,
+                None => {
+                    lookup::open_deals_named(&mut conn, backend, tenant, owners, typed, room)
+                        .await?
+                }
             };
             extend_unique(
                 &mut found,
