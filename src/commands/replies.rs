@@ -6,7 +6,9 @@ use crate::engine::gates::{GateCheck, Remedy};
 use crate::engine::ids::{DealNumber, format_minor};
 use crate::engine::playbook::{FieldRule, Playbook, Role, Stage};
 use crate::engine::transition::{Refusal, TransitionKind};
-use crate::service::{DealSummary, DealView, ForecastView, LoggedOutcome, Moved, TeamMember};
+use crate::service::{
+    ApprovalRequest, DealSummary, DealView, ForecastView, LoggedOutcome, Moved, TeamMember,
+};
 
 use super::reply::{Reply, Tone};
 
@@ -585,6 +587,25 @@ pub fn forecast_view(view: &ForecastView, playbook: &Playbook) -> Reply {
         );
     }
     reply
+}
+
+/// A rep's request that the owner's manager approve a deal in its stage, as posted in the
+/// channel; each platform adds its own mention of the approver and an Approve button.
+pub fn approval_requested(req: &ApprovalRequest, asker: &str, playbook: &Playbook) -> Reply {
+    let d = &req.deal;
+    let stage = stage_name(playbook, &d.stage);
+    Reply::new(format!("Approval requested for {} · {}", d.number, d.name))
+        .line(format!(
+            "{asker} asks {} to approve {} in {stage}: `/approve {}`.",
+            req.approver.display_name, d.number, d.number
+        ))
+        .field(
+            "Amount",
+            money(i128::from(d.amount.minor()), &playbook.currency),
+        )
+        .field("Owner", req.owner.display_name.clone())
+        .field("Stage", stage)
+        .tone(Tone::Info)
 }
 
 pub fn team_view(team: &[TeamMember]) -> Reply {

@@ -11,7 +11,7 @@ use serenity::all::{
 };
 
 use super::custom_id::Press;
-use crate::commands::replies::money;
+use crate::commands::replies;
 use crate::commands::reply::{Reply, Tone};
 use crate::engine::playbook::Playbook;
 use crate::service::{ApprovalRequest, Choice};
@@ -159,26 +159,12 @@ pub fn approval_request(
     playbook: &Playbook,
 ) -> CreateInteractionResponse {
     let d = &req.deal;
-    let stage = playbook
-        .stage(&d.stage)
-        .map_or_else(|| d.stage.to_string(), |s| s.name.clone());
     let manager_id = req.approver.user_key.parse::<u64>().ok().filter(|n| *n > 0);
     let who = match manager_id {
         Some(id) => format!("<@{id}>"),
         None => req.approver.display_name.clone(),
     };
-    let reply = Reply::new(format!("Approval requested for {} · {}", d.number, d.name))
-        .line(format!(
-            "{asker} asks {} to approve {} in {stage}: `/approve {}`.",
-            req.approver.display_name, d.number, d.number
-        ))
-        .field(
-            "Amount",
-            money(i128::from(d.amount.minor()), &playbook.currency),
-        )
-        .field("Owner", req.owner.display_name.clone())
-        .field("Stage", stage)
-        .tone(Tone::Info);
+    let reply = replies::approval_requested(req, asker, playbook);
     let mentions = match manager_id {
         Some(id) => no_mentions().users(vec![UserId::new(id)]),
         None => no_mentions(),

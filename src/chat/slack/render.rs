@@ -10,7 +10,7 @@
 use serde_json::{Value, json};
 
 use crate::chat::press::Press;
-use crate::commands::replies::money;
+use crate::commands::replies;
 use crate::commands::reply::{Reply, Tone};
 use crate::engine::playbook::Playbook;
 use crate::service::ApprovalRequest;
@@ -130,27 +130,13 @@ fn button(action_id: &str, label: &str, press: &Press) -> Value {
 /// a button that approves (the same choice as on Discord: on the record, no DM permission).
 pub fn approval_request(req: &ApprovalRequest, asker: &str, playbook: &Playbook) -> Value {
     let d = &req.deal;
-    let stage = playbook
-        .stage(&d.stage)
-        .map_or_else(|| d.stage.to_string(), |s| s.name.clone());
     let key = &req.approver.user_key;
     let who = if is_slack_id(key) {
         format!("<@{key}>")
     } else {
         escape(&req.approver.display_name)
     };
-    let reply = Reply::new(format!("Approval requested for {} · {}", d.number, d.name))
-        .line(format!(
-            "{asker} asks {} to approve {} in {stage}: `/approve {}`.",
-            req.approver.display_name, d.number, d.number
-        ))
-        .field(
-            "Amount",
-            money(i128::from(d.amount.minor()), &playbook.currency),
-        )
-        .field("Owner", req.owner.display_name.clone())
-        .field("Stage", stage)
-        .tone(Tone::Info);
+    let reply = replies::approval_requested(req, asker, playbook);
     let mut blocks = blocks(&reply);
     blocks.insert(0, section(&format!("{who}, your approval is asked for.")));
     blocks.push(json!({"type": "actions", "elements": [button(
