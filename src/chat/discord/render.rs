@@ -11,6 +11,7 @@ use serenity::all::{
 };
 
 use super::custom_id::Press;
+use crate::chat::cut;
 use crate::commands::replies;
 use crate::commands::reply::{Reply, Tone};
 use crate::engine::playbook::Playbook;
@@ -179,16 +180,6 @@ pub fn approval_request(
             .components(vec![CreateActionRow::Buttons(vec![approve])])
             .allowed_mentions(mentions),
     )
-}
-
-/// At most `max` characters, with an ellipsis when cut.
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut s: String = text.chars().take(max - 1).collect();
-    s.push('…');
-    s
 }
 
 #[cfg(test)]

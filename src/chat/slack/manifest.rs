@@ -10,6 +10,7 @@
 use serde_json::{Value, json};
 
 use super::dispatch::CATCH_ALL;
+use crate::chat::cut;
 use crate::commands::catalogue::{CATALOGUE, CommandSpec};
 use crate::commands::help::usage;
 
@@ -111,15 +112,6 @@ fn hint(spec: &CommandSpec) -> String {
         .unwrap_or(&full)
         .trim()
         .to_string()
-}
-
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut s: String = text.chars().take(max - 1).collect();
-    s.push('…');
-    s
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@
 
 use serde_json::{Value, json};
 
+use crate::chat::cut;
 use crate::chat::press::Press;
 use crate::commands::replies;
 use crate::commands::reply::{Reply, Tone};
@@ -217,16 +218,6 @@ fn relink_channels(escaped: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-/// At most `max` characters, with an ellipsis when cut.
-fn cut(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_string();
-    }
-    let mut s: String = text.chars().take(max - 1).collect();
-    s.push('…');
-    s
 }
 
 #[cfg(test)]
