@@ -16,7 +16,7 @@ use dealgate::engine::ids::{ActivityId, DealNumber, Money};
 use dealgate::engine::playbook::Role;
 use dealgate::engine::transition::Refusal;
 use dealgate::service::{Claim, FieldValue, Service, ServiceError, Session};
-use dealgate::store::{ActivityRow, deals};
+use dealgate::store::{ActivityRow, deals, receipts};
 use support::{TestApp, WORKSPACE, user};
 use tokio::sync::Barrier;
 
@@ -27,6 +27,8 @@ on_both_backends!(
     deal_numbers_taken_on_two_replicas_at_once_are_never_handed_out_twice,
     two_admins_stepping_down_at_once_on_two_replicas_leave_one_admin,
     the_same_interaction_delivered_to_two_replicas_is_run_once_and_both_get_its_answer,
+    many_interactions_each_delivered_three_times_at_once_are_each_run_once_with_their_own_answer,
+    one_batch_of_claims_with_an_id_twice_gives_it_to_the_first_only,
 );
 
 const DEALS: usize = 10;
@@ -477,6 +479,82 @@ async fn the_same_interaction_delivered_to_two_replicas_is_run_once_and_both_get
         .await
         .unwrap();
     assert_eq!(again, Claim::Answered("{\"answer\":1}".to_string()));
+}
+
+/// Claims and answers are written in batches: forty interactions, each delivered three times at
+/// once (twice to one replica, once to the other), so one batch holds several ids and the same id
+/// more than once. Each is run exactly once and every delivery gets that interaction's own answer.
+async fn many_interactions_each_delivered_three_times_at_once_are_each_run_once_with_their_own_answer(
+    app: TestApp,
+) {
+    let one = std::sync::Arc::new(app.replica().await);
+    let other = std::sync::Arc::new(app.replica().await);
+    let wait = std::time::Duration::from_secs(10);
+    let deliveries = (0..40u64).flat_map(|n| {
+        let id = format!("13000000000000{n:05}");
+        [
+            (one.clone(), id.clone()),
+            (one.clone(), id.clone()),
+            (other.clone(), id),
+        ]
+    });
+    let mut running = tokio::task::JoinSet::new();
+    for (service, id) in deliveries {
+        running.spawn(async move {
+            let claim = service
+                .claim_interaction("discord", &id, wait)
+                .await
+                .unwrap();
+            if claim == Claim::New {
+                let answer = format!("answer to {id}");
+                service
+                    .record_interaction("discord", &id, &answer)
+                    .await
+                    .unwrap();
+            }
+            (id, claim)
+        });
+    }
+    let mut runs: std::collections::BTreeMap<String, (usize, Vec<Claim>)> = Default::default();
+    while let Some(done) = running.join_next().await {
+        let (id, claim) = done.unwrap();
+        let entry = runs.entry(id).or_default();
+        match claim {
+            Claim::New => entry.0 += 1,
+            other => entry.1.push(other),
+        }
+    }
+    assert_eq!(runs.len(), 40);
+    for (id, (ran, others)) in runs {
+        assert_eq!(ran, 1, "{id} is run exactly once");
+        let answer = Claim::Answered(format!("answer to {id}"));
+        assert_eq!(others, vec![answer.clone(), answer], "{id}");
+    }
+}
+
+/// The batch statement itself, with the duplicates a batch of concurrent deliveries can hold.
+async fn one_batch_of_claims_with_an_id_twice_gives_it_to_the_first_only(app: TestApp) {
+    let now = support::start_time();
+    let item = |id: &str| receipts::ClaimItem {
+        platform: "discord".into(),
+        interaction_id: id.into(),
+        now,
+    };
+    let mut conn = app.service.store().writer().acquire().await.unwrap();
+    let first = receipts::claim_all(&mut conn, &[item("a"), item("a"), item("b")]).await;
+    assert_eq!(first.unwrap(), vec![true, false, true]);
+    let second = receipts::claim_all(&mut conn, &[item("b"), item("c"), item("a")]).await;
+    assert_eq!(second.unwrap(), vec![false, true, false]);
+    let answers = [("a", "1"), ("c", "3")].map(|(id, answer)| receipts::AnswerItem {
+        platform: "discord".into(),
+        interaction_id: id.into(),
+        response: answer.into(),
+    });
+    receipts::record_all(&mut conn, &answers).await.unwrap();
+    for (id, stored) in [("a", Some("1")), ("b", None), ("c", Some("3"))] {
+        let found = receipts::find(&mut conn, "discord", id).await.unwrap();
+        assert_eq!(found, Some(stored.map(String::from)), "{id}");
+    }
 }
 
 /// One delivery of interaction 1300000000000000042: claim it, and if this is the first, run it

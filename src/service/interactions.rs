@@ -32,11 +32,12 @@ impl Service {
         wait: Duration,
     ) -> ServiceResult<Claim> {
         let now = self.clock.now();
+        if self
+            .store
+            .claim_interaction(platform, interaction_id, now)
+            .await?
         {
-            let mut conn = self.store.writer().acquire().await?;
-            if receipts::claim(&mut conn, platform, interaction_id, now).await? {
-                return Ok(Claim::New);
-            }
+            return Ok(Claim::New);
         }
         let deadline = tokio::time::Instant::now() + wait;
         loop {
@@ -59,9 +60,10 @@ impl Service {
         interaction_id: &str,
         answer: &str,
     ) -> ServiceResult<()> {
-        let mut conn = self.store.writer().acquire().await?;
-        receipts::record(&mut conn, platform, interaction_id, answer).await?;
-        Ok(())
+        Ok(self
+            .store
+            .record_interaction(platform, interaction_id, answer)
+            .await?)
     }
 
     /// Forgets interactions received more than `RECEIPTS_KEPT` ago; returns how many. Discord

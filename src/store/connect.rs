@@ -1,13 +1,16 @@
 //! Opening the database: the backend chosen from the URL, pools, pragmas and migrations.
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
 
 use sqlx::ConnectOptions;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 
 use super::connections::{Connections, WriteTx};
-use super::{Result, StoreError};
+use super::{Result, StoreError, receipts};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -71,6 +74,7 @@ pub struct Store {
     read: Connections,
     write: Connections,
     backend: Backend,
+    receipts: Arc<receipts::Batched>,
 }
 
 impl Store {
@@ -103,6 +107,7 @@ impl Store {
             read,
             write,
             backend: Backend::Sqlite,
+            receipts: Arc::default(),
         })
     }
 
@@ -121,6 +126,7 @@ impl Store {
             read,
             write,
             backend: Backend::Postgres,
+            receipts: Arc::default(),
         })
     }
 
@@ -179,6 +185,37 @@ impl Store {
     /// trips of `BEGIN` and `COMMIT`.
     pub fn writer(&self) -> &Connections {
         &self.write
+    }
+
+    /// Claims an interaction id for the caller (see `service::interactions`); true when this
+    /// call claimed it. Batched with concurrent claims into one write.
+    pub async fn claim_interaction(
+        &self,
+        platform: &str,
+        interaction_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let item = receipts::ClaimItem {
+            platform: platform.to_string(),
+            interaction_id: interaction_id.to_string(),
+            now,
+        };
+        self.receipts.claim(&self.write, item).await
+    }
+
+    /// Stores the answer given to a claimed interaction. Batched with concurrent answers.
+    pub async fn record_interaction(
+        &self,
+        platform: &str,
+        interaction_id: &str,
+        response: &str,
+    ) -> Result<()> {
+        let item = receipts::AnswerItem {
+            platform: platform.to_string(),
+            interaction_id: interaction_id.to_string(),
+            response: response.to_string(),
+        };
+        self.receipts.record(&self.write, item).await
     }
 
     /// The pool for reads outside a transaction.

@@ -12,6 +12,7 @@ mod connect;
 mod connections;
 pub mod deals;
 pub mod digest;
+mod group_commit;
 pub mod jobs;
 pub mod lookup;
 pub mod members;
@@ -44,6 +45,13 @@ pub enum StoreError {
     /// A value in the database that the code cannot read: a bug or a hand edit.
     #[error("corrupt row in {table}: {detail}")]
     Corrupt { table: &'static str, detail: String },
+    /// A write handed to a group commit whose writer stopped before it finished (its request was
+    /// cancelled); whether the write happened is not known.
+    #[error("a batched write was interrupted before it finished")]
+    BatchLost,
+    /// The error of a batched write, shared by every item of the batch.
+    #[error("{0}")]
+    Shared(std::sync::Arc<StoreError>),
     #[error(
         "unsupported database URL `{0}`; use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
     )]

@@ -1,0 +1,308 @@
+//! Group commit: many callers' small writes of one kind go to the database as one statement.
+//!
+//! Every command that changes something writes two small rows besides its own work (the claim
+//! of its interaction id, and later its answer). One statement each would put two more round
+//! trips on SQLite's single writer per command, and under load the writer, not the CPU, sets
+//! the pace. Here a caller queues its item and waits for its turn; whoever gets the turn takes
+//! everything queued by then and writes it at once, so while one batch is in the database the
+//! next one gathers. Nobody waits on a timer: an idle system writes a batch of one at once.
+//!
+//! There is no background task: the caller holding the turn does the work. If that caller is
+//! dropped mid-batch (its client went away), the items it had taken get an error (their write
+//! may or may not have happened) and the turn passes to the next waiter, so nothing hangs.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+use super::{Result, StoreError};
+
+/// Items per statement, at most. Keeps the statement's bound parameters far below SQLite's
+/// limit (32,766) with a few per item, and a batch's latency bounded.
+pub const MAX_BATCH: usize = 128;
+
+type Waiter<R> = oneshot::Sender<Result<R, Arc<StoreError>>>;
+
+pub struct GroupCommit<T, R> {
+    queue: Mutex<Vec<(T, Waiter<R>)>>,
+    turn: tokio::sync::Mutex<()>,
+}
+
+impl<T, R> Default for GroupCommit<T, R> {
+    fn default() -> Self {
+        Self {
+            queue: Mutex::new(Vec::new()),
+            turn: tokio::sync::Mutex::new(()),
+        }
+    }
+}
+
+impl<T, R> std::fmt::Debug for GroupCommit<T, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let queued = self.queue.lock().map_or(0, |q| q.len());
+        f.debug_struct("GroupCommit")
+            .field("queued", &queued)
+            .finish()
+    }
+}
+
+impl<T, R> GroupCommit<T, R> {
+    /// Queues `item` and returns its result once a batch containing it was written.
+    ///
+    /// `write` gets a batch (in the order queued, at most [`MAX_BATCH`]) and must return one
+    /// result per item, in the same order. Every caller of one `GroupCommit` passes the same
+    /// kind of `write`; which caller's runs a given batch is not defined, and one caller's may
+    /// run more than once when more than `MAX_BATCH` items were queued before its own.
+    pub async fn submit<F, Fut>(&self, item: T, write: F) -> Result<R, Arc<StoreError>>
+    where
+        F: Fn(Vec<T>) -> Fut,
+        Fut: Future<Output = Result<Vec<R>>>,
+    {
+        let (tx, mut rx) = oneshot::channel();
+        self.lock_queue().push((item, tx));
+        loop {
+            let turn = tokio::select! {
+                biased;
+                done = &mut rx => return done.unwrap_or_else(|_| Err(lost())),
+                turn = self.turn.lock() => turn,
+            };
+            // Whoever had the turn before may have written this item already.
+            match rx.try_recv() {
+                Ok(done) => return done,
+                Err(oneshot::error::TryRecvError::Closed) => return Err(lost()),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            let batch: Vec<(T, Waiter<R>)> = {
+                let mut queue = self.lock_queue();
+                let n = queue.len().min(MAX_BATCH);
+                queue.drain(..n).collect()
+            };
+            let (items, waiters): (Vec<T>, Vec<Waiter<R>>) = batch.into_iter().unzip();
+            let expected = items.len();
+            let results: Vec<Result<R, Arc<StoreError>>> = match write(items).await {
+                Ok(results) if results.len() == expected => results.into_iter().map(Ok).collect(),
+                Ok(results) => {
+                    let e = Arc::new(StoreError::Corrupt {
+                        table: "group commit",
+                        detail: format!("{} results for {expected} items", results.len()),
+                    });
+                    (0..expected).map(|_| Err(Arc::clone(&e))).collect()
+                }
+                Err(e) => {
+                    let e = Arc::new(e);
+                    (0..expected).map(|_| Err(Arc::clone(&e))).collect()
+                }
+            };
+            for (waiter, result) in waiters.into_iter().zip(results) {
+                // A waiter that went away no longer needs its result.
+                let _ = waiter.send(result);
+            }
+            drop(turn);
+            // Our own item was in that batch unless MAX_BATCH items were queued before it;
+            // then it goes with a later turn, ours or another waiter's.
+        }
+    }
+
+    fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<(T, Waiter<R>)>> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn lost() -> Arc<StoreError> {
+    Arc::new(StoreError::BatchLost)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::sync::Semaphore;
+
+    use super::*;
+
+    /// A write that doubles each item and notes the size of every batch; batch `hold` waits
+    /// for a permit of `gate` first.
+    struct Probe {
+        batches: Mutex<Vec<usize>>,
+        gate: Semaphore,
+        hold: usize,
+        started: AtomicUsize,
+    }
+
+    impl Probe {
+        fn new(hold: usize) -> Arc<Self> {
+            Arc::new(Self {
+                batches: Mutex::new(Vec::new()),
+                gate: Semaphore::new(0),
+                hold,
+                started: AtomicUsize::new(0),
+            })
+        }
+
+        async fn write(&self, items: Vec<u32>) -> Result<Vec<u32>> {
+            if self.started.fetch_add(1, Ordering::SeqCst) == self.hold {
+                self.gate.acquire().await.expect("gate open").forget();
+            }
+            self.batches.lock().unwrap().push(items.len());
+            Ok(items.into_iter().map(|i| i * 2).collect())
+        }
+    }
+
+    fn queued<T, R>(group: &GroupCommit<T, R>) -> usize {
+        group.lock_queue().len()
+    }
+
+    async fn until_queued<T, R>(group: &GroupCommit<T, R>, n: usize) {
+        while queued(group) < n {
+            tokio::task::yield_now().await;
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn callers_queued_behind_a_write_go_together_and_each_gets_its_own_result() {
+        let group = Arc::new(GroupCommit::<u32, u32>::default());
+        let probe = Probe::new(0);
+        let mut callers = Vec::new();
+        for i in 0..10u32 {
+            let (group, probe) = (Arc::clone(&group), Arc::clone(&probe));
+            callers.push(tokio::spawn(async move {
+                group.submit(i, |items| probe.write(items)).await
+            }));
+        }
+        // The first caller's write holds the turn while the other nine queue.
+        until_queued(&group, 9).await;
+        probe.gate.add_permits(1);
+        for (i, caller) in callers.into_iter().enumerate() {
+            assert_eq!(caller.await.unwrap().unwrap(), i as u32 * 2);
+        }
+        assert_eq!(*probe.batches.lock().unwrap(), vec![1, 9]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn an_idle_group_writes_a_single_item_at_once() {
+        let group = GroupCommit::<u32, u32>::default();
+        let probe = Probe::new(usize::MAX);
+        assert_eq!(
+            group.submit(21, |items| probe.write(items)).await.unwrap(),
+            42
+        );
+        assert_eq!(
+            group.submit(5, |items| probe.write(items)).await.unwrap(),
+            10
+        );
+        assert_eq!(*probe.batches.lock().unwrap(), vec![1, 1]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn more_than_a_batch_is_split_and_nobody_is_left_waiting() {
+        let group = Arc::new(GroupCommit::<u32, u32>::default());
+        let probe = Probe::new(0);
+        let total = MAX_BATCH + 6;
+        let mut callers = Vec::new();
+        for i in 0..total as u32 {
+            let (group, probe) = (Arc::clone(&group), Arc::clone(&probe));
+            callers.push(tokio::spawn(async move {
+                group.submit(i, |items| probe.write(items)).await
+            }));
+        }
+        until_queued(&group, total - 1).await;
+        probe.gate.add_permits(1);
+        for (i, caller) in callers.into_iter().enumerate() {
+            assert_eq!(caller.await.unwrap().unwrap(), i as u32 * 2);
+        }
+        assert_eq!(*probe.batches.lock().unwrap(), vec![1, MAX_BATCH, 5]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_failed_write_fails_every_item_of_its_batch_and_only_those() {
+        let group = Arc::new(GroupCommit::<u32, u32>::default());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(Semaphore::new(0));
+        let write = {
+            let (calls, gate) = (Arc::clone(&calls), Arc::clone(&gate));
+            move |items: Vec<u32>| {
+                let (calls, gate) = (Arc::clone(&calls), Arc::clone(&gate));
+                async move {
+                    match calls.fetch_add(1, Ordering::SeqCst) {
+                        0 => {
+                            gate.acquire().await.expect("gate open").forget();
+                            Ok(items)
+                        }
+                        1 => Err(StoreError::Conflict),
+                        _ => Ok(items),
+                    }
+                }
+            }
+        };
+        let mut callers = Vec::new();
+        for i in 0..4u32 {
+            let (group, write) = (Arc::clone(&group), write.clone());
+            callers.push(tokio::spawn(async move { group.submit(i, write).await }));
+        }
+        until_queued(&group, 3).await;
+        gate.add_permits(1);
+        let results: Vec<_> = futures_results(callers).await;
+        assert_eq!(results[0].as_ref().ok(), Some(&0));
+        for failed in &results[1..] {
+            let e = failed.as_ref().expect_err("the second batch failed");
+            assert!(matches!(**e, StoreError::Conflict), "{e:?}");
+        }
+        // The group still works after a failed batch.
+        assert_eq!(group.submit(7, write).await.unwrap(), 7);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_writer_cancelled_mid_batch_fails_its_batch_and_passes_the_turn_on() {
+        let group = Arc::new(GroupCommit::<u32, u32>::default());
+        let calls = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(Semaphore::new(0));
+        let write = {
+            let (calls, gate) = (Arc::clone(&calls), Arc::clone(&gate));
+            move |items: Vec<u32>| {
+                let (calls, gate) = (Arc::clone(&calls), Arc::clone(&gate));
+                async move {
+                    match calls.fetch_add(1, Ordering::SeqCst) {
+                        // The first batch waits for the test; the second never finishes.
+                        0 => gate.acquire().await.expect("gate open").forget(),
+                        1 => std::future::pending::<()>().await,
+                        _ => {}
+                    }
+                    Ok(items)
+                }
+            }
+        };
+        let spawn = |i: u32| {
+            let (group, write) = (Arc::clone(&group), write.clone());
+            tokio::spawn(async move { group.submit(i, write).await })
+        };
+        let first = spawn(0);
+        tokio::task::yield_now().await;
+        // 1 and 2 queue behind the first write; 1 will take the next turn with both.
+        let stuck = spawn(1);
+        let rider = spawn(2);
+        until_queued(&group, 2).await;
+        gate.add_permits(1);
+        assert_eq!(first.await.unwrap().unwrap(), 0);
+        while calls.load(Ordering::SeqCst) < 2 {
+            tokio::task::yield_now().await;
+        }
+        let late = spawn(3);
+        until_queued(&group, 1).await;
+        stuck.abort();
+        let lost = rider.await.unwrap().expect_err("its batch was interrupted");
+        assert!(matches!(*lost, StoreError::BatchLost), "{lost:?}");
+        assert_eq!(late.await.unwrap().unwrap(), 3);
+    }
+
+    async fn futures_results<R>(
+        callers: Vec<tokio::task::JoinHandle<Result<R, Arc<StoreError>>>>,
+    ) -> Vec<Result<R, Arc<StoreError>>> {
+        let mut out = Vec::new();
+        for c in callers {
+            out.push(c.await.expect("caller did not panic"));
+        }
+        out
+    }
+}
