@@ -171,6 +171,10 @@ async fn meeting_the_gates_lets_the_deal_advance_and_reports_the_new_probability
     );
     assert!(moved.transition.overridden.is_empty());
     assert_eq!(moved.view.deal.version, 2);
+    // The reply is built without reading the deal again; it must be the deal as stored.
+    let shown = app.service.show_deal(&t.ann, n).await.unwrap();
+    assert_eq!(shown.history.len(), 2, "created, then advanced");
+    assert_eq!(format!("{:?}", moved.view), format!("{shown:?}"));
 }
 
 async fn a_large_deal_needs_the_managers_approval_and_the_rep_cannot_give_it(app: TestApp) {

@@ -427,12 +427,24 @@ impl Service {
         deal: Deal,
         owner: MemberRow,
     ) -> ServiceResult<DealView> {
+        let records = deals::records(&mut *conn, deal.id).await?;
+        self.view_of(playbook, deal, owner, records)
+    }
+
+    /// The view of `deal` from its records, already read.
+    pub(super) fn view_of(
+        &self,
+        playbook: &Playbook,
+        deal: Deal,
+        owner: MemberRow,
+        records: deals::DealRecords,
+    ) -> ServiceResult<DealView> {
         let now = self.clock.now();
         let deals::DealRecords {
             activities: acts,
             approvals: apps,
             stage_changes: history,
-        } = deals::records(&mut *conn, deal.id).await?;
+        } = records;
         let facts = deal.facts(&acts, &apps)?;
         let stage = playbook.stage(&deal.stage);
         let open = deal.status == DealStatus::Open;

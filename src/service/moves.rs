@@ -91,12 +91,13 @@ impl Service {
             // version-checked update and the history row, so the single SQLite writer is held
             // briefly. A deal changed meanwhile fails the version check and the move is planned
             // again on fresh data.
-            let (mut deal, owner, facts) = {
+            let (mut deal, owner, mut records) = {
                 let mut conn = self.store.reader().acquire().await?;
                 let (deal, owner) = load_deal_and_owner(&mut conn, session, number).await?;
-                let facts = deals::facts(&mut conn, &deal).await?;
-                (deal, owner, facts)
+                let records = deals::records(&mut conn, deal.id).await?;
+                (deal, owner, records)
             };
+            let facts = deal.facts(&records.activities, &records.approvals)?;
             require_act_on(&session.member, &owner, &format!("move {number}"))?;
             if override_reason.is_some() {
                 require_approver(
@@ -120,7 +121,6 @@ impl Service {
                     }
                 })?;
             let weighted_before = weighted(playbook, &deal.stage, deal.amount.minor());
-            let mut tx = self.store.begin().await?;
             let from = deal.stage.clone();
             deal.stage = transition.to.clone();
             deal.stage_entered_at = now;
@@ -135,14 +135,13 @@ impl Service {
                 }
                 TransitionKind::Advance | TransitionKind::Back => {}
             }
-            deals::update(&mut tx, &mut deal, now).await?;
             let overridden: Vec<String> = transition
                 .overridden
                 .iter()
                 .map(|c| c.requirement.clone())
                 .collect();
-            deals::insert_stage_change(
-                &mut tx,
+            let (deal, change) = deals::record_move(
+                &self.store,
                 &NewStageChange {
                     deal: &deal,
                     actor_id: session.member.id,
@@ -159,8 +158,12 @@ impl Service {
             } else {
                 0
             };
-            tx.commit().await?;
-            let view = self.view_committed(playbook, deal, owner).await?;
+            // The reply shows the records the move was decided on, plus its history row: the
+            // version check proved no move or edit came between. (An activity logged in the
+            // same instant does not change the version; it is recorded, and the next view
+            // shows it.)
+            records.stage_changes.push(change);
+            let view = self.view_of(playbook, deal, owner, records)?;
             if !transition.overridden.is_empty() {
                 tracing::info!(
                     tenant = session.tenant.id, deal = %number, by = %session.member.display_name,

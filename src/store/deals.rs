@@ -135,32 +135,106 @@ pub async fn list(
 
 /// Writes every mutable column of `deal`, if its `version` is still the stored one; bumps the
 /// version in `deal` on success. A stale version is `StoreError::Conflict` and writes nothing.
+/// Writes every column of `deal` if its `version` is still the one read (`$11`, `$12`: id and
+/// version); `update` and `record_move` share it so the two cannot drift apart.
+const UPDATE_DEAL: &str = "UPDATE deals SET name = $1, owner_id = $2, amount = $3, \
+     close_date = $4, stage = $5, stage_entered_at = $6, status = $7, fields = $8, \
+     closed_at = $9, updated_at = $10, version = version + 1 WHERE id = $11 AND version = $12";
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+fn bind_update<'q>(q: AnyQuery<'q>, deal: &Deal, now: DateTime<Utc>) -> AnyQuery<'q> {
+    q.bind(deal.name.clone())
+        .bind(deal.owner_id)
+        .bind(deal.amount.minor())
+        .bind(date_text(deal.close_date))
+        .bind(deal.stage.as_str().to_string())
+        .bind(ts(deal.stage_entered_at))
+        .bind(deal.status.as_str().to_string())
+        .bind(deal.fields_json())
+        .bind(deal.closed_at.map(ts))
+        .bind(ts(now))
+        .bind(deal.id)
+        .bind(deal.version)
+}
+
 pub async fn update(conn: &mut Conn, deal: &mut Deal, now: DateTime<Utc>) -> Result<()> {
-    let done = sqlx::query(
-        "UPDATE deals SET name = $1, owner_id = $2, amount = $3, close_date = $4, stage = $5, \
-         stage_entered_at = $6, status = $7, fields = $8, closed_at = $9, updated_at = $10, \
-         version = version + 1 WHERE id = $11 AND version = $12",
-    )
-    .bind(&deal.name)
-    .bind(deal.owner_id)
-    .bind(deal.amount.minor())
-    .bind(date_text(deal.close_date))
-    .bind(deal.stage.as_str())
-    .bind(ts(deal.stage_entered_at))
-    .bind(deal.status.as_str())
-    .bind(deal.fields_json())
-    .bind(deal.closed_at.map(ts))
-    .bind(ts(now))
-    .bind(deal.id)
-    .bind(deal.version)
-    .execute(conn)
-    .await?;
+    let done = bind_update(sqlx::query(UPDATE_DEAL), deal, now)
+        .execute(conn)
+        .await?;
     if done.rows_affected() == 0 {
         return Err(StoreError::Conflict);
     }
     deal.version += 1;
     deal.updated_at = now;
     Ok(())
+}
+
+/// Moves a deal: writes `change.deal` (already in its new stage) and appends `change` to its
+/// history, both or neither, if the deal is still at the version that was read
+/// (`StoreError::Conflict` otherwise). Returns the deal as written and its new history row.
+///
+/// One round trip on either backend: on SQLite a script in one transaction (the history row is
+/// inserted only when the update changed a row), on PostgreSQL one statement whose update feeds
+/// the insert.
+pub async fn record_move(
+    store: &Store,
+    change: &NewStageChange<'_>,
+    now: DateTime<Utc>,
+) -> Result<(Deal, StageChangeRow)> {
+    let deal = change.deal;
+    let history = "INSERT INTO stage_changes (tenant_id, deal_id, actor_id, from_stage, \
+         to_stage, kind, overridden, gates, reason, at)";
+    let sql = match store.backend() {
+        Backend::Sqlite => format!(
+            "BEGIN IMMEDIATE; {UPDATE_DEAL}; {history} SELECT $13, $11, $14, $15, $5, $16, $17, \
+             $18, $19, $10 WHERE changes() = 1 RETURNING id; COMMIT;"
+        ),
+        Backend::Postgres => format!(
+            "WITH moved AS ({UPDATE_DEAL} RETURNING id) {history} SELECT $13, moved.id, $14, \
+             $15, $5, $16, $17, $18, $19, $10 FROM moved RETURNING id"
+        ),
+    };
+    let query = bind_change(bind_update(sqlx::query(AssertSqlSafe(sql)), deal, now), change);
+    let rows = match store.backend() {
+        Backend::Sqlite => store.writer().run_script(query).await?,
+        Backend::Postgres => {
+            let mut conn = store.writer().acquire().await?;
+            query.fetch_all(&mut *conn).await?
+        }
+    };
+    let Some(row) = rows.first() else {
+        return Err(StoreError::Conflict);
+    };
+    let mut written = deal.clone();
+    written.version += 1;
+    written.updated_at = now;
+    let gates = (!change.overridden_gates.is_empty()).then(|| change.overridden_gates.join("\n"));
+    let history_row = StageChangeRow {
+        id: row.try_get("id")?,
+        deal_id: deal.id,
+        actor_id: change.actor_id,
+        from_stage: change.from.map(str::to_string),
+        to_stage: deal.stage.as_str().to_string(),
+        kind: change.kind.to_string(),
+        overridden: i64::from(!change.overridden_gates.is_empty()),
+        gates,
+        reason: change.reason.map(str::to_string),
+        at: ts(now),
+    };
+    Ok((written, history_row))
+}
+
+/// Binds `$13`–`$19` of `record_move`: the history row's own values.
+fn bind_change<'q>(q: AnyQuery<'q>, c: &NewStageChange<'_>) -> AnyQuery<'q> {
+    let gates = (!c.overridden_gates.is_empty()).then(|| c.overridden_gates.join("\n"));
+    q.bind(c.deal.tenant_id)
+        .bind(c.actor_id)
+        .bind(c.from.map(str::to_string))
+        .bind(c.kind.to_string())
+        .bind(i64::from(!c.overridden_gates.is_empty()))
+        .bind(gates)
+        .bind(c.reason.map(str::to_string))
 }
 
 /// Holds the deal's row until the transaction ends, if its `version` is still `deal.version`;
