@@ -153,10 +153,16 @@ async fn advance_is_refused_with_every_missing_requirement_and_the_deal_stays_pu
 async fn meeting_the_gates_lets_the_deal_advance_and_reports_the_new_probability(app: TestApp) {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
-    app.service
+    let logged = app
+        .service
         .log_activity(&t.ann, n, &id("discovery-call"), Some("met the CFO"))
         .await
         .unwrap();
+    // Replies are built without reading the deal again; they must show the deal as stored.
+    let shown = app.service.show_deal(&t.ann, n).await.unwrap();
+    assert_eq!(shown.recent_activities.len(), 1);
+    assert_eq!(shown.recent_activities[0].note.as_deref(), Some("met the CFO"));
+    assert_eq!(format!("{:?}", logged.view), format!("{shown:?}"));
     let moved = app.service.advance(&t.ann, n, None, None).await.unwrap();
     assert_eq!(moved.transition.to.as_str(), "solution");
     assert_eq!(
@@ -171,7 +177,6 @@ async fn meeting_the_gates_lets_the_deal_advance_and_reports_the_new_probability
     );
     assert!(moved.transition.overridden.is_empty());
     assert_eq!(moved.view.deal.version, 2);
-    // The reply is built without reading the deal again; it must be the deal as stored.
     let shown = app.service.show_deal(&t.ann, n).await.unwrap();
     assert_eq!(shown.history.len(), 2, "created, then advanced");
     assert_eq!(format!("{:?}", moved.view), format!("{shown:?}"));

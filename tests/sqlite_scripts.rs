@@ -70,7 +70,10 @@ async fn a_script_whose_caller_stops_waiting_is_all_or_nothing_and_the_writer_st
             .iter()
             .filter(|id| id.starts_with(&format!("{round:02}-")) && !id.ends_with("after"))
             .count();
-        assert!(of_round == 0 || of_round == 50, "round {round}: {of_round} of 50");
+        assert!(
+            of_round == 0 || of_round == 50,
+            "round {round}: {of_round} of 50"
+        );
         assert!(written.contains(&format!("{round:02}-after")));
     }
 }

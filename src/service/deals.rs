@@ -157,9 +157,25 @@ impl Service {
         session: &Session,
         number: DealNumber,
     ) -> ServiceResult<DealView> {
+        let (deal, owner, records) = self.load_with_records(session, number).await?;
+        self.view_of(&session.playbook, deal, owner, records)
+    }
+
+    /// A deal, its owner and its records as one snapshot (see `deals::get_with_records`).
+    pub(super) async fn load_with_records(
+        &self,
+        session: &Session,
+        number: DealNumber,
+    ) -> ServiceResult<(Deal, MemberRow, deals::DealRecords)> {
+        if let Some(found) = deals::get_with_records(&self.store, session.tenant.id, number).await?
+        {
+            return Ok(found);
+        }
+        // No deal, or a deal without its owner row: the slower path says which.
         let mut conn = self.store.reader().acquire().await?;
         let (deal, owner) = load_deal_and_owner(&mut conn, session, number).await?;
-        self.view(&mut conn, &session.playbook, deal, owner).await
+        let records = deals::records(&mut conn, deal.id).await?;
+        Ok((deal, owner, records))
     }
 
     /// `/deal list`: open deals of the named owner, or the caller's own (a rep) or their team's
@@ -332,35 +348,38 @@ impl Service {
         // the write, so the writer (one connection on SQLite) is held only for the write.
         let (view, recommended_here) = retrying(|| async {
             let now = self.clock.now();
-            let (deal, owner) = {
-                let mut conn = self.store.reader().acquire().await?;
-                load_deal_and_owner(&mut conn, session, number).await?
-            };
+            let (deal, owner, mut records) = self.load_with_records(session, number).await?;
             require_act_on(
                 &session.member,
                 &owner,
                 &format!("log activities on {number}"),
             )?;
             require_open(&deal)?;
-            deals::log_unless_changed(
-                &self.store,
-                &deal,
-                &NewActivity {
-                    tenant_id: session.tenant.id,
-                    deal_id: deal.id,
-                    member_id: session.member.id,
-                    activity: activity.as_str(),
-                    note,
-                    stage: deal.stage.as_str(),
-                },
-                now,
-            )
-            .await?;
+            let new = NewActivity {
+                tenant_id: session.tenant.id,
+                deal_id: deal.id,
+                member_id: session.member.id,
+                activity: activity.as_str(),
+                note,
+                stage: deal.stage.as_str(),
+            };
+            let id = deals::log_unless_changed(&self.store, &deal, &new, now).await?;
             let recommended_here = session
                 .playbook
                 .stage(&deal.stage)
                 .is_some_and(|s| s.activities.iter().any(|a| &a.id == activity));
-            let view = self.view_committed(&session.playbook, deal, owner).await?;
+            // The reply shows what was read, plus this activity (the newest): the write's
+            // version check proved no move or edit came between.
+            records.activities.push(ActivityRow {
+                id,
+                deal_id: deal.id,
+                member_id: session.member.id,
+                activity: activity.to_string(),
+                note: note.map(str::to_string),
+                stage: deal.stage.to_string(),
+                at: crate::store::ts(now),
+            });
+            let view = self.view_of(&session.playbook, deal, owner, records)?;
             Ok((view, recommended_here))
         })
         .await?;

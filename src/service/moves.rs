@@ -6,7 +6,7 @@ use crate::engine::ids::{DealNumber, StageId};
 use crate::engine::transition::{Move, Transition, TransitionKind, plan_move};
 
 use super::authz::{require_act_on, require_approver};
-use super::deals::{DealView, check_text, known_stage, load_deal_and_owner};
+use super::deals::{DealView, check_text, known_stage};
 use super::limits;
 use super::{Service, ServiceError, ServiceResult, Session, retrying};
 use crate::store::deals::{self, NewStageChange};
@@ -91,12 +91,7 @@ impl Service {
             // version-checked update and the history row, so the single SQLite writer is held
             // briefly. A deal changed meanwhile fails the version check and the move is planned
             // again on fresh data.
-            let (mut deal, owner, mut records) = {
-                let mut conn = self.store.reader().acquire().await?;
-                let (deal, owner) = load_deal_and_owner(&mut conn, session, number).await?;
-                let records = deals::records(&mut conn, deal.id).await?;
-                (deal, owner, records)
-            };
+            let (mut deal, owner, mut records) = self.load_with_records(session, number).await?;
             let facts = deal.facts(&records.activities, &records.approvals)?;
             require_act_on(&session.member, &owner, &format!("move {number}"))?;
             if override_reason.is_some() {

@@ -85,9 +85,9 @@ impl Connections {
         }
     }
 
-    /// Runs a script of several statements that starts with `BEGIN IMMEDIATE` and ends with
-    /// `COMMIT` as one round trip to SQLite's connection thread, and returns the rows its
-    /// statements return. If a statement fails, or the caller stops waiting part way (sqlx then
+    /// Runs a script of several statements that starts with `BEGIN` (`BEGIN IMMEDIATE` on the
+    /// writer) and ends with `COMMIT` as one round trip to SQLite's connection thread, and
+    /// returns the rows its statements return, in order. If a statement fails, or the caller stops waiting part way (sqlx then
     /// skips the statements not yet run, `COMMIT` among them), the transaction is rolled back
     /// before the connection is used again, as for a dropped [`WriteTx`].
     ///

@@ -3,6 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AssertSqlSafe;
 
+use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
 use super::members::member_prefixed;
@@ -54,28 +55,70 @@ pub async fn get(conn: &mut Conn, tenant_id: i64, number: DealNumber) -> Result<
     row.map(Deal::try_from).transpose()
 }
 
+/// A deal joined with its owner (`m_`-prefixed columns), by `$1` tenant and `$2` number.
+const DEAL_WITH_OWNER: &str = "SELECT d.*, m.id AS m_id, m.user_key AS m_user_key, \
+     m.display_name AS m_display_name, m.role AS m_role, m.manager_id AS m_manager_id, \
+     m.created_at AS m_created_at \
+     FROM deals d JOIN members m ON m.id = d.owner_id AND m.tenant_id = d.tenant_id \
+     WHERE d.tenant_id = $1 AND d.number = $2";
+
 /// A deal and its owner, in one statement.
 pub async fn get_with_owner(
     conn: &mut Conn,
     tenant_id: i64,
     number: DealNumber,
 ) -> Result<Option<(Deal, MemberRow)>> {
-    let row = sqlx::query(
-        "SELECT d.*, m.id AS m_id, m.user_key AS m_user_key, m.display_name AS m_display_name, \
-         m.role AS m_role, m.manager_id AS m_manager_id, m.created_at AS m_created_at \
-         FROM deals d JOIN members m ON m.id = d.owner_id AND m.tenant_id = d.tenant_id \
-         WHERE d.tenant_id = $1 AND d.number = $2",
-    )
-    .bind(tenant_id)
-    .bind(i64::from(number.get()))
-    .fetch_optional(conn)
-    .await?;
-    let Some(row) = row else {
-        return Ok(None);
-    };
-    let owner = member_prefixed(&row, tenant_id)?;
-    let deal = Deal::try_from(DealRow::from_row(&row)?)?;
-    Ok(Some((deal, owner)))
+    let row = sqlx::query(DEAL_WITH_OWNER)
+        .bind(tenant_id)
+        .bind(i64::from(number.get()))
+        .fetch_optional(conn)
+        .await?;
+    row.map(|row| deal_with_owner(&row, tenant_id)).transpose()
+}
+
+fn deal_with_owner(row: &AnyRow, tenant_id: i64) -> Result<(Deal, MemberRow)> {
+    let owner = member_prefixed(row, tenant_id)?;
+    let deal = Deal::try_from(DealRow::from_row(row)?)?;
+    Ok((deal, owner))
+}
+
+/// A deal, its owner and everything recorded against it, as one snapshot: what a command
+/// that checks gates and then shows the deal needs. `None` when there is no such deal (or its
+/// owner row is missing).
+///
+/// One round trip on SQLite (a read script), two on PostgreSQL.
+pub async fn get_with_records(
+    store: &Store,
+    tenant_id: i64,
+    number: DealNumber,
+) -> Result<Option<(Deal, MemberRow, DealRecords)>> {
+    match store.backend() {
+        Backend::Sqlite => {
+            let script = format!(
+                "BEGIN; {DEAL_WITH_OWNER}; {}; COMMIT;",
+                records_sql("(SELECT id FROM deals WHERE tenant_id = $1 AND number = $2)")
+            );
+            let query = sqlx::query(AssertSqlSafe(script))
+                .bind(tenant_id)
+                .bind(i64::from(number.get()));
+            let rows = store.reader().run_script(query).await?;
+            // The deal's row comes first, told apart by its owner's columns.
+            let Some(first) = rows.first().filter(|r| r.try_column("m_id").is_ok()) else {
+                return Ok(None);
+            };
+            let (deal, owner) = deal_with_owner(first, tenant_id)?;
+            let records = records_from(&rows[1..], deal.id)?;
+            Ok(Some((deal, owner, records)))
+        }
+        Backend::Postgres => {
+            let mut conn = store.reader().acquire().await?;
+            let Some((deal, owner)) = get_with_owner(&mut conn, tenant_id, number).await? else {
+                return Ok(None);
+            };
+            let records = records(&mut conn, deal.id).await?;
+            Ok(Some((deal, owner, records)))
+        }
+    }
 }
 
 /// Which deals to list.
@@ -195,7 +238,10 @@ pub async fn record_move(
              $15, $5, $16, $17, $18, $19, $10 FROM moved RETURNING id"
         ),
     };
-    let query = bind_change(bind_update(sqlx::query(AssertSqlSafe(sql)), deal, now), change);
+    let query = bind_change(
+        bind_update(sqlx::query(AssertSqlSafe(sql)), deal, now),
+        change,
+    );
     let rows = match store.backend() {
         Backend::Sqlite => store.writer().run_script(query).await?,
         Backend::Postgres => {
@@ -393,19 +439,28 @@ pub struct DealRecords {
 /// A deal's activities, approvals and stage changes in one statement (a view of a deal needs
 /// all three, and on SQLite each statement is a round trip to another thread).
 pub async fn records(conn: &mut Conn, deal_id: i64) -> Result<DealRecords> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(AssertSqlSafe(records_sql("$1")))
+        .bind(deal_id)
+        .fetch_all(conn)
+        .await?;
+    records_from(&rows, deal_id)
+}
+
+/// The statement of `records`, for the deal whose id `deal` gives (a parameter or a subquery).
+fn records_sql(deal: &str) -> String {
+    format!(
         "SELECT CAST(1 AS BIGINT) AS k, id, member_id AS who, activity AS a, note AS b, \
          stage AS c, CAST(NULL AS TEXT) AS d, CAST(0 AS BIGINT) AS n, CAST(NULL AS TEXT) AS g, at \
-         FROM activities WHERE deal_id = $1 \
+         FROM activities WHERE deal_id = {deal} \
          UNION ALL SELECT 2, id, approver_id, role, note, stage, NULL, 0, NULL, at \
-         FROM approvals WHERE deal_id = $1 \
+         FROM approvals WHERE deal_id = {deal} \
          UNION ALL SELECT 3, id, actor_id, from_stage, reason, to_stage, kind, overridden, gates, at \
-         FROM stage_changes WHERE deal_id = $1 \
-         ORDER BY k, at, id",
+         FROM stage_changes WHERE deal_id = {deal} \
+         ORDER BY k, at, id"
     )
-    .bind(deal_id)
-    .fetch_all(conn)
-    .await?;
+}
+
+fn records_from(rows: &[AnyRow], deal_id: i64) -> Result<DealRecords> {
     let mut out = DealRecords::default();
     for row in rows {
         let id: i64 = row.try_get("id")?;
