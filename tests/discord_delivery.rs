@@ -5,6 +5,8 @@
 //! And `/digest preview` on Discord: deferred, then the chart arrives with the follow-up; and the
 //! built `dealgate serve` posting the day's digest on its own, then stopping cleanly on Ctrl-C.
 
+#[path = "support/binary.rs"]
+mod binary;
 #[path = "support/discord.rs"]
 mod discord;
 #[path = "support/fake_discord.rs"]
@@ -395,7 +397,7 @@ async fn digest_preview_on_discord_is_deferred_and_its_chart_arrives_with_the_fo
 async fn dealgate_serve_posts_the_days_digest_to_discord_and_stops_cleanly_on_ctrl_c() {
     let fake = FakeDiscord::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("bot.db").display());
+    let url = binary::database_url(&dir);
     {
         let store = Store::connect(&url).await.unwrap();
         let service = Service::new(store, Arc::new(SystemClock), support::playbook_source());
@@ -416,29 +418,17 @@ async fn dealgate_serve_posts_the_days_digest_to_discord_and_stops_cleanly_on_ct
             .unwrap();
         service.store().close().await;
     }
-    let mut serve = tokio::process::Command::new(env!("CARGO_BIN_EXE_dealgate"));
-    serve
-        .arg("serve")
-        .env("DATABASE_URL", &url)
-        .env(
-            "DEALGATE_PLAYBOOK",
-            concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/fixtures/three-stages.toml"
-            ),
-        )
-        .env("DISCORD_TOKEN", BOT_TOKEN)
-        .env("DISCORD_APPLICATION_ID", fake_discord::APPLICATION_ID)
-        .env("DISCORD_API_BASE", &fake.base)
-        .env("DEALGATE_TICK_SECONDS", "1")
-        .env("RUST_LOG", "warn")
-        .env_remove("DISCORD_PUBLIC_KEY")
-        .env_remove("DEALGATE_HTTP_ADDR")
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
+    let mut serve = binary::dealgate(
+        &dir,
+        &["serve"],
+        &[
+            ("DISCORD_TOKEN", BOT_TOKEN),
+            ("DISCORD_APPLICATION_ID", fake_discord::APPLICATION_ID),
+            ("DISCORD_API_BASE", &fake.base),
+            ("DEALGATE_TICK_SECONDS", "1"),
+        ],
+    );
+    serve.stdout(Stdio::null());
     let mut bot = serve.spawn().expect("start dealgate serve");
 
     let path = format!("/api/v10/channels/{MANAGERS_CHANNEL}/messages");

@@ -2,56 +2,18 @@
 //! (HELLO, IDENTIFY, READY, heartbeats, INTERACTION_CREATE, answers at the fake REST API),
 //! `dealgate commands register`, and the start-up check of a partly configured Discord.
 
+#[path = "support/binary.rs"]
+mod binary;
 #[path = "support/discord.rs"]
 mod discord;
 #[path = "support/fake_discord.rs"]
 mod fake_discord;
 mod support;
 
-use std::process::Stdio;
-
+use binary::dealgate;
 use discord::*;
 use fake_discord::{APPLICATION_ID, BOT_TOKEN, FakeDiscord};
 use serde_json::json;
-use tempfile::TempDir;
-
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/three-stages.toml"
-);
-
-/// `dealgate …` with a database in `dir`, the fixture playbook and no Discord settings but
-/// those given.
-fn dealgate(dir: &TempDir, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_dealgate"));
-    cmd.args(args)
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("bot.db").display()),
-        )
-        .env("DEALGATE_PLAYBOOK", FIXTURE)
-        .env("RUST_LOG", "warn")
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for var in [
-        "DISCORD_TOKEN",
-        "DISCORD_APPLICATION_ID",
-        "DISCORD_PUBLIC_KEY",
-        "DISCORD_API_BASE",
-        "DEALGATE_HTTP_ADDR",
-        "DEALGATE_MANAGER_ROLE",
-        "DEALGATE_ADMIN_ROLE",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gateway_path_answers_interactions_through_the_configured_api_base() {

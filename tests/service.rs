@@ -161,7 +161,10 @@ async fn meeting_the_gates_lets_the_deal_advance_and_reports_the_new_probability
     // Replies are built without reading the deal again; they must show the deal as stored.
     let shown = app.service.show_deal(&t.ann, n).await.unwrap();
     assert_eq!(shown.recent_activities.len(), 1);
-    assert_eq!(shown.recent_activities[0].note.as_deref(), Some("met the CFO"));
+    assert_eq!(
+        shown.recent_activities[0].note.as_deref(),
+        Some("met the CFO")
+    );
     assert_eq!(format!("{:?}", logged.view), format!("{shown:?}"));
     let moved = app.service.advance(&t.ann, n, None, None).await.unwrap();
     assert_eq!(moved.transition.to.as_str(), "solution");

@@ -2,12 +2,14 @@
 //! commands alone and beside Discord's endpoint on one server, a partly configured Slack stops
 //! with what is missing, and `dealgate slack manifest` prints the app manifest.
 
+#[path = "support/binary.rs"]
+mod binary;
 #[path = "support/fake_slack.rs"]
 mod fake_slack;
 
-use std::process::Stdio;
 use std::time::Duration;
 
+use binary::dealgate;
 use dealgate::chat::slack::verify::SigningSecret;
 use dealgate::config::Secret;
 use fake_slack::{BOT_TOKEN, FakeSlack};
@@ -15,47 +17,9 @@ use serde_json::Value;
 use tempfile::TempDir;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-const FIXTURE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/fixtures/three-stages.toml"
-);
 const SECRET: &str = "a-signing-secret-made-for-this-test";
 /// The Discord public key of the self-made test vector (PROTOCOLS.md §1.2).
 const DISCORD_KEY: &str = "d04ab232742bb4ab3a1368bd4615e4e6d0224ab71a016baf8520a332c9778737";
-
-/// `dealgate …` with a database in `dir`, the fixture playbook and no platform settings but
-/// those given.
-fn dealgate(dir: &TempDir, args: &[&str], env: &[(&str, &str)]) -> tokio::process::Command {
-    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_dealgate"));
-    cmd.args(args)
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("bot.db").display()),
-        )
-        .env("DEALGATE_PLAYBOOK", FIXTURE)
-        .env("RUST_LOG", "warn")
-        .current_dir(dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    for var in [
-        "DISCORD_TOKEN",
-        "DISCORD_APPLICATION_ID",
-        "DISCORD_PUBLIC_KEY",
-        "DISCORD_API_BASE",
-        "DEALGATE_HTTP_ADDR",
-        "SLACK_SIGNING_SECRET",
-        "SLACK_BOT_TOKEN",
-        "SLACK_API_BASE",
-    ] {
-        cmd.env_remove(var);
-    }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd
-}
 
 /// The running binary reads the real clock, so its requests are signed at the real time.
 #[allow(clippy::disallowed_methods)]
