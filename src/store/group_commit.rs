@@ -150,6 +150,55 @@ mod tests {
         }
     }
 
+    /// What the n-th batch's write does.
+    #[derive(Clone, Copy)]
+    enum Step {
+        /// Waits for a permit of the gate, then writes.
+        Wait,
+        Fail,
+        /// Never finishes.
+        Hang,
+        Write,
+    }
+
+    /// A write that follows `steps` batch by batch (then writes), returning the items as they
+    /// came; the counter of batches started and the gate of `Step::Wait`.
+    #[allow(clippy::type_complexity)]
+    fn scripted(
+        steps: &'static [Step],
+    ) -> (
+        impl Fn(Vec<u32>) -> std::pin::Pin<Box<dyn Future<Output = Result<Vec<u32>>> + Send>>
+        + Clone
+        + Send
+        + 'static,
+        Arc<AtomicUsize>,
+        Arc<Semaphore>,
+    ) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(Semaphore::new(0));
+        let write = {
+            let (calls, gate) = (Arc::clone(&calls), Arc::clone(&gate));
+            move |items: Vec<u32>| {
+                let (calls, gate) = (Arc::clone(&calls), Arc::clone(&gate));
+                let step = steps
+                    .get(calls.fetch_add(1, Ordering::SeqCst))
+                    .copied()
+                    .unwrap_or(Step::Write);
+                Box::pin(async move {
+                    match step {
+                        Step::Wait => gate.acquire().await.expect("gate open").forget(),
+                        Step::Fail => return Err(StoreError::Conflict),
+                        Step::Hang => std::future::pending::<()>().await,
+                        Step::Write => {}
+                    }
+                    Ok(items)
+                })
+                    as std::pin::Pin<Box<dyn Future<Output = Result<Vec<u32>>> + Send>>
+            }
+        };
+        (write, calls, gate)
+    }
+
     fn queued<T, R>(group: &GroupCommit<T, R>) -> usize {
         group.lock_queue().len()
     }
@@ -218,24 +267,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_failed_write_fails_every_item_of_its_batch_and_only_those() {
         let group = Arc::new(GroupCommit::<u32, u32>::default());
-        let calls = Arc::new(AtomicUsize::new(0));
-        let gate = Arc::new(Semaphore::new(0));
-        let write = {
-            let (calls, gate) = (Arc::clone(&calls), Arc::clone(&gate));
-            move |items: Vec<u32>| {
-                let (calls, gate) = (Arc::clone(&calls), Arc::clone(&gate));
-                async move {
-                    match calls.fetch_add(1, Ordering::SeqCst) {
-                        0 => {
-                            gate.acquire().await.expect("gate open").forget();
-                            Ok(items)
-                        }
-                        1 => Err(StoreError::Conflict),
-                        _ => Ok(items),
-                    }
-                }
-            }
-        };
+        let (write, _, gate) = scripted(&[Step::Wait, Step::Fail]);
         let mut callers = Vec::new();
         for i in 0..4u32 {
             let (group, write) = (Arc::clone(&group), write.clone());
@@ -256,23 +288,8 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_writer_cancelled_mid_batch_fails_its_batch_and_passes_the_turn_on() {
         let group = Arc::new(GroupCommit::<u32, u32>::default());
-        let calls = Arc::new(AtomicUsize::new(0));
-        let gate = Arc::new(Semaphore::new(0));
-        let write = {
-            let (calls, gate) = (Arc::clone(&calls), Arc::clone(&gate));
-            move |items: Vec<u32>| {
-                let (calls, gate) = (Arc::clone(&calls), Arc::clone(&gate));
-                async move {
-                    match calls.fetch_add(1, Ordering::SeqCst) {
-                        // The first batch waits for the test; the second never finishes.
-                        0 => gate.acquire().await.expect("gate open").forget(),
-                        1 => std::future::pending::<()>().await,
-                        _ => {}
-                    }
-                    Ok(items)
-                }
-            }
-        };
+        // The first batch waits for the test; the second never finishes.
+        let (write, calls, gate) = scripted(&[Step::Wait, Step::Hang]);
         let spawn = |i: u32| {
             let (group, write) = (Arc::clone(&group), write.clone());
             tokio::spawn(async move { group.submit(i, write).await })
