@@ -87,9 +87,10 @@ impl Connections {
 
     /// Runs a script of several statements that starts with `BEGIN` (`BEGIN IMMEDIATE` on the
     /// writer) and ends with `COMMIT` as one round trip to SQLite's connection thread, and
-    /// returns the rows its statements return, in order. If a statement fails, or the caller stops waiting part way (sqlx then
-    /// skips the statements not yet run, `COMMIT` among them), the transaction is rolled back
-    /// before the connection is used again, as for a dropped [`WriteTx`].
+    /// returns the rows its statements return, in order. If a statement fails, or the caller
+    /// stops waiting part way (sqlx then skips the statements not yet run, `COMMIT` among
+    /// them), the transaction is rolled back before the connection is used again, as for a
+    /// dropped [`WriteTx`].
     ///
     /// SQLite only: PostgreSQL's protocol takes one statement with parameters at a time.
     pub async fn run_script(

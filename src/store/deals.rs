@@ -12,7 +12,7 @@ use super::{
     Store, StoreError,
 };
 use super::{date_text, ts};
-use crate::engine::deal::{DealFacts, DealStatus};
+use crate::engine::deal::DealStatus;
 use crate::engine::ids::{DealNumber, Money, StageId};
 use crate::engine::playbook::Role;
 
@@ -420,12 +420,6 @@ pub async fn approvals(conn: &mut Conn, deal_id: i64) -> Result<Vec<ApprovalRow>
     .bind(deal_id)
     .fetch_all(conn)
     .await?)
-}
-
-/// The deal and everything gates can ask about, read in one go.
-pub async fn facts(conn: &mut Conn, deal: &Deal) -> Result<DealFacts> {
-    let r = records(conn, deal.id).await?;
-    deal.facts(&r.activities, &r.approvals)
 }
 
 /// Everything recorded against one deal, oldest first in each list.
