@@ -176,8 +176,6 @@ pub async fn list(
         .collect()
 }
 
-/// Writes every mutable column of `deal`, if its `version` is still the stored one; bumps the
-/// version in `deal` on success. A stale version is `StoreError::Conflict` and writes nothing.
 /// Writes every column of `deal` if its `version` is still the one read (`$11`, `$12`: id and
 /// version); `update` and `record_move` share it so the two cannot drift apart.
 const UPDATE_DEAL: &str = "UPDATE deals SET name = $1, owner_id = $2, amount = $3, \
@@ -201,6 +199,8 @@ fn bind_update<'q>(q: AnyQuery<'q>, deal: &Deal, now: DateTime<Utc>) -> AnyQuery
         .bind(deal.version)
 }
 
+/// Writes every mutable column of `deal`, if its `version` is still the stored one; bumps the
+/// version in `deal` on success. A stale version is `StoreError::Conflict` and writes nothing.
 pub async fn update(conn: &mut Conn, deal: &mut Deal, now: DateTime<Utc>) -> Result<()> {
     let done = bind_update(sqlx::query(UPDATE_DEAL), deal, now)
         .execute(conn)
