@@ -13,7 +13,7 @@ use std::sync::Arc;
 use dealgate::chat::console::caller;
 use dealgate::clock::ManualClock;
 use dealgate::service::Service;
-use dealgate::store::Store;
+use dealgate::store::{Store, jobs};
 use support::{PLAYBOOK, TestBackend, TestDb, playbook_source, start_time};
 
 mod migrations_applied_one_by_one_keep_the_data_and_a_second_run_is_a_no_op {
@@ -146,6 +146,14 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
              WHERE t.external_id = 'sample'",
             "UPDATE tenants SET next_deal_number = 3 WHERE external_id = 'sample'",
         ]),
+        // A Slack digest whose chart was shared before its text failed.
+        20261127000005 => Some(&[
+            "INSERT INTO outbox (tenant_id, target_kind, target, payload, nonce, status, \
+             attempts, next_attempt_at, last_error, created_at, progress) SELECT id, 'channel', \
+             'C0MGRS001', '{}', 'dg1m2', 'pending', 1, '2026-02-27T08:00:05.000000Z', \
+             'chat.postMessage: HTTP 500', '2026-02-27T08:00:00.000000Z', 'slack: chart shared' \
+             FROM tenants WHERE external_id = 'sample'",
+        ]),
         _ => None,
     }
 }
@@ -212,6 +220,23 @@ async fn run(backend: TestBackend) {
         .map(|c| c.value)
         .collect();
     assert_eq!(suggested, ["deal-1"], "on {backend:?}");
+
+    // Outbox rows from before `progress` existed have none; the later one keeps its own.
+    let mut conn = store.reader().acquire().await.unwrap();
+    let kept: Vec<(String, Option<String>)> = jobs::undelivered(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.nonce, r.progress))
+        .collect();
+    drop(conn);
+    assert_eq!(
+        kept,
+        [
+            ("dg1m1".to_string(), None),
+            ("dg1m2".to_string(), Some("slack: chart shared".to_string()))
+        ]
+    );
 
     // The migrated data is not only readable but usable: the playbook in force loads, the
     // sample deal advances on the gates its stored history meets, numbering continues.

@@ -74,10 +74,14 @@ fn sender(fake: &FakeSlack) -> SlackSender {
 }
 
 async fn schedule_digest(app: &TestApp, admin: &Session) {
+    schedule_digest_in(app, admin, DIGEST_CHANNEL).await;
+}
+
+async fn schedule_digest_in(app: &TestApp, admin: &Session, channel: &str) {
     app.service
         .setup_digest(
             admin,
-            DIGEST_CHANNEL,
+            channel,
             NaiveTime::from_hms_opt(8, 30, 0).unwrap(),
             chrono_tz::UTC,
             true,
@@ -248,6 +252,90 @@ async fn a_429_is_retried_after_its_retry_after_and_then_delivered_once(app: Tes
     assert!(outbox_listing(&app).await.contains("The outbox is empty"));
 }
 
+/// Slack has no nonce: the chart, once shared, is a message of its own. A digest whose text
+/// failed after its chart went up must not put a second chart in the channel when retried.
+async fn a_chart_already_shared_is_not_shared_again_when_the_message_is_retried(app: TestApp) {
+    let admin = workspace(&app).await;
+    schedule_digest(&app, &admin).await;
+    let fake = FakeSlack::start().await;
+    fake.script(
+        "chat.postMessage",
+        Canned {
+            status: 500,
+            headers: vec![],
+            body: json!({}),
+        },
+    );
+    let start = app.clock.now();
+    tick(&app.service, start).await.unwrap();
+    let slack = sender(&fake);
+    let report = deliver_due(app.service.store(), app.service.clock(), &slack)
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.retrying), (0, 1));
+    let listing = outbox_listing(&app).await;
+    assert!(
+        listing.contains("already done, not repeated on retry: slack: chart shared"),
+        "{listing}"
+    );
+    app.clock.set(start + Duration::minutes(5));
+    let report = deliver_due(app.service.store(), app.service.clock(), &slack)
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.retrying, report.failed), (1, 0, 0));
+    let methods = fake.methods();
+    let count = |m: &str| methods.iter().filter(|x| *x == m).count();
+    assert_eq!(count("files.completeUploadExternal"), 1, "{methods:?}");
+    assert_eq!(count("chat.postMessage"), 2, "{methods:?}");
+    assert!(outbox_listing(&app).await.contains("The outbox is empty"));
+}
+
+/// A channel stored by name gets the message first (its answer names the channel's id for the
+/// chart); when the chart then fails, the retry uploads only the chart.
+async fn a_message_already_posted_is_not_posted_again_when_its_chart_is_retried(app: TestApp) {
+    let admin = workspace(&app).await;
+    schedule_digest_in(&app, &admin, "#managers").await;
+    let fake = FakeSlack::start().await;
+    fake.script(
+        "files.completeUploadExternal",
+        Canned {
+            status: 503,
+            headers: vec![],
+            body: json!({}),
+        },
+    );
+    let start = app.clock.now();
+    tick(&app.service, start).await.unwrap();
+    let slack = sender(&fake);
+    let report = deliver_due(app.service.store(), app.service.clock(), &slack)
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.retrying), (0, 1));
+    let listing = outbox_listing(&app).await;
+    assert!(
+        listing.contains(
+            "already done, not repeated on retry: slack: posted C0NAMED0001 1772442000.000100"
+        ),
+        "{listing}"
+    );
+    app.clock.set(start + Duration::minutes(5));
+    let report = deliver_due(app.service.store(), app.service.clock(), &slack)
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.retrying, report.failed), (1, 0, 0));
+    let methods = fake.methods();
+    let count = |m: &str| methods.iter().filter(|x| *x == m).count();
+    assert_eq!(count("chat.postMessage"), 1, "{methods:?}");
+    assert_eq!(count("files.completeUploadExternal"), 2, "{methods:?}");
+    let shared = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.method() == Some("files.completeUploadExternal"))
+        .map(|r| r.args()["channel_id"].clone())
+        .collect::<Vec<_>>();
+    assert_eq!(shared, [json!("C0NAMED0001"), json!("C0NAMED0001")]);
+}
+
 async fn slacks_errors_are_retried_or_kept_with_the_message(app: TestApp) {
     let admin = workspace(&app).await;
     app.service
@@ -319,5 +407,7 @@ on_both_backends!(
     the_digest_is_posted_with_its_chart_through_the_upload_flow,
     a_nudge_goes_to_the_managers_dm_opened_with_conversations_open,
     a_429_is_retried_after_its_retry_after_and_then_delivered_once,
+    a_chart_already_shared_is_not_shared_again_when_the_message_is_retried,
+    a_message_already_posted_is_not_posted_again_when_its_chart_is_retried,
     slacks_errors_are_retried_or_kept_with_the_message,
 );

@@ -62,7 +62,8 @@ pub async fn print_digests<W: Write>(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Lists undelivered messages: what, where, how many attempts, the last error.
+/// Lists undelivered messages: what, where, how many attempts, the last error, and what a
+/// failed attempt had already done.
 pub async fn print_outbox<W: Write>(service: &Service, out: &mut W) -> anyhow::Result<ExitCode> {
     let rows = {
         let mut conn = service.store().reader().acquire().await?;
@@ -95,6 +96,9 @@ pub async fn print_outbox<W: Write>(service: &Service, out: &mut W) -> anyhow::R
             },
             err = row.last_error.as_deref().unwrap_or("none"),
         )?;
+        if let Some(done) = &row.progress {
+            writeln!(out, "   already done, not repeated on retry: {done}")?;
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -56,6 +56,9 @@ pub struct OutboxMessage {
     pub nonce: String,
     /// Attempts made before this one.
     pub attempts: u32,
+    /// What an earlier attempt finished before it failed, as its sender reported it
+    /// (`SendError::Partly`); `None` on a first attempt.
+    pub progress: Option<String>,
 }
 
 impl TryFrom<OutboxRow> for OutboxMessage {
@@ -85,6 +88,7 @@ impl TryFrom<OutboxRow> for OutboxMessage {
             reply,
             nonce: row.nonce,
             attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+            progress: row.progress,
         })
     }
 }

@@ -36,6 +36,25 @@ pub enum SendError {
     /// The platform refuses this message for good (unknown channel, no permission).
     #[error("permanent failure: {0}")]
     Permanent(String),
+    /// A delivery of several platform calls failed after finishing `done` (the sender's own
+    /// note, e.g. that the chart is already in the channel). The worker keeps the note with the
+    /// message and hands it back on the next attempt (`OutboxMessage::progress`), so that
+    /// attempt does not repeat what people have already seen.
+    #[error("{error} (after: {done})")]
+    Partly { done: String, error: Box<SendError> },
+}
+
+impl SendError {
+    /// The error with what this attempt finished, if anything.
+    pub fn after(self, done: Option<String>) -> Self {
+        match done {
+            Some(done) => Self::Partly {
+                done,
+                error: Box::new(self),
+            },
+            None => self,
+        }
+    }
 }
 
 /// A platform's way of posting a message: the console prints, Discord posts over REST.
@@ -101,38 +120,57 @@ pub async fn deliver_due<S: Sender>(
             Ok(m) => m,
             Err(e) => {
                 tracing::error!(message = id, error = %e, "outbox message cannot be read; kept as failed");
-                record(store, id, &e.to_string(), None).await?;
+                record(store, id, &e.to_string(), None, None).await?;
                 report.failed += 1;
                 continue;
             }
         };
-        match sender.send(&message).await {
+        let (outcome, progress) = match sender.send(&message).await {
+            Ok(delivered) => (Ok(delivered), None),
+            Err(SendError::Partly { done, error }) => (Err(*error), Some(done)),
+            Err(e) => (Err(e), None),
+        };
+        let progress = progress.as_deref();
+        match outcome {
             Ok(delivered) => {
                 let mut tx = store.begin().await?;
                 jobs::mark_sent(&mut tx, id, delivered.remote_id.as_deref(), clock.now()).await?;
                 tx.commit().await?;
                 report.sent += 1;
             }
+            Err(SendError::Permanent(reason)) => {
+                tracing::error!(message = id, target = %message.target, %reason, "outbox delivery failed for good; kept for `dealgate outbox`");
+                record(store, id, &reason, None, progress).await?;
+                report.failed += 1;
+            }
             Err(SendError::Retry { after, reason }) => {
                 let wait = after.unwrap_or_else(|| backoff(message.attempts));
                 let next = clock.now() + wait;
                 tracing::warn!(message = id, attempts = message.attempts + 1, %reason, retry_at = %next, "outbox delivery will be retried");
-                record(store, id, &reason, Some(next)).await?;
+                record(store, id, &reason, Some(next), progress).await?;
                 report.retrying += 1;
             }
-            Err(SendError::Permanent(reason)) => {
-                tracing::error!(message = id, target = %message.target, %reason, "outbox delivery failed for good; kept for `dealgate outbox`");
-                record(store, id, &reason, None).await?;
-                report.failed += 1;
+            // A sender reports one step of progress; a nested one is a bug in the sender, and
+            // retrying is the safe reading of it.
+            Err(e @ SendError::Partly { .. }) => {
+                let next = clock.now() + backoff(message.attempts);
+                record(store, id, &e.to_string(), Some(next), progress).await?;
+                report.retrying += 1;
             }
         }
     }
     Ok(report)
 }
 
-async fn record(store: &Store, id: i64, error: &str, next: Option<DateTime<Utc>>) -> Result<()> {
+async fn record(
+    store: &Store,
+    id: i64,
+    error: &str,
+    next: Option<DateTime<Utc>>,
+    progress: Option<&str>,
+) -> Result<()> {
     let mut tx = store.begin().await?;
-    jobs::mark_attempt_failed(&mut tx, id, error, next).await?;
+    jobs::mark_attempt_failed(&mut tx, id, error, next, progress).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -108,6 +108,7 @@ mod tests {
             reply: Reply::new("Forecast digest"),
             nonce: "dg1m0".into(),
             attempts: 0,
+            progress: None,
         }
     }
 

@@ -104,6 +104,9 @@ pub struct OutboxRow {
     pub remote_id: Option<String>,
     pub created_at: String,
     pub sent_at: Option<String>,
+    /// What an earlier attempt of a multi-step delivery finished (see `SendError::Partly`).
+    #[sqlx(default)]
+    pub progress: Option<String>,
     /// The workspace's platform (`console`, `discord`, `slack`), joined in by the queries the
     /// delivery worker and `dealgate outbox` use, so each message goes to its platform's sender.
     #[sqlx(default)]
@@ -179,13 +182,15 @@ pub async fn mark_sent(
     Ok(())
 }
 
-/// Records a failed attempt. `next` is `None` for a permanent failure: the row is kept as
-/// `failed` for a person to see, never deleted.
+/// Records a failed attempt, and what it finished if it got part way (`progress`; an attempt
+/// that reports none keeps what an earlier one reported). `next` is `None` for a permanent
+/// failure: the row is kept as `failed` for a person to see, never deleted.
 pub async fn mark_attempt_failed(
     conn: &mut Conn,
     id: i64,
     error: &str,
     next: Option<DateTime<Utc>>,
+    progress: Option<&str>,
 ) -> Result<()> {
     let (status, next) = match next {
         Some(at) => ("pending", Some(ts(at))),
@@ -193,12 +198,14 @@ pub async fn mark_attempt_failed(
     };
     sqlx::query(
         "UPDATE outbox SET status = $1, attempts = attempts + 1, last_error = $2, \
-         next_attempt_at = COALESCE($3, next_attempt_at) WHERE id = $4",
+         next_attempt_at = COALESCE($3, next_attempt_at), progress = COALESCE($5, progress) \
+         WHERE id = $4",
     )
     .bind(status)
     .bind(error)
     .bind(next)
     .bind(id)
+    .bind(progress)
     .execute(conn)
     .await?;
     Ok(())

@@ -286,6 +286,10 @@ fn context(e: SendError, doing: &str) -> SendError {
             reason: format!("{doing}: {reason}"),
         },
         SendError::Permanent(reason) => SendError::Permanent(format!("{doing}: {reason}")),
+        SendError::Partly { done, error } => SendError::Partly {
+            done,
+            error: Box::new(context(*error, doing)),
+        },
     }
 }
 
@@ -310,6 +314,7 @@ mod tests {
             reply,
             nonce: "dg1m0".into(),
             attempts: 0,
+            progress: None,
         }
     }
 

@@ -7,8 +7,9 @@
 //! - a chart: `files.getUploadURLExternal`, the bytes POSTed to the URL it returns, then
 //!   `files.completeUploadExternal` with the channel id (the legacy `files.upload` is retired).
 //!
-//! When the channel's id is known the chart goes first and the text last, so a failure halfway
-//! and the outbox's retry can at worst repeat the chart, never the digest text.
+//! When the channel's id is known the chart goes first and the text last. Slack has no nonce, so
+//! a failure halfway reports what was done (`SendError::Partly`); the outbox keeps it with the
+//! message and the retry skips that step, so neither the chart nor the text appears twice.
 //!
 //! Failures map onto the outbox's rules: HTTP 429 → retry after its `Retry-After`; 5xx, timeouts
 //! and Slack's own `ratelimited`/internal errors → retry with backoff; any other `ok: false` →
@@ -236,6 +237,12 @@ impl SlackSender {
     }
 }
 
+/// What an attempt finished before it failed, kept with the message for the next attempt
+/// (`SendError::Partly`): the chart is already in the channel, or the message was posted (then
+/// followed by its channel and `ts`). Slack has no nonce to make a repeated call harmless.
+const CHART_SHARED: &str = "slack: chart shared";
+const POSTED: &str = "slack: posted ";
+
 impl Sender for SlackSender {
     async fn send(&self, message: &OutboxMessage) -> Result<Delivered, SendError> {
         let channel = match &message.target {
@@ -243,24 +250,44 @@ impl Sender for SlackSender {
             Target::Direct(user) => self.api.open_dm(user).await?,
         };
         let reply = &message.reply;
-        let chart_first = is_channel_id(&channel);
-        if let (Some(image), true) = (&reply.image, chart_first) {
-            self.api
-                .upload_file(&channel, &image.file_name, &reply.title, &image.png)
-                .await?;
+        let done = message.progress.as_deref();
+        let blocks = render::message(reply);
+        // Into a channel (by id) the chart goes first, so the digest's text ends below it.
+        if let (Some(image), true) = (&reply.image, is_channel_id(&channel)) {
+            if done != Some(CHART_SHARED) {
+                self.api
+                    .upload_file(&channel, &image.file_name, &reply.title, &image.png)
+                    .await?;
+            }
+            let (_, ts) = self
+                .api
+                .post_message(&channel, &blocks)
+                .await
+                .map_err(|e| e.after(Some(CHART_SHARED.to_string())))?;
+            return Ok(delivered(ts));
         }
-        let (posted_in, ts) = self
-            .api
-            .post_message(&channel, &render::message(reply))
-            .await?;
-        if let (Some(image), false) = (&reply.image, chart_first) {
+        // Otherwise (a DM, a channel named rather than by id) the message goes first and tells
+        // which conversation the chart then goes to.
+        let earlier = done
+            .and_then(|d| d.strip_prefix(POSTED))
+            .and_then(|rest| rest.split_once(' '));
+        let (posted_in, ts) = match earlier {
+            Some((posted_in, ts)) => (posted_in.to_string(), ts.to_string()),
+            None => self.api.post_message(&channel, &blocks).await?,
+        };
+        if let Some(image) = &reply.image {
             self.api
                 .upload_file(&posted_in, &image.file_name, &reply.title, &image.png)
-                .await?;
+                .await
+                .map_err(|e| e.after(Some(format!("{POSTED}{posted_in} {ts}"))))?;
         }
-        Ok(Delivered {
-            remote_id: Some(ts).filter(|t| !t.is_empty()),
-        })
+        Ok(delivered(ts))
+    }
+}
+
+fn delivered(ts: String) -> Delivered {
+    Delivered {
+        remote_id: Some(ts).filter(|t| !t.is_empty()),
     }
 }
 
