@@ -237,19 +237,42 @@ async fn a_429_is_retried_after_its_retry_after_and_then_delivered_once(app: Tes
         .unwrap();
     assert_eq!((report.sent, report.retrying, report.failed), (1, 0, 0));
     let methods = fake.methods();
-    assert_eq!(
-        methods.iter().filter(|m| *m == "chat.postMessage").count(),
-        1,
-        "{methods:?}"
-    );
-    assert_eq!(
-        methods
-            .iter()
-            .filter(|m| *m == "files.getUploadURLExternal")
-            .count(),
-        2
-    );
+    assert_eq!(fake.calls("chat.postMessage"), 1, "{methods:?}");
+    assert_eq!(fake.calls("files.getUploadURLExternal"), 2, "{methods:?}");
     assert!(outbox_listing(&app).await.contains("The outbox is empty"));
+}
+
+/// Runs the scheduler, then delivers the due messages with the next call of `method` answered with
+/// HTTP `status`, then again five minutes later, when the retry is due. The outbox listing
+/// between the two.
+async fn deliver_through_one_failure(
+    app: &TestApp,
+    fake: &FakeSlack,
+    method: &str,
+    status: u16,
+) -> String {
+    fake.script(
+        method,
+        Canned {
+            status,
+            headers: vec![],
+            body: json!({}),
+        },
+    );
+    let start = app.clock.now();
+    tick(&app.service, start).await.unwrap();
+    let slack = sender(fake);
+    let report = deliver_due(app.service.store(), app.service.clock(), &slack)
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.retrying), (0, 1));
+    let listing = outbox_listing(app).await;
+    app.clock.set(start + Duration::minutes(5));
+    let report = deliver_due(app.service.store(), app.service.clock(), &slack)
+        .await
+        .unwrap();
+    assert_eq!((report.sent, report.retrying, report.failed), (1, 0, 0));
+    listing
 }
 
 /// Slack has no nonce: the chart, once shared, is a message of its own. A digest whose text
@@ -258,35 +281,14 @@ async fn a_chart_already_shared_is_not_shared_again_when_the_message_is_retried(
     let admin = workspace(&app).await;
     schedule_digest(&app, &admin).await;
     let fake = FakeSlack::start().await;
-    fake.script(
-        "chat.postMessage",
-        Canned {
-            status: 500,
-            headers: vec![],
-            body: json!({}),
-        },
-    );
-    let start = app.clock.now();
-    tick(&app.service, start).await.unwrap();
-    let slack = sender(&fake);
-    let report = deliver_due(app.service.store(), app.service.clock(), &slack)
-        .await
-        .unwrap();
-    assert_eq!((report.sent, report.retrying), (0, 1));
-    let listing = outbox_listing(&app).await;
+    let listing = deliver_through_one_failure(&app, &fake, "chat.postMessage", 500).await;
     assert!(
         listing.contains("already done, not repeated on retry: slack: chart shared"),
         "{listing}"
     );
-    app.clock.set(start + Duration::minutes(5));
-    let report = deliver_due(app.service.store(), app.service.clock(), &slack)
-        .await
-        .unwrap();
-    assert_eq!((report.sent, report.retrying, report.failed), (1, 0, 0));
     let methods = fake.methods();
-    let count = |m: &str| methods.iter().filter(|x| *x == m).count();
-    assert_eq!(count("files.completeUploadExternal"), 1, "{methods:?}");
-    assert_eq!(count("chat.postMessage"), 2, "{methods:?}");
+    assert_eq!(fake.calls("files.completeUploadExternal"), 1, "{methods:?}");
+    assert_eq!(fake.calls("chat.postMessage"), 2, "{methods:?}");
     assert!(outbox_listing(&app).await.contains("The outbox is empty"));
 }
 
@@ -296,37 +298,17 @@ async fn a_message_already_posted_is_not_posted_again_when_its_chart_is_retried(
     let admin = workspace(&app).await;
     schedule_digest_in(&app, &admin, "#managers").await;
     let fake = FakeSlack::start().await;
-    fake.script(
-        "files.completeUploadExternal",
-        Canned {
-            status: 503,
-            headers: vec![],
-            body: json!({}),
-        },
-    );
-    let start = app.clock.now();
-    tick(&app.service, start).await.unwrap();
-    let slack = sender(&fake);
-    let report = deliver_due(app.service.store(), app.service.clock(), &slack)
-        .await
-        .unwrap();
-    assert_eq!((report.sent, report.retrying), (0, 1));
-    let listing = outbox_listing(&app).await;
+    let listing =
+        deliver_through_one_failure(&app, &fake, "files.completeUploadExternal", 503).await;
     assert!(
         listing.contains(
             "already done, not repeated on retry: slack: posted C0NAMED0001 1772442000.000100"
         ),
         "{listing}"
     );
-    app.clock.set(start + Duration::minutes(5));
-    let report = deliver_due(app.service.store(), app.service.clock(), &slack)
-        .await
-        .unwrap();
-    assert_eq!((report.sent, report.retrying, report.failed), (1, 0, 0));
     let methods = fake.methods();
-    let count = |m: &str| methods.iter().filter(|x| *x == m).count();
-    assert_eq!(count("chat.postMessage"), 1, "{methods:?}");
-    assert_eq!(count("files.completeUploadExternal"), 2, "{methods:?}");
+    assert_eq!(fake.calls("chat.postMessage"), 1, "{methods:?}");
+    assert_eq!(fake.calls("files.completeUploadExternal"), 2, "{methods:?}");
     let shared = fake
         .requests()
         .into_iter()

@@ -127,6 +127,11 @@ impl FakeSlack {
             .collect()
     }
 
+    /// How many times `method` was called.
+    pub fn calls(&self, method: &str) -> usize {
+        self.methods().iter().filter(|m| *m == method).count()
+    }
+
     /// Waits, up to a deadline, for a request matching `pred`.
     pub async fn wait_for(&self, what: &str, pred: impl Fn(&Recorded) -> bool) -> Recorded {
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
