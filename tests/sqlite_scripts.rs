@@ -77,3 +77,29 @@ async fn a_script_whose_caller_stops_waiting_is_all_or_nothing_and_the_writer_st
         assert!(written.contains(&format!("{round:02}-after")));
     }
 }
+
+#[tokio::test]
+async fn a_transaction_whose_begin_is_dropped_in_flight_never_leaves_the_writer_inside_it() {
+    let app = TestApp::new().await;
+    let store = app.service.store();
+    for round in 0..200 {
+        // Polled once (BEGIN IMMEDIATE is sent to the connection's thread), then dropped, as
+        // when a client hangs up while its command waits for the writer.
+        let _ = tokio::time::timeout(Duration::ZERO, store.begin()).await;
+        let mut tx = store
+            .begin()
+            .await
+            .unwrap_or_else(|e| panic!("round {round}: the next transaction starts: {e}"));
+        sqlx::query(
+            "INSERT INTO interaction_receipts (platform, interaction_id, received_at) \
+             VALUES ('test', $1, '2026-03-02T09:00:00Z')",
+        )
+        .bind(format!("begin-{round:03}"))
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    // Every committed write is there, seen from another connection.
+    assert_eq!(receipts(store).await.len(), 200);
+}

@@ -78,9 +78,13 @@ impl Connections {
         match &self.0 {
             Source::Pool(pool) => Ok(WriteTx(Tx::Pool(pool.begin().await?))),
             Source::Local(local) => {
-                let mut conn = local.acquire().await?;
-                sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-                Ok(WriteTx(Tx::Local(Some(conn))))
+                // The transaction owns the connection before `BEGIN` is sent: if this future is
+                // dropped while `BEGIN IMMEDIATE` is in flight, SQLite's thread still runs it, and
+                // only `WriteTx`'s drop (a `ROLLBACK` queued behind it) makes sure the connection
+                // goes back outside any transaction.
+                let mut tx = WriteTx(Tx::Local(Some(local.acquire().await?)));
+                sqlx::query("BEGIN IMMEDIATE").execute(&mut *tx).await?;
+                Ok(tx)
             }
         }
     }
