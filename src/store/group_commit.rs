@@ -4,12 +4,13 @@
 //! of its interaction id, and later its answer). One statement each would put two more round
 //! trips on SQLite's single writer per command, and under load the writer, not the CPU, sets
 //! the pace. Here a caller queues its item and waits for its turn; whoever gets the turn takes
-//! everything queued by then and writes it at once, so while one batch is in the database the
-//! next one gathers. Nobody waits on a timer: an idle system writes a batch of one at once.
+//! everything queued by then and starts writing it at once, so while one batch is in the
+//! database the next one gathers. Nobody waits on a timer: an idle system writes a batch of one
+//! at once.
 //!
-//! There is no background task: the caller holding the turn does the work. If that caller is
-//! dropped mid-batch (its client went away), the items it had taken get an error (their write
-//! may or may not have happened) and the turn passes to the next waiter, so nothing hangs.
+//! The batch itself is written by a task of its own, which holds the turn until every waiter
+//! of the batch has its result. A caller that is dropped (its client hung up, a timeout fired)
+//! therefore never interrupts other callers' writes: it only stops waiting for its own.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -26,14 +27,14 @@ type Waiter<R> = oneshot::Sender<Result<R, Arc<StoreError>>>;
 
 pub struct GroupCommit<T, R> {
     queue: Mutex<Vec<(T, Waiter<R>)>>,
-    turn: tokio::sync::Mutex<()>,
+    turn: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl<T, R> Default for GroupCommit<T, R> {
     fn default() -> Self {
         Self {
             queue: Mutex::new(Vec::new()),
-            turn: tokio::sync::Mutex::new(()),
+            turn: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 }
@@ -47,7 +48,7 @@ impl<T, R> std::fmt::Debug for GroupCommit<T, R> {
     }
 }
 
-impl<T, R> GroupCommit<T, R> {
+impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
     /// Queues `item` and returns its result once a batch containing it was written.
     ///
     /// `write` gets a batch (in the order queued, at most [`MAX_BATCH`]) and must return one
@@ -57,7 +58,7 @@ impl<T, R> GroupCommit<T, R> {
     pub async fn submit<F, Fut>(&self, item: T, write: F) -> Result<R, Arc<StoreError>>
     where
         F: Fn(Vec<T>) -> Fut,
-        Fut: Future<Output = Result<Vec<R>>>,
+        Fut: Future<Output = Result<Vec<R>>> + Send + 'static,
     {
         let (tx, mut rx) = oneshot::channel();
         self.lock_queue().push((item, tx));
@@ -65,9 +66,10 @@ impl<T, R> GroupCommit<T, R> {
             let turn = tokio::select! {
                 biased;
                 done = &mut rx => return done.unwrap_or_else(|_| Err(lost())),
-                turn = self.turn.lock() => turn,
+                turn = Arc::clone(&self.turn).lock_owned() => turn,
             };
-            // Whoever had the turn before may have written this item already.
+            // Whoever had the turn before has handed out every result of its batch, so the
+            // item is either answered or still queued.
             match rx.try_recv() {
                 Ok(done) => return done,
                 Err(oneshot::error::TryRecvError::Closed) => return Err(lost()),
@@ -79,31 +81,38 @@ impl<T, R> GroupCommit<T, R> {
                 queue.drain(..n).collect()
             };
             let (items, waiters): (Vec<T>, Vec<Waiter<R>>) = batch.into_iter().unzip();
-            let expected = items.len();
-            let results: Vec<Result<R, Arc<StoreError>>> = match write(items).await {
-                Ok(results) if results.len() == expected => results.into_iter().map(Ok).collect(),
-                Ok(results) => {
-                    let e = Arc::new(StoreError::Corrupt {
-                        table: "group commit",
-                        detail: format!("{} results for {expected} items", results.len()),
-                    });
-                    (0..expected).map(|_| Err(Arc::clone(&e))).collect()
+            let written = write(items);
+            tokio::spawn(async move {
+                let expected = waiters.len();
+                let results: Vec<Result<R, Arc<StoreError>>> = match written.await {
+                    Ok(results) if results.len() == expected => {
+                        results.into_iter().map(Ok).collect()
+                    }
+                    Ok(results) => {
+                        let e = Arc::new(StoreError::Corrupt {
+                            table: "group commit",
+                            detail: format!("{} results for {expected} items", results.len()),
+                        });
+                        (0..expected).map(|_| Err(Arc::clone(&e))).collect()
+                    }
+                    Err(e) => {
+                        let e = Arc::new(e);
+                        (0..expected).map(|_| Err(Arc::clone(&e))).collect()
+                    }
+                };
+                for (waiter, result) in waiters.into_iter().zip(results) {
+                    // A waiter that went away no longer needs its result.
+                    let _ = waiter.send(result);
                 }
-                Err(e) => {
-                    let e = Arc::new(e);
-                    (0..expected).map(|_| Err(Arc::clone(&e))).collect()
-                }
-            };
-            for (waiter, result) in waiters.into_iter().zip(results) {
-                // A waiter that went away no longer needs its result.
-                let _ = waiter.send(result);
-            }
-            drop(turn);
+                drop(turn);
+            });
             // Our own item was in that batch unless MAX_BATCH items were queued before it;
             // then it goes with a later turn, ours or another waiter's.
         }
     }
+}
 
+impl<T, R> GroupCommit<T, R> {
     fn lock_queue(&self) -> std::sync::MutexGuard<'_, Vec<(T, Waiter<R>)>> {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -141,7 +150,7 @@ mod tests {
             })
         }
 
-        async fn write(&self, items: Vec<u32>) -> Result<Vec<u32>> {
+        async fn write(self: Arc<Self>, items: Vec<u32>) -> Result<Vec<u32>> {
             if self.started.fetch_add(1, Ordering::SeqCst) == self.hold {
                 self.gate.acquire().await.expect("gate open").forget();
             }
@@ -156,8 +165,6 @@ mod tests {
         /// Waits for a permit of the gate, then writes.
         Wait,
         Fail,
-        /// Never finishes.
-        Hang,
         Write,
     }
 
@@ -188,7 +195,6 @@ mod tests {
                     match step {
                         Step::Wait => gate.acquire().await.expect("gate open").forget(),
                         Step::Fail => return Err(StoreError::Conflict),
-                        Step::Hang => std::future::pending::<()>().await,
                         Step::Write => {}
                     }
                     Ok(items)
@@ -217,7 +223,7 @@ mod tests {
         for i in 0..10u32 {
             let (group, probe) = (Arc::clone(&group), Arc::clone(&probe));
             callers.push(tokio::spawn(async move {
-                group.submit(i, |items| probe.write(items)).await
+                group.submit(i, |items| Arc::clone(&probe).write(items)).await
             }));
         }
         // The first caller's write holds the turn while the other nine queue.
@@ -234,11 +240,11 @@ mod tests {
         let group = GroupCommit::<u32, u32>::default();
         let probe = Probe::new(usize::MAX);
         assert_eq!(
-            group.submit(21, |items| probe.write(items)).await.unwrap(),
+            group.submit(21, |items| Arc::clone(&probe).write(items)).await.unwrap(),
             42
         );
         assert_eq!(
-            group.submit(5, |items| probe.write(items)).await.unwrap(),
+            group.submit(5, |items| Arc::clone(&probe).write(items)).await.unwrap(),
             10
         );
         assert_eq!(*probe.batches.lock().unwrap(), vec![1, 1]);
@@ -253,7 +259,7 @@ mod tests {
         for i in 0..total as u32 {
             let (group, probe) = (Arc::clone(&group), Arc::clone(&probe));
             callers.push(tokio::spawn(async move {
-                group.submit(i, |items| probe.write(items)).await
+                group.submit(i, |items| Arc::clone(&probe).write(items)).await
             }));
         }
         until_queued(&group, total - 1).await;
@@ -286,10 +292,10 @@ mod tests {
     }
 
     #[tokio::test(flavor = "current_thread")]
-    async fn a_writer_cancelled_mid_batch_fails_its_batch_and_passes_the_turn_on() {
+    async fn a_caller_dropped_mid_batch_does_not_stop_the_others_writes() {
         let group = Arc::new(GroupCommit::<u32, u32>::default());
-        // The first batch waits for the test; the second never finishes.
-        let (write, calls, gate) = scripted(&[Step::Wait, Step::Hang]);
+        // The first batch and the second wait for the test.
+        let (write, calls, gate) = scripted(&[Step::Wait, Step::Wait]);
         let spawn = |i: u32| {
             let (group, write) = (Arc::clone(&group), write.clone());
             tokio::spawn(async move { group.submit(i, write).await })
@@ -297,7 +303,7 @@ mod tests {
         let first = spawn(0);
         tokio::task::yield_now().await;
         // 1 and 2 queue behind the first write; 1 will take the next turn with both.
-        let stuck = spawn(1);
+        let carrier = spawn(1);
         let rider = spawn(2);
         until_queued(&group, 2).await;
         gate.add_permits(1);
@@ -305,12 +311,13 @@ mod tests {
         while calls.load(Ordering::SeqCst) < 2 {
             tokio::task::yield_now().await;
         }
-        let late = spawn(3);
-        until_queued(&group, 1).await;
-        stuck.abort();
-        let lost = rider.await.unwrap().expect_err("its batch was interrupted");
-        assert!(matches!(*lost, StoreError::BatchLost), "{lost:?}");
-        assert_eq!(late.await.unwrap().unwrap(), 3);
+        // The caller whose turn started the second batch hangs up while it is written.
+        carrier.abort();
+        assert!(carrier.await.unwrap_err().is_cancelled());
+        gate.add_permits(1);
+        assert_eq!(rider.await.unwrap().unwrap(), 2);
+        assert_eq!(spawn(3).await.unwrap().unwrap(), 3);
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 
     async fn futures_results<R>(

@@ -38,9 +38,12 @@ impl Batched {
     /// claimed it, false when it was claimed before.
     pub async fn claim(&self, writer: &Connections, item: ClaimItem) -> Result<bool> {
         self.claims
-            .submit(item, |items| async move {
-                let mut conn = writer.acquire().await?;
-                claim_all(&mut conn, &items).await
+            .submit(item, |items| {
+                let writer = writer.clone();
+                async move {
+                    let mut conn = writer.acquire().await?;
+                    claim_all(&mut conn, &items).await
+                }
             })
             .await
             .map_err(StoreError::Shared)
@@ -49,10 +52,13 @@ impl Batched {
     /// Stores the answer of a claimed interaction, batched with other callers' answers.
     pub async fn record(&self, writer: &Connections, item: AnswerItem) -> Result<()> {
         self.answers
-            .submit(item, |items| async move {
-                let mut conn = writer.acquire().await?;
-                record_all(&mut conn, &items).await?;
-                Ok(vec![(); items.len()])
+            .submit(item, |items| {
+                let writer = writer.clone();
+                async move {
+                    let mut conn = writer.acquire().await?;
+                    record_all(&mut conn, &items).await?;
+                    Ok(vec![(); items.len()])
+                }
             })
             .await
             .map_err(StoreError::Shared)
