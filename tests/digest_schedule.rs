@@ -277,6 +277,9 @@ async fn interaction_receipts_older_than_a_day_are_pruned_and_newer_ones_kept(ap
         s.claim_interaction("discord", "old", wait).await.unwrap(),
         Claim::New
     );
+    s.record_interaction("discord", "old", "{\"answer\":1}")
+        .await
+        .unwrap();
     app.clock.set(start + Duration::hours(20));
     assert_eq!(
         s.claim_interaction("discord", "recent", wait)
@@ -284,15 +287,19 @@ async fn interaction_receipts_older_than_a_day_are_pruned_and_newer_ones_kept(ap
             .unwrap(),
         Claim::New
     );
+    s.record_interaction("discord", "recent", "{\"answer\":2}")
+        .await
+        .unwrap();
     app.clock.set(start + Duration::hours(25));
     assert_eq!(s.prune_interaction_receipts().await.unwrap(), 1);
     assert_eq!(s.prune_interaction_receipts().await.unwrap(), 0);
-    // The recent one is still known; the pruned one could be claimed afresh.
-    assert_ne!(
+    // The recent one is still known (an unanswered claim would have been taken over once its
+    // lease lapsed); the pruned one could be claimed afresh.
+    assert_eq!(
         s.claim_interaction("discord", "recent", wait)
             .await
             .unwrap(),
-        Claim::New
+        Claim::Answered("{\"answer\":2}".to_string())
     );
     assert_eq!(
         s.claim_interaction("discord", "old", wait).await.unwrap(),

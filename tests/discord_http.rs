@@ -7,6 +7,7 @@ mod discord;
 mod fake_discord;
 mod support;
 
+use dealgate::clock::Clock;
 use discord::*;
 use serde_json::json;
 
@@ -585,16 +586,16 @@ async fn bad_signatures_and_bodies_are_refused_and_change_nothing() {
         vec![opt("deal", "deal-1"), opt("activity", "demo")],
     ))
     .unwrap();
-    let good = sign(&ep.key, TIMESTAMP, &body);
+    let good = sign(&ep.key, &ep.timestamp(), &body);
     let headers = |sig: String| {
         vec![
             ("x-signature-ed25519", sig),
-            ("x-signature-timestamp", TIMESTAMP.to_string()),
+            ("x-signature-timestamp", ep.timestamp()),
         ]
     };
 
     // Forged: a valid-looking signature over something else.
-    let forged = sign(&ep.key, TIMESTAMP, b"{\"type\":1}");
+    let forged = sign(&ep.key, &ep.timestamp(), b"{\"type\":1}");
     assert_eq!(
         ep.post_raw(body.clone(), &headers(forged))
             .await
@@ -604,7 +605,7 @@ async fn bad_signatures_and_bodies_are_refused_and_change_nothing() {
     );
     // Wrong key.
     let other = ed25519_dalek::SigningKey::from_bytes(&[0x22; 32]);
-    let wrong = sign(&other, TIMESTAMP, &body);
+    let wrong = sign(&other, &ep.timestamp(), &body);
     assert_eq!(
         ep.post_raw(body.clone(), &headers(wrong))
             .await
@@ -639,7 +640,7 @@ async fn bad_signatures_and_bodies_are_refused_and_change_nothing() {
     // Oversized body, even if signed.
     let mut big = body.clone();
     big.extend(std::iter::repeat_n(b' ', 300 * 1024));
-    let big_sig = sign(&ep.key, TIMESTAMP, &big);
+    let big_sig = sign(&ep.key, &ep.timestamp(), &big);
     assert_eq!(
         ep.post_raw(big, &headers(big_sig)).await.status().as_u16(),
         413
@@ -649,4 +650,68 @@ async fn bad_signatures_and_bodies_are_refused_and_change_nothing() {
     // The genuine request still works.
     let res = ep.post_raw(body, &headers(good)).await;
     assert_eq!(res.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn stale_future_and_unreadable_timestamps_are_refused_and_change_nothing() {
+    let ep = Endpoint::start().await;
+    with_a_deal(&ep).await;
+    let before = database_state(&ep).await;
+    let now = ep.app.clock.now().timestamp();
+    let log = |id| {
+        command(
+            id,
+            BOSS,
+            "log",
+            vec![opt("deal", "deal-1"), opt("activity", "demo")],
+        )
+    };
+    for (id, timestamp) in [
+        (60, (now - 301).to_string()),
+        (61, (now + 61).to_string()),
+        (62, "978307200".to_string()),
+        (63, "abc".to_string()),
+    ] as [(u64, String); 4]
+    {
+        let (status, answer) = ep.send_at(&log(id), &timestamp).await;
+        assert_eq!(status, 401, "timestamp {timestamp}: {answer}");
+    }
+    assert_eq!(before, database_state(&ep).await, "nothing was written");
+    // Five minutes old and a minute ahead are still accepted (clocks drift).
+    assert_eq!(ep.send_at(&log(64), &(now - 300).to_string()).await.0, 200);
+    assert_eq!(ep.send_at(&log(65), &(now + 60).to_string()).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_captured_request_replayed_after_its_receipt_was_pruned_is_refused() {
+    let ep = Endpoint::start().await;
+    with_a_deal(&ep).await;
+    let body = serde_json::to_vec(&command(
+        70,
+        BOSS,
+        "log",
+        vec![opt("deal", "deal-1"), opt("activity", "demo")],
+    ))
+    .unwrap();
+    let signed_at = ep.timestamp();
+    let headers = vec![
+        ("x-signature-ed25519", sign(&ep.key, &signed_at, &body)),
+        ("x-signature-timestamp", signed_at.clone()),
+    ];
+    assert_eq!(ep.post_raw(body.clone(), &headers).await.status(), 200);
+    let after_first = database_state(&ep).await;
+    // Replayed at once: answered from its receipt, not run again.
+    assert_eq!(ep.post_raw(body.clone(), &headers).await.status(), 200);
+    assert_eq!(after_first, database_state(&ep).await);
+    // A day later its receipt is pruned; the replay is refused by its age.
+    ep.app.clock.advance(chrono::Duration::hours(25));
+    assert!(ep.app.service.prune_interaction_receipts().await.unwrap() >= 1);
+    let replay = ep.post_raw(body, &headers).await;
+    assert_eq!(replay.status(), 401);
+    let mut after_replay = database_state(&ep).await;
+    let mut expected = after_first;
+    // Only the receipts changed (pruned); the activity is there once.
+    after_replay.pop();
+    expected.pop();
+    assert_eq!(expected, after_replay);
 }

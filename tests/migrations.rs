@@ -154,6 +154,13 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
              'chat.postMessage: HTTP 500', '2026-02-27T08:00:00.000000Z', 'slack: chart shared' \
              FROM tenants WHERE external_id = 'sample'",
         ]),
+        // A receipt taken over once, and the effects of an interaction that was applied.
+        20261202000006 => Some(&[
+            "INSERT INTO interaction_receipts (platform, interaction_id, received_at, attempts) \
+             VALUES ('slack', 'command:T0SAMPLE', '2026-02-27T08:00:00.000000Z', 2)",
+            "INSERT INTO interaction_effects (platform, interaction_id, applied_at) \
+             VALUES ('slack', 'command:T0SAMPLE', '2026-02-27T08:00:01.000000Z')",
+        ]),
         _ => None,
     }
 }

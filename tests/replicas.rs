@@ -539,12 +539,14 @@ async fn one_batch_of_claims_with_an_id_twice_gives_it_to_the_first_only(app: Te
         platform: "discord".into(),
         interaction_id: id.into(),
         now,
+        lapsed_before: now - chrono::Duration::seconds(30),
     };
+    use receipts::Claimed::{First, Held};
     let mut conn = app.service.store().writer().acquire().await.unwrap();
     let first = receipts::claim_all(&mut conn, &[item("a"), item("a"), item("b")]).await;
-    assert_eq!(first.unwrap(), vec![true, false, true]);
+    assert_eq!(first.unwrap(), vec![First, Held, First]);
     let second = receipts::claim_all(&mut conn, &[item("b"), item("c"), item("a")]).await;
-    assert_eq!(second.unwrap(), vec![false, true, false]);
+    assert_eq!(second.unwrap(), vec![Held, First, Held]);
     let answers = [("a", "1"), ("c", "3")].map(|(id, answer)| receipts::AnswerItem {
         platform: "discord".into(),
         interaction_id: id.into(),

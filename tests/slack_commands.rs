@@ -340,7 +340,31 @@ async fn ssl_checks_are_acknowledged_and_change_nothing(app: support::TestApp) {
     assert_eq!(database_state(&ep).await, vec![0; 8]);
 }
 
+/// Slack always sends a trigger id, but a request without one (a hand-made client, a proxy
+/// that drops it) must not run twice either: it is keyed by a hash of its signed body.
+async fn a_command_without_a_trigger_id_sent_twice_is_applied_once(app: support::TestApp) {
+    let ep = SlackEndpoint::start(app).await;
+    with_a_deal(&ep).await;
+    let body = ep.command_body(BOSS, "/log", "deal-1 discovery-call", "");
+    assert!(
+        body.contains("trigger_id=&") || body.ends_with("trigger_id="),
+        "{body}"
+    );
+    let (status, first) = ep.post_signed("/slack/commands", &body, &[]).await;
+    assert_eq!(status, 200, "{first}");
+    let (status, second) = ep.post_signed("/slack/commands", &body, &[]).await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(first, second);
+    assert_eq!(count(&ep, "activities").await, 1, "logged once");
+    // The same command typed again is another body (another response URL, another trigger)
+    // and runs again, as a person typing it twice expects.
+    let again = ep.command_body(BOSS, "/log", "deal-1 discovery-call", &ep.trigger());
+    assert_eq!(ep.post_signed("/slack/commands", &again, &[]).await.0, 200);
+    assert_eq!(count(&ep, "activities").await, 2);
+}
+
 on_both_backends!(
+    a_command_without_a_trigger_id_sent_twice_is_applied_once,
     every_catalogue_command_runs_as_a_slack_slash_command,
     user_text_is_escaped_so_it_pings_nobody,
     bad_input_gets_an_ephemeral_explanation_and_changes_nothing,

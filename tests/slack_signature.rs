@@ -73,6 +73,10 @@ async fn forged_replayed_and_unsigned_requests_get_401_and_change_nothing(app: s
     let ahead = (ep.app.clock.now() + Duration::minutes(6))
         .timestamp()
         .to_string();
+    // Slack's window is five minutes either way; dealgate allows a minute of clock drift ahead.
+    let ahead_a_little = (ep.app.clock.now() + Duration::seconds(61))
+        .timestamp()
+        .to_string();
     let wrong = dealgate::chat::slack::verify::SigningSecret::new(dealgate::config::Secret::new(
         "not the app's secret",
     ));
@@ -96,6 +100,16 @@ async fn forged_replayed_and_unsigned_requests_get_401_and_change_nothing(app: s
             vec![
                 ("x-slack-request-timestamp", ahead.clone()),
                 ("x-slack-signature", ep.secret.sign(&ahead, body.as_bytes())),
+            ],
+        ),
+        (
+            "a timestamp 61 seconds ahead",
+            vec![
+                ("x-slack-request-timestamp", ahead_a_little.clone()),
+                (
+                    "x-slack-signature",
+                    ep.secret.sign(&ahead_a_little, body.as_bytes()),
+                ),
             ],
         ),
         (

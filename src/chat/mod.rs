@@ -2,6 +2,7 @@
 
 pub mod console;
 pub mod discord;
+pub mod freshness;
 pub mod press;
 pub mod slack;
 

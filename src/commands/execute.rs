@@ -8,7 +8,7 @@
 //!   ❌ Log Discovery call held (`discovery-call`) in this stage — log `discovery-call`: `/log deal-42 discovery-call`
 //! ```
 
-use crate::service::{Caller, Service, ServiceError, Session, known_stage};
+use crate::service::{Caller, Delivery, Service, ServiceError, Session, known_stage};
 
 use super::command::Command;
 use super::digest_replies;
@@ -26,16 +26,28 @@ pub async fn execute_line(service: &Service, caller: &Caller, line: &str) -> Rep
 
 /// Runs a parsed command as `caller`.
 pub async fn execute(service: &Service, caller: &Caller, command: Command) -> Reply {
+    execute_for(service, caller, command, None).await
+}
+
+/// Runs a parsed command as `caller` for a claimed chat delivery (see `commands::interact`):
+/// the command's transaction records the delivery's effect, so it is applied at most once.
+pub async fn execute_for(
+    service: &Service,
+    caller: &Caller,
+    command: Command,
+    delivery: Option<&Delivery>,
+) -> Reply {
     if let Command::Help { command } = &command {
         return match super::help::help_reply(command.as_deref()) {
             Ok(reply) => reply,
             Err(e) => replies::user_error(&e.to_string()),
         };
     }
-    let session = match service.session(caller).await {
+    let mut session = match service.session(caller).await {
         Ok(s) => s,
         Err(e) => return error_reply(&e, None),
     };
+    session.delivery = delivery.cloned();
     match run(service, &session, command).await {
         Ok(reply) => reply,
         Err(e) => error_reply(&e, Some(&session)),
@@ -191,7 +203,7 @@ async fn run(
     })
 }
 
-fn error_reply(e: &ServiceError, session: Option<&Session>) -> Reply {
+pub(crate) fn error_reply(e: &ServiceError, session: Option<&Session>) -> Reply {
     if e.is_internal() {
         let reference = reference_id();
         tracing::error!(reference = %reference, error = ?e, "command failed");
@@ -210,7 +222,7 @@ fn error_reply(e: &ServiceError, session: Option<&Session>) -> Reply {
     }
 }
 
-/// A short reference to find an internal error in the log.
+/// A short reference to find an internal error in the log, unique within the process.
 fn reference_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);

@@ -8,6 +8,7 @@ pub mod digest_replies;
 mod error;
 pub mod execute;
 pub mod help;
+pub mod interact;
 pub mod parse;
 pub mod replies;
 pub mod reply;

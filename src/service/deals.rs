@@ -143,10 +143,12 @@ impl Service {
                 kind: "create",
                 overridden_gates: &[],
                 reason: None,
+                effect: None,
             },
             now,
         )
         .await?;
+        self.mark_applied(&mut tx, session).await?;
         tx.commit().await?;
         self.view_committed(playbook, deal, owner_row).await
     }
@@ -313,6 +315,7 @@ impl Service {
                 now,
             )
             .await?;
+            self.mark_applied(&mut tx, session).await?;
             tx.commit().await?;
             self.view_committed(&session.playbook, deal, owner).await
         })
@@ -363,7 +366,8 @@ impl Service {
                 note,
                 stage: deal.stage.as_str(),
             };
-            let id = deals::log_unless_changed(&self.store, &deal, &new, now).await?;
+            let effect = session.delivery.as_ref().map(|d| d.effect());
+            let id = deals::log_unless_changed(&self.store, &deal, &new, now, effect).await?;
             let recommended_here = session
                 .playbook
                 .stage(&deal.stage)
@@ -420,6 +424,7 @@ impl Service {
                 now,
             )
             .await?;
+            self.mark_applied(&mut tx, session).await?;
             tx.commit().await?;
             self.view_committed(&session.playbook, deal, owner).await
         })

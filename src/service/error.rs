@@ -47,8 +47,14 @@ pub enum ServiceError {
     Playbook(String),
     #[error("That deal kept changing while your command ran; please try again.")]
     Busy,
+    /// The command of this interaction was carried out by an earlier delivery of it.
+    #[error(
+        "This command was already carried out when it first arrived; it was not run again. \
+         `/deal show` or `/deal list` shows where things stand now."
+    )]
+    AlreadyApplied,
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(StoreError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -57,6 +63,21 @@ impl ServiceError {
     /// Internal errors are logged with their cause and never shown to users verbatim.
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::Store(_) | Self::Internal(_))
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        let applied = match &e {
+            StoreError::AlreadyApplied => true,
+            StoreError::Shared(shared) => matches!(**shared, StoreError::AlreadyApplied),
+            _ => false,
+        };
+        if applied {
+            Self::AlreadyApplied
+        } else {
+            Self::Store(e)
+        }
     }
 }
 

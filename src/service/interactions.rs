@@ -1,15 +1,44 @@
-//! Processing a chat interaction once. The adapter claims the interaction id before it runs a
-//! command that changes something and records the answer after; a duplicated delivery finds the
-//! claim and gets the recorded answer instead of running the command again.
+//! Processing a chat interaction once, as Stripe processes an idempotency key. The request
+//! bracket claims the interaction id before it runs a command that changes something and
+//! records the answer after; a duplicated delivery finds the claim and gets the recorded answer
+//! instead of running the command again.
+//!
+//! A claim is a lease ([`Service::claim_lease`]): if the process that claimed it died before it
+//! answered, a retry after the lease takes it over. The command's own transaction writes the
+//! interaction's effect row, so a command whose work had committed is never applied again: the
+//! retry learns it was applied ([`Claim::Applied`]) and says so.
 
 use std::time::Duration;
 
-use crate::store::receipts;
+use crate::store::receipts::{self, Claimed, Effect};
 
 use super::{Service, ServiceResult};
 
-/// How long an interaction's receipt (its claim and answer) is kept.
+/// How long an interaction's receipt (its claim and answer) is kept: far longer than the
+/// window in which a signed request is accepted (`chat::freshness`), so a replayed request is
+/// always either refused as stale or answered from its receipt.
 pub const RECEIPTS_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+/// How long a claim without an answer is left to the attempt that made it, by default.
+pub const DEFAULT_CLAIM_LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
+/// One delivery of a chat interaction: the platform and the key that identifies the
+/// interaction there (a Discord interaction id, a Slack trigger id or body hash). Carried by the
+/// session of the command it runs, so the command's transaction records its effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub platform: String,
+    pub key: String,
+}
+
+impl Delivery {
+    pub(crate) fn effect(&self) -> Effect<'_> {
+        Effect {
+            platform: &self.platform,
+            interaction_id: &self.key,
+        }
+    }
+}
 
 /// What a claim found.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,8 +47,11 @@ pub enum Claim {
     New,
     /// Delivered before; this is the answer given then.
     Answered(String),
-    /// Delivered before and still running (or the process stopped before it recorded an answer).
+    /// Delivered before and still running (its lease has not lapsed).
     InFlight,
+    /// Delivered before; the attempt that claimed it applied the command and stopped before it
+    /// recorded an answer. This call now holds the claim: record an answer that says so.
+    Applied,
 }
 
 impl Service {
@@ -32,12 +64,25 @@ impl Service {
         wait: Duration,
     ) -> ServiceResult<Claim> {
         let now = self.clock.now();
-        if self
+        let lapsed_before = now - self.claim_lease;
+        match self
             .store
-            .claim_interaction(platform, interaction_id, now)
+            .claim_interaction(platform, interaction_id, now, lapsed_before)
             .await?
         {
-            return Ok(Claim::New);
+            Claimed::First => return Ok(Claim::New),
+            Claimed::TakenOver => {
+                let mut conn = self.store.reader().acquire().await?;
+                let applied = receipts::applied(&mut conn, platform, interaction_id).await?;
+                tracing::info!(
+                    platform,
+                    interaction = interaction_id,
+                    applied,
+                    "took over an interaction whose first attempt never answered"
+                );
+                return Ok(if applied { Claim::Applied } else { Claim::New });
+            }
+            Claimed::Held => {}
         }
         let deadline = tokio::time::Instant::now() + wait;
         loop {
@@ -64,6 +109,20 @@ impl Service {
             .store
             .record_interaction(platform, interaction_id, answer)
             .await?)
+    }
+
+    /// Records, inside the transaction `conn` of a command's work, that the work of the
+    /// session's delivery was applied: `ServiceError::AlreadyApplied` (roll back) if it was
+    /// before. Nothing to do for a command that was not claimed.
+    pub(super) async fn mark_applied(
+        &self,
+        conn: &mut crate::store::Conn,
+        session: &super::Session,
+    ) -> ServiceResult<()> {
+        if let Some(delivery) = &session.delivery {
+            receipts::mark_applied(conn, delivery.effect(), self.clock.now()).await?;
+        }
+        Ok(())
     }
 
     /// Forgets interactions received more than `RECEIPTS_KEPT` ago; returns how many. Discord

@@ -26,7 +26,7 @@ pub use digest::{
 };
 pub use error::{ServiceError, ServiceResult};
 pub use forecast::{ForecastView, PeriodRange, period_range};
-pub use interactions::{Claim, RECEIPTS_KEPT};
+pub use interactions::{Claim, DEFAULT_CLAIM_LEASE, Delivery, RECEIPTS_KEPT};
 pub use moves::Moved;
 pub use people::ApprovalRequest;
 pub use schedule::{DEFAULT_DIGEST_TIME, DEFAULT_TIMEZONE, MAX_SNOOZE_DAYS, Schedule, Snoozed};
@@ -65,6 +65,8 @@ pub struct Service {
     playbooks: Mutex<HashMap<i64, (String, Arc<Playbook>)>>,
     /// Fiscal year start month (1..=12) for quarters.
     fiscal_start_month: u32,
+    /// How long an unanswered interaction claim belongs to the attempt that made it.
+    claim_lease: chrono::TimeDelta,
 }
 
 impl Service {
@@ -75,6 +77,7 @@ impl Service {
             default_playbook,
             playbooks: Mutex::new(HashMap::new()),
             fiscal_start_month: 1,
+            claim_lease: DEFAULT_CLAIM_LEASE,
         }
     }
 
@@ -86,7 +89,18 @@ impl Service {
             default_playbook: self.default_playbook.clone(),
             playbooks: Mutex::new(HashMap::new()),
             fiscal_start_month: self.fiscal_start_month,
+            claim_lease: self.claim_lease,
         }
+    }
+
+    /// The same service with another claim lease (see `service::interactions`).
+    pub fn with_claim_lease(mut self, lease: chrono::TimeDelta) -> Self {
+        self.claim_lease = lease;
+        self
+    }
+
+    pub fn claim_lease(&self) -> chrono::TimeDelta {
+        self.claim_lease
     }
 
     pub fn store(&self) -> &Store {

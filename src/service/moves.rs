@@ -144,6 +144,7 @@ impl Service {
                     kind: kind_name(transition.kind),
                     overridden_gates: &overridden,
                     reason: transition.reason.as_deref(),
+                    effect: session.delivery.as_ref().map(|d| d.effect()),
                 },
                 now,
             )

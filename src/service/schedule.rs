@@ -136,6 +136,7 @@ impl Service {
             )
             .await?;
         }
+        self.mark_applied(&mut tx, session).await?;
         tx.commit().await?;
         Schedule::try_from(&row)
     }
@@ -163,6 +164,7 @@ impl Service {
             row = schedules::set_nudge_repeat(&mut tx, session.tenant.id, days, self.clock.now())
                 .await?;
         }
+        self.mark_applied(&mut tx, session).await?;
         tx.commit().await?;
         Schedule::try_from(&row)
     }
@@ -196,6 +198,7 @@ impl Service {
         // next Monday's run.
         let until = schedule.digest.today(now) + Duration::days(i64::from(days) - 1);
         schedules::snooze(&mut tx, session.tenant.id, deal.id, until, me.id, now).await?;
+        self.mark_applied(&mut tx, session).await?;
         tx.commit().await?;
         tracing::info!(deal = %number, until = %date_text(until), "nudges snoozed");
         Ok(Snoozed {

@@ -7,7 +7,7 @@ use crate::engine::playbook::{Playbook, Role, load_str};
 use crate::store::{MemberRow, TenantRow, members, tenants};
 
 use super::authz::require_admin;
-use super::{Service, ServiceError, ServiceResult};
+use super::{Delivery, Service, ServiceError, ServiceResult};
 
 /// Who is asking, as the adapter knows them.
 #[derive(Debug, Clone)]
@@ -31,6 +31,9 @@ pub struct Session {
     pub tenant: TenantRow,
     pub member: MemberRow,
     pub playbook: Arc<Playbook>,
+    /// The chat delivery this session runs a command for, if it was claimed: the command's
+    /// transaction records its effect, so it is applied at most once.
+    pub delivery: Option<Delivery>,
 }
 
 /// Where a new workspace's playbook comes from: a template name or a file, and its TOML.
@@ -153,6 +156,7 @@ impl Service {
             tenant,
             member,
             playbook,
+            delivery: None,
         })
     }
 
@@ -231,6 +235,7 @@ impl Service {
             manager.as_ref().map(|m| m.id),
         )
         .await?;
+        self.mark_applied(&mut tx, session).await?;
         tx.commit().await?;
         let mut member = target;
         member.role = role.as_str().to_string();

@@ -187,18 +187,21 @@ impl Store {
         &self.write
     }
 
-    /// Claims an interaction id for the caller (see `service::interactions`); true when this
-    /// call claimed it. Batched with concurrent claims into one write.
+    /// Claims an interaction id for the caller (see `service::interactions`), taking over an
+    /// unanswered claim made before `lapsed_before`. Batched with concurrent claims into one
+    /// write.
     pub async fn claim_interaction(
         &self,
         platform: &str,
         interaction_id: &str,
         now: DateTime<Utc>,
-    ) -> Result<bool> {
+        lapsed_before: DateTime<Utc>,
+    ) -> Result<receipts::Claimed> {
         let item = receipts::ClaimItem {
             platform: platform.to_string(),
             interaction_id: interaction_id.to_string(),
             now,
+            lapsed_before,
         };
         self.receipts.claim(&self.write, item).await
     }

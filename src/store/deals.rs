@@ -7,6 +7,7 @@ use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
 use super::members::member_prefixed;
+use super::receipts::{EFFECT, Effect, already_applied, mark_applied};
 use super::{
     ActivityRow, ApprovalRow, Backend, Conn, Deal, DealRow, MemberRow, Result, StageChangeRow,
     Store, StoreError,
@@ -228,25 +229,44 @@ pub async fn record_move(
     let deal = change.deal;
     let history = "INSERT INTO stage_changes (tenant_id, deal_id, actor_id, from_stage, \
          to_stage, kind, overridden, gates, reason, at)";
-    let sql = match store.backend() {
-        Backend::Sqlite => format!(
+    // The effect row goes in only when the move was written (`changes()` after the history
+    // insert, `FROM moved`); a second application fails on its key and rolls the move back.
+    let sql = match (store.backend(), change.effect.is_some()) {
+        (Backend::Sqlite, false) => format!(
             "BEGIN IMMEDIATE; {UPDATE_DEAL}; {history} SELECT $13, $11, $14, $15, $5, $16, $17, \
              $18, $19, $10 WHERE changes() = 1 RETURNING id; COMMIT;"
         ),
-        Backend::Postgres => format!(
+        (Backend::Sqlite, true) => format!(
+            "BEGIN IMMEDIATE; {UPDATE_DEAL}; {history} SELECT $13, $11, $14, $15, $5, $16, $17, \
+             $18, $19, $10 WHERE changes() = 1 RETURNING id; {EFFECT} SELECT $20, $21, $10 \
+             WHERE changes() = 1; COMMIT;"
+        ),
+        (Backend::Postgres, false) => format!(
             "WITH moved AS ({UPDATE_DEAL} RETURNING id) {history} SELECT $13, moved.id, $14, \
              $15, $5, $16, $17, $18, $19, $10 FROM moved RETURNING id"
         ),
+        (Backend::Postgres, true) => format!(
+            "WITH moved AS ({UPDATE_DEAL} RETURNING id), applied AS ({EFFECT} SELECT $20, $21, \
+             $10 FROM moved) {history} SELECT $13, moved.id, $14, $15, $5, $16, $17, $18, $19, \
+             $10 FROM moved RETURNING id"
+        ),
     };
-    let query = bind_change(
+    let mut query = bind_change(
         bind_update(sqlx::query(AssertSqlSafe(sql)), deal, now),
         change,
     );
+    if let Some(effect) = change.effect {
+        query = query.bind(effect.platform).bind(effect.interaction_id);
+    }
     let rows = match store.backend() {
-        Backend::Sqlite => store.writer().run_script(query).await?,
+        Backend::Sqlite => store
+            .writer()
+            .run_script(query)
+            .await
+            .map_err(already_applied)?,
         Backend::Postgres => {
             let mut conn = store.writer().acquire().await?;
-            query.fetch_all(&mut *conn).await?
+            query.fetch_all(&mut *conn).await.map_err(already_applied)?
         }
     };
     let Some(row) = rows.first() else {
@@ -346,36 +366,67 @@ pub async fn log_unless_changed(
     deal: &Deal,
     a: &NewActivity<'_>,
     at: DateTime<Utc>,
+    effect: Option<Effect<'_>>,
 ) -> Result<i64> {
-    match store.backend() {
-        Backend::Sqlite => {
+    const INSERT: &str = "INSERT INTO activities (tenant_id, deal_id, member_id, activity, note, \
+         stage, at) SELECT $1, $2, $3, $4, $5, $6, $7 \
+         WHERE EXISTS (SELECT 1 FROM deals WHERE id = $8 AND version = $9) RETURNING id";
+    match (store.backend(), effect) {
+        (Backend::Sqlite, None) => {
             let mut conn = store.writer().acquire().await?;
-            let id: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO activities (tenant_id, deal_id, member_id, activity, note, stage, at) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7 \
-                 WHERE EXISTS (SELECT 1 FROM deals WHERE id = $8 AND version = $9) RETURNING id",
-            )
-            .bind(a.tenant_id)
-            .bind(a.deal_id)
-            .bind(a.member_id)
-            .bind(a.activity)
-            .bind(a.note)
-            .bind(a.stage)
-            .bind(ts(at))
-            .bind(deal.id)
-            .bind(deal.version)
-            .fetch_optional(&mut *conn)
-            .await?;
-            id.ok_or(StoreError::Conflict)
+            let row = bind_activity(sqlx::query(INSERT), deal, a, at)
+                .fetch_optional(&mut *conn)
+                .await?;
+            Ok(row.ok_or(StoreError::Conflict)?.try_get("id")?)
         }
-        Backend::Postgres => {
+        // With an effect row the two inserts must be one transaction: a script, still one
+        // round trip.
+        (Backend::Sqlite, Some(effect)) => {
+            let script = format!(
+                "BEGIN IMMEDIATE; {INSERT}; {EFFECT} SELECT $10, $11, $7 WHERE changes() = 1; \
+                 COMMIT;"
+            );
+            let rows = store
+                .writer()
+                .run_script(
+                    bind_activity(sqlx::query(AssertSqlSafe(script)), deal, a, at)
+                        .bind(effect.platform)
+                        .bind(effect.interaction_id),
+                )
+                .await
+                .map_err(already_applied)?;
+            let row = rows.first().ok_or(StoreError::Conflict)?;
+            Ok(row.try_get("id")?)
+        }
+        (Backend::Postgres, effect) => {
             let mut tx = store.begin().await?;
             hold(&mut tx, deal).await?;
             let id = insert_activity(&mut tx, a, at).await?;
+            if let Some(effect) = effect {
+                mark_applied(&mut tx, effect, at).await?;
+            }
             tx.commit().await?;
             Ok(id)
         }
     }
+}
+
+/// Binds `$1`–`$9` of `log_unless_changed`'s insert.
+fn bind_activity<'q>(
+    q: AnyQuery<'q>,
+    deal: &Deal,
+    a: &NewActivity<'_>,
+    at: DateTime<Utc>,
+) -> AnyQuery<'q> {
+    q.bind(a.tenant_id)
+        .bind(a.deal_id)
+        .bind(a.member_id)
+        .bind(a.activity.to_string())
+        .bind(a.note.map(str::to_string))
+        .bind(a.stage.to_string())
+        .bind(ts(at))
+        .bind(deal.id)
+        .bind(deal.version)
 }
 
 pub async fn activities(conn: &mut Conn, deal_id: i64) -> Result<Vec<ActivityRow>> {
@@ -498,6 +549,8 @@ fn records_from(rows: &[AnyRow], deal_id: i64) -> Result<DealRecords> {
 
 pub struct NewStageChange<'a> {
     pub deal: &'a Deal,
+    /// The interaction whose work this is, if any: recorded with the change (at most once).
+    pub effect: Option<Effect<'a>>,
     pub actor_id: i64,
     pub from: Option<&'a str>,
     pub kind: &'a str,

@@ -223,7 +223,9 @@ mod tests {
         for i in 0..10u32 {
             let (group, probe) = (Arc::clone(&group), Arc::clone(&probe));
             callers.push(tokio::spawn(async move {
-                group.submit(i, |items| Arc::clone(&probe).write(items)).await
+                group
+                    .submit(i, |items| Arc::clone(&probe).write(items))
+                    .await
             }));
         }
         // The first caller's write holds the turn while the other nine queue.
@@ -240,11 +242,17 @@ mod tests {
         let group = GroupCommit::<u32, u32>::default();
         let probe = Probe::new(usize::MAX);
         assert_eq!(
-            group.submit(21, |items| Arc::clone(&probe).write(items)).await.unwrap(),
+            group
+                .submit(21, |items| Arc::clone(&probe).write(items))
+                .await
+                .unwrap(),
             42
         );
         assert_eq!(
-            group.submit(5, |items| Arc::clone(&probe).write(items)).await.unwrap(),
+            group
+                .submit(5, |items| Arc::clone(&probe).write(items))
+                .await
+                .unwrap(),
             10
         );
         assert_eq!(*probe.batches.lock().unwrap(), vec![1, 1]);
@@ -259,7 +267,9 @@ mod tests {
         for i in 0..total as u32 {
             let (group, probe) = (Arc::clone(&group), Arc::clone(&probe));
             callers.push(tokio::spawn(async move {
-                group.submit(i, |items| Arc::clone(&probe).write(items)).await
+                group
+                    .submit(i, |items| Arc::clone(&probe).write(items))
+                    .await
             }));
         }
         until_queued(&group, total - 1).await;

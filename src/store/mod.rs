@@ -49,6 +49,10 @@ pub enum StoreError {
     /// cancelled); whether the write happened is not known.
     #[error("a batched write was interrupted before it finished")]
     BatchLost,
+    /// The work of an interaction was applied before (its effect row exists): nothing of this
+    /// attempt was written.
+    #[error("this interaction's work was already applied")]
+    AlreadyApplied,
     /// The error of a batched write, shared by every item of the batch.
     #[error("{0}")]
     Shared(std::sync::Arc<StoreError>),

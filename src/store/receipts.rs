@@ -1,7 +1,14 @@
 //! Interaction receipts: each chat interaction id is claimed once, and its answer kept so a
 //! duplicated delivery gets the same one.
+//!
+//! A claim is a lease: one whose first attempt never answered (its process was killed) can be
+//! taken over by a retry once it is older than the lease. That alone could apply a command
+//! twice (the first attempt may have committed its work and died before it answered), so the
+//! work of an interaction also writes its *effect* row, in its own transaction: a second
+//! application fails on the effect's primary key and rolls back (`StoreError::AlreadyApplied`),
+//! and a retry that took over a lease can see that the work was done.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -14,6 +21,26 @@ pub struct ClaimItem {
     pub platform: String,
     pub interaction_id: String,
     pub now: DateTime<Utc>,
+    /// An unanswered claim made before this has lapsed and may be taken over.
+    pub lapsed_before: DateTime<Utc>,
+}
+
+/// What a claim found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claimed {
+    /// This call claimed the id for the first time.
+    First,
+    /// This call took over a claim whose lease had lapsed without an answer.
+    TakenOver,
+    /// Someone else holds the claim (or answered it).
+    Held,
+}
+
+/// Names the interaction whose work a transaction does, so the work is applied at most once.
+#[derive(Debug, Clone, Copy)]
+pub struct Effect<'a> {
+    pub platform: &'a str,
+    pub interaction_id: &'a str,
 }
 
 /// An answer waiting for its batch.
@@ -29,14 +56,13 @@ pub struct AnswerItem {
 /// batched ones on the writer, instead of three writes.
 #[derive(Debug, Default)]
 pub struct Batched {
-    claims: GroupCommit<ClaimItem, bool>,
+    claims: GroupCommit<ClaimItem, Claimed>,
     answers: GroupCommit<AnswerItem, ()>,
 }
 
 impl Batched {
-    /// Claims an interaction id, batched with other callers' claims; true when this call
-    /// claimed it, false when it was claimed before.
-    pub async fn claim(&self, writer: &Connections, item: ClaimItem) -> Result<bool> {
+    /// Claims an interaction id, batched with other callers' claims.
+    pub async fn claim(&self, writer: &Connections, item: ClaimItem) -> Result<Claimed> {
         self.claims
             .submit(item, |items| {
                 let writer = writer.clone();
@@ -65,36 +91,107 @@ impl Batched {
     }
 }
 
-/// Claims every item in one statement; for each, true when this call claimed it. Of two items
-/// with the same id, only the first can claim it.
-pub async fn claim_all(conn: &mut Conn, items: &[ClaimItem]) -> Result<Vec<bool>> {
-    if items.is_empty() {
+/// Claims every item in one statement. Of two items with the same id, only the first can
+/// claim it. An unanswered claim older than an item's `lapsed_before` is taken over.
+pub async fn claim_all(conn: &mut Conn, items: &[ClaimItem]) -> Result<Vec<Claimed>> {
+    // PostgreSQL refuses an upsert that touches one row twice, so a duplicate within the batch
+    // stays out of the statement (it could not claim anyway: the first one does).
+    let mut seen = HashSet::new();
+    let sent: Vec<&ClaimItem> = items
+        .iter()
+        .filter(|i| seen.insert((i.platform.as_str(), i.interaction_id.as_str())))
+        .collect();
+    let Some(first) = sent.first() else {
         return Ok(Vec::new());
-    }
+    };
     let mut sql = String::from(
         "INSERT INTO interaction_receipts (platform, interaction_id, received_at) VALUES ",
     );
-    for i in 0..items.len() {
-        let n = i * 3;
+    for i in 0..sent.len() {
+        let n = i * 3 + 1;
         if i > 0 {
             sql.push_str(", ");
         }
         sql.push_str(&format!("(${}, ${}, ${})", n + 1, n + 2, n + 3));
     }
-    sql.push_str(" ON CONFLICT DO NOTHING RETURNING platform, interaction_id");
-    let mut query = sqlx::query_as::<_, (String, String)>(sqlx::AssertSqlSafe(sql));
-    for item in items {
+    sql.push_str(
+        " ON CONFLICT (platform, interaction_id) DO UPDATE \
+         SET received_at = excluded.received_at, attempts = interaction_receipts.attempts + 1 \
+         WHERE interaction_receipts.response IS NULL AND interaction_receipts.received_at < $1 \
+         RETURNING platform, interaction_id, attempts",
+    );
+    // One lapse time for the batch: its items were queued within moments of each other.
+    let mut query = sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(sql))
+        .bind(ts(first.lapsed_before));
+    for item in &sent {
         query = query
             .bind(item.platform.as_str())
             .bind(item.interaction_id.as_str())
             .bind(ts(item.now));
     }
-    let mut claimed: HashSet<(String, String)> = query.fetch_all(conn).await?.into_iter().collect();
+    let mut claimed: HashMap<(String, String), i64> = query
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(|(p, id, attempts)| ((p, id), attempts))
+        .collect();
     // `remove` hands the claim to the first of any duplicates in the batch.
     Ok(items
         .iter()
-        .map(|i| claimed.remove(&(i.platform.clone(), i.interaction_id.clone())))
+        .map(
+            |i| match claimed.remove(&(i.platform.clone(), i.interaction_id.clone())) {
+                Some(1) => Claimed::First,
+                Some(_) => Claimed::TakenOver,
+                None => Claimed::Held,
+            },
+        )
         .collect())
+}
+
+/// The head of an effect row's insert, for the scripts and statements that write one with
+/// their work (`SELECT platform, interaction_id, applied_at …` follows).
+pub const EFFECT: &str = "INSERT INTO interaction_effects (platform, interaction_id, applied_at)";
+
+/// Records that the work of an interaction was applied, inside that work's transaction;
+/// `StoreError::AlreadyApplied` if it was applied before (the transaction must then roll back).
+pub async fn mark_applied(conn: &mut Conn, effect: Effect<'_>, at: DateTime<Utc>) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO interaction_effects (platform, interaction_id, applied_at) VALUES ($1, $2, $3)",
+    )
+    .bind(effect.platform)
+    .bind(effect.interaction_id)
+    .bind(ts(at))
+    .execute(conn)
+    .await
+    .map_err(already_applied)?;
+    Ok(())
+}
+
+/// Whether the work of an interaction was applied.
+pub async fn applied(conn: &mut Conn, platform: &str, interaction_id: &str) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM interaction_effects WHERE platform = $1 AND interaction_id = $2",
+    )
+    .bind(platform)
+    .bind(interaction_id)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// `StoreError::AlreadyApplied` for the unique violation of an interaction's effect row; any
+/// other error as it is. For the statements (and scripts) that write an effect row.
+pub fn already_applied(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db)
+            if db.is_unique_violation()
+                && (db.message().contains("interaction_effects")
+                    || db.constraint() == Some("interaction_effects_pkey")) =>
+        {
+            StoreError::AlreadyApplied
+        }
+        _ => StoreError::Sqlx(e),
+    }
 }
 
 /// Stores the answers of claimed interactions in one statement.
@@ -142,9 +239,14 @@ pub async fn find(
     .await?)
 }
 
-/// Deletes the receipts of interactions received before `before`; returns how many went.
+/// Deletes the receipts (and effect rows) of interactions received before `before`; returns
+/// how many receipts went.
 pub async fn prune(conn: &mut Conn, before: DateTime<Utc>) -> Result<u64> {
     let done = sqlx::query("DELETE FROM interaction_receipts WHERE received_at < $1")
+        .bind(ts(before))
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("DELETE FROM interaction_effects WHERE applied_at < $1")
         .bind(ts(before))
         .execute(conn)
         .await?;

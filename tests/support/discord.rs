@@ -10,6 +10,7 @@ use dealgate::chat::discord::http::{router, serve};
 use dealgate::chat::discord::rest::Rest;
 use dealgate::chat::discord::verify::PublicKey;
 use dealgate::chat::discord::{Dispatcher, RoleMap};
+use dealgate::clock::Clock;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 use serenity::all::ApplicationId;
@@ -19,7 +20,6 @@ use crate::support::TestApp;
 
 pub const GUILD: &str = "9001";
 pub const CHANNEL: &str = "7001";
-pub const TIMESTAMP: &str = "1772442000";
 
 /// The test key pair: seed 32 × 0x11 (PROTOCOLS.md §1.2).
 pub fn signing_key() -> SigningKey {
@@ -187,7 +187,11 @@ pub struct Endpoint {
 
 impl Endpoint {
     pub async fn start() -> Self {
-        let app = TestApp::new().await;
+        Self::on(TestApp::new().await).await
+    }
+
+    /// The endpoint in front of `app` (either backend).
+    pub async fn on(app: TestApp) -> Self {
         let fake = FakeDiscord::start().await;
         let key = signing_key();
         let public: PublicKey = public_key_hex(&key).parse().unwrap();
@@ -228,16 +232,26 @@ impl Endpoint {
         req.send().await.expect("request reached the endpoint")
     }
 
+    /// The test clock's time as Discord's request timestamp.
+    pub fn timestamp(&self) -> String {
+        self.app.clock.now().timestamp().to_string()
+    }
+
     /// Signs and POSTs an interaction; returns the status and the JSON answer.
     pub async fn send(&self, interaction: &Value) -> (u16, Value) {
+        self.send_at(interaction, &self.timestamp()).await
+    }
+
+    /// Signs and POSTs an interaction with the given timestamp.
+    pub async fn send_at(&self, interaction: &Value, timestamp: &str) -> (u16, Value) {
         let body = serde_json::to_vec(interaction).unwrap();
-        let sig = sign(&self.key, TIMESTAMP, &body);
+        let sig = sign(&self.key, timestamp, &body);
         let res = self
             .post_raw(
                 body,
                 &[
                     ("x-signature-ed25519", sig),
-                    ("x-signature-timestamp", TIMESTAMP.to_string()),
+                    ("x-signature-timestamp", timestamp.to_string()),
                 ],
             )
             .await;

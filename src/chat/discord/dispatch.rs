@@ -25,17 +25,15 @@ use super::options;
 use super::render;
 use super::rest::Rest;
 use crate::commands::catalogue::OptionKind;
-use crate::commands::execute::execute;
+use crate::commands::execute::{error_reply, execute, execute_for};
+use crate::commands::interact;
 use crate::commands::parse::build;
 use crate::commands::{Command, Reply, replies};
 use crate::engine::ids::DealNumber;
 use crate::engine::playbook::Role;
-use crate::service::{Caller, Choice, Claim, Service, ServiceError, StageDirection};
+use crate::service::{Caller, Choice, Delivery, Service, ServiceError, StageDirection};
 
 const PLATFORM: &str = "discord";
-
-/// How long a duplicate waits for the first delivery's answer: inside Discord's 3 seconds.
-const DUPLICATE_WAIT: Duration = Duration::from_secs(2);
 
 /// Pauses between attempts to deliver a deferred result (the last entry is never waited).
 const FOLLOW_UP_RETRIES: [Duration; 4] = [
@@ -166,9 +164,9 @@ impl Dispatcher {
         if !changes_something(&command) {
             return reply(&execute(&self.service, &caller, command).await);
         }
-        self.once(cmd.id, async {
+        self.once(cmd.id, |delivery| async move {
             to_json(&render::response(
-                &execute(&self.service, &caller, command).await,
+                &execute_for(&self.service, &caller, command, Some(&delivery)).await,
             ))
         })
         .await
@@ -188,10 +186,10 @@ impl Dispatcher {
                 return reply(&refusal);
             }
         };
-        self.once(press.id, async {
+        self.once(press.id, |delivery| async move {
             match (what.command(), &what) {
                 (Some(command), _) => to_json(&render::response(
-                    &execute(&self.service, &caller, command).await,
+                    &execute_for(&self.service, &caller, command, Some(&delivery)).await,
                 )),
                 (None, Press::AskApproval { deal }) => self.ask_approval(&caller, *deal).await,
                 (None, _) => to_json(&render::response(&replies::user_error(
@@ -261,27 +259,21 @@ impl Dispatcher {
         })
     }
 
-    /// Runs `work` only for the first delivery of interaction `id`.
-    async fn once(&self, id: InteractionId, work: impl Future<Output = String>) -> Answer {
-        let key = id.to_string();
-        match self
-            .service
-            .claim_interaction(PLATFORM, &key, DUPLICATE_WAIT)
-            .await
-        {
-            Ok(Claim::New) => {
-                let json = work.await;
-                if let Err(e) = self.service.record_interaction(PLATFORM, &key, &json).await {
-                    tracing::error!(interaction = %key, error = ?e, "answer not recorded");
-                }
-                Answer { json, later: None }
-            }
-            Ok(Claim::Answered(json)) => Answer { json, later: None },
-            Ok(Claim::InFlight) => reply(&replies::user_error(
-                "This interaction arrived twice and the first one is still being handled; it \
-                 was not run a second time.",
-            )),
-            Err(e) => reply(&service_error(&e)),
+    /// Runs `work` only for the first delivery of interaction `id` (see `commands::interact`).
+    async fn once<W, Fut>(&self, id: InteractionId, work: W) -> Answer
+    where
+        W: FnOnce(Delivery) -> Fut,
+        Fut: Future<Output = String>,
+    {
+        let delivery = Delivery {
+            platform: PLATFORM.to_string(),
+            key: id.to_string(),
+        };
+        let render = |reply: &Reply| to_json(&render::response(reply));
+        let done = interact::once(&self.service, &delivery, render, work).await;
+        Answer {
+            json: done.answer,
+            later: None,
         }
     }
 
@@ -335,13 +327,7 @@ fn changes_something(command: &Command) -> bool {
 }
 
 fn service_error(e: &ServiceError) -> Reply {
-    if e.is_internal() {
-        let reference = format!("D{:x}", std::process::id());
-        tracing::error!(reference = %reference, error = ?e, "discord interaction failed");
-        replies::internal_error(&reference)
-    } else {
-        replies::user_error(&e.to_string())
-    }
+    error_reply(e, None)
 }
 
 fn in_a_direct_message() -> Answer {

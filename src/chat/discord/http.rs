@@ -2,7 +2,8 @@
 //!
 //! Order matters: the body is size-limited (413 over 256 KiB), then the Ed25519 signature over
 //! timestamp + raw body is checked (401 if a header is missing or the signature does not hold),
-//! and only then is the body parsed as JSON. A refused request touches nothing.
+//! then the timestamp's freshness (`chat::freshness`: 401 for a replay), and only then is the
+//! body parsed as JSON. A refused request touches nothing.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ use tokio::net::TcpListener;
 use super::dispatch::Dispatcher;
 use super::rest::Rest;
 use super::verify::PublicKey;
+use crate::chat::freshness;
 
 /// Discord's interactions are a few KiB; anything this large is not one.
 pub const MAX_BODY: usize = 256 * 1024;
@@ -65,6 +67,9 @@ async fn interactions(State(app): State<Endpoint>, headers: HeaderMap, body: Byt
     if !app.key.verify(signature, timestamp, &body) {
         return (StatusCode::UNAUTHORIZED, "invalid request signature").into_response();
     }
+    if let Err(unfresh) = freshness::check(timestamp, app.dispatcher.service().clock().now()) {
+        return (StatusCode::UNAUTHORIZED, unfresh.to_string()).into_response();
+    }
     let interaction: Interaction = match serde_json::from_slice(&body) {
         Ok(i) => i,
         Err(e) => {
@@ -73,18 +78,28 @@ async fn interactions(State(app): State<Endpoint>, headers: HeaderMap, body: Byt
             return (StatusCode::BAD_REQUEST, "interaction not understood").into_response();
         }
     };
-    let answer = app.dispatcher.handle(interaction).await;
-    if let Some(later) = answer.later {
-        let dispatcher = Arc::clone(&app.dispatcher);
-        let rest = app.rest.clone();
-        tokio::spawn(async move { dispatcher.finish(later, &rest).await });
+    // The work is not owned by the connection: if Discord (or a proxy) hangs up, this handler
+    // is dropped, but the task runs the command to completion and records its answer.
+    let (dispatcher, rest) = (Arc::clone(&app.dispatcher), app.rest.clone());
+    let work = tokio::spawn(async move {
+        let answer = dispatcher.handle(interaction).await;
+        if let Some(later) = answer.later {
+            tokio::spawn(async move { dispatcher.finish(later, &rest).await });
+        }
+        answer.json
+    });
+    match work.await {
+        Ok(json) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            json,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "an interaction's task failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "interaction failed").into_response()
+        }
     }
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "application/json")],
-        answer.json,
-    )
-        .into_response()
 }
 
 async fn healthz(State(app): State<Endpoint>) -> Response {

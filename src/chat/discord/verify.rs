@@ -1,8 +1,9 @@
 //! Request signatures: Discord signs `X-Signature-Timestamp` + body with the application's
 //! Ed25519 key; the endpoint checks it before it reads a byte of the body as JSON.
 //!
-//! No freshness window is applied to the timestamp: Discord documents none, and a replayed
-//! request can do no harm twice because interaction ids are processed once (see the dispatcher).
+//! The timestamp's freshness is checked by the endpoint after the signature
+//! (`chat::freshness`): Discord documents no window, but without one a captured request could
+//! be replayed once its receipt was pruned.
 
 use std::fmt;
 use std::str::FromStr;

@@ -9,30 +9,29 @@
 //! A command that changes something, and every press, claims its `trigger_id` first (Slack
 //! makes one per invocation and repeats it when it retries a delivery, `X-Slack-Retry-Num`);
 //! a duplicate gets the answer recorded the first time instead of logging an activity twice.
+//! A request without a `trigger_id` is keyed by a hash of its signed body instead, so sending
+//! it twice does not apply it twice either.
 
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::render;
 use crate::chat::press::Press;
-use crate::commands::execute::execute;
+use crate::commands::execute::{error_reply, execute, execute_for};
+use crate::commands::interact;
 use crate::commands::parse::parse_line;
 use crate::commands::reply::Tone;
 use crate::commands::{Command, Reply, replies};
 use crate::engine::ids::DealNumber;
-use crate::service::{Caller, Claim, Service, ServiceError};
+use crate::service::{Caller, Delivery, Service, ServiceError};
 
 const PLATFORM: &str = "slack";
 
 /// The slash command that takes any command line: `/dealgate help`, `/dealgate deal list`.
 pub const CATCH_ALL: &str = "dealgate";
-
-/// How long a duplicate waits for the first delivery's answer: inside Slack's 3 seconds.
-const DUPLICATE_WAIT: Duration = Duration::from_secs(2);
 
 /// A slash command as Slack posts it (form-encoded). Fields Slack has deprecated or that
 /// dealgate does not need are left out.
@@ -120,7 +119,8 @@ impl Dispatcher {
         &self.service
     }
 
-    pub async fn command(&self, cmd: SlashCommand) -> Answer {
+    /// A slash command; `body` is the signed request body it was read from.
+    pub async fn command(&self, cmd: SlashCommand, body: &[u8]) -> Answer {
         let Some(caller) = caller(&cmd.team_id, &cmd.team_domain, &cmd.user_id, &cmd.user_name)
         else {
             return Answer::now(render::response(&replies::user_error(
@@ -166,7 +166,7 @@ impl Dispatcher {
                 }),
             };
         }
-        if !changes_something(&command) || cmd.trigger_id.is_empty() {
+        if !changes_something(&command) {
             let is_help = matches!(command, Command::Help { .. });
             let mut reply = execute(&self.service, &caller, command).await;
             if is_help {
@@ -179,10 +179,12 @@ impl Dispatcher {
             }
             return Answer::now(render::response(&reply));
         }
-        let key = format!("command:{}", cmd.trigger_id);
+        let key = delivery_key("command", &cmd.trigger_id, body);
         let (_, body) = self
-            .once(&key, async {
-                render::response(&execute(&self.service, &caller, command).await)
+            .once(&key, |delivery| async move {
+                render::response(
+                    &execute_for(&self.service, &caller, command, Some(&delivery)).await,
+                )
             })
             .await;
         Answer::now(body)
@@ -199,7 +201,8 @@ impl Dispatcher {
 
     /// A button press: the message to post to the payload's response URL, or `None` when there
     /// is nothing to post (not a button, or a duplicate whose answer was posted already).
-    pub async fn press(&self, payload: Interaction) -> Option<(String, Value)> {
+    /// `body` is the signed request body the payload was read from.
+    pub async fn press(&self, payload: Interaction, body: &[u8]) -> Option<(String, Value)> {
         if payload.kind != "block_actions" || payload.response_url.is_empty() {
             return None;
         }
@@ -228,21 +231,17 @@ impl Dispatcher {
             Ok(p) => p,
             Err(e) => return Some((url, not_a_press(&e.to_string()))),
         };
-        let work = async {
+        let work = |delivery: Delivery| async move {
             match (what.command(), &what) {
-                (Some(command), _) => {
-                    render::response(&execute(&self.service, &caller, command).await)
-                }
+                (Some(command), _) => render::response(
+                    &execute_for(&self.service, &caller, command, Some(&delivery)).await,
+                ),
                 (None, Press::AskApproval { deal }) => self.ask_approval(&caller, *deal).await,
                 (None, _) => render::response(&replies::user_error("That button did nothing.")),
             }
         };
-        let (fresh, mut body) = if payload.trigger_id.is_empty() {
-            (true, work.await)
-        } else {
-            self.once(&format!("press:{}", payload.trigger_id), work)
-                .await
-        };
+        let key = delivery_key("press", &payload.trigger_id, body);
+        let (fresh, mut body) = self.once(&key, work).await;
         // A press answers in a new message; the one with the buttons stays as it was.
         body["replace_original"] = json!(false);
         fresh.then_some((url, body))
@@ -264,42 +263,42 @@ impl Dispatcher {
         }
     }
 
-    /// Runs `work` only for the first delivery of `key`; `true` with its answer then, `false`
-    /// with the answer recorded before (or a note that the first is still running).
-    async fn once(&self, key: &str, work: impl Future<Output = Value>) -> (bool, Value) {
-        match self
-            .service
-            .claim_interaction(PLATFORM, key, DUPLICATE_WAIT)
-            .await
-        {
-            Ok(Claim::New) => {
-                let body = work.await;
-                if let Err(e) = self
-                    .service
-                    .record_interaction(PLATFORM, key, &body.to_string())
-                    .await
-                {
-                    tracing::error!(interaction = %key, error = ?e, "answer not recorded");
-                }
-                (true, body)
-            }
-            Ok(Claim::Answered(json)) => (
-                false,
-                serde_json::from_str(&json).unwrap_or_else(|_| {
-                    render::response(&replies::user_error(
-                        "This command arrived twice; it ran once.",
-                    ))
-                }),
-            ),
-            Ok(Claim::InFlight) => (
-                false,
-                render::response(&replies::user_error(
-                    "This command arrived twice and the first one is still being handled; it \
-                     was not run a second time.",
-                )),
-            ),
-            Err(e) => (false, render::response(&service_error(&e))),
-        }
+    /// Runs `work` only for the first delivery of `key` (see `commands::interact`); `true`
+    /// with its answer then, `false` with the answer given before (or a note that the first is
+    /// still running).
+    async fn once<W, Fut>(&self, key: &str, work: W) -> (bool, Value)
+    where
+        W: FnOnce(Delivery) -> Fut,
+        Fut: Future<Output = Value>,
+    {
+        let delivery = Delivery {
+            platform: PLATFORM.to_string(),
+            key: key.to_string(),
+        };
+        let render = |reply: &Reply| render::response(reply).to_string();
+        let done = interact::once(&self.service, &delivery, render, |d| async move {
+            work(d).await.to_string()
+        })
+        .await;
+        let body = serde_json::from_str(&done.answer).unwrap_or_else(|_| {
+            render::response(&replies::user_error(
+                "This command arrived twice; it ran once.",
+            ))
+        });
+        (done.fresh, body)
+    }
+}
+
+/// The key a delivery is claimed by: Slack's `trigger_id`, which it repeats when it retries;
+/// without one, a hash of the signed body, which a replay repeats byte for byte.
+fn delivery_key(kind: &str, trigger_id: &str, body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    if trigger_id.is_empty() {
+        let digest = Sha256::digest(body);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        format!("{kind}:body:{hex}")
+    } else {
+        format!("{kind}:{trigger_id}")
     }
 }
 
@@ -349,13 +348,7 @@ fn changes_something(command: &Command) -> bool {
 }
 
 fn service_error(e: &ServiceError) -> Reply {
-    if e.is_internal() {
-        let reference = format!("S{:x}", std::process::id());
-        tracing::error!(reference = %reference, error = ?e, "slack interaction failed");
-        replies::internal_error(&reference)
-    } else {
-        replies::user_error(&e.to_string())
-    }
+    error_reply(e, None)
 }
 
 /// Slack escapes `&`, `<` and `>` in what people type, and sends its own mentions and links

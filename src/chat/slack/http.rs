@@ -108,17 +108,28 @@ async fn commands(State(app): State<Endpoint>, headers: HeaderMap, body: Bytes) 
             return (StatusCode::BAD_REQUEST, "slash command not understood").into_response();
         }
     };
-    let answer = app.dispatcher.command(command).await;
-    if let Some(later) = answer.later {
-        let (dispatcher, client) = (Arc::clone(&app.dispatcher), app.client.clone());
-        tokio::spawn(async move {
-            let body = dispatcher.finish(&later).await;
-            if let Err(e) = respond(&client, &later.response_url, &body).await {
-                tracing::warn!(error = %e, "slow command's answer not delivered");
-            }
-        });
+    // The work is not owned by the connection: if Slack hangs up at its 3 seconds, this
+    // handler is dropped, but the task runs the command to completion and records its answer.
+    let (dispatcher, client) = (Arc::clone(&app.dispatcher), app.client.clone());
+    let work = tokio::spawn(async move {
+        let answer = dispatcher.command(command, &body).await;
+        if let Some(later) = answer.later {
+            tokio::spawn(async move {
+                let body = dispatcher.finish(&later).await;
+                if let Err(e) = respond(&client, &later.response_url, &body).await {
+                    tracing::warn!(error = %e, "slow command's answer not delivered");
+                }
+            });
+        }
+        answer.body.to_string()
+    });
+    match work.await {
+        Ok(body) => json(body),
+        Err(e) => {
+            tracing::error!(error = %e, "a slash command's task failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "command failed").into_response()
+        }
     }
-    json(answer.body.to_string())
 }
 
 async fn interactivity(State(app): State<Endpoint>, headers: HeaderMap, body: Bytes) -> Response {
@@ -147,7 +158,7 @@ async fn interactivity(State(app): State<Endpoint>, headers: HeaderMap, body: By
     // follows through the response URL.
     let (dispatcher, client) = (Arc::clone(&app.dispatcher), app.client.clone());
     tokio::spawn(async move {
-        if let Some((url, body)) = dispatcher.press(payload).await
+        if let Some((url, body)) = dispatcher.press(payload, &body).await
             && let Err(e) = respond(&client, &url, &body).await
         {
             tracing::warn!(error = %e, "button answer not delivered");

@@ -1,16 +1,15 @@
 //! Request signatures: Slack signs `v0:{X-Slack-Request-Timestamp}:{raw body}` with the app's
 //! signing secret (HMAC-SHA256, sent as `X-Slack-Signature: v0=<hex>`). The endpoint checks it,
-//! and that the timestamp is within five minutes of now, before it reads the body; a request
-//! recorded and sent again later is refused even though its signature holds.
+//! and that the timestamp is fresh (`chat::freshness`: at most five minutes old, at most a
+//! minute ahead), before it reads the body; a request recorded and sent again later is refused
+//! even though its signature holds.
 
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+use crate::chat::freshness::{self, Unfresh};
 use crate::config::Secret;
-
-/// How far the request timestamp may be from now, either way, in seconds (Slack's advice).
-pub const MAX_AGE_SECONDS: i64 = 5 * 60;
 
 /// Why a request is refused; each is a 401 and the text is its body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -19,8 +18,10 @@ pub enum Refused {
     MissingHeaders,
     #[error("X-Slack-Request-Timestamp is not a Unix time")]
     BadTimestamp,
-    #[error("X-Slack-Request-Timestamp is more than five minutes from now (a replay?)")]
+    #[error("X-Slack-Request-Timestamp is more than five minutes old (a replay?)")]
     Stale,
+    #[error("X-Slack-Request-Timestamp is more than a minute in the future")]
+    Ahead,
     #[error("invalid request signature")]
     BadSignature,
 }
@@ -45,12 +46,11 @@ impl SigningSecret {
         let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
             return Err(Refused::MissingHeaders);
         };
-        let at: i64 = timestamp
-            .trim()
-            .parse()
-            .map_err(|_| Refused::BadTimestamp)?;
-        if now.timestamp().abs_diff(at) > MAX_AGE_SECONDS.unsigned_abs() {
-            return Err(Refused::Stale);
+        match freshness::check(timestamp, now) {
+            Ok(()) => {}
+            Err(Unfresh::Unreadable) => return Err(Refused::BadTimestamp),
+            Err(Unfresh::Stale) => return Err(Refused::Stale),
+            Err(Unfresh::Ahead) => return Err(Refused::Ahead),
         }
         let expected = signature
             .strip_prefix("v0=")
@@ -174,14 +174,14 @@ mod tests {
     }
 
     #[test]
-    fn the_timestamp_must_be_within_five_minutes_either_way() {
+    fn the_timestamp_must_be_at_most_five_minutes_old_and_a_minute_ahead() {
         let s = secret();
         let body = BODY.as_bytes();
         let check = |now| s.verify(Some(TIMESTAMP), Some(SIGNATURE), body, at(now));
         assert_eq!(check(1_531_420_618 + 300), Ok(()));
-        assert_eq!(check(1_531_420_618 - 300), Ok(()));
+        assert_eq!(check(1_531_420_618 - 60), Ok(()));
         assert_eq!(check(1_531_420_618 + 301), Err(Refused::Stale));
-        assert_eq!(check(1_531_420_618 - 301), Err(Refused::Stale));
+        assert_eq!(check(1_531_420_618 - 61), Err(Refused::Ahead));
         assert_eq!(
             s.verify(Some("yesterday"), Some(SIGNATURE), body, at(0)),
             Err(Refused::BadTimestamp)

@@ -1,0 +1,376 @@
+//! Clients that hang up: signed commands sent over raw sockets and reset by the client (an RST,
+//! `SO_LINGER` 0) 0–3 ms after the request left, hundreds of times, while other clients send
+//! ordinary commands. Afterwards, on a store opened afresh (as after a restart):
+//! - every request answered with success is in the database, once;
+//! - every hung-up interaction, retried with its own id, is answered and applied exactly once;
+//! - no command was applied twice, and no innocent request failed.
+
+#[path = "support/discord.rs"]
+mod discord;
+#[path = "support/fake_discord.rs"]
+mod fake_discord;
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use discord::*;
+use serde_json::Value;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+
+/// Connections reset by their client.
+const HANGUPS: u64 = 240;
+/// Well-behaved clients, and the commands each sends, while the hang-ups go on.
+const CLIENTS: u64 = 4;
+const PER_CLIENT: u64 = 30;
+/// One deal per hung-up command and a few for the well-behaved clients: the test is about
+/// hang-ups, not about two edits of one deal racing (that is `tests/replicas.rs`).
+const DEALS: u64 = HANGUPS + CLIENTS;
+
+const HANGUP_IDS: u64 = 1_000_000;
+const INNOCENT_IDS: u64 = 2_000_000;
+
+/// The command of hung-up request `i`: a `/log` or a `/deal set` (the latter runs in a
+/// transaction of its own, the former as one statement or script), each marked with `i`.
+fn hostile(i: u64) -> Value {
+    let deal = format!("deal-{}", 1 + i);
+    if i.is_multiple_of(2) {
+        command(
+            HANGUP_IDS + i,
+            BOSS,
+            "log",
+            vec![
+                opt("deal", &deal),
+                opt("activity", "demo"),
+                opt("note", &format!("hang-{i}")),
+            ],
+        )
+    } else {
+        command(
+            HANGUP_IDS + i,
+            BOSS,
+            "deal set",
+            vec![
+                opt("deal", &deal),
+                opt("field", "champion"),
+                opt("value", &format!("Champion hang-{i}")),
+            ],
+        )
+    }
+}
+
+fn innocent(client: u64, n: u64) -> Value {
+    command(
+        INNOCENT_IDS + client * 1_000 + n,
+        BOSS,
+        "log",
+        vec![
+            opt(
+                "deal",
+                &format!("deal-{}", 1 + HANGUPS + (client + n) % CLIENTS),
+            ),
+            opt("activity", "pain-identified"),
+            opt("note", &format!("ok-{client}-{n}")),
+        ],
+    )
+}
+
+/// Sends `interaction` signed, then resets the connection `delay` after the request left,
+/// without reading a byte of the answer.
+async fn send_and_hang_up(ep: &Endpoint, addr: &str, interaction: &Value, delay: Duration) {
+    let body = serde_json::to_vec(interaction).unwrap();
+    let timestamp = ep.timestamp();
+    let signature = sign(&ep.key, &timestamp, &body);
+    let mut request = format!(
+        "POST /discord/interactions HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
+         X-Signature-Ed25519: {signature}\r\nX-Signature-Timestamp: {timestamp}\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(&request).await.expect("send the request");
+    // Not a wait for anything: the hang-up lands at a different point of the request's work
+    // each time (before it is read, while it waits for the writer, inside its transaction).
+    tokio::time::sleep(delay).await;
+    // Deprecated because a non-zero linger blocks the thread on drop; zero resets at once.
+    #[allow(deprecated)]
+    stream
+        .set_linger(Some(Duration::ZERO))
+        .expect("SO_LINGER 0");
+    drop(stream);
+}
+
+/// The number of rows whose `column` equals each value, of `table`.
+async fn counts(store: &dealgate::store::Store, table: &str, column: &str) -> HashMap<String, i64> {
+    let mut conn = store.reader().acquire().await.unwrap();
+    let rows: Vec<(Option<String>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT {column}, COUNT(*) FROM {table} GROUP BY {column}"
+    )))
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    rows.into_iter()
+        .filter_map(|(value, n)| Some((value?, n)))
+        .collect()
+}
+
+/// Sends `interaction` until it gets an answer that is not "still being handled" (its first
+/// delivery may still be running in its own task); returns the embed's title. The deadline is
+/// well inside the claim lease (30 s): the answer must come from the first delivery, which
+/// ran to completion although its client hung up, not from a retry taking its claim over.
+async fn answered(ep: &Endpoint, interaction: &Value) -> String {
+    assert!(ep.app.service.claim_lease() >= chrono::Duration::seconds(30));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let (status, answer) = ep.send(interaction).await;
+        assert_eq!(status, 200, "{answer}");
+        let embed = &answer["data"]["embeds"][0];
+        let still_running = text(embed).contains("still being handled");
+        if !still_running {
+            return title(embed);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never answered: {answer}"
+        );
+    }
+}
+
+async fn hung_up_commands_are_applied_once_and_nobody_else_fails(app: support::TestApp) {
+    let ep = Arc::new(Endpoint::on(app).await);
+    for n in 1..=DEALS {
+        let created = ep
+            .reply(&command(
+                n,
+                BOSS,
+                "deal new",
+                vec![
+                    opt("name", &format!("Deal {n}")),
+                    opt("amount", "50000"),
+                    opt("close", "2030-06-30"),
+                ],
+            ))
+            .await;
+        assert!(title(&created).starts_with("Created"), "{created}");
+    }
+    let addr = ep.url.trim_start_matches("http://").to_string();
+
+    let hostile_client = {
+        let (ep, addr) = (Arc::clone(&ep), addr.clone());
+        tokio::spawn(async move {
+            for i in 0..HANGUPS {
+                let delay = Duration::from_micros(i * 7_919 % 3_000);
+                send_and_hang_up(&ep, &addr, &hostile(i), delay).await;
+            }
+        })
+    };
+    let mut clients = Vec::new();
+    for client in 0..CLIENTS {
+        let ep = Arc::clone(&ep);
+        clients.push(tokio::spawn(async move {
+            let mut failed = Vec::new();
+            for n in 0..PER_CLIENT {
+                let (status, answer) = ep.send(&innocent(client, n)).await;
+                let title = title(&answer["data"]["embeds"][0]);
+                if status != 200 || !title.starts_with("Logged") {
+                    failed.push(format!("ok-{client}-{n}: {status} {answer}"));
+                }
+            }
+            failed
+        }));
+    }
+    hostile_client.await.expect("the hostile client ran");
+    let mut failed = Vec::new();
+    for client in clients {
+        failed.extend(client.await.expect("a client ran"));
+    }
+    assert!(failed.is_empty(), "innocent requests failed: {failed:#?}");
+
+    // Every hung-up interaction, retried with its own id, is answered as it would have been.
+    for i in 0..HANGUPS {
+        let title = answered(&ep, &hostile(i)).await;
+        let expected = if i.is_multiple_of(2) {
+            "Logged"
+        } else {
+            "Updated"
+        };
+        assert!(title.starts_with(expected), "hang-up {i}: {title}");
+    }
+
+    // As after a restart: a store opened afresh on the same database.
+    let store = ep.app.db.store().await;
+    let notes = counts(&store, "activities", "note").await;
+    let champions = counts(&store, "field_changes", "new_value").await;
+    for client in 0..CLIENTS {
+        for n in 0..PER_CLIENT {
+            let note = format!("ok-{client}-{n}");
+            assert_eq!(notes.get(&note), Some(&1), "{note}");
+        }
+    }
+    for i in 0..HANGUPS {
+        let found = if i.is_multiple_of(2) {
+            notes.get(&format!("hang-{i}"))
+        } else {
+            champions.get(&format!("Champion hang-{i}"))
+        };
+        assert_eq!(found, Some(&1), "hang-up {i} applied once");
+    }
+    let applied_twice: Vec<_> = notes
+        .iter()
+        .chain(&champions)
+        .filter(|(_, n)| **n > 1)
+        .collect();
+    assert!(applied_twice.is_empty(), "{applied_twice:?}");
+    let receipts = counts(&store, "interaction_receipts", "platform").await;
+    assert_eq!(
+        receipts.get("discord").copied(),
+        Some((DEALS + HANGUPS + CLIENTS * PER_CLIENT) as i64),
+        "one receipt per interaction"
+    );
+    store.close().await;
+}
+
+on_both_backends!(multi_thread: hung_up_commands_are_applied_once_and_nobody_else_fails);
+
+/// The caller the endpoint makes of `BOSS`.
+fn boss() -> dealgate::service::Caller {
+    dealgate::service::Caller {
+        platform: "discord".into(),
+        workspace: GUILD.into(),
+        workspace_name: format!("Discord server {GUILD}"),
+        user_key: BOSS.id.into(),
+        display_name: BOSS.name.into(),
+        platform_role: Some(dealgate::engine::playbook::Role::Admin),
+    }
+}
+
+fn log_demo(id: u64) -> Value {
+    command(
+        id,
+        BOSS,
+        "log",
+        vec![
+            opt("deal", "deal-1"),
+            opt("activity", "demo"),
+            opt("note", "after a crash"),
+        ],
+    )
+}
+
+async fn logged(ep: &Endpoint) -> i64 {
+    counts(&ep.app.db.store().await, "activities", "note")
+        .await
+        .get("after a crash")
+        .copied()
+        .unwrap_or(0)
+}
+
+/// A process claimed an interaction and died before it did anything (`kill -9`): a retry with
+/// the same id is told it is still being handled until the claim's lease lapses, then runs it.
+async fn a_claim_whose_process_died_is_taken_over_after_its_lease(app: support::TestApp) {
+    let ep = Endpoint::on(app).await;
+    let created = ep
+        .reply(&command(
+            1,
+            BOSS,
+            "deal new",
+            vec![
+                opt("name", "Acme"),
+                opt("amount", "5000"),
+                opt("close", "2030-06-30"),
+            ],
+        ))
+        .await;
+    assert!(title(&created).starts_with("Created"), "{created}");
+    let service = &ep.app.service;
+    let wait = Duration::ZERO;
+    assert_eq!(
+        service
+            .claim_interaction("discord", "77", wait)
+            .await
+            .unwrap(),
+        dealgate::service::Claim::New
+    );
+    // The process is gone; the retry comes within the lease.
+    let (_, answer) = ep.send(&log_demo(77)).await;
+    assert!(
+        answer.to_string().contains("still being handled"),
+        "{answer}"
+    );
+    assert_eq!(logged(&ep).await, 0);
+    ep.app
+        .clock
+        .advance(service.claim_lease() + chrono::Duration::seconds(1));
+    let embed = ep.reply(&log_demo(77)).await;
+    assert!(title(&embed).starts_with("Logged"), "{embed}");
+    assert_eq!(logged(&ep).await, 1);
+    // And from then on it is answered from its receipt.
+    assert_eq!(ep.reply(&log_demo(77)).await, embed);
+    assert_eq!(logged(&ep).await, 1);
+}
+
+/// A process ran an interaction's command and died before it recorded the answer: a retry after
+/// the lease learns the command was carried out, and it is not applied again.
+async fn a_command_applied_by_a_process_that_died_is_not_applied_again(app: support::TestApp) {
+    let ep = Endpoint::on(app).await;
+    let created = ep
+        .reply(&command(
+            1,
+            BOSS,
+            "deal new",
+            vec![
+                opt("name", "Acme"),
+                opt("amount", "5000"),
+                opt("close", "2030-06-30"),
+            ],
+        ))
+        .await;
+    assert!(title(&created).starts_with("Created"), "{created}");
+    let service = &ep.app.service;
+    assert_eq!(
+        service
+            .claim_interaction("discord", "78", Duration::ZERO)
+            .await
+            .unwrap(),
+        dealgate::service::Claim::New
+    );
+    let delivery = dealgate::service::Delivery {
+        platform: "discord".into(),
+        key: "78".into(),
+    };
+    let command =
+        dealgate::commands::parse::parse_line("/log deal-1 demo \"after a crash\"").unwrap();
+    let reply =
+        dealgate::commands::execute::execute_for(service, &boss(), command, Some(&delivery)).await;
+    assert!(reply.title.starts_with("Logged"), "{reply:?}");
+    assert_eq!(logged(&ep).await, 1);
+    // The answer was never recorded. After the lease, the retry takes the claim over.
+    ep.app
+        .clock
+        .advance(service.claim_lease() + chrono::Duration::seconds(1));
+    let embed = ep.reply(&log_demo(78)).await;
+    assert!(
+        text(&embed).contains("already carried out when it first arrived"),
+        "{embed}"
+    );
+    assert_eq!(logged(&ep).await, 1, "not applied again");
+    // Running the command again for that delivery is refused by its effect row, too.
+    let command =
+        dealgate::commands::parse::parse_line("/log deal-1 demo \"after a crash\"").unwrap();
+    let again =
+        dealgate::commands::execute::execute_for(service, &boss(), command, Some(&delivery)).await;
+    assert!(
+        again.lines.join(" ").contains("already carried out"),
+        "{again:?}"
+    );
+    assert_eq!(logged(&ep).await, 1);
+}
+
+on_both_backends!(
+    a_claim_whose_process_died_is_taken_over_after_its_lease,
+    a_command_applied_by_a_process_that_died_is_not_applied_again,
+);
