@@ -330,7 +330,7 @@ fn value(option: &'static OptionSpec, raw: &str) -> Result<Value, ParseError> {
                         actual,
                     }));
                 }
-                _ => Value::Text(raw.to_string()),
+                _ => Value::Text(super::values::clean_text(option.name, raw).map_err(bad)?),
             }
         }
         OptionKind::Channel => {
