@@ -829,6 +829,35 @@ fn notes_and_reasons_keep_their_words_on_one_line_without_invisible_characters()
 }
 
 #[test]
+fn prose_of_nothing_but_breaks_and_invisible_characters_counts_as_not_given() {
+    assert_eq!(
+        build(
+            spec("log"),
+            &args(&[
+                ("deal", "7"),
+                ("activity", "demo"),
+                ("note", "\u{200b}\n\u{202e}")
+            ])
+        ),
+        Ok(Command::Log {
+            deal: deal(7),
+            activity: activity("demo"),
+            note: None
+        })
+    );
+    assert_eq!(
+        build(
+            spec("lost"),
+            &args(&[("deal", "7"), ("reason", "\r\n\u{feff}")])
+        ),
+        Err(ParseError::EmptyText {
+            command: spec("lost"),
+            option: "reason"
+        })
+    );
+}
+
+#[test]
 fn a_slack_mention_whose_label_hides_a_control_character_is_refused() {
     assert!(parse_user("<@U024BE7LH|al\u{1b}ex>").is_err());
     assert_eq!(

@@ -257,17 +257,22 @@ pub(crate) fn text_limit(option: &str) -> Option<(&'static str, usize)> {
 /// with a line break means nothing hostile and refusing it would only cost a retype.
 pub(crate) fn clean_text(option: &str, raw: &str) -> Result<String, ValueProblem> {
     use crate::engine::text::{first_forbidden, one_line};
-    match option {
-        "note" | "reason" | "override" => Ok(one_line(raw).trim().to_string()),
-        _ => match first_forbidden(raw) {
-            Some((at, found)) => Err(ValueProblem::Unprintable {
-                what: text_limit(option).map_or("this text", |(what, _)| what),
-                found,
-                at,
-            }),
-            None => Ok(raw.to_string()),
-        },
+    if is_prose(option) {
+        return Ok(one_line(raw).trim().to_string());
     }
+    match first_forbidden(raw) {
+        Some((at, found)) => Err(ValueProblem::Unprintable {
+            what: text_limit(option).map_or("this text", |(what, _)| what),
+            found,
+            at,
+        }),
+        None => Ok(raw.to_string()),
+    }
+}
+
+/// The text options that are prose (kept on one line) rather than names (refused).
+pub(crate) fn is_prose(option: &str) -> bool {
+    matches!(option, "note" | "reason" | "override")
 }
 
 /// `1204` → `1,204`, as people read counts.
