@@ -156,3 +156,22 @@ pub fn terminal(text: &str) -> String {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::user_text::user;
+
+    #[test]
+    fn the_terminal_gets_user_text_as_typed_on_one_line_and_no_control_character() {
+        let reply = Reply::new(format!("deal-1 · {}", user("Acme\n✅ Approved")))
+            .line(format!("**Owner** {}", user("**ann**\u{1b}[2J")))
+            .line("stored before: a\u{1b}[31mb\u{202e}c")
+            .field("Champion", user("Priya\tShah\u{200b}"));
+        assert_eq!(
+            render(&reply),
+            "── deal-1 · Acme ✅ Approved\n   Champion: Priya Shah\n   Owner **ann**[2J\n   \
+             stored before: a[31mbc\n\n"
+        );
+    }
+}

@@ -266,6 +266,40 @@ mod tests {
     }
 
     #[test]
+    fn user_text_is_escaped_markdown_and_the_bots_own_markup_is_kept() {
+        let line = format!(
+            "**{}** by {} — `/deal show {}`",
+            user("*x* [Verify](https://evil.example) <@1> @everyone ||s|| \\"),
+            user("dana_"),
+            user("a`b")
+        );
+        assert_eq!(
+            markdown(&line),
+            "**\\*x\\* \\[Verify\\](https\\://evil.example) \\<\\@1\\> \\@everyone \\|\\|s\\|\\| \\\\** \
+             by dana\\_ — `/deal show aˋb`"
+        );
+    }
+
+    #[test]
+    fn user_text_at_the_start_of_a_line_cannot_open_a_list_heading_or_quote() {
+        assert_eq!(markdown(&user("- item")), "\\- item");
+        assert_eq!(markdown(&user("12. item")), "12\\. item");
+        assert_eq!(markdown(&user("# Heading")), "\\# Heading");
+        assert_eq!(markdown(&user("> quote")), "\\> quote");
+        assert_eq!(markdown(&format!("x {}", user("- item"))), "x - item");
+    }
+
+    #[test]
+    fn stored_text_without_marks_still_loses_its_line_breaks_and_escapes() {
+        let v = json(&response(
+            &Reply::new("Acme\n✅ Approved").line("a\u{1b}[31mb\u{202e}c"),
+        ));
+        let e = &v["data"]["embeds"][0];
+        assert_eq!(e["title"], "Acme ✅ Approved");
+        assert_eq!(e["description"], "a[31mbc");
+    }
+
+    #[test]
     fn a_public_reply_has_no_ephemeral_flag() {
         let v = json(&response(&Reply::new("deal-1 advanced to Solution")));
         assert!(v["data"].get("flags").is_none_or(|f| f == 0), "{v}");

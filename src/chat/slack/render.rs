@@ -337,6 +337,28 @@ mod tests {
     }
 
     #[test]
+    fn user_text_formats_nothing_and_links_no_channel() {
+        let line = format!(
+            "**{}** by {}",
+            user("*b* _i_ ~s~ `c` <#C024BE7LR|sales> & <!here>"),
+            user("dana")
+        );
+        assert_eq!(
+            mrkdwn(&line),
+            "*∗b∗ ˍiˍ ∼s∼ ˋcˋ &lt;#C024BE7LR|sales&gt; &amp; &lt;!here&gt;* by dana"
+        );
+        assert_eq!(mrkdwn(&user("> quote")), "＞ quote");
+        assert_eq!(mrkdwn(&format!("x {}", user("> q"))), "x &gt; q");
+    }
+
+    #[test]
+    fn stored_text_without_marks_still_loses_its_line_breaks() {
+        let v = response(&Reply::new("Acme\n✅ Approved").line("a\u{1b}[31mb\u{2066}c"));
+        assert_eq!(v["blocks"][0]["text"]["text"], "*Acme ✅ Approved*");
+        assert_eq!(v["blocks"][1]["text"]["text"], "a[31mbc");
+    }
+
+    #[test]
     fn only_well_formed_channel_links_are_relinked() {
         assert_eq!(relink_channels("&lt;#C1|a b&gt;"), "&lt;#C1|a b&gt;");
         assert_eq!(relink_channels("&lt;#c1|ab&gt;"), "&lt;#c1|ab&gt;");
