@@ -232,3 +232,55 @@ async fn the_digest_dry_run_prints_hostile_names_without_escapes_or_forged_lines
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn dealgate_outbox_prints_a_stored_title_and_error_without_escapes_or_forged_lines() {
+    let app = TestApp::new().await;
+    let team = app.team().await;
+    app.service
+        .setup_digest(
+            &team.admin,
+            "managers",
+            chrono::NaiveTime::from_hms_opt(8, 30, 0).unwrap(),
+            dealgate::engine::schedule::parse_zone("UTC").unwrap(),
+            true,
+            None,
+        )
+        .await
+        .unwrap();
+    let at = support::start_time() + chrono::Duration::hours(12);
+    app.clock.set(at);
+    dealgate::jobs::scheduler::tick(&app.service, at)
+        .await
+        .unwrap();
+    // The queued digest, as if its title and a platform's error had been hostile.
+    let store = app.db.store().await;
+    let mut tx = store.begin().await.unwrap();
+    let title = format!("Digest · {}", user(FORGED_LINE));
+    sqlx::query("UPDATE outbox SET payload = $1, last_error = $2")
+        .bind(
+            json!({ "title": title, "lines": [], "fields": [], "tone": "info", "buttons": [] })
+                .to_string(),
+        )
+        .bind("HTTP 400: \u{1b}[31mbad\u{1b}[0m\n#9 sent workspace 1: all good")
+        .execute(&mut *tx)
+        .await
+        .expect("store a hostile outbox row");
+    tx.commit().await.unwrap();
+
+    let mut out = Vec::new();
+    dealgate::jobs::cli::print_outbox(&app.service, &mut out)
+        .await
+        .expect("print the outbox");
+    let text = String::from_utf8(out).unwrap();
+    assert_inert(&text);
+    assert_eq!(text.lines().count(), 1, "one line per message:\n{text}");
+    assert!(
+        text.contains("\"Digest · Acme ✅ Approved by Dana (manager), gates passed [31mRED[0m\""),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("last error: HTTP 400: [31mbad[0m #9 sent workspace 1: all good\n"),
+        "{text}"
+    );
+}
