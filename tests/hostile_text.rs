@@ -284,3 +284,27 @@ async fn dealgate_outbox_prints_a_stored_title_and_error_without_escapes_or_forg
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn a_refusal_that_names_a_hostile_owner_escapes_the_name_too() {
+    let app = hostile_pipeline().await;
+    // eve is a rep of nobody: ann's deal is not hers to log on.
+    let reply = run(&app, "eve", "/log deal-2 discovery-call").await;
+    let console = render(&reply);
+    let discord = serde_json::to_value(discord::response(&reply)).unwrap();
+    let slack = slack::response(&reply);
+    assert_inert(&console);
+    assert_json_inert(&discord, DISCORD_ACTIVE);
+    assert_json_inert(&slack, SLACK_ACTIVE);
+    assert!(
+        console.contains("it belongs to ann[2J <@123456> # Heading."),
+        "{console}"
+    );
+    let description = discord["data"]["embeds"][0]["description"]
+        .as_str()
+        .unwrap();
+    assert!(
+        description.contains("it belongs to ann\\[2J \\<\\@123456\\> \\# Heading."),
+        "{description}"
+    );
+}

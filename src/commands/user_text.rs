@@ -20,17 +20,12 @@
 //!   terminal: Dana moved Acme *Corp*
 //! ```
 
-use crate::engine::text::{USER_TEXT_END, USER_TEXT_START, one_line};
+use crate::engine::text::{USER_TEXT_END, USER_TEXT_START, mark_user, one_line};
 
 /// `text`, typed by a person, marked as such for the renderers; on one line, without control or
 /// invisible characters (and so without marks of its own).
 pub fn user(text: impl AsRef<str>) -> String {
-    let text = one_line(text.as_ref());
-    let mut out = String::with_capacity(text.len() + 6);
-    out.push(USER_TEXT_START);
-    out.push_str(&text);
-    out.push(USER_TEXT_END);
-    out
+    mark_user(text.as_ref())
 }
 
 /// A run of a reply's text: the bot's own words and markup, or what a person typed. Both are

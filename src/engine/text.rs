@@ -41,6 +41,18 @@ pub fn is_forbidden(c: char) -> bool {
 pub const USER_TEXT_START: char = '\u{E000}';
 pub const USER_TEXT_END: char = '\u{E001}';
 
+/// `text`, typed by a person, between the marks, on one line and without forbidden characters
+/// (its own marks included). `commands::user_text::user` is the name builders use; the service
+/// marks the few names it puts in its refusals with this.
+pub fn mark_user(text: &str) -> String {
+    let text = one_line(text);
+    let mut out = String::with_capacity(text.len() + 2 * USER_TEXT_START.len_utf8());
+    out.push(USER_TEXT_START);
+    out.push_str(&text);
+    out.push(USER_TEXT_END);
+    out
+}
+
 /// The first forbidden character and its position, counted in characters from 1 as a person
 /// would count them.
 pub fn first_forbidden(text: &str) -> Option<(usize, char)> {
