@@ -14,6 +14,7 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
 use crate::commands::execute::execute_line;
 use crate::commands::reply::{Reply, Tone};
+use crate::commands::user_text::{Piece, pieces};
 use crate::service::{Caller, Service};
 
 /// The console's workspace: one per database unless named otherwise.
@@ -77,7 +78,7 @@ where
             continue;
         }
         if !interactive {
-            writeln!(out, "{user}> {line}")?;
+            writeln!(out, "{user}> {}", crate::engine::text::one_line(line))?;
         }
         let reply = execute_line(service, &caller(workspace, &user), line).await;
         out.write_all(render(&reply).as_bytes())?;
@@ -94,7 +95,9 @@ pub fn is_valid_name(name: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'))
 }
 
-/// A reply as terminal text.
+/// A reply as terminal text. Every piece of it is on one line and free of control characters
+/// (ESC included), whoever wrote it; the bot's `**bold**` markers are dropped, a person's
+/// asterisks kept as typed.
 pub fn render(reply: &Reply) -> String {
     let mut out = String::new();
     let marker = match reply.tone {
@@ -102,31 +105,39 @@ pub fn render(reply: &Reply) -> String {
         Tone::Success => "✔",
         _ => "──",
     };
-    out.push_str(&format!("{marker} {}\n", plain(&reply.title)));
+    out.push_str(&format!("{marker} {}\n", terminal(&reply.title)));
     if !reply.fields.is_empty() {
         let inline: Vec<String> = reply
             .fields
             .iter()
             .filter(|f| f.inline)
-            .map(|f| format!("{}: {}", f.name, plain(&f.value)))
+            .map(|f| format!("{}: {}", terminal(&f.name), terminal(&f.value)))
             .collect();
         if !inline.is_empty() {
             out.push_str(&format!("   {}\n", inline.join(" · ")));
         }
         for f in reply.fields.iter().filter(|f| !f.inline) {
-            out.push_str(&format!("   {}: {}\n", f.name, plain(&f.value)));
+            out.push_str(&format!(
+                "   {}: {}\n",
+                terminal(&f.name),
+                terminal(&f.value)
+            ));
         }
     }
     for line in &reply.lines {
-        out.push_str(&format!("   {}\n", plain(line)));
+        out.push_str(&format!("   {}\n", terminal(line)));
     }
     for b in &reply.buttons {
-        out.push_str(&format!("   [{}] {}\n", b.label, b.command));
+        out.push_str(&format!(
+            "   [{}] {}\n",
+            terminal(&b.label),
+            terminal(&b.command)
+        ));
     }
     if let Some(image) = &reply.image {
         out.push_str(&format!(
             "   (image {}: {} bytes)\n",
-            image.file_name,
+            terminal(&image.file_name),
             image.png.len()
         ));
     }
@@ -134,7 +145,33 @@ pub fn render(reply: &Reply) -> String {
     out
 }
 
-/// Drops the `**bold**` markers a terminal would show literally.
-fn plain(text: &str) -> String {
-    text.replace("**", "")
+/// One line of a reply as a terminal shows it: the bot's `**bold**` markers dropped (a
+/// terminal would show them literally), user text as typed, and nothing that is not printable.
+pub fn terminal(text: &str) -> String {
+    pieces(text)
+        .into_iter()
+        .map(|p| match p {
+            Piece::Bot(s) => s.replace("**", ""),
+            Piece::User(s) => s,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::user_text::user;
+
+    #[test]
+    fn the_terminal_gets_user_text_as_typed_on_one_line_and_no_control_character() {
+        let reply = Reply::new(format!("deal-1 · {}", user("Acme\n✅ Approved")))
+            .line(format!("**Owner** {}", user("**ann**\u{1b}[2J")))
+            .line("stored before: a\u{1b}[31mb\u{202e}c")
+            .field("Champion", user("Priya\tShah\u{200b}"));
+        assert_eq!(
+            render(&reply),
+            "── deal-1 · Acme ✅ Approved\n   Champion: Priya Shah\n   Owner **ann**[2J\n   \
+             stored before: a[31mbc\n\n"
+        );
+    }
 }

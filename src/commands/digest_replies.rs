@@ -16,6 +16,7 @@ use chrono_tz::Tz;
 
 use super::replies::{deals, money};
 use super::reply::{Reply, Tone};
+use super::user_text::user;
 use crate::engine::forecast::{Forecast, Totals};
 use crate::engine::ids::StageId;
 use crate::engine::playbook::{ForecastCategory, Playbook};
@@ -84,7 +85,7 @@ pub fn digest(f: &DigestFigures, playbook: &Playbook, zone: Tz) -> Reply {
     if !q.by_owner.is_empty() {
         r = r.line("**By rep, this quarter**");
         for (owner, t) in &q.by_owner {
-            r = r.line(totals(owner, t, cur));
+            r = r.line(totals(&user(owner), t, cur));
         }
     }
 
@@ -138,7 +139,15 @@ pub fn digest(f: &DigestFigures, playbook: &Playbook, zone: Tz) -> Reply {
         let shown: Vec<String> = list
             .iter()
             .take(crate::service::LIST_LIMIT)
-            .map(|d| format!("{} {} ({}, {})", d.number, d.name, d.owner, detail(d)))
+            .map(|d| {
+                format!(
+                    "{} {} ({}, {})",
+                    d.number,
+                    user(&d.name),
+                    user(&d.owner),
+                    detail(d)
+                )
+            })
             .collect();
         let more = list.len().saturating_sub(crate::service::LIST_LIMIT);
         let more = if more > 0 {
@@ -186,8 +195,8 @@ fn risk_line(g: &RiskGroup, playbook: &Playbook, cur: &str) -> String {
             format!(
                 "{} {} ({}, {}, {})",
                 d.number,
-                d.name,
-                d.owner,
+                user(&d.name),
+                user(&d.owner),
                 money(i128::from(d.amount), cur),
                 detail(d)
             )
@@ -263,7 +272,7 @@ pub fn snoozed(s: &Snoozed) -> Reply {
         .line(format!(
             "No coaching nudges about {} {} until {} (inclusive).",
             s.number,
-            s.name,
+            user(&s.name),
             s.until.format("%a %-d %b")
         ))
 }
@@ -317,8 +326,8 @@ pub fn nudges(items: &[NudgeItem], currency: &str, about_team: bool) -> Reply {
         r = r.line(format!(
             "**{} {}** ({}, {}, {}): {}.",
             item.number,
-            item.name,
-            item.owner,
+            user(&item.name),
+            user(&item.owner),
             item.stage,
             money(i128::from(item.amount), currency),
             facts.join("; ")

@@ -14,6 +14,7 @@ use super::catalogue::CommandSpec;
 use super::help::usage;
 use super::values::thousands;
 use crate::engine::ids::ValueError;
+use crate::engine::text::code_point;
 
 /// Why an invocation was refused. The `Display` text is the reply: what was wrong and what
 /// would be right.
@@ -117,6 +118,16 @@ pub enum ValueProblem {
     Days(String),
     #[error("`{0}` is not a month; give its name (`april`, `apr`) or number (1 to 12)")]
     Month(String),
+    #[error(
+        "{what} can't contain control or invisible characters (found {} at position {at}); \
+         type it on one line, without special characters",
+        code_point(*.found)
+    )]
+    Unprintable {
+        what: &'static str,
+        found: char,
+        at: usize,
+    },
     #[error("{what} can be at most {} characters; yours has {}", thousands(*.limit), thousands(*.actual))]
     TooLong {
         what: &'static str,

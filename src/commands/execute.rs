@@ -89,7 +89,7 @@ async fn run(
                 .list_deals(session, owner.as_ref(), stage.as_ref())
                 .await?;
             let whose = match (&owner, session.member.role()) {
-                (Some(o), _) => o.0.trim_start_matches('@').to_string(),
+                (Some(o), _) => super::user_text::user(o.0.trim_start_matches('@')),
                 (None, crate::engine::playbook::Role::Rep) => "yours".to_string(),
                 (None, crate::engine::playbook::Role::Manager) => "your team's".to_string(),
                 (None, crate::engine::playbook::Role::Admin) => "everyone's".to_string(),

@@ -14,6 +14,7 @@ pub mod replies;
 pub mod reply;
 mod schedule_values;
 mod tokenize;
+pub mod user_text;
 mod values;
 
 pub use command::{Command, PeriodSpec, UserRef};

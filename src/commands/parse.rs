@@ -211,6 +211,15 @@ fn assign(
     })
 }
 
+/// A value that counts as not given: empty, or prose that is nothing but line breaks and
+/// invisible characters (a name made of those is refused instead, saying which).
+fn is_blank(option: &OptionSpec, raw: &str) -> bool {
+    raw.is_empty()
+        || (option.kind == OptionKind::Text
+            && super::values::is_prose(option.name)
+            && crate::engine::text::one_line(raw).trim().is_empty())
+}
+
 fn takes_words(option: &OptionSpec) -> bool {
     matches!(option.kind, OptionKind::Text | OptionKind::CommandName)
 }
@@ -251,7 +260,9 @@ pub fn build(spec: &'static CommandSpec, args: &[(String, String)]) -> Result<Co
             .find(|(o, _)| o.name == option.name)
             .map(|(_, raw)| *raw);
         match raw {
-            Some(raw) if !raw.is_empty() => values.values.push((option.name, value(option, raw)?)),
+            Some(raw) if !is_blank(option, raw) => {
+                values.values.push((option.name, value(option, raw)?))
+            }
             Some(_) if option.required && option.kind == OptionKind::Text => {
                 return Err(ParseError::EmptyText {
                     command: spec,
@@ -330,7 +341,7 @@ fn value(option: &'static OptionSpec, raw: &str) -> Result<Value, ParseError> {
                         actual,
                     }));
                 }
-                _ => Value::Text(raw.to_string()),
+                _ => Value::Text(super::values::clean_text(option.name, raw).map_err(bad)?),
             }
         }
         OptionKind::Channel => {

@@ -737,6 +737,136 @@ fn a_long_deal_name_and_override_are_refused_with_their_own_limits() {
 }
 
 #[test]
+fn a_deal_name_with_an_escape_sequence_is_refused_naming_the_character_and_where() {
+    assert_eq!(
+        err("/deal new \"Acme\u{1b}[31m\" 5 2026-01-01"),
+        "`name`: a deal name can't contain control or invisible characters (found U+001B at \
+         position 5); type it on one line, without special characters"
+    );
+}
+
+#[test]
+fn a_deal_name_with_a_line_break_is_refused_from_any_platform() {
+    let forged = "Acme\n✅ Approved by Dana (manager), gates passed";
+    let refused = build(
+        spec("deal new"),
+        &args(&[("name", forged), ("amount", "5"), ("close", "2026-01-01")]),
+    )
+    .unwrap_err();
+    assert_eq!(
+        refused,
+        ParseError::BadValue {
+            option: Some("name"),
+            problem: ValueProblem::Unprintable {
+                what: "a deal name",
+                found: '\n',
+                at: 5
+            }
+        }
+    );
+    assert!(refused.to_string().contains("(found U+000A at position 5)"));
+}
+
+#[test]
+fn bidi_overrides_and_zero_width_characters_are_refused_in_names_and_field_values() {
+    for hostile in [
+        "\u{202e}gpj.exe",
+        "Ac\u{200b}me",
+        "Acme\u{2066}",
+        "Acme\u{feff}",
+    ] {
+        assert!(
+            err(&format!("/deal new \"{hostile}\" 5 2026-01-01"))
+                .starts_with("`name`: a deal name can't contain control or invisible characters"),
+            "{hostile:?}"
+        );
+        assert!(
+            err(&format!("/deal set 42 champion \"{hostile}\""))
+                .starts_with("`value`: a field value can't contain control or invisible"),
+            "{hostile:?}"
+        );
+    }
+}
+
+#[test]
+fn names_with_markup_and_any_script_are_kept_as_typed() {
+    // Markup is not refused: it is text, and every renderer escapes it.
+    let Command::DealNew { name, .. } =
+        ok("/deal new \"**[Verify](https://evil.example)** <@1> 中文 Café\" 5 2026-01-01")
+    else {
+        panic!("not a deal");
+    };
+    assert_eq!(name, "**[Verify](https://evil.example)** <@1> 中文 Café");
+}
+
+#[test]
+fn notes_and_reasons_keep_their_words_on_one_line_without_invisible_characters() {
+    assert_eq!(
+        build(
+            spec("log"),
+            &args(&[
+                ("deal", "7"),
+                ("activity", "demo"),
+                ("note", "met the CFO\r\nand\tthe CTO\u{200b}\u{1b}[0m")
+            ])
+        ),
+        Ok(Command::Log {
+            deal: deal(7),
+            activity: activity("demo"),
+            note: text("met the CFO and the CTO[0m")
+        })
+    );
+    assert_eq!(
+        build(
+            spec("lost"),
+            &args(&[("deal", "7"), ("reason", "budget\n✅ Approved by Dana")])
+        ),
+        Ok(Command::Lost {
+            deal: deal(7),
+            reason: "budget ✅ Approved by Dana".to_string()
+        })
+    );
+}
+
+#[test]
+fn prose_of_nothing_but_breaks_and_invisible_characters_counts_as_not_given() {
+    assert_eq!(
+        build(
+            spec("log"),
+            &args(&[
+                ("deal", "7"),
+                ("activity", "demo"),
+                ("note", "\u{200b}\n\u{202e}")
+            ])
+        ),
+        Ok(Command::Log {
+            deal: deal(7),
+            activity: activity("demo"),
+            note: None
+        })
+    );
+    assert_eq!(
+        build(
+            spec("lost"),
+            &args(&[("deal", "7"), ("reason", "\r\n\u{feff}")])
+        ),
+        Err(ParseError::EmptyText {
+            command: spec("lost"),
+            option: "reason"
+        })
+    );
+}
+
+#[test]
+fn a_slack_mention_whose_label_hides_a_control_character_is_refused() {
+    assert!(parse_user("<@U024BE7LH|al\u{1b}ex>").is_err());
+    assert_eq!(
+        parse_user("<@U024BE7LH|alex>"),
+        Ok(user("<@U024BE7LH|alex>"))
+    );
+}
+
+#[test]
 fn an_unclosed_quote_says_where_it_opened() {
     assert_eq!(
         parse_line(r#"/log 42 demo "met the CFO"#),
@@ -1137,6 +1267,11 @@ fn slug() -> impl Strategy<Value = String> {
 
 fn text_up_to(limit: usize) -> impl Strategy<Value = String> {
     "(?s).{1,80}".prop_filter_map("blank or too long", move |s| {
+        // Control and invisible characters are refused or dropped on input (tested apart).
+        let s: String = s
+            .chars()
+            .filter(|c| !crate::engine::text::is_forbidden(*c))
+            .collect();
         let t = s.trim().to_string();
         (!t.is_empty() && t.chars().count() <= limit).then_some(t)
     })

@@ -11,6 +11,7 @@ use crate::service::{
 };
 
 use super::reply::{Reply, Tone};
+use super::user_text::user;
 
 /// `USD 12,500` from minor units.
 pub fn money(minor: i128, currency: &str) -> String {
@@ -116,7 +117,7 @@ pub fn deal_card(view: &DealView, playbook: &Playbook, title: impl Into<String>)
         .field("Amount", money(i128::from(d.amount.minor()), currency))
         .field("Weighted", money(weighted, currency))
         .field("Close date", d.close_date.to_string())
-        .field("Owner", view.owner.display_name.clone());
+        .field("Owner", user(&view.owner.display_name));
     if let Some(s) = stage {
         reply = reply.tone(stage_tone(playbook, s));
     }
@@ -132,7 +133,7 @@ pub fn deal_card(view: &DealView, playbook: &Playbook, title: impl Into<String>)
             .map_or_else(|| name.to_string(), |f| f.name.clone());
         reply.fields.push(super::reply::Field {
             name: label,
-            value: value.clone(),
+            value: user(value),
             inline: false,
         });
     }
@@ -176,7 +177,7 @@ pub fn deal_shown(view: &DealView, playbook: &Playbook) -> Reply {
     let mut reply = deal_card(
         view,
         playbook,
-        format!("{} · {}", view.deal.number, view.deal.name),
+        format!("{} · {}", view.deal.number, user(&view.deal.name)),
     );
     if let Some(last) = view.recent_activities.first() {
         reply.lines.push(format!(
@@ -198,7 +199,7 @@ pub fn deal_created(view: &DealView, playbook: &Playbook) -> Reply {
     let mut reply = deal_card(
         view,
         playbook,
-        format!("Created {} · {}", view.deal.number, view.deal.name),
+        format!("Created {} · {}", view.deal.number, user(&view.deal.name)),
     );
     reply.lines.push(format!(
         "Log work with `/log {} <activity>`; `/playbook {}` lists what to do in this stage.",
@@ -221,7 +222,11 @@ pub fn approved(view: &DealView, playbook: &Playbook, approver: &str) -> Reply {
     deal_card(
         view,
         playbook,
-        format!("{approver} approved {} in {stage}", view.deal.number),
+        format!(
+            "{} approved {} in {stage}",
+            user(approver),
+            view.deal.number
+        ),
     )
     .tone(Tone::Success)
 }
@@ -276,43 +281,40 @@ pub fn moved(m: &Moved, playbook: &Playbook, actor: &str) -> Reply {
         TransitionKind::Lost => format!("{} lost", d.number),
     };
     let mut reply = deal_card(&m.view, playbook, title);
+    let actor = user(actor);
+    let name = user(&d.name);
+    let reason = user(m.transition.reason.as_deref().unwrap_or(""));
     let probability = playbook
         .stage(&m.transition.to)
         .map_or(0, |s| s.probability.percent());
     match m.transition.kind {
         TransitionKind::Won => reply.lines.insert(
             0,
-            format!("{actor} closed **{}** won: {} booked.", d.name, money(i128::from(d.amount.minor()), currency)),
+            format!("{actor} closed **{name}** won: {} booked.", money(i128::from(d.amount.minor()), currency)),
         ),
         TransitionKind::Lost => reply.lines.insert(
             0,
             format!(
-                "{actor} closed **{}** lost from {from}. Reason: {}",
-                d.name,
-                m.transition.reason.as_deref().unwrap_or("")
+                "{actor} closed **{name}** lost from {from}. Reason: {reason}"
             ),
         ),
         _ => reply.lines.insert(
             0,
             format!(
-                "{actor} moved **{}** from {from} to {to}: probability {probability}%, weighted {} (was {}).",
-                d.name,
+                "{actor} moved **{name}** from {from} to {to}: probability {probability}%, weighted {} (was {}).",
                 money(m.weighted_after, currency),
                 money(m.weighted_before, currency)
             ),
         ),
     }
-    if m.transition.kind == TransitionKind::Back
-        && let Some(reason) = &m.transition.reason
-    {
+    if m.transition.kind == TransitionKind::Back && m.transition.reason.is_some() {
         reply.lines.insert(1, format!("Reason: {reason}"));
     }
     if !m.transition.overridden.is_empty() {
         reply.lines.insert(
             1,
             format!(
-                "⚠ Override by {actor}: {}. Requirements passed without being met: {}.",
-                m.transition.reason.as_deref().unwrap_or(""),
+                "⚠ Override by {actor}: {reason}. Requirements passed without being met: {}.",
                 m.transition
                     .overridden
                     .iter()
@@ -415,11 +417,11 @@ pub fn deal_list(deals: &[DealSummary], playbook: &Playbook, whose: &str) -> Rep
         reply.lines.push(format!(
             "`{}` **{}** · {} · {} · closes {} · {}{stalled}",
             d.number,
-            d.name,
+            user(&d.name),
             stage_name(playbook, &d.stage),
             money(i128::from(d.amount.minor()), &playbook.currency),
             d.close_date,
-            s.owner
+            user(&s.owner)
         ));
     }
     if deals.len() >= 50 {
@@ -538,16 +540,20 @@ pub fn forecast_view(view: &ForecastView, playbook: &Playbook) -> Reply {
             .unwrap_or(0)
     };
     use crate::engine::playbook::ForecastCategory as Cat;
-    let mut reply = Reply::new(format!("Forecast · {} · {}", view.scope, view.period.label))
-        .field("Open pipeline", money(f.open.amount, c))
-        .field("Weighted", money(f.open.weighted_minor(), c))
-        .field("Commit", money(category(Cat::Commit), c))
-        .field(
-            "Best case",
-            money(category(Cat::BestCase) + category(Cat::Commit), c),
-        )
-        .field("Closed won", money(f.won.amount, c))
-        .ephemeral();
+    let mut reply = Reply::new(format!(
+        "Forecast · {} · {}",
+        user(&view.scope),
+        view.period.label
+    ))
+    .field("Open pipeline", money(f.open.amount, c))
+    .field("Weighted", money(f.open.weighted_minor(), c))
+    .field("Commit", money(category(Cat::Commit), c))
+    .field(
+        "Best case",
+        money(category(Cat::BestCase) + category(Cat::Commit), c),
+    )
+    .field("Closed won", money(f.won.amount, c))
+    .ephemeral();
     reply.lines.push(format!(
         "{} open; {} won in the period.",
         deals(f.open.count),
@@ -567,7 +573,7 @@ pub fn forecast_view(view: &ForecastView, playbook: &Playbook) -> Reply {
         reply.lines.extend(
             f.by_owner
                 .iter()
-                .map(|(o, t)| format!("• {}", totals_line(o, t, c))),
+                .map(|(o, t)| format!("• {}", totals_line(&user(o), t, c))),
         );
     }
     if f.by_month.len() > 1 {
@@ -594,18 +600,25 @@ pub fn forecast_view(view: &ForecastView, playbook: &Playbook) -> Reply {
 pub fn approval_requested(req: &ApprovalRequest, asker: &str, playbook: &Playbook) -> Reply {
     let d = &req.deal;
     let stage = stage_name(playbook, &d.stage);
-    Reply::new(format!("Approval requested for {} · {}", d.number, d.name))
-        .line(format!(
-            "{asker} asks {} to approve {} in {stage}: `/approve {}`.",
-            req.approver.display_name, d.number, d.number
-        ))
-        .field(
-            "Amount",
-            money(i128::from(d.amount.minor()), &playbook.currency),
-        )
-        .field("Owner", req.owner.display_name.clone())
-        .field("Stage", stage)
-        .tone(Tone::Info)
+    Reply::new(format!(
+        "Approval requested for {} · {}",
+        d.number,
+        user(&d.name)
+    ))
+    .line(format!(
+        "{} asks {} to approve {} in {stage}: `/approve {}`.",
+        user(asker),
+        user(&req.approver.display_name),
+        d.number,
+        d.number
+    ))
+    .field(
+        "Amount",
+        money(i128::from(d.amount.minor()), &playbook.currency),
+    )
+    .field("Owner", user(&req.owner.display_name))
+    .field("Stage", stage)
+    .tone(Tone::Info)
 }
 
 pub fn team_view(team: &[TeamMember]) -> Reply {
@@ -614,11 +627,12 @@ pub fn team_view(team: &[TeamMember]) -> Reply {
         let manager = t
             .manager
             .as_ref()
-            .map(|m| format!(", reports to {m}"))
+            .map(|m| format!(", reports to {}", user(m)))
             .unwrap_or_default();
         reply.lines.push(format!(
             "• {} — {}{manager}",
-            t.member.display_name, t.member.role
+            user(&t.member.display_name),
+            t.member.role
         ));
     }
     reply
@@ -628,11 +642,12 @@ pub fn team_set(t: &TeamMember) -> Reply {
     let manager = t
         .manager
         .as_ref()
-        .map(|m| format!(", reporting to {m}"))
+        .map(|m| format!(", reporting to {}", user(m)))
         .unwrap_or_default();
     Reply::new(format!(
         "{} is now a {}{manager}",
-        t.member.display_name, t.member.role
+        user(&t.member.display_name),
+        t.member.role
     ))
     .tone(Tone::Success)
 }

@@ -6,7 +6,8 @@
 pub struct Reply {
     pub title: String,
     /// Paragraphs or list lines under the title, in order. Markdown-light: `**bold**` and
-    /// `` `code` `` only, which every platform can show.
+    /// `` `code` `` only, which every platform can show. Anything a person typed goes in through
+    /// `user_text::user`, here as in the title and fields, so each renderer can escape it.
     pub lines: Vec<String>,
     /// Labelled values shown side by side where the platform can (amount, stage, …).
     pub fields: Vec<Field>,

@@ -210,7 +210,9 @@ pub fn parse_user(s: &str) -> Result<UserRef, ParseError> {
         let (id, label) = inner.split_once('|').unwrap_or((inner, ""));
         // Discord ids are up to 20 digits and Slack's about a dozen letters and digits.
         let id_ok = (1..=32).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric());
-        let label_ok = label.chars().count() <= limits::USER_NAME && !label.contains(['<', '>']);
+        let label_ok = label.chars().count() <= limits::USER_NAME
+            && !label.contains(['<', '>'])
+            && crate::engine::text::first_forbidden(label).is_none();
         return if id_ok && label_ok {
             Ok(UserRef(text.to_string()))
         } else {
@@ -246,6 +248,31 @@ pub(crate) fn text_limit(option: &str) -> Option<(&'static str, usize)> {
         "value" => Some(("a field value", limits::FIELD_VALUE)),
         _ => None,
     }
+}
+
+/// A text option's value as it is kept. Names (a deal's name, a field's value, which cards and
+/// lists show as a name) refuse control and invisible characters, saying which and where, so
+/// what is stored is exactly what the person sees; prose (a note, a reason) is kept on one line
+/// with its line breaks as spaces and the invisible characters dropped, since a pasted note
+/// with a line break means nothing hostile and refusing it would only cost a retype.
+pub(crate) fn clean_text(option: &str, raw: &str) -> Result<String, ValueProblem> {
+    use crate::engine::text::{first_forbidden, one_line};
+    if is_prose(option) {
+        return Ok(one_line(raw).trim().to_string());
+    }
+    match first_forbidden(raw) {
+        Some((at, found)) => Err(ValueProblem::Unprintable {
+            what: text_limit(option).map_or("this text", |(what, _)| what),
+            found,
+            at,
+        }),
+        None => Ok(raw.to_string()),
+    }
+}
+
+/// The text options that are prose (kept on one line) rather than names (refused).
+pub(crate) fn is_prose(option: &str) -> bool {
+    matches!(option, "note" | "reason" | "override")
 }
 
 /// `1204` → `1,204`, as people read counts.

@@ -12,6 +12,7 @@ pub mod nudge;
 pub mod playbook;
 pub mod schedule;
 pub mod suggest;
+pub mod text;
 pub mod transition;
 
 #[cfg(test)]

@@ -11,6 +11,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("ids.rs", include_str!("ids.rs")),
     ("transition.rs", include_str!("transition.rs")),
     ("suggest.rs", include_str!("suggest.rs")),
+    ("text.rs", include_str!("text.rs")),
     ("nudge.rs", include_str!("nudge.rs")),
     ("schedule.rs", include_str!("schedule.rs")),
     ("playbook/mod.rs", include_str!("playbook/mod.rs")),

@@ -1,5 +1,9 @@
 //! What `dealgate digest --dry-run` and `dealgate outbox` print. Kept out of `main.rs` so the
 //! output can be tested.
+//!
+//! Everything printed passes through `terminal` or `one_line`: a workspace name, a stored
+//! reply's title or a platform's error text may hold ESC or a line break, and an operator's
+//! terminal must show them as text, never obey them.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -7,7 +11,8 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use super::scheduler::digest_reply;
-use crate::chat::console::render;
+use crate::chat::console::{render, terminal};
+use crate::engine::text::one_line;
 use crate::service::Service;
 use crate::store::{jobs, tenants};
 
@@ -49,7 +54,13 @@ pub async fn print_digests<W: Write>(
             .digest_channel
             .as_deref()
             .map_or("no channel set up yet".to_string(), |c| format!("#{c}"));
-        writeln!(out, "Workspace {} ({}) → {target}", tenant.id, tenant.name)?;
+        writeln!(
+            out,
+            "Workspace {} ({}) → {}",
+            tenant.id,
+            one_line(&tenant.name),
+            one_line(&target)
+        )?;
         write!(out, "{}", render(&reply))?;
         if let (Some(dir), Some(image)) = (chart_dir, &reply.image) {
             // So a person can look at the chart before it is ever posted.
@@ -78,6 +89,7 @@ pub async fn print_outbox<W: Write>(service: &Service, out: &mut W) -> anyhow::R
         let title = serde_json::from_str::<serde_json::Value>(&row.payload)
             .ok()
             .and_then(|v| v.get("title").and_then(|t| t.as_str()).map(str::to_string))
+            .map(|t| terminal(&t))
             .unwrap_or_default();
         writeln!(
             out,
@@ -87,17 +99,21 @@ pub async fn print_outbox<W: Write>(service: &Service, out: &mut W) -> anyhow::R
             tenant = row.tenant_id,
             platform = row.platform,
             kind = row.target_kind,
-            target = row.target,
+            target = one_line(&row.target),
             attempts = row.attempts,
             next = if row.status == "failed" {
                 "never (failed for good)"
             } else {
                 &row.next_attempt_at
             },
-            err = row.last_error.as_deref().unwrap_or("none"),
+            err = one_line(row.last_error.as_deref().unwrap_or("none")),
         )?;
         if let Some(done) = &row.progress {
-            writeln!(out, "   already done, not repeated on retry: {done}")?;
+            writeln!(
+                out,
+                "   already done, not repeated on retry: {}",
+                one_line(done)
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

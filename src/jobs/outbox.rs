@@ -193,7 +193,7 @@ impl<W: Write + Send> Sender for ConsoleSender<W> {
     async fn send(&self, message: &OutboxMessage) -> Result<Delivered, SendError> {
         let text = format!(
             "→ {}\n{}",
-            message.target,
+            crate::engine::text::one_line(&message.target.to_string()),
             crate::chat::console::render(&message.reply)
         );
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());

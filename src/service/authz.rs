@@ -3,6 +3,7 @@
 //! only admins configure the workspace.
 
 use crate::engine::playbook::Role;
+use crate::engine::text::mark_user;
 use crate::store::MemberRow;
 
 use super::ServiceError;
@@ -28,7 +29,7 @@ pub fn require_act_on(
         Err(ServiceError::Forbidden(format!(
             "You can't {what}: it belongs to {}. Reps act on their own deals; managers on their \
              reps' deals; admins on all.",
-            owner.display_name
+            mark_user(&owner.display_name)
         )))
     }
 }
@@ -45,7 +46,7 @@ pub fn require_approver(
     } else if actor.role() >= Role::Manager {
         Err(ServiceError::Forbidden(format!(
             "You can't {what}: only {}'s manager or an admin can.",
-            owner.display_name
+            mark_user(&owner.display_name)
         )))
     } else {
         Err(ServiceError::Forbidden(format!(

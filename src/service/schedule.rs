@@ -191,7 +191,7 @@ impl Service {
         if !(me.role() == Role::Admin || manages(me, &owner)) {
             return Err(ServiceError::Forbidden(format!(
                 "Only {}'s manager or an admin can snooze nudges about {number}.",
-                owner.display_name
+                crate::engine::text::mark_user(&owner.display_name)
             )));
         }
         // Through the last day named: snoozing for 7 days on Monday silences nudges until the

@@ -31,6 +31,7 @@ use crate::commands::parse::build;
 use crate::commands::{Command, Reply, replies};
 use crate::engine::ids::DealNumber;
 use crate::engine::playbook::Role;
+use crate::engine::text::one_line;
 use crate::service::{Caller, Choice, Delivery, Service, ServiceError, StageDirection};
 
 const PLATFORM: &str = "discord";
@@ -282,11 +283,16 @@ impl Dispatcher {
         let guild = guild?;
         let member = member?;
         let user = &member.user;
-        let display_name = member
-            .nick
-            .clone()
-            .or_else(|| user.global_name.clone())
-            .unwrap_or_else(|| user.name.clone());
+        // Nicknames are typed by people and may hold line breaks, ESC or bidi overrides; the
+        // name is kept on one line without them, and a name that was nothing else falls back
+        // to the next one Discord has.
+        let display_name = [member.nick.as_deref(), user.global_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .chain([user.name.as_str()])
+            .map(|name| one_line(name).trim().to_string())
+            .find(|name| !name.is_empty())
+            .unwrap_or_else(|| user.id.to_string());
         Some(Caller {
             platform: PLATFORM.to_string(),
             workspace: guild.to_string(),

@@ -67,14 +67,20 @@ pub fn read(data: &CommandData) -> Result<Invocation, ParseError> {
     Ok(invocation)
 }
 
-/// The name a mentioned user goes by in this server: nickname, then global name, then username.
+/// The name a mentioned user goes by in this server: nickname, then global name, then username;
+/// on one line without control or invisible characters, as people typed them (a name that was
+/// nothing else falls through to the next).
 fn display_name(data: &CommandData, id: UserId) -> String {
     let resolved = &data.resolved;
-    resolved
-        .members
-        .get(&id)
-        .and_then(|m| m.nick.clone())
-        .or_else(|| resolved.users.get(&id).and_then(|u| u.global_name.clone()))
-        .or_else(|| resolved.users.get(&id).map(|u| u.name.clone()))
-        .unwrap_or_else(|| id.to_string())
+    let user = resolved.users.get(&id);
+    [
+        resolved.members.get(&id).and_then(|m| m.nick.as_deref()),
+        user.and_then(|u| u.global_name.as_deref()),
+        user.map(|u| u.name.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|name| crate::engine::text::one_line(name).trim().to_string())
+    .find(|name| !name.is_empty())
+    .unwrap_or_else(|| id.to_string())
 }

@@ -3,6 +3,12 @@
 //! `allowed_mentions` on everything that carries user text, so a deal called "@everyone" pings
 //! nobody. (serenity's default allowed mentions apply only to its own REST calls, not to a
 //! response we serialize ourselves; PROTOCOLS.md §0.7.)
+//!
+//! User text (what `commands::user_text::user` marked) is escaped as Markdown, so a deal called
+//! `**[Verify](https://evil.example)**` reads as typed: no bold, no link, no mention, no
+//! heading. Discord renders Markdown in embed titles, descriptions and field names and values
+//! alike, so all of them are escaped the same way; button labels and autocomplete choices are
+//! plain text and only lose their marks.
 
 use serenity::all::{
     ButtonStyle, CreateActionRow, CreateAllowedMentions, CreateAttachment,
@@ -14,6 +20,7 @@ use super::custom_id::Press;
 use crate::chat::cut;
 use crate::commands::replies;
 use crate::commands::reply::{Reply, Tone};
+use crate::commands::user_text::{Piece, pieces, plain, user};
 use crate::engine::playbook::Playbook;
 use crate::service::{ApprovalRequest, Choice};
 
@@ -54,24 +61,70 @@ pub fn no_mentions() -> CreateAllowedMentions {
 
 pub fn embed(reply: &Reply) -> CreateEmbed {
     let mut e = CreateEmbed::new()
-        .title(cut(&reply.title, TITLE_MAX))
+        .title(cut(&markdown(&reply.title), TITLE_MAX))
         .colour(colour(reply.tone));
     if !reply.lines.is_empty() {
-        e = e.description(cut(&reply.lines.join("\n"), DESCRIPTION_MAX));
+        let lines: Vec<String> = reply.lines.iter().map(|l| markdown(l)).collect();
+        e = e.description(cut(&lines.join("\n"), DESCRIPTION_MAX));
     }
     for f in reply.fields.iter().take(FIELDS_MAX) {
-        let value = if f.value.trim().is_empty() {
+        let value = markdown(&f.value);
+        let value = if value.trim().is_empty() {
             "—"
         } else {
-            &f.value
+            &value
         };
         e = e.field(
-            cut(&f.name, FIELD_NAME_MAX),
+            cut(&markdown(&f.name), FIELD_NAME_MAX),
             cut(value, FIELD_VALUE_MAX),
             f.inline,
         );
     }
     e
+}
+
+/// One line of a reply as Discord Markdown: the bot's pieces as written, the user's escaped.
+/// Inside the bot's `` `code` `` a backslash would show, so there user text only trades its
+/// backticks for a look-alike that cannot end the span.
+pub fn markdown(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_code = false;
+    for piece in pieces(text) {
+        match piece {
+            Piece::Bot(s) => {
+                in_code ^= s.matches('`').count() % 2 == 1;
+                out.push_str(&s);
+            }
+            Piece::User(s) if in_code => out.push_str(&s.replace('`', "\u{02CB}")),
+            Piece::User(s) => {
+                let line_start = out.trim_start().is_empty();
+                escape_markdown(&s, line_start, &mut out);
+            }
+        }
+    }
+    out
+}
+
+/// Characters that format, link, quote, head or mention anywhere in a line; `:` so that
+/// `https://…` is not made a link. Discord takes a backslash before any punctuation as "this
+/// character as itself".
+const MARKDOWN_SPECIALS: &[char] = &[
+    '\\', '*', '_', '~', '`', '|', '<', '>', '[', ']', '#', '@', ':',
+];
+
+/// `text` with every Markdown special escaped, and, at the start of a line, what would begin a
+/// list (`- `, `+ `, `1. `) too.
+fn escape_markdown(text: &str, line_start: bool, out: &mut String) {
+    let leading_digits = text.chars().take_while(char::is_ascii_digit).count();
+    for (i, c) in text.chars().enumerate() {
+        let list_mark = line_start
+            && ((i == 0 && matches!(c, '-' | '+'))
+                || (leading_digits > 0 && i == leading_digits && matches!(c, '.' | ')')));
+        if list_mark || MARKDOWN_SPECIALS.contains(&c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
 }
 
 /// The reply's buttons, five to a row; a button whose command has no press is left out.
@@ -87,7 +140,7 @@ pub fn buttons(reply: &Reply) -> Vec<CreateActionRow> {
             };
             Some(
                 CreateButton::new(press.encode())
-                    .label(cut(&b.label, BUTTON_LABEL_MAX))
+                    .label(cut(&plain(&b.label), BUTTON_LABEL_MAX))
                     .style(style),
             )
         })
@@ -145,7 +198,7 @@ pub fn deferred(ephemeral: bool) -> CreateInteractionResponse {
 pub fn choices(choices: &[Choice]) -> CreateInteractionResponse {
     let mut r = CreateAutocompleteResponse::new();
     for c in choices {
-        r = r.add_string_choice(cut(&c.label, 100), cut(&c.value, 100));
+        r = r.add_string_choice(cut(&plain(&c.label), 100), cut(&c.value, 100));
     }
     CreateInteractionResponse::Autocomplete(r)
 }
@@ -163,7 +216,7 @@ pub fn approval_request(
     let manager_id = req.approver.user_key.parse::<u64>().ok().filter(|n| *n > 0);
     let who = match manager_id {
         Some(id) => format!("<@{id}>"),
-        None => req.approver.display_name.clone(),
+        None => markdown(&user(&req.approver.display_name)),
     };
     let reply = replies::approval_requested(req, asker, playbook);
     let mentions = match manager_id {
@@ -210,6 +263,40 @@ mod tests {
         assert_eq!(row[0]["custom_id"], "dg1:log:3:discovery-call");
         assert_eq!(row[0]["label"], "Log discovery-call");
         assert_eq!(row[1]["custom_id"], "dg1:ask:3");
+    }
+
+    #[test]
+    fn user_text_is_escaped_markdown_and_the_bots_own_markup_is_kept() {
+        let line = format!(
+            "**{}** by {} — `/deal show {}`",
+            user("*x* [Verify](https://evil.example) <@1> @everyone ||s|| \\"),
+            user("dana_"),
+            user("a`b")
+        );
+        assert_eq!(
+            markdown(&line),
+            "**\\*x\\* \\[Verify\\](https\\://evil.example) \\<\\@1\\> \\@everyone \\|\\|s\\|\\| \\\\** \
+             by dana\\_ — `/deal show aˋb`"
+        );
+    }
+
+    #[test]
+    fn user_text_at_the_start_of_a_line_cannot_open_a_list_heading_or_quote() {
+        assert_eq!(markdown(&user("- item")), "\\- item");
+        assert_eq!(markdown(&user("12. item")), "12\\. item");
+        assert_eq!(markdown(&user("# Heading")), "\\# Heading");
+        assert_eq!(markdown(&user("> quote")), "\\> quote");
+        assert_eq!(markdown(&format!("x {}", user("- item"))), "x - item");
+    }
+
+    #[test]
+    fn stored_text_without_marks_still_loses_its_line_breaks_and_escapes() {
+        let v = json(&response(
+            &Reply::new("Acme\n✅ Approved").line("a\u{1b}[31mb\u{202e}c"),
+        ));
+        let e = &v["data"]["embeds"][0];
+        assert_eq!(e["title"], "Acme ✅ Approved");
+        assert_eq!(e["description"], "a[31mbc");
     }
 
     #[test]

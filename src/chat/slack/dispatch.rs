@@ -26,6 +26,7 @@ use crate::commands::parse::parse_line;
 use crate::commands::reply::Tone;
 use crate::commands::{Command, Reply, replies};
 use crate::engine::ids::DealNumber;
+use crate::engine::text::one_line;
 use crate::service::{Caller, Delivery, Service, ServiceError};
 
 const PLATFORM: &str = "slack";
@@ -306,6 +307,10 @@ fn caller(team: &str, domain: &str, user: &str, name: &str) -> Option<Caller> {
     if team.trim().is_empty() || user.trim().is_empty() {
         return None;
     }
+    // The domain and the user name come from the payload as people typed them: kept on one
+    // line without control or invisible characters, so they cannot forge a line where shown.
+    let (domain, name) = (one_line(domain), one_line(name));
+    let (domain, name) = (domain.trim(), name.trim());
     let workspace_name = if domain.is_empty() {
         format!("Slack workspace {team}")
     } else {

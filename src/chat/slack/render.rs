@@ -6,6 +6,14 @@
 //! so a deal called `<!channel>` or `<@U123>` is shown as typed and pings nobody. The one
 //! exception is a channel link `<#C123|sales>` (a digest channel the admin picked), which links
 //! but cannot notify anyone.
+//!
+//! User text (what `commands::user_text::user` marked) must not format either, and mrkdwn has
+//! no escape character: a backslash shows as itself and `*x*` is bold wherever it stands. So in
+//! user text the four formatting characters become look-alikes that format nothing (`*` → `∗`,
+//! `_` → `ˍ`, `~` → `∼`, `` ` `` → `ˋ`), and a `>` that would open a quote at the start of a
+//! line becomes `＞`. The text still reads as typed; what is lost is only the ability to copy
+//! those four characters back out of Slack exactly. Channel links are made only from the bot's
+//! own text, never from a person's.
 
 use serde_json::{Value, json};
 
@@ -13,6 +21,7 @@ use crate::chat::cut;
 use crate::chat::press::Press;
 use crate::commands::replies;
 use crate::commands::reply::{Reply, Tone};
+use crate::commands::user_text::{Piece, pieces, plain, user};
 use crate::engine::playbook::Playbook;
 use crate::service::ApprovalRequest;
 
@@ -44,10 +53,10 @@ pub fn message(reply: &Reply) -> Value {
 
 /// The plain text shown in notifications and by clients that cannot show blocks.
 pub fn fallback(reply: &Reply) -> String {
-    let mut text = escape(&reply.title);
+    let mut text = unformatted(&reply.title);
     if let Some(first) = reply.lines.first() {
         text.push_str(": ");
-        text.push_str(&escape(&first.replace("**", "")));
+        text.push_str(&unformatted(first));
     }
     cut(&text, FALLBACK_MAX)
 }
@@ -56,7 +65,7 @@ pub fn blocks(reply: &Reply) -> Vec<Value> {
     let mut blocks = vec![section(&format!(
         "{}*{}*",
         marker(reply.tone),
-        escape(&reply.title)
+        mrkdwn(&reply.title)
     ))];
     let mut text = String::new();
     for line in &reply.lines {
@@ -77,8 +86,9 @@ pub fn blocks(reply: &Reply) -> Vec<Value> {
         let fields: Vec<Value> = chunk
             .iter()
             .map(|f| {
-                let value = if f.value.trim().is_empty() { "—".to_string() } else { mrkdwn(&f.value) };
-                json!({"type": "mrkdwn", "text": cut(&format!("*{}*\n{value}", escape(&f.name)), FIELD_TEXT_MAX)})
+                let value = mrkdwn(&f.value);
+                let value = if value.trim().is_empty() { "—".to_string() } else { value };
+                json!({"type": "mrkdwn", "text": cut(&format!("*{}*\n{value}", mrkdwn(&f.name)), FIELD_TEXT_MAX)})
             })
             .collect();
         blocks.push(json!({"type": "section", "fields": fields}));
@@ -117,7 +127,7 @@ fn button(action_id: &str, label: &str, press: &Press) -> Value {
     let mut b = json!({
         "type": "button",
         "action_id": action_id,
-        "text": {"type": "plain_text", "text": cut(label, BUTTON_TEXT_MAX)},
+        "text": {"type": "plain_text", "text": cut(&plain(label), BUTTON_TEXT_MAX)},
         "value": press.encode(),
     });
     match press {
@@ -135,7 +145,7 @@ pub fn approval_request(req: &ApprovalRequest, asker: &str, playbook: &Playbook)
     let who = if is_slack_id(key) {
         format!("<@{key}>")
     } else {
-        escape(&req.approver.display_name)
+        mrkdwn(&user(&req.approver.display_name))
     };
     let reply = replies::approval_requested(req, asker, playbook);
     let mut blocks = blocks(&reply);
@@ -178,9 +188,55 @@ pub fn escape(text: &str) -> String {
         .replace('>', "&gt;")
 }
 
-/// Escaped text with the reply model's `**bold**` as Slack's `*bold*` and channel links kept.
+/// One line as mrkdwn: the bot's pieces escaped with the reply model's `**bold**` as Slack's
+/// `*bold*` and its channel links kept; the user's escaped and made inert.
 fn mrkdwn(text: &str) -> String {
-    relink_channels(&escape(text).replace("**", "*"))
+    let mut out = String::new();
+    for piece in pieces(text) {
+        match piece {
+            Piece::Bot(s) => out.push_str(&relink_channels(&escape(&s).replace("**", "*"))),
+            Piece::User(s) => {
+                let line_start = out.trim_start().is_empty();
+                out.push_str(&inert(&s, line_start));
+            }
+        }
+    }
+    out
+}
+
+/// The notification text: like `mrkdwn` but without the bot's bold and without links.
+fn unformatted(text: &str) -> String {
+    let mut out = String::new();
+    for piece in pieces(text) {
+        match piece {
+            Piece::Bot(s) => out.push_str(&escape(&s.replace("**", ""))),
+            Piece::User(s) => {
+                let line_start = out.trim_start().is_empty();
+                out.push_str(&inert(&s, line_start));
+            }
+        }
+    }
+    out
+}
+
+/// User text escaped, with mrkdwn's formatting characters traded for look-alikes that format
+/// nothing (mrkdwn has no escape), and a quote at the start of a line disarmed.
+fn inert(text: &str, line_start: bool) -> String {
+    let text = match text.strip_prefix('>') {
+        Some(rest) if line_start => format!("\u{FF1E}{rest}"),
+        _ => text.to_string(),
+    };
+    let text: String = text
+        .chars()
+        .map(|c| match c {
+            '*' => '\u{2217}',
+            '_' => '\u{02CD}',
+            '~' => '\u{223C}',
+            '`' => '\u{02CB}',
+            other => other,
+        })
+        .collect();
+    escape(&text)
 }
 
 /// Turns an escaped `&lt;#C024BE7LR|sales&gt;` back into a channel link. Only that exact shape
@@ -278,6 +334,28 @@ mod tests {
             v["text"],
             "Deal &lt;!channel&gt; &amp; co: Owner &lt;@U123&gt; said &lt;!here&gt; at &lt;#C024BE7LR|sales&gt;"
         );
+    }
+
+    #[test]
+    fn user_text_formats_nothing_and_links_no_channel() {
+        let line = format!(
+            "**{}** by {}",
+            user("*b* _i_ ~s~ `c` <#C024BE7LR|sales> & <!here>"),
+            user("dana")
+        );
+        assert_eq!(
+            mrkdwn(&line),
+            "*∗b∗ ˍiˍ ∼s∼ ˋcˋ &lt;#C024BE7LR|sales&gt; &amp; &lt;!here&gt;* by dana"
+        );
+        assert_eq!(mrkdwn(&user("> quote")), "＞ quote");
+        assert_eq!(mrkdwn(&format!("x {}", user("> q"))), "x &gt; q");
+    }
+
+    #[test]
+    fn stored_text_without_marks_still_loses_its_line_breaks() {
+        let v = response(&Reply::new("Acme\n✅ Approved").line("a\u{1b}[31mb\u{2066}c"));
+        assert_eq!(v["blocks"][0]["text"]["text"], "*Acme ✅ Approved*");
+        assert_eq!(v["blocks"][1]["text"]["text"], "a[31mbc");
     }
 
     #[test]
