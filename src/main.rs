@@ -152,6 +152,16 @@ enum Cmd {
             value_parser = clap::value_parser!(u64).range(1..=3600)
         )]
         tick_seconds: u64,
+        /// Seconds an unanswered command belongs to the attempt that claimed it. A retry of a
+        /// command whose process died before it answered waits this long, then takes it over
+        /// (running it unless its work had been committed, which it then reports).
+        #[arg(
+            long,
+            env = "DEALGATE_CLAIM_LEASE_SECONDS",
+            default_value_t = 30,
+            value_parser = clap::value_parser!(u64).range(1..=3600)
+        )]
+        claim_lease_seconds: u64,
     },
     /// Slack: print the app manifest.
     Slack {
@@ -254,7 +264,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             std::io::stdout().write_all(out.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Serve { http, tick_seconds } => {
+        Cmd::Serve {
+            http,
+            tick_seconds,
+            claim_lease_seconds,
+        } => {
             let slack = cli.slack.settings(http.is_some())?;
             // Slack alone needs no Discord settings, and the HTTP server beside Slack needs
             // Discord's endpoint settings only when Discord's endpoint is wanted (a public key
@@ -277,7 +291,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let url = cli
                 .database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
-            let service = Arc::new(service(&url, &cli.playbook).await?);
+            let lease = chrono::TimeDelta::seconds(claim_lease_seconds as i64);
+            let service = Arc::new(service(&url, &cli.playbook).await?.with_claim_lease(lease));
             let every = std::time::Duration::from_secs(tick_seconds);
             serve(service, discord, slack, http, every).await?;
             Ok(ExitCode::SUCCESS)

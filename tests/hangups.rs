@@ -4,7 +4,11 @@
 //! - every request answered with success is in the database, once;
 //! - every hung-up interaction, retried with its own id, is answered and applied exactly once;
 //! - no command was applied twice, and no innocent request failed.
+//!
+//! And the same through the built binary killed with `kill -9` mid-load, then started again.
 
+#[path = "support/binary.rs"]
+mod binary;
 #[path = "support/discord.rs"]
 mod discord;
 #[path = "support/fake_discord.rs"]
@@ -374,3 +378,193 @@ on_both_backends!(
     a_claim_whose_process_died_is_taken_over_after_its_lease,
     a_command_applied_by_a_process_that_died_is_not_applied_again,
 );
+
+/// The Discord public key of the self-made test vector (PROTOCOLS.md §1.2), whose private half
+/// is `discord::signing_key()`.
+const DISCORD_KEY: &str = "d04ab232742bb4ab3a1368bd4615e4e6d0224ab71a016baf8520a332c9778737";
+
+/// The running binary reads the real clock, so its requests are signed at the real time.
+#[allow(clippy::disallowed_methods)]
+fn unix_now() -> String {
+    chrono::Utc::now().timestamp().to_string()
+}
+
+/// `dealgate serve --http` on `database`, with a one-second claim lease; the child and the
+/// endpoint's URL.
+async fn serve(dir: &tempfile::TempDir, database: &str) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = binary::dealgate(
+        dir,
+        &[
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--claim-lease-seconds",
+            "1",
+        ],
+        &[
+            ("DATABASE_URL", database),
+            ("DISCORD_APPLICATION_ID", "1"),
+            ("DISCORD_PUBLIC_KEY", DISCORD_KEY),
+            ("DEALGATE_TICK_SECONDS", "3600"),
+        ],
+    )
+    .spawn()
+    .expect("start dealgate serve");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no endpoint line; saw {seen:?}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("serve ended; it said {seen:?}"));
+        if let Some(url) = line.strip_prefix("Discord interactions endpoint: ") {
+            let url = url.trim().to_string();
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return (child, url);
+        }
+        seen.push(line);
+    }
+}
+
+/// Posts `interaction` signed now; the embed's title, or `None` when no answer came back (the
+/// server was killed, or the connection broke).
+async fn post(client: &reqwest::Client, url: &str, interaction: &Value) -> Option<String> {
+    let body = serde_json::to_vec(interaction).unwrap();
+    let timestamp = unix_now();
+    let signature = sign(&signing_key(), &timestamp, &body);
+    let res = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("x-signature-ed25519", signature)
+        .header("x-signature-timestamp", timestamp)
+        .body(body)
+        .send()
+        .await
+        .ok()?;
+    if res.status() != 200 {
+        return None;
+    }
+    let answer: Value = res.json().await.ok()?;
+    let embed = &answer["data"]["embeds"][0];
+    if text(embed).contains("still being handled") {
+        return None;
+    }
+    Some(title(embed))
+}
+
+async fn commands_cut_off_by_kill_9_are_completed_once_after_a_restart(app: support::TestApp) {
+    const KILL_AFTER: usize = 60;
+    let dir = tempfile::tempdir().unwrap();
+    let database = app.db.url.clone();
+    let client = reqwest::Client::new();
+    let (mut first, url) = serve(&dir, &database).await;
+    for n in 1..=CLIENTS {
+        let created = post(
+            &client,
+            &url,
+            &command(
+                n,
+                BOSS,
+                "deal new",
+                vec![
+                    opt("name", &format!("Deal {n}")),
+                    opt("amount", "50000"),
+                    opt("close", "2030-06-30"),
+                ],
+            ),
+        )
+        .await;
+        assert!(created.is_some_and(|t| t.starts_with("Created")));
+    }
+    let log = |client: u64, n: u64| {
+        command(
+            INNOCENT_IDS + client * 1_000 + n,
+            BOSS,
+            "log",
+            vec![
+                opt("deal", &format!("deal-{}", 1 + client)),
+                opt("activity", "demo"),
+                opt("note", &format!("k-{client}-{n}")),
+            ],
+        )
+    };
+    // Each client sends until the server dies: the ids answered with success, and the ids
+    // that got no answer.
+    let answered_ok = Arc::new(tokio::sync::Semaphore::new(0));
+    let mut clients = Vec::new();
+    for c in 0..CLIENTS {
+        let (client, url, answered_ok) = (client.clone(), url.clone(), Arc::clone(&answered_ok));
+        clients.push(tokio::spawn(async move {
+            let (mut ok, mut cut) = (Vec::new(), Vec::new());
+            for n in 0.. {
+                match post(&client, &url, &log(c, n)).await {
+                    Some(title) => {
+                        assert!(title.starts_with("Logged"), "k-{c}-{n}: {title}");
+                        ok.push(n);
+                        answered_ok.add_permits(1);
+                    }
+                    None => {
+                        cut.push(n);
+                        break;
+                    }
+                }
+            }
+            (c, ok, cut)
+        }));
+    }
+    let _ = answered_ok.acquire_many(KILL_AFTER as u32).await.unwrap();
+    first.start_kill().expect("kill -9");
+    first.wait().await.unwrap();
+    let mut outcomes = Vec::new();
+    for c in clients {
+        outcomes.push(c.await.expect("a client ran"));
+    }
+
+    // Started again on the same database, every command that got no answer is sent again with
+    // its own id until it is answered: taken over after the one-second lease if its first
+    // attempt died, answered from its receipt if it had finished.
+    let (mut second, url) = serve(&dir, &database).await;
+    for (c, _, cut) in &outcomes {
+        for n in cut {
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+            let title = loop {
+                if let Some(title) = post(&client, &url, &log(*c, *n)).await {
+                    break title;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "k-{c}-{n} never answered"
+                );
+            };
+            assert!(
+                title.starts_with("Logged") || title == "That didn't work",
+                "k-{c}-{n}: {title}"
+            );
+        }
+    }
+    second.start_kill().unwrap();
+    second.wait().await.unwrap();
+
+    let store = app.db.store().await;
+    let notes = counts(&store, "activities", "note").await;
+    let mut total = 0;
+    for (c, ok, cut) in &outcomes {
+        for n in ok.iter().chain(cut) {
+            let note = format!("k-{c}-{n}");
+            assert_eq!(notes.get(&note), Some(&1), "{note} applied once");
+            total += 1;
+        }
+    }
+    assert!(total >= KILL_AFTER, "{total}");
+    assert_eq!(
+        notes.values().sum::<i64>() as usize,
+        total,
+        "nothing else, nothing twice"
+    );
+    store.close().await;
+}
+
+on_both_backends!(multi_thread: commands_cut_off_by_kill_9_are_completed_once_after_a_restart);
