@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 use dealgate::chat::console;
 use dealgate::chat::discord::outbox::DiscordSender;
 use dealgate::chat::discord::{self, Purpose, RawSettings, Secret, Settings};
+use dealgate::chat::server::{LimitArgs, Limits, Server};
 use dealgate::chat::slack::{self, SlackArgs};
 use dealgate::clock::SystemClock;
 use dealgate::commands::replies::playbook_view;
@@ -152,6 +153,8 @@ enum Cmd {
             value_parser = clap::value_parser!(u64).range(1..=3600)
         )]
         tick_seconds: u64,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Slack: print the app manifest.
     Slack {
@@ -254,7 +257,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             std::io::stdout().write_all(out.as_bytes())?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Serve { http, tick_seconds } => {
+        Cmd::Serve {
+            http,
+            tick_seconds,
+            limits,
+        } => {
             let slack = cli.slack.settings(http.is_some())?;
             // Slack alone needs no Discord settings, and the HTTP server beside Slack needs
             // Discord's endpoint settings only when Discord's endpoint is wanted (a public key
@@ -279,7 +286,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
             let service = Arc::new(service(&url, &cli.playbook).await?);
             let every = std::time::Duration::from_secs(tick_seconds);
-            serve(service, discord, slack, http, every).await?;
+            serve(service, discord, slack, http, limits.limits(), every).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Slack {
@@ -399,6 +406,7 @@ async fn serve(
     discord: Option<Settings>,
     slack: Option<slack::Settings>,
     http: Option<std::net::SocketAddr>,
+    limits: Limits,
     tick: std::time::Duration,
 ) -> anyhow::Result<()> {
     let discord = discord.map(|settings| {
@@ -446,11 +454,12 @@ async fn serve(
         }
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {
-            discord::http::serve(listener, router, async move {
-                let _ = stop.changed().await;
-            })
-            .await
-            .context("serve the HTTP endpoints")
+            Server::new(limits)
+                .serve(listener, router, async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
+            Ok(())
         });
     }
     let mut shards = None;

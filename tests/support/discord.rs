@@ -6,10 +6,11 @@
 
 use std::sync::Arc;
 
-use dealgate::chat::discord::http::{router, serve};
+use dealgate::chat::discord::http::router;
 use dealgate::chat::discord::rest::Rest;
 use dealgate::chat::discord::verify::PublicKey;
 use dealgate::chat::discord::{Dispatcher, RoleMap};
+use dealgate::chat::server::{Limits, Server};
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
 use serenity::all::ApplicationId;
@@ -182,11 +183,18 @@ pub struct Endpoint {
     pub url: String,
     pub client: reqwest::Client,
     pub key: SigningKey,
+    /// The server under the endpoint, to read its load.
+    pub server: Server,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Endpoint {
     pub async fn start() -> Self {
+        Self::start_with(Limits::default()).await
+    }
+
+    /// The endpoint behind a server with these limits.
+    pub async fn start_with(limits: Limits) -> Self {
         let app = TestApp::new().await;
         let fake = FakeDiscord::start().await;
         let key = signing_key();
@@ -202,15 +210,23 @@ impl Endpoint {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(serve(listener, router(dispatcher, public, rest), async {
-            let _ = stopped.await;
-        }));
+        let routes = router(dispatcher, public, rest);
+        let server = Server::new(limits);
+        let serving = server.clone();
+        tokio::spawn(async move {
+            serving
+                .serve(listener, routes, async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
         Self {
             app,
             fake,
             url,
             client: reqwest::Client::new(),
             key,
+            server,
             stop: Some(stop),
         }
     }

@@ -4,7 +4,6 @@
 //! timestamp + raw body is checked (401 if a header is missing or the signature does not hold),
 //! and only then is the body parsed as JSON. A refused request touches nothing.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
@@ -14,7 +13,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serenity::all::Interaction;
-use tokio::net::TcpListener;
 
 use super::dispatch::Dispatcher;
 use super::rest::Rest;
@@ -41,17 +39,6 @@ pub fn router(dispatcher: Arc<Dispatcher>, key: PublicKey, rest: Rest) -> Router
             key,
             rest,
         })
-}
-
-/// Serves `router` on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 async fn interactions(State(app): State<Endpoint>, headers: HeaderMap, body: Bytes) -> Response {
