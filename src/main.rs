@@ -19,6 +19,7 @@ use dealgate::engine::playbook::load_str;
 use dealgate::jobs::outbox::ConsoleSender;
 use dealgate::jobs::route::{self, Senders};
 use dealgate::service::Service;
+use dealgate::shutdown::{StopSignals, exit_code};
 use dealgate::store::Store;
 
 /// dealgate runs your B2B sales process where the team already talks: stages, recommended
@@ -140,6 +141,10 @@ enum Cmd {
     /// SLACK_SIGNING_SECRET is set, Slack's slash commands and buttons; the Discord gateway
     /// when DISCORD_TOKEN is set. Both platforms at once when both are configured. Beside them
     /// the scheduler (digests, nudges) and the outbox worker that posts their messages.
+    ///
+    /// SIGTERM or SIGINT drains: no new connections, requests under way and the outbox
+    /// delivery under way finish, then exit 0 (1 if that takes over --drain-seconds). A second
+    /// signal exits at once with 128 + its number.
     Serve {
         /// Address for the HTTP server (Discord's and Slack's endpoints), e.g. 127.0.0.1:8080.
         #[arg(long = "http", env = "DEALGATE_HTTP_ADDR")]
@@ -153,6 +158,14 @@ enum Cmd {
             value_parser = clap::value_parser!(u64).range(1..=3600)
         )]
         tick_seconds: u64,
+        /// Seconds to finish the work under way after SIGTERM or SIGINT before exiting anyway.
+        #[arg(
+            long,
+            env = "DEALGATE_DRAIN_SECONDS",
+            default_value_t = 20,
+            value_parser = clap::value_parser!(u64).range(1..=3600)
+        )]
+        drain_seconds: u64,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -260,6 +273,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Serve {
             http,
             tick_seconds,
+            drain_seconds,
             limits,
         } => {
             let slack = cli.slack.settings(http.is_some())?;
@@ -285,8 +299,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
             let service = Arc::new(service(&url, &cli.playbook).await?);
-            let every = std::time::Duration::from_secs(tick_seconds);
-            serve(service, discord, slack, http, limits.limits(), every).await?;
+            let timing = Timing {
+                tick: std::time::Duration::from_secs(tick_seconds),
+                drain: std::time::Duration::from_secs(drain_seconds),
+            };
+            serve(service, discord, slack, http, limits.limits(), timing).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Slack {
@@ -399,16 +416,24 @@ async fn service(url: &str, playbook: &str) -> anyhow::Result<Service> {
     Ok(Service::new(store, Arc::new(SystemClock), source))
 }
 
+/// How often the scheduler ticks, and how long stopping may take.
+struct Timing {
+    tick: std::time::Duration,
+    drain: std::time::Duration,
+}
+
 /// Runs the HTTP endpoints and/or the gateway, and the scheduler with the outbox worker, until
-/// Ctrl-C (or until one of them fails).
+/// SIGTERM or SIGINT (or until one of them fails), then drains within `timing.drain`.
 async fn serve(
     service: Arc<Service>,
     discord: Option<Settings>,
     slack: Option<slack::Settings>,
     http: Option<std::net::SocketAddr>,
     limits: Limits,
-    tick: std::time::Duration,
+    timing: Timing,
 ) -> anyhow::Result<()> {
+    let Timing { tick, drain } = timing;
+    let mut signals = StopSignals::listen().context("listen for SIGTERM and SIGINT")?;
     let discord = discord.map(|settings| {
         let rest = discord::rest::Rest::new(&settings);
         let dispatcher = Arc::new(discord::Dispatcher::new(
@@ -487,19 +512,41 @@ async fn serve(
         Ok(())
     });
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => eprintln!("Stopping…"),
+        signal = signals.next() => eprintln!(
+            "{signal}: stopping: no new connections; finishing the requests and the delivery \
+             under way (at most {}s; a second signal exits at once)",
+            drain.as_secs()
+        ),
         Some(done) = tasks.join_next() => {
             done.context("a server task panicked")??;
         }
     }
     let _ = stop_tx.send(true);
-    if let Some(shards) = shards {
-        shards.shutdown_all().await;
+    let drained = async {
+        if let Some(shards) = shards {
+            shards.shutdown_all().await;
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.context("a server task panicked")??;
+        }
+        service.store().close().await;
+        anyhow::Ok(())
+    };
+    tokio::select! {
+        done = tokio::time::timeout(drain, drained) => match done {
+            Ok(done) => done?,
+            Err(_) => anyhow::bail!(
+                "the work under way did not finish within {}s of the signal; exiting anyway \
+                 (unfinished deliveries go out on the next start; give --drain-seconds more)",
+                drain.as_secs()
+            ),
+        },
+        signal = signals.next() => {
+            eprintln!("{signal} again: exiting without waiting for the work under way");
+            std::process::exit(exit_code(signal));
+        }
     }
-    while let Some(done) = tasks.join_next().await {
-        done.context("a server task panicked")??;
-    }
-    service.store().close().await;
+    eprintln!("Stopped.");
     Ok(())
 }
 
