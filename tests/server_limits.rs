@@ -305,3 +305,40 @@ where
     }
     outputs
 }
+
+#[tokio::test]
+async fn bodies_up_to_the_limit_are_read_whole_and_larger_ones_get_413() {
+    let routes = axum::Router::new().route(
+        "/echo",
+        axum::routing::post(|body: axum::body::Bytes| async move { body.len().to_string() }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/echo", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        Server::new(Limits::default())
+            .serve(listener, routes, async {
+                let _ = stopped.await;
+            })
+            .await;
+    });
+    let client = fresh_client();
+    // Far more than the 16 KiB the headers may take: the body is read in pieces.
+    let whole = client
+        .post(&url)
+        .body(vec![b'x'; dealgate::chat::server::MAX_BODY])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(whole.status().as_u16(), 200);
+    assert_eq!(whole.text().await.unwrap(), "262144");
+    let over = client
+        .post(&url)
+        .body(vec![b'x'; dealgate::chat::server::MAX_BODY + 1])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(over.status().as_u16(), 413);
+    assert!(over.text().await.unwrap().contains("over 256 KiB"));
+    let _ = stop.send(());
+}

@@ -48,9 +48,19 @@ async fn serve_watched(
     Vec<String>,
     tokio::sync::mpsc::UnboundedReceiver<String>,
 ) {
-    let mut child = dealgate(dir, &["serve", "--http", "127.0.0.1:0"], env)
-        .spawn()
-        .expect("start dealgate serve");
+    started(dealgate(dir, &["serve", "--http", "127.0.0.1:0"], env)).await
+}
+
+/// `command` (a `dealgate serve` with Slack) started and watched as `serve_watched` does.
+async fn started(
+    mut command: tokio::process::Command,
+) -> (
+    tokio::process::Child,
+    String,
+    Vec<String>,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    let mut child = command.spawn().expect("start dealgate serve");
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -370,13 +380,17 @@ fn signal(child: &tokio::process::Child, signal: libc::c_int) {
     assert_eq!(sent, 0, "kill({pid}, {signal})");
 }
 
-/// Waits, up to a deadline, for a line containing `text` among what the child says.
-async fn said(later: &mut tokio::sync::mpsc::UnboundedReceiver<String>, text: &str) -> String {
+/// Waits, up to a deadline, for a line containing `text` among what the child says; the lines
+/// up to and with that one.
+async fn said(later: &mut tokio::sync::mpsc::UnboundedReceiver<String>, text: &str) -> Vec<String> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     let mut seen = Vec::new();
     loop {
         match tokio::time::timeout_at(deadline, later.recv()).await {
-            Ok(Some(line)) if line.contains(text) => return line,
+            Ok(Some(line)) if line.contains(text) => {
+                seen.push(line);
+                return seen;
+            }
             Ok(Some(line)) => seen.push(line),
             Ok(None) | Err(_) => panic!("the bot never said {text:?}; it said {seen:?}"),
         }
@@ -438,4 +452,66 @@ async fn a_drain_that_outlasts_its_bound_exits_non_zero_saying_so() {
     said(&mut later, "did not finish within 1s").await;
     let status = exit_status(&mut bot).await;
     assert_eq!(status.code(), Some(1), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_accepts_for_want_of_descriptors_are_said_once_and_outlived() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = dealgate(
+        &dir,
+        &[
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--max-connections",
+            "1000",
+        ],
+        &[
+            ("SLACK_SIGNING_SECRET", SECRET),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN),
+        ],
+    );
+    // SAFETY: between fork and exec the closure only calls setrlimit, which is
+    // async-signal-safe, and allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 64,
+                rlim_max: 64,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let (mut bot, base, _, mut later) = started(command).await;
+    let addr = base.trim_start_matches("http://").to_string();
+    // More connections than the 64 descriptors the bot may open: accepting fails for a while.
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    said(&mut later, "accepting connections fails").await;
+    // Accept keeps failing until the connections go; only the first failure is said.
+    let wait = tokio::time::Instant::now() + Duration::from_millis(1500);
+    let mut meanwhile = Vec::new();
+    while let Ok(Some(line)) = tokio::time::timeout_at(wait, later.recv()).await {
+        meanwhile.push(line);
+    }
+    drop(held);
+    meanwhile.extend(said(&mut later, "accepting connections works again").await);
+    let again = meanwhile
+        .iter()
+        .filter(|l| l.contains("accepting connections fails"))
+        .count();
+    assert_eq!(again, 0, "said more than once: {meanwhile:?}");
+    let recovered = meanwhile.last().unwrap();
+    assert!(recovered.contains("failures"), "{recovered}");
+    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    signal(&bot, libc::SIGTERM);
+    let status = exit_status(&mut bot).await;
+    assert_eq!(status.code(), Some(0), "{status:?}");
 }

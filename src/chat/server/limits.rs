@@ -48,6 +48,7 @@ pub struct Load {
 /// The limits as `dealgate serve` flags (and `DEALGATE_*` variables), in whole seconds and
 /// counts; the defaults are [`Limits::default`]'s.
 #[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "HTTP server limits")]
 pub struct LimitArgs {
     /// Seconds a client has to send a request's headers; also how long an idle kept-alive
     /// connection stays open.
