@@ -113,7 +113,10 @@ async fn main() {
     );
     tokio::time::sleep(Duration::from_secs(args.hold_seconds)).await;
     let during = peak.load(std::sync::atomic::Ordering::Relaxed);
-    println!("server RSS at its highest while they were held: {}", mib(during));
+    println!(
+        "server RSS at its highest while they were held: {}",
+        mib(during)
+    );
     drop(held);
     tokio::time::sleep(Duration::from_secs(args.settle_seconds)).await;
     sampling.abort();
