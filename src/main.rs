@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tower::ServiceExt;
 
 use dealgate::chat::console;
 use dealgate::chat::discord::outbox::DiscordSender;
@@ -166,6 +167,10 @@ enum Cmd {
             value_parser = clap::value_parser!(u64).range(1..=3600)
         )]
         drain_seconds: u64,
+        /// Also answer `GET /healthz` on this address, e.g. 127.0.0.1:8081: a port of its own,
+        /// so probes never queue behind the clients of --http (needs --http).
+        #[arg(long = "health", env = "DEALGATE_HEALTH_ADDR")]
+        health: Option<std::net::SocketAddr>,
         #[command(flatten)]
         limits: LimitArgs,
     },
@@ -274,8 +279,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             http,
             tick_seconds,
             drain_seconds,
+            health,
             limits,
         } => {
+            if health.is_some() && http.is_none() {
+                anyhow::bail!(
+                    "--health ADDR answers the HTTP server's /healthz on a port of its own; give \
+                     --http ADDR too"
+                );
+            }
             let slack = cli.slack.settings(http.is_some())?;
             // Slack alone needs no Discord settings, and the HTTP server beside Slack needs
             // Discord's endpoint settings only when Discord's endpoint is wanted (a public key
@@ -303,7 +315,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 tick: std::time::Duration::from_secs(tick_seconds),
                 drain: std::time::Duration::from_secs(drain_seconds),
             };
-            serve(service, discord, slack, http, limits.limits(), timing).await?;
+            let http = http.map(|addr| Http {
+                addr,
+                health,
+                limits: limits.limits(),
+            });
+            serve(service, discord, slack, http, timing).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Slack {
@@ -416,6 +433,14 @@ async fn service(url: &str, playbook: &str) -> anyhow::Result<Service> {
     Ok(Service::new(store, Arc::new(SystemClock), source))
 }
 
+/// Where the HTTP server listens, and its limits.
+struct Http {
+    addr: std::net::SocketAddr,
+    /// A second address answering only `/healthz`.
+    health: Option<std::net::SocketAddr>,
+    limits: Limits,
+}
+
 /// How often the scheduler ticks, and how long stopping may take.
 struct Timing {
     tick: std::time::Duration,
@@ -428,8 +453,7 @@ async fn serve(
     service: Arc<Service>,
     discord: Option<Settings>,
     slack: Option<slack::Settings>,
-    http: Option<std::net::SocketAddr>,
-    limits: Limits,
+    http: Option<Http>,
     timing: Timing,
 ) -> anyhow::Result<()> {
     let Timing { tick, drain } = timing;
@@ -444,11 +468,26 @@ async fn serve(
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
-    if let Some(addr) = http {
+    if let Some(Http {
+        addr,
+        health,
+        limits,
+    }) = http
+    {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("listen on {addr}"))?;
         let bound = listener.local_addr()?;
+        let health = match health {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("listen on {addr} (--health)"))?;
+                eprintln!("Health check: http://{}/healthz", listener.local_addr()?);
+                Some(listener)
+            }
+            None => None,
+        };
         let mut router = axum::Router::new();
         let mut healthz = false;
         if let Some((settings, rest, dispatcher)) = &discord
@@ -476,6 +515,24 @@ async fn serve(
             if !healthz {
                 router = router.merge(slack::http::health(dispatcher));
             }
+        }
+        if let Some(listener) = health {
+            let routes = router.clone();
+            let probe = axum::Router::new().route(
+                "/healthz",
+                axum::routing::get(move |request: axum::extract::Request| {
+                    routes.clone().oneshot(request)
+                }),
+            );
+            let mut stop = stop_rx.clone();
+            tasks.spawn(async move {
+                Server::new(Limits::probes())
+                    .serve(listener, probe, async move {
+                        let _ = stop.changed().await;
+                    })
+                    .await;
+                Ok(())
+            });
         }
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {

@@ -515,3 +515,53 @@ async fn failing_accepts_for_want_of_descriptors_are_said_once_and_outlived() {
     let status = exit_status(&mut bot).await;
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_on_a_port_of_its_own_and_serves_nothing_else_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bot, base, said) = serve(
+        &dir,
+        &[
+            ("SLACK_SIGNING_SECRET", SECRET),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN),
+            ("DEALGATE_HEALTH_ADDR", "127.0.0.1:0"),
+        ],
+    )
+    .await;
+    let probe = said
+        .iter()
+        .find_map(|l| l.strip_prefix("Health check: "))
+        .unwrap_or_else(|| panic!("no health address in {said:?}"))
+        .to_string();
+    assert_ne!(probe, format!("{base}/healthz"));
+    let health = reqwest::get(&probe).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    assert_eq!(health.text().await.unwrap(), "ok");
+    let elsewhere = reqwest::Client::new()
+        .post(probe.replace("/healthz", "/slack/commands"))
+        .body("text=help")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status().as_u16(), 404, "only /healthz there");
+    bot.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn health_without_http_stops_serve_saying_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dealgate(
+        &dir,
+        &["serve", "--health", "127.0.0.1:0"],
+        &[
+            ("SLACK_SIGNING_SECRET", SECRET),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN),
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("give --http ADDR too"), "{stderr}");
+}

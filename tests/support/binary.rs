@@ -11,7 +11,7 @@ pub const FIXTURE: &str = concat!(
 
 /// Every setting that would connect the child to a platform, or change how it serves; a test
 /// gives back only those it means to.
-const PLATFORM_SETTINGS: [&str; 17] = [
+const PLATFORM_SETTINGS: [&str; 18] = [
     "DISCORD_TOKEN",
     "DISCORD_APPLICATION_ID",
     "DISCORD_PUBLIC_KEY",
@@ -23,6 +23,7 @@ const PLATFORM_SETTINGS: [&str; 17] = [
     "SLACK_BOT_TOKEN",
     "SLACK_API_BASE",
     "DEALGATE_DRAIN_SECONDS",
+    "DEALGATE_HEALTH_ADDR",
     "DEALGATE_HEADER_SECONDS",
     "DEALGATE_BODY_SECONDS",
     "DEALGATE_MAX_CONNECTIONS",

@@ -34,6 +34,21 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// For a port only health probes use (`serve --health`): a few connections on short
+    /// clocks, and no bodies worth the name.
+    pub fn probes() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(2),
+            body_timeout: Duration::from_secs(2),
+            max_connections: 16,
+            reserve_connections: 0,
+            reserve_timeout: Duration::from_secs(1),
+            max_bodies: 1,
+        }
+    }
+}
+
 /// How many of each limited thing are in use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Load {

@@ -22,10 +22,12 @@
 //! The reserve is how `/healthz` (and a real request) still gets an answer while slow clients
 //! hold every slot: a health check or a signed request from Discord or Slack arrives whole in
 //! milliseconds, so it passes the tight clock, while a slow client there is cut off within
-//! seconds and its slot turns over. We chose that over a separate health port because the probes
-//! of load balancers and orchestrators usually hit the port that serves, and it needs no setting
-//! to be safe; the price is that a reserve slot can also be taken by a slow client, for at most
-//! `reserve_timeout` twice.
+//! seconds and its slot turns over. We made that the default rather than a separate health port
+//! because the probes of load balancers and orchestrators usually hit the port that serves, and
+//! it needs no setting to be safe. Its limit: while a flood keeps opening connections, a probe
+//! waits behind them in the kernel's accept queue (about 6–7 s under 2,000 slow clients, see
+//! BENCHMARKS.md). Where that matters, `dealgate serve --health ADDR` answers `/healthz` on a
+//! port of its own, served by a second `Server` with [`Limits::probes`].
 //!
 //! Shutdown stops accepting, lets each connection finish the request it is on (bounded by the
 //! timeouts above) and then closes it; `serve` returns when every connection is closed.
