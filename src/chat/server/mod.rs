@@ -66,31 +66,32 @@ pub struct Server {
     open: Arc<[AtomicU32; 2]>,
 }
 
-/// Which slot a connection holds; it is given back when the connection's task ends.
+/// A connection slot, normal or reserve, taken before the connection is accepted.
 struct Slot {
     reserve: bool,
     _permit: OwnedSemaphorePermit,
 }
 
-/// Counts a connection as open while it lives.
+/// A slot with its connection: counted as open until the connection's task ends, which also
+/// gives the slot back.
 struct Open {
-    open: Arc<[AtomicU32; 2]>,
-    reserve: bool,
+    slot: Slot,
+    counts: Arc<[AtomicU32; 2]>,
 }
 
 impl Open {
-    fn new(open: &Arc<[AtomicU32; 2]>, slot: &Slot) -> Self {
-        open[usize::from(slot.reserve)].fetch_add(1, Ordering::Relaxed);
+    fn new(slot: Slot, counts: &Arc<[AtomicU32; 2]>) -> Self {
+        counts[usize::from(slot.reserve)].fetch_add(1, Ordering::Relaxed);
         Self {
-            open: Arc::clone(open),
-            reserve: slot.reserve,
+            slot,
+            counts: Arc::clone(counts),
         }
     }
 }
 
 impl Drop for Open {
     fn drop(&mut self) {
-        self.open[usize::from(self.reserve)].fetch_sub(1, Ordering::Relaxed);
+        self.counts[usize::from(self.slot.reserve)].fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -147,14 +148,13 @@ impl Server {
             match accepted {
                 Ok((stream, _)) => {
                     backoff.recovered();
-                    let slot = self.upgrade(slot);
-                    let open = Open::new(&self.open, &slot);
+                    let open = Open::new(self.upgrade(slot), &self.open);
                     let conn = Connection {
                         limits: self.limits,
                         bodies: Arc::clone(&self.bodies),
                         router: router.clone(),
                     };
-                    tokio::spawn(conn.run(stream, (slot, open), closed.clone()));
+                    tokio::spawn(conn.run(stream, open, closed.clone()));
                 }
                 Err(e) if accept::is_the_clients(&e) => {}
                 Err(e) => {
@@ -226,11 +226,11 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(self, stream: TcpStream, held: (Slot, Open), mut closing: watch::Receiver<bool>) {
-        let slot = &held.0;
+    async fn run(self, stream: TcpStream, open: Open, mut closing: watch::Receiver<bool>) {
+        let reserve = open.slot.reserve;
         // Answers are small and written at once; waiting to fill a packet only adds latency.
         let _ = stream.set_nodelay(true);
-        let (header_timeout, body_timeout) = if slot.reserve {
+        let (header_timeout, body_timeout) = if reserve {
             (self.limits.reserve_timeout, self.limits.reserve_timeout)
         } else {
             (self.limits.header_timeout, self.limits.body_timeout)
@@ -239,7 +239,7 @@ impl Connection {
         http.timer(TokioTimer::new())
             .header_read_timeout(header_timeout)
             .max_buf_size(MAX_HEADER_BUFFER)
-            .keep_alive(!slot.reserve);
+            .keep_alive(!reserve);
         let (bodies, router) = (self.bodies, self.router);
         let service = hyper::service::service_fn(move |request| {
             request::respond(request, router.clone(), Arc::clone(&bodies), body_timeout)
@@ -258,6 +258,6 @@ impl Connection {
         if let Err(e) = ended {
             tracing::debug!(error = %e, "connection ended with an error");
         }
-        drop(held);
+        drop(open);
     }
 }
