@@ -307,7 +307,7 @@ where
 }
 
 #[tokio::test]
-async fn bodies_up_to_the_limit_are_read_whole_and_larger_ones_get_413() {
+async fn bodies_up_to_the_limit_are_read_whole_and_larger_ones_or_large_headers_are_refused() {
     let routes = axum::Router::new().route(
         "/echo",
         axum::routing::post(|body: axum::body::Bytes| async move { body.len().to_string() }),
@@ -340,5 +340,13 @@ async fn bodies_up_to_the_limit_are_read_whole_and_larger_ones_get_413() {
         .unwrap();
     assert_eq!(over.status().as_u16(), 413);
     assert!(over.text().await.unwrap().contains("over 256 KiB"));
+    let huge_headers = client
+        .post(&url)
+        .header("x-padding", "p".repeat(32 * 1024))
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(huge_headers.status().as_u16(), 431);
     let _ = stop.send(());
 }
