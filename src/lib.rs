@@ -13,3 +13,4 @@ pub mod store;
 pub mod chat;
 pub mod config;
 pub mod demo;
+pub mod shutdown;

@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use tower::ServiceExt;
 
 use dealgate::chat::console;
 use dealgate::chat::discord::outbox::DiscordSender;
 use dealgate::chat::discord::{self, Purpose, RawSettings, Secret, Settings};
+use dealgate::chat::server::{LimitArgs, Limits, Server};
 use dealgate::chat::slack::{self, SlackArgs};
 use dealgate::clock::SystemClock;
 use dealgate::commands::replies::playbook_view;
@@ -18,6 +20,7 @@ use dealgate::engine::playbook::load_str;
 use dealgate::jobs::outbox::ConsoleSender;
 use dealgate::jobs::route::{self, Senders};
 use dealgate::service::Service;
+use dealgate::shutdown::{StopSignals, exit_code};
 use dealgate::store::Store;
 
 /// dealgate runs your B2B sales process where the team already talks: stages, recommended
@@ -139,6 +142,10 @@ enum Cmd {
     /// SLACK_SIGNING_SECRET is set, Slack's slash commands and buttons; the Discord gateway
     /// when DISCORD_TOKEN is set. Both platforms at once when both are configured. Beside them
     /// the scheduler (digests, nudges) and the outbox worker that posts their messages.
+    ///
+    /// SIGTERM or SIGINT drains: no new connections, requests under way and the outbox
+    /// delivery under way finish, then exit 0 (1 if that takes over --drain-seconds). A second
+    /// signal exits at once with 128 + its number.
     Serve {
         /// Address for the HTTP server (Discord's and Slack's endpoints), e.g. 127.0.0.1:8080.
         #[arg(long = "http", env = "DEALGATE_HTTP_ADDR")]
@@ -162,6 +169,20 @@ enum Cmd {
             value_parser = clap::value_parser!(u64).range(1..=3600)
         )]
         claim_lease_seconds: u64,
+        /// Seconds to finish the work under way after SIGTERM or SIGINT before exiting anyway.
+        #[arg(
+            long,
+            env = "DEALGATE_DRAIN_SECONDS",
+            default_value_t = 20,
+            value_parser = clap::value_parser!(u64).range(1..=3600)
+        )]
+        drain_seconds: u64,
+        /// Also answer `GET /healthz` on this address, e.g. 127.0.0.1:8081: a port of its own,
+        /// so probes never queue behind the clients of --http (needs --http).
+        #[arg(long = "health", env = "DEALGATE_HEALTH_ADDR")]
+        health: Option<std::net::SocketAddr>,
+        #[command(flatten)]
+        limits: LimitArgs,
     },
     /// Slack: print the app manifest.
     Slack {
@@ -268,7 +289,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             http,
             tick_seconds,
             claim_lease_seconds,
+            drain_seconds,
+            health,
+            limits,
         } => {
+            if health.is_some() && http.is_none() {
+                anyhow::bail!(
+                    "--health ADDR answers the HTTP server's /healthz on a port of its own; give \
+                     --http ADDR too"
+                );
+            }
             let slack = cli.slack.settings(http.is_some())?;
             // Slack alone needs no Discord settings, and the HTTP server beside Slack needs
             // Discord's endpoint settings only when Discord's endpoint is wanted (a public key
@@ -293,8 +323,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
             let lease = chrono::TimeDelta::seconds(claim_lease_seconds as i64);
             let service = Arc::new(service(&url, &cli.playbook).await?.with_claim_lease(lease));
-            let every = std::time::Duration::from_secs(tick_seconds);
-            serve(service, discord, slack, http, every).await?;
+            let timing = Timing {
+                tick: std::time::Duration::from_secs(tick_seconds),
+                drain: std::time::Duration::from_secs(drain_seconds),
+            };
+            let http = http.map(|addr| Http {
+                addr,
+                health,
+                limits: limits.limits(),
+            });
+            serve(service, discord, slack, http, timing).await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Slack {
@@ -407,15 +445,31 @@ async fn service(url: &str, playbook: &str) -> anyhow::Result<Service> {
     Ok(Service::new(store, Arc::new(SystemClock), source))
 }
 
+/// Where the HTTP server listens, and its limits.
+struct Http {
+    addr: std::net::SocketAddr,
+    /// A second address answering only `/healthz`.
+    health: Option<std::net::SocketAddr>,
+    limits: Limits,
+}
+
+/// How often the scheduler ticks, and how long stopping may take.
+struct Timing {
+    tick: std::time::Duration,
+    drain: std::time::Duration,
+}
+
 /// Runs the HTTP endpoints and/or the gateway, and the scheduler with the outbox worker, until
-/// Ctrl-C (or until one of them fails).
+/// SIGTERM or SIGINT (or until one of them fails), then drains within `timing.drain`.
 async fn serve(
     service: Arc<Service>,
     discord: Option<Settings>,
     slack: Option<slack::Settings>,
-    http: Option<std::net::SocketAddr>,
-    tick: std::time::Duration,
+    http: Option<Http>,
+    timing: Timing,
 ) -> anyhow::Result<()> {
+    let Timing { tick, drain } = timing;
+    let mut signals = StopSignals::listen().context("listen for SIGTERM and SIGINT")?;
     let discord = discord.map(|settings| {
         let rest = discord::rest::Rest::new(&settings);
         let dispatcher = Arc::new(discord::Dispatcher::new(
@@ -426,11 +480,26 @@ async fn serve(
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
-    if let Some(addr) = http {
+    if let Some(Http {
+        addr,
+        health,
+        limits,
+    }) = http
+    {
         let listener = tokio::net::TcpListener::bind(addr)
             .await
             .with_context(|| format!("listen on {addr}"))?;
         let bound = listener.local_addr()?;
+        let health = match health {
+            Some(addr) => {
+                let listener = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("listen on {addr} (--health)"))?;
+                eprintln!("Health check: http://{}/healthz", listener.local_addr()?);
+                Some(listener)
+            }
+            None => None,
+        };
         let mut router = axum::Router::new();
         let mut healthz = false;
         if let Some((settings, rest, dispatcher)) = &discord
@@ -459,13 +528,32 @@ async fn serve(
                 router = router.merge(slack::http::health(dispatcher));
             }
         }
+        if let Some(listener) = health {
+            let routes = router.clone();
+            let probe = axum::Router::new().route(
+                "/healthz",
+                axum::routing::get(move |request: axum::extract::Request| {
+                    routes.clone().oneshot(request)
+                }),
+            );
+            let mut stop = stop_rx.clone();
+            tasks.spawn(async move {
+                Server::new(Limits::probes())
+                    .serve(listener, probe, async move {
+                        let _ = stop.changed().await;
+                    })
+                    .await;
+                Ok(())
+            });
+        }
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {
-            discord::http::serve(listener, router, async move {
-                let _ = stop.changed().await;
-            })
-            .await
-            .context("serve the HTTP endpoints")
+            Server::new(limits)
+                .serve(listener, router, async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
+            Ok(())
         });
     }
     let mut shards = None;
@@ -493,19 +581,41 @@ async fn serve(
         Ok(())
     });
     tokio::select! {
-        _ = tokio::signal::ctrl_c() => eprintln!("Stopping…"),
+        signal = signals.next() => eprintln!(
+            "{signal}: stopping: no new connections; finishing the requests and the delivery \
+             under way (at most {}s; a second signal exits at once)",
+            drain.as_secs()
+        ),
         Some(done) = tasks.join_next() => {
             done.context("a server task panicked")??;
         }
     }
     let _ = stop_tx.send(true);
-    if let Some(shards) = shards {
-        shards.shutdown_all().await;
+    let drained = async {
+        if let Some(shards) = shards {
+            shards.shutdown_all().await;
+        }
+        while let Some(done) = tasks.join_next().await {
+            done.context("a server task panicked")??;
+        }
+        service.store().close().await;
+        anyhow::Ok(())
+    };
+    tokio::select! {
+        done = tokio::time::timeout(drain, drained) => match done {
+            Ok(done) => done?,
+            Err(_) => anyhow::bail!(
+                "the work under way did not finish within {}s of the signal; exiting anyway \
+                 (unfinished deliveries go out on the next start; give --drain-seconds more)",
+                drain.as_secs()
+            ),
+        },
+        signal = signals.next() => {
+            eprintln!("{signal} again: exiting without waiting for the work under way");
+            std::process::exit(exit_code(signal));
+        }
     }
-    while let Some(done) = tasks.join_next().await {
-        done.context("a server task panicked")??;
-    }
-    service.store().close().await;
+    eprintln!("Stopped.");
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The built binary with Slack configured: `dealgate serve --http` answers signed Slack slash
 //! commands alone and beside Discord's endpoint on one server, a partly configured Slack stops
-//! with what is missing, and `dealgate slack manifest` prints the app manifest.
+//! with what is missing, SIGTERM lets the delivery under way finish (a second one does not wait),
+//! and `dealgate slack manifest` prints the app manifest.
 
 #[path = "support/binary.rs"]
 mod binary;
@@ -33,9 +34,33 @@ async fn serve(
     dir: &TempDir,
     env: &[(&str, &str)],
 ) -> (tokio::process::Child, String, Vec<String>) {
-    let mut child = dealgate(dir, &["serve", "--http", "127.0.0.1:0"], env)
-        .spawn()
-        .expect("start dealgate serve");
+    let (child, base, seen, _) = serve_watched(dir, env).await;
+    (child, base, seen)
+}
+
+/// `serve`, and the lines it says on stderr after its start-up lines.
+async fn serve_watched(
+    dir: &TempDir,
+    env: &[(&str, &str)],
+) -> (
+    tokio::process::Child,
+    String,
+    Vec<String>,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    started(dealgate(dir, &["serve", "--http", "127.0.0.1:0"], env)).await
+}
+
+/// `command` (a `dealgate serve` with Slack) started and watched as `serve_watched` does.
+async fn started(
+    mut command: tokio::process::Command,
+) -> (
+    tokio::process::Child,
+    String,
+    Vec<String>,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    let mut child = command.spawn().expect("start dealgate serve");
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let mut seen = Vec::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
@@ -49,8 +74,13 @@ async fn serve(
         if let Some(rest) = line.strip_prefix("Slack endpoints: ") {
             let base = rest.split("/slack/commands").next().unwrap().to_string();
             // Keep reading what it says later: a closed stderr would make its next line fail.
-            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            return (child, base, seen);
+            let (said, later) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(async move {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let _ = said.send(line);
+                }
+            });
+            return (child, base, seen, later);
         }
     }
 }
@@ -306,4 +336,232 @@ async fn slack_manifest_prints_every_command_the_urls_and_the_scopes() {
     .unwrap();
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("public address"));
+}
+
+/// `serve` with Slack and the scheduler every second, a digest due now, and its post to the
+/// fake held: once this returns, a delivery is under way and stays so until the test releases
+/// `chat.postMessage`.
+async fn serve_with_a_delivery_under_way(
+    dir: &TempDir,
+    fake: &FakeSlack,
+    drain_seconds: &str,
+) -> (
+    tokio::process::Child,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    fake.hold("chat.postMessage");
+    let api = fake.api_base();
+    let (bot, base, _, later) = serve_watched(
+        dir,
+        &[
+            ("SLACK_SIGNING_SECRET", SECRET),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN),
+            ("SLACK_API_BASE", &api),
+            ("DEALGATE_TICK_SECONDS", "1"),
+            ("DEALGATE_DRAIN_SECONDS", drain_seconds),
+        ],
+    )
+    .await;
+    let (status, created) = slash(&base, "/deal", "new Acme 5000 2030-06-30").await;
+    assert_eq!(status, 200, "{created}");
+    let (status, set) = slash(&base, "/digest", "setup <#C0MGRS001|managers> 00:00 UTC no").await;
+    assert_eq!(status, 200, "{set}");
+    fake.wait_for("the digest's post", |r| {
+        r.method() == Some("chat.postMessage")
+    })
+    .await;
+    (bot, later)
+}
+
+fn signal(child: &tokio::process::Child, signal: libc::c_int) {
+    let pid = child.id().expect("the child is running") as libc::pid_t;
+    // SAFETY: `kill` only sends a signal; the pid is our own child's, not yet reaped.
+    let sent = unsafe { libc::kill(pid, signal) };
+    assert_eq!(sent, 0, "kill({pid}, {signal})");
+}
+
+/// Waits, up to a deadline, for a line containing `text` among what the child says; the lines
+/// up to and with that one.
+async fn said(later: &mut tokio::sync::mpsc::UnboundedReceiver<String>, text: &str) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    loop {
+        match tokio::time::timeout_at(deadline, later.recv()).await {
+            Ok(Some(line)) if line.contains(text) => {
+                seen.push(line);
+                return seen;
+            }
+            Ok(Some(line)) => seen.push(line),
+            Ok(None) | Err(_) => panic!("the bot never said {text:?}; it said {seen:?}"),
+        }
+    }
+}
+
+async fn exit_status(child: &mut tokio::process::Child) -> std::process::ExitStatus {
+    tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("the bot exits")
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_delivery_under_way_finish_then_exits_zero() {
+    let fake = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bot, mut later) = serve_with_a_delivery_under_way(&dir, &fake, "20").await;
+    signal(&bot, libc::SIGTERM);
+    said(&mut later, "SIGTERM: stopping").await;
+    assert!(
+        bot.try_wait().unwrap().is_none(),
+        "the bot exited with its delivery under way"
+    );
+    fake.release("chat.postMessage");
+    let status = exit_status(&mut bot).await;
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    assert_eq!(fake.calls("chat.postMessage"), 1);
+    // The post the fake answered was recorded as delivered before the exit.
+    let outbox = dealgate(&dir, &["outbox"], &[]).output().await.unwrap();
+    let listed = String::from_utf8_lossy(&outbox.stdout);
+    assert!(
+        listed.contains("The outbox is empty"),
+        "{listed}{}",
+        String::from_utf8_lossy(&outbox.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_signal_exits_at_once_without_waiting_for_the_delivery() {
+    let fake = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bot, mut later) = serve_with_a_delivery_under_way(&dir, &fake, "600").await;
+    signal(&bot, libc::SIGTERM);
+    said(&mut later, "SIGTERM: stopping").await;
+    signal(&bot, libc::SIGINT);
+    let status = exit_status(&mut bot).await;
+    // 128 + SIGINT; a drain, even one cut short by the scheduler's own grace, would exit 0.
+    assert_eq!(status.code(), Some(130), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drain_that_outlasts_its_bound_exits_non_zero_saying_so() {
+    let fake = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bot, mut later) = serve_with_a_delivery_under_way(&dir, &fake, "1").await;
+    signal(&bot, libc::SIGINT);
+    said(&mut later, "SIGINT: stopping").await;
+    said(&mut later, "did not finish within 1s").await;
+    let status = exit_status(&mut bot).await;
+    assert_eq!(status.code(), Some(1), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failing_accepts_for_want_of_descriptors_are_said_once_and_outlived() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = dealgate(
+        &dir,
+        &[
+            "serve",
+            "--http",
+            "127.0.0.1:0",
+            "--max-connections",
+            "1000",
+        ],
+        &[
+            ("SLACK_SIGNING_SECRET", SECRET),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN),
+        ],
+    );
+    // SAFETY: between fork and exec the closure only calls setrlimit, which is
+    // async-signal-safe, and allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: 64,
+                rlim_max: 64,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) == 0 {
+                Ok(())
+            } else {
+                Err(std::io::Error::last_os_error())
+            }
+        });
+    }
+    let (mut bot, base, _, mut later) = started(command).await;
+    let addr = base.trim_start_matches("http://").to_string();
+    // More connections than the 64 descriptors the bot may open: accepting fails for a while.
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    said(&mut later, "accepting connections fails").await;
+    // Accept keeps failing until the connections go; only the first failure is said.
+    let wait = tokio::time::Instant::now() + Duration::from_millis(1500);
+    let mut meanwhile = Vec::new();
+    while let Ok(Some(line)) = tokio::time::timeout_at(wait, later.recv()).await {
+        meanwhile.push(line);
+    }
+    drop(held);
+    meanwhile.extend(said(&mut later, "accepting connections works again").await);
+    let again = meanwhile
+        .iter()
+        .filter(|l| l.contains("accepting connections fails"))
+        .count();
+    assert_eq!(again, 0, "said more than once: {meanwhile:?}");
+    let recovered = meanwhile.last().unwrap();
+    assert!(recovered.contains("failures"), "{recovered}");
+    let health = reqwest::get(format!("{base}/healthz")).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    signal(&bot, libc::SIGTERM);
+    let status = exit_status(&mut bot).await;
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_answers_on_a_port_of_its_own_and_serves_nothing_else_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bot, base, said) = serve(
+        &dir,
+        &[
+            ("SLACK_SIGNING_SECRET", SECRET),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN),
+            ("DEALGATE_HEALTH_ADDR", "127.0.0.1:0"),
+        ],
+    )
+    .await;
+    let probe = said
+        .iter()
+        .find_map(|l| l.strip_prefix("Health check: "))
+        .unwrap_or_else(|| panic!("no health address in {said:?}"))
+        .to_string();
+    assert_ne!(probe, format!("{base}/healthz"));
+    let health = reqwest::get(&probe).await.unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    assert_eq!(health.text().await.unwrap(), "ok");
+    let elsewhere = reqwest::Client::new()
+        .post(probe.replace("/healthz", "/slack/commands"))
+        .body("text=help")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status().as_u16(), 404, "only /healthz there");
+    bot.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn health_without_http_stops_serve_saying_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dealgate(
+        &dir,
+        &["serve", "--health", "127.0.0.1:0"],
+        &[
+            ("SLACK_SIGNING_SECRET", SECRET),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN),
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("give --http ADDR too"), "{stderr}");
 }

@@ -4,6 +4,7 @@ pub mod console;
 pub mod discord;
 pub mod freshness;
 pub mod press;
+pub mod server;
 pub mod slack;
 
 /// At most `max` characters, with an ellipsis when cut: every platform limits the length of

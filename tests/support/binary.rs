@@ -11,7 +11,7 @@ pub const FIXTURE: &str = concat!(
 
 /// Every setting that would connect the child to a platform, or change how it serves; a test
 /// gives back only those it means to.
-const PLATFORM_SETTINGS: [&str; 10] = [
+const PLATFORM_SETTINGS: [&str; 18] = [
     "DISCORD_TOKEN",
     "DISCORD_APPLICATION_ID",
     "DISCORD_PUBLIC_KEY",
@@ -22,6 +22,14 @@ const PLATFORM_SETTINGS: [&str; 10] = [
     "SLACK_SIGNING_SECRET",
     "SLACK_BOT_TOKEN",
     "SLACK_API_BASE",
+    "DEALGATE_DRAIN_SECONDS",
+    "DEALGATE_HEALTH_ADDR",
+    "DEALGATE_HEADER_SECONDS",
+    "DEALGATE_BODY_SECONDS",
+    "DEALGATE_MAX_CONNECTIONS",
+    "DEALGATE_RESERVE_CONNECTIONS",
+    "DEALGATE_RESERVE_SECONDS",
+    "DEALGATE_MAX_BODIES",
 ];
 
 /// The database file of a child started in `dir`.

@@ -6,10 +6,11 @@
 
 use std::sync::Arc;
 
-use dealgate::chat::discord::http::{router, serve};
+use dealgate::chat::discord::http::router;
 use dealgate::chat::discord::rest::Rest;
 use dealgate::chat::discord::verify::PublicKey;
 use dealgate::chat::discord::{Dispatcher, RoleMap};
+use dealgate::chat::server::{Limits, Server};
 use dealgate::clock::Clock;
 use ed25519_dalek::{Signer, SigningKey};
 use serde_json::{Value, json};
@@ -182,6 +183,8 @@ pub struct Endpoint {
     pub url: String,
     pub client: reqwest::Client,
     pub key: SigningKey,
+    /// The server under the endpoint, to read its load.
+    pub server: Server,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -190,8 +193,18 @@ impl Endpoint {
         Self::on(TestApp::new().await).await
     }
 
+    /// The endpoint behind a server with these limits.
+    pub async fn start_with(limits: Limits) -> Self {
+        Self::on_with(TestApp::new().await, limits).await
+    }
+
     /// The endpoint in front of `app` (either backend).
     pub async fn on(app: TestApp) -> Self {
+        Self::on_with(app, Limits::default()).await
+    }
+
+    /// The endpoint in front of `app`, behind a server with these limits.
+    pub async fn on_with(app: TestApp, limits: Limits) -> Self {
         let fake = FakeDiscord::start().await;
         let key = signing_key();
         let public: PublicKey = public_key_hex(&key).parse().unwrap();
@@ -206,15 +219,23 @@ impl Endpoint {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(serve(listener, router(dispatcher, public, rest), async {
-            let _ = stopped.await;
-        }));
+        let routes = router(dispatcher, public, rest);
+        let server = Server::new(limits);
+        let serving = server.clone();
+        tokio::spawn(async move {
+            serving
+                .serve(listener, routes, async {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
         Self {
             app,
             fake,
             url,
             client: reqwest::Client::new(),
             key,
+            server,
             stop: Some(stop),
         }
     }

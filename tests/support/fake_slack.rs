@@ -1,6 +1,7 @@
 //! A fake Slack on 127.0.0.1: the Web API methods dealgate calls (under `/api`), the upload URL
 //! it hands out, and response URLs (`/hooks/…`), each request recorded. A test can script the
-//! next answers of a method (a 429, an `ok: false`) before the normal one.
+//! next answers of a method (a 429, an `ok: false`) before the normal one, or hold its calls
+//! unanswered until it lets them go.
 
 #![allow(dead_code)] // Each test binary uses a different subset.
 
@@ -66,6 +67,8 @@ struct Shared {
     script: Arc<Mutex<HashMap<String, VecDeque<Canned>>>>,
     changed: Arc<tokio::sync::Notify>,
     base: Arc<Mutex<String>>,
+    /// Per path, the gate its calls wait at (a semaphore without permits, closed to open it).
+    holds: Arc<Mutex<HashMap<String, Arc<tokio::sync::Semaphore>>>>,
 }
 
 pub struct FakeSlack {
@@ -113,6 +116,27 @@ impl FakeSlack {
             .entry(format!("/api/{method}"))
             .or_default()
             .push_back(canned);
+    }
+
+    /// Leaves every call of `method` unanswered (recorded as it arrives) until `release`.
+    pub fn hold(&self, method: &str) {
+        self.shared.holds.lock().unwrap().insert(
+            format!("/api/{method}"),
+            Arc::new(tokio::sync::Semaphore::new(0)),
+        );
+    }
+
+    /// Answers the held calls of `method`, and those that follow at once.
+    pub fn release(&self, method: &str) {
+        if let Some(gate) = self
+            .shared
+            .holds
+            .lock()
+            .unwrap()
+            .remove(&format!("/api/{method}"))
+        {
+            gate.close();
+        }
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -182,6 +206,10 @@ async fn handle(
     let args = recorded.args();
     s.requests.lock().unwrap().push(recorded.clone());
     s.changed.notify_waiters();
+    let gate = s.holds.lock().unwrap().get(&path).cloned();
+    if let Some(gate) = gate {
+        let _ = gate.acquire().await; // Closed by `release`.
+    }
     let canned = s
         .script
         .lock()

@@ -5,7 +5,6 @@
 //! then the timestamp's freshness (`chat::freshness`: 401 for a replay), and only then is the
 //! body parsed as JSON. A refused request touches nothing.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::Router;
@@ -15,7 +14,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serenity::all::Interaction;
-use tokio::net::TcpListener;
 
 use super::dispatch::Dispatcher;
 use super::rest::Rest;
@@ -43,17 +41,6 @@ pub fn router(dispatcher: Arc<Dispatcher>, key: PublicKey, rest: Rest) -> Router
             key,
             rest,
         })
-}
-
-/// Serves `router` on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }
 
 async fn interactions(State(app): State<Endpoint>, headers: HeaderMap, body: Bytes) -> Response {
