@@ -177,4 +177,51 @@ mod tests {
         );
         assert_eq!(Press::from_command_line("/won deal-42"), None);
     }
+
+    /// A valid id with one of its parts replaced, dropped or repeated, or cut anywhere.
+    fn mutated_id() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let part = prop_oneof![
+            Just("dg1".to_string()),
+            Just("dg0".to_string()),
+            Just("log".to_string()),
+            Just("ask".to_string()),
+            Just("approve".to_string()),
+            Just("42".to_string()),
+            Just("0".to_string()),
+            Just("4294967296".to_string()),
+            Just("discovery-call".to_string()),
+            Just(String::new()),
+            "[a-z0-9-]{1,70}",
+            any::<String>(),
+        ];
+        prop_oneof![
+            proptest::collection::vec(part, 0..6).prop_map(|parts| parts.join(":")),
+            (any::<String>(), any::<proptest::sample::Index>()).prop_map(|(tail, cut)| {
+                let id = format!("dg1:log:42:discovery-call{tail}");
+                let at = cut.index(id.len() + 1);
+                id.get(..at).unwrap_or(&id).to_string()
+            }),
+        ]
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(1024))]
+
+        /// Whatever comes back as a button's value, decoding it gives a press that survives
+        /// its own round trip (so it fits in an id), or a refusal with words; never a panic.
+        #[test]
+        fn decode_gives_a_press_that_round_trips_or_a_refusal(
+            id in proptest::prop_oneof![mutated_id(), proptest::prelude::any::<String>()]
+        ) {
+            match Press::decode(&id) {
+                Ok(press) => {
+                    let again = press.encode();
+                    proptest::prop_assert!(again.len() <= 100, "{again}");
+                    proptest::prop_assert_eq!(Press::decode(&again), Ok(press));
+                }
+                Err(e) => proptest::prop_assert!(!e.to_string().is_empty()),
+            }
+        }
+    }
 }

@@ -1421,6 +1421,198 @@ proptest! {
     }
 }
 
+/// Pieces of the grammar and of what breaks tokenizers: every command and group word, every
+/// option name as `name:` (with and without a value or an opening quote), mentions of every
+/// platform, numbers, money and dates at and past their limits, lone and curly quotes,
+/// backslashes, control, invisible and bidi characters, and words far past any text limit.
+fn grammar_piece() -> impl Strategy<Value = String> {
+    let mut names: Vec<String> = CATALOGUE.iter().map(|s| s.name.to_string()).collect();
+    names.extend(
+        CATALOGUE
+            .iter()
+            .filter_map(|s| Some(s.name.split_once(' ')?.0.to_string())),
+    );
+    let options: Vec<String> = CATALOGUE
+        .iter()
+        .flat_map(|s| s.options.iter().map(|o| o.name.to_string()))
+        .collect();
+    let fixed = [
+        "<@123>",
+        "<@!18446744073709551616>",
+        "<@U024BE7LH|dana>",
+        "<@",
+        "<#7001>",
+        "<#C1|x>",
+        "@ann",
+        "@",
+        "#42",
+        "deal-0",
+        "deal-4294967295",
+        "deal-4294967296",
+        "-1",
+        "0",
+        "1e309",
+        "12.5k",
+        "99999999999999999999",
+        "1,2,3.4.5",
+        "NaN",
+        "2026-02-29",
+        "2024-02-29",
+        "9999-12-31",
+        "0000-01-01",
+        "+262143-01-01",
+        "2026-Q5",
+        "2026-13",
+        "24:00",
+        "23:59",
+        "Europe/Berlin",
+        "UTC",
+        "yes",
+        "no",
+        "\"",
+        "'",
+        "“",
+        "”",
+        "‘",
+        "’",
+        "\\",
+        "\\\"",
+        ":",
+        "::",
+        "a:",
+        "note:\"",
+        "to:'",
+        "\u{0}",
+        "\u{1b}[31m",
+        "\r\n",
+        "\u{202e}",
+        "\u{200b}",
+        "\u{feff}",
+        "\t",
+        "/",
+        "//",
+    ];
+    prop_oneof![
+        proptest::sample::select(names),
+        proptest::sample::select(options.clone()).prop_map(|o| format!("{o}:")),
+        (proptest::sample::select(options), "\\PC{0,12}").prop_map(|(o, v)| format!("{o}:{v}")),
+        proptest::sample::select(fixed.map(str::to_string).to_vec()),
+        any::<u64>().prop_map(|n| n.to_string()),
+        any::<i64>().prop_map(|n| format!("deal-{n}")),
+        any::<char>().prop_map(String::from),
+        "[a-z]{1,10}",
+        any::<String>(),
+        (any::<char>(), 1000usize..3000).prop_map(|(c, n)| c.to_string().repeat(n)),
+    ]
+}
+
+/// Lines put together from `grammar_piece`s, separated by spaces or nothing at all, with or
+/// without the leading slash.
+fn grammar_line() -> impl Strategy<Value = String> {
+    (
+        any::<bool>(),
+        proptest::collection::vec((grammar_piece(), any::<bool>()), 0..12),
+    )
+        .prop_map(|(slash, pieces)| {
+            let mut line = if slash {
+                "/".to_string()
+            } else {
+                String::new()
+            };
+            for (piece, spaced) in pieces {
+                line.push_str(&piece);
+                if spaced {
+                    line.push(' ');
+                }
+            }
+            line
+        })
+}
+
+/// What every refusal must be: words for the person, and a quote position inside their line.
+fn check_refusal(line: &str, result: Result<Command, ParseError>) -> Result<(), TestCaseError> {
+    if let Err(e) = result {
+        prop_assert!(!e.to_string().trim().is_empty(), "{e:?} for {line:?}");
+        if let ParseError::UnclosedQuote { at, .. } = e {
+            prop_assert!(at >= 1 && at <= line.chars().count(), "{at} for {line:?}");
+        }
+    }
+    Ok(())
+}
+
+proptest! {
+    // Under a second in a debug build; the pieces are where the bugs would be.
+    #![proptest_config(ProptestConfig::with_cases(2048))]
+
+    #[test]
+    fn parse_line_builds_a_command_or_says_why_not_on_lines_made_of_grammar_pieces(
+        line in grammar_line()
+    ) {
+        check_refusal(&line, parse_line(&line))?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn parse_line_builds_a_command_or_says_why_not_on_any_string_even_with_control_characters(
+        line in any::<String>()
+    ) {
+        check_refusal(&line, parse_line(&line))?;
+    }
+
+    #[test]
+    fn parse_line_survives_lines_of_tens_of_thousands_of_characters(
+        piece in grammar_piece(),
+        times in 1usize..40,
+    ) {
+        let line = format!("/lost deal-42 {}", piece.repeat(times));
+        check_refusal(&line, parse_line(&line))?;
+    }
+
+    /// A quote that is never closed is the tokenizer's only refusal, and it points into the line.
+    #[test]
+    fn tokenize_refuses_only_an_unclosed_quote(line in grammar_line()) {
+        match tokenize(&line) {
+            // Only a pair of quotes makes an empty word.
+            Ok(words) => prop_assert!(
+                words.iter().all(|w| !w.is_empty()) || line.contains(['"', '\'', '“', '‘']),
+                "{words:?} from {line:?}"
+            ),
+            Err(ParseError::UnclosedQuote { at, .. }) => {
+                prop_assert!(at >= 1 && at <= line.chars().count(), "{at} for {line:?}")
+            }
+            Err(other) => prop_assert!(false, "{other:?} for {line:?}"),
+        }
+    }
+
+    /// Discord and Slack hand `build` named values straight from a payload: any name, any text,
+    /// given twice or not at all.
+    #[test]
+    fn build_builds_a_command_or_says_why_not_on_any_named_values(
+        spec in proptest::sample::select(CATALOGUE.iter().collect::<Vec<_>>()),
+        args in proptest::collection::vec(
+            (
+                prop_oneof![
+                    proptest::sample::select(
+                        CATALOGUE
+                            .iter()
+                            .flat_map(|s| s.options.iter().map(|o| o.name.to_string()))
+                            .collect::<Vec<_>>()
+                    ),
+                    any::<String>(),
+                ],
+                prop_oneof![grammar_piece(), grammar_line()],
+            ),
+            0..6,
+        ),
+    ) {
+        let line = format!("{args:?}");
+        check_refusal(&line, build(spec, &args))?;
+    }
+}
+
 // ---- Digest and nudges ----
 
 #[test]

@@ -3,9 +3,15 @@
 /// The candidate nearest to `typed` by edit distance, when near enough to be a typo: one edit
 /// for short words, two for longer ones (`advnce`, `lsot`, `deal-new`), so that unrelated
 /// words get no misleading suggestion.
+///
+/// The distance is at least the difference in length, so candidates too long or too short are
+/// skipped without computing it: a value thousands of characters long (a pasted paragraph where
+/// a time zone belongs) then costs a length count per candidate, not a table per candidate.
 pub fn closest<'a>(typed: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    let allowed = if typed.chars().count() <= 3 { 1 } else { 2 };
+    let length = typed.chars().count();
+    let allowed = if length <= 3 { 1 } else { 2 };
     candidates
+        .filter(|c| c.chars().count().abs_diff(length) <= allowed)
         .map(|c| (edit_distance(typed, c), c))
         .filter(|(d, _)| *d <= allowed)
         .min_by_key(|(d, _)| *d)
@@ -59,5 +65,30 @@ mod tests {
             Some("discovery-call")
         );
         assert_eq!(closest("karaoke", names.into_iter()), None);
+    }
+
+    /// `closest` without skipping by length: what the skipping must agree with.
+    fn closest_by_distance_alone<'a>(typed: &str, candidates: &[&'a str]) -> Option<&'a str> {
+        let allowed = if typed.chars().count() <= 3 { 1 } else { 2 };
+        candidates
+            .iter()
+            .map(|c| (edit_distance(typed, c), *c))
+            .filter(|(d, _)| *d <= allowed)
+            .min_by_key(|(d, _)| *d)
+            .map(|(_, c)| c)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn skipping_candidates_by_length_never_changes_the_suggestion(
+            typed in "[a-dé]{0,9}",
+            candidates in proptest::collection::vec("[a-dé]{0,9}", 0..8),
+        ) {
+            let candidates: Vec<&str> = candidates.iter().map(String::as_str).collect();
+            proptest::prop_assert_eq!(
+                closest(&typed, candidates.iter().copied()),
+                closest_by_distance_alone(&typed, &candidates)
+            );
+        }
     }
 }

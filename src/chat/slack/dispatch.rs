@@ -389,6 +389,8 @@ fn mentions(line: &str) -> Vec<(String, String)> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
 
     #[test]
@@ -405,5 +407,130 @@ mod tests {
     #[test]
     fn slack_escapes_are_undone_once() {
         assert_eq!(unescape("R&amp;D &lt;3 &amp;lt;"), "R&D <3 &lt;");
+    }
+
+    /// Text with the characters Slack's escapes and mentions are made of, and anything else.
+    fn slackish_text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            Just("&lt;".to_string()),
+            Just("&gt;".to_string()),
+            Just("&amp;".to_string()),
+            Just("&".to_string()),
+            Just("<@".to_string()),
+            Just("<@U024BE7LH>".to_string()),
+            Just("<@W2|dana>".to_string()),
+            Just("|".to_string()),
+            Just(">".to_string()),
+            "[A-Z0-9]{0,40}",
+            any::<String>(),
+        ];
+        proptest::collection::vec(piece, 0..10).prop_map(|p| p.concat())
+    }
+
+    /// Form fields with Slack's and URL encoding's special characters, then a few bytes changed.
+    fn mutated_form() -> impl Strategy<Value = Vec<u8>> {
+        let fields = [
+            "team_id",
+            "user_id",
+            "user_name",
+            "command",
+            "text",
+            "trigger_id",
+            "x",
+        ];
+        let pair = (
+            proptest::sample::select(fields.to_vec()),
+            prop_oneof!["%[0-9A-Fa-f]{0,2}", "[%&=+;]{0,4}", slackish_text()],
+        );
+        (
+            proptest::collection::vec(pair, 0..10),
+            proptest::collection::vec((any::<proptest::sample::Index>(), any::<u8>()), 0..6),
+        )
+            .prop_map(|(pairs, flips)| {
+                let mut body: Vec<u8> = pairs
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join("&")
+                    .into_bytes();
+                for (at, byte) in flips {
+                    if body.is_empty() {
+                        body.push(byte);
+                    } else {
+                        let at = at.index(body.len());
+                        body[at] = byte;
+                    }
+                }
+                body
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// Mentions are found in any text, each id once, and each is Slack's shape.
+        #[test]
+        fn mentions_reads_any_text_and_keeps_only_slack_ids(text in slackish_text()) {
+            let found = mentions(&text);
+            for (i, (id, name)) in found.iter().enumerate() {
+                prop_assert!((2..=32).contains(&id.len()), "{id}");
+                prop_assert!(id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()), "{id}");
+                prop_assert!(text.contains(&format!("<@{id}")), "{id} in {text:?}");
+                prop_assert!(!name.is_empty());
+                prop_assert!(!found[..i].iter().any(|(k, _)| k == id));
+            }
+        }
+
+        /// Unescaping never makes text longer: each escape stands for one shorter character.
+        #[test]
+        fn unescape_reads_any_text_and_only_shortens_it(text in slackish_text()) {
+            prop_assert!(unescape(&text).len() <= text.len());
+        }
+
+        /// What `http::commands` does with a signed body, short of the database.
+        #[test]
+        fn any_form_body_decodes_to_a_slash_command_or_an_error(
+            body in prop_oneof![
+                mutated_form(),
+                proptest::collection::vec(any::<u8>(), 0..512),
+            ]
+        ) {
+            if let Ok(cmd) = serde_urlencoded::from_bytes::<SlashCommand>(&body) {
+                let line = format!("{} {}", cmd.command, unescape(&cmd.text));
+                if let Err(e) = parse_line(&line) {
+                    prop_assert!(!e.to_string().is_empty());
+                }
+                let _ = mentions(&line);
+                let _ = caller(&cmd.team_id, &cmd.team_domain, &cmd.user_id, &cmd.user_name);
+                let key = delivery_key("command", &cmd.trigger_id, &body);
+                prop_assert!(key.starts_with("command:"));
+            }
+        }
+
+        /// The interactivity `payload` is JSON inside a form field; any JSON value, and any
+        /// text, either decodes or is refused.
+        #[test]
+        fn any_interaction_payload_decodes_or_is_refused(
+            payload in prop_oneof![
+                any::<String>(),
+                slackish_text().prop_map(|t| serde_json::json!({
+                    "type": "block_actions", "team": {"id": t}, "user": {"id": t, "name": t},
+                    "trigger_id": t, "response_url": t, "actions": [{"value": t}],
+                }).to_string()),
+            ]
+        ) {
+            let form = serde_urlencoded::to_string([("payload", payload.as_str())]).unwrap();
+            #[derive(Deserialize)]
+            struct Form {
+                payload: String,
+            }
+            let form: Form = serde_urlencoded::from_bytes(form.as_bytes()).unwrap();
+            prop_assert_eq!(&form.payload, &payload);
+            if let Ok(p) = serde_json::from_str::<Interaction>(&form.payload)
+                && let Some(action) = p.actions.first()
+            {
+                let _ = Press::decode(&action.value);
+            }
+        }
     }
 }
