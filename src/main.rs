@@ -480,6 +480,12 @@ async fn serve(
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
+    // What requests left running (commands whose clients hung up, deferred answers): waited for
+    // once the servers have stopped taking requests.
+    let mut detached = Vec::new();
+    if let Some((_, _, dispatcher)) = &discord {
+        detached.push(dispatcher.detached().clone());
+    }
     if let Some(Http {
         addr,
         health,
@@ -518,6 +524,7 @@ async fn serve(
                 "Slack endpoints: http://{bound}/slack/commands and http://{bound}/slack/interactivity"
             );
             let dispatcher = Arc::new(slack::Dispatcher::new(Arc::clone(&service)));
+            detached.push(dispatcher.detached().clone());
             let secret = slack::verify::SigningSecret::new(settings.signing_secret.clone());
             router = router.merge(slack::http::router(
                 Arc::clone(&dispatcher),
@@ -597,6 +604,9 @@ async fn serve(
         }
         while let Some(done) = tasks.join_next().await {
             done.context("a server task panicked")??;
+        }
+        for work in &detached {
+            work.finished().await;
         }
         service.store().close().await;
         anyhow::Ok(())

@@ -429,6 +429,73 @@ async fn sigterm_lets_the_delivery_under_way_finish_then_exits_zero() {
     );
 }
 
+/// An answer a command sends after its HTTP response (here `/forecast`'s, posted to the
+/// response URL) is work under way too: SIGTERM waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_waits_for_an_answer_still_on_its_way_to_the_response_url() {
+    let fake = FakeSlack::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (mut bot, base, _, mut later) = serve_watched(
+        &dir,
+        &[
+            ("SLACK_SIGNING_SECRET", SECRET),
+            ("SLACK_BOT_TOKEN", BOT_TOKEN),
+            ("DEALGATE_DRAIN_SECONDS", "20"),
+        ],
+    )
+    .await;
+    fake.hold_path("/hooks/forecast");
+    let body = serde_urlencoded::to_string([
+        ("team_id", "T0SERVE01"),
+        ("team_domain", "acme"),
+        ("channel_id", "C0SALES01"),
+        ("user_id", "U0BOSS001"),
+        ("user_name", "boss"),
+        ("command", "/forecast"),
+        ("text", ""),
+        ("response_url", &fake.response_url("forecast")),
+        ("trigger_id", "1.2.forecast"),
+    ])
+    .unwrap();
+    let ts = unix_now();
+    let sig = SigningSecret::new(Secret::new(SECRET)).sign(&ts, body.as_bytes());
+    let res = reqwest::Client::new()
+        .post(format!("{base}/slack/commands"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", ts)
+        .header("x-slack-signature", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Working out the forecast")
+    );
+    fake.wait_for("the forecast's answer", |r| r.path == "/hooks/forecast")
+        .await;
+    signal(&bot, libc::SIGTERM);
+    said(&mut later, "SIGTERM: stopping").await;
+    // Everything else has stopped; only the held answer keeps the bot.
+    let waited = tokio::time::timeout(Duration::from_secs(1), bot.wait()).await;
+    assert!(
+        waited.is_err(),
+        "the bot exited with an answer on its way: {waited:?}"
+    );
+    fake.release_path("/hooks/forecast");
+    let status = exit_status(&mut bot).await;
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    let answers = fake
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/hooks/forecast")
+        .count();
+    assert_eq!(answers, 1);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_signal_exits_at_once_without_waiting_for_the_delivery() {
     let fake = FakeSlack::start().await;

@@ -1,6 +1,7 @@
 //! Adapters: each turns a platform's payloads into command invocations and renders `Reply`.
 
 pub mod console;
+pub mod detached;
 pub mod discord;
 pub mod freshness;
 pub mod press;

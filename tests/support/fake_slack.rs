@@ -120,21 +120,26 @@ impl FakeSlack {
 
     /// Leaves every call of `method` unanswered (recorded as it arrives) until `release`.
     pub fn hold(&self, method: &str) {
-        self.shared.holds.lock().unwrap().insert(
-            format!("/api/{method}"),
-            Arc::new(tokio::sync::Semaphore::new(0)),
-        );
+        self.hold_path(&format!("/api/{method}"));
     }
 
     /// Answers the held calls of `method`, and those that follow at once.
     pub fn release(&self, method: &str) {
-        if let Some(gate) = self
-            .shared
+        self.release_path(&format!("/api/{method}"));
+    }
+
+    /// `hold` for any path of this fake, e.g. a response URL's (`/hooks/NAME`).
+    pub fn hold_path(&self, path: &str) {
+        self.shared
             .holds
             .lock()
             .unwrap()
-            .remove(&format!("/api/{method}"))
-        {
+            .insert(path.to_string(), Arc::new(tokio::sync::Semaphore::new(0)));
+    }
+
+    /// `release` for any path of this fake.
+    pub fn release_path(&self, path: &str) {
+        if let Some(gate) = self.shared.holds.lock().unwrap().remove(path) {
             gate.close();
         }
     }

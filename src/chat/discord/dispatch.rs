@@ -24,6 +24,7 @@ use super::custom_id::Press;
 use super::options;
 use super::render;
 use super::rest::Rest;
+use crate::chat::detached::Detached;
 use crate::commands::catalogue::OptionKind;
 use crate::commands::execute::{error_reply, execute, execute_for};
 use crate::commands::interact;
@@ -73,11 +74,21 @@ impl Answer {
 pub struct Dispatcher {
     service: Arc<Service>,
     roles: RoleMap,
+    detached: Detached,
 }
 
 impl Dispatcher {
     pub fn new(service: Arc<Service>, roles: RoleMap) -> Self {
-        Self { service, roles }
+        Self {
+            service,
+            roles,
+            detached: Detached::default(),
+        }
+    }
+
+    /// The work this dispatcher's requests left running (see `chat::detached`).
+    pub fn detached(&self) -> &Detached {
+        &self.detached
     }
 
     pub fn service(&self) -> &Service {

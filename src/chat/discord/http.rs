@@ -68,10 +68,13 @@ async fn interactions(State(app): State<Endpoint>, headers: HeaderMap, body: Byt
     // The work is not owned by the connection: if Discord (or a proxy) hangs up, this handler
     // is dropped, but the task runs the command to completion and records its answer.
     let (dispatcher, rest) = (Arc::clone(&app.dispatcher), app.rest.clone());
-    let work = tokio::spawn(async move {
+    let work = app.dispatcher.detached().spawn(async move {
         let answer = dispatcher.handle(interaction).await;
         if let Some(later) = answer.later {
-            tokio::spawn(async move { dispatcher.finish(later, &rest).await });
+            let finishing = Arc::clone(&dispatcher);
+            dispatcher
+                .detached()
+                .spawn(async move { finishing.finish(later, &rest).await });
         }
         answer.json
     });

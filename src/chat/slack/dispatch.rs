@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::render;
+use crate::chat::detached::Detached;
 use crate::chat::press::Press;
 use crate::commands::execute::{error_reply, execute, execute_for};
 use crate::commands::interact;
@@ -109,11 +110,20 @@ impl Answer {
 
 pub struct Dispatcher {
     service: Arc<Service>,
+    detached: Detached,
 }
 
 impl Dispatcher {
     pub fn new(service: Arc<Service>) -> Self {
-        Self { service }
+        Self {
+            service,
+            detached: Detached::default(),
+        }
+    }
+
+    /// The work this dispatcher's requests left running (see `chat::detached`).
+    pub fn detached(&self) -> &Detached {
+        &self.detached
     }
 
     pub fn service(&self) -> &Service {

@@ -111,11 +111,12 @@ async fn commands(State(app): State<Endpoint>, headers: HeaderMap, body: Bytes) 
     // The work is not owned by the connection: if Slack hangs up at its 3 seconds, this
     // handler is dropped, but the task runs the command to completion and records its answer.
     let (dispatcher, client) = (Arc::clone(&app.dispatcher), app.client.clone());
-    let work = tokio::spawn(async move {
+    let work = app.dispatcher.detached().spawn(async move {
         let answer = dispatcher.command(command, &body).await;
         if let Some(later) = answer.later {
-            tokio::spawn(async move {
-                let body = dispatcher.finish(&later).await;
+            let finishing = Arc::clone(&dispatcher);
+            dispatcher.detached().spawn(async move {
+                let body = finishing.finish(&later).await;
                 if let Err(e) = respond(&client, &later.response_url, &body).await {
                     tracing::warn!(error = %e, "slow command's answer not delivered");
                 }
@@ -157,7 +158,7 @@ async fn interactivity(State(app): State<Endpoint>, headers: HeaderMap, body: By
     // Slack wants the acknowledgement within 3 seconds whatever the press does; the answer
     // follows through the response URL.
     let (dispatcher, client) = (Arc::clone(&app.dispatcher), app.client.clone());
-    tokio::spawn(async move {
+    app.dispatcher.detached().spawn(async move {
         if let Some((url, body)) = dispatcher.press(payload, &body).await
             && let Err(e) = respond(&client, &url, &body).await
         {
