@@ -161,7 +161,38 @@ async fn an_oversized_body_is_refused_before_anything_else(app: support::TestApp
     assert_eq!(rows(&ep).await, [0, 0, 0, 0]);
 }
 
+/// A captured command replayed a day later, after its receipt was pruned, is refused by its
+/// timestamp; replayed within the window, it is answered from its receipt and not run again.
+async fn a_captured_command_replayed_after_its_receipt_was_pruned_is_refused(
+    app: support::TestApp,
+) {
+    let ep = SlackEndpoint::start(app).await;
+    let body = ep.command_body(BOSS, "/deal", "new Acme 5000 2030-06-30", &ep.trigger());
+    let ts = ep.timestamp();
+    let headers = vec![
+        ("x-slack-request-timestamp", ts.clone()),
+        ("x-slack-signature", ep.secret.sign(&ts, body.as_bytes())),
+    ];
+    let (status, first) = ep
+        .post_raw("/slack/commands", body.clone().into_bytes(), &headers)
+        .await;
+    assert_eq!(status, 200, "{first}");
+    let (status, again) = ep
+        .post_raw("/slack/commands", body.clone().into_bytes(), &headers)
+        .await;
+    assert_eq!((status, again), (200, first));
+    assert_eq!(rows(&ep).await[2], 1, "one deal");
+    ep.app.clock.advance(Duration::hours(25));
+    assert!(ep.app.service.prune_interaction_receipts().await.unwrap() >= 1);
+    let (status, answer) = ep
+        .post_raw("/slack/commands", body.into_bytes(), &headers)
+        .await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(rows(&ep).await[2], 1, "still one deal");
+}
+
 on_both_backends!(
+    a_captured_command_replayed_after_its_receipt_was_pruned_is_refused,
     slacks_worked_example_is_accepted_at_its_time_and_refused_later,
     forged_replayed_and_unsigned_requests_get_401_and_change_nothing,
     an_oversized_body_is_refused_before_anything_else,
