@@ -273,9 +273,8 @@ async fn logged(ep: &Endpoint) -> i64 {
         .unwrap_or(0)
 }
 
-/// A process claimed an interaction and died before it did anything (`kill -9`): a retry with
-/// the same id is told it is still being handled until the claim's lease lapses, then runs it.
-async fn a_claim_whose_process_died_is_taken_over_after_its_lease(app: support::TestApp) {
+/// The endpoint with deal-1, and interaction `id` claimed by a process that then died.
+async fn with_a_deal_and_a_claim_of_a_dead_process(app: support::TestApp, id: &str) -> Endpoint {
     let ep = Endpoint::on(app).await;
     let created = ep
         .reply(&command(
@@ -290,15 +289,19 @@ async fn a_claim_whose_process_died_is_taken_over_after_its_lease(app: support::
         ))
         .await;
     assert!(title(&created).starts_with("Created"), "{created}");
+    let claim = ep
+        .app
+        .service
+        .claim_interaction("discord", id, Duration::ZERO);
+    assert_eq!(claim.await.unwrap(), dealgate::service::Claim::New);
+    ep
+}
+
+/// A process claimed an interaction and died before it did anything (`kill -9`): a retry with
+/// the same id is told it is still being handled until the claim's lease lapses, then runs it.
+async fn a_claim_whose_process_died_is_taken_over_after_its_lease(app: support::TestApp) {
+    let ep = with_a_deal_and_a_claim_of_a_dead_process(app, "77").await;
     let service = &ep.app.service;
-    let wait = Duration::ZERO;
-    assert_eq!(
-        service
-            .claim_interaction("discord", "77", wait)
-            .await
-            .unwrap(),
-        dealgate::service::Claim::New
-    );
     // The process is gone; the retry comes within the lease.
     let (_, answer) = ep.send(&log_demo(77)).await;
     assert!(
@@ -320,32 +323,9 @@ async fn a_claim_whose_process_died_is_taken_over_after_its_lease(app: support::
 /// A process ran an interaction's command and died before it recorded the answer: a retry after
 /// the lease learns the command was carried out, and it is not applied again.
 async fn a_command_applied_by_a_process_that_died_is_not_applied_again(app: support::TestApp) {
-    let ep = Endpoint::on(app).await;
-    let created = ep
-        .reply(&command(
-            1,
-            BOSS,
-            "deal new",
-            vec![
-                opt("name", "Acme"),
-                opt("amount", "5000"),
-                opt("close", "2030-06-30"),
-            ],
-        ))
-        .await;
-    assert!(title(&created).starts_with("Created"), "{created}");
+    let ep = with_a_deal_and_a_claim_of_a_dead_process(app, "78").await;
     let service = &ep.app.service;
-    assert_eq!(
-        service
-            .claim_interaction("discord", "78", Duration::ZERO)
-            .await
-            .unwrap(),
-        dealgate::service::Claim::New
-    );
-    let delivery = dealgate::service::Delivery {
-        platform: "discord".into(),
-        key: "78".into(),
-    };
+    let delivery = dealgate::service::Delivery::new("discord", "78");
     let command =
         dealgate::commands::parse::parse_line("/log deal-1 demo \"after a crash\"").unwrap();
     let reply =
@@ -392,8 +372,7 @@ fn unix_now() -> String {
 /// `dealgate serve --http` on `database`, with a one-second claim lease; the child and the
 /// endpoint's URL.
 async fn serve(dir: &tempfile::TempDir, database: &str) -> (tokio::process::Child, String) {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut child = binary::dealgate(
+    let command = binary::dealgate(
         dir,
         &[
             "serve",
@@ -408,25 +387,9 @@ async fn serve(dir: &tempfile::TempDir, database: &str) -> (tokio::process::Chil
             ("DISCORD_PUBLIC_KEY", DISCORD_KEY),
             ("DEALGATE_TICK_SECONDS", "3600"),
         ],
-    )
-    .spawn()
-    .expect("start dealgate serve");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let line = tokio::time::timeout_at(deadline, lines.next_line())
-            .await
-            .unwrap_or_else(|_| panic!("no endpoint line; saw {seen:?}"))
-            .unwrap()
-            .unwrap_or_else(|| panic!("serve ended; it said {seen:?}"));
-        if let Some(url) = line.strip_prefix("Discord interactions endpoint: ") {
-            let url = url.trim().to_string();
-            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-            return (child, url);
-        }
-        seen.push(line);
-    }
+    );
+    let started = binary::spawn_until(command, "Discord interactions endpoint: ").await;
+    (started.child, started.rest)
 }
 
 /// Posts `interaction` signed now; the embed's title, or `None` when no answer came back (the

@@ -16,7 +16,6 @@ use dealgate::config::Secret;
 use fake_slack::{BOT_TOKEN, FakeSlack};
 use serde_json::Value;
 use tempfile::TempDir;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 const SECRET: &str = "a-signing-secret-made-for-this-test";
 /// The Discord public key of the self-made test vector (PROTOCOLS.md §1.2).
@@ -53,39 +52,34 @@ async fn serve_watched(
 
 /// `command` (a `dealgate serve` with Slack) started and watched as `serve_watched` does.
 async fn started(
-    mut command: tokio::process::Command,
+    command: tokio::process::Command,
 ) -> (
     tokio::process::Child,
     String,
     Vec<String>,
     tokio::sync::mpsc::UnboundedReceiver<String>,
 ) {
-    let mut child = command.spawn().expect("start dealgate serve");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let mut seen = Vec::new();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let line = tokio::time::timeout_at(deadline, lines.next_line())
-            .await
-            .unwrap_or_else(|_| panic!("no Slack endpoint line; saw {seen:?}"))
-            .unwrap()
-            .unwrap_or_else(|| panic!("serve ended; it said {seen:?}"));
-        seen.push(line.clone());
-        if let Some(rest) = line.strip_prefix("Slack endpoints: ") {
-            let base = rest.split("/slack/commands").next().unwrap().to_string();
-            // Keep reading what it says later: a closed stderr would make its next line fail.
-            let (said, later) = tokio::sync::mpsc::unbounded_channel();
-            tokio::spawn(async move {
-                while let Ok(Some(line)) = lines.next_line().await {
-                    let _ = said.send(line);
-                }
-            });
-            return (child, base, seen, later);
-        }
-    }
+    let started = binary::spawn_until(command, "Slack endpoints: ").await;
+    let base = started
+        .rest
+        .split("/slack/commands")
+        .next()
+        .unwrap()
+        .to_string();
+    (started.child, base, started.seen, started.later)
 }
 
 async fn slash(base: &str, command: &str, text: &str) -> (u16, Value) {
+    slash_answering_to(base, command, text, "http://127.0.0.1:9/hooks/unused").await
+}
+
+/// `slash`, with the response URL a slow command's answer goes to.
+async fn slash_answering_to(
+    base: &str,
+    command: &str,
+    text: &str,
+    response_url: &str,
+) -> (u16, Value) {
     let body = serde_urlencoded::to_string([
         ("team_id", "T0SERVE01"),
         ("team_domain", "acme"),
@@ -94,7 +88,7 @@ async fn slash(base: &str, command: &str, text: &str) -> (u16, Value) {
         ("user_name", "boss"),
         ("command", command),
         ("text", text),
-        ("response_url", "http://127.0.0.1:9/hooks/unused"),
+        ("response_url", response_url),
         ("trigger_id", &format!("1.2.{command}{text}")),
     ])
     .unwrap();
@@ -445,35 +439,12 @@ async fn sigterm_waits_for_an_answer_still_on_its_way_to_the_response_url() {
     )
     .await;
     fake.hold_path("/hooks/forecast");
-    let body = serde_urlencoded::to_string([
-        ("team_id", "T0SERVE01"),
-        ("team_domain", "acme"),
-        ("channel_id", "C0SALES01"),
-        ("user_id", "U0BOSS001"),
-        ("user_name", "boss"),
-        ("command", "/forecast"),
-        ("text", ""),
-        ("response_url", &fake.response_url("forecast")),
-        ("trigger_id", "1.2.forecast"),
-    ])
-    .unwrap();
-    let ts = unix_now();
-    let sig = SigningSecret::new(Secret::new(SECRET)).sign(&ts, body.as_bytes());
-    let res = reqwest::Client::new()
-        .post(format!("{base}/slack/commands"))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("x-slack-request-timestamp", ts)
-        .header("x-slack-signature", sig)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    let hook = fake.response_url("forecast");
+    let (status, working) = slash_answering_to(&base, "/forecast", "", &hook).await;
+    assert_eq!(status, 200);
     assert!(
-        res.text()
-            .await
-            .unwrap()
-            .contains("Working out the forecast")
+        working.to_string().contains("Working out the forecast"),
+        "{working}"
     );
     fake.wait_for("the forecast's answer", |r| r.path == "/hooks/forecast")
         .await;

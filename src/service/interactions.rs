@@ -32,6 +32,13 @@ pub struct Delivery {
 }
 
 impl Delivery {
+    pub fn new(platform: &str, key: impl Into<String>) -> Self {
+        Self {
+            platform: platform.to_string(),
+            key: key.into(),
+        }
+    }
+
     pub(crate) fn effect(&self) -> Effect<'_> {
         Effect {
             platform: &self.platform,

@@ -1,8 +1,12 @@
 //! The built `dealgate` binary as the end-to-end tests start it.
 
+#![allow(dead_code)] // Each test binary uses a different subset.
+
 use std::process::Stdio;
+use std::time::Duration;
 
 use tempfile::TempDir;
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 pub const FIXTURE: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -57,4 +61,48 @@ pub fn dealgate(dir: &TempDir, args: &[&str], env: &[(&str, &str)]) -> tokio::pr
         cmd.env(k, v);
     }
     cmd
+}
+
+/// A child started by [`spawn_until`].
+pub struct Started {
+    pub child: tokio::process::Child,
+    /// The rest of the line that started with the awaited prefix.
+    pub rest: String,
+    /// Every line it said up to and with that one.
+    pub seen: Vec<String>,
+    /// What it says from then on, line by line.
+    pub later: tokio::sync::mpsc::UnboundedReceiver<String>,
+}
+
+/// Starts `command` (its stderr piped) and reads what it says until a line that starts with
+/// `prefix`, such as the address a server listens on; panics with what it said if that line
+/// does not come within 30 seconds or the child ends first.
+pub async fn spawn_until(mut command: tokio::process::Command, prefix: &str) -> Started {
+    let mut child = command.spawn().expect("start dealgate");
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let line = tokio::time::timeout_at(deadline, lines.next_line())
+            .await
+            .unwrap_or_else(|_| panic!("no line starting {prefix:?}; saw {seen:?}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("dealgate ended; it said {seen:?}"));
+        seen.push(line.clone());
+        if let Some(rest) = line.strip_prefix(prefix) {
+            // Keep reading what it says later: a closed stderr would make its next line fail.
+            let (said, later) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(async move {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let _ = said.send(line);
+                }
+            });
+            return Started {
+                child,
+                rest: rest.trim().to_string(),
+                seen,
+                later,
+            };
+        }
+    }
 }

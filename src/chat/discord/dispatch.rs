@@ -277,12 +277,14 @@ impl Dispatcher {
         W: FnOnce(Delivery) -> Fut,
         Fut: Future<Output = String>,
     {
-        let delivery = Delivery {
-            platform: PLATFORM.to_string(),
-            key: id.to_string(),
-        };
         let render = |reply: &Reply| to_json(&render::response(reply));
-        let done = interact::once(&self.service, &delivery, render, work).await;
+        let done = interact::once(
+            &self.service,
+            &Delivery::new(PLATFORM, id.to_string()),
+            render,
+            work,
+        )
+        .await;
         Answer {
             json: done.answer,
             later: None,

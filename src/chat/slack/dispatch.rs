@@ -282,11 +282,8 @@ impl Dispatcher {
         W: FnOnce(Delivery) -> Fut,
         Fut: Future<Output = Value>,
     {
-        let delivery = Delivery {
-            platform: PLATFORM.to_string(),
-            key: key.to_string(),
-        };
         let render = |reply: &Reply| render::response(reply).to_string();
+        let delivery = Delivery::new(PLATFORM, key);
         let done = interact::once(&self.service, &delivery, render, |d| async move {
             work(d).await.to_string()
         })
