@@ -97,9 +97,10 @@ async fn send_and_hang_up(ep: &Endpoint, addr: &str, interaction: &Value, delay:
     request.extend_from_slice(&body);
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream.write_all(&request).await.expect("send the request");
-    // Not a wait for anything: the hang-up lands at a different point of the request's work
-    // each time (before it is read, while it waits for the writer, inside its transaction).
-    tokio::time::sleep(delay).await;
+    // The hang-up lands at a different point of the request's work each time (before it is
+    // read, while it waits for the writer, inside its transaction): at most `delay` after the
+    // request left, sooner if the answer starts arriving, never after reading it.
+    let _ = tokio::time::timeout(delay, stream.readable()).await;
     // Deprecated because a non-zero linger blocks the thread on drop; zero resets at once.
     #[allow(deprecated)]
     stream
