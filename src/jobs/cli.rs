@@ -14,7 +14,6 @@ use super::scheduler::digest_reply;
 use crate::chat::console::{render, terminal};
 use crate::engine::text::one_line;
 use crate::service::Service;
-use crate::store::{jobs, tenants};
 
 /// Prints the digest of each workspace (or one) as it would be posted now.
 pub async fn print_digests<W: Write>(
@@ -30,10 +29,7 @@ pub async fn print_digests<W: Write>(
              by `dealgate serve` after `/digest setup`."
         );
     }
-    let all = {
-        let mut conn = service.store().reader().acquire().await?;
-        tenants::list(&mut conn).await.context("list workspaces")?
-    };
+    let all = service.workspaces().await.context("list workspaces")?;
     let chosen: Vec<_> = all
         .into_iter()
         .filter(|t| only.is_none_or(|id| id == t.id))
@@ -76,12 +72,10 @@ pub async fn print_digests<W: Write>(
 /// Lists undelivered messages: what, where, how many attempts, the last error, and what a
 /// failed attempt had already done.
 pub async fn print_outbox<W: Write>(service: &Service, out: &mut W) -> anyhow::Result<ExitCode> {
-    let rows = {
-        let mut conn = service.store().reader().acquire().await?;
-        jobs::undelivered(&mut conn)
-            .await
-            .context("read the outbox")?
-    };
+    let rows = service
+        .undelivered_messages()
+        .await
+        .context("read the outbox")?;
     if rows.is_empty() {
         writeln!(out, "The outbox is empty: every message was delivered.")?;
     }
