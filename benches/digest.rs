@@ -14,7 +14,6 @@ use dealgate::jobs::scheduler::digest_reply;
 use dealgate::service::{Service, Session};
 use dealgate::store::digest::{Risk, StallCutoff, at_risk};
 use dealgate::store::pipeline::{PipelineFilter, open_groups, won_groups};
-use dealgate::store::schedules::tenant;
 use dealgate::store::{Backend, Store, tenants};
 use tokio::runtime::Runtime;
 
@@ -123,12 +122,6 @@ fn digest(c: &mut Criterion) {
         .collect();
     let late: Vec<String> = open.iter().rev().take(2).cloned().collect();
     let schedule = rt.block_on(service.schedule(tenant_id)).unwrap();
-    let tenant_row = rt
-        .block_on(async {
-            let mut conn = service.store().reader().acquire().await.unwrap();
-            tenant(&mut conn, tenant_id).await
-        })
-        .unwrap();
     let mut group = c.benchmark_group("digest over 100k open deals and 1M activities");
     group.sample_size(10);
     group.bench_function("bare aggregate queries", |b| {
@@ -157,8 +150,10 @@ fn digest(c: &mut Criterion) {
     });
     group.bench_function("digest: figures, reply and chart", |b| {
         b.iter(|| {
-            rt.block_on(digest_reply(&service, &schedule, &tenant_row, now))
-                .unwrap()
+            rt.block_on(async {
+                let run = service.digest_run(&schedule, now).await.unwrap();
+                digest_reply(&run, &schedule).unwrap()
+            })
         })
     });
     group.finish();

@@ -58,7 +58,10 @@ const COMPANIES: [&str; 30] = [
 /// Makes sure the demo workspace exists (creating or, with `reset`, recreating it) and says what
 /// is in it.
 pub async fn prepare(service: &Service, reset: bool) -> Result<String, ServiceError> {
-    match service.workspace_deal_count("console", WORKSPACE).await? {
+    match service
+        .workspace_deal_count(crate::service::Platform::Console, WORKSPACE)
+        .await?
+    {
         Some((_, deals)) if !reset && deals > 0 => {
             return Ok(format!(
                 "Reusing the demo workspace ({deals} deals); `dealgate demo --reset` starts it afresh."

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use tower::ServiceExt;
 
 use dealgate::chat::console;
+use dealgate::chat::console::ConsoleSender;
 use dealgate::chat::discord::outbox::DiscordSender;
 use dealgate::chat::discord::{self, Purpose, RawSettings, Secret, Settings};
 use dealgate::chat::server::{LimitArgs, Limits, Server};
@@ -17,9 +18,8 @@ use dealgate::clock::SystemClock;
 use dealgate::commands::replies::playbook_view;
 use dealgate::config::playbook_source;
 use dealgate::engine::playbook::load_str;
-use dealgate::jobs::outbox::ConsoleSender;
-use dealgate::jobs::route::{self, Senders};
-use dealgate::service::Service;
+use dealgate::jobs::route::Senders;
+use dealgate::service::{Platform, Service};
 use dealgate::shutdown::{StopSignals, exit_code};
 use dealgate::store::Store;
 
@@ -387,7 +387,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
             let service = service(&url, &cli.playbook).await?;
-            dealgate::jobs::cli::print_digests(
+            dealgate::chat::console::operator::print_digests(
                 &service,
                 dry_run,
                 tenant,
@@ -401,7 +401,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .database_url
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
             let service = service(&url, &cli.playbook).await?;
-            dealgate::jobs::cli::print_outbox(&service, &mut std::io::stdout()).await
+            dealgate::chat::console::operator::print_outbox(&service, &mut std::io::stdout()).await
         }
         Cmd::Console { user, workspace } => {
             if !console::is_valid_name(&user) {
@@ -636,17 +636,17 @@ fn outbox_senders(
     discord: Option<&Settings>,
     slack: Option<&slack::Settings>,
 ) -> anyhow::Result<Senders> {
-    let mut senders = Senders::new().with(route::CONSOLE, ConsoleSender::new(std::io::stdout()));
+    let mut senders = Senders::new().with(Platform::Console, ConsoleSender::new(std::io::stdout()));
     if let Some(settings) = discord {
         match DiscordSender::from_settings(settings)? {
-            Some(discord) => senders = senders.with(route::DISCORD, discord),
+            Some(discord) => senders = senders.with(Platform::Discord, discord),
             None => tracing::warn!(
                 "no DISCORD_TOKEN: scheduled digests and nudges for Discord stay in the outbox"
             ),
         }
     }
     if let Some(slack) = slack {
-        senders = senders.with(route::SLACK, slack::web::SlackSender::new(slack));
+        senders = senders.with(Platform::Slack, slack::web::SlackSender::new(slack));
     }
     Ok(senders)
 }

@@ -12,10 +12,9 @@ use dealgate::clock::Clock;
 use dealgate::commands::execute::execute_line;
 use dealgate::engine::ids::{DealNumber, Money};
 use dealgate::jobs::message::Target;
-use dealgate::jobs::testing::RecordingSender;
 use dealgate::service::{DigestScope, RiskKind, Session};
 use dealgate::store::jobs;
-use digest_support::{digest_at, tick_and_deliver};
+use digest_support::{RecordingSender, digest_at, tick_and_deliver};
 use support::{TestApp, WORKSPACE};
 
 on_both_backends!(

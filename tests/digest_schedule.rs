@@ -9,10 +9,9 @@ use chrono::{Duration, NaiveDate, TimeZone, Timelike, Utc};
 use chrono_tz::Europe::Berlin;
 use dealgate::jobs::outbox::{SendError, deliver_due};
 use dealgate::jobs::scheduler::tick;
-use dealgate::jobs::testing::RecordingSender;
 use dealgate::service::{Claim, PlaybookSource, Service};
 use dealgate::store::{Store, jobs};
-use digest_support::{digest_at, tick_and_deliver};
+use digest_support::{RecordingSender, digest_at, tick_and_deliver};
 use support::TestApp;
 
 on_both_backends!(
@@ -125,8 +124,8 @@ async fn two_schedulers_on_one_database_post_one_digest_a_day_not_two(app: TestA
             a.unwrap();
             b.unwrap();
             let (x, y) = tokio::join!(
-                deliver_due(app.service.store(), app.service.clock(), &sender),
-                deliver_due(other.store(), other.clock(), &sender)
+                deliver_due(&app.service, &sender),
+                deliver_due(&other, &sender)
             );
             x.unwrap();
             y.unwrap();
@@ -165,9 +164,9 @@ async fn three_schedulers_on_separate_pools_over_a_week_post_one_digest_per_work
             result.unwrap();
         }
         let (x, y, z) = tokio::join!(
-            deliver_due(app.service.store(), app.service.clock(), &sender),
-            deliver_due(second.store(), second.clock(), &sender),
-            deliver_due(third.store(), third.clock(), &sender)
+            deliver_due(&app.service, &sender),
+            deliver_due(&second, &sender),
+            deliver_due(&third, &sender)
         );
         for result in [x, y, z] {
             result.unwrap();
@@ -212,25 +211,17 @@ async fn a_sender_that_fails_twice_then_accepts_delivers_every_message_once_afte
     assert_eq!(first.retrying, 1);
     // Not due again before the 5-second backoff.
     app.clock.set(start + Duration::seconds(4));
-    let early = deliver_due(app.service.store(), app.service.clock(), &sender)
-        .await
-        .unwrap();
+    let early = deliver_due(&app.service, &sender).await.unwrap();
     assert_eq!(early, Default::default());
     app.clock.set(start + Duration::seconds(5));
-    let second = deliver_due(app.service.store(), app.service.clock(), &sender)
-        .await
-        .unwrap();
+    let second = deliver_due(&app.service, &sender).await.unwrap();
     assert_eq!(second.retrying, 1);
     // The 429 said 42 seconds, longer than the 10-second backoff: it is honoured.
     app.clock.set(start + Duration::seconds(5 + 41));
-    let waiting = deliver_due(app.service.store(), app.service.clock(), &sender)
-        .await
-        .unwrap();
+    let waiting = deliver_due(&app.service, &sender).await.unwrap();
     assert_eq!(waiting, Default::default());
     app.clock.set(start + Duration::seconds(5 + 42));
-    let third = deliver_due(app.service.store(), app.service.clock(), &sender)
-        .await
-        .unwrap();
+    let third = deliver_due(&app.service, &sender).await.unwrap();
     assert_eq!(third.sent, 1);
     let accepted = sender.accepted();
     assert_eq!(accepted.len(), 1);
@@ -245,9 +236,7 @@ async fn a_sender_that_fails_twice_then_accepts_delivers_every_message_once_afte
     );
     // Nothing is left to send, and the log keeps the message as sent.
     app.clock.set(start + Duration::hours(2));
-    let after = deliver_due(app.service.store(), app.service.clock(), &sender)
-        .await
-        .unwrap();
+    let after = deliver_due(&app.service, &sender).await.unwrap();
     assert_eq!(after, Default::default());
 }
 
@@ -274,35 +263,57 @@ async fn interaction_receipts_older_than_a_day_are_pruned_and_newer_ones_kept(ap
     let start = Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap();
     app.clock.set(start);
     assert_eq!(
-        s.claim_interaction("discord", "old", wait).await.unwrap(),
+        s.claim_interaction(
+            &dealgate::service::Delivery::new(dealgate::service::Platform::Discord, "old"),
+            wait
+        )
+        .await
+        .unwrap(),
         Claim::New
     );
-    s.record_interaction("discord", "old", "{\"answer\":1}")
-        .await
-        .unwrap();
+    s.record_interaction(
+        &dealgate::service::Delivery::new(dealgate::service::Platform::Discord, "old"),
+        "{\"answer\":1}",
+    )
+    .await
+    .unwrap();
     app.clock.set(start + Duration::hours(20));
     assert_eq!(
-        s.claim_interaction("discord", "recent", wait)
-            .await
-            .unwrap(),
+        s.claim_interaction(
+            &dealgate::service::Delivery::new(dealgate::service::Platform::Discord, "recent"),
+            wait
+        )
+        .await
+        .unwrap(),
         Claim::New
     );
-    s.record_interaction("discord", "recent", "{\"answer\":2}")
-        .await
-        .unwrap();
+    s.record_interaction(
+        &dealgate::service::Delivery::new(dealgate::service::Platform::Discord, "recent"),
+        "{\"answer\":2}",
+    )
+    .await
+    .unwrap();
     app.clock.set(start + Duration::hours(25));
     assert_eq!(s.prune_interaction_receipts().await.unwrap(), 1);
     assert_eq!(s.prune_interaction_receipts().await.unwrap(), 0);
     // The recent one is still known (an unanswered claim would have been taken over once its
     // lease lapsed); the pruned one could be claimed afresh.
     assert_eq!(
-        s.claim_interaction("discord", "recent", wait)
-            .await
-            .unwrap(),
+        s.claim_interaction(
+            &dealgate::service::Delivery::new(dealgate::service::Platform::Discord, "recent"),
+            wait
+        )
+        .await
+        .unwrap(),
         Claim::Answered("{\"answer\":2}".to_string())
     );
     assert_eq!(
-        s.claim_interaction("discord", "old", wait).await.unwrap(),
+        s.claim_interaction(
+            &dealgate::service::Delivery::new(dealgate::service::Platform::Discord, "old"),
+            wait
+        )
+        .await
+        .unwrap(),
         Claim::New
     );
 }

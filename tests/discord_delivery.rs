@@ -17,14 +17,15 @@ use std::process::Stdio;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use dealgate::chat::console::operator::print_outbox;
 use dealgate::chat::discord::outbox::DiscordSender;
 use dealgate::clock::SystemClock;
+use dealgate::commands::Platform;
 use dealgate::engine::ids::Money;
 use dealgate::engine::playbook::Role;
 use dealgate::engine::schedule::parse_zone;
-use dealgate::jobs::cli::print_outbox;
 use dealgate::jobs::outbox::{DeliveryReport, deliver_due};
-use dealgate::jobs::route::{DISCORD, Senders};
+use dealgate::jobs::route::Senders;
 use dealgate::jobs::scheduler::tick;
 use dealgate::service::{Caller, Service, Session};
 use dealgate::store::{Store, jobs};
@@ -45,7 +46,7 @@ const MANAGERS_CHANNEL: &str = "7001";
 
 fn discord_caller(user_key: &str, name: &str) -> Caller {
     Caller {
-        platform: "discord".into(),
+        platform: Platform::Discord,
         workspace: GUILD.into(),
         workspace_name: format!("Discord server {GUILD}"),
         user_key: user_key.into(),
@@ -90,16 +91,14 @@ async fn schedule_digest(app: &TestApp, admin: &Session, channel: &str, hh: u32,
 
 fn sender(fake: &FakeDiscord) -> Senders {
     Senders::new().with(
-        DISCORD,
+        Platform::Discord,
         DiscordSender::new(BOT_TOKEN, Some(&fake.base)).unwrap(),
     )
 }
 
 async fn deliver_at(app: &TestApp, senders: &Senders, at: DateTime<Utc>) -> DeliveryReport {
     app.clock.set(at);
-    deliver_due(app.service.store(), app.service.clock(), senders)
-        .await
-        .unwrap()
+    deliver_due(&app.service, senders).await.unwrap()
 }
 
 fn posts_to(fake: &FakeDiscord, channel: &str) -> Vec<Recorded> {

@@ -244,7 +244,7 @@ on_both_backends!(multi_thread: hung_up_commands_are_applied_once_and_nobody_els
 /// The caller the endpoint makes of `BOSS`.
 fn boss() -> dealgate::service::Caller {
     dealgate::service::Caller {
-        platform: "discord".into(),
+        platform: dealgate::service::Platform::Discord,
         workspace: GUILD.into(),
         workspace_name: format!("Discord server {GUILD}"),
         user_key: BOSS.id.into(),
@@ -290,10 +290,8 @@ async fn with_a_deal_and_a_claim_of_a_dead_process(app: support::TestApp, id: &s
         ))
         .await;
     assert!(title(&created).starts_with("Created"), "{created}");
-    let claim = ep
-        .app
-        .service
-        .claim_interaction("discord", id, Duration::ZERO);
+    let delivery = dealgate::service::Delivery::new(dealgate::service::Platform::Discord, id);
+    let claim = ep.app.service.claim_interaction(&delivery, Duration::ZERO);
     assert_eq!(claim.await.unwrap(), dealgate::service::Claim::New);
     ep
 }
@@ -326,7 +324,7 @@ async fn a_claim_whose_process_died_is_taken_over_after_its_lease(app: support::
 async fn a_command_applied_by_a_process_that_died_is_not_applied_again(app: support::TestApp) {
     let ep = with_a_deal_and_a_claim_of_a_dead_process(app, "78").await;
     let service = &ep.app.service;
-    let delivery = dealgate::service::Delivery::new("discord", "78");
+    let delivery = dealgate::service::Delivery::new(dealgate::service::Platform::Discord, "78");
     let command =
         dealgate::commands::parse::parse_line("/log deal-1 demo \"after a crash\"").unwrap();
     let reply =

@@ -214,7 +214,7 @@ async fn a_reply_builder_marks_user_text_so_the_bots_own_markup_survives_beside_
 async fn the_digest_dry_run_prints_hostile_names_without_escapes_or_forged_lines() {
     let app = hostile_pipeline().await;
     let mut out = Vec::new();
-    dealgate::jobs::cli::print_digests(&app.service, true, None, None, &mut out)
+    dealgate::chat::console::operator::print_digests(&app.service, true, None, None, &mut out)
         .await
         .expect("print the digest");
     let text = String::from_utf8(out).unwrap();
@@ -269,7 +269,7 @@ async fn dealgate_outbox_prints_a_stored_title_and_error_without_escapes_or_forg
     tx.commit().await.unwrap();
 
     let mut out = Vec::new();
-    dealgate::jobs::cli::print_outbox(&app.service, &mut out)
+    dealgate::chat::console::operator::print_outbox(&app.service, &mut out)
         .await
         .expect("print the outbox");
     let text = String::from_utf8(out).unwrap();

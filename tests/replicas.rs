@@ -475,7 +475,13 @@ async fn the_same_interaction_delivered_to_two_replicas_is_run_once_and_both_get
         "the other gets the answer: {a:?} {b:?}"
     );
     let again = other
-        .claim_interaction("discord", "1300000000000000042", wait)
+        .claim_interaction(
+            &dealgate::service::Delivery::new(
+                dealgate::service::Platform::Discord,
+                "1300000000000000042",
+            ),
+            wait,
+        )
         .await
         .unwrap();
     assert_eq!(again, Claim::Answered("{\"answer\":1}".to_string()));
@@ -502,13 +508,22 @@ async fn many_interactions_each_delivered_three_times_at_once_are_each_run_once_
     for (service, id) in deliveries {
         running.spawn(async move {
             let claim = service
-                .claim_interaction("discord", &id, wait)
+                .claim_interaction(
+                    &dealgate::service::Delivery::new(dealgate::service::Platform::Discord, &id),
+                    wait,
+                )
                 .await
                 .unwrap();
             if claim == Claim::New {
                 let answer = format!("answer to {id}");
                 service
-                    .record_interaction("discord", &id, &answer)
+                    .record_interaction(
+                        &dealgate::service::Delivery::new(
+                            dealgate::service::Platform::Discord,
+                            &id,
+                        ),
+                        &answer,
+                    )
                     .await
                     .unwrap();
             }
@@ -563,12 +578,24 @@ async fn one_batch_of_claims_with_an_id_twice_gives_it_to_the_first_only(app: Te
 /// (here: record its answer).
 async fn deliver(service: &Service, wait: std::time::Duration) -> Claim {
     let claim = service
-        .claim_interaction("discord", "1300000000000000042", wait)
+        .claim_interaction(
+            &dealgate::service::Delivery::new(
+                dealgate::service::Platform::Discord,
+                "1300000000000000042",
+            ),
+            wait,
+        )
         .await
         .unwrap();
     if claim == Claim::New {
         service
-            .record_interaction("discord", "1300000000000000042", "{\"answer\":1}")
+            .record_interaction(
+                &dealgate::service::Delivery::new(
+                    dealgate::service::Platform::Discord,
+                    "1300000000000000042",
+                ),
+                "{\"answer\":1}",
+            )
             .await
             .unwrap();
     }

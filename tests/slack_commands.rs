@@ -122,9 +122,24 @@ async fn every_catalogue_command_runs_as_a_slack_slash_command(app: support::Tes
         text(&a).contains("goes to <#C0MGRS001|managers> at 08:30"),
         "{a}"
     );
-    let a = ep.command(BOSS, "/digest", "preview").await;
-    assert!(title(&a).starts_with("Forecast digest: "), "{a}");
-    assert_eq!(a["response_type"], "ephemeral");
+    // The digest preview, slow like the forecast over a large pipeline, is acknowledged at
+    // once and follows through the response URL (as on Discord, where it is deferred too).
+    let (status, ack) = ep.send(BOSS, "/digest", "preview").await;
+    assert_eq!(status, 200);
+    assert_eq!(title(&ack), "Working out the digest…", "{ack}");
+    let preview = ep
+        .fake
+        .wait_for("the digest preview follow-up", |r| {
+            r.path.starts_with("/hooks/commands/")
+        })
+        .await
+        .args();
+    assert!(
+        title(&preview).starts_with("Forecast digest: "),
+        "{preview}"
+    );
+    assert_eq!(preview["response_type"], "ephemeral");
+    assert_eq!(preview["replace_original"], true);
     let a = ep.command(BOSS, "/nudges", "setup 09:00 yes").await;
     assert_eq!(title(&a), "Coaching nudges scheduled", "{a}");
 
@@ -136,7 +151,7 @@ async fn every_catalogue_command_runs_as_a_slack_slash_command(app: support::Tes
     let follow = ep
         .fake
         .wait_for("the forecast follow-up", |r| {
-            r.path.starts_with("/hooks/commands/")
+            r.path.starts_with("/hooks/commands/") && title(&r.args()).starts_with("Forecast ·")
         })
         .await;
     assert_eq!(follow.content_type, "application/json; charset=utf-8");

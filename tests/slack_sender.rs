@@ -25,7 +25,7 @@ const DIGEST_CHANNEL: &str = "<#C0MGRS001|managers>";
 
 fn caller(id: &str, name: &str) -> Caller {
     Caller {
-        platform: "slack".into(),
+        platform: dealgate::service::Platform::Slack,
         workspace: TEAM.into(),
         workspace_name: "acme".into(),
         user_key: id.into(),
@@ -93,7 +93,7 @@ async fn schedule_digest_in(app: &TestApp, admin: &Session, channel: &str) {
 
 async fn outbox_listing(app: &TestApp) -> String {
     let mut out = Vec::new();
-    dealgate::jobs::cli::print_outbox(&app.service, &mut out)
+    dealgate::chat::console::operator::print_outbox(&app.service, &mut out)
         .await
         .unwrap();
     String::from_utf8(out).unwrap()
@@ -106,9 +106,7 @@ async fn the_digest_is_posted_with_its_chart_through_the_upload_flow(app: TestAp
     let now = app.clock.now();
     let ticked = tick(&app.service, now).await.unwrap();
     assert_eq!(ticked.digests.len(), 1);
-    let report = deliver_due(app.service.store(), app.service.clock(), &sender(&fake))
-        .await
-        .unwrap();
+    let report = deliver_due(&app.service, &sender(&fake)).await.unwrap();
     assert_eq!((report.sent, report.retrying, report.failed), (1, 0, 0));
 
     assert_eq!(
@@ -186,9 +184,7 @@ async fn a_nudge_goes_to_the_managers_dm_opened_with_conversations_open(app: Tes
     let now = Utc.with_ymd_and_hms(2026, 3, 18, 9, 0, 0).unwrap();
     app.clock.set(now);
     assert_eq!(tick(&app.service, now).await.unwrap().nudges.len(), 1);
-    let report = deliver_due(app.service.store(), app.service.clock(), &sender(&fake))
-        .await
-        .unwrap();
+    let report = deliver_due(&app.service, &sender(&fake)).await.unwrap();
     assert_eq!(report.sent, 1);
     assert_eq!(fake.methods(), ["conversations.open", "chat.postMessage"]);
     let requests = fake.requests();
@@ -218,23 +214,17 @@ async fn a_429_is_retried_after_its_retry_after_and_then_delivered_once(app: Tes
     let start = app.clock.now();
     tick(&app.service, start).await.unwrap();
     let slack = sender(&fake);
-    let report = deliver_due(app.service.store(), app.service.clock(), &slack)
-        .await
-        .unwrap();
+    let report = deliver_due(&app.service, &slack).await.unwrap();
     assert_eq!((report.sent, report.retrying), (0, 1));
     let listing = outbox_listing(&app).await;
     assert!(listing.contains("rate limited (HTTP 429)"), "{listing}");
     // Not before Slack's 30 seconds…
     app.clock.set(start + Duration::seconds(29));
-    let report = deliver_due(app.service.store(), app.service.clock(), &slack)
-        .await
-        .unwrap();
+    let report = deliver_due(&app.service, &slack).await.unwrap();
     assert_eq!((report.sent, report.retrying), (0, 0));
     // …and then once.
     app.clock.set(start + Duration::seconds(30));
-    let report = deliver_due(app.service.store(), app.service.clock(), &slack)
-        .await
-        .unwrap();
+    let report = deliver_due(&app.service, &slack).await.unwrap();
     assert_eq!((report.sent, report.retrying, report.failed), (1, 0, 0));
     let methods = fake.methods();
     assert_eq!(fake.calls("chat.postMessage"), 1, "{methods:?}");
@@ -262,15 +252,11 @@ async fn deliver_through_one_failure(
     let start = app.clock.now();
     tick(&app.service, start).await.unwrap();
     let slack = sender(fake);
-    let report = deliver_due(app.service.store(), app.service.clock(), &slack)
-        .await
-        .unwrap();
+    let report = deliver_due(&app.service, &slack).await.unwrap();
     assert_eq!((report.sent, report.retrying), (0, 1));
     let listing = outbox_listing(app).await;
     app.clock.set(start + Duration::minutes(5));
-    let report = deliver_due(app.service.store(), app.service.clock(), &slack)
-        .await
-        .unwrap();
+    let report = deliver_due(&app.service, &slack).await.unwrap();
     assert_eq!((report.sent, report.retrying, report.failed), (1, 0, 0));
     listing
 }
@@ -361,9 +347,7 @@ async fn slacks_errors_are_retried_or_kept_with_the_message(app: TestApp) {
     let slack = sender(&fake);
     let mut outcomes = Vec::new();
     for _ in 0..3 {
-        let r = deliver_due(app.service.store(), app.service.clock(), &slack)
-            .await
-            .unwrap();
+        let r = deliver_due(&app.service, &slack).await.unwrap();
         outcomes.push((r.sent, r.retrying, r.failed));
         // Past any backoff.
         now += Duration::hours(2);

@@ -4,7 +4,6 @@ pub mod console;
 pub mod detached;
 pub mod discord;
 pub mod freshness;
-pub mod press;
 pub mod server;
 pub mod slack;
 

@@ -110,6 +110,40 @@ pub use crate::engine::forecast::PeriodSpec;
 pub use crate::service::{UserRef, limits};
 
 impl Command {
+    /// Whether running it a second time would do something again: such a command is claimed by
+    /// its delivery and runs at most once (`commands::interact`). Exhaustive on purpose, so a
+    /// new variant says which it is.
+    pub fn changes_something(&self) -> bool {
+        match self {
+            Self::DealShow { .. }
+            | Self::DealList { .. }
+            | Self::Playbook { .. }
+            | Self::Forecast { .. }
+            | Self::TeamList
+            | Self::DigestPreview
+            | Self::Help { .. } => false,
+            Self::DealNew { .. }
+            | Self::DealSet { .. }
+            | Self::Log { .. }
+            | Self::Advance { .. }
+            | Self::Back { .. }
+            | Self::Approve { .. }
+            | Self::Won { .. }
+            | Self::Lost { .. }
+            | Self::TeamSet { .. }
+            | Self::DigestSetup { .. }
+            | Self::NudgesSetup { .. }
+            | Self::NudgesSnooze { .. } => true,
+        }
+    }
+
+    /// Whether it may take longer than a platform waits for an answer (3 seconds on Discord
+    /// and Slack): a forecast over a large pipeline, the digest and its chart. An adapter that
+    /// can answer later acknowledges these at once and delivers the reply when it is ready.
+    pub fn is_slow(&self) -> bool {
+        matches!(self, Self::Forecast { .. } | Self::DigestPreview)
+    }
+
     /// The catalogue name of this command, e.g. `deal new`.
     ///
     /// This match is exhaustive on purpose: a new variant does not compile until it has a name,

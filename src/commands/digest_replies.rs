@@ -21,8 +21,8 @@ use crate::engine::forecast::{Forecast, Totals};
 use crate::engine::ids::StageId;
 use crate::engine::playbook::{ForecastCategory, Playbook};
 use crate::service::{
-    ChangedDeal, DigestFigures, LATE_STAGE_QUIET_DAYS, RiskDeal, RiskGroup, RiskKind, Schedule,
-    Snoozed, day_label,
+    ChangedDeal, DigestFigures, LATE_STAGE_QUIET_DAYS, NudgeItem, RiskDeal, RiskGroup, RiskKind,
+    Schedule, Snoozed, day_label,
 };
 
 /// How one kind of change describes a deal.
@@ -275,19 +275,6 @@ pub fn snoozed(s: &Snoozed) -> Reply {
             user(&s.name),
             s.until.format("%a %-d %b")
         ))
-}
-
-/// One deal in a coaching nudge.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NudgeItem {
-    pub number: crate::engine::ids::DealNumber,
-    pub name: String,
-    pub owner: String,
-    pub stage: String,
-    pub amount: i64,
-    pub reasons: Vec<crate::engine::nudge::Reason>,
-    /// `(activity id, name)`, in the playbook's order.
-    pub suggestions: Vec<(String, String)>,
 }
 
 /// A coaching DM: to a manager about their reps (`about_team`), or to a rep about their own.

@@ -1,9 +1,11 @@
-//! The request bracket, written once for every platform: a command that changes something is
-//! claimed by its delivery key, run, and its answer recorded, so a duplicated or retried
-//! delivery gets the first answer instead of running the command again.
+//! The one door from the chat adapters: an invocation (who, what they typed or pressed, the
+//! delivery it came in, the people it names) in; its answer, or the promise of one, out. The
+//! request bracket lives here once for every platform: a command that changes something, and
+//! every press, is claimed by its delivery key, run, and its answer recorded, so a duplicated
+//! or retried delivery gets the first answer instead of running the command again.
 //!
 //! What it promises (README, "When a client hangs up, retries or replays"):
-//! - The adapter runs the bracket in a task of its own, so a client that hangs up does not stop
+//! - The adapter runs `handle` in a task of its own, so a client that hangs up does not stop
 //!   it: the command runs to completion and its answer is recorded.
 //! - A retry of a delivery that finished gets the recorded answer.
 //! - A retry of a delivery whose process died before it answered takes the claim over once the
@@ -11,20 +13,47 @@
 //!   the delivery's effect row), in which case the retry is told so and nothing runs again.
 //!
 //! Answers are stored as the adapter renders them (platform JSON), so a duplicate gets exactly
-//! the bytes the first delivery got.
+//! the bytes the first delivery got. Adapters are left with decoding payloads and rendering.
 
 use std::future::Future;
 use std::time::Duration;
 
+use super::command::Command;
+use super::execute::{error_reply, execute, execute_for};
+use super::press::Press;
 use super::replies;
 use super::reply::Reply;
-use crate::service::{Claim, Delivery, Service, ServiceError};
-
-use super::execute::error_reply;
+use crate::engine::ids::DealNumber;
+use crate::service::{Caller, Claim, Delivery, Service, ServiceError};
 
 /// How long a duplicate waits for the first delivery's answer: inside the 3 seconds Discord and
 /// Slack give an answer.
 pub const DUPLICATE_WAIT: Duration = Duration::from_secs(2);
+
+/// What a person did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Typed a command.
+    Command(Command),
+    /// Pressed one of dealgate's buttons.
+    Press(Press),
+}
+
+/// One request from a chat platform, decoded by its adapter.
+#[derive(Debug, Clone)]
+pub struct Invocation {
+    pub caller: Caller,
+    pub action: Action,
+    /// The platform's key for this delivery (interaction id, trigger id, body hash), by which
+    /// a command that changes something is claimed; `None` runs it unclaimed.
+    pub delivery: Option<Delivery>,
+    /// `(user key, name)` of the people the command names, as the platform identified them:
+    /// they become members (reps) if new, so `/team set @dana manager` works before Dana has
+    /// used dealgate.
+    pub mentioned: Vec<(String, String)>,
+    /// Whether the adapter can acknowledge now and deliver a slow command's reply later.
+    pub can_defer: bool,
+}
 
 /// An answer, and whether this delivery is the one that produced it (a duplicate's answer was
 /// already given once; an adapter that posts answers elsewhere posts only fresh ones).
@@ -34,22 +63,134 @@ pub struct Answered {
     pub answer: String,
 }
 
-/// Runs `work` at most once for `delivery` and returns its answer, rendered by the adapter;
-/// `render` turns the bracket's own replies (a duplicate still running, an error) into the same
-/// form. `work` gets the delivery to hand to `execute::execute_for`.
-pub async fn once<W, Fut>(
+/// Slow work the adapter acknowledged: `finish` gives its reply.
+#[derive(Debug, Clone)]
+pub struct Deferred {
+    caller: Caller,
+    command: Command,
+}
+
+impl Deferred {
+    /// What to show until the reply arrives, where the platform shows nothing of its own.
+    pub fn acknowledgement(&self) -> Reply {
+        let what = match self.command {
+            Command::DigestPreview => "Working out the digest…",
+            _ => "Working out the forecast…",
+        };
+        Reply::new(what).ephemeral()
+    }
+}
+
+/// What `handle` decided.
+#[derive(Debug, Clone)]
+pub enum Handled {
+    /// Answer with this, rendered by the adapter.
+    Now(Answered),
+    /// Acknowledge now; `finish` the work and deliver its reply the platform's way.
+    Later(Deferred),
+}
+
+/// Handles one invocation. `render` turns a reply into what the adapter answers with (and what
+/// is recorded for duplicates).
+pub async fn handle(
+    service: &Service,
+    invocation: Invocation,
+    render: impl Fn(&Reply) -> String,
+) -> Handled {
+    let Invocation {
+        caller,
+        action,
+        delivery,
+        mentioned,
+        can_defer,
+    } = invocation;
+    if !mentioned.is_empty() {
+        // A failure here shows up as the command's own "nobody called …" reply.
+        if let Ok(session) = service.session(&caller).await
+            && let Err(e) = service.introduce_members(&session, &mentioned).await
+        {
+            tracing::warn!(error = ?e, "could not add the members a command named");
+        }
+    }
+    let action = match action {
+        Action::Command(command) if command.is_slow() && can_defer => {
+            return Handled::Later(Deferred { caller, command });
+        }
+        other => other,
+    };
+    let claimed = match &action {
+        Action::Command(command) => command.changes_something(),
+        Action::Press(_) => true,
+    };
+    let delivery = delivery.filter(|_| claimed);
+    let render = &render;
+    let answered = match delivery {
+        None => Answered {
+            fresh: true,
+            answer: render(&run(service, &caller, action, None).await),
+        },
+        Some(delivery) => {
+            once(service, &delivery, render, |d| async move {
+                render(&run(service, &caller, action, Some(&d)).await)
+            })
+            .await
+        }
+    };
+    Handled::Now(answered)
+}
+
+/// Runs acknowledged slow work and gives its reply.
+pub async fn finish(service: &Service, deferred: Deferred) -> Reply {
+    execute(service, &deferred.caller, deferred.command).await
+}
+
+async fn run(
+    service: &Service,
+    caller: &Caller,
+    action: Action,
+    delivery: Option<&Delivery>,
+) -> Reply {
+    match action {
+        Action::Command(command) => execute_for(service, caller, command, delivery).await,
+        Action::Press(press) => match press.command() {
+            Some(command) => execute_for(service, caller, command, delivery).await,
+            None => match press {
+                Press::AskApproval { deal } => ask_approval(service, caller, deal).await,
+                Press::Log { .. } | Press::Approve { .. } => {
+                    replies::user_error("That button did nothing.")
+                }
+            },
+        },
+    }
+}
+
+/// The rep who cannot approve asks the owner's manager: a message in the channel that calls on
+/// them, with a button that approves.
+async fn ask_approval(service: &Service, caller: &Caller, deal: DealNumber) -> Reply {
+    let asked = async {
+        let session = service.session(caller).await?;
+        let request = service.request_approval(&session, deal).await?;
+        Ok::<_, ServiceError>(replies::approval_requested(
+            &request,
+            &session.member.display_name,
+            &session.playbook,
+        ))
+    };
+    asked.await.unwrap_or_else(|e| error_reply(&e, None))
+}
+
+/// Runs `work` at most once for `delivery` and returns its answer.
+async fn once<W, Fut>(
     service: &Service,
     delivery: &Delivery,
-    render: impl Fn(&Reply) -> String,
+    render: &impl Fn(&Reply) -> String,
     work: W,
 ) -> Answered
 where
     W: FnOnce(Delivery) -> Fut,
     Fut: Future<Output = String>,
 {
-    let claim = service
-        .claim_interaction(&delivery.platform, &delivery.key, DUPLICATE_WAIT)
-        .await;
+    let claim = service.claim_interaction(delivery, DUPLICATE_WAIT).await;
     let (fresh, answer) = match claim {
         Ok(Claim::New) => (true, work(delivery.clone()).await),
         Ok(Claim::Applied) => (
@@ -80,10 +221,7 @@ where
             };
         }
     };
-    if let Err(e) = service
-        .record_interaction(&delivery.platform, &delivery.key, &answer)
-        .await
-    {
+    if let Err(e) = service.record_interaction(delivery, &answer).await {
         // The command's work is committed; a retry after the lease will find its effect row.
         tracing::error!(
             platform = %delivery.platform, interaction = %delivery.key, error = ?e,

@@ -10,7 +10,8 @@ use crate::service::{
     ApprovalRequest, DealSummary, DealView, ForecastView, LoggedOutcome, Moved, TeamMember,
 };
 
-use super::reply::{Reply, Tone};
+use super::press::Press;
+use super::reply::{Notify, Reply, Tone};
 use super::user_text::user;
 
 /// `USD 12,500` from minor units.
@@ -357,18 +358,21 @@ pub fn refused(
                     Remedy::LogActivity { activity, .. } => {
                         reply = reply.button(
                             format!("Log {activity}"),
-                            format!("/log {number} {activity}"),
+                            Press::Log {
+                                deal: number,
+                                activity: activity.clone(),
+                            },
                         );
                     }
-                    // The rep cannot approve; the button asks whoever can (the adapter decides
-                    // how: Discord mentions the owner's manager).
+                    // The rep cannot approve; the button asks the owner's manager, who can.
                     Remedy::Approval { .. }
                         if !reply
                             .buttons
                             .iter()
-                            .any(|b| b.command.starts_with("/approve")) =>
+                            .any(|b| matches!(b.press, Press::AskApproval { .. })) =>
                     {
-                        reply = reply.button("Ask for approval", format!("/approve {number}"));
+                        reply =
+                            reply.button("Ask for approval", Press::AskApproval { deal: number });
                     }
                     _ => {}
                 }
@@ -597,6 +601,14 @@ pub fn forecast_view(view: &ForecastView, playbook: &Playbook) -> Reply {
 
 /// A rep's request that the owner's manager approve a deal in its stage, as posted in the
 /// channel; each platform adds its own mention of the approver and an Approve button.
+/// A pressed button that did nothing, and why (a stale or forged button value).
+pub fn button_refused(why: &str) -> Reply {
+    Reply::new("That button did nothing")
+        .line(why)
+        .tone(Tone::Refusal)
+        .ephemeral()
+}
+
 pub fn approval_requested(req: &ApprovalRequest, asker: &str, playbook: &Playbook) -> Reply {
     let d = &req.deal;
     let stage = stage_name(playbook, &d.stage);
@@ -619,6 +631,15 @@ pub fn approval_requested(req: &ApprovalRequest, asker: &str, playbook: &Playboo
     .field("Owner", user(&req.owner.display_name))
     .field("Stage", stage)
     .tone(Tone::Info)
+    .notify(Notify {
+        user_key: req.approver.user_key.clone(),
+        display_name: req.approver.display_name.clone(),
+        why: "your approval is asked for.".to_string(),
+    })
+    .button(
+        format!("Approve {}", d.number),
+        Press::Approve { deal: d.number },
+    )
 }
 
 pub fn team_view(team: &[TeamMember]) -> Reply {

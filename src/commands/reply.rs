@@ -1,6 +1,8 @@
 //! The one reply model every adapter renders: terminal text, Discord embeds and components,
 //! Slack Block Kit. Builders in `replies.rs` make these; adapters never invent content.
 
+use super::press::Press;
+
 /// A reply to a command, or an announcement.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Reply {
@@ -19,6 +21,19 @@ pub struct Reply {
     pub image: Option<Image>,
     /// Sent on to the channel for everyone (a stage change), besides the reply itself.
     pub announce: Option<Box<Reply>>,
+    /// The one person this reply calls on (an approval request pings the manager); adapters
+    /// mention them where their platform can, and nobody else is ever notified.
+    pub notify: Option<Notify>,
+}
+
+/// Who a reply calls on, and why, in words that follow their name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notify {
+    /// Their stable id on the platform, which a mention needs.
+    pub user_key: String,
+    pub display_name: String,
+    /// E.g. "your approval is asked for."
+    pub why: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -43,12 +58,11 @@ pub enum Tone {
     },
 }
 
-/// A button that does exactly what a command would: pressing it runs `command` as the presser.
+/// A button that does exactly what a command would: pressing it does `press` as the presser.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Button {
     pub label: String,
-    /// The command line it runs, e.g. `/log deal-42 discovery-call`.
-    pub command: String,
+    pub press: Press,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -89,11 +103,16 @@ impl Reply {
         self
     }
 
-    pub fn button(mut self, label: impl Into<String>, command: impl Into<String>) -> Self {
+    pub fn button(mut self, label: impl Into<String>, press: Press) -> Self {
         self.buttons.push(Button {
             label: label.into(),
-            command: command.into(),
+            press,
         });
+        self
+    }
+
+    pub fn notify(mut self, notify: Notify) -> Self {
+        self.notify = Some(notify);
         self
     }
 }

@@ -6,49 +6,19 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::commands::press::Press;
 use crate::commands::reply::{Button, Field, Image, Reply, Tone};
-use crate::store::jobs::OutboxRow;
+use crate::service::{NewMessage, Platform, QueuedMessage};
 
-/// Where a message goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// A channel, by its platform id (or any name in the console).
-    Channel(String),
-    /// A direct message to a member, by their platform user key.
-    Direct(String),
-}
-
-impl Target {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Channel(_) => "channel",
-            Self::Direct(_) => "dm",
-        }
-    }
-
-    pub fn id(&self) -> &str {
-        match self {
-            Self::Channel(id) | Self::Direct(id) => id,
-        }
-    }
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Channel(id) => write!(f, "#{id}"),
-            Self::Direct(id) => write!(f, "DM @{id}"),
-        }
-    }
-}
+pub use crate::service::Target;
 
 /// A message read back from the outbox for delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxMessage {
     pub id: i64,
     pub tenant_id: i64,
-    /// The workspace's platform, which picks the sender: `console`, `discord` or `slack`.
-    pub platform: String,
+    /// The workspace's platform, which picks the sender.
+    pub platform: Platform,
     pub target: Target,
     pub reply: Reply,
     /// Unique per message and stable across retries: Discord's `nonce` with `enforce_nonce`
@@ -61,35 +31,50 @@ pub struct OutboxMessage {
     pub progress: Option<String>,
 }
 
-impl TryFrom<OutboxRow> for OutboxMessage {
-    type Error = crate::store::StoreError;
+/// A stored payload that is not a reply this version can read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("payload of message {id} cannot be read: {why}")]
+pub struct Unreadable {
+    pub id: i64,
+    pub why: String,
+}
 
-    fn try_from(row: OutboxRow) -> Result<Self, Self::Error> {
-        let corrupt = |detail: String| crate::store::StoreError::Corrupt {
-            table: "outbox",
-            detail,
-        };
-        let stored: StoredReply = serde_json::from_str(&row.payload)
-            .map_err(|e| corrupt(format!("payload of message {}: {e}", row.id)))?;
+impl TryFrom<QueuedMessage> for OutboxMessage {
+    type Error = Unreadable;
+
+    fn try_from(m: QueuedMessage) -> Result<Self, Self::Error> {
+        let stored: StoredReply = serde_json::from_str(&m.payload).map_err(|e| Unreadable {
+            id: m.id,
+            why: e.to_string(),
+        })?;
         let mut reply = stored.into_reply();
-        if let (Some(file_name), Some(png)) = (row.image_name, row.image) {
+        if let Some((file_name, png)) = m.image {
             reply.image = Some(Image { file_name, png });
         }
-        let target = match row.target_kind.as_str() {
-            "channel" => Target::Channel(row.target),
-            "dm" => Target::Direct(row.target),
-            other => return Err(corrupt(format!("target kind `{other}`"))),
-        };
         Ok(Self {
-            id: row.id,
-            tenant_id: row.tenant_id,
-            platform: row.platform,
-            target,
+            id: m.id,
+            tenant_id: m.tenant_id,
+            platform: m.platform,
+            target: m.target,
             reply,
-            nonce: row.nonce,
-            attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
-            progress: row.progress,
+            nonce: m.nonce,
+            attempts: m.attempts,
+            progress: m.progress,
         })
+    }
+}
+
+/// A reply to queue for `target`: its JSON and its image.
+pub fn new_message(target: Target, reply: &Reply) -> NewMessage {
+    NewMessage {
+        target,
+        // A struct of strings, numbers and tuples always serializes.
+        payload: serde_json::to_string(&StoredReply::from_reply(reply))
+            .unwrap_or_else(|_| String::from("{}")),
+        image: reply
+            .image
+            .as_ref()
+            .map(|i| (i.file_name.clone(), i.png.clone())),
     }
 }
 
@@ -125,7 +110,7 @@ impl StoredReply {
             buttons: reply
                 .buttons
                 .iter()
-                .map(|b| (b.label.clone(), b.command.clone()))
+                .map(|b| (b.label.clone(), b.press.encode()))
                 .collect(),
         }
     }
@@ -162,11 +147,19 @@ impl StoredReply {
             buttons: self
                 .buttons
                 .into_iter()
-                .map(|(label, command)| Button { label, command })
+                // A press this version cannot read (none was ever queued with a button before
+                // presses were stored encoded) is left out rather than guessed at.
+                .filter_map(|(label, press)| {
+                    Some(Button {
+                        label,
+                        press: Press::decode(&press).ok()?,
+                    })
+                })
                 .collect(),
             ephemeral: false,
             image: None,
             announce: None,
+            notify: None,
         }
     }
 }
@@ -181,7 +174,13 @@ mod tests {
             .line("**Open** 12")
             .field("Weighted", "EUR 1,000")
             .tone(Tone::Stage { index: 1, of: 3 })
-            .button("Show", "/forecast");
+            .button(
+                "Log demo",
+                Press::Log {
+                    deal: crate::engine::ids::DealNumber::new(3).unwrap(),
+                    activity: "demo".parse().unwrap(),
+                },
+            );
         let json = serde_json::to_string(&StoredReply::from_reply(&reply)).unwrap();
         let back: StoredReply = serde_json::from_str(&json).unwrap();
         assert_eq!(back.into_reply(), reply);

@@ -7,10 +7,8 @@
 //! deliver_due(now) → sent 1
 //! ```
 
-pub mod cli;
 pub mod message;
 pub mod nudges;
 pub mod outbox;
 pub mod route;
 pub mod scheduler;
-pub mod testing;

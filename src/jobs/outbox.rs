@@ -8,14 +8,11 @@
 //! nonce covers the remaining case of a send that timed out but did arrive.
 
 use std::future::Future;
-use std::io::Write;
-use std::sync::Mutex;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::Duration;
 
 use super::message::OutboxMessage;
-use crate::clock::Clock;
-use crate::store::{Result, Store, jobs};
+use crate::service::{Service, ServiceResult};
 
 /// What the platform said when a message was accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -90,37 +87,25 @@ pub struct DeliveryReport {
 
 /// Sends every message due at the clock's `now`, once each.
 pub async fn deliver_due<S: Sender>(
-    store: &Store,
-    clock: &dyn Clock,
+    service: &Service,
     sender: &S,
-) -> Result<DeliveryReport> {
+) -> ServiceResult<DeliveryReport> {
     let mut report = DeliveryReport::default();
-    let now = clock.now();
-    let due = {
-        let mut conn = store.reader().acquire().await?;
-        jobs::due(&mut conn, now, BATCH).await?
-    };
-    for row in due {
-        let (id, read_next) = (row.id, row.next_attempt_at.clone());
+    for queued in service.due_messages(BATCH).await? {
+        let id = queued.id;
+        if !service
+            .lease_message(&queued, Duration::seconds(LEASE_SECONDS))
+            .await?
         {
-            let mut conn = store.begin().await?;
-            let leased = jobs::lease(
-                &mut conn,
-                id,
-                &read_next,
-                now + Duration::seconds(LEASE_SECONDS),
-            )
-            .await?;
-            conn.commit().await?;
-            if !leased {
-                continue; // Another worker has it.
-            }
+            continue; // Another worker has it.
         }
-        let message = match OutboxMessage::try_from(row) {
+        let message = match OutboxMessage::try_from(queued) {
             Ok(m) => m,
             Err(e) => {
                 tracing::error!(message = id, error = %e, "outbox message cannot be read; kept as failed");
-                record(store, id, &e.to_string(), None, None).await?;
+                service
+                    .message_failed(id, &e.to_string(), None, None)
+                    .await?;
                 report.failed += 1;
                 continue;
             }
@@ -133,78 +118,37 @@ pub async fn deliver_due<S: Sender>(
         let progress = progress.as_deref();
         match outcome {
             Ok(delivered) => {
-                let mut tx = store.begin().await?;
-                jobs::mark_sent(&mut tx, id, delivered.remote_id.as_deref(), clock.now()).await?;
-                tx.commit().await?;
+                service
+                    .message_sent(id, delivered.remote_id.as_deref())
+                    .await?;
                 report.sent += 1;
             }
             Err(SendError::Permanent(reason)) => {
                 tracing::error!(message = id, target = %message.target, %reason, "outbox delivery failed for good; kept for `dealgate outbox`");
-                record(store, id, &reason, None, progress).await?;
+                service.message_failed(id, &reason, None, progress).await?;
                 report.failed += 1;
             }
             Err(SendError::Retry { after, reason }) => {
                 let wait = after.unwrap_or_else(|| backoff(message.attempts));
-                let next = clock.now() + wait;
+                let next = service.clock().now() + wait;
                 tracing::warn!(message = id, attempts = message.attempts + 1, %reason, retry_at = %next, "outbox delivery will be retried");
-                record(store, id, &reason, Some(next), progress).await?;
+                service
+                    .message_failed(id, &reason, Some(next), progress)
+                    .await?;
                 report.retrying += 1;
             }
             // A sender reports one step of progress; a nested one is a bug in the sender, and
             // retrying is the safe reading of it.
             Err(e @ SendError::Partly { .. }) => {
-                let next = clock.now() + backoff(message.attempts);
-                record(store, id, &e.to_string(), Some(next), progress).await?;
+                let next = service.clock().now() + backoff(message.attempts);
+                service
+                    .message_failed(id, &e.to_string(), Some(next), progress)
+                    .await?;
                 report.retrying += 1;
             }
         }
     }
     Ok(report)
-}
-
-async fn record(
-    store: &Store,
-    id: i64,
-    error: &str,
-    next: Option<DateTime<Utc>>,
-    progress: Option<&str>,
-) -> Result<()> {
-    let mut tx = store.begin().await?;
-    jobs::mark_attempt_failed(&mut tx, id, error, next, progress).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Prints each message to a writer as the console renders it: `dealgate serve` without a chat
-/// platform, and the dry runs.
-pub struct ConsoleSender<W: Write + Send> {
-    out: Mutex<W>,
-}
-
-impl<W: Write + Send> ConsoleSender<W> {
-    pub fn new(out: W) -> Self {
-        Self {
-            out: Mutex::new(out),
-        }
-    }
-}
-
-impl<W: Write + Send> Sender for ConsoleSender<W> {
-    async fn send(&self, message: &OutboxMessage) -> Result<Delivered, SendError> {
-        let text = format!(
-            "→ {}\n{}",
-            crate::engine::text::one_line(&message.target.to_string()),
-            crate::chat::console::render(&message.reply)
-        );
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        out.write_all(text.as_bytes())
-            .and_then(|()| out.flush())
-            .map_err(|e| SendError::Retry {
-                after: None,
-                reason: format!("write to the terminal: {e}"),
-            })?;
-        Ok(Delivered::default())
-    }
 }
 
 #[cfg(test)]

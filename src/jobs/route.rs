@@ -4,9 +4,9 @@
 //!
 //! ```text
 //! Senders::new()
-//!     .with(CONSOLE, ConsoleSender::new(std::io::stdout()))
-//!     .with(DISCORD, discord_sender)
-//!     .with(SLACK, slack_sender)        // one line when a Slack sender exists
+//!     .with(Platform::Console, ConsoleSender::new(std::io::stdout()))
+//!     .with(Platform::Discord, discord_sender)
+//!     .with(Platform::Slack, slack_sender)        // one line when a Slack sender exists
 //! ```
 //!
 //! A message for a platform with no sender here is not dropped: it stays queued, retried with
@@ -19,10 +19,7 @@ use std::pin::Pin;
 
 use super::message::OutboxMessage;
 use super::outbox::{Delivered, SendError, Sender};
-
-pub const CONSOLE: &str = "console";
-pub const DISCORD: &str = "discord";
-pub const SLACK: &str = "slack";
+use crate::service::Platform;
 
 type Sending<'a> = Pin<Box<dyn Future<Output = Result<Delivered, SendError>> + Send + 'a>>;
 
@@ -40,7 +37,7 @@ impl<S: Sender> AnySender for S {
 /// The senders this process has, by platform.
 #[derive(Default)]
 pub struct Senders {
-    by_platform: BTreeMap<String, Box<dyn AnySender>>,
+    by_platform: BTreeMap<Platform, Box<dyn AnySender>>,
 }
 
 impl Senders {
@@ -49,15 +46,14 @@ impl Senders {
     }
 
     /// Posts messages of `platform`'s workspaces through `sender` (replacing any before it).
-    pub fn with(mut self, platform: &str, sender: impl Sender + 'static) -> Self {
-        self.by_platform
-            .insert(platform.to_string(), Box::new(sender));
+    pub fn with(mut self, platform: Platform, sender: impl Sender + 'static) -> Self {
+        self.by_platform.insert(platform, Box::new(sender));
         self
     }
 
     /// The platforms this process can post to, for the start-up log.
-    pub fn platforms(&self) -> Vec<&str> {
-        self.by_platform.keys().map(String::as_str).collect()
+    pub fn platforms(&self) -> Vec<&'static str> {
+        self.by_platform.keys().map(|p| p.as_str()).collect()
     }
 }
 
@@ -84,26 +80,29 @@ impl Sender for Senders {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
     use super::*;
     use crate::commands::reply::Reply;
     use crate::jobs::message::Target;
-    use crate::jobs::testing::RecordingSender;
-    use std::sync::Arc;
 
-    /// Shares a recording sender between the router and the test.
-    struct Shared(Arc<RecordingSender>);
+    /// Counts what it accepts; shared between the router and the test.
+    #[derive(Clone, Default)]
+    struct Counting(Arc<AtomicUsize>);
 
-    impl Sender for Shared {
-        async fn send(&self, message: &OutboxMessage) -> Result<Delivered, SendError> {
-            self.0.send(message).await
+    impl Sender for Counting {
+        async fn send(&self, _: &OutboxMessage) -> Result<Delivered, SendError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(Delivered::default())
         }
     }
 
-    fn message(platform: &str) -> OutboxMessage {
+    fn message(platform: Platform) -> OutboxMessage {
         OutboxMessage {
             id: 1,
             tenant_id: 1,
-            platform: platform.into(),
+            platform,
             target: Target::Channel("7001".into()),
             reply: Reply::new("Forecast digest"),
             nonce: "dg1m0".into(),
@@ -114,22 +113,22 @@ mod tests {
 
     #[tokio::test]
     async fn each_message_goes_to_the_sender_of_its_platform() {
-        let discord = Arc::new(RecordingSender::new());
-        let console = Arc::new(RecordingSender::new());
+        let (discord, console) = (Counting::default(), Counting::default());
         let senders = Senders::new()
-            .with(DISCORD, Shared(discord.clone()))
-            .with(CONSOLE, Shared(console.clone()));
-        senders.send(&message(DISCORD)).await.unwrap();
-        senders.send(&message(DISCORD)).await.unwrap();
-        senders.send(&message(CONSOLE)).await.unwrap();
-        assert_eq!(discord.accepted().len(), 2);
-        assert_eq!(console.accepted().len(), 1);
+            .with(Platform::Discord, discord.clone())
+            .with(Platform::Console, console.clone());
+        senders.send(&message(Platform::Discord)).await.unwrap();
+        senders.send(&message(Platform::Discord)).await.unwrap();
+        senders.send(&message(Platform::Console)).await.unwrap();
+        assert_eq!(discord.0.load(Ordering::SeqCst), 2);
+        assert_eq!(console.0.load(Ordering::SeqCst), 1);
     }
 
     #[tokio::test]
     async fn a_platform_without_a_sender_is_retried_later_and_says_what_is_missing() {
-        let senders = Senders::new().with(DISCORD, RecordingSender::new());
-        let Err(SendError::Retry { reason, .. }) = senders.send(&message(SLACK)).await else {
+        let senders = Senders::new().with(Platform::Discord, Counting::default());
+        let Err(SendError::Retry { reason, .. }) = senders.send(&message(Platform::Slack)).await
+        else {
             panic!("a message with no sender must stay queued");
         };
         assert!(reason.contains("no slack sender"), "{reason}");

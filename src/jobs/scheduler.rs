@@ -1,28 +1,18 @@
 //! The scheduler: on every tick, for each workspace with a schedule, runs the digest and the
 //! nudges that are due at `now` in the workspace's time zone, each at most once per local day.
-//!
-//! A job runs only after claiming `(workspace, job, local date)` in `job_claims`, and its
-//! messages go into the outbox in that same transaction: either the claim and every message
-//! commit, or neither does. Two schedulers on one database (replicas, or a restart overlapping
-//! the old process) race on the unique key and one of them wins. The figures are read before the
-//! claim, so a scheduler that loses does only reads; a day already claimed is skipped with one
-//! indexed lookup.
+//! The claims, the figures and the queueing are service use cases (`service::scheduled`); this
+//! loop decides when, and renders what the messages say.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::message::{StoredReply, Target};
+use super::message::new_message;
 use super::outbox::{Sender, deliver_due};
 use crate::commands::digest_chart;
 use crate::commands::digest_replies;
 use crate::commands::reply::Reply;
-use crate::service::{DigestScope, Schedule, Service, ServiceResult};
-use crate::store::jobs::{self, NewOutbox, SnapshotTotals};
-use crate::store::{StoreError, schedules};
-
-pub const DIGEST_JOB: &str = "digest";
-pub const NUDGES_JOB: &str = "nudges";
+use crate::service::{DigestRun, Job, Schedule, Service, ServiceResult};
 
 /// What one tick did: the (workspace, local date) of each job it ran.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -34,19 +24,8 @@ pub struct TickReport {
 /// Runs whatever is due at `now`. A failure in one workspace is logged and does not stop the
 /// others; it is tried again on the next tick (nothing was claimed).
 pub async fn tick(service: &Service, now: DateTime<Utc>) -> ServiceResult<TickReport> {
-    let rows = {
-        let mut conn = service.store().reader().acquire().await?;
-        schedules::active(&mut conn).await?
-    };
     let mut report = TickReport::default();
-    for row in rows {
-        let schedule = match Schedule::try_from(&row) {
-            Ok(s) => s,
-            Err(e) => {
-                tracing::error!(tenant = row.tenant_id, error = %e, "schedule unreadable; skipped");
-                continue;
-            }
-        };
+    for schedule in service.active_schedules().await? {
         if schedule.digest_channel.is_some()
             && let Some(date) = schedule.digest.due(now)
         {
@@ -73,122 +52,35 @@ pub async fn tick(service: &Service, now: DateTime<Utc>) -> ServiceResult<TickRe
     Ok(report)
 }
 
-/// The digest reply for a workspace at `now`, chart attached: the scheduled post and the dry run.
-pub async fn digest_reply(
-    service: &Service,
-    schedule: &Schedule,
-    tenant: &crate::store::TenantRow,
-    now: DateTime<Utc>,
-) -> ServiceResult<(Reply, SnapshotTotals)> {
-    let playbook = service.playbook_of(tenant)?;
-    let scope = DigestScope {
-        tenant_id: tenant.id,
-        workspace: &tenant.name,
-        playbook: &playbook,
-        fiscal_start_month: schedule.fiscal_start_month,
-        today: schedule.digest.today(now),
-    };
-    let figures = service.digest_figures(scope, now).await?;
-    let mut reply = digest_replies::digest(&figures, &playbook, schedule.digest.zone);
-    reply.image = Some(digest_chart::render(&figures, &playbook)?);
-    let q = &figures.quarter_forecast;
-    let category = |c| {
-        q.by_category
-            .iter()
-            .find(|(k, _)| *k == c)
-            .map_or(0, |(_, t)| clamp(t.amount))
-    };
-    use crate::engine::playbook::ForecastCategory;
-    let totals = SnapshotTotals {
-        open_count: q.open.count as i64,
-        open_amount: clamp(q.open.amount),
-        weighted: clamp(q.open.weighted_minor()),
-        commit: category(ForecastCategory::Commit),
-        best_case: category(ForecastCategory::BestCase),
-        won: clamp(q.won.amount),
-    };
-    Ok((reply, totals))
+/// The digest reply of a run, chart attached: the scheduled post and the dry run.
+pub fn digest_reply(run: &DigestRun, schedule: &Schedule) -> ServiceResult<Reply> {
+    let mut reply = digest_replies::digest(&run.figures, &run.playbook, schedule.digest.zone);
+    reply.image = Some(digest_chart::render(&run.figures, &run.playbook)?);
+    Ok(reply)
 }
 
-fn clamp(v: i128) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
-}
-
-/// Runs the digest for `date` unless it already ran. `Ok(true)` when this call posted it.
+/// Runs the digest for `date` unless it already ran. `Ok(true)` when this call queued it.
 pub async fn run_digest(
     service: &Service,
     schedule: &Schedule,
     date: NaiveDate,
     now: DateTime<Utc>,
 ) -> ServiceResult<bool> {
-    let store = service.store();
-    let tenant_id = schedule.tenant_id;
     let Some(channel) = schedule.digest_channel.clone() else {
         return Ok(false);
     };
-    let tenant = {
-        let mut conn = store.reader().acquire().await?;
-        if jobs::is_claimed(&mut conn, tenant_id, DIGEST_JOB, date).await? {
-            return Ok(false);
-        }
-        schedules::tenant(&mut conn, tenant_id).await?
-    };
-    let (reply, totals) = digest_reply(service, schedule, &tenant, now).await?;
-    let mut tx = store.begin().await?;
-    let Some(claim) = jobs::claim(&mut tx, tenant_id, DIGEST_JOB, date, now).await? else {
-        return Ok(false); // Another scheduler got there first; dropping `tx` rolls back.
-    };
-    enqueue(
-        &mut tx,
-        tenant_id,
-        claim,
-        0,
-        &Target::Channel(channel),
-        &reply,
-        now,
-    )
-    .await?;
-    jobs::insert_snapshot(&mut tx, tenant_id, date, &totals, now).await?;
-    tx.commit().await?;
-    tracing::info!(tenant = tenant_id, %date, "digest claimed and queued");
-    Ok(true)
-}
-
-/// Writes one message of a claimed job to the outbox. The nonce is the claim and the message's
-/// place in it, so it is unique, stable, and within Discord's 25 characters.
-pub async fn enqueue(
-    conn: &mut crate::store::Conn,
-    tenant_id: i64,
-    claim: i64,
-    index: usize,
-    target: &Target,
-    reply: &Reply,
-    now: DateTime<Utc>,
-) -> Result<i64, StoreError> {
-    let payload = serde_json::to_string(&StoredReply::from_reply(reply)).map_err(|e| {
-        StoreError::Corrupt {
-            table: "outbox",
-            detail: format!("serialize a reply: {e}"),
-        }
-    })?;
-    let nonce = format!("dg{claim}m{index}");
-    jobs::insert_outbox(
-        conn,
-        &NewOutbox {
-            tenant_id,
-            claim_id: Some(claim),
-            target_kind: target.kind(),
-            target: target.id(),
-            payload: &payload,
-            image: reply
-                .image
-                .as_ref()
-                .map(|i| (i.file_name.as_str(), i.png.as_slice())),
-            nonce: &nonce,
-        },
-        now,
-    )
-    .await
+    if service
+        .job_done(schedule.tenant_id, Job::Digest, date)
+        .await?
+    {
+        return Ok(false);
+    }
+    let run = service.digest_run(schedule, now).await?;
+    let reply = digest_reply(&run, schedule)?;
+    let message = new_message(crate::service::Target::Channel(channel), &reply);
+    service
+        .queue_digest(schedule, date, &run.figures, &message)
+        .await
 }
 
 /// How often the loop forgets day-old interaction receipts.
@@ -250,7 +142,7 @@ async fn one_pass<S: Sender>(service: &Service, sender: &S) {
     if let Err(e) = tick(service, now).await {
         tracing::error!(error = ?e, "scheduler tick failed");
     }
-    if let Err(e) = deliver_due(service.store(), service.clock(), sender).await {
+    if let Err(e) = deliver_due(service, sender).await {
         tracing::error!(error = ?e, "outbox delivery failed");
     }
 }

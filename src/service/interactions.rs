@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::store::receipts::{self, Claimed, Effect};
 
-use super::{Service, ServiceResult};
+use super::{Platform, Service, ServiceResult};
 
 /// How long an interaction's receipt (its claim and answer) is kept: far longer than the
 /// window in which a signed request is accepted (`chat::freshness`), so a replayed request is
@@ -27,21 +27,21 @@ pub const DEFAULT_CLAIM_LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(30
 /// session of the command it runs, so the command's transaction records its effect.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
-    pub platform: String,
+    pub platform: Platform,
     pub key: String,
 }
 
 impl Delivery {
-    pub fn new(platform: &str, key: impl Into<String>) -> Self {
+    pub fn new(platform: Platform, key: impl Into<String>) -> Self {
         Self {
-            platform: platform.to_string(),
+            platform,
             key: key.into(),
         }
     }
 
     pub(crate) fn effect(&self) -> Effect<'_> {
         Effect {
-            platform: &self.platform,
+            platform: self.platform.as_str(),
             interaction_id: &self.key,
         }
     }
@@ -66,10 +66,10 @@ impl Service {
     /// waits up to `wait` for its answer, polling the read pool.
     pub async fn claim_interaction(
         &self,
-        platform: &str,
-        interaction_id: &str,
+        delivery: &Delivery,
         wait: Duration,
     ) -> ServiceResult<Claim> {
+        let (platform, interaction_id) = (delivery.platform.as_str(), delivery.key.as_str());
         let now = self.clock.now();
         let lapsed_before = now - self.claim_lease;
         match self
@@ -106,15 +106,10 @@ impl Service {
     }
 
     /// Records the answer given to a claimed interaction.
-    pub async fn record_interaction(
-        &self,
-        platform: &str,
-        interaction_id: &str,
-        answer: &str,
-    ) -> ServiceResult<()> {
+    pub async fn record_interaction(&self, delivery: &Delivery, answer: &str) -> ServiceResult<()> {
         Ok(self
             .store
-            .record_interaction(platform, interaction_id, answer)
+            .record_interaction(delivery.platform.as_str(), &delivery.key, answer)
             .await?)
     }
 

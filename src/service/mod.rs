@@ -11,8 +11,10 @@ mod error;
 mod forecast;
 mod interactions;
 mod moves;
+mod outbox;
 mod people;
 mod schedule;
+mod scheduled;
 mod suggest;
 mod workspace;
 
@@ -28,10 +30,12 @@ pub use error::{ServiceError, ServiceResult};
 pub use forecast::{ForecastView, PeriodRange, period_range};
 pub use interactions::{Claim, DEFAULT_CLAIM_LEASE, Delivery, RECEIPTS_KEPT};
 pub use moves::Moved;
+pub use outbox::{MessageStatus, NewMessage, QueuedMessage, Target};
 pub use people::ApprovalRequest;
 pub use schedule::{DEFAULT_DIGEST_TIME, DEFAULT_TIMEZONE, MAX_SNOOZE_DAYS, Schedule, Snoozed};
-pub use suggest::{Choice, MAX_CHOICES, StageDirection};
-pub use workspace::{Caller, PlaybookSource, Session, TeamMember};
+pub use scheduled::{DigestRun, Job, NudgeItem, NudgePlan, PlannedNudge, Workspace};
+pub use suggest::{Choice, StageDirection};
+pub use workspace::{Caller, Platform, PlaybookSource, Session, TeamMember};
 
 use crate::clock::Clock;
 use crate::engine::playbook::Playbook;

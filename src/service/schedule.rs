@@ -227,18 +227,3 @@ impl Service {
         self.digest_figures(scope, now).await
     }
 }
-
-/// What the operator's commands (`dealgate digest --dry-run`, `dealgate outbox`) read.
-impl Service {
-    /// Every workspace, oldest first.
-    pub async fn workspaces(&self) -> ServiceResult<Vec<crate::store::TenantRow>> {
-        let mut conn = self.store.reader().acquire().await?;
-        Ok(crate::store::tenants::list(&mut conn).await?)
-    }
-
-    /// Outgoing messages not yet delivered (pending retries and failures), oldest first.
-    pub async fn undelivered_messages(&self) -> ServiceResult<Vec<crate::store::jobs::OutboxRow>> {
-        let mut conn = self.store.reader().acquire().await?;
-        Ok(crate::store::jobs::undelivered(&mut conn).await?)
-    }
-}

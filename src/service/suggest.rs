@@ -1,6 +1,6 @@
-//! Suggestions while a person types an option (Discord autocomplete): deals they may act on,
+//! Suggestions while a person types an option (autocomplete): deals they may act on,
 //! the activities and stages that make sense for the deal named so far. Read-only, on the read
-//! pool, a few indexed queries each, so an answer comes well inside Discord's 3 seconds.
+//! pool, a few indexed queries each, so an answer comes well inside the 3 seconds chat platforms wait.
 
 use crate::engine::ids::{DealNumber, StageId};
 use crate::engine::playbook::{Playbook, Role};
@@ -8,8 +8,9 @@ use crate::store::lookup::{self, DealChoiceRow, Owners};
 
 use super::{Service, ServiceResult, Session};
 
-/// Discord shows at most 25 choices.
-pub const MAX_CHOICES: usize = 25;
+/// At most this many suggestions are worked out: more than anyone reads while typing, and a
+/// bound on the queries behind them. Adapters cut to their platform's own limit.
+const MAX_SUGGESTIONS: usize = 25;
 
 /// One suggestion: what the person reads and the value the option gets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,10 +66,10 @@ impl Service {
         let mut found: Vec<DealChoiceRow> = Vec::new();
         // A number typed means the number (12, then 120…129, …), not names with those digits.
         for owners in std::iter::once(Owners::One(me)).chain(others) {
-            if found.len() >= MAX_CHOICES {
+            if found.len() >= MAX_SUGGESTIONS {
                 break;
             }
-            let room = (MAX_CHOICES - found.len()) as i64;
+            let room = (MAX_SUGGESTIONS - found.len()) as i64;
             let more = match number {
                 Some(n) => lookup::open_deals_numbered(&mut conn, tenant, owners, n, room).await?,
                 None => {
@@ -86,7 +87,7 @@ impl Service {
         }
         Ok(found
             .iter()
-            .take(MAX_CHOICES)
+            .take(MAX_SUGGESTIONS)
             .map(|d| deal_choice(d, &session.playbook))
             .collect())
     }
@@ -200,14 +201,14 @@ fn deal_choice(d: &DealChoiceRow, playbook: &Playbook) -> Choice {
     }
 }
 
-/// Keeps the choices whose label or value contains `typed` (any case), at most `MAX_CHOICES`.
+/// Keeps the choices whose label or value contains `typed` (any case), at most `MAX_SUGGESTIONS`.
 fn filtered(choices: impl Iterator<Item = Choice>, typed: &str) -> Vec<Choice> {
     let typed = typed.trim().to_lowercase();
     choices
         .filter(|c| {
             typed.is_empty() || c.label.to_lowercase().contains(&typed) || c.value.contains(&typed)
         })
-        .take(MAX_CHOICES)
+        .take(MAX_SUGGESTIONS)
         .collect()
 }
 

@@ -9,11 +9,41 @@ use crate::store::{MemberRow, TenantRow, members, tenants};
 use super::authz::require_admin;
 use super::{Delivery, Service, ServiceError, ServiceResult};
 
+/// Where a workspace lives; each keeps its own workspaces, members and answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Platform {
+    Console,
+    Discord,
+    Slack,
+}
+
+impl Platform {
+    pub const ALL: [Self; 3] = [Self::Console, Self::Discord, Self::Slack];
+
+    /// The name stored with a workspace, an interaction receipt, and shown to operators.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Console => "console",
+            Self::Discord => "discord",
+            Self::Slack => "slack",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+}
+
+impl std::fmt::Display for Platform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Who is asking, as the adapter knows them.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    /// `console`, `discord` or `slack`.
-    pub platform: String,
+    pub platform: Platform,
     /// The workspace id on that platform (guild id, team id, console workspace name).
     pub workspace: String,
     pub workspace_name: String,
@@ -60,7 +90,7 @@ impl Service {
             let mut conn = self.store.reader().acquire().await?;
             if let Some((tenant, member)) = members::find_with_tenant(
                 &mut conn,
-                &caller.platform,
+                caller.platform.as_str(),
                 &caller.workspace,
                 &caller.user_key,
             )
@@ -75,11 +105,13 @@ impl Service {
         // Another replica may be creating the same workspace or member right now (the first
         // commands of a new workspace often arrive together); both paths below end with the
         // one row that won, never a unique-key error.
-        let tenant = match tenants::find(&mut tx, &caller.platform, &caller.workspace).await? {
+        let tenant = match tenants::find(&mut tx, caller.platform.as_str(), &caller.workspace)
+            .await?
+        {
             Some(t) => t,
             None => {
                 let new = tenants::NewTenant {
-                    platform: &caller.platform,
+                    platform: caller.platform.as_str(),
                     external_id: &caller.workspace,
                     name: &caller.workspace_name,
                     playbook_ref: &self.default_playbook.reference,
@@ -90,7 +122,7 @@ impl Service {
                         tracing::info!(tenant = t.id, platform = %t.platform, workspace = %t.external_id, "new workspace");
                         t
                     }
-                    None => tenants::find(&mut tx, &caller.platform, &caller.workspace)
+                    None => tenants::find(&mut tx, caller.platform.as_str(), &caller.workspace)
                         .await?
                         .ok_or_else(|| {
                             ServiceError::Internal(anyhow::anyhow!(
@@ -250,11 +282,11 @@ impl Service {
     /// the demo, which act outside any member's session).
     pub async fn workspace_deal_count(
         &self,
-        platform: &str,
+        platform: Platform,
         external_id: &str,
     ) -> ServiceResult<Option<(i64, i64)>> {
         let mut conn = self.store.reader().acquire().await?;
-        match tenants::find(&mut conn, platform, external_id).await? {
+        match tenants::find(&mut conn, platform.as_str(), external_id).await? {
             Some(t) => Ok(Some((t.id, tenants::deal_count(&mut conn, t.id).await?))),
             None => Ok(None),
         }

@@ -5,18 +5,16 @@
 //! - Autocomplete: the service's suggestions for the option being typed.
 //! - Button: the versioned `custom_id` → the command it stands for, run as the presser.
 //!
-//! A command that changes something, and every button press, claims its interaction id first;
-//! a duplicated delivery (Discord retries, a resumed gateway replaying events) gets the answer
-//! recorded the first time instead of logging an activity twice. Reads are not claimed: running
-//! them again changes nothing, and skipping the claim keeps them off the single SQLite writer.
+//! The request bracket (claiming the interaction id, deferring slow work, recording the answer)
+//! is `commands::interact`'s; this module decodes Discord's payloads into an `Invocation` and
+//! renders the answer.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serenity::all::{
     CommandInteraction, ComponentInteraction, CreateInteractionResponse, GuildId, Interaction,
-    InteractionId, Member, Permissions,
+    Member, Permissions,
 };
 
 use super::config::RoleMap;
@@ -25,17 +23,17 @@ use super::options;
 use super::render;
 use super::rest::Rest;
 use crate::chat::detached::Detached;
-use crate::commands::catalogue::OptionKind;
-use crate::commands::execute::{error_reply, execute, execute_for};
-use crate::commands::interact;
+use crate::commands::interact::{self, Action, Deferred, Handled, Invocation};
 use crate::commands::parse::build;
-use crate::commands::{Command, Reply, replies};
-use crate::engine::ids::DealNumber;
+use crate::commands::suggest::{Suggest, suggestions};
+use crate::commands::{Caller, Choice, Delivery, Platform, Reply, Service, replies};
 use crate::engine::playbook::Role;
 use crate::engine::text::one_line;
-use crate::service::{Caller, Choice, Delivery, Service, ServiceError, StageDirection};
 
-const PLATFORM: &str = "discord";
+const PLATFORM: Platform = Platform::Discord;
+
+/// Discord shows at most this many autocomplete choices.
+const MAX_CHOICES: usize = 25;
 
 /// Pauses between attempts to deliver a deferred result (the last entry is never waited).
 const FOLLOW_UP_RETRIES: [Duration; 4] = [
@@ -49,8 +47,7 @@ const FOLLOW_UP_RETRIES: [Duration; 4] = [
 #[derive(Debug, Clone)]
 pub struct Later {
     pub token: String,
-    pub caller: Caller,
-    pub command: Command,
+    pub work: Deferred,
 }
 
 /// The response to send, and what to do after sending it.
@@ -116,7 +113,7 @@ impl Dispatcher {
     /// idempotent, so a failed edit is simply tried again a few times, well inside the
     /// token's 15 minutes.
     pub async fn finish(&self, later: Later, rest: &Rest) {
-        let reply = execute(&self.service, &later.caller, later.command).await;
+        let reply = interact::finish(&self.service, later.work).await;
         for (attempt, wait) in FOLLOW_UP_RETRIES.iter().enumerate() {
             let (edit, files) = render::edit(&reply);
             match rest.edit_original(&later.token, &edit, files).await {
@@ -147,41 +144,16 @@ impl Dispatcher {
             Ok(c) => c,
             Err(e) => return reply(&replies::user_error(&e.to_string())),
         };
-        if !invocation.users.is_empty() {
-            // People named by a user option become members (reps) if new, so `/team set @dana
-            // manager` works before Dana has used dealgate. A failure here shows up as the
-            // command's own "nobody called …" reply.
-            if let Ok(session) = self.service.session(&caller).await
-                && let Err(e) = self
-                    .service
-                    .introduce_members(&session, &invocation.users)
-                    .await
-            {
-                tracing::warn!(error = ?e, "could not add the members a command named");
-            }
-        }
-        if matches!(command, Command::Forecast { .. } | Command::DigestPreview) {
-            // A forecast over a large pipeline may take longer than Discord's 3 seconds; answer
-            // "thinking…" now and edit in the result. The digest preview too, and its chart can
-            // only be uploaded with that edit (see `render::edit`).
-            return Answer {
-                json: to_json(&render::deferred(true)),
-                later: Some(Later {
-                    token: cmd.token.clone(),
-                    caller,
-                    command,
-                }),
-            };
-        }
-        if !changes_something(&command) {
-            return reply(&execute(&self.service, &caller, command).await);
-        }
-        self.once(cmd.id, |delivery| async move {
-            to_json(&render::response(
-                &execute_for(&self.service, &caller, command, Some(&delivery)).await,
-            ))
-        })
-        .await
+        let invocation = Invocation {
+            caller,
+            action: Action::Command(command),
+            delivery: Some(Delivery::new(PLATFORM, cmd.id.to_string())),
+            mentioned: invocation.users,
+            // A deferred response is edited later with the result, and only an edit can
+            // upload the digest preview's chart (see `render::edit`).
+            can_defer: true,
+        };
+        self.answer(invocation, &cmd.token).await
     }
 
     async fn press(&self, press: ComponentInteraction) -> Answer {
@@ -190,41 +162,32 @@ impl Dispatcher {
         };
         let what = match Press::decode(&press.data.custom_id) {
             Ok(p) => p,
-            Err(e) => {
-                let refusal = Reply::new("That button did nothing")
-                    .line(e.to_string())
-                    .tone(crate::commands::reply::Tone::Refusal)
-                    .ephemeral();
-                return reply(&refusal);
-            }
+            Err(e) => return reply(&replies::button_refused(&e.to_string())),
         };
-        self.once(press.id, |delivery| async move {
-            match (what.command(), &what) {
-                (Some(command), _) => to_json(&render::response(
-                    &execute_for(&self.service, &caller, command, Some(&delivery)).await,
-                )),
-                (None, Press::AskApproval { deal }) => self.ask_approval(&caller, *deal).await,
-                (None, _) => to_json(&render::response(&replies::user_error(
-                    "That button did nothing.",
-                ))),
-            }
-        })
-        .await
+        let invocation = Invocation {
+            caller,
+            action: Action::Press(what),
+            delivery: Some(Delivery::new(PLATFORM, press.id.to_string())),
+            mentioned: Vec::new(),
+            can_defer: false,
+        };
+        self.answer(invocation, &press.token).await
     }
 
-    async fn ask_approval(&self, caller: &Caller, deal: DealNumber) -> String {
-        let asked = async {
-            let session = self.service.session(caller).await?;
-            let request = self.service.request_approval(&session, deal).await?;
-            Ok::<_, ServiceError>(render::approval_request(
-                &request,
-                &session.member.display_name,
-                &session.playbook,
-            ))
-        };
-        match asked.await {
-            Ok(response) => to_json(&response),
-            Err(e) => to_json(&render::response(&service_error(&e))),
+    async fn answer(&self, invocation: Invocation, token: &str) -> Answer {
+        let render = |reply: &Reply| to_json(&render::response(reply));
+        match interact::handle(&self.service, invocation, render).await {
+            Handled::Now(done) => Answer {
+                json: done.answer,
+                later: None,
+            },
+            Handled::Later(work) => Answer {
+                json: to_json(&render::deferred(true)),
+                later: Some(Later {
+                    token: token.to_string(),
+                    work,
+                }),
+            },
         }
     }
 
@@ -238,57 +201,19 @@ impl Dispatcher {
         let Some((name, typed)) = &invocation.focused else {
             return Vec::new();
         };
-        let Some(option) = invocation.spec.option(name) else {
-            return Vec::new();
-        };
-        let deal = invocation
-            .args
-            .iter()
-            .find(|(n, _)| n == "deal")
-            .and_then(|(_, v)| v.parse::<DealNumber>().ok());
-        let suggested = async {
-            let session = self.service.session(&caller).await?;
-            let s = &self.service;
-            match option.kind {
-                OptionKind::Deal => s.suggest_deals(&session, typed).await,
-                OptionKind::Activity => s.suggest_activities(&session, deal, typed).await,
-                OptionKind::Stage => {
-                    let direction = match invocation.spec.name {
-                        "advance" => StageDirection::Ahead,
-                        "back" => StageDirection::Behind,
-                        "deal new" => StageDirection::Open,
-                        _ => StageDirection::Any,
-                    };
-                    s.suggest_stages(&session, deal, direction, typed).await
-                }
-                OptionKind::Field => Ok(s.suggest_fields(&session, typed)),
-                _ => Ok(Vec::new()),
-            }
-        };
-        suggested.await.unwrap_or_else(|e| {
-            tracing::warn!(error = ?e, "autocomplete failed");
-            Vec::new()
-        })
-    }
-
-    /// Runs `work` only for the first delivery of interaction `id` (see `commands::interact`).
-    async fn once<W, Fut>(&self, id: InteractionId, work: W) -> Answer
-    where
-        W: FnOnce(Delivery) -> Fut,
-        Fut: Future<Output = String>,
-    {
-        let render = |reply: &Reply| to_json(&render::response(reply));
-        let done = interact::once(
+        let mut choices = suggestions(
             &self.service,
-            &Delivery::new(PLATFORM, id.to_string()),
-            render,
-            work,
+            &caller,
+            Suggest {
+                spec: invocation.spec,
+                option: name,
+                typed,
+                args: &invocation.args,
+            },
         )
         .await;
-        Answer {
-            json: done.answer,
-            later: None,
-        }
+        choices.truncate(MAX_CHOICES);
+        choices
     }
 
     /// The caller of an interaction in a guild; `None` in a DM.
@@ -307,7 +232,7 @@ impl Dispatcher {
             .find(|name| !name.is_empty())
             .unwrap_or_else(|| user.id.to_string());
         Some(Caller {
-            platform: PLATFORM.to_string(),
+            platform: PLATFORM,
             workspace: guild.to_string(),
             workspace_name: format!("Discord server {guild}"),
             user_key: user.id.to_string(),
@@ -330,23 +255,6 @@ pub fn platform_role(member: &Member, roles: &RoleMap) -> Option<Role> {
     } else {
         None
     }
-}
-
-/// Commands whose second run would do something again.
-fn changes_something(command: &Command) -> bool {
-    !matches!(
-        command,
-        Command::DealShow { .. }
-            | Command::DealList { .. }
-            | Command::Playbook { .. }
-            | Command::Forecast { .. }
-            | Command::TeamList
-            | Command::Help { .. }
-    )
-}
-
-fn service_error(e: &ServiceError) -> Reply {
-    error_reply(e, None)
 }
 
 fn in_a_direct_message() -> Answer {

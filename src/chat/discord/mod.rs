@@ -11,7 +11,7 @@
 //! ```
 
 pub mod config;
-pub use super::press as custom_id;
+pub use crate::commands::press as custom_id;
 pub mod dispatch;
 pub mod gateway;
 pub mod http;

@@ -309,7 +309,7 @@ mod tests {
         OutboxMessage {
             id: 1,
             tenant_id: 1,
-            platform: "discord".into(),
+            platform: crate::commands::Platform::Discord,
             target: Target::Channel("7001".into()),
             reply,
             nonce: "dg1m0".into(),

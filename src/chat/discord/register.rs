@@ -137,7 +137,7 @@ fn option(o: &OptionSpec) -> CreateCommandOption {
         OptionKind::Days => {
             opt = opt
                 .min_int_value(1)
-                .max_int_value(u64::from(crate::service::MAX_SNOOZE_DAYS));
+                .max_int_value(u64::from(crate::commands::MAX_SNOOZE_DAYS));
         }
         OptionKind::Money
         | OptionKind::Date

@@ -18,11 +18,9 @@ use serenity::all::{
 
 use super::custom_id::Press;
 use crate::chat::cut;
-use crate::commands::replies;
+use crate::commands::Choice;
 use crate::commands::reply::{Reply, Tone};
 use crate::commands::user_text::{Piece, pieces, plain, user};
-use crate::engine::playbook::Playbook;
-use crate::service::{ApprovalRequest, Choice};
 
 /// Discord's limits, in characters (embeds) and counts.
 const TITLE_MAX: usize = 256;
@@ -127,22 +125,20 @@ fn escape_markdown(text: &str, line_start: bool, out: &mut String) {
     }
 }
 
-/// The reply's buttons, five to a row; a button whose command has no press is left out.
+/// The reply's buttons, five to a row.
 pub fn buttons(reply: &Reply) -> Vec<CreateActionRow> {
     let buttons: Vec<CreateButton> = reply
         .buttons
         .iter()
-        .filter_map(|b| {
-            let press = Press::from_command_line(&b.command)?;
-            let style = match press {
+        .map(|b| {
+            let style = match b.press {
                 Press::Log { .. } => ButtonStyle::Primary,
-                _ => ButtonStyle::Secondary,
+                Press::Approve { .. } => ButtonStyle::Success,
+                Press::AskApproval { .. } => ButtonStyle::Secondary,
             };
-            Some(
-                CreateButton::new(press.encode())
-                    .label(cut(&plain(&b.label), BUTTON_LABEL_MAX))
-                    .style(style),
-            )
+            CreateButton::new(b.press.encode())
+                .label(cut(&plain(&b.label), BUTTON_LABEL_MAX))
+                .style(style)
         })
         .take(BUTTONS_PER_ROW * ROWS_MAX)
         .collect();
@@ -157,6 +153,18 @@ pub fn message(reply: &Reply) -> CreateInteractionResponseMessage {
         .embed(embed(reply))
         .allowed_mentions(no_mentions())
         .ephemeral(reply.ephemeral);
+    if let Some(notify) = &reply.notify {
+        // The one person the reply calls on, pinged by id and nobody else; a key that is not a
+        // Discord user id (a member known only by name) is shown as the name.
+        match notify.user_key.parse::<u64>().ok().filter(|n| *n > 0) {
+            Some(id) => {
+                m = m
+                    .content(format!("<@{id}>"))
+                    .allowed_mentions(no_mentions().users(vec![UserId::new(id)]));
+            }
+            None => m = m.content(markdown(&user(&notify.display_name))),
+        }
+    }
     let rows = buttons(reply);
     if !rows.is_empty() {
         m = m.components(rows);
@@ -203,41 +211,10 @@ pub fn choices(choices: &[Choice]) -> CreateInteractionResponse {
     CreateInteractionResponse::Autocomplete(r)
 }
 
-/// A public request in the channel that pings exactly one person, the owner's manager, with a
-/// button that approves. Asking in the channel rather than by DM keeps the request on the record
-/// next to the deal's other messages, needs no DM permission (members may block DMs from
-/// server apps), and the manager approves with one press.
-pub fn approval_request(
-    req: &ApprovalRequest,
-    asker: &str,
-    playbook: &Playbook,
-) -> CreateInteractionResponse {
-    let d = &req.deal;
-    let manager_id = req.approver.user_key.parse::<u64>().ok().filter(|n| *n > 0);
-    let who = match manager_id {
-        Some(id) => format!("<@{id}>"),
-        None => markdown(&user(&req.approver.display_name)),
-    };
-    let reply = replies::approval_requested(req, asker, playbook);
-    let mentions = match manager_id {
-        Some(id) => no_mentions().users(vec![UserId::new(id)]),
-        None => no_mentions(),
-    };
-    let approve = CreateButton::new(Press::Approve { deal: d.number }.encode())
-        .label(format!("Approve {}", d.number))
-        .style(ButtonStyle::Success);
-    CreateInteractionResponse::Message(
-        CreateInteractionResponseMessage::new()
-            .content(who)
-            .embed(embed(&reply))
-            .components(vec![CreateActionRow::Buttons(vec![approve])])
-            .allowed_mentions(mentions),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::ids::DealNumber;
 
     fn json(r: &CreateInteractionResponse) -> serde_json::Value {
         serde_json::to_value(r).unwrap()
@@ -248,8 +225,19 @@ mod tests {
         let reply = Reply::new("deal-3 can't leave Qualify yet")
             .line("❌ Log `discovery-call` @everyone")
             .tone(Tone::Refusal)
-            .button("Log discovery-call", "/log deal-3 discovery-call")
-            .button("Ask for approval", "/approve deal-3")
+            .button(
+                "Log discovery-call",
+                Press::Log {
+                    deal: DealNumber::new(3).unwrap(),
+                    activity: "discovery-call".parse().unwrap(),
+                },
+            )
+            .button(
+                "Ask for approval",
+                Press::AskApproval {
+                    deal: DealNumber::new(3).unwrap(),
+                },
+            )
             .ephemeral();
         let v = json(&response(&reply));
         assert_eq!(v["type"], 4);

@@ -6,13 +6,11 @@
 //! - Button (`block_actions`): the button's versioned value → the command it stands for, run as
 //!   the presser; the answer goes to the payload's `response_url`.
 //!
-//! A command that changes something, and every press, claims its `trigger_id` first (Slack
-//! makes one per invocation and repeats it when it retries a delivery, `X-Slack-Retry-Num`);
-//! a duplicate gets the answer recorded the first time instead of logging an activity twice.
-//! A request without a `trigger_id` is keyed by a hash of its signed body instead, so sending
-//! it twice does not apply it twice either.
+//! The request bracket is `commands::interact`'s. The delivery key this module gives it is the
+//! `trigger_id` (Slack makes one per invocation and repeats it when it retries a delivery,
+//! `X-Slack-Retry-Num`); a request without one is keyed by a hash of its signed body, so
+//! sending it twice does not apply it twice either.
 
-use std::future::Future;
 use std::sync::Arc;
 
 use serde::Deserialize;
@@ -20,17 +18,13 @@ use serde_json::{Value, json};
 
 use super::render;
 use crate::chat::detached::Detached;
-use crate::chat::press::Press;
-use crate::commands::execute::{error_reply, execute, execute_for};
-use crate::commands::interact;
+use crate::commands::interact::{self, Deferred, Handled, Invocation};
 use crate::commands::parse::parse_line;
-use crate::commands::reply::Tone;
-use crate::commands::{Command, Reply, replies};
-use crate::engine::ids::DealNumber;
+use crate::commands::press::Press;
+use crate::commands::{Caller, Command, Delivery, Platform, Reply, Service, replies};
 use crate::engine::text::one_line;
-use crate::service::{Caller, Delivery, Service, ServiceError};
 
-const PLATFORM: &str = "slack";
+const PLATFORM: Platform = Platform::Slack;
 
 /// The slash command that takes any command line: `/dealgate help`, `/dealgate deal list`.
 pub const CATCH_ALL: &str = "dealgate";
@@ -91,8 +85,7 @@ pub struct Action {
 #[derive(Debug, Clone)]
 pub struct Later {
     pub response_url: String,
-    pub caller: Caller,
-    pub command: Command,
+    pub work: Deferred,
 }
 
 /// The HTTP response body, and what to do after sending it.
@@ -153,59 +146,48 @@ impl Dispatcher {
             Ok(c) => c,
             Err(e) => return Answer::now(render::response(&replies::user_error(&e.to_string()))),
         };
-        let mentioned = mentions(&line);
-        if !mentioned.is_empty() {
-            // People named by a mention become members (reps) if new, so `/team set @dana
-            // manager` works before Dana has used dealgate; until then Slack's id is their
-            // name. A failure here shows up as the command's own "nobody called …" reply.
-            if let Ok(session) = self.service.session(&caller).await
-                && let Err(e) = self.service.introduce_members(&session, &mentioned).await
-            {
-                tracing::warn!(error = ?e, "could not add the members a command named");
-            }
-        }
-        if matches!(command, Command::Forecast { .. }) && !cmd.response_url.is_empty() {
-            // A forecast over a large pipeline may take longer than Slack's 3 seconds: say so
-            // now, and post the result to the response URL.
-            let working = Reply::new("Working out the forecast…").ephemeral();
-            return Answer {
-                body: render::response(&working),
-                later: Some(Later {
-                    response_url: cmd.response_url,
-                    caller,
-                    command,
-                }),
-            };
-        }
-        if !changes_something(&command) {
-            let is_help = matches!(command, Command::Help { .. });
-            let mut reply = execute(&self.service, &caller, command).await;
+        let is_help = matches!(command, Command::Help { .. });
+        let invocation = Invocation {
+            caller,
+            action: interact::Action::Command(command),
+            delivery: Some(Delivery::new(
+                PLATFORM,
+                delivery_key("command", &cmd.trigger_id, body),
+            )),
+            mentioned: mentions(&line),
+            // The result of slow work goes to the response URL, if Slack gave one.
+            can_defer: !cmd.response_url.is_empty(),
+        };
+        let render = |reply: &Reply| {
             if is_help {
                 // Help lists `/help`, which a Slack workspace reaches through `/dealgate`.
+                let mut reply = reply.clone();
                 reply.lines.push(
                     "On Slack, help is `/dealgate help [command]`; every other command is its \
                      own slash command (`/deal new`, `/advance`, …) or follows `/dealgate`."
                         .to_string(),
                 );
+                render::response(&reply).to_string()
+            } else {
+                render::response(reply).to_string()
             }
-            return Answer::now(render::response(&reply));
+        };
+        match interact::handle(&self.service, invocation, render).await {
+            Handled::Now(done) => Answer::now(body_of(&done.answer)),
+            Handled::Later(work) => Answer {
+                body: render::response(&work.acknowledgement()),
+                later: Some(Later {
+                    response_url: cmd.response_url,
+                    work,
+                }),
+            },
         }
-        let key = delivery_key("command", &cmd.trigger_id, body);
-        let (_, body) = self
-            .once(&key, |delivery| async move {
-                render::response(
-                    &execute_for(&self.service, &caller, command, Some(&delivery)).await,
-                )
-            })
-            .await;
-        Answer::now(body)
     }
 
     /// Runs slow work; its answer is for the response URL.
-    pub async fn finish(&self, later: &Later) -> Value {
-        let mut body =
-            render::response(&execute(&self.service, &later.caller, later.command.clone()).await);
-        // Replace "Working out the forecast…" rather than add under it.
+    pub async fn finish(&self, later: Later) -> Value {
+        let mut body = render::response(&interact::finish(&self.service, later.work).await);
+        // Replace the acknowledgement rather than add under it.
         body["replace_original"] = json!(true);
         body
     }
@@ -242,59 +224,35 @@ impl Dispatcher {
             Ok(p) => p,
             Err(e) => return Some((url, not_a_press(&e.to_string()))),
         };
-        let work = |delivery: Delivery| async move {
-            match (what.command(), &what) {
-                (Some(command), _) => render::response(
-                    &execute_for(&self.service, &caller, command, Some(&delivery)).await,
-                ),
-                (None, Press::AskApproval { deal }) => self.ask_approval(&caller, *deal).await,
-                (None, _) => render::response(&replies::user_error("That button did nothing.")),
-            }
+        let invocation = Invocation {
+            caller,
+            action: interact::Action::Press(what),
+            delivery: Some(Delivery::new(
+                PLATFORM,
+                delivery_key("press", &payload.trigger_id, body),
+            )),
+            mentioned: Vec::new(),
+            can_defer: false,
         };
-        let key = delivery_key("press", &payload.trigger_id, body);
-        let (fresh, mut body) = self.once(&key, work).await;
+        let render = |reply: &Reply| render::response(reply).to_string();
+        let Handled::Now(done) = interact::handle(&self.service, invocation, render).await else {
+            // A press is never deferred (`can_defer` is false).
+            return None;
+        };
+        let mut body = body_of(&done.answer);
         // A press answers in a new message; the one with the buttons stays as it was.
         body["replace_original"] = json!(false);
-        fresh.then_some((url, body))
+        done.fresh.then_some((url, body))
     }
+}
 
-    async fn ask_approval(&self, caller: &Caller, deal: DealNumber) -> Value {
-        let asked = async {
-            let session = self.service.session(caller).await?;
-            let request = self.service.request_approval(&session, deal).await?;
-            Ok::<_, ServiceError>(render::approval_request(
-                &request,
-                &session.member.display_name,
-                &session.playbook,
-            ))
-        };
-        match asked.await {
-            Ok(v) => v,
-            Err(e) => render::response(&service_error(&e)),
-        }
-    }
-
-    /// Runs `work` only for the first delivery of `key` (see `commands::interact`); `true`
-    /// with its answer then, `false` with the answer given before (or a note that the first is
-    /// still running).
-    async fn once<W, Fut>(&self, key: &str, work: W) -> (bool, Value)
-    where
-        W: FnOnce(Delivery) -> Fut,
-        Fut: Future<Output = Value>,
-    {
-        let render = |reply: &Reply| render::response(reply).to_string();
-        let delivery = Delivery::new(PLATFORM, key);
-        let done = interact::once(&self.service, &delivery, render, |d| async move {
-            work(d).await.to_string()
-        })
-        .await;
-        let body = serde_json::from_str(&done.answer).unwrap_or_else(|_| {
-            render::response(&replies::user_error(
-                "This command arrived twice; it ran once.",
-            ))
-        });
-        (done.fresh, body)
-    }
+/// An answer as rendered (and recorded) back to JSON.
+fn body_of(answer: &str) -> Value {
+    serde_json::from_str(answer).unwrap_or_else(|_| {
+        render::response(&replies::user_error(
+            "This command arrived twice; it ran once.",
+        ))
+    })
 }
 
 /// The key a delivery is claimed by: Slack's `trigger_id`, which it repeats when it retries;
@@ -324,7 +282,7 @@ fn caller(team: &str, domain: &str, user: &str, name: &str) -> Option<Caller> {
         domain.to_string()
     };
     Some(Caller {
-        platform: PLATFORM.to_string(),
+        platform: PLATFORM,
         workspace: team.to_string(),
         workspace_name,
         user_key: user.to_string(),
@@ -338,29 +296,7 @@ fn caller(team: &str, domain: &str, user: &str, name: &str) -> Option<Caller> {
 }
 
 fn not_a_press(why: &str) -> Value {
-    let refusal = Reply::new("That button did nothing")
-        .line(why)
-        .tone(Tone::Refusal)
-        .ephemeral();
-    render::response(&refusal)
-}
-
-/// Commands whose second run would do something again.
-fn changes_something(command: &Command) -> bool {
-    !matches!(
-        command,
-        Command::DealShow { .. }
-            | Command::DealList { .. }
-            | Command::Playbook { .. }
-            | Command::Forecast { .. }
-            | Command::TeamList
-            | Command::Help { .. }
-            | Command::DigestPreview
-    )
-}
-
-fn service_error(e: &ServiceError) -> Reply {
-    error_reply(e, None)
+    render::response(&replies::button_refused(why))
 }
 
 /// Slack escapes `&`, `<` and `>` in what people type, and sends its own mentions and links

@@ -116,8 +116,9 @@ async fn commands(State(app): State<Endpoint>, headers: HeaderMap, body: Bytes) 
         if let Some(later) = answer.later {
             let finishing = Arc::clone(&dispatcher);
             dispatcher.detached().spawn(async move {
-                let body = finishing.finish(&later).await;
-                if let Err(e) = respond(&client, &later.response_url, &body).await {
+                let url = later.response_url.clone();
+                let body = finishing.finish(later).await;
+                if let Err(e) = respond(&client, &url, &body).await {
                     tracing::warn!(error = %e, "slow command's answer not delivered");
                 }
             });

@@ -18,12 +18,9 @@
 use serde_json::{Value, json};
 
 use crate::chat::cut;
-use crate::chat::press::Press;
-use crate::commands::replies;
+use crate::commands::press::Press;
 use crate::commands::reply::{Reply, Tone};
 use crate::commands::user_text::{Piece, pieces, plain, user};
-use crate::engine::playbook::Playbook;
-use crate::service::ApprovalRequest;
 
 /// Slack's limits, in characters and counts.
 const SECTION_TEXT_MAX: usize = 3000;
@@ -62,11 +59,22 @@ pub fn fallback(reply: &Reply) -> String {
 }
 
 pub fn blocks(reply: &Reply) -> Vec<Value> {
-    let mut blocks = vec![section(&format!(
+    let mut blocks = Vec::new();
+    if let Some(notify) = &reply.notify {
+        // The one person the reply calls on; only a real Slack user id is put in a mention.
+        let key = &notify.user_key;
+        let who = if is_slack_id(key) {
+            format!("<@{key}>")
+        } else {
+            mrkdwn(&user(&notify.display_name))
+        };
+        blocks.push(section(&format!("{who}, {}", escape(&notify.why))));
+    }
+    blocks.push(section(&format!(
         "{}*{}*",
         marker(reply.tone),
         mrkdwn(&reply.title)
-    ))];
+    )));
     let mut text = String::new();
     for line in &reply.lines {
         let line = mrkdwn(line);
@@ -110,16 +118,14 @@ pub fn blocks(reply: &Reply) -> Vec<Value> {
     blocks
 }
 
-/// The reply's buttons; a button whose command has no press is left out. Each `value` is a
-/// versioned press (`dg1:log:42:discovery-call`) that comes back verbatim, and is parsed as
-/// untrusted, when pressed.
+/// The reply's buttons. Each `value` is a versioned press (`dg1:log:42:discovery-call`) that
+/// comes back verbatim, and is parsed as untrusted, when pressed.
 fn buttons(reply: &Reply) -> Vec<Value> {
     reply
         .buttons
         .iter()
-        .filter_map(|b| Some((b, Press::from_command_line(&b.command)?)))
         .enumerate()
-        .map(|(i, (b, press))| button(&format!("dg-{i}"), &b.label, &press))
+        .map(|(i, b)| button(&format!("dg-{i}"), &b.label, &b.press))
         .collect()
 }
 
@@ -135,27 +141,6 @@ fn button(action_id: &str, label: &str, press: &Press) -> Value {
         Press::AskApproval { .. } => {}
     }
     b
-}
-
-/// A public request in the channel that mentions exactly one person, the owner's manager, with
-/// a button that approves (the same choice as on Discord: on the record, no DM permission).
-pub fn approval_request(req: &ApprovalRequest, asker: &str, playbook: &Playbook) -> Value {
-    let d = &req.deal;
-    let key = &req.approver.user_key;
-    let who = if is_slack_id(key) {
-        format!("<@{key}>")
-    } else {
-        mrkdwn(&user(&req.approver.display_name))
-    };
-    let reply = replies::approval_requested(req, asker, playbook);
-    let mut blocks = blocks(&reply);
-    blocks.insert(0, section(&format!("{who}, your approval is asked for.")));
-    blocks.push(json!({"type": "actions", "elements": [button(
-        "dg-approve",
-        &format!("Approve {}", d.number),
-        &Press::Approve { deal: d.number },
-    )]}));
-    json!({"response_type": "in_channel", "text": fallback(&reply), "blocks": blocks})
 }
 
 /// A Slack user id (`U024BE7LH`, `W…`): only such ids are ever put in a mention.
@@ -279,14 +264,26 @@ fn relink_channels(escaped: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::ids::DealNumber;
 
     #[test]
     fn a_refusal_is_ephemeral_with_versioned_buttons() {
         let reply = Reply::new("deal-3 can't leave Qualify yet")
             .line("❌ Log `discovery-call`: `/log deal-3 discovery-call`")
             .tone(Tone::Refusal)
-            .button("Log discovery-call", "/log deal-3 discovery-call")
-            .button("Ask for approval", "/approve deal-3")
+            .button(
+                "Log discovery-call",
+                Press::Log {
+                    deal: DealNumber::new(3).unwrap(),
+                    activity: "discovery-call".parse().unwrap(),
+                },
+            )
+            .button(
+                "Ask for approval",
+                Press::AskApproval {
+                    deal: DealNumber::new(3).unwrap(),
+                },
+            )
             .ephemeral();
         let v = response(&reply);
         assert_eq!(v["response_type"], "ephemeral");

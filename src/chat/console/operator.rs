@@ -1,5 +1,5 @@
-//! What `dealgate digest --dry-run` and `dealgate outbox` print. Kept out of `main.rs` so the
-//! output can be tested.
+//! What the operator's commands `dealgate digest --dry-run` and `dealgate outbox` print. Kept
+//! out of `main.rs` so the output can be tested.
 //!
 //! Everything printed passes through `terminal` or `one_line`: a workspace name, a stored
 //! reply's title or a platform's error text may hold ESC or a line break, and an operator's
@@ -10,10 +10,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 
-use super::scheduler::digest_reply;
-use crate::chat::console::{render, terminal};
+use super::{render, terminal};
+use crate::commands::{MessageStatus, Service};
 use crate::engine::text::one_line;
-use crate::service::Service;
+use crate::jobs::scheduler::digest_reply;
 
 /// Prints the digest of each workspace (or one) as it would be posted now.
 pub async fn print_digests<W: Write>(
@@ -43,7 +43,7 @@ pub async fn print_digests<W: Write>(
     let now = service.clock().now();
     for tenant in chosen {
         let schedule = service.schedule(tenant.id).await?;
-        let (reply, _) = digest_reply(service, &schedule, &tenant, now)
+        let reply = async { digest_reply(&service.digest_run(&schedule, now).await?, &schedule) }
             .await
             .with_context(|| format!("build the digest of workspace {}", tenant.id))?;
         let target = schedule
@@ -80,26 +80,32 @@ pub async fn print_outbox<W: Write>(service: &Service, out: &mut W) -> anyhow::R
         writeln!(out, "The outbox is empty: every message was delivered.")?;
     }
     for row in rows {
+        let row = match row {
+            Ok(m) => m,
+            Err(why) => {
+                writeln!(out, "unreadable message {}", one_line(&why))?;
+                continue;
+            }
+        };
         let title = serde_json::from_str::<serde_json::Value>(&row.payload)
             .ok()
             .and_then(|v| v.get("title").and_then(|t| t.as_str()).map(str::to_string))
             .map(|t| terminal(&t))
             .unwrap_or_default();
+        let (status, next) = match row.status {
+            MessageStatus::Failed => ("failed", "never (failed for good)".to_string()),
+            MessageStatus::Pending => ("pending", stored_time(row.next_attempt_at)),
+            MessageStatus::Sent => ("sent", "never (sent)".to_string()),
+        };
         writeln!(
             out,
             "#{id} {status} workspace {tenant} ({platform}) → {kind} {target}: \"{title}\" · {attempts} attempt(s) · next {next} · last error: {err}",
             id = row.id,
-            status = row.status,
             tenant = row.tenant_id,
             platform = row.platform,
-            kind = row.target_kind,
-            target = one_line(&row.target),
+            kind = row.target.kind(),
+            target = one_line(row.target.id()),
             attempts = row.attempts,
-            next = if row.status == "failed" {
-                "never (failed for good)"
-            } else {
-                &row.next_attempt_at
-            },
             err = one_line(row.last_error.as_deref().unwrap_or("none")),
         )?;
         if let Some(done) = &row.progress {
@@ -111,4 +117,10 @@ pub async fn print_outbox<W: Write>(service: &Service, out: &mut W) -> anyhow::R
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A time as the database stores it (`2026-10-26T08:30:00.000000Z`), which is what this listing
+/// has always shown.
+fn stored_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }

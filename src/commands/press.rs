@@ -1,5 +1,5 @@
-//! Button values, shared by the adapters: Discord's `custom_id` and the `value` of a Slack
-//! button. A button's value comes back verbatim when it is pressed, from whoever pressed it, so
+//! What a button does when pressed, typed: replies carry presses, and the adapters encode them
+//! as Discord's `custom_id` or the `value` of a Slack button. A button's value comes back verbatim when it is pressed, from whoever pressed it, so
 //! it is parsed as untrusted input: a version, a kind from a short list, and values that must
 //! parse. Pressing a button does what the matching command does, as the presser, with the
 //! service's authorization; a made-up value can therefore do no more than the presser could
@@ -11,8 +11,7 @@
 //! dg1:approve:42              → /approve deal-42
 //! ```
 
-use crate::commands::Command;
-use crate::commands::parse::parse_line;
+use super::Command;
 use crate::engine::ids::{ActivityId, DealNumber};
 
 /// The current version. Bump it when the meaning of an id changes; older ids then get the
@@ -89,13 +88,12 @@ impl Press {
         Ok(press)
     }
 
-    /// The button for a `Reply` button's command line: `/log …` logs; `/approve …` on a refusal
-    /// asks the manager (the rep who sees the refusal cannot approve it themselves).
-    pub fn from_command_line(line: &str) -> Option<Self> {
-        match parse_line(line).ok()? {
-            Command::Log { deal, activity, .. } => Some(Self::Log { deal, activity }),
-            Command::Approve { deal, .. } => Some(Self::AskApproval { deal }),
-            _ => None,
+    /// The command line a press stands for, as the console shows a button. Asking for approval
+    /// reads as the `/approve` the manager will type.
+    pub fn command_line(&self) -> String {
+        match self {
+            Self::Log { deal, activity } => format!("/log {deal} {activity}"),
+            Self::AskApproval { deal } | Self::Approve { deal } => format!("/approve {deal}"),
         }
     }
 
@@ -163,19 +161,16 @@ mod tests {
     }
 
     #[test]
-    fn reply_buttons_become_log_and_ask_presses() {
+    fn a_press_reads_as_the_command_it_stands_for() {
+        let log = Press::Log {
+            deal: deal(42),
+            activity: "discovery-call".parse().unwrap(),
+        };
+        assert_eq!(log.command_line(), "/log deal-42 discovery-call");
         assert_eq!(
-            Press::from_command_line("/log deal-42 discovery-call"),
-            Some(Press::Log {
-                deal: deal(42),
-                activity: "discovery-call".parse().unwrap()
-            })
+            Press::AskApproval { deal: deal(42) }.command_line(),
+            "/approve deal-42"
         );
-        assert_eq!(
-            Press::from_command_line("/approve deal-42"),
-            Some(Press::AskApproval { deal: deal(42) })
-        );
-        assert_eq!(Press::from_command_line("/won deal-42"), None);
     }
 
     /// A valid id with one of its parts replaced, dropped or repeated, or cut anywhere.

@@ -15,7 +15,12 @@ use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 use crate::commands::execute::execute_line;
 use crate::commands::reply::{Reply, Tone};
 use crate::commands::user_text::{Piece, pieces};
-use crate::service::{Caller, Service};
+use crate::commands::{Caller, Platform, Service};
+
+pub mod operator;
+mod sender;
+
+pub use sender::ConsoleSender;
 
 /// The console's workspace: one per database unless named otherwise.
 pub const DEFAULT_WORKSPACE: &str = "local";
@@ -23,7 +28,7 @@ pub const DEFAULT_WORKSPACE: &str = "local";
 /// A caller typing at the console as `user` in `workspace`.
 pub fn caller(workspace: &str, user: &str) -> Caller {
     Caller {
-        platform: "console".to_string(),
+        platform: Platform::Console,
         workspace: workspace.to_string(),
         workspace_name: workspace.to_string(),
         user_key: user.to_string(),
@@ -131,7 +136,7 @@ pub fn render(reply: &Reply) -> String {
         out.push_str(&format!(
             "   [{}] {}\n",
             terminal(&b.label),
-            terminal(&b.command)
+            terminal(&b.press.command_line())
         ));
     }
     if let Some(image) = &reply.image {

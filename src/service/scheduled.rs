@@ -1,0 +1,417 @@
+//! Scheduled jobs as use cases: which schedules are active, whether a day's job already ran,
+//! what the digest and the nudges say, and queueing a job's messages.
+//!
+//! A job runs only after claiming `(workspace, job, local date)`, and its messages go into the
+//! outbox in that same transaction: either the claim and every message commit, or neither
+//! does. Two schedulers on one database (replicas, or a restart overlapping the old process)
+//! race on the unique key and one of them wins. The figures are read before the claim, so a
+//! scheduler that loses does only reads.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+
+use crate::engine::ids::{ActivityId, DealNumber};
+use crate::engine::nudge::{NudgeFacts, Reason, reasons, suggestions};
+use crate::engine::playbook::{ForecastCategory, Playbook, Role};
+use crate::store::digest::{logged_in_current_stage, team_deals};
+use crate::store::jobs::{self, NewOutbox, SnapshotTotals};
+use crate::store::{Conn, MemberRow, StoreError, members, parse_date, parse_ts, schedules};
+
+use super::outbox::{NewMessage, Target};
+use super::{DigestFigures, DigestScope, Platform, Schedule, Service, ServiceResult};
+
+/// A job the scheduler runs at most once per workspace and local day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Job {
+    Digest,
+    Nudges,
+}
+
+impl Job {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Digest => "digest",
+            Self::Nudges => "nudges",
+        }
+    }
+}
+
+/// A workspace as jobs and operators see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    pub id: i64,
+    pub name: String,
+    pub platform: Platform,
+}
+
+impl TryFrom<&crate::store::TenantRow> for Workspace {
+    type Error = StoreError;
+
+    fn try_from(t: &crate::store::TenantRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: t.id,
+            name: t.name.clone(),
+            platform: Platform::parse(&t.platform).ok_or_else(|| StoreError::Corrupt {
+                table: "tenants",
+                detail: format!("platform `{}` of workspace {}", t.platform, t.id),
+            })?,
+        })
+    }
+}
+
+/// A digest worked out for a workspace: what the job (or a dry run) renders and queues.
+#[derive(Debug, Clone)]
+pub struct DigestRun {
+    pub workspace: Workspace,
+    pub playbook: Arc<Playbook>,
+    pub figures: DigestFigures,
+}
+
+/// One deal in a coaching nudge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NudgeItem {
+    pub number: DealNumber,
+    pub name: String,
+    pub owner: String,
+    pub stage: String,
+    /// Minor units.
+    pub amount: i64,
+    pub reasons: Vec<Reason>,
+    /// `(activity id, name)`, in the playbook's order.
+    pub suggestions: Vec<(String, String)>,
+}
+
+/// One coaching DM: to a manager about their reps (`about_team`), or to a rep about their own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlannedNudge {
+    pub target: Target,
+    pub items: Vec<NudgeItem>,
+    pub about_team: bool,
+}
+
+/// The day's nudges of a workspace, before they are queued.
+#[derive(Debug, Clone)]
+pub struct NudgePlan {
+    pub playbook: Arc<Playbook>,
+    pub messages: Vec<PlannedNudge>,
+    /// `(deal id, reason)` of every nudge given, so the repeat window can leave them out.
+    given: Vec<(i64, &'static str)>,
+}
+
+impl Service {
+    /// Every workspace, oldest first.
+    pub async fn workspaces(&self) -> ServiceResult<Vec<Workspace>> {
+        let mut conn = self.store.reader().acquire().await?;
+        Ok(crate::store::tenants::list(&mut conn)
+            .await?
+            .iter()
+            .map(Workspace::try_from)
+            .collect::<Result<_, _>>()?)
+    }
+
+    /// The schedules of workspaces with a digest or nudges set up. One that cannot be read is
+    /// logged and left out, so it does not stop the others.
+    pub async fn active_schedules(&self) -> ServiceResult<Vec<Schedule>> {
+        let rows = {
+            let mut conn = self.store.reader().acquire().await?;
+            schedules::active(&mut conn).await?
+        };
+        Ok(rows
+            .iter()
+            .filter_map(|row| match Schedule::try_from(row) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::error!(tenant = row.tenant_id, error = %e, "schedule unreadable; skipped");
+                    None
+                }
+            })
+            .collect())
+    }
+
+    /// Whether `job` already ran (or is running) for the workspace's local `date`.
+    pub async fn job_done(&self, tenant_id: i64, job: Job, date: NaiveDate) -> ServiceResult<bool> {
+        let mut conn = self.store.reader().acquire().await?;
+        Ok(jobs::is_claimed(&mut conn, tenant_id, job.key(), date).await?)
+    }
+
+    /// The digest of a workspace as it would be posted at `now`.
+    pub async fn digest_run(
+        &self,
+        schedule: &Schedule,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<DigestRun> {
+        let tenant = {
+            let mut conn = self.store.reader().acquire().await?;
+            schedules::tenant(&mut conn, schedule.tenant_id).await?
+        };
+        let playbook = self.playbook_of(&tenant)?;
+        let scope = DigestScope {
+            tenant_id: tenant.id,
+            workspace: &tenant.name,
+            playbook: &playbook,
+            fiscal_start_month: schedule.fiscal_start_month,
+            today: schedule.digest.today(now),
+        };
+        let figures = self.digest_figures(scope, now).await?;
+        Ok(DigestRun {
+            workspace: Workspace::try_from(&tenant)?,
+            playbook,
+            figures,
+        })
+    }
+
+    /// Claims the digest of `date` and queues its message, with the day's forecast snapshot
+    /// (totals and every open deal), in one transaction. `false` when another scheduler has
+    /// claimed the day already: nothing is written then.
+    pub async fn queue_digest(
+        &self,
+        schedule: &Schedule,
+        date: NaiveDate,
+        figures: &DigestFigures,
+        message: &NewMessage,
+    ) -> ServiceResult<bool> {
+        let tenant_id = schedule.tenant_id;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let Some(claim) = jobs::claim(&mut tx, tenant_id, Job::Digest.key(), date, now).await?
+        else {
+            return Ok(false); // Dropping `tx` rolls back.
+        };
+        enqueue(&mut tx, tenant_id, claim, 0, message, now).await?;
+        jobs::insert_snapshot(&mut tx, tenant_id, date, &snapshot_totals(figures), now).await?;
+        tx.commit().await?;
+        tracing::info!(tenant = tenant_id, %date, "digest claimed and queued");
+        Ok(true)
+    }
+
+    /// The coaching nudges due for `date`: for each manager, the deals of their reps worth a
+    /// look, and for each rep their own when the workspace asks for it. A `(deal, reason)`
+    /// nudged within the repeat window is left out, snoozed deals are skipped. `None` when the
+    /// day's nudges already ran.
+    pub async fn plan_nudges(
+        &self,
+        schedule: &Schedule,
+        date: NaiveDate,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Option<NudgePlan>> {
+        let tenant_id = schedule.tenant_id;
+        let window = i64::from(schedule.nudge_repeat_days.max(1));
+        let mut conn = self.store.reader().acquire().await?;
+        if jobs::is_claimed(&mut conn, tenant_id, Job::Nudges.key(), date).await? {
+            return Ok(None);
+        }
+        let tenant = schedules::tenant(&mut conn, tenant_id).await?;
+        let team = members::list(&mut conn, tenant_id).await?;
+        let snoozed: HashSet<i64> = schedules::snoozed_on(&mut conn, tenant_id, date)
+            .await?
+            .into_iter()
+            .collect();
+        let since = date - Duration::days(window - 1);
+        let recent: HashSet<(i64, String)> = jobs::nudged_since(&mut conn, tenant_id, since)
+            .await?
+            .into_iter()
+            .collect();
+        let playbook = self.playbook_of(&tenant)?;
+        let mut messages: Vec<PlannedNudge> = Vec::new();
+        let mut given: Vec<(i64, &'static str)> = Vec::new();
+        for manager in team.iter().filter(|m| m.role() >= Role::Manager) {
+            let reps: Vec<&MemberRow> = team
+                .iter()
+                .filter(|m| m.manager_id == Some(manager.id) && m.id != manager.id)
+                .collect();
+            if reps.is_empty() {
+                continue;
+            }
+            let items = team_items(&mut conn, tenant_id, &playbook, &reps, date, now, window);
+            let fresh: Vec<(i64, NudgeItem)> = items
+                .await?
+                .into_iter()
+                .filter(|(id, _)| !snoozed.contains(id))
+                .filter_map(|(id, mut item)| {
+                    item.reasons
+                        .retain(|r| !recent.contains(&(id, r.key().to_string())));
+                    (!item.reasons.is_empty()).then_some((id, item))
+                })
+                .collect();
+            if fresh.is_empty() {
+                continue;
+            }
+            for (id, item) in &fresh {
+                given.extend(item.reasons.iter().map(|r| (*id, r.key())));
+            }
+            let list: Vec<NudgeItem> = fresh.into_iter().map(|(_, i)| i).collect();
+            if schedule.nudges_to_reps {
+                for rep in &reps {
+                    let own: Vec<NudgeItem> = list
+                        .iter()
+                        .filter(|i| i.owner == rep.display_name)
+                        .cloned()
+                        .collect();
+                    if !own.is_empty() {
+                        messages.push(PlannedNudge {
+                            target: Target::Direct(rep.user_key.clone()),
+                            items: own,
+                            about_team: false,
+                        });
+                    }
+                }
+            }
+            messages.insert(
+                0,
+                PlannedNudge {
+                    target: Target::Direct(manager.user_key.clone()),
+                    items: list,
+                    about_team: true,
+                },
+            );
+        }
+        Ok(Some(NudgePlan {
+            playbook,
+            messages,
+            given,
+        }))
+    }
+
+    /// Claims the nudges of `date` and queues their messages (one per planned nudge, in the
+    /// plan's order) and the log of what was nudged, in one transaction. `false` when another
+    /// scheduler claimed the day first.
+    pub async fn queue_nudges(
+        &self,
+        schedule: &Schedule,
+        date: NaiveDate,
+        plan: &NudgePlan,
+        messages: &[NewMessage],
+    ) -> ServiceResult<bool> {
+        let tenant_id = schedule.tenant_id;
+        let now = self.clock.now();
+        let mut tx = self.store.begin().await?;
+        let Some(claim) = jobs::claim(&mut tx, tenant_id, Job::Nudges.key(), date, now).await?
+        else {
+            return Ok(false);
+        };
+        for (index, message) in messages.iter().enumerate() {
+            enqueue(&mut tx, tenant_id, claim, index, message, now).await?;
+        }
+        for (deal_id, reason) in &plan.given {
+            jobs::record_nudge(&mut tx, tenant_id, *deal_id, reason, date).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(tenant = tenant_id, %date, messages = messages.len(), "nudges claimed and queued");
+        Ok(true)
+    }
+}
+
+/// The snapshot's totals: the quarter's forecast as the digest shows it, in minor units.
+fn snapshot_totals(figures: &DigestFigures) -> SnapshotTotals {
+    let clamp = |v: i128| i64::try_from(v).unwrap_or(i64::MAX);
+    let q = &figures.quarter_forecast;
+    let category = |c| {
+        q.by_category
+            .iter()
+            .find(|(k, _)| *k == c)
+            .map_or(0, |(_, t)| clamp(t.amount))
+    };
+    SnapshotTotals {
+        open_count: i64::try_from(q.open.count).unwrap_or(i64::MAX),
+        open_amount: clamp(q.open.amount),
+        weighted: clamp(q.open.weighted_minor()),
+        commit: category(ForecastCategory::Commit),
+        best_case: category(ForecastCategory::BestCase),
+        won: clamp(q.won.amount),
+    }
+}
+
+/// Writes one message of a claimed job to the outbox. The nonce is the claim and the message's
+/// place in it, so it is unique, stable, and within Discord's 25 characters.
+async fn enqueue(
+    conn: &mut Conn,
+    tenant_id: i64,
+    claim: i64,
+    index: usize,
+    message: &NewMessage,
+    now: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    let nonce = format!("dg{claim}m{index}");
+    jobs::insert_outbox(
+        conn,
+        &NewOutbox {
+            tenant_id,
+            claim_id: Some(claim),
+            target_kind: message.target.kind(),
+            target: message.target.id(),
+            payload: &message.payload,
+            image: message
+                .image
+                .as_ref()
+                .map(|(name, png)| (name.as_str(), png.as_slice())),
+            nonce: &nonce,
+        },
+        now,
+    )
+    .await
+}
+
+/// Every open deal of `reps` with its reasons for a nudge (possibly none).
+async fn team_items(
+    conn: &mut Conn,
+    tenant_id: i64,
+    playbook: &Playbook,
+    reps: &[&MemberRow],
+    today: NaiveDate,
+    now: DateTime<Utc>,
+    window_days: i64,
+) -> Result<Vec<(i64, NudgeItem)>, StoreError> {
+    let ids: Vec<i64> = reps.iter().map(|m| m.id).collect();
+    let names: HashMap<i64, &str> = reps
+        .iter()
+        .map(|m| (m.id, m.display_name.as_str()))
+        .collect();
+    let deals = team_deals(conn, tenant_id, &ids, now - Duration::days(window_days)).await?;
+    let mut done: HashMap<i64, Vec<ActivityId>> = HashMap::new();
+    for (deal, activity) in logged_in_current_stage(conn, tenant_id, &ids).await? {
+        if let Ok(a) = activity.parse() {
+            done.entry(deal).or_default().push(a);
+        }
+    }
+    let mut out = Vec::new();
+    for d in deals {
+        let Some(stage) = d.stage.parse().ok().and_then(|s| playbook.stage(&s)) else {
+            continue; // A stage the playbook no longer has: nothing to coach against.
+        };
+        let entered = parse_ts("deals", &d.stage_entered_at)?;
+        let done = done.remove(&d.id).unwrap_or_default();
+        let facts = NudgeFacts {
+            days_in_stage: (now - entered).num_days().max(0),
+            done: done.clone(),
+            close_date: parse_date("deals", &d.close_date)?,
+            overrides: u32::try_from(d.overrides).unwrap_or(0),
+        };
+        let number = u32::try_from(d.number)
+            .ok()
+            .and_then(DealNumber::new)
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "deals",
+                detail: format!("number {}", d.number),
+            })?;
+        out.push((
+            d.id,
+            NudgeItem {
+                number,
+                name: d.name,
+                owner: names
+                    .get(&d.owner_id)
+                    .map_or_else(String::new, |n| n.to_string()),
+                stage: stage.name.clone(),
+                amount: d.amount,
+                reasons: reasons(stage, &facts, today),
+                suggestions: suggestions(stage, &done)
+                    .into_iter()
+                    .map(|a| (a.id.to_string(), a.name.clone()))
+                    .collect(),
+            },
+        ));
+    }
+    Ok(out)
+}
