@@ -1,9 +1,9 @@
-//! Keeps the engine pure: no clock, no I/O, no async runtime or database, and nothing from the
-//! rest of the crate. The sources are read at compile time, so this test does no I/O itself.
+//! Keeps the engine pure: no clock, no I/O, no async runtime or database. (Nothing from the
+//! application can be named: the engine is a crate of its own.) The sources are read at compile time, so this test does no I/O itself.
 
 /// Every engine source file this module guards, with its path for the failure message.
 const SOURCES: &[(&str, &str)] = &[
-    ("mod.rs", include_str!("mod.rs")),
+    ("lib.rs", include_str!("lib.rs")),
     ("coaching.rs", include_str!("coaching.rs")),
     ("deal.rs", include_str!("deal.rs")),
     ("forecast.rs", include_str!("forecast.rs")),
@@ -39,7 +39,7 @@ const SOURCES: &[(&str, &str)] = &[
 ];
 
 #[test]
-fn the_engine_reads_no_clock_does_no_io_and_imports_nothing_outside_itself() {
+fn the_engine_reads_no_clock_and_does_no_io() {
     // Built from pieces so that this file does not trip its own check.
     let forbidden = [
         ["Utc::", "now"].concat(),
@@ -57,17 +57,7 @@ fn the_engine_reads_no_clock_does_no_io_and_imports_nothing_outside_itself() {
         for word in &forbidden {
             assert!(
                 !source.contains(word.as_str()),
-                "src/engine/{path} uses `{word}`"
-            );
-        }
-        for (n, line) in source.lines().enumerate() {
-            let outside = line
-                .match_indices("crate::")
-                .any(|(i, _)| !line[i..].starts_with("crate::engine"));
-            assert!(
-                !outside,
-                "src/engine/{path}:{} imports from outside the engine: {line}",
-                n + 1
+                "crates/engine/src/{path} uses `{word}`"
             );
         }
     }
