@@ -20,5 +20,3 @@ pub mod transition;
 pub(crate) mod fixtures;
 #[cfg(test)]
 mod properties;
-#[cfg(test)]
-mod purity;
