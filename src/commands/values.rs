@@ -183,22 +183,6 @@ fn dated_period(lower: &str) -> Option<PeriodSpec> {
     })
 }
 
-impl fmt::Display for PeriodSpec {
-    /// The canonical spelling, which `parse_period` reads back.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::ThisMonth => f.write_str("this-month"),
-            Self::NextMonth => f.write_str("next-month"),
-            Self::ThisQuarter => f.write_str("this-quarter"),
-            Self::NextQuarter => f.write_str("next-quarter"),
-            Self::ThisYear => f.write_str("this-year"),
-            Self::All => f.write_str("all"),
-            Self::Month { year, month } => write!(f, "{year:04}-{month:02}"),
-            Self::Quarter { year, quarter } => write!(f, "{year:04}-Q{quarter}"),
-        }
-    }
-}
-
 /// A member: `@alice` or `alice` (kept as `alice`), or a platform mention kept as typed for the
 /// adapter to resolve: Discord's `<@123>` and `<@!123>`, Slack's `<@U024BE7LH>` or
 /// `<@U024BE7LH|alice>`.

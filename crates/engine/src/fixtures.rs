@@ -12,9 +12,9 @@ use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use proptest::prelude::*;
 use proptest::strategy::Union;
 
-use crate::engine::deal::{DealFacts, DealStatus, GivenApproval, LoggedActivity};
-use crate::engine::ids::{ActivityId, DealNumber, FieldName, Money, Probability};
-use crate::engine::playbook::{
+use crate::deal::{DealFacts, DealStatus, GivenApproval, LoggedActivity};
+use crate::ids::{ActivityId, DealNumber, FieldName, Money, Probability};
+use crate::playbook::{
     Activity, ActivityScope, Condition, CustomField, FieldRule, ForecastCategory, Gate, GateKind,
     Outcome, Playbook, Role, Stage,
 };

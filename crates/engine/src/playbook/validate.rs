@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 use toml::Spanned;
 
-use crate::engine::ids::{ActivityId, FieldName, Probability, StageId, ValueError};
+use crate::ids::{ActivityId, FieldName, Probability, StageId, ValueError};
 
 use super::load::{LineIndex, Problem};
 use super::model::{
@@ -425,8 +425,8 @@ impl Check<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::playbook::test_support::*;
-    use crate::engine::playbook::{ForecastCategory, Outcome};
+    use crate::playbook::test_support::*;
+    use crate::playbook::{ForecastCategory, Outcome};
 
     #[test]
     fn the_minimal_playbook_loads_without_warnings() {

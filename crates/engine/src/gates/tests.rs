@@ -1,8 +1,8 @@
 use chrono::Duration;
 
 use super::*;
-use crate::engine::fixtures::*;
-use crate::engine::ids::Money;
+use crate::fixtures::*;
+use crate::ids::Money;
 
 /// The fixture's stage with this id.
 fn stage(id_: &str) -> Stage {

@@ -252,7 +252,7 @@ fn humanize(message: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::playbook::test_support::*;
+    use crate::playbook::test_support::*;
 
     #[test]
     fn malformed_toml_is_refused_with_the_parsers_line() {
@@ -478,9 +478,9 @@ mod properties {
     use proptest::prelude::*;
 
     use super::load_str;
-    use crate::engine::ids::{FieldName, Probability};
-    use crate::engine::playbook::model::*;
-    use crate::engine::playbook::templates::{TEMPLATES, template_source};
+    use crate::ids::{FieldName, Probability};
+    use crate::playbook::model::*;
+    use crate::playbook::templates::{TEMPLATES, template_source};
 
     fn check_never_panics(text: &str) {
         let line_count = text.lines().count() + 1;
@@ -533,7 +533,7 @@ mod properties {
 
         #[test]
         fn a_valid_playbook_written_as_toml_loads_back_unchanged(playbook in arb_playbook()) {
-            let text = crate::engine::playbook::test_support::to_toml(&playbook);
+            let text = crate::playbook::test_support::to_toml(&playbook);
             match load_str("roundtrip.toml", &text) {
                 Ok(loaded) => prop_assert_eq!(loaded.playbook, playbook, "text:\n{}", text),
                 Err(err) => prop_assert!(false, "refused:\n{}\ntext:\n{}", err, text),
@@ -711,8 +711,8 @@ mod properties {
 
     fn gate(
         spec: &GateSpec,
-        own: &[crate::engine::ids::ActivityId],
-        all: &[crate::engine::ids::ActivityId],
+        own: &[crate::ids::ActivityId],
+        all: &[crate::ids::ActivityId],
         fields: &[FieldName],
     ) -> Gate {
         let kind = match spec.kind {

@@ -3,11 +3,9 @@
 
 use chrono::NaiveDate;
 
-use crate::engine::deal::DealFacts;
-use crate::engine::ids::{ActivityId, FieldName, StageId, format_minor};
-use crate::engine::playbook::{
-    ActivityScope, Condition, FieldRule, Gate, GateKind, Playbook, Role, Stage,
-};
+use crate::deal::DealFacts;
+use crate::ids::{ActivityId, FieldName, StageId, format_minor};
+use crate::playbook::{ActivityScope, Condition, FieldRule, Gate, GateKind, Playbook, Role, Stage};
 
 /// One gate of one stage, evaluated against a deal.
 #[derive(Debug, Clone, PartialEq)]

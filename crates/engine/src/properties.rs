@@ -8,13 +8,13 @@ use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use proptest::sample::{Index, select};
 
-use crate::engine::deal::{DealFacts, DealStatus, GivenApproval, LoggedActivity};
-use crate::engine::fixtures::{self, MAX_GENERATED_MIN_LENGTH, arb_playbook, id};
-use crate::engine::forecast::{OpenRow, Totals, YearMonth, forecast};
-use crate::engine::gates::{GateCheck, evaluate_stage};
-use crate::engine::ids::{ActivityId, Money, StageId};
-use crate::engine::playbook::{FieldRule, GateKind, Playbook, Role, Stage};
-use crate::engine::transition::{Move, Refusal, Transition, TransitionKind, plan_move};
+use crate::deal::{DealFacts, DealStatus, GivenApproval, LoggedActivity};
+use crate::fixtures::{self, MAX_GENERATED_MIN_LENGTH, arb_playbook, id};
+use crate::forecast::{OpenRow, Totals, YearMonth, forecast};
+use crate::gates::{GateCheck, evaluate_stage};
+use crate::ids::{ActivityId, Money, StageId};
+use crate::playbook::{FieldRule, GateKind, Playbook, Role, Stage};
+use crate::transition::{Move, Refusal, Transition, TransitionKind, plan_move};
 
 /// Field values a rep might type: some satisfy a rule, some nearly do, some are junk.
 const FIELD_VALUES: [&str; 10] = [
@@ -384,8 +384,8 @@ proptest! {
         generated in arb_playbook(),
     ) {
         // Through the validator, as a team's file would come: what it accepts must be walkable.
-        let text = crate::engine::playbook::test_support::to_toml(&generated);
-        let playbook = match crate::engine::playbook::load_str("generated.toml", &text) {
+        let text = crate::playbook::test_support::to_toml(&generated);
+        let playbook = match crate::playbook::load_str("generated.toml", &text) {
             Ok(loaded) => loaded.playbook,
             Err(e) => return Err(TestCaseError::fail(format!("refused a valid playbook:\n{e}\n{text}"))),
         };

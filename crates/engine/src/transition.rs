@@ -5,11 +5,11 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use thiserror::Error;
 
-use crate::engine::coaching::coverage;
-use crate::engine::deal::{DealFacts, DealStatus};
-use crate::engine::gates::{GateCheck, Remedy, evaluate_stage};
-use crate::engine::ids::{ActivityId, StageId};
-use crate::engine::playbook::{Outcome, Playbook, Stage};
+use crate::coaching::coverage;
+use crate::deal::{DealFacts, DealStatus};
+use crate::gates::{GateCheck, Remedy, evaluate_stage};
+use crate::ids::{ActivityId, StageId};
+use crate::playbook::{Outcome, Playbook, Stage};
 
 /// What was asked for.
 #[derive(Debug, Clone, PartialEq)]

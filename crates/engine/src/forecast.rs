@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
 
-use crate::engine::ids::StageId;
-use crate::engine::playbook::{ForecastCategory, Playbook};
+use crate::ids::StageId;
+use crate::playbook::{ForecastCategory, Playbook};
 
 /// The close-date window of a forecast.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +29,23 @@ pub enum PeriodSpec {
         year: i32,
         quarter: u32,
     },
+}
+
+impl std::fmt::Display for PeriodSpec {
+    /// The canonical spelling, which the command parser (`dealgate::commands::parse_period`)
+    /// reads back.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ThisMonth => f.write_str("this-month"),
+            Self::NextMonth => f.write_str("next-month"),
+            Self::ThisQuarter => f.write_str("this-quarter"),
+            Self::NextQuarter => f.write_str("next-quarter"),
+            Self::ThisYear => f.write_str("this-year"),
+            Self::All => f.write_str("all"),
+            Self::Month { year, month } => write!(f, "{year:04}-{month:02}"),
+            Self::Quarter { year, quarter } => write!(f, "{year:04}-Q{quarter}"),
+        }
+    }
 }
 
 /// A calendar month, `2026-11`.

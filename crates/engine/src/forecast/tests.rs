@@ -1,5 +1,5 @@
 use super::*;
-use crate::engine::fixtures::*;
+use crate::fixtures::*;
 
 fn ym(year: i32, month: u32) -> YearMonth {
     YearMonth { year, month }
@@ -182,7 +182,7 @@ fn an_empty_pipeline_still_lists_every_open_stage() {
 
 #[test]
 fn the_weighted_total_is_exact_for_the_largest_amounts() {
-    let max = crate::engine::ids::Money::MAX_MINOR;
+    let max = crate::ids::Money::MAX_MINOR;
     let open = [OpenRow {
         stage: id("negotiate"),
         owner: "ana".into(),

@@ -3,8 +3,8 @@
 
 use toml::Spanned;
 
-use crate::engine::playbook::model::{ForecastCategory, Outcome, Playbook, Stage};
-use crate::engine::playbook::raw::RawStage;
+use crate::playbook::model::{ForecastCategory, Outcome, Playbook, Stage};
+use crate::playbook::raw::RawStage;
 
 use super::Check;
 
@@ -112,7 +112,7 @@ impl Check<'_> {
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::playbook::test_support::*;
+    use crate::playbook::test_support::*;
 
     #[test]
     fn a_probability_that_falls_as_stages_advance_is_a_warning_not_a_refusal() {
@@ -164,7 +164,7 @@ mod tests {
         );
     }
 
-    fn loaded_warnings(text: &str) -> Vec<crate::engine::playbook::Problem> {
+    fn loaded_warnings(text: &str) -> Vec<crate::playbook::Problem> {
         loaded(text).warnings
     }
 

@@ -1,8 +1,8 @@
 use chrono::Duration;
 
 use super::*;
-use crate::engine::fixtures::*;
-use crate::engine::playbook::Role;
+use crate::fixtures::*;
+use crate::playbook::Role;
 
 fn plan(deal: &DealFacts, mv: Move) -> Result<Transition, Refusal> {
     plan_move(&playbook(), deal, &mv, None, now())

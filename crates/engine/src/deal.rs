@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::engine::ids::{ActivityId, DealNumber, FieldName, Money, StageId};
+use crate::ids::{ActivityId, DealNumber, FieldName, Money, StageId};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DealStatus {
@@ -61,7 +61,7 @@ pub struct GivenApproval {
     /// The stage the deal was in when it was approved; an approval counts for that stage only.
     pub stage: StageId,
     /// The approver's role when they approved.
-    pub role: crate::engine::playbook::Role,
+    pub role: crate::playbook::Role,
     pub at: DateTime<Utc>,
 }
 

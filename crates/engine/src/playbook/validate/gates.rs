@@ -3,11 +3,11 @@
 
 use toml::Spanned;
 
-use crate::engine::ids::{ActivityId, FieldName, Money};
-use crate::engine::playbook::model::{
+use crate::ids::{ActivityId, FieldName, Money};
+use crate::playbook::model::{
     ActivityScope, BUILTIN_FIELDS, Condition, FieldRule, Gate, GateKind, Role,
 };
-use crate::engine::playbook::raw::{RawCondition, RawGate, RawStage};
+use crate::playbook::raw::{RawCondition, RawGate, RawStage};
 
 use super::{Check, Known};
 
@@ -360,8 +360,8 @@ fn rule_misfit(field: &FieldName, rule: FieldRule) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use crate::engine::playbook::test_support::*;
-    use crate::engine::playbook::{ActivityScope, FieldRule, GateKind, Role};
+    use crate::playbook::test_support::*;
+    use crate::playbook::{ActivityScope, FieldRule, GateKind, Role};
 
     const ACTIVITY_GATE: &str = "kind = \"activity\"\nactivity = \"discovery-call\"";
     const FIELD_GATE: &str = "kind = \"field\"\nfield = \"champion\"\nrule = \"min_length:10\"";

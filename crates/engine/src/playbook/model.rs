@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use crate::engine::ids::{ActivityId, FieldName, Probability, StageId};
+use crate::ids::{ActivityId, FieldName, Probability, StageId};
 
 /// A validated playbook.
 ///

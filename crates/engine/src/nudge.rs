@@ -3,8 +3,8 @@
 
 use chrono::NaiveDate;
 
-use crate::engine::ids::ActivityId;
-use crate::engine::playbook::Stage;
+use crate::ids::ActivityId;
+use crate::playbook::Stage;
 
 /// Days in a stage before thin coverage of its recommended activities is worth a nudge: the
 /// first days in a stage are for doing them.
@@ -104,7 +104,7 @@ pub fn reasons(stage: &Stage, facts: &NudgeFacts, today: NaiveDate) -> Vec<Reaso
 pub fn suggestions<'s>(
     stage: &'s Stage,
     done: &[ActivityId],
-) -> Vec<&'s crate::engine::playbook::Activity> {
+) -> Vec<&'s crate::playbook::Activity> {
     let mut seen: Vec<&ActivityId> = Vec::new();
     stage
         .activities
@@ -131,7 +131,7 @@ fn distinct(stage: &Stage) -> Vec<ActivityId> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::fixtures::*;
+    use crate::fixtures::*;
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 3, 20).unwrap()

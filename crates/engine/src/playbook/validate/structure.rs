@@ -2,8 +2,8 @@
 
 use toml::Spanned;
 
-use crate::engine::playbook::model::Outcome;
-use crate::engine::playbook::raw::RawStage;
+use crate::playbook::model::Outcome;
+use crate::playbook::raw::RawStage;
 
 use super::{Check, parse_outcome};
 

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::engine::deal::{DealFacts, DealStatus};
-use crate::engine::ids::ActivityId;
-use crate::engine::playbook::Stage;
+use crate::deal::{DealFacts, DealStatus};
+use crate::ids::ActivityId;
+use crate::playbook::Stage;
 
 /// Recommended activities of the deal's current stage, split into done (logged in this stage)
 /// and not yet done, both in the playbook's order.
@@ -72,8 +72,8 @@ mod tests {
     use chrono::Duration;
 
     use super::*;
-    use crate::engine::fixtures::*;
-    use crate::engine::playbook::Playbook;
+    use crate::fixtures::*;
+    use crate::playbook::Playbook;
 
     fn qualify(playbook: &Playbook) -> &Stage {
         &playbook.stages[0]

@@ -42,7 +42,7 @@ pub fn load_template(name: &str) -> Option<Loaded> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::playbook::{ForecastCategory, GateKind, Playbook};
+    use crate::playbook::{ForecastCategory, GateKind, Playbook};
 
     fn template(name: &str) -> Playbook {
         let loaded = load_template(name).unwrap_or_else(|| panic!("template {name} loads"));
@@ -191,7 +191,7 @@ mod tests {
                     })
                 })
                 .unwrap_or_else(|| panic!("no gate asks for {letter}"));
-            let crate::engine::playbook::FieldRule::MinLength(n) = rule else {
+            let crate::playbook::FieldRule::MinLength(n) = rule else {
                 panic!(
                     "{letter} in {} is a {rule:?} gate; a one-word tick would pass",
                     stage.id

@@ -1,7 +1,8 @@
 //! The pure domain: playbook, gates, stage moves, coaching facts and forecast math.
 //!
-//! Nothing here does I/O, reads a clock or imports another module of the crate: everything comes
-//! in as plain values (including `now`), so every rule is testable with plain unit tests.
+//! Nothing here does I/O or reads a clock, and as a crate of its own it cannot reach the
+//! application that uses it (`dealgate`, which re-exports it as `dealgate::engine`): everything
+//! comes in as plain values (including `now`), so every rule is testable with plain unit tests.
 
 pub mod coaching;
 pub mod deal;
@@ -19,5 +20,3 @@ pub mod transition;
 pub(crate) mod fixtures;
 #[cfg(test)]
 mod properties;
-#[cfg(test)]
-mod purity;
