@@ -53,7 +53,7 @@ struct Cli {
     command: Cmd,
 }
 
-/// Discord's settings; see docs/discord.md for where each comes from.
+/// Discord's settings; README.md (section "Discord") says where each comes from.
 #[derive(Debug, clap::Args)]
 struct DiscordArgs {
     /// The bot token (gateway mode and `commands register`). Never printed.

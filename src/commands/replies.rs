@@ -106,7 +106,7 @@ pub fn deal_card(view: &DealView, playbook: &Playbook, title: impl Into<String>)
     let stage = playbook.stage(&d.stage);
     let probability = stage.map_or(0, |s| s.probability.percent());
     let weighted = if d.status == crate::engine::deal::DealStatus::Open {
-        (i128::from(d.amount.minor()) * i128::from(probability) + 50).div_euclid(100)
+        crate::engine::forecast::deal_weighted(playbook, &d.stage, d.amount.minor())
     } else {
         0
     };

@@ -2,6 +2,7 @@
 //! allows; this decides who may ask and records the move with its history in one transaction.
 
 use crate::engine::deal::DealStatus;
+use crate::engine::forecast::deal_weighted;
 use crate::engine::ids::{DealNumber, StageId};
 use crate::engine::transition::{Move, Transition, TransitionKind, plan_move};
 
@@ -115,7 +116,7 @@ impl Service {
                         refusal,
                     }
                 })?;
-            let weighted_before = weighted(playbook, &deal.stage, deal.amount.minor());
+            let weighted_before = deal_weighted(playbook, &deal.stage, deal.amount.minor());
             let from = deal.stage.clone();
             deal.stage = transition.to.clone();
             deal.stage_entered_at = now;
@@ -150,7 +151,7 @@ impl Service {
             )
             .await?;
             let weighted_after = if deal.status == DealStatus::Open {
-                weighted(playbook, &deal.stage, deal.amount.minor())
+                deal_weighted(playbook, &deal.stage, deal.amount.minor())
             } else {
                 0
             };
@@ -191,14 +192,4 @@ fn kind_name(kind: TransitionKind) -> &'static str {
         TransitionKind::Won => "won",
         TransitionKind::Lost => "lost",
     }
-}
-
-/// Amount × the stage's probability, in minor units.
-pub(super) fn weighted(
-    playbook: &crate::engine::playbook::Playbook,
-    stage: &StageId,
-    amount: i64,
-) -> i128 {
-    let p = playbook.stage(stage).map_or(0, |s| s.probability.percent());
-    (i128::from(amount) * i128::from(p) + 50).div_euclid(100)
 }

@@ -91,6 +91,20 @@ pub struct WonRow {
     pub amount: i64,
 }
 
+/// Amount × probability percent, in minor units, half a unit rounded up: the one rounding every
+/// weighted figure uses, a deal's or a total's (amounts are never negative, so "up" is away
+/// from zero).
+pub fn weighted_minor(amount_x_percent: i128) -> i128 {
+    (amount_x_percent + 50).div_euclid(100)
+}
+
+/// A deal's weighted value in minor units: its amount × its stage's probability. A stage the
+/// playbook does not know weighs nothing.
+pub fn deal_weighted(playbook: &crate::playbook::Playbook, stage: &StageId, amount: i64) -> i128 {
+    let percent = playbook.stage(stage).map_or(0, |s| s.probability.percent());
+    weighted_minor(i128::from(amount) * i128::from(percent))
+}
+
 /// Count, amount and weighted amount of a slice of the pipeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Totals {
@@ -111,7 +125,7 @@ impl Totals {
     /// The weighted amount in minor units, half a unit rounded up (totals are never negative,
     /// since amounts are not).
     pub fn weighted_minor(&self) -> i128 {
-        (self.weighted_x100 + 50).div_euclid(100)
+        weighted_minor(self.weighted_x100)
     }
 }
 
