@@ -102,7 +102,7 @@ async fn seed(real: &Service) -> Result<usize, ServiceError> {
     let admin = session(ADMIN).await?;
     let manager = session(MANAGER).await?;
     service
-        .set_team_role(&admin, &UserRef(MANAGER.into()), Role::Manager, None)
+        .set_team_role(&admin, &UserRef::Name(MANAGER.into()), Role::Manager, None)
         .await?;
     let mut reps = Vec::new();
     for rep in REPS {
@@ -110,9 +110,9 @@ async fn seed(real: &Service) -> Result<usize, ServiceError> {
         service
             .set_team_role(
                 &admin,
-                &UserRef(rep.into()),
+                &UserRef::Name(rep.into()),
                 Role::Rep,
-                Some(&UserRef(MANAGER.into())),
+                Some(&UserRef::Name(MANAGER.into())),
             )
             .await?;
         reps.push(session(rep).await?);

@@ -248,7 +248,7 @@ async fn run(backend: TestBackend) {
     // The migrated data is not only readable but usable: the playbook in force loads, the
     // sample deal advances on the gates its stored history meets, numbering continues.
     let ria = service.session(&caller("sample", "ria")).await.unwrap();
-    assert_eq!(ria.member.role, "rep");
+    assert_eq!(ria.member.role, dealgate::engine::playbook::Role::Rep);
     let number = "deal-1".parse().unwrap();
     let moved = service.advance(&ria, number, None, None).await.unwrap();
     assert_eq!(moved.transition.to.as_str(), "negotiate");

@@ -16,7 +16,7 @@ use dealgate::engine::ids::{ActivityId, DealNumber, Money};
 use dealgate::engine::playbook::Role;
 use dealgate::engine::transition::Refusal;
 use dealgate::service::{Claim, FieldValue, Service, ServiceError, Session};
-use dealgate::store::{ActivityRow, deals, receipts};
+use dealgate::store::{ActivityRow, StoredDeal, deals, receipts};
 use support::{TestApp, WORKSPACE, user};
 use tokio::sync::Barrier;
 
@@ -289,7 +289,7 @@ async fn two_replicas_logging_and_advancing_ten_deals_lose_nothing_and_double_no
                 .collect();
             let mut then = deal.clone();
             then.stage = from.parse().unwrap();
-            let facts = then.facts(&visible, &[]).unwrap();
+            let facts = then.facts_from_rows(&visible, &[]).unwrap();
             let stage = playbook.stage(&then.stage).unwrap();
             let unmet: Vec<_> = evaluate_stage(&playbook, stage, &facts, today)
                 .into_iter()
@@ -385,10 +385,7 @@ async fn a_new_workspace_reached_through_two_replicas_at_once_gets_one_admin_and
         .unwrap();
     let team = app.service.team(&admin).await.unwrap();
     assert_eq!(team.len(), people.len(), "each member once: {team:?}");
-    let admins = team
-        .iter()
-        .filter(|m| m.member.role() == Role::Admin)
-        .count();
+    let admins = team.iter().filter(|m| m.member.role == Role::Admin).count();
     assert_eq!(admins, 1, "exactly one first member: {team:?}");
 }
 
@@ -453,8 +450,8 @@ async fn two_admins_stepping_down_at_once_on_two_replicas_leave_one_admin(app: T
     let team = app.service.team(&t.admin).await.unwrap();
     let admins: BTreeMap<&str, Role> = team
         .iter()
-        .filter(|m| m.member.role() == Role::Admin)
-        .map(|m| (m.member.display_name.as_str(), m.member.role()))
+        .filter(|m| m.member.role == Role::Admin)
+        .map(|m| (m.member.display_name.as_str(), m.member.role))
         .collect();
     assert_eq!(admins.len(), 1, "{admins:?}");
 }

@@ -88,8 +88,8 @@ async fn run(
             let deals = service
                 .list_deals(session, owner.as_ref(), stage.as_ref())
                 .await?;
-            let whose = match (&owner, session.member.role()) {
-                (Some(o), _) => super::user_text::user(o.0.trim_start_matches('@')),
+            let whose = match (&owner, session.member.role) {
+                (Some(o), _) => super::user_text::user(o.to_string()),
                 (None, crate::engine::playbook::Role::Rep) => "yours".to_string(),
                 (None, crate::engine::playbook::Role::Manager) => "your team's".to_string(),
                 (None, crate::engine::playbook::Role::Admin) => "everyone's".to_string(),

@@ -184,10 +184,10 @@ pub fn deal_shown(view: &DealView, playbook: &Playbook) -> Reply {
         reply.lines.push(format!(
             "Last activity: `{}` on {}.",
             last.activity,
-            &last.at[..10]
+            last.at.date_naive()
         ));
     }
-    let overrides = view.history.iter().filter(|h| h.overridden != 0).count();
+    let overrides = view.history.iter().filter(|h| h.overridden).count();
     if overrides > 0 {
         reply.lines.push(format!(
             "Gates overridden {overrides} time(s) in this deal's history."

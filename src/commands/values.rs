@@ -6,7 +6,7 @@
 //! parse_date("2026-02-30")  → "there is no 30 February 2026"
 //! parse_date("31/12/2026")  → "`31/12/2026` is not a date; write dates as YYYY-MM-DD, e.g. 2026-12-31"
 //! parse_period("2026-Q4")   → PeriodSpec::Quarter { year: 2026, quarter: 4 }
-//! parse_user("@alice")      → UserRef("alice")
+//! parse_user("@alice")      → UserRef::Name("alice")
 //! ```
 
 use std::fmt;
@@ -183,9 +183,10 @@ fn dated_period(lower: &str) -> Option<PeriodSpec> {
     })
 }
 
-/// A member: `@alice` or `alice` (kept as `alice`), or a platform mention kept as typed for the
-/// adapter to resolve: Discord's `<@123>` and `<@!123>`, Slack's `<@U024BE7LH>` or
-/// `<@U024BE7LH|alice>`.
+/// A member: `@alice` or `alice` (a name, kept as `alice`), or a mention, which names the
+/// platform's user id: Discord's `<@123>` and `<@!123>`, Slack's `<@U024BE7LH>` or
+/// `<@U024BE7LH|alice>` (the label after `|` is only a display hint). Both platforms hand a
+/// mention over in this one form, so it is read here, once, and the service gets a typed key.
 pub fn parse_user(s: &str) -> Result<UserRef, ParseError> {
     let text = s.trim();
     let bad = || problem(ValueProblem::User(text.to_string()));
@@ -198,7 +199,7 @@ pub fn parse_user(s: &str) -> Result<UserRef, ParseError> {
             && !label.contains(['<', '>'])
             && crate::engine::text::first_forbidden(label).is_none();
         return if id_ok && label_ok {
-            Ok(UserRef(text.to_string()))
+            Ok(UserRef::Key(id.to_string()))
         } else {
             Err(bad())
         };
@@ -209,7 +210,7 @@ pub fn parse_user(s: &str) -> Result<UserRef, ParseError> {
             .chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-'));
     if name_ok {
-        Ok(UserRef(name.to_string()))
+        Ok(UserRef::Name(name.to_string()))
     } else {
         Err(bad())
     }
@@ -217,7 +218,10 @@ pub fn parse_user(s: &str) -> Result<UserRef, ParseError> {
 
 impl fmt::Display for UserRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            Self::Key(key) => write!(f, "<@{key}>"),
+            Self::Name(name) => f.write_str(name),
+        }
     }
 }
 

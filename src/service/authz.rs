@@ -2,27 +2,23 @@
 //! admins on everything. Only managers (of the deal's owner) and admins approve and override;
 //! only admins configure the workspace.
 
+use crate::engine::people::Member;
 use crate::engine::playbook::Role;
 use crate::engine::text::mark_user;
-use crate::store::MemberRow;
 
 use super::ServiceError;
 
 /// May `actor` change a deal owned by `owner`?
-pub fn can_act_on(actor: &MemberRow, owner: &MemberRow) -> bool {
-    actor.id == owner.id || actor.role() == Role::Admin || manages(actor, owner)
+pub fn can_act_on(actor: &Member, owner: &Member) -> bool {
+    actor.id == owner.id || actor.role == Role::Admin || manages(actor, owner)
 }
 
 /// Does `actor` manage `owner` directly, as a manager?
-pub fn manages(actor: &MemberRow, owner: &MemberRow) -> bool {
-    actor.role() >= Role::Manager && owner.manager_id == Some(actor.id)
+pub fn manages(actor: &Member, owner: &Member) -> bool {
+    actor.role >= Role::Manager && owner.manager_id == Some(actor.id)
 }
 
-pub fn require_act_on(
-    actor: &MemberRow,
-    owner: &MemberRow,
-    what: &str,
-) -> Result<(), ServiceError> {
+pub fn require_act_on(actor: &Member, owner: &Member, what: &str) -> Result<(), ServiceError> {
     if can_act_on(actor, owner) {
         Ok(())
     } else {
@@ -36,14 +32,10 @@ pub fn require_act_on(
 
 /// Approvals and overrides: the owner's manager, or an admin. A manager does not approve their
 /// own deal: a second pair of eyes is the point of the gate.
-pub fn require_approver(
-    actor: &MemberRow,
-    owner: &MemberRow,
-    what: &str,
-) -> Result<(), ServiceError> {
-    if actor.role() == Role::Admin || (manages(actor, owner) && actor.id != owner.id) {
+pub fn require_approver(actor: &Member, owner: &Member, what: &str) -> Result<(), ServiceError> {
+    if actor.role == Role::Admin || (manages(actor, owner) && actor.id != owner.id) {
         Ok(())
-    } else if actor.role() >= Role::Manager {
+    } else if actor.role >= Role::Manager {
         Err(ServiceError::Forbidden(format!(
             "You can't {what}: only {}'s manager or an admin can.",
             mark_user(&owner.display_name)
@@ -55,8 +47,8 @@ pub fn require_approver(
     }
 }
 
-pub fn require_admin(actor: &MemberRow, what: &str) -> Result<(), ServiceError> {
-    if actor.role() == Role::Admin {
+pub fn require_admin(actor: &Member, what: &str) -> Result<(), ServiceError> {
+    if actor.role == Role::Admin {
         Ok(())
     } else {
         Err(ServiceError::Forbidden(format!(

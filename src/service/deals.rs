@@ -6,12 +6,14 @@ use super::UserRef;
 use super::limits;
 use crate::engine::coaching::{Coverage, coverage, days_in_stage, is_stalled};
 use crate::engine::deal::DealStatus;
+use crate::engine::deal::{ActivityEntry, Deal, StageChange};
 use crate::engine::gates::{GateCheck, evaluate_stage};
 use crate::engine::ids::{ActivityId, DealNumber, FieldName, Money, StageId};
+use crate::engine::people::Member;
 use crate::engine::playbook::{BUILTIN_FIELDS, Playbook, Role};
 use crate::engine::suggest::closest;
 use crate::store::deals::{self, DealFilter, NewActivity, NewDeal, NewStageChange};
-use crate::store::{ActivityRow, Conn, Deal, MemberRow, StageChangeRow, members, tenants};
+use crate::store::{ActivityRow, Conn, StoredDeal, members, tenants};
 
 use super::authz::{require_act_on, require_approver};
 use super::workspace::resolve_user;
@@ -21,15 +23,15 @@ use super::{Service, ServiceError, ServiceResult, Session, retrying};
 #[derive(Debug, Clone)]
 pub struct DealView {
     pub deal: Deal,
-    pub owner: MemberRow,
+    pub owner: Member,
     /// Gates of the current stage (empty for a closed deal).
     pub checks: Vec<GateCheck>,
     pub coverage: Option<Coverage>,
     pub days_in_stage: i64,
     pub stalled: bool,
     /// Latest first, at most ten.
-    pub recent_activities: Vec<ActivityRow>,
-    pub history: Vec<StageChangeRow>,
+    pub recent_activities: Vec<ActivityEntry>,
+    pub history: Vec<StageChange>,
 }
 
 /// A line of `/deal list`.
@@ -103,7 +105,7 @@ impl Service {
                          `/won` or `/lost`."
                     )));
                 }
-                if s.id != playbook.first_stage().id && session.member.role() < Role::Manager {
+                if s.id != playbook.first_stage().id && session.member.role < Role::Manager {
                     return Err(ServiceError::Forbidden(format!(
                         "Only a manager can create a deal in a later stage (it skips that stage's \
                          gates). Create it in `{}` and `/advance` it.",
@@ -168,7 +170,7 @@ impl Service {
         &self,
         session: &Session,
         number: DealNumber,
-    ) -> ServiceResult<(Deal, MemberRow, deals::DealRecords)> {
+    ) -> ServiceResult<(Deal, Member, deals::DealRecords)> {
         if let Some(found) = deals::get_with_records(&self.store, session.tenant.id, number).await?
         {
             return Ok(found);
@@ -197,7 +199,7 @@ impl Service {
             Some(o) => Some(vec![
                 resolve_user(&mut conn, session.tenant.id, o).await?.id,
             ]),
-            None => match session.member.role() {
+            None => match session.member.role {
                 Role::Rep => Some(vec![session.member.id]),
                 Role::Manager => {
                     let mut ids =
@@ -419,7 +421,7 @@ impl Service {
                 &mut tx,
                 &deal,
                 session.member.id,
-                session.member.role(),
+                session.member.role,
                 note,
                 now,
             )
@@ -438,7 +440,7 @@ impl Service {
         &self,
         playbook: &Playbook,
         deal: Deal,
-        owner: MemberRow,
+        owner: Member,
     ) -> ServiceResult<DealView> {
         let mut conn = self.store.reader().acquire().await?;
         self.view(&mut conn, playbook, deal, owner).await
@@ -449,7 +451,7 @@ impl Service {
         conn: &mut Conn,
         playbook: &Playbook,
         deal: Deal,
-        owner: MemberRow,
+        owner: Member,
     ) -> ServiceResult<DealView> {
         let records = deals::records(&mut *conn, deal.id).await?;
         self.view_of(playbook, deal, owner, records)
@@ -460,7 +462,7 @@ impl Service {
         &self,
         playbook: &Playbook,
         deal: Deal,
-        owner: MemberRow,
+        owner: Member,
         records: deals::DealRecords,
     ) -> ServiceResult<DealView> {
         let now = self.clock.now();
@@ -469,7 +471,7 @@ impl Service {
             approvals: apps,
             stage_changes: history,
         } = records;
-        let facts = deal.facts(&acts, &apps)?;
+        let facts = deal.facts_from_rows(&acts, &apps)?;
         let stage = playbook.stage(&deal.stage);
         let open = deal.status == DealStatus::Open;
         let checks = match stage {
@@ -478,7 +480,16 @@ impl Service {
         };
         let coverage = stage.filter(|_| open).map(|s| coverage(s, &facts));
         let stalled = open && stage.is_some_and(|s| is_stalled(s, &facts, now));
-        let recent_activities = acts.into_iter().rev().take(10).collect();
+        let recent_activities = acts
+            .iter()
+            .rev()
+            .take(10)
+            .map(ActivityEntry::try_from)
+            .collect::<Result<_, _>>()?;
+        let history = history
+            .iter()
+            .map(StageChange::try_from)
+            .collect::<Result<_, _>>()?;
         Ok(DealView {
             days_in_stage: days_in_stage(&facts, now),
             deal,
@@ -511,7 +522,7 @@ pub(super) async fn load_deal_and_owner(
     conn: &mut Conn,
     session: &Session,
     number: DealNumber,
-) -> ServiceResult<(Deal, MemberRow)> {
+) -> ServiceResult<(Deal, Member)> {
     match deals::get_with_owner(conn, session.tenant.id, number).await? {
         Some(found) => Ok(found),
         // Not found, or found without its owner (a broken row): tell the two apart.
@@ -523,7 +534,7 @@ pub(super) async fn load_deal_and_owner(
     }
 }
 
-pub(super) async fn owner_of(conn: &mut Conn, deal: &Deal) -> ServiceResult<MemberRow> {
+pub(super) async fn owner_of(conn: &mut Conn, deal: &Deal) -> ServiceResult<Member> {
     members::get(conn, deal.tenant_id, deal.owner_id)
         .await?
         .ok_or_else(|| {

@@ -143,7 +143,7 @@ impl Service {
                 let m = resolve_user(&mut conn, session.tenant.id, o).await?;
                 (Some(vec![m.id]), m.display_name)
             }
-            None => match session.member.role() {
+            None => match session.member.role {
                 Role::Rep => (
                     Some(vec![session.member.id]),
                     session.member.display_name.clone(),

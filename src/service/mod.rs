@@ -41,10 +41,14 @@ use crate::clock::Clock;
 use crate::engine::playbook::Playbook;
 use crate::store::{Store, StoreError};
 
-/// A member named in a command: `@alice`, `alice`, or a platform mention such as `<@123>`.
-/// The adapter resolves platform mentions to a user key; the console uses the name as the key.
+/// A member named in a command, as the parser read it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserRef(pub String);
+pub enum UserRef {
+    /// By their stable id on the platform (a mention).
+    Key(String),
+    /// By name, as typed (`alice`); the console's keys are names, so a key is tried first.
+    Name(String),
+}
 
 /// Text limits, in characters: longer input is refused with the limit named.
 pub mod limits {

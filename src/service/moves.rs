@@ -10,6 +10,7 @@ use super::authz::{require_act_on, require_approver};
 use super::deals::{DealView, check_text, known_stage};
 use super::limits;
 use super::{Service, ServiceError, ServiceResult, Session, retrying};
+use crate::store::StoredDeal;
 use crate::store::deals::{self, NewStageChange};
 
 /// A move that happened.
@@ -93,7 +94,7 @@ impl Service {
             // briefly. A deal changed meanwhile fails the version check and the move is planned
             // again on fresh data.
             let (mut deal, owner, mut records) = self.load_with_records(session, number).await?;
-            let facts = deal.facts(&records.activities, &records.approvals)?;
+            let facts = deal.facts_from_rows(&records.activities, &records.approvals)?;
             require_act_on(&session.member, &owner, &format!("move {number}"))?;
             if override_reason.is_some() {
                 require_approver(
@@ -142,7 +143,7 @@ impl Service {
                     deal: &deal,
                     actor_id: session.member.id,
                     from: Some(from.as_str()),
-                    kind: kind_name(transition.kind),
+                    kind: transition.kind.as_str(),
                     overridden_gates: &overridden,
                     reason: transition.reason.as_deref(),
                     effect: session.delivery.as_ref().map(|d| d.effect()),
@@ -182,14 +183,5 @@ fn move_reason(mv: &Move) -> Option<&str> {
     match mv {
         Move::Back { reason, .. } | Move::Lost { reason } => Some(reason),
         _ => None,
-    }
-}
-
-fn kind_name(kind: TransitionKind) -> &'static str {
-    match kind {
-        TransitionKind::Advance => "advance",
-        TransitionKind::Back => "back",
-        TransitionKind::Won => "won",
-        TransitionKind::Lost => "lost",
     }
 }

@@ -1,8 +1,10 @@
 //! Asking a rep's manager for an approval, and knowing the people a command names before they
 //! have used dealgate themselves.
 
+use crate::engine::deal::Deal;
 use crate::engine::ids::DealNumber;
-use crate::store::{Deal, MemberRow, members};
+use crate::engine::people::Member;
+use crate::store::members;
 
 use super::authz::require_act_on;
 use super::deals::{load_deal_and_owner, require_open};
@@ -12,9 +14,9 @@ use super::{Service, ServiceError, ServiceResult, Session};
 #[derive(Debug, Clone)]
 pub struct ApprovalRequest {
     pub deal: Deal,
-    pub owner: MemberRow,
+    pub owner: Member,
     /// The owner's manager, who can `/approve` it.
-    pub approver: MemberRow,
+    pub approver: Member,
 }
 
 impl Service {

@@ -188,7 +188,7 @@ impl Service {
         require_open(&deal)?;
         let owner = owner_of(&mut tx, &deal).await?;
         let me = &session.member;
-        if !(me.role() == Role::Admin || manages(me, &owner)) {
+        if !(me.role == Role::Admin || manages(me, &owner)) {
             return Err(ServiceError::Forbidden(format!(
                 "Only {}'s manager or an admin can snooze nudges about {number}.",
                 crate::engine::text::mark_user(&owner.display_name)
@@ -210,7 +210,7 @@ impl Service {
 
     /// `/digest preview`: the digest as it would be posted now (managers and admins).
     pub async fn preview_digest(&self, session: &Session) -> ServiceResult<DigestFigures> {
-        if session.member.role() < Role::Manager {
+        if session.member.role < Role::Manager {
             return Err(ServiceError::Forbidden(
                 "The digest is for managers and admins; `/forecast` shows your own numbers.".into(),
             ));

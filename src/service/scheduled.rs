@@ -14,10 +14,11 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use crate::engine::ids::{ActivityId, DealNumber};
 use crate::engine::nudge::{NudgeFacts, Reason, reasons, suggestions};
+use crate::engine::people::Member;
 use crate::engine::playbook::{ForecastCategory, Playbook, Role};
 use crate::store::digest::{logged_in_current_stage, team_deals};
 use crate::store::jobs::{self, NewOutbox, SnapshotTotals};
-use crate::store::{Conn, MemberRow, StoreError, members, parse_date, parse_ts, schedules};
+use crate::store::{Conn, StoreError, members, parse_date, parse_ts, schedules};
 
 use super::outbox::{NewMessage, Target};
 use super::{DigestFigures, DigestScope, Platform, Schedule, Service, ServiceResult};
@@ -216,8 +217,8 @@ impl Service {
         let playbook = self.playbook_of(&tenant)?;
         let mut messages: Vec<PlannedNudge> = Vec::new();
         let mut given: Vec<(i64, &'static str)> = Vec::new();
-        for manager in team.iter().filter(|m| m.role() >= Role::Manager) {
-            let reps: Vec<&MemberRow> = team
+        for manager in team.iter().filter(|m| m.role >= Role::Manager) {
+            let reps: Vec<&Member> = team
                 .iter()
                 .filter(|m| m.manager_id == Some(manager.id) && m.id != manager.id)
                 .collect();
@@ -358,7 +359,7 @@ async fn team_items(
     conn: &mut Conn,
     tenant_id: i64,
     playbook: &Playbook,
-    reps: &[&MemberRow],
+    reps: &[&Member],
     today: NaiveDate,
     now: DateTime<Utc>,
     window_days: i64,

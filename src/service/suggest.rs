@@ -58,7 +58,7 @@ impl Service {
         let tenant = session.tenant.id;
         let backend = self.store.backend();
         let mut conn = self.store.reader().acquire().await?;
-        let others = match session.member.role() {
+        let others = match session.member.role {
             Role::Rep => None,
             Role::Manager => Some(Owners::ReportsOf(me)),
             Role::Admin => Some(Owners::AllBut(me)),

@@ -3,8 +3,9 @@
 use std::sync::Arc;
 
 use super::UserRef;
+use crate::engine::people::Member;
 use crate::engine::playbook::{Playbook, Role, load_str};
-use crate::store::{MemberRow, TenantRow, members, tenants};
+use crate::store::{TenantRow, members, tenants};
 
 use super::authz::require_admin;
 use super::{Delivery, Service, ServiceError, ServiceResult};
@@ -58,8 +59,8 @@ pub struct Caller {
 /// A resolved caller: the workspace, the member and the playbook in force.
 #[derive(Debug, Clone)]
 pub struct Session {
-    pub tenant: TenantRow,
-    pub member: MemberRow,
+    pub tenant: super::Workspace,
+    pub member: Member,
     pub playbook: Arc<Playbook>,
     /// The chat delivery this session runs a command for, if it was claimed: the command's
     /// transaction records its effect, so it is applied at most once.
@@ -76,7 +77,7 @@ pub struct PlaybookSource {
 /// A member as `/team list` shows them.
 #[derive(Debug, Clone)]
 pub struct TeamMember {
-    pub member: MemberRow,
+    pub member: Member,
     pub manager: Option<String>,
 }
 
@@ -176,16 +177,16 @@ impl Service {
         &self,
         caller: &Caller,
         tenant: crate::store::TenantRow,
-        mut member: MemberRow,
+        mut member: Member,
     ) -> ServiceResult<Session> {
         if let Some(floor) = caller.platform_role
-            && member.role() < floor
+            && member.role < floor
         {
-            member.role = floor.as_str().to_string();
+            member.role = floor;
         }
         let playbook = self.playbook_of(&tenant)?;
         Ok(Session {
-            tenant,
+            tenant: super::Workspace::try_from(&tenant)?,
             member,
             playbook,
             delivery: None,
@@ -193,7 +194,7 @@ impl Service {
     }
 
     /// The parsed playbook of a workspace, parsed once and cached.
-    pub fn playbook_of(&self, tenant: &TenantRow) -> ServiceResult<Arc<Playbook>> {
+    pub(super) fn playbook_of(&self, tenant: &TenantRow) -> ServiceResult<Arc<Playbook>> {
         let mut cache = self.playbooks.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((toml, playbook)) = cache.get(&tenant.id)
             && *toml == tenant.playbook_toml
@@ -233,12 +234,10 @@ impl Service {
                         target.display_name
                     )));
                 }
-                if m.role() < Role::Manager {
+                if m.role < Role::Manager {
                     return Err(ServiceError::Invalid(format!(
                         "{} is a {}; make them a manager first: `/team set {} manager`.",
-                        m.display_name,
-                        m.role(),
-                        m.display_name
+                        m.display_name, m.role, m.display_name
                     )));
                 }
                 Some(m)
@@ -249,7 +248,7 @@ impl Service {
             let admins = members::list(&mut tx, session.tenant.id)
                 .await?
                 .into_iter()
-                .filter(|m| m.role() == Role::Admin)
+                .filter(|m| m.role == Role::Admin)
                 .count();
             if admins <= 1 {
                 return Err(ServiceError::Invalid(
@@ -270,7 +269,7 @@ impl Service {
         self.mark_applied(&mut tx, session).await?;
         tx.commit().await?;
         let mut member = target;
-        member.role = role.as_str().to_string();
+        member.role = role;
         member.manager_id = manager.as_ref().map(|m| m.id);
         Ok(TeamMember {
             member,
@@ -326,57 +325,50 @@ pub(super) async fn resolve_user(
     conn: &mut sqlx::AnyConnection,
     tenant_id: i64,
     user: &UserRef,
-) -> ServiceResult<MemberRow> {
-    let text = user.0.trim();
-    let key = mention_key(text).unwrap_or(text);
+) -> ServiceResult<Member> {
+    let (key, name) = match user {
+        UserRef::Key(key) => (key.as_str(), None),
+        UserRef::Name(name) => (name.as_str(), Some(name.as_str())),
+    };
     if let Some(m) = members::find_by_key(&mut *conn, tenant_id, key).await? {
         return Ok(m);
     }
-    let name = text.trim_start_matches('@');
+    let Some(name) = name else {
+        // Someone mentioned who is not a member yet and whom the adapter could not introduce.
+        return Err(unknown_user(conn, tenant_id, user).await);
+    };
     let mut found = members::find_by_name(&mut *conn, tenant_id, name).await?;
     match found.len() {
         1 => Ok(found.remove(0)),
-        0 => {
-            let all = members::list(&mut *conn, tenant_id).await?;
-            let names: Vec<&str> = all
-                .iter()
-                .map(|m| m.display_name.as_str())
-                .take(20)
-                .collect();
-            let hint = if names.is_empty() {
-                String::new()
-            } else {
-                format!(" Members: {}.", names.join(", "))
-            };
-            Err(ServiceError::UnknownUser {
-                given: text.to_string(),
-                hint,
-            })
-        }
+        0 => Err(unknown_user(conn, tenant_id, user).await),
         _ => Err(ServiceError::Invalid(format!(
             "More than one member is called `{name}`; mention them instead."
         ))),
     }
 }
 
-/// A platform mention names the platform user id: Discord's `<@123>` and `<@!123>`, Slack's
-/// `<@U024BE7LH>` and `<@U024BE7LH|alice>` (the label after `|` is only a display hint).
-fn mention_key(text: &str) -> Option<&str> {
-    let inner = text.strip_prefix("<@")?.strip_suffix('>')?;
-    let id = inner.split_once('|').map_or(inner, |(id, _)| id);
-    Some(id.trim_start_matches('!'))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mention_key;
-
-    #[test]
-    fn discord_and_slack_mentions_name_the_user_id() {
-        assert_eq!(mention_key("<@123>"), Some("123"));
-        assert_eq!(mention_key("<@!123>"), Some("123"));
-        assert_eq!(mention_key("<@U024BE7LH>"), Some("U024BE7LH"));
-        assert_eq!(mention_key("<@U024BE7LH|alice>"), Some("U024BE7LH"));
-        assert_eq!(mention_key("alice"), None);
+/// "Nobody called …", with the members there are (a few of them) as a hint.
+async fn unknown_user(
+    conn: &mut sqlx::AnyConnection,
+    tenant_id: i64,
+    user: &UserRef,
+) -> ServiceError {
+    let hint = match members::list(&mut *conn, tenant_id).await {
+        Ok(all) if !all.is_empty() => {
+            let names: Vec<&str> = all
+                .iter()
+                .map(|m| m.display_name.as_str())
+                .take(20)
+                .collect();
+            format!(" Members: {}.", names.join(", "))
+        }
+        _ => String::new(),
+    };
+    ServiceError::UnknownUser {
+        given: match user {
+            UserRef::Key(key) => format!("<@{key}>"),
+            UserRef::Name(name) => name.clone(),
+        },
+        hint,
     }
 }

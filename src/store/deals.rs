@@ -9,12 +9,13 @@ use sqlx::{FromRow, Row};
 use super::members::member_prefixed;
 use super::receipts::{EFFECT, Effect, already_applied, mark_applied};
 use super::{
-    ActivityRow, ApprovalRow, Backend, Conn, Deal, DealRow, MemberRow, Result, StageChangeRow,
-    Store, StoreError,
+    ActivityRow, ApprovalRow, Backend, Conn, DealRow, Result, StageChangeRow, Store, StoreError,
+    StoredDeal,
 };
 use super::{date_text, ts};
-use crate::engine::deal::DealStatus;
+use crate::engine::deal::{Deal, DealStatus};
 use crate::engine::ids::{DealNumber, Money, StageId};
+use crate::engine::people::Member;
 use crate::engine::playbook::Role;
 
 pub struct NewDeal<'a> {
@@ -68,7 +69,7 @@ pub async fn get_with_owner(
     conn: &mut Conn,
     tenant_id: i64,
     number: DealNumber,
-) -> Result<Option<(Deal, MemberRow)>> {
+) -> Result<Option<(Deal, Member)>> {
     let row = sqlx::query(DEAL_WITH_OWNER)
         .bind(tenant_id)
         .bind(i64::from(number.get()))
@@ -77,7 +78,7 @@ pub async fn get_with_owner(
     row.map(|row| deal_with_owner(&row, tenant_id)).transpose()
 }
 
-fn deal_with_owner(row: &AnyRow, tenant_id: i64) -> Result<(Deal, MemberRow)> {
+fn deal_with_owner(row: &AnyRow, tenant_id: i64) -> Result<(Deal, Member)> {
     let owner = member_prefixed(row, tenant_id)?;
     let deal = Deal::try_from(DealRow::from_row(row)?)?;
     Ok((deal, owner))
@@ -92,7 +93,7 @@ pub async fn get_with_records(
     store: &Store,
     tenant_id: i64,
     number: DealNumber,
-) -> Result<Option<(Deal, MemberRow, DealRecords)>> {
+) -> Result<Option<(Deal, Member, DealRecords)>> {
     match store.backend() {
         Backend::Sqlite => {
             let script = format!(

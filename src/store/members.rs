@@ -6,50 +6,52 @@ use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
 use super::{Conn, MemberRow, Result, TenantRow, ts};
+use crate::engine::people::Member;
 use crate::engine::playbook::Role;
 
 pub async fn find_by_key(
     conn: &mut Conn,
     tenant_id: i64,
     user_key: &str,
-) -> Result<Option<MemberRow>> {
-    Ok(
+) -> Result<Option<Member>> {
+    let row: Option<MemberRow> =
         sqlx::query_as("SELECT * FROM members WHERE tenant_id = $1 AND user_key = $2")
             .bind(tenant_id)
             .bind(user_key)
             .fetch_optional(conn)
-            .await?,
-    )
+            .await?;
+    Ok(row.map(Member::from))
 }
 
 /// By display name, ignoring case (people type `@Alice` and `alice` alike).
-pub async fn find_by_name(conn: &mut Conn, tenant_id: i64, name: &str) -> Result<Vec<MemberRow>> {
-    Ok(sqlx::query_as(
+pub async fn find_by_name(conn: &mut Conn, tenant_id: i64, name: &str) -> Result<Vec<Member>> {
+    let rows: Vec<MemberRow> = sqlx::query_as(
         "SELECT * FROM members WHERE tenant_id = $1 AND lower(display_name) = lower($2) ORDER BY id",
     )
     .bind(tenant_id)
     .bind(name)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(rows.into_iter().map(Member::from).collect())
 }
 
-pub async fn get(conn: &mut Conn, tenant_id: i64, id: i64) -> Result<Option<MemberRow>> {
-    Ok(
+pub async fn get(conn: &mut Conn, tenant_id: i64, id: i64) -> Result<Option<Member>> {
+    let row: Option<MemberRow> =
         sqlx::query_as("SELECT * FROM members WHERE tenant_id = $1 AND id = $2")
             .bind(tenant_id)
             .bind(id)
             .fetch_optional(conn)
-            .await?,
-    )
+            .await?;
+    Ok(row.map(Member::from))
 }
 
-pub async fn list(conn: &mut Conn, tenant_id: i64) -> Result<Vec<MemberRow>> {
-    Ok(
+pub async fn list(conn: &mut Conn, tenant_id: i64) -> Result<Vec<Member>> {
+    let rows: Vec<MemberRow> =
         sqlx::query_as("SELECT * FROM members WHERE tenant_id = $1 ORDER BY display_name, id")
             .bind(tenant_id)
             .fetch_all(conn)
-            .await?,
-    )
+            .await?;
+    Ok(rows.into_iter().map(Member::from).collect())
 }
 
 pub async fn count(conn: &mut Conn, tenant_id: i64) -> Result<i64> {
@@ -68,8 +70,8 @@ pub async fn insert(
     display_name: &str,
     role: Role,
     now: DateTime<Utc>,
-) -> Result<MemberRow> {
-    Ok(sqlx::query_as(
+) -> Result<Member> {
+    let row: MemberRow = sqlx::query_as(
         "INSERT INTO members (tenant_id, user_key, display_name, role, created_at) \
          VALUES ($1, $2, $3, $4, $5) RETURNING *",
     )
@@ -79,7 +81,8 @@ pub async fn insert(
     .bind(role.as_str())
     .bind(ts(now))
     .fetch_one(conn)
-    .await?)
+    .await?;
+    Ok(row.into())
 }
 
 pub async fn set_role(
@@ -126,7 +129,7 @@ pub async fn find_with_tenant(
     platform: &str,
     external_id: &str,
     user_key: &str,
-) -> Result<Option<(TenantRow, MemberRow)>> {
+) -> Result<Option<(TenantRow, Member)>> {
     let row = sqlx::query(
         "SELECT t.id, t.platform, t.external_id, t.name, t.playbook_ref, t.playbook_toml, \
          t.next_deal_number, t.created_at, m.id AS m_id, m.user_key AS m_user_key, \
@@ -149,8 +152,8 @@ pub async fn find_with_tenant(
 }
 
 /// A member read from `m_`-prefixed columns of a joined row.
-pub(super) fn member_prefixed(row: &AnyRow, tenant_id: i64) -> Result<MemberRow> {
-    Ok(MemberRow {
+pub(super) fn member_prefixed(row: &AnyRow, tenant_id: i64) -> Result<Member> {
+    Ok(Member::from(MemberRow {
         id: row.try_get("m_id")?,
         tenant_id,
         user_key: row.try_get("m_user_key")?,
@@ -158,5 +161,5 @@ pub(super) fn member_prefixed(row: &AnyRow, tenant_id: i64) -> Result<MemberRow>
         role: row.try_get("m_role")?,
         manager_id: row.try_get("m_manager_id")?,
         created_at: row.try_get("m_created_at")?,
-    })
+    }))
 }

@@ -2,14 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::FromRow;
 
 use super::time::{parse_date, parse_ts};
 use super::{Result, StoreError};
-use crate::engine::deal::{DealFacts, DealStatus, GivenApproval, LoggedActivity};
-use crate::engine::ids::{ActivityId, DealNumber, FieldName, Money, StageId};
+use crate::engine::deal::{
+    ActivityEntry, Deal, DealFacts, DealStatus, GivenApproval, LoggedActivity, StageChange,
+};
+use crate::engine::ids::{ActivityId, DealNumber, Money};
+use crate::engine::people::Member;
 use crate::engine::playbook::Role;
+use crate::engine::transition::TransitionKind;
 
 #[derive(Debug, Clone, FromRow)]
 pub struct TenantRow {
@@ -34,10 +37,18 @@ pub struct MemberRow {
     pub created_at: String,
 }
 
-impl MemberRow {
-    pub fn role(&self) -> Role {
-        // The CHECK constraint admits only these three; anything else reads as the least power.
-        Role::parse(&self.role).unwrap_or(Role::Rep)
+impl From<MemberRow> for Member {
+    fn from(r: MemberRow) -> Self {
+        Self {
+            id: r.id,
+            tenant_id: r.tenant_id,
+            user_key: r.user_key,
+            display_name: r.display_name,
+            // The CHECK constraint admits only these three; anything else reads as the least
+            // power.
+            role: Role::parse(&r.role).unwrap_or(Role::Rep),
+            manager_id: r.manager_id,
+        }
     }
 }
 
@@ -58,27 +69,6 @@ pub struct DealRow {
     pub created_at: String,
     pub updated_at: String,
     pub closed_at: Option<String>,
-}
-
-/// A deal with typed values.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Deal {
-    pub id: i64,
-    pub tenant_id: i64,
-    pub number: DealNumber,
-    pub name: String,
-    pub owner_id: i64,
-    pub amount: Money,
-    pub close_date: NaiveDate,
-    pub stage: StageId,
-    pub stage_entered_at: DateTime<Utc>,
-    pub status: DealStatus,
-    pub fields: BTreeMap<FieldName, String>,
-    /// Optimistic concurrency: an update succeeds only if nobody moved this on meanwhile.
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    pub closed_at: Option<DateTime<Utc>>,
 }
 
 fn corrupt(detail: impl Into<String>) -> StoreError {
@@ -137,9 +127,21 @@ impl TryFrom<DealRow> for Deal {
     }
 }
 
-impl Deal {
+/// A deal as the store writes it and reads what was logged against it.
+pub trait StoredDeal {
     /// The fields JSON as stored.
-    pub fn fields_json(&self) -> String {
+    fn fields_json(&self) -> String;
+
+    /// What the engine needs to judge this deal, from the rows logged against it.
+    fn facts_from_rows(
+        &self,
+        activities: &[ActivityRow],
+        approvals: &[ApprovalRow],
+    ) -> Result<DealFacts>;
+}
+
+impl StoredDeal for Deal {
+    fn fields_json(&self) -> String {
         let plain: BTreeMap<&str, &str> = self
             .fields
             .iter()
@@ -148,8 +150,7 @@ impl Deal {
         serde_json::to_string(&plain).unwrap_or_else(|_| "{}".to_string())
     }
 
-    /// What the engine needs to judge this deal.
-    pub fn facts(
+    fn facts_from_rows(
         &self,
         activities: &[ActivityRow],
         approvals: &[ApprovalRow],
@@ -185,18 +186,7 @@ impl Deal {
                 })
             })
             .collect::<Result<_>>()?;
-        Ok(DealFacts {
-            number: self.number,
-            name: self.name.clone(),
-            amount: self.amount,
-            close_date: self.close_date,
-            stage: self.stage.clone(),
-            stage_entered_at: self.stage_entered_at,
-            status: self.status,
-            fields: self.fields.clone(),
-            activities,
-            approvals,
-        })
+        Ok(Deal::facts(self, activities, approvals))
     }
 }
 
@@ -234,4 +224,56 @@ pub struct StageChangeRow {
     pub gates: Option<String>,
     pub reason: Option<String>,
     pub at: String,
+}
+
+impl TryFrom<&ActivityRow> for ActivityEntry {
+    type Error = StoreError;
+
+    fn try_from(a: &ActivityRow) -> Result<Self> {
+        let corrupt = |detail: String| StoreError::Corrupt {
+            table: "activities",
+            detail,
+        };
+        Ok(Self {
+            activity: a
+                .activity
+                .parse()
+                .map_err(|_| corrupt(format!("activity `{}`", a.activity)))?,
+            member_id: a.member_id,
+            note: a.note.clone(),
+            stage: a
+                .stage
+                .parse()
+                .map_err(|_| corrupt(format!("stage `{}`", a.stage)))?,
+            at: parse_ts("activities", &a.at)?,
+        })
+    }
+}
+
+impl TryFrom<&StageChangeRow> for StageChange {
+    type Error = StoreError;
+
+    fn try_from(c: &StageChangeRow) -> Result<Self> {
+        let stage = |s: &str| {
+            s.parse().map_err(|_| StoreError::Corrupt {
+                table: "stage_changes",
+                detail: format!("stage `{s}`"),
+            })
+        };
+        Ok(Self {
+            from: c.from_stage.as_deref().map(stage).transpose()?,
+            to: stage(&c.to_stage)?,
+            // A deal's first row records its creation, a kind no move has.
+            kind: TransitionKind::parse(&c.kind),
+            actor_id: c.actor_id,
+            overridden: c.overridden != 0,
+            overridden_gates: c
+                .gates
+                .as_deref()
+                .map(|g| g.lines().map(str::to_string).collect())
+                .unwrap_or_default(),
+            reason: c.reason.clone(),
+            at: parse_ts("stage_changes", &c.at)?,
+        })
+    }
 }

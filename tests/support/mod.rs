@@ -308,6 +308,8 @@ pub struct Team {
     pub eve: Session,
 }
 
+/// A member as a command names them: a name, or a mention (`<@U0MIA0001>`), read by the
+/// commands' own parser.
 pub fn user(name: &str) -> UserRef {
-    UserRef(name.to_string())
+    dealgate::commands::parse::parse_user(name).expect("a name or a mention")
 }

@@ -32,6 +32,78 @@ impl DealStatus {
     }
 }
 
+/// A deal with typed values, as the store keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deal {
+    pub id: i64,
+    pub tenant_id: i64,
+    pub number: DealNumber,
+    pub name: String,
+    pub owner_id: i64,
+    pub amount: Money,
+    pub close_date: NaiveDate,
+    pub stage: StageId,
+    pub stage_entered_at: DateTime<Utc>,
+    pub status: DealStatus,
+    pub fields: BTreeMap<FieldName, String>,
+    /// Optimistic concurrency: an update succeeds only if nobody moved this on meanwhile.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+impl Deal {
+    /// What the gates need to judge this deal, with what was logged against it.
+    pub fn facts(
+        &self,
+        activities: Vec<LoggedActivity>,
+        approvals: Vec<GivenApproval>,
+    ) -> DealFacts {
+        DealFacts {
+            number: self.number,
+            name: self.name.clone(),
+            amount: self.amount,
+            close_date: self.close_date,
+            stage: self.stage.clone(),
+            stage_entered_at: self.stage_entered_at,
+            status: self.status,
+            fields: self.fields.clone(),
+            activities,
+            approvals,
+        }
+    }
+}
+
+/// An activity logged on a deal, as its card lists it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityEntry {
+    pub activity: ActivityId,
+    /// Who logged it (a member id).
+    pub member_id: i64,
+    pub note: Option<String>,
+    /// The stage the deal was in when it was logged.
+    pub stage: StageId,
+    pub at: DateTime<Utc>,
+}
+
+/// One step of a deal's stage history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageChange {
+    /// `None` for the stage a deal was created in.
+    pub from: Option<StageId>,
+    pub to: StageId,
+    /// How: created (`None`), advanced, moved back, won or lost.
+    pub kind: Option<crate::transition::TransitionKind>,
+    /// Who moved it (a member id).
+    pub actor_id: i64,
+    /// Whether unmet gates were passed by a manager's override, and which.
+    pub overridden: bool,
+    pub overridden_gates: Vec<String>,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
 /// A deal and everything logged against it that gates can ask about.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DealFacts {

@@ -10,6 +10,7 @@ pub mod forecast;
 pub mod gates;
 pub mod ids;
 pub mod nudge;
+pub mod people;
 pub mod playbook;
 pub mod schedule;
 pub mod suggest;

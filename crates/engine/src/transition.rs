@@ -35,6 +35,24 @@ pub enum TransitionKind {
     Lost,
 }
 
+impl TransitionKind {
+    pub const ALL: [Self; 4] = [Self::Advance, Self::Back, Self::Won, Self::Lost];
+
+    /// The name a stage change is recorded under.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Advance => "advance",
+            Self::Back => "back",
+            Self::Won => "won",
+            Self::Lost => "lost",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+}
+
 /// An allowed move, ready to be recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
