@@ -55,6 +55,40 @@ pub struct Invocation {
     pub can_defer: bool,
 }
 
+impl Invocation {
+    /// A typed command, claimed by `delivery` if it changes something.
+    pub fn command(caller: Caller, command: Command, delivery: Delivery) -> Self {
+        Self::of(caller, Action::Command(command), delivery)
+    }
+
+    /// A button press, always claimed by `delivery`.
+    pub fn press(caller: Caller, press: Press, delivery: Delivery) -> Self {
+        Self::of(caller, Action::Press(press), delivery)
+    }
+
+    fn of(caller: Caller, action: Action, delivery: Delivery) -> Self {
+        Self {
+            caller,
+            action,
+            delivery: Some(delivery),
+            mentioned: Vec::new(),
+            can_defer: false,
+        }
+    }
+
+    /// The people the command names, as `(user key, name)`.
+    pub fn mentioning(mut self, people: Vec<(String, String)>) -> Self {
+        self.mentioned = people;
+        self
+    }
+
+    /// Whether the adapter can deliver a slow command's reply after acknowledging it.
+    pub fn deferrable(mut self, can_defer: bool) -> Self {
+        self.can_defer = can_defer;
+        self
+    }
+}
+
 /// An answer, and whether this delivery is the one that produced it (a duplicate's answer was
 /// already given once; an adapter that posts answers elsewhere posts only fresh ones).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -23,7 +23,7 @@ use super::options;
 use super::render;
 use super::rest::Rest;
 use crate::chat::detached::Detached;
-use crate::commands::interact::{self, Action, Deferred, Handled, Invocation};
+use crate::commands::interact::{self, Deferred, Handled, Invocation};
 use crate::commands::parse::build;
 use crate::commands::suggest::{Suggest, suggestions};
 use crate::commands::{Caller, Choice, Delivery, Platform, Reply, Service, replies};
@@ -144,15 +144,12 @@ impl Dispatcher {
             Ok(c) => c,
             Err(e) => return reply(&replies::user_error(&e.to_string())),
         };
-        let invocation = Invocation {
-            caller,
-            action: Action::Command(command),
-            delivery: Some(Delivery::new(PLATFORM, cmd.id.to_string())),
-            mentioned: invocation.users,
+        let delivery = Delivery::new(PLATFORM, cmd.id.to_string());
+        let invocation = Invocation::command(caller, command, delivery)
+            .mentioning(invocation.users)
             // A deferred response is edited later with the result, and only an edit can
             // upload the digest preview's chart (see `render::edit`).
-            can_defer: true,
-        };
+            .deferrable(true);
         self.answer(invocation, &cmd.token).await
     }
 
@@ -164,13 +161,8 @@ impl Dispatcher {
             Ok(p) => p,
             Err(e) => return reply(&replies::button_refused(&e.to_string())),
         };
-        let invocation = Invocation {
-            caller,
-            action: Action::Press(what),
-            delivery: Some(Delivery::new(PLATFORM, press.id.to_string())),
-            mentioned: Vec::new(),
-            can_defer: false,
-        };
+        let delivery = Delivery::new(PLATFORM, press.id.to_string());
+        let invocation = Invocation::press(caller, what, delivery);
         self.answer(invocation, &press.token).await
     }
 

@@ -147,17 +147,11 @@ impl Dispatcher {
             Err(e) => return Answer::now(render::response(&replies::user_error(&e.to_string()))),
         };
         let is_help = matches!(command, Command::Help { .. });
-        let invocation = Invocation {
-            caller,
-            action: interact::Action::Command(command),
-            delivery: Some(Delivery::new(
-                PLATFORM,
-                delivery_key("command", &cmd.trigger_id, body),
-            )),
-            mentioned: mentions(&line),
+        let delivery = Delivery::new(PLATFORM, delivery_key("command", &cmd.trigger_id, body));
+        let invocation = Invocation::command(caller, command, delivery)
+            .mentioning(mentions(&line))
             // The result of slow work goes to the response URL, if Slack gave one.
-            can_defer: !cmd.response_url.is_empty(),
-        };
+            .deferrable(!cmd.response_url.is_empty());
         let render = |reply: &Reply| {
             if is_help {
                 // Help lists `/help`, which a Slack workspace reaches through `/dealgate`.
@@ -224,16 +218,8 @@ impl Dispatcher {
             Ok(p) => p,
             Err(e) => return Some((url, not_a_press(&e.to_string()))),
         };
-        let invocation = Invocation {
-            caller,
-            action: interact::Action::Press(what),
-            delivery: Some(Delivery::new(
-                PLATFORM,
-                delivery_key("press", &payload.trigger_id, body),
-            )),
-            mentioned: Vec::new(),
-            can_defer: false,
-        };
+        let delivery = Delivery::new(PLATFORM, delivery_key("press", &payload.trigger_id, body));
+        let invocation = Invocation::press(caller, what, delivery);
         let render = |reply: &Reply| render::response(reply).to_string();
         let Handled::Now(done) = interact::handle(&self.service, invocation, render).await else {
             // A press is never deferred (`can_defer` is false).
