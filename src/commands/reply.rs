@@ -116,3 +116,24 @@ impl Reply {
         self
     }
 }
+
+#[cfg(test)]
+impl Reply {
+    /// A refusal of deal-3 with `line`, a button that logs `discovery-call` and one that asks for
+    /// approval: what the renderers' tests render.
+    pub(crate) fn sample_refusal(line: &str) -> Self {
+        let deal = crate::engine::ids::DealNumber::new(3).expect("3 is a deal number");
+        Reply::new("deal-3 can't leave Qualify yet")
+            .line(line)
+            .tone(Tone::Refusal)
+            .button(
+                "Log discovery-call",
+                Press::Log {
+                    deal,
+                    activity: "discovery-call".parse().expect("a valid activity id"),
+                },
+            )
+            .button("Ask for approval", Press::AskApproval { deal })
+            .ephemeral()
+    }
+}

@@ -214,7 +214,6 @@ pub fn choices(choices: &[Choice]) -> CreateInteractionResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::ids::DealNumber;
 
     fn json(r: &CreateInteractionResponse) -> serde_json::Value {
         serde_json::to_value(r).unwrap()
@@ -222,23 +221,7 @@ mod tests {
 
     #[test]
     fn an_ephemeral_refusal_has_flag_64_buttons_and_no_mentions() {
-        let reply = Reply::new("deal-3 can't leave Qualify yet")
-            .line("❌ Log `discovery-call` @everyone")
-            .tone(Tone::Refusal)
-            .button(
-                "Log discovery-call",
-                Press::Log {
-                    deal: DealNumber::new(3).unwrap(),
-                    activity: "discovery-call".parse().unwrap(),
-                },
-            )
-            .button(
-                "Ask for approval",
-                Press::AskApproval {
-                    deal: DealNumber::new(3).unwrap(),
-                },
-            )
-            .ephemeral();
+        let reply = Reply::sample_refusal("❌ Log `discovery-call` @everyone");
         let v = json(&response(&reply));
         assert_eq!(v["type"], 4);
         assert_eq!(v["data"]["flags"], 64);

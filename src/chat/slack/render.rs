@@ -264,27 +264,10 @@ fn relink_channels(escaped: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::ids::DealNumber;
 
     #[test]
     fn a_refusal_is_ephemeral_with_versioned_buttons() {
-        let reply = Reply::new("deal-3 can't leave Qualify yet")
-            .line("❌ Log `discovery-call`: `/log deal-3 discovery-call`")
-            .tone(Tone::Refusal)
-            .button(
-                "Log discovery-call",
-                Press::Log {
-                    deal: DealNumber::new(3).unwrap(),
-                    activity: "discovery-call".parse().unwrap(),
-                },
-            )
-            .button(
-                "Ask for approval",
-                Press::AskApproval {
-                    deal: DealNumber::new(3).unwrap(),
-                },
-            )
-            .ephemeral();
+        let reply = Reply::sample_refusal("❌ Log `discovery-call`: `/log deal-3 discovery-call`");
         let v = response(&reply);
         assert_eq!(v["response_type"], "ephemeral");
         assert_eq!(
