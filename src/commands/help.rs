@@ -14,7 +14,7 @@
 //! ```
 
 use super::catalogue::{self, CommandSpec};
-use super::parse::{ParseError, unknown_command};
+use super::error::{ParseError, unknown_command};
 use super::reply::Reply;
 use crate::engine::playbook::Role;
 
@@ -37,19 +37,6 @@ const GROUPS: &[(&str, &[&str])] = &[
         ],
     ),
 ];
-
-/// `/advance deal [to] [override]`: required options bare, optional ones in brackets.
-pub fn usage(spec: &CommandSpec) -> String {
-    let mut out = format!("/{}", spec.name);
-    for option in spec.options {
-        if option.required {
-            out.push_str(&format!(" {}", option.name));
-        } else {
-            out.push_str(&format!(" [{}]", option.name));
-        }
-    }
-    out
-}
 
 /// The reply to `/help` (no command) or `/help command`. Help is personal, so it is ephemeral.
 pub fn help_reply(command: Option<&str>) -> Result<Reply, ParseError> {
@@ -77,13 +64,13 @@ fn overview() -> Reply {
 }
 
 fn summary_line(spec: &CommandSpec) -> String {
-    format!("`{}`: {}", usage(spec), spec.summary)
+    format!("`{}`: {}", spec.usage(), spec.summary)
 }
 
 fn explain(spec: &CommandSpec) -> Reply {
     let mut reply = Reply::new(format!("/{}", spec.name))
         .ephemeral()
-        .line(format!("Usage: `{}`", usage(spec)))
+        .line(format!("Usage: `{}`", spec.usage()))
         .line(spec.help);
     if spec.min_role > Role::Rep {
         reply = reply.line(format!("Who: {}s and above.", spec.min_role));
@@ -120,21 +107,6 @@ fn listed_once(name: &str) -> bool {
 mod tests {
     use super::*;
     use crate::commands::catalogue::CATALOGUE;
-
-    #[test]
-    fn usage_brackets_optional_options() {
-        let advance = catalogue::find("advance").map(usage);
-        assert_eq!(advance.as_deref(), Some("/advance deal [to] [override]"));
-        let new = catalogue::find("deal new").map(usage);
-        assert_eq!(
-            new.as_deref(),
-            Some("/deal new name amount close [owner] [stage]")
-        );
-        assert_eq!(
-            catalogue::find("team list").map(usage).as_deref(),
-            Some("/team list")
-        );
-    }
 
     #[test]
     fn every_command_is_in_exactly_one_help_group() {
