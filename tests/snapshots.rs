@@ -111,3 +111,9 @@ async fn help_for_advance_reads_as_expected() {
     let app = TestApp::new().await;
     insta::assert_snapshot!(render(&run(&app, "ann", "/help advance").await));
 }
+
+#[tokio::test]
+async fn the_help_overview_lists_every_command_under_its_group() {
+    let app = TestApp::new().await;
+    insta::assert_snapshot!(render(&run(&app, "ann", "/help").await));
+}

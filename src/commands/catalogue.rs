@@ -21,6 +21,8 @@ use crate::engine::suggest::closest;
 pub struct CommandSpec {
     /// The words typed after the slash, lowercase, one space between two words.
     pub name: &'static str,
+    /// Where `/help` lists it.
+    pub group: Group,
     /// One line, at most 100 characters: it becomes the Discord description.
     pub summary: &'static str,
     /// A few sentences for `/help name`.
@@ -32,6 +34,33 @@ pub struct CommandSpec {
     /// The least role that may use it. The service enforces this (and overrides); the catalogue
     /// states it so help and registration can say who the command is for.
     pub min_role: Role,
+}
+
+/// The groups `/help` lists commands under. The catalogue keeps each group's commands
+/// together, in this order, so the overview names each group once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Group {
+    Deals,
+    Progress,
+    PlaybookForecast,
+    Team,
+    DigestNudges,
+    /// Only `help`, which closes the overview without a heading of its own.
+    Help,
+}
+
+impl Group {
+    /// The heading `/help` shows above the group's commands.
+    pub fn heading(self) -> Option<&'static str> {
+        match self {
+            Self::Deals => Some("Deals"),
+            Self::Progress => Some("Progress"),
+            Self::PlaybookForecast => Some("Playbook & forecast"),
+            Self::Team => Some("Team"),
+            Self::DigestNudges => Some("Digest & nudges"),
+            Self::Help => None,
+        }
+    }
 }
 
 /// One option of a command.
@@ -116,10 +145,11 @@ const fn rest(option: OptionSpec) -> OptionSpec {
 
 const DEAL: OptionSpec = required("deal", OptionKind::Deal, "The deal: deal-42, 42 or #42");
 
-/// Every command, in the order `/help` lists them within their groups.
+/// Every command, in the order `/help` lists them, each group's commands together.
 pub const CATALOGUE: &[CommandSpec] = &[
     CommandSpec {
         name: "deal new",
+        group: Group::Deals,
         summary: "Create a deal with its name, amount and expected close date",
         help: "Creates a deal in the first stage of the playbook, or in `stage` if given. \
                The amount is in the playbook's currency; the close date is when you expect to \
@@ -152,6 +182,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "deal show",
+        group: Group::Deals,
         summary: "Show a deal: stage, amount, close date, activities and what its gates still need",
         help: "Shows one deal: its owner, amount, close date and stage, the recommended \
                activities logged and still open in this stage, and which gates are met or \
@@ -162,6 +193,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "deal list",
+        group: Group::Deals,
         summary: "List open deals, for everyone or one owner, in every stage or one",
         help: "Lists open deals with their stage, amount and close date. Name an `owner` to see \
                only their deals, or a `stage` to see only the deals in it.",
@@ -174,6 +206,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "deal set",
+        group: Group::Deals,
         summary: "Change a deal field: name, amount, close_date or a custom field of the playbook",
         help: "Sets one field of a deal. Built-in fields are `name`, `amount` and `close_date`; \
                the playbook may declare more (a champion, a decision process) that gates ask \
@@ -192,6 +225,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "log",
+        group: Group::Progress,
         summary: "Record a recommended activity on a deal, with an optional note",
         help: "Records that an activity was done, in the stage the deal is in now. Recommended \
                activities are guidance and never block you, except where a gate names one. \
@@ -214,6 +248,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "advance",
+        group: Group::Progress,
         summary: "Move a deal to its next stage once the gates of its current stage are met",
         help: "Moves the deal to the next open stage, or to the stage named in `to`. Every gate \
                of the stage it leaves must hold; if one does not, the reply lists each missing \
@@ -237,6 +272,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "back",
+        group: Group::Progress,
         summary: "Move a deal back to an earlier stage, with the reason",
         help: "Moves a deal back to an earlier open stage when something it relied on no longer \
                holds, such as a lost champion or a changed budget. The reason goes on the \
@@ -255,6 +291,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "approve",
+        group: Group::Progress,
         summary: "Approve a deal in its current stage, where a gate asks for approval",
         help: "Records your approval of the deal in its current stage, satisfying an approval \
                gate that asks for your role or below. The approval counts until the deal leaves \
@@ -272,6 +309,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "won",
+        group: Group::Progress,
         summary: "Close a deal as won",
         help: "Closes the deal as won once the gates of its last open stage are met. The deal \
                leaves the pipeline and counts as closed in the forecast.",
@@ -281,6 +319,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "lost",
+        group: Group::Progress,
         summary: "Close a deal as lost, with the reason",
         help: "Closes the deal as lost from any open stage. The reason is kept for coaching and \
                for learning which deals slip away and why.",
@@ -297,6 +336,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "playbook",
+        group: Group::PlaybookForecast,
         summary: "Show the sales process: stages, probabilities, recommended activities and gates",
         help: "Shows the playbook every deal follows: its stages in order with their \
                probability of close, the recommended activities of each, and the gates a deal \
@@ -311,6 +351,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "forecast",
+        group: Group::PlaybookForecast,
         summary: "Show the weighted forecast for a period, for the team or one owner",
         help: "Sums open deals closing in the period by forecast category, each weighted by its \
                stage's probability. The period defaults to this quarter; name an `owner` to see \
@@ -328,6 +369,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "team set",
+        group: Group::Team,
         summary: "Set a member's role (rep, manager or admin) and their manager",
         help: "Gives a member a role: reps run deals, managers also approve and override gates \
                and get the digest, admins also configure dealgate. A rep's `manager` receives \
@@ -346,6 +388,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "team list",
+        group: Group::Team,
         summary: "List the team: members, their roles and their managers",
         help: "Lists everyone dealgate knows in this workspace with their role and manager.",
         options: &[],
@@ -354,6 +397,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "digest setup",
+        group: Group::DigestNudges,
         summary: "Post the daily forecast digest to a channel at a local time (admins)",
         help: "Schedules the forecast digest: this month and quarter, by stage and rep, what \
                changed since the last one and what is at risk, with a chart. It is posted once \
@@ -384,6 +428,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "digest preview",
+        group: Group::DigestNudges,
         summary: "Show the forecast digest as it would be posted now, only to you",
         help: "Builds the daily digest now and shows it only to you: the forecast for this month \
                and quarter, what changed since the last digest and what is at risk.",
@@ -393,6 +438,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "nudges setup",
+        group: Group::DigestNudges,
         summary: "Send each manager a daily coaching DM about their reps' deals (admins)",
         help: "Each working day at `time` (the digest's time zone), every manager gets a DM \
                naming their reps' deals that stalled, lack recommended activities, slipped \
@@ -417,6 +463,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "nudges snooze",
+        group: Group::DigestNudges,
         summary: "Stop coaching nudges about a deal for some days",
         help: "Silences the coaching nudges about one deal for `days` days, counting today, \
                when you are already on it. The deal's owner's manager or an admin may snooze.",
@@ -429,6 +476,7 @@ pub const CATALOGUE: &[CommandSpec] = &[
     },
     CommandSpec {
         name: "help",
+        group: Group::Help,
         summary: "List every command, or explain one",
         help: "Without a command, lists every command with its usage. With one, explains it: \
                its options, who may use it and an example.",
@@ -454,6 +502,19 @@ pub fn suggest(typed: &str) -> Option<&'static str> {
 }
 
 impl CommandSpec {
+    /// `/advance deal [to] [override]`: required options bare, optional ones in brackets.
+    pub fn usage(&self) -> String {
+        let mut out = format!("/{}", self.name);
+        for option in self.options {
+            if option.required {
+                out.push_str(&format!(" {}", option.name));
+            } else {
+                out.push_str(&format!(" [{}]", option.name));
+            }
+        }
+        out
+    }
+
     pub fn option(&self, name: &str) -> Option<&'static OptionSpec> {
         self.options
             .iter()
@@ -473,7 +534,6 @@ fn normalize(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::values::text_limit;
 
     /// Discord's rule for command, subcommand and option names: `^[-_\p{Ll}\p{N}]{1,32}$`.
     fn is_discord_name(s: &str) -> bool {
@@ -574,20 +634,6 @@ mod tests {
     }
 
     #[test]
-    fn every_text_option_has_a_length_limit() {
-        for spec in CATALOGUE {
-            for option in spec.options.iter().filter(|o| o.kind == OptionKind::Text) {
-                assert!(
-                    text_limit(option.name).is_some(),
-                    "{} {}",
-                    spec.name,
-                    option.name
-                );
-            }
-        }
-    }
-
-    #[test]
     fn help_and_examples_are_filled_in_and_examples_start_with_their_command() {
         for spec in CATALOGUE {
             assert!(spec.help.len() > spec.summary.len() / 2, "{}", spec.name);
@@ -614,6 +660,43 @@ mod tests {
             };
             assert_eq!(spec.min_role, expected, "{}", spec.name);
         }
+    }
+
+    #[test]
+    fn every_command_has_a_headed_group_but_help_and_each_group_is_listed_together() {
+        for (i, spec) in CATALOGUE.iter().enumerate() {
+            assert_eq!(
+                spec.group.heading().is_none(),
+                spec.name == "help",
+                "{}: only help goes without a heading",
+                spec.name
+            );
+            let mut after = CATALOGUE[i + 1..]
+                .iter()
+                .skip_while(|s| s.group == spec.group);
+            assert!(
+                after.all(|s| s.group != spec.group),
+                "{}: {:?} is split; /help would show its heading twice",
+                spec.name,
+                spec.group
+            );
+        }
+        assert_eq!(CATALOGUE.last().map(|s| s.name), Some("help"));
+    }
+
+    #[test]
+    fn usage_brackets_optional_options() {
+        let advance = find("advance").map(CommandSpec::usage);
+        assert_eq!(advance.as_deref(), Some("/advance deal [to] [override]"));
+        let new = find("deal new").map(CommandSpec::usage);
+        assert_eq!(
+            new.as_deref(),
+            Some("/deal new name amount close [owner] [stage]")
+        );
+        assert_eq!(
+            find("team list").map(CommandSpec::usage).as_deref(),
+            Some("/team list")
+        );
     }
 
     #[test]

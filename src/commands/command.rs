@@ -1,9 +1,9 @@
 //! The command catalogue as data: one variant per thing a person can ask dealgate to do.
 //!
-//! When a variant changes, these change with it: its entry in `catalogue.rs` (name, options,
-//! help), the parsers (console text here; Discord options and Slack text in their adapters),
-//! the service use case it calls, its reply builder, README.md's command list, and here
-//! `Command::name` and the option list that `Display` writes (a round-trip test checks both).
+//! When a variant changes, these change with it: its entry in `catalogue.rs` (name, help group,
+//! options, help), the parsers (console text here; Discord options and Slack text in their
+//! adapters), the service use case it calls, its reply builder, README.md's command list, and
+//! here `Command::name` and the option list that `Display` writes (a round-trip test checks both).
 
 use std::fmt;
 

@@ -10,9 +10,7 @@
 
 use thiserror::Error;
 
-use super::catalogue::CommandSpec;
-use super::help::usage;
-use super::values::thousands;
+use super::catalogue::{self, CATALOGUE, CommandSpec};
 use crate::engine::ids::ValueError;
 use crate::engine::text::code_point;
 
@@ -136,6 +134,48 @@ pub enum ValueProblem {
     },
 }
 
+/// The refusal for a name that is not a command: the nearest command if one is close enough,
+/// or for a group word (`deal`, `team`) the words that may follow it.
+pub(crate) fn unknown_command(first: &str, second: Option<&str>) -> ParseError {
+    let one = first.trim().trim_start_matches('/').to_lowercase();
+    let second = second.map(str::to_lowercase);
+    let two = second.as_ref().map(|s| format!("{one} {s}"));
+    if let Some(group) = CATALOGUE
+        .iter()
+        .find_map(|s| s.name.split_once(' ').map(|(g, _)| g).filter(|g| *g == one))
+    {
+        if let Some(suggestion) = two.as_deref().and_then(catalogue::suggest) {
+            let typed = two.unwrap_or_default();
+            return ParseError::UnknownCommand {
+                typed,
+                suggestion: Some(suggestion),
+            };
+        }
+        let choices = CATALOGUE
+            .iter()
+            .filter_map(|s| s.name.strip_prefix(group)?.strip_prefix(' '))
+            .collect();
+        return ParseError::UnknownSubcommand {
+            group,
+            typed: second,
+            choices,
+        };
+    }
+    // `dael new` is a typo of a two-word name; `advnce 42` of a one-word one.
+    if let Some(suggestion) = two.as_deref().and_then(catalogue::suggest) {
+        let typed = two.unwrap_or_default();
+        return ParseError::UnknownCommand {
+            typed,
+            suggestion: Some(suggestion),
+        };
+    }
+    let suggestion = catalogue::suggest(&one);
+    ParseError::UnknownCommand {
+        typed: one,
+        suggestion,
+    }
+}
+
 const HELP_HINT: &str = " `/help` lists every command.";
 
 fn did_you_mean(suggestion: &Option<&'static str>, prefix: &str) -> String {
@@ -145,7 +185,7 @@ fn did_you_mean(suggestion: &Option<&'static str>, prefix: &str) -> String {
 }
 
 fn usage_hint(spec: &CommandSpec) -> String {
-    format!("Usage: `{}` — e.g. `{}`", usage(spec), spec.example)
+    format!("Usage: `{}` — e.g. `{}`", spec.usage(), spec.example)
 }
 
 fn incomplete(group: &str, typed: &Option<String>, choices: &[&str]) -> String {
@@ -209,4 +249,17 @@ fn capitalize(s: &str) -> String {
         .next()
         .map(|c| c.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
+}
+
+/// `1204` → `1,204`, as people read counts.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
 }

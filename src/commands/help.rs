@@ -13,43 +13,10 @@
 //!   Example: `/advance deal-42 proposal`
 //! ```
 
-use super::catalogue::{self, CommandSpec};
-use super::parse::{ParseError, unknown_command};
+use super::catalogue::{self, CATALOGUE, CommandSpec};
+use super::error::{ParseError, unknown_command};
 use super::reply::Reply;
 use crate::engine::playbook::Role;
-
-/// The groups `/help` lists commands under, in order. `help` itself closes the list.
-const GROUPS: &[(&str, &[&str])] = &[
-    ("Deals", &["deal new", "deal show", "deal list", "deal set"]),
-    (
-        "Progress",
-        &["log", "advance", "back", "approve", "won", "lost"],
-    ),
-    ("Playbook & forecast", &["playbook", "forecast"]),
-    ("Team", &["team set", "team list"]),
-    (
-        "Digest & nudges",
-        &[
-            "digest setup",
-            "digest preview",
-            "nudges setup",
-            "nudges snooze",
-        ],
-    ),
-];
-
-/// `/advance deal [to] [override]`: required options bare, optional ones in brackets.
-pub fn usage(spec: &CommandSpec) -> String {
-    let mut out = format!("/{}", spec.name);
-    for option in spec.options {
-        if option.required {
-            out.push_str(&format!(" {}", option.name));
-        } else {
-            out.push_str(&format!(" [{}]", option.name));
-        }
-    }
-    out
-}
 
 /// The reply to `/help` (no command) or `/help command`. Help is personal, so it is ephemeral.
 pub fn help_reply(command: Option<&str>) -> Result<Reply, ParseError> {
@@ -64,26 +31,27 @@ pub fn help_reply(command: Option<&str>) -> Result<Reply, ParseError> {
 
 fn overview() -> Reply {
     let mut reply = Reply::new("dealgate commands").ephemeral();
-    for (group, names) in GROUPS {
-        reply = reply.line(format!("**{group}**"));
-        for spec in names.iter().filter_map(|name| catalogue::find(name)) {
-            reply = reply.line(summary_line(spec));
+    let mut group = None;
+    for spec in CATALOGUE {
+        if group != Some(spec.group) {
+            group = Some(spec.group);
+            if let Some(heading) = spec.group.heading() {
+                reply = reply.line(format!("**{heading}**"));
+            }
         }
-    }
-    if let Some(help) = catalogue::find("help") {
-        reply = reply.line(summary_line(help));
+        reply = reply.line(summary_line(spec));
     }
     reply
 }
 
 fn summary_line(spec: &CommandSpec) -> String {
-    format!("`{}`: {}", usage(spec), spec.summary)
+    format!("`{}`: {}", spec.usage(), spec.summary)
 }
 
 fn explain(spec: &CommandSpec) -> Reply {
     let mut reply = Reply::new(format!("/{}", spec.name))
         .ephemeral()
-        .line(format!("Usage: `{}`", usage(spec)))
+        .line(format!("Usage: `{}`", spec.usage()))
         .line(spec.help);
     if spec.min_role > Role::Rep {
         reply = reply.line(format!("Who: {}s and above.", spec.min_role));
@@ -105,49 +73,9 @@ fn explain(spec: &CommandSpec) -> Reply {
     reply.line(format!("Example: `{}`", spec.example))
 }
 
-/// Every catalogue command is listed in exactly one group, or is `help`.
-#[cfg(test)]
-fn listed_once(name: &str) -> bool {
-    let count = GROUPS
-        .iter()
-        .flat_map(|(_, names)| names.iter())
-        .filter(|n| **n == name)
-        .count();
-    count == 1 || (name == "help" && count == 0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::commands::catalogue::CATALOGUE;
-
-    #[test]
-    fn usage_brackets_optional_options() {
-        let advance = catalogue::find("advance").map(usage);
-        assert_eq!(advance.as_deref(), Some("/advance deal [to] [override]"));
-        let new = catalogue::find("deal new").map(usage);
-        assert_eq!(
-            new.as_deref(),
-            Some("/deal new name amount close [owner] [stage]")
-        );
-        assert_eq!(
-            catalogue::find("team list").map(usage).as_deref(),
-            Some("/team list")
-        );
-    }
-
-    #[test]
-    fn every_command_is_in_exactly_one_help_group() {
-        for spec in CATALOGUE {
-            assert!(listed_once(spec.name), "{}", spec.name);
-        }
-        for name in GROUPS.iter().flat_map(|(_, names)| names.iter()) {
-            assert!(
-                catalogue::find(name).is_some(),
-                "{name} is grouped but not in the catalogue"
-            );
-        }
-    }
 
     #[test]
     fn the_overview_lists_every_command_under_its_group_and_is_private() {
@@ -163,6 +91,12 @@ mod tests {
                 "{}",
                 spec.name
             );
+            if let Some(heading) = spec.group.heading() {
+                let at = reply.lines.iter().position(|l| *l == line);
+                let under =
+                    at.and_then(|at| reply.lines[..at].iter().rfind(|l| l.starts_with("**")));
+                assert_eq!(under, Some(&format!("**{heading}**")), "{}", spec.name);
+            }
         }
         assert_eq!(
             reply.lines.last().map(String::as_str),

@@ -15,13 +15,14 @@
 
 use chrono::NaiveDate;
 
-use super::catalogue::{self, CATALOGUE, CommandSpec, OptionKind, OptionSpec};
+use super::catalogue::{self, CommandSpec, OptionKind, OptionSpec};
 use super::command::{Command, PeriodSpec, UserRef};
 use super::tokenize::{Token, tokens};
 use super::values::text_limit;
 use crate::engine::ids::{ActivityId, DealNumber, FieldName, Money, StageId};
 use crate::engine::playbook::Role;
 
+pub(crate) use super::error::unknown_command;
 pub use super::error::{ParseError, ValueProblem};
 pub use super::tokenize::tokenize;
 pub use super::values::{parse_date, parse_period, parse_user};
@@ -71,48 +72,6 @@ fn command_name(
         &first.text,
         second.map(|s| s.text.as_str()),
     ))
-}
-
-/// The refusal for a name that is not a command: the nearest command if one is close enough,
-/// or for a group word (`deal`, `team`) the words that may follow it.
-pub(crate) fn unknown_command(first: &str, second: Option<&str>) -> ParseError {
-    let one = first.trim().trim_start_matches('/').to_lowercase();
-    let second = second.map(str::to_lowercase);
-    let two = second.as_ref().map(|s| format!("{one} {s}"));
-    if let Some(group) = CATALOGUE
-        .iter()
-        .find_map(|s| s.name.split_once(' ').map(|(g, _)| g).filter(|g| *g == one))
-    {
-        if let Some(suggestion) = two.as_deref().and_then(catalogue::suggest) {
-            let typed = two.unwrap_or_default();
-            return ParseError::UnknownCommand {
-                typed,
-                suggestion: Some(suggestion),
-            };
-        }
-        let choices = CATALOGUE
-            .iter()
-            .filter_map(|s| s.name.strip_prefix(group)?.strip_prefix(' '))
-            .collect();
-        return ParseError::UnknownSubcommand {
-            group,
-            typed: second,
-            choices,
-        };
-    }
-    // `dael new` is a typo of a two-word name; `advnce 42` of a one-word one.
-    if let Some(suggestion) = two.as_deref().and_then(catalogue::suggest) {
-        let typed = two.unwrap_or_default();
-        return ParseError::UnknownCommand {
-            typed,
-            suggestion: Some(suggestion),
-        };
-    }
-    let suggestion = catalogue::suggest(&one);
-    ParseError::UnknownCommand {
-        typed: one,
-        suggestion,
-    }
 }
 
 /// `name:value` when `name` looks like an option name (`to`, `override`); a time (`10:30`) or a

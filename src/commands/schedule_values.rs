@@ -11,7 +11,7 @@
 use chrono::NaiveTime;
 use chrono_tz::Tz;
 
-use super::parse::{ParseError, ValueProblem};
+use super::error::{ParseError, ValueProblem};
 use crate::engine::schedule::{parse_time_of_day, parse_zone};
 use crate::engine::suggest::closest;
 

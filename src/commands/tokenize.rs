@@ -14,7 +14,7 @@
 use std::iter::{Enumerate, Peekable};
 use std::str::Chars;
 
-use super::parse::ParseError;
+use super::error::ParseError;
 
 /// One word of a line.
 #[derive(Debug, Clone, PartialEq, Eq)]

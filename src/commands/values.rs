@@ -14,7 +14,7 @@ use std::fmt;
 use chrono::NaiveDate;
 
 use super::command::{PeriodSpec, UserRef, limits};
-use super::parse::{ParseError, ValueProblem};
+use super::error::{ParseError, ValueProblem};
 
 const MONTHS: [&str; 12] = [
     "January",
@@ -226,7 +226,7 @@ impl fmt::Display for UserRef {
 }
 
 /// How a text option is named in a length error, and its limit in characters. Every `Text`
-/// option in the catalogue has one (a catalogue test checks).
+/// option in the catalogue has one (a test below checks).
 pub(crate) fn text_limit(option: &str) -> Option<(&'static str, usize)> {
     match option {
         "name" => Some(("a deal name", limits::DEAL_NAME)),
@@ -263,15 +263,22 @@ pub(crate) fn is_prose(option: &str) -> bool {
     matches!(option, "note" | "reason" | "override")
 }
 
-/// `1204` → `1,204`, as people read counts.
-pub(crate) fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::commands::catalogue::{CATALOGUE, OptionKind};
+
+    #[test]
+    fn every_text_option_has_a_length_limit() {
+        for spec in CATALOGUE {
+            for option in spec.options.iter().filter(|o| o.kind == OptionKind::Text) {
+                assert!(
+                    text_limit(option.name).is_some(),
+                    "{} {}",
+                    spec.name,
+                    option.name
+                );
+            }
         }
-        out.push(ch);
     }
-    out
 }

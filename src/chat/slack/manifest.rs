@@ -12,7 +12,6 @@ use serde_json::{Value, json};
 use super::dispatch::CATCH_ALL;
 use crate::chat::cut;
 use crate::commands::catalogue::{CATALOGUE, CommandSpec};
-use crate::commands::help::usage;
 
 /// Bot scopes: slash commands, posting (also in public channels the bot was not invited to,
 /// for the digest), opening DMs (nudges) and uploading the digest chart.
@@ -106,7 +105,7 @@ fn group_command(group: &str, url: &str) -> Value {
 /// The usage after the command's own slash word: `deal [to] [override]` for `/advance`,
 /// `new name amount close [owner] [stage]` for `/deal new`.
 fn hint(spec: &CommandSpec) -> String {
-    let full = usage(spec);
+    let full = spec.usage();
     let first = spec.name.split(' ').next().unwrap_or_default();
     full.strip_prefix(&format!("/{first}"))
         .unwrap_or(&full)
