@@ -6,12 +6,13 @@ use super::UserRef;
 use super::limits;
 use crate::engine::coaching::{Coverage, coverage, days_in_stage, is_stalled};
 use crate::engine::deal::DealStatus;
-use crate::engine::deal::{ActivityEntry, Deal, StageChange};
+use crate::engine::deal::{ActivityEntry, Deal};
 use crate::engine::gates::{GateCheck, evaluate_stage};
 use crate::engine::ids::{ActivityId, DealNumber, FieldName, Money, StageId};
 use crate::engine::people::Member;
 use crate::engine::playbook::{BUILTIN_FIELDS, Playbook, Role};
 use crate::engine::suggest::closest;
+use crate::engine::transition::StageChange;
 use crate::store::deals::{self, DealFilter, NewActivity, NewDeal, NewStageChange};
 use crate::store::{ActivityRow, Conn, StoredDeal, members, tenants};
 

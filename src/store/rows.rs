@@ -7,12 +7,12 @@ use sqlx::FromRow;
 use super::time::{parse_date, parse_ts};
 use super::{Result, StoreError};
 use crate::engine::deal::{
-    ActivityEntry, Deal, DealFacts, DealStatus, GivenApproval, LoggedActivity, StageChange,
+    ActivityEntry, Deal, DealFacts, DealStatus, GivenApproval, LoggedActivity,
 };
 use crate::engine::ids::{ActivityId, DealNumber, Money};
 use crate::engine::people::Member;
 use crate::engine::playbook::Role;
-use crate::engine::transition::TransitionKind;
+use crate::engine::transition::{StageChange, TransitionKind};
 
 #[derive(Debug, Clone, FromRow)]
 pub struct TenantRow {

@@ -87,23 +87,6 @@ pub struct ActivityEntry {
     pub at: DateTime<Utc>,
 }
 
-/// One step of a deal's stage history.
-#[derive(Debug, Clone, PartialEq)]
-pub struct StageChange {
-    /// `None` for the stage a deal was created in.
-    pub from: Option<StageId>,
-    pub to: StageId,
-    /// How: created (`None`), advanced, moved back, won or lost.
-    pub kind: Option<crate::transition::TransitionKind>,
-    /// Who moved it (a member id).
-    pub actor_id: i64,
-    /// Whether unmet gates were passed by a manager's override, and which.
-    pub overridden: bool,
-    pub overridden_gates: Vec<String>,
-    pub reason: Option<String>,
-    pub at: DateTime<Utc>,
-}
-
 /// A deal and everything logged against it that gates can ask about.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DealFacts {

@@ -53,6 +53,23 @@ impl TransitionKind {
     }
 }
 
+/// One step of a deal's stage history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageChange {
+    /// `None` for the stage a deal was created in.
+    pub from: Option<StageId>,
+    pub to: StageId,
+    /// How: created (`None`), advanced, moved back, won or lost.
+    pub kind: Option<TransitionKind>,
+    /// Who moved it (a member id).
+    pub actor_id: i64,
+    /// Whether unmet gates were passed by a manager's override, and which.
+    pub overridden: bool,
+    pub overridden_gates: Vec<String>,
+    pub reason: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
 /// An allowed move, ready to be recorded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transition {
