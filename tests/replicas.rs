@@ -11,12 +11,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use chrono::NaiveDate;
 use dealgate::chat::console::caller;
 use dealgate::clock::Clock;
+use dealgate::engine::deal::{ActivityEntry, LoggedActivity};
 use dealgate::engine::gates::evaluate_stage;
 use dealgate::engine::ids::{ActivityId, DealNumber, Money};
 use dealgate::engine::playbook::Role;
 use dealgate::engine::transition::Refusal;
 use dealgate::service::{Claim, FieldValue, Service, ServiceError, Session};
-use dealgate::store::{ActivityRow, StoredDeal, deals, receipts};
+use dealgate::store::{ActivityRow, deals, receipts};
 use support::{TestApp, WORKSPACE, user};
 use tokio::sync::Barrier;
 
@@ -289,7 +290,11 @@ async fn two_replicas_logging_and_advancing_ten_deals_lose_nothing_and_double_no
                 .collect();
             let mut then = deal.clone();
             then.stage = from.parse().unwrap();
-            let facts = then.facts_from_rows(&visible, &[]).unwrap();
+            let logged = visible
+                .iter()
+                .map(|a| LoggedActivity::from(&ActivityEntry::try_from(a).unwrap()))
+                .collect();
+            let facts = then.facts(logged, Vec::new());
             let stage = playbook.stage(&then.stage).unwrap();
             let unmet: Vec<_> = evaluate_stage(&playbook, stage, &facts, today)
                 .into_iter()

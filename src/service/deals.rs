@@ -14,7 +14,7 @@ use crate::engine::playbook::{BUILTIN_FIELDS, Playbook, Role};
 use crate::engine::suggest::closest;
 use crate::engine::transition::StageChange;
 use crate::store::deals::{self, DealFilter, NewActivity, NewDeal, NewStageChange};
-use crate::store::{ActivityRow, Conn, StoredDeal, members, tenants};
+use crate::store::{Conn, members, tenants};
 
 use super::authz::{require_act_on, require_approver};
 use super::workspace::resolve_user;
@@ -370,21 +370,19 @@ impl Service {
                 stage: deal.stage.as_str(),
             };
             let effect = session.delivery.as_ref().map(|d| d.effect());
-            let id = deals::log_unless_changed(&self.store, &deal, &new, now, effect).await?;
+            deals::log_unless_changed(&self.store, &deal, &new, now, effect).await?;
             let recommended_here = session
                 .playbook
                 .stage(&deal.stage)
                 .is_some_and(|s| s.activities.iter().any(|a| &a.id == activity));
             // The reply shows what was read, plus this activity (the newest): the write's
             // version check proved no move or edit came between.
-            records.activities.push(ActivityRow {
-                id,
-                deal_id: deal.id,
+            records.activities.push(ActivityEntry {
+                activity: activity.clone(),
                 member_id: session.member.id,
-                activity: activity.to_string(),
                 note: note.map(str::to_string),
-                stage: deal.stage.to_string(),
-                at: crate::store::ts(now),
+                stage: deal.stage.clone(),
+                at: now,
             });
             let view = self.view_of(&session.playbook, deal, owner, records)?;
             Ok((view, recommended_here))
@@ -467,12 +465,7 @@ impl Service {
         records: deals::DealRecords,
     ) -> ServiceResult<DealView> {
         let now = self.clock.now();
-        let deals::DealRecords {
-            activities: acts,
-            approvals: apps,
-            stage_changes: history,
-        } = records;
-        let facts = deal.facts_from_rows(&acts, &apps)?;
+        let facts = records.facts(&deal);
         let stage = playbook.stage(&deal.stage);
         let open = deal.status == DealStatus::Open;
         let checks = match stage {
@@ -481,16 +474,12 @@ impl Service {
         };
         let coverage = stage.filter(|_| open).map(|s| coverage(s, &facts));
         let stalled = open && stage.is_some_and(|s| is_stalled(s, &facts, now));
-        let recent_activities = acts
-            .iter()
-            .rev()
-            .take(10)
-            .map(ActivityEntry::try_from)
-            .collect::<Result<_, _>>()?;
-        let history = history
-            .iter()
-            .map(StageChange::try_from)
-            .collect::<Result<_, _>>()?;
+        let deals::DealRecords {
+            activities,
+            stage_changes: history,
+            ..
+        } = records;
+        let recent_activities = activities.into_iter().rev().take(10).collect();
         Ok(DealView {
             days_in_stage: days_in_stage(&facts, now),
             deal,

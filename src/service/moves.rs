@@ -10,7 +10,6 @@ use super::authz::{require_act_on, require_approver};
 use super::deals::{DealView, check_text, known_stage};
 use super::limits;
 use super::{Service, ServiceError, ServiceResult, Session, retrying};
-use crate::store::StoredDeal;
 use crate::store::deals::{self, NewStageChange};
 
 /// A move that happened.
@@ -94,7 +93,7 @@ impl Service {
             // briefly. A deal changed meanwhile fails the version check and the move is planned
             // again on fresh data.
             let (mut deal, owner, mut records) = self.load_with_records(session, number).await?;
-            let facts = deal.facts_from_rows(&records.activities, &records.approvals)?;
+            let facts = records.facts(&deal);
             require_act_on(&session.member, &owner, &format!("move {number}"))?;
             if override_reason.is_some() {
                 require_approver(

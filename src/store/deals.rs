@@ -10,13 +10,16 @@ use super::members::member_prefixed;
 use super::receipts::{EFFECT, Effect, already_applied, mark_applied};
 use super::{
     ActivityRow, ApprovalRow, Backend, Conn, DealRow, Result, StageChangeRow, Store, StoreError,
-    StoredDeal,
+    fields_json, given_approval,
 };
 use super::{date_text, ts};
-use crate::engine::deal::{Deal, DealStatus};
+use crate::engine::deal::{
+    ActivityEntry, Deal, DealFacts, DealStatus, GivenApproval, LoggedActivity,
+};
 use crate::engine::ids::{DealNumber, Money, StageId};
 use crate::engine::people::Member;
 use crate::engine::playbook::Role;
+use crate::engine::transition::StageChange;
 
 pub struct NewDeal<'a> {
     pub tenant_id: i64,
@@ -194,7 +197,7 @@ fn bind_update<'q>(q: AnyQuery<'q>, deal: &Deal, now: DateTime<Utc>) -> AnyQuery
         .bind(deal.stage.as_str().to_string())
         .bind(ts(deal.stage_entered_at))
         .bind(deal.status.as_str().to_string())
-        .bind(deal.fields_json())
+        .bind(fields_json(deal))
         .bind(deal.closed_at.map(ts))
         .bind(ts(now))
         .bind(deal.id)
@@ -226,7 +229,7 @@ pub async fn record_move(
     store: &Store,
     change: &NewStageChange<'_>,
     now: DateTime<Utc>,
-) -> Result<(Deal, StageChangeRow)> {
+) -> Result<(Deal, StageChange)> {
     let deal = change.deal;
     let history = "INSERT INTO stage_changes (tenant_id, deal_id, actor_id, from_stage, \
          to_stage, kind, overridden, gates, reason, at)";
@@ -289,7 +292,7 @@ pub async fn record_move(
         reason: change.reason.map(str::to_string),
         at: ts(now),
     };
-    Ok((written, history_row))
+    Ok((written, StageChange::try_from(&history_row)?))
 }
 
 /// Binds `$13`–`$19` of `record_move`: the history row's own values.
@@ -477,9 +480,19 @@ pub async fn approvals(conn: &mut Conn, deal_id: i64) -> Result<Vec<ApprovalRow>
 /// Everything recorded against one deal, oldest first in each list.
 #[derive(Debug, Clone, Default)]
 pub struct DealRecords {
-    pub activities: Vec<ActivityRow>,
-    pub approvals: Vec<ApprovalRow>,
-    pub stage_changes: Vec<StageChangeRow>,
+    pub activities: Vec<ActivityEntry>,
+    pub approvals: Vec<GivenApproval>,
+    pub stage_changes: Vec<StageChange>,
+}
+
+impl DealRecords {
+    /// What the gates need to judge `deal`, with these records.
+    pub fn facts(&self, deal: &Deal) -> DealFacts {
+        deal.facts(
+            self.activities.iter().map(LoggedActivity::from).collect(),
+            self.approvals.clone(),
+        )
+    }
 }
 
 /// A deal's activities, approvals and stage changes in one statement (a view of a deal needs
@@ -513,7 +526,7 @@ fn records_from(rows: &[AnyRow], deal_id: i64) -> Result<DealRecords> {
         let who: i64 = row.try_get("who")?;
         let at: String = row.try_get("at")?;
         match row.try_get::<i64, _>("k")? {
-            1 => out.activities.push(ActivityRow {
+            1 => out.activities.push(ActivityEntry::try_from(&ActivityRow {
                 id,
                 deal_id,
                 member_id: who,
@@ -521,8 +534,8 @@ fn records_from(rows: &[AnyRow], deal_id: i64) -> Result<DealRecords> {
                 note: row.try_get("b")?,
                 stage: row.try_get("c")?,
                 at,
-            }),
-            2 => out.approvals.push(ApprovalRow {
+            })?),
+            2 => out.approvals.push(given_approval(&ApprovalRow {
                 id,
                 deal_id,
                 approver_id: who,
@@ -530,19 +543,21 @@ fn records_from(rows: &[AnyRow], deal_id: i64) -> Result<DealRecords> {
                 note: row.try_get("b")?,
                 stage: row.try_get("c")?,
                 at,
-            }),
-            _ => out.stage_changes.push(StageChangeRow {
-                id,
-                deal_id,
-                actor_id: who,
-                from_stage: row.try_get("a")?,
-                reason: row.try_get("b")?,
-                to_stage: row.try_get("c")?,
-                kind: row.try_get("d")?,
-                overridden: row.try_get("n")?,
-                gates: row.try_get("g")?,
-                at,
-            }),
+            })?),
+            _ => out
+                .stage_changes
+                .push(StageChange::try_from(&StageChangeRow {
+                    id,
+                    deal_id,
+                    actor_id: who,
+                    from_stage: row.try_get("a")?,
+                    reason: row.try_get("b")?,
+                    to_stage: row.try_get("c")?,
+                    kind: row.try_get("d")?,
+                    overridden: row.try_get("n")?,
+                    gates: row.try_get("g")?,
+                    at,
+                })?),
         }
     }
     Ok(out)

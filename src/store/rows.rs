@@ -6,10 +6,8 @@ use sqlx::FromRow;
 
 use super::time::{parse_date, parse_ts};
 use super::{Result, StoreError};
-use crate::engine::deal::{
-    ActivityEntry, Deal, DealFacts, DealStatus, GivenApproval, LoggedActivity,
-};
-use crate::engine::ids::{ActivityId, DealNumber, Money};
+use crate::engine::deal::{ActivityEntry, Deal, DealStatus, GivenApproval};
+use crate::engine::ids::{DealNumber, Money};
 use crate::engine::people::Member;
 use crate::engine::playbook::Role;
 use crate::engine::transition::{StageChange, TransitionKind};
@@ -127,67 +125,26 @@ impl TryFrom<DealRow> for Deal {
     }
 }
 
-/// A deal as the store writes it and reads what was logged against it.
-pub trait StoredDeal {
-    /// The fields JSON as stored.
-    fn fields_json(&self) -> String;
-
-    /// What the engine needs to judge this deal, from the rows logged against it.
-    fn facts_from_rows(
-        &self,
-        activities: &[ActivityRow],
-        approvals: &[ApprovalRow],
-    ) -> Result<DealFacts>;
+/// A deal's custom fields as the store keeps them (a JSON object).
+pub fn fields_json(deal: &Deal) -> String {
+    let plain: BTreeMap<&str, &str> = deal
+        .fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    serde_json::to_string(&plain).unwrap_or_else(|_| "{}".to_string())
 }
 
-impl StoredDeal for Deal {
-    fn fields_json(&self) -> String {
-        let plain: BTreeMap<&str, &str> = self
-            .fields
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        serde_json::to_string(&plain).unwrap_or_else(|_| "{}".to_string())
-    }
-
-    fn facts_from_rows(
-        &self,
-        activities: &[ActivityRow],
-        approvals: &[ApprovalRow],
-    ) -> Result<DealFacts> {
-        let activities = activities
-            .iter()
-            .map(|a| {
-                Ok(LoggedActivity {
-                    activity: a.activity.parse::<ActivityId>().map_err(|_| {
-                        StoreError::Corrupt {
-                            table: "activities",
-                            detail: format!("activity `{}`", a.activity),
-                        }
-                    })?,
-                    stage: a.stage.parse().map_err(|_| StoreError::Corrupt {
-                        table: "activities",
-                        detail: format!("stage `{}`", a.stage),
-                    })?,
-                    at: parse_ts("activities", &a.at)?,
-                })
-            })
-            .collect::<Result<_>>()?;
-        let approvals = approvals
-            .iter()
-            .map(|a| {
-                Ok(GivenApproval {
-                    stage: a.stage.parse().map_err(|_| StoreError::Corrupt {
-                        table: "approvals",
-                        detail: format!("stage `{}`", a.stage),
-                    })?,
-                    role: Role::parse(&a.role).unwrap_or(Role::Rep),
-                    at: parse_ts("approvals", &a.at)?,
-                })
-            })
-            .collect::<Result<_>>()?;
-        Ok(Deal::facts(self, activities, approvals))
-    }
+/// An approval as the gates count it.
+pub fn given_approval(a: &ApprovalRow) -> Result<GivenApproval> {
+    Ok(GivenApproval {
+        stage: a.stage.parse().map_err(|_| StoreError::Corrupt {
+            table: "approvals",
+            detail: format!("stage `{}`", a.stage),
+        })?,
+        role: Role::parse(&a.role).unwrap_or(Role::Rep),
+        at: parse_ts("approvals", &a.at)?,
+    })
 }
 
 #[derive(Debug, Clone, FromRow)]

@@ -87,6 +87,16 @@ pub struct ActivityEntry {
     pub at: DateTime<Utc>,
 }
 
+impl From<&ActivityEntry> for LoggedActivity {
+    fn from(a: &ActivityEntry) -> Self {
+        Self {
+            activity: a.activity.clone(),
+            stage: a.stage.clone(),
+            at: a.at,
+        }
+    }
+}
+
 /// A deal and everything logged against it that gates can ask about.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DealFacts {
