@@ -21,6 +21,7 @@ mod workspace;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+pub use crate::engine::schedule::Schedule;
 pub use deals::{DealSummary, DealView, FieldValue, LoggedOutcome, known_stage};
 pub use digest::{
     ChangedDeal, Changes, DigestFigures, DigestScope, LATE_STAGE_QUIET_DAYS, LIST_LIMIT, RiskDeal,
@@ -32,7 +33,7 @@ pub use interactions::{Claim, DEFAULT_CLAIM_LEASE, Delivery, RECEIPTS_KEPT};
 pub use moves::Moved;
 pub use outbox::{MessageStatus, NewMessage, QueuedMessage, Target};
 pub use people::ApprovalRequest;
-pub use schedule::{DEFAULT_DIGEST_TIME, DEFAULT_TIMEZONE, MAX_SNOOZE_DAYS, Schedule, Snoozed};
+pub use schedule::{DEFAULT_DIGEST_TIME, DEFAULT_TIMEZONE, MAX_SNOOZE_DAYS, Snoozed};
 pub use scheduled::{DigestRun, Job, NudgeItem, NudgePlan, PlannedNudge, Workspace};
 pub use suggest::{Choice, StageDirection};
 pub use workspace::{Caller, Platform, PlaybookSource, Session, TeamMember};

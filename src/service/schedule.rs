@@ -9,63 +9,17 @@ use super::deals::{load_deal, owner_of, require_open};
 use super::{DigestFigures, DigestScope, Service, ServiceError, ServiceResult, Session};
 use crate::engine::ids::DealNumber;
 use crate::engine::playbook::Role;
-use crate::engine::schedule::{Daily, parse_zone};
+use crate::engine::schedule::{Daily, Schedule, parse_time_of_day, parse_zone};
 use crate::store::date_text;
-use crate::store::schedules::{self, ScheduleRow};
+use crate::store::schedules;
 
 /// The defaults a workspace has before anyone sets a schedule.
 pub const DEFAULT_DIGEST_TIME: &str = "08:30";
 pub const DEFAULT_TIMEZONE: &str = "UTC";
+pub const DEFAULT_NUDGES_TIME: &str = "09:00";
+pub const DEFAULT_NUDGE_REPEAT_DAYS: u32 = 7;
 /// A snooze may last up to this many days.
 pub const MAX_SNOOZE_DAYS: u32 = 90;
-
-/// A workspace's schedule, typed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Schedule {
-    pub tenant_id: i64,
-    pub digest_channel: Option<String>,
-    pub digest: Daily,
-    pub fiscal_start_month: u32,
-    pub nudges_enabled: bool,
-    pub nudges: Daily,
-    pub nudges_to_reps: bool,
-    pub nudge_repeat_days: u32,
-}
-
-impl TryFrom<&ScheduleRow> for Schedule {
-    type Error = ServiceError;
-
-    fn try_from(r: &ScheduleRow) -> Result<Self, Self::Error> {
-        let bad = |what: &str| {
-            ServiceError::Store(crate::store::StoreError::Corrupt {
-                table: "schedules",
-                detail: format!("{what} of workspace {}", r.tenant_id),
-            })
-        };
-        let zone: Tz = parse_zone(&r.timezone).ok_or_else(|| bad("timezone"))?;
-        let time =
-            |t: &str| crate::engine::schedule::parse_time_of_day(t).ok_or_else(|| bad("time"));
-        let weekdays_only = r.weekdays_only != 0;
-        Ok(Self {
-            tenant_id: r.tenant_id,
-            digest_channel: r.digest_channel.clone(),
-            digest: Daily {
-                at: time(&r.digest_time)?,
-                zone,
-                weekdays_only,
-            },
-            fiscal_start_month: u32::try_from(r.fiscal_start_month).unwrap_or(1),
-            nudges_enabled: r.nudges_enabled != 0,
-            nudges: Daily {
-                at: time(&r.nudges_time)?,
-                zone,
-                weekdays_only,
-            },
-            nudges_to_reps: r.nudges_to_reps != 0,
-            nudge_repeat_days: u32::try_from(r.nudge_repeat_days).unwrap_or(0),
-        })
-    }
-}
 
 /// What `/nudges snooze` did.
 #[derive(Debug, Clone, PartialEq)]
@@ -79,23 +33,26 @@ impl Service {
     /// The workspace's schedule, or the defaults if none was set.
     pub async fn schedule(&self, tenant_id: i64) -> ServiceResult<Schedule> {
         let mut conn = self.store.reader().acquire().await?;
-        let row = schedules::get(&mut conn, tenant_id).await?;
-        match row {
-            Some(r) => Schedule::try_from(&r),
-            None => Schedule::try_from(&ScheduleRow {
-                tenant_id,
-                digest_channel: None,
-                digest_time: DEFAULT_DIGEST_TIME.into(),
-                timezone: DEFAULT_TIMEZONE.into(),
-                weekdays_only: 1,
-                fiscal_start_month: i64::from(self.fiscal_start_month),
-                nudges_enabled: 0,
-                nudges_time: "09:00".into(),
-                nudges_to_reps: 0,
-                nudge_repeat_days: 7,
-                updated_at: String::new(),
-            }),
+        if let Some(schedule) = schedules::get(&mut conn, tenant_id).await? {
+            return Ok(schedule);
         }
+        // What the migration's column defaults say, for a workspace that never set one (the
+        // constants are valid times and zones; a unit test below reads them).
+        let daily = |at: &str| Daily {
+            at: parse_time_of_day(at).unwrap_or_default(),
+            zone: parse_zone(DEFAULT_TIMEZONE).unwrap_or(chrono_tz::UTC),
+            weekdays_only: true,
+        };
+        Ok(Schedule {
+            tenant_id,
+            digest_channel: None,
+            digest: daily(DEFAULT_DIGEST_TIME),
+            fiscal_start_month: self.fiscal_start_month,
+            nudges_enabled: false,
+            nudges: daily(DEFAULT_NUDGES_TIME),
+            nudges_to_reps: false,
+            nudge_repeat_days: DEFAULT_NUDGE_REPEAT_DAYS,
+        })
     }
 
     /// `/digest setup channel time timezone [weekdays-only] [fiscal-start]` (admins). Without
@@ -138,7 +95,7 @@ impl Service {
         }
         self.mark_applied(&mut tx, session).await?;
         tx.commit().await?;
-        Schedule::try_from(&row)
+        Ok(row)
     }
 
     /// `/nudges setup time [to-reps] [repeat-days]` (admins). Nudges use the digest's time zone
@@ -166,7 +123,7 @@ impl Service {
         }
         self.mark_applied(&mut tx, session).await?;
         tx.commit().await?;
-        Schedule::try_from(&row)
+        Ok(row)
     }
 
     /// `/nudges snooze deal days`: the deal's owner's manager, or an admin.
@@ -225,5 +182,23 @@ impl Service {
             today: schedule.digest.today(now),
         };
         self.digest_figures(scope, now).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_times_and_zone_read_as_they_are_written() {
+        assert_eq!(
+            parse_time_of_day(DEFAULT_DIGEST_TIME),
+            NaiveTime::from_hms_opt(8, 30, 0)
+        );
+        assert_eq!(
+            parse_time_of_day(DEFAULT_NUDGES_TIME),
+            NaiveTime::from_hms_opt(9, 0, 0)
+        );
+        assert_eq!(parse_zone(DEFAULT_TIMEZONE), Some(chrono_tz::UTC));
     }
 }

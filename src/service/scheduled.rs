@@ -120,11 +120,11 @@ impl Service {
             schedules::active(&mut conn).await?
         };
         Ok(rows
-            .iter()
-            .filter_map(|row| match Schedule::try_from(row) {
+            .into_iter()
+            .filter_map(|(tenant, read)| match read {
                 Ok(s) => Some(s),
                 Err(e) => {
-                    tracing::error!(tenant = row.tenant_id, error = %e, "schedule unreadable; skipped");
+                    tracing::error!(tenant, error = %e, "schedule unreadable; skipped");
                     None
                 }
             })

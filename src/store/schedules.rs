@@ -3,7 +3,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::FromRow;
 
-use super::{Conn, Result, date_text, ts};
+use super::{Conn, Result, StoreError, date_text, ts};
+use crate::engine::schedule::{Daily, Schedule, parse_time_of_day, parse_zone};
 
 /// A workspace's schedule row. Defaults live in the migration; `/digest setup` and
 /// `/nudges setup` each write their half.
@@ -24,23 +25,60 @@ pub struct ScheduleRow {
     pub updated_at: String,
 }
 
-pub async fn get(conn: &mut Conn, tenant_id: i64) -> Result<Option<ScheduleRow>> {
-    Ok(
-        sqlx::query_as("SELECT * FROM schedules WHERE tenant_id = $1")
-            .bind(tenant_id)
-            .fetch_optional(conn)
-            .await?,
-    )
+impl TryFrom<&ScheduleRow> for Schedule {
+    type Error = StoreError;
+
+    fn try_from(r: &ScheduleRow) -> Result<Self> {
+        let bad = |what: &str| StoreError::Corrupt {
+            table: "schedules",
+            detail: format!("{what} of workspace {}", r.tenant_id),
+        };
+        let zone = parse_zone(&r.timezone).ok_or_else(|| bad("timezone"))?;
+        let time = |t: &str| parse_time_of_day(t).ok_or_else(|| bad("time"));
+        let weekdays_only = r.weekdays_only != 0;
+        Ok(Self {
+            tenant_id: r.tenant_id,
+            digest_channel: r.digest_channel.clone(),
+            digest: Daily {
+                at: time(&r.digest_time)?,
+                zone,
+                weekdays_only,
+            },
+            fiscal_start_month: u32::try_from(r.fiscal_start_month).unwrap_or(1),
+            nudges_enabled: r.nudges_enabled != 0,
+            nudges: Daily {
+                at: time(&r.nudges_time)?,
+                zone,
+                weekdays_only,
+            },
+            nudges_to_reps: r.nudges_to_reps != 0,
+            nudge_repeat_days: u32::try_from(r.nudge_repeat_days).unwrap_or(0),
+        })
+    }
 }
 
-/// Every schedule that has something to run: a digest channel or nudges switched on.
-pub async fn active(conn: &mut Conn) -> Result<Vec<ScheduleRow>> {
-    Ok(sqlx::query_as(
+/// The workspace's schedule, if one was ever set.
+pub async fn get(conn: &mut Conn, tenant_id: i64) -> Result<Option<Schedule>> {
+    let row: Option<ScheduleRow> = sqlx::query_as("SELECT * FROM schedules WHERE tenant_id = $1")
+        .bind(tenant_id)
+        .fetch_optional(conn)
+        .await?;
+    row.as_ref().map(Schedule::try_from).transpose()
+}
+
+/// Every schedule that has something to run: a digest channel or nudges switched on. Each is
+/// read on its own, so one that cannot be read does not hide the others.
+pub async fn active(conn: &mut Conn) -> Result<Vec<(i64, Result<Schedule>)>> {
+    let rows: Vec<ScheduleRow> = sqlx::query_as(
         "SELECT * FROM schedules WHERE digest_channel IS NOT NULL OR nudges_enabled = 1 \
          ORDER BY tenant_id",
     )
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| (r.tenant_id, Schedule::try_from(r)))
+        .collect())
 }
 
 /// Writes the digest half of a schedule, creating the row with defaults if needed.
@@ -52,8 +90,8 @@ pub async fn set_digest(
     timezone: &str,
     weekdays_only: bool,
     now: DateTime<Utc>,
-) -> Result<ScheduleRow> {
-    Ok(sqlx::query_as(
+) -> Result<Schedule> {
+    let row: ScheduleRow = sqlx::query_as(
         "INSERT INTO schedules (tenant_id, digest_channel, digest_time, timezone, weekdays_only, \
          updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (tenant_id) DO UPDATE SET digest_channel = excluded.digest_channel, \
@@ -67,7 +105,8 @@ pub async fn set_digest(
     .bind(i64::from(weekdays_only))
     .bind(ts(now))
     .fetch_one(conn)
-    .await?)
+    .await?;
+    Schedule::try_from(&row)
 }
 
 /// Switches nudges on at `time` (local), creating the row with defaults if needed.
@@ -77,8 +116,8 @@ pub async fn set_nudges(
     time: &str,
     to_reps: bool,
     now: DateTime<Utc>,
-) -> Result<ScheduleRow> {
-    Ok(sqlx::query_as(
+) -> Result<Schedule> {
+    let row: ScheduleRow = sqlx::query_as(
         "INSERT INTO schedules (tenant_id, nudges_enabled, nudges_time, nudges_to_reps, \
          updated_at) VALUES ($1, 1, $2, $3, $4) \
          ON CONFLICT (tenant_id) DO UPDATE SET nudges_enabled = 1, \
@@ -90,7 +129,8 @@ pub async fn set_nudges(
     .bind(i64::from(to_reps))
     .bind(ts(now))
     .fetch_one(conn)
-    .await?)
+    .await?;
+    Schedule::try_from(&row)
 }
 
 /// Sets how many days the same nudge is not repeated, in a workspace that has a schedule row.
@@ -99,8 +139,8 @@ pub async fn set_nudge_repeat(
     tenant_id: i64,
     days: u32,
     now: DateTime<Utc>,
-) -> Result<ScheduleRow> {
-    Ok(sqlx::query_as(
+) -> Result<Schedule> {
+    let row: ScheduleRow = sqlx::query_as(
         "UPDATE schedules SET nudge_repeat_days = $1, updated_at = $2 WHERE tenant_id = $3 \
          RETURNING *",
     )
@@ -108,7 +148,8 @@ pub async fn set_nudge_repeat(
     .bind(ts(now))
     .bind(tenant_id)
     .fetch_one(conn)
-    .await?)
+    .await?;
+    Schedule::try_from(&row)
 }
 
 /// Sets the fiscal year's first month (1 = January) of a workspace that has a schedule row.
@@ -117,8 +158,8 @@ pub async fn set_fiscal_start(
     tenant_id: i64,
     month: u32,
     now: DateTime<Utc>,
-) -> Result<ScheduleRow> {
-    Ok(sqlx::query_as(
+) -> Result<Schedule> {
+    let row: ScheduleRow = sqlx::query_as(
         "UPDATE schedules SET fiscal_start_month = $1, updated_at = $2 WHERE tenant_id = $3 \
          RETURNING *",
     )
@@ -126,7 +167,8 @@ pub async fn set_fiscal_start(
     .bind(ts(now))
     .bind(tenant_id)
     .fetch_one(conn)
-    .await?)
+    .await?;
+    Schedule::try_from(&row)
 }
 
 /// Sets the fiscal year's first month and how many days a nudge is not repeated (tests and

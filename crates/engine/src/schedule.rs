@@ -8,6 +8,20 @@
 use chrono::{DateTime, Datelike, NaiveDate, NaiveTime, Utc, Weekday};
 use chrono_tz::Tz;
 
+/// A workspace's schedule: where and when the digest goes, and the coaching nudges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    pub tenant_id: i64,
+    pub digest_channel: Option<String>,
+    pub digest: Daily,
+    /// The month (1..=12) the fiscal year starts in.
+    pub fiscal_start_month: u32,
+    pub nudges_enabled: bool,
+    pub nudges: Daily,
+    pub nudges_to_reps: bool,
+    pub nudge_repeat_days: u32,
+}
+
 /// A daily schedule: local time of day, zone, and whether weekends are days off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Daily {
