@@ -1,9 +1,9 @@
 //! One dispatcher for both transports: a serenity `Interaction` in, the JSON of the interaction
 //! response out (plus, for slow work, what to finish after answering).
 //!
-//! - Slash command: options → `commands::parse::build` → `commands::execute::execute` → render.
-//! - Autocomplete: the service's suggestions for the option being typed.
-//! - Button: the versioned `custom_id` → the command it stands for, run as the presser.
+//! - Slash command: options → `commands::parse::build` → `commands::interact::handle` → render.
+//! - Autocomplete: `commands::suggest` for the option being typed, cut to Discord's 25.
+//! - Button: the versioned `custom_id` → a typed press, handled as the presser.
 //!
 //! The request bracket (claiming the interaction id, deferring slow work, recording the answer)
 //! is `commands::interact`'s; this module decodes Discord's payloads into an `Invocation` and
