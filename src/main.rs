@@ -156,7 +156,7 @@ enum Cmd {
             long,
             env = "DEALGATE_TICK_SECONDS",
             default_value_t = 30,
-            value_parser = clap::value_parser!(u64).range(1..=3600)
+            value_parser = seconds()
         )]
         tick_seconds: u64,
         /// Seconds an unanswered command belongs to the attempt that claimed it. A retry of a
@@ -166,7 +166,7 @@ enum Cmd {
             long,
             env = "DEALGATE_CLAIM_LEASE_SECONDS",
             default_value_t = 30,
-            value_parser = clap::value_parser!(u64).range(1..=3600)
+            value_parser = seconds()
         )]
         claim_lease_seconds: u64,
         /// Seconds to finish the work under way after SIGTERM or SIGINT before exiting anyway.
@@ -174,7 +174,7 @@ enum Cmd {
             long,
             env = "DEALGATE_DRAIN_SECONDS",
             default_value_t = 20,
-            value_parser = clap::value_parser!(u64).range(1..=3600)
+            value_parser = seconds()
         )]
         drain_seconds: u64,
         /// Also answer `GET /healthz` on this address, e.g. 127.0.0.1:8081: a port of its own,
@@ -678,4 +678,9 @@ fn check_playbook(file: &str) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
     }
+}
+
+/// A number of seconds between 1 and an hour: every interval and wait `serve` takes.
+fn seconds() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(1..=3600)
 }

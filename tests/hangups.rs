@@ -38,6 +38,20 @@ const INNOCENT_IDS: u64 = 2_000_000;
 
 /// The command of hung-up request `i`: a `/log` or a `/deal set` (the latter runs in a
 /// transaction of its own, the former as one statement or script), each marked with `i`.
+/// `/deal new "Deal n" 50000 2030-06-30` as the boss, interaction `n`.
+fn new_deal(n: u64) -> Value {
+    command(
+        n,
+        BOSS,
+        "deal new",
+        vec![
+            opt("name", &format!("Deal {n}")),
+            opt("amount", "50000"),
+            opt("close", "2030-06-30"),
+        ],
+    )
+}
+
 fn hostile(i: u64) -> Value {
     let deal = format!("deal-{}", 1 + i);
     if i.is_multiple_of(2) {
@@ -148,18 +162,7 @@ async fn answered(ep: &Endpoint, interaction: &Value) -> String {
 async fn hung_up_commands_are_applied_once_and_nobody_else_fails(app: support::TestApp) {
     let ep = Arc::new(Endpoint::on(app).await);
     for n in 1..=DEALS {
-        let created = ep
-            .reply(&command(
-                n,
-                BOSS,
-                "deal new",
-                vec![
-                    opt("name", &format!("Deal {n}")),
-                    opt("amount", "50000"),
-                    opt("close", "2030-06-30"),
-                ],
-            ))
-            .await;
+        let created = ep.reply(&new_deal(n)).await;
         assert!(title(&created).starts_with("Created"), "{created}");
     }
     let addr = ep.url.trim_start_matches("http://").to_string();
@@ -424,21 +427,7 @@ async fn commands_cut_off_by_kill_9_are_completed_once_after_a_restart(app: supp
     let client = reqwest::Client::new();
     let (mut first, url) = serve(&dir, &database).await;
     for n in 1..=CLIENTS {
-        let created = post(
-            &client,
-            &url,
-            &command(
-                n,
-                BOSS,
-                "deal new",
-                vec![
-                    opt("name", &format!("Deal {n}")),
-                    opt("amount", "50000"),
-                    opt("close", "2030-06-30"),
-                ],
-            ),
-        )
-        .await;
+        let created = post(&client, &url, &new_deal(n)).await;
         assert!(created.is_some_and(|t| t.starts_with("Created")));
     }
     let log = |client: u64, n: u64| {

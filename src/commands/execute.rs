@@ -39,7 +39,7 @@ pub async fn execute_for(
 ) -> Reply {
     if let Command::Help { command } = &command {
         return match super::help::help_reply(command.as_deref()) {
-            Ok(reply) => reply,
+            Ok(reply) => super::help::on_platform(reply, caller.platform),
             Err(e) => replies::user_error(&e.to_string()),
         };
     }

@@ -13,6 +13,7 @@
 //!   Example: `/advance deal-42 proposal`
 //! ```
 
+use super::Platform;
 use super::catalogue::{self, CATALOGUE, CommandSpec};
 use super::error::{ParseError, unknown_command};
 use super::reply::Reply;
@@ -27,6 +28,20 @@ pub fn help_reply(command: Option<&str>) -> Result<Reply, ParseError> {
             unknown_command(words.next().unwrap_or_default(), words.next())
         }),
     }
+}
+
+/// Help as read on `platform`: where its commands are not all slash commands of their own, it
+/// says how to reach them.
+pub fn on_platform(mut reply: Reply, platform: Platform) -> Reply {
+    if platform == Platform::Slack {
+        // Help lists `/help`, which a Slack workspace reaches through `/dealgate`.
+        reply.lines.push(
+            "On Slack, help is `/dealgate help [command]`; every other command is its own slash \
+             command (`/deal new`, `/advance`, …) or follows `/dealgate`."
+                .to_string(),
+        );
+    }
+    reply
 }
 
 fn overview() -> Reply {

@@ -32,7 +32,7 @@ pub const DUPLICATE_WAIT: Duration = Duration::from_secs(2);
 
 /// What a person did.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Action {
+enum Action {
     /// Typed a command.
     Command(Command),
     /// Pressed one of dealgate's buttons.
@@ -42,17 +42,17 @@ pub enum Action {
 /// One request from a chat platform, decoded by its adapter.
 #[derive(Debug, Clone)]
 pub struct Invocation {
-    pub caller: Caller,
-    pub action: Action,
+    caller: Caller,
+    action: Action,
     /// The platform's key for this delivery (interaction id, trigger id, body hash), by which
-    /// a command that changes something is claimed; `None` runs it unclaimed.
-    pub delivery: Option<Delivery>,
+    /// a command that changes something is claimed.
+    delivery: Delivery,
     /// `(user key, name)` of the people the command names, as the platform identified them:
     /// they become members (reps) if new, so `/team set @dana manager` works before Dana has
     /// used dealgate.
-    pub mentioned: Vec<(String, String)>,
+    mentioned: Vec<(String, String)>,
     /// Whether the adapter can acknowledge now and deliver a slow command's reply later.
-    pub can_defer: bool,
+    can_defer: bool,
 }
 
 impl Invocation {
@@ -70,7 +70,7 @@ impl Invocation {
         Self {
             caller,
             action,
-            delivery: Some(delivery),
+            delivery,
             mentioned: Vec::new(),
             can_defer: false,
         }
@@ -156,21 +156,22 @@ pub async fn handle(
         Action::Command(command) => command.changes_something(),
         Action::Press(_) => true,
     };
-    let delivery = delivery.filter(|_| claimed);
     let render = &render;
-    let answered = match delivery {
-        None => Answered {
+    if !claimed {
+        // A read: running it again changes nothing, and skipping the claim keeps it off the
+        // single SQLite writer.
+        let answer = render(&run(service, &caller, action, None).await);
+        return Handled::Now(Answered {
             fresh: true,
-            answer: render(&run(service, &caller, action, None).await),
-        },
-        Some(delivery) => {
-            once(service, &delivery, render, |d| async move {
-                render(&run(service, &caller, action, Some(&d)).await)
-            })
-            .await
-        }
-    };
-    Handled::Now(answered)
+            answer,
+        });
+    }
+    Handled::Now(
+        once(service, &delivery, render, |d| async move {
+            render(&run(service, &caller, action, Some(&d)).await)
+        })
+        .await,
+    )
 }
 
 /// Runs acknowledged slow work and gives its reply.

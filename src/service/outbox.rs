@@ -208,18 +208,4 @@ impl Service {
             })
             .collect())
     }
-
-    /// Every message of a workspace, oldest first (tests and tools).
-    pub async fn messages_of(&self, tenant_id: i64) -> ServiceResult<Vec<QueuedMessage>> {
-        let mut conn = self.store.reader().acquire().await?;
-        let (all, unreadable) = readable(jobs::all_of(&mut conn, tenant_id).await?);
-        if let Some((id, why)) = unreadable.into_iter().next() {
-            return Err(StoreError::Corrupt {
-                table: "outbox",
-                detail: format!("message {id}: {why}"),
-            }
-            .into());
-        }
-        Ok(all)
-    }
 }

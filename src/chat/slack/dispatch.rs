@@ -21,7 +21,7 @@ use crate::chat::detached::Detached;
 use crate::commands::interact::{self, Deferred, Handled, Invocation};
 use crate::commands::parse::parse_line;
 use crate::commands::press::Press;
-use crate::commands::{Caller, Command, Delivery, Platform, Reply, Service, replies};
+use crate::commands::{Caller, Delivery, Platform, Reply, Service, replies};
 use crate::engine::text::one_line;
 
 const PLATFORM: Platform = Platform::Slack;
@@ -146,26 +146,12 @@ impl Dispatcher {
             Ok(c) => c,
             Err(e) => return Answer::now(render::response(&replies::user_error(&e.to_string()))),
         };
-        let is_help = matches!(command, Command::Help { .. });
         let delivery = Delivery::new(PLATFORM, delivery_key("command", &cmd.trigger_id, body));
         let invocation = Invocation::command(caller, command, delivery)
             .mentioning(mentions(&line))
             // The result of slow work goes to the response URL, if Slack gave one.
             .deferrable(!cmd.response_url.is_empty());
-        let render = |reply: &Reply| {
-            if is_help {
-                // Help lists `/help`, which a Slack workspace reaches through `/dealgate`.
-                let mut reply = reply.clone();
-                reply.lines.push(
-                    "On Slack, help is `/dealgate help [command]`; every other command is its \
-                     own slash command (`/deal new`, `/advance`, …) or follows `/dealgate`."
-                        .to_string(),
-                );
-                render::response(&reply).to_string()
-            } else {
-                render::response(reply).to_string()
-            }
-        };
+        let render = |reply: &Reply| render::response(reply).to_string();
         match interact::handle(&self.service, invocation, render).await {
             Handled::Now(done) => Answer::now(body_of(&done.answer)),
             Handled::Later(work) => Answer {
