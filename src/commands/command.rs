@@ -1,18 +1,29 @@
-//! The command catalogue as data: one variant per thing a person can ask dealgate to do.
+//! The command catalogue as data: one variant per thing a person can ask dealgate to do, and
+//! everything about a variant that is not its catalogue entry, in one place: how it is built from
+//! its parsed options (`from_args`), what it runs and how the answer is worded (`run`), whether it
+//! changes something or is slow, its name, and the command line `Display` writes back.
 //!
-//! When a variant changes, these change with it: its entry in `catalogue.rs` (name, help group,
-//! options, help), the parsers (console text here; Discord options and Slack text in their
-//! adapters), the service use case it calls, its reply builder, README.md's command list, and
-//! here `Command::name` and the option list that `Display` writes (a round-trip test checks both).
+//! A new command touches four files besides its tests: its entry in `catalogue.rs`; here, the
+//! variant and one arm in each match (the exhaustive ones do not compile until they have it, and
+//! the catalogue tests parse every entry's example through `from_args`); the service use case it
+//! calls; its reply builder. README.md's command list says it to people.
 
 use std::fmt;
 
 use chrono::{NaiveDate, NaiveTime};
 use chrono_tz::Tz;
 
+use super::args::Args;
+use super::digest_replies;
+use super::error::ParseError;
+use super::press::Press;
+use super::replies;
+use super::reply::Reply;
 use super::tokenize::quote_if_needed;
+use super::values::field_value;
 use crate::engine::ids::{ActivityId, DealNumber, FieldName, Money, StageId};
 use crate::engine::playbook::Role;
+use crate::service::{Service, ServiceError, Session, known_stage};
 
 /// A parsed invocation. Every value is already valid in form (a real date, a positive amount,
 /// a well-formed id); whether the deal, stage or member exists is for the service to say.
@@ -110,6 +121,255 @@ pub use crate::engine::forecast::PeriodSpec;
 pub use crate::service::{UserRef, limits};
 
 impl Command {
+    /// Builds the command its arguments were given to, taking each option's value by name.
+    /// The catalogue tests parse every entry's example, so an entry without a case here fails
+    /// them; in a chat handler it is refused as unknown rather than a panic.
+    pub(super) fn from_args(mut args: Args) -> Result<Self, ParseError> {
+        let v = &mut args;
+        Ok(match v.spec().name {
+            "deal new" => Self::DealNew {
+                name: v.req("name")?,
+                amount: v.req("amount")?,
+                close: v.req("close")?,
+                owner: v.opt("owner"),
+                stage: v.opt("stage"),
+            },
+            "deal show" => Self::DealShow {
+                deal: v.req("deal")?,
+            },
+            "deal list" => Self::DealList {
+                owner: v.opt("owner"),
+                stage: v.opt("stage"),
+            },
+            "deal set" => Self::DealSet {
+                deal: v.req("deal")?,
+                field: v.req("field")?,
+                value: v.req("value")?,
+            },
+            "log" => Self::Log {
+                deal: v.req("deal")?,
+                activity: v.req("activity")?,
+                note: v.opt("note"),
+            },
+            "advance" => Self::Advance {
+                deal: v.req("deal")?,
+                to: v.opt("to"),
+                override_reason: v.opt("override"),
+            },
+            "back" => Self::Back {
+                deal: v.req("deal")?,
+                to: v.req("to")?,
+                reason: v.req("reason")?,
+            },
+            "approve" => Self::Approve {
+                deal: v.req("deal")?,
+                note: v.opt("note"),
+            },
+            "won" => Self::Won {
+                deal: v.req("deal")?,
+            },
+            "lost" => Self::Lost {
+                deal: v.req("deal")?,
+                reason: v.req("reason")?,
+            },
+            "playbook" => Self::Playbook {
+                stage: v.opt("stage"),
+            },
+            "forecast" => Self::Forecast {
+                period: v.opt("period"),
+                owner: v.opt("owner"),
+            },
+            "team set" => Self::TeamSet {
+                user: v.req("user")?,
+                role: v.req("role")?,
+                manager: v.opt("manager"),
+            },
+            "team list" => Self::TeamList,
+            "help" => Self::Help {
+                command: v.opt("command"),
+            },
+            "digest setup" => Self::DigestSetup {
+                channel: v.req("channel")?,
+                time: v.req("time")?,
+                timezone: v.req("timezone")?,
+                weekdays_only: v.opt("weekdays-only"),
+                fiscal_start: v.opt("fiscal-start"),
+            },
+            "digest preview" => Self::DigestPreview,
+            "nudges setup" => Self::NudgesSetup {
+                time: v.req("time")?,
+                to_reps: v.opt("to-reps"),
+                repeat_days: v.opt("repeat-days"),
+            },
+            "nudges snooze" => Self::NudgesSnooze {
+                deal: v.req("deal")?,
+                days: v.req("days")?,
+            },
+            other => {
+                return Err(ParseError::UnknownCommand {
+                    typed: other.to_string(),
+                    suggestion: None,
+                });
+            }
+        })
+    }
+
+    /// Runs the command for `session` through its use case and words the answer. `/help` needs
+    /// no session and is answered before one is resolved (`execute`).
+    pub(super) async fn run(
+        self,
+        service: &Service,
+        session: &Session,
+    ) -> Result<Reply, ServiceError> {
+        let playbook = &session.playbook;
+        let me = session.member.display_name.as_str();
+        Ok(match self {
+            Self::DealNew {
+                name,
+                amount,
+                close,
+                owner,
+                stage,
+            } => {
+                let view = service
+                    .create_deal(
+                        session,
+                        &name,
+                        amount,
+                        close,
+                        owner.as_ref(),
+                        stage.as_ref(),
+                    )
+                    .await?;
+                replies::deal_created(&view, playbook)
+            }
+            Self::DealShow { deal } => {
+                replies::deal_shown(&service.show_deal(session, deal).await?, playbook)
+            }
+            Self::DealList { owner, stage } => {
+                let deals = service
+                    .list_deals(session, owner.as_ref(), stage.as_ref())
+                    .await?;
+                let whose =
+                    replies::whose_deals(owner.as_ref(), stage.as_ref(), session.member.role);
+                replies::deal_list(&deals, playbook, &whose)
+            }
+            Self::DealSet { deal, field, value } => {
+                let value = match field_value(&field, &value) {
+                    Ok(v) => v,
+                    Err(e) => return Ok(replies::user_error(&e.to_string())),
+                };
+                let view = service.set_field(session, deal, &field, value).await?;
+                replies::field_set(&view, playbook, field.as_str())
+            }
+            Self::Log {
+                deal,
+                activity,
+                note,
+            } => {
+                let outcome = service
+                    .log_activity(session, deal, &activity, note.as_deref())
+                    .await?;
+                replies::logged(&outcome, playbook)
+            }
+            Self::Advance {
+                deal,
+                to,
+                override_reason,
+            } => {
+                let moved = service
+                    .advance(session, deal, to.as_ref(), override_reason.as_deref())
+                    .await?;
+                replies::moved(&moved, playbook, me)
+            }
+            Self::Back { deal, to, reason } => replies::moved(
+                &service.back(session, deal, &to, &reason).await?,
+                playbook,
+                me,
+            ),
+            Self::Approve { deal, note } => replies::approved(
+                &service.approve(session, deal, note.as_deref()).await?,
+                playbook,
+                me,
+            ),
+            Self::Won { deal } => replies::moved(&service.won(session, deal).await?, playbook, me),
+            Self::Lost { deal, reason } => {
+                replies::moved(&service.lost(session, deal, &reason).await?, playbook, me)
+            }
+            Self::Playbook { stage } => match stage {
+                None => replies::playbook_view(playbook, None),
+                Some(id) => replies::playbook_view(playbook, Some(known_stage(playbook, &id)?)),
+            },
+            Self::Forecast { period, owner } => replies::forecast_view(
+                &service.forecast(session, period, owner.as_ref()).await?,
+                playbook,
+            ),
+            Self::TeamSet {
+                user,
+                role,
+                manager,
+            } => replies::team_set(
+                &service
+                    .set_team_role(session, &user, role, manager.as_ref())
+                    .await?,
+            ),
+            Self::TeamList => replies::team_view(&service.team(session).await?),
+            Self::DigestSetup {
+                channel,
+                time,
+                timezone,
+                weekdays_only,
+                fiscal_start,
+            } => digest_replies::digest_scheduled(
+                &service
+                    .setup_digest(
+                        session,
+                        &channel,
+                        time,
+                        timezone,
+                        weekdays_only.unwrap_or(true),
+                        fiscal_start,
+                    )
+                    .await?,
+            ),
+            Self::DigestPreview => {
+                let figures = service.preview_digest(session).await?;
+                let zone = service.schedule(session.tenant.id).await?.digest.zone;
+                digest_replies::digest_preview(&figures, playbook, zone)?
+            }
+            Self::NudgesSetup {
+                time,
+                to_reps,
+                repeat_days,
+            } => digest_replies::nudges_scheduled(
+                &service
+                    .setup_nudges(session, time, to_reps.unwrap_or(false), repeat_days)
+                    .await?,
+            ),
+            Self::NudgesSnooze { deal, days } => {
+                digest_replies::snoozed(&service.snooze_nudges(session, deal, days).await?)
+            }
+            Self::Help { .. } => unreachable!("answered before the session is resolved"),
+        })
+    }
+
+    /// The command a button press runs, for the presses that are plain commands (asking for
+    /// approval is not: it notifies the manager instead).
+    pub fn pressed(press: &Press) -> Option<Self> {
+        match press {
+            Press::Log { deal, activity } => Some(Self::Log {
+                deal: *deal,
+                activity: activity.clone(),
+                note: None,
+            }),
+            Press::Approve { deal } => Some(Self::Approve {
+                deal: *deal,
+                note: None,
+            }),
+            Press::AskApproval { .. } => None,
+        }
+    }
+
     /// Whether running it a second time would do something again: such a command is claimed by
     /// its delivery and runs at most once (`commands::interact`). Exhaustive on purpose, so a
     /// new variant says which it is.

@@ -65,6 +65,14 @@ fn totals(label: &str, t: &Totals, cur: &str) -> String {
     )
 }
 
+/// `/digest preview`: the digest as it would go out now, shown only to the admin who asked,
+/// with its chart.
+pub fn digest_preview(f: &DigestFigures, playbook: &Playbook, zone: Tz) -> anyhow::Result<Reply> {
+    let mut reply = digest(f, playbook, zone).ephemeral();
+    reply.image = Some(super::digest_chart::render(f, playbook)?);
+    Ok(reply)
+}
+
 /// The daily digest (also `/digest preview`, which marks it ephemeral).
 pub fn digest(f: &DigestFigures, playbook: &Playbook, zone: Tz) -> Reply {
     let cur = &f.currency;

@@ -134,6 +134,17 @@ pub enum ValueProblem {
     },
 }
 
+/// An option the command does not have, with the closest one it does as a suggestion.
+pub(crate) fn unknown_option(spec: &'static CommandSpec, name: &str) -> ParseError {
+    let lower = name.to_lowercase();
+    let suggestion = crate::engine::suggest::closest(&lower, spec.options.iter().map(|o| o.name));
+    ParseError::UnknownOption {
+        command: spec,
+        option: name.to_string(),
+        suggestion,
+    }
+}
+
 /// The refusal for a name that is not a command: the nearest command if one is close enough,
 /// or for a group word (`deal`, `team`) the words that may follow it.
 pub(crate) fn unknown_command(first: &str, second: Option<&str>) -> ParseError {

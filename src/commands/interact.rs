@@ -187,7 +187,7 @@ async fn run(
 ) -> Reply {
     match action {
         Action::Command(command) => execute_for(service, caller, command, delivery).await,
-        Action::Press(press) => match press.command() {
+        Action::Press(press) => match Command::pressed(&press) {
             Some(command) => execute_for(service, caller, command, delivery).await,
             None => match press {
                 Press::AskApproval { deal } => ask_approval(service, caller, deal).await,

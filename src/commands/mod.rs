@@ -1,6 +1,7 @@
 //! The platform-neutral command layer: the catalogue, parsing an invocation into a `Command`,
 //! running it through the service and building the `Reply`.
 
+mod args;
 pub mod catalogue;
 pub mod command;
 pub mod digest_chart;

@@ -5,7 +5,9 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::commands::catalogue::{CATALOGUE, find};
-use crate::commands::command::limits;
+use crate::commands::command::{PeriodSpec, UserRef, limits};
+use crate::engine::ids::{ActivityId, DealNumber, FieldName, Money, StageId};
+use crate::engine::playbook::Role;
 
 fn ok(line: &str) -> Command {
     parse_line(line).unwrap_or_else(|e| panic!("`{line}` should parse, got: {e}"))

@@ -11,7 +11,6 @@
 //! dg1:approve:42              → /approve deal-42
 //! ```
 
-use super::Command;
 use crate::engine::ids::{ActivityId, DealNumber};
 
 /// The current version. Bump it when the meaning of an id changes; older ids then get the
@@ -94,22 +93,6 @@ impl Press {
         match self {
             Self::Log { deal, activity } => format!("/log {deal} {activity}"),
             Self::AskApproval { deal } | Self::Approve { deal } => format!("/approve {deal}"),
-        }
-    }
-
-    /// The command a press runs, for those that are plain commands.
-    pub fn command(&self) -> Option<Command> {
-        match self {
-            Self::Log { deal, activity } => Some(Command::Log {
-                deal: *deal,
-                activity: activity.clone(),
-                note: None,
-            }),
-            Self::Approve { deal } => Some(Command::Approve {
-                deal: *deal,
-                note: None,
-            }),
-            Self::AskApproval { .. } => None,
         }
     }
 }

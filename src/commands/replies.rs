@@ -3,11 +3,11 @@
 
 use crate::engine::forecast::Totals;
 use crate::engine::gates::{GateCheck, Remedy};
-use crate::engine::ids::{DealNumber, format_minor};
+use crate::engine::ids::{DealNumber, StageId, format_minor};
 use crate::engine::playbook::{FieldRule, Playbook, Role, Stage};
 use crate::engine::transition::{Refusal, TransitionKind};
 use crate::service::{
-    ApprovalRequest, DealSummary, DealView, ForecastView, LoggedOutcome, Moved, TeamMember,
+    ApprovalRequest, DealSummary, DealView, ForecastView, LoggedOutcome, Moved, TeamMember, UserRef,
 };
 
 use super::press::Press;
@@ -407,6 +407,22 @@ fn capitalise(s: &str) -> String {
     })
 }
 
+/// Whose deals `/deal list` shows, for its heading: the owner asked for, or by default what
+/// the caller's role sees (a rep their own, a manager their team's, an admin everyone's).
+pub fn whose_deals(owner: Option<&UserRef>, stage: Option<&StageId>, role: Role) -> String {
+    let whose = match (owner, role) {
+        (Some(o), _) => user(o.to_string()),
+        (None, Role::Rep) => "yours".to_string(),
+        (None, Role::Manager) => "your team's".to_string(),
+        (None, Role::Admin) => "everyone's".to_string(),
+    };
+    match stage {
+        Some(s) => format!("{whose}, in {s}"),
+        None => whose,
+    }
+}
+
+/// `/deal list`: one line per deal, `whose` (see `whose_deals`) in the heading.
 pub fn deal_list(deals: &[DealSummary], playbook: &Playbook, whose: &str) -> Reply {
     let mut reply = Reply::new(format!("Deals: {whose}")).ephemeral();
     if deals.is_empty() {

@@ -13,8 +13,9 @@ use std::fmt;
 
 use chrono::NaiveDate;
 
-use super::command::{PeriodSpec, UserRef, limits};
 use super::error::{ParseError, ValueProblem};
+use crate::engine::forecast::PeriodSpec;
+use crate::service::{UserRef, limits};
 
 const MONTHS: [&str; 12] = [
     "January",
