@@ -152,7 +152,7 @@ async fn seed(real: &Service) -> Result<usize, ServiceError> {
             clock.advance(Duration::days(3 + rng.next(3) as i64));
             meet_gates(&service, rep, &manager, number).await?;
             if step + 1 == open.len() {
-                service.won(rep, number).await?;
+                service.won(rep, number, None).await?;
             } else {
                 service.advance(rep, number, None, None).await?;
             }

@@ -71,7 +71,7 @@ async fn pipeline(app: &TestApp) -> Team {
         .set_field(&t.bob, d, &"champion".parse().unwrap(), champion)
         .await
         .unwrap();
-    app.service.won(&t.bob, d).await.unwrap();
+    app.service.won(&t.bob, d, None).await.unwrap();
     let e = deal(app, &t.eve, "E", 5_000, date(2026, 3, 15)).await;
     app.service.lost(&t.eve, e, "No budget").await.unwrap();
     t

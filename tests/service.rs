@@ -26,7 +26,7 @@ on_both_backends!(
     only_admins_change_roles,
     bad_input_is_refused_with_what_would_be_right_and_changes_nothing,
     a_closed_deal_cannot_change,
-    won_requires_the_gates_of_every_stage_left_on_the_way,
+    won_requires_the_gates_of_every_stage_left_on_the_way_or_a_managers_override,
     moving_back_needs_a_reason_and_an_earlier_stage,
     two_tasks_advancing_the_same_deal_at_once_leave_exactly_one_stage_change,
     a_stale_version_is_a_conflict_and_writes_nothing,
@@ -124,7 +124,9 @@ async fn advance_is_refused_with_every_missing_requirement_and_the_deal_stays_pu
         .await
         .unwrap_err();
     let ServiceError::Move {
-        refusal: Refusal::GatesUnmet { unmet, suggestions },
+        refusal: Refusal::GatesUnmet {
+            unmet, suggestions, ..
+        },
         ..
     } = err
     else {
@@ -465,14 +467,16 @@ async fn a_closed_deal_cannot_change(app: TestApp) {
     }
 }
 
-async fn won_requires_the_gates_of_every_stage_left_on_the_way(app: TestApp) {
+async fn won_requires_the_gates_of_every_stage_left_on_the_way_or_a_managers_override(
+    app: TestApp,
+) {
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     app.service
         .log_activity(&t.ann, n, &id("discovery-call"), None)
         .await
         .unwrap();
-    let err = app.service.won(&t.ann, n).await.unwrap_err();
+    let err = app.service.won(&t.ann, n, None).await.unwrap_err();
     let ServiceError::Move {
         refusal: Refusal::GatesUnmet { unmet, .. },
         ..
@@ -485,6 +489,26 @@ async fn won_requires_the_gates_of_every_stage_left_on_the_way(app: TestApp) {
         stages,
         ["solution", "negotiate"],
         "champion, then the proposal"
+    );
+    // Only the owner's manager passes them, with a reason that stays on the record.
+    let err = app
+        .service
+        .won(&t.ann, n, Some("signed anyway"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::Forbidden(_)), "{err}");
+    let won = app
+        .service
+        .won(&t.manager, n, Some("signed before the proposal was logged"))
+        .await
+        .unwrap();
+    assert_eq!(won.view.deal.status, DealStatus::Won);
+    assert_eq!(won.transition.overridden.len(), 2);
+    let last = won.view.history.last().unwrap();
+    assert!(last.overridden);
+    assert_eq!(
+        last.reason.as_deref(),
+        Some("signed before the proposal was logged")
     );
 }
 

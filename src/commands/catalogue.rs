@@ -311,9 +311,18 @@ pub const CATALOGUE: &[CommandSpec] = &[
         name: "won",
         group: Group::Progress,
         summary: "Close a deal as won",
-        help: "Closes the deal as won once the gates of its last open stage are met. The deal \
-               leaves the pipeline and counts as closed in the forecast.",
-        options: &[DEAL],
+        help: "Closes the deal as won once the gates of its current stage and every later open \
+               stage are met. The deal leaves the pipeline and counts as won in the forecast, on \
+               the day it closed. A manager may pass unmet gates by giving the reason in \
+               `override`, which stays on the record.",
+        options: &[
+            DEAL,
+            rest(optional(
+                "override",
+                OptionKind::Text,
+                "Managers: why unmet gates may be passed",
+            )),
+        ],
         example: "/won deal-42",
         min_role: Role::Rep,
     },

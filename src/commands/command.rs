@@ -73,8 +73,11 @@ pub enum Command {
         deal: DealNumber,
         note: Option<String>,
     },
-    /// `/won deal`
-    Won { deal: DealNumber },
+    /// `/won deal [override]`: `override` is the reason for passing unmet gates.
+    Won {
+        deal: DealNumber,
+        override_reason: Option<String>,
+    },
     /// `/lost deal reason`
     Lost { deal: DealNumber, reason: String },
     /// `/playbook [stage]`
@@ -167,6 +170,7 @@ impl Command {
             },
             "won" => Self::Won {
                 deal: v.req("deal")?,
+                override_reason: v.opt("override"),
             },
             "lost" => Self::Lost {
                 deal: v.req("deal")?,
@@ -292,7 +296,16 @@ impl Command {
                 playbook,
                 me,
             ),
-            Self::Won { deal } => replies::moved(&service.won(session, deal).await?, playbook, me),
+            Self::Won {
+                deal,
+                override_reason,
+            } => replies::moved(
+                &service
+                    .won(session, deal, override_reason.as_deref())
+                    .await?,
+                playbook,
+                me,
+            ),
             Self::Lost { deal, reason } => {
                 replies::moved(&service.lost(session, deal, &reason).await?, playbook, me)
             }
@@ -454,7 +467,11 @@ impl Command {
                 ("owner", maybe(owner)),
                 ("stage", maybe(stage)),
             ],
-            Self::DealShow { deal } | Self::Won { deal } => vec![("deal", show(deal))],
+            Self::DealShow { deal } => vec![("deal", show(deal))],
+            Self::Won {
+                deal,
+                override_reason,
+            } => vec![("deal", show(deal)), ("override", maybe(override_reason))],
             Self::DealList { owner, stage } => {
                 vec![("owner", maybe(owner)), ("stage", maybe(stage))]
             }

@@ -342,7 +342,20 @@ fn approve_takes_an_optional_note() {
 
 #[test]
 fn won_takes_a_deal() {
-    assert_eq!(ok("/won deal-9"), Command::Won { deal: deal(9) });
+    assert_eq!(
+        ok("/won deal-9"),
+        Command::Won {
+            deal: deal(9),
+            override_reason: None
+        }
+    );
+    assert_eq!(
+        ok("/won deal-9 override:signed by phone, paper follows"),
+        Command::Won {
+            deal: deal(9),
+            override_reason: text("signed by phone, paper follows")
+        }
+    );
 }
 
 #[test]
@@ -478,7 +491,13 @@ fn help_takes_a_one_or_two_word_command_and_names_it_canonically() {
 
 #[test]
 fn the_slash_is_optional_and_the_command_name_ignores_case() {
-    assert_eq!(ok("WON 3"), Command::Won { deal: deal(3) });
+    assert_eq!(
+        ok("WON 3"),
+        Command::Won {
+            deal: deal(3),
+            override_reason: None
+        }
+    );
     assert_eq!(
         ok("  /Deal   Show 3  "),
         Command::DealShow { deal: deal(3) }
@@ -595,8 +614,8 @@ fn an_unknown_option_name_close_to_a_real_one_is_suggested() {
 #[test]
 fn an_option_after_the_last_one_is_unknown_not_extra() {
     assert!(
-        err("/won 42 reason:price")
-            .starts_with("`/won` has no option `reason`. Its only option is `deal`.")
+        err("/deal show 42 reason:price")
+            .starts_with("`/deal show` has no option `reason`. Its only option is `deal`.")
     );
     assert!(
         err("/team list role:rep")
@@ -622,9 +641,9 @@ fn an_option_given_twice_is_refused() {
 #[test]
 fn words_beyond_the_last_option_are_too_many() {
     assert_eq!(
-        err("/won 42 today please"),
-        "`/won` got more than it takes: `today please` is left over. Put text with spaces in quotes. \
-         Usage: `/won deal` — e.g. `/won deal-42`"
+        err("/deal show 42 today please"),
+        "`/deal show` got more than it takes: `today please` is left over. Put text with spaces in \
+         quotes. Usage: `/deal show deal` — e.g. `/deal show deal-42`"
     );
 }
 
@@ -1364,7 +1383,12 @@ fn arb_command() -> impl Strategy<Value = Command> {
             .prop_map(|(deal, to, reason)| Command::Back { deal, to, reason }),
         (arb_deal(), o(text_up_to(limits::NOTE)))
             .prop_map(|(deal, note)| Command::Approve { deal, note }),
-        arb_deal().prop_map(|deal| Command::Won { deal }),
+        (arb_deal(), o(text_up_to(limits::REASON))).prop_map(|(deal, override_reason)| {
+            Command::Won {
+                deal,
+                override_reason,
+            }
+        }),
         (arb_deal(), text_up_to(limits::REASON))
             .prop_map(|(deal, reason)| Command::Lost { deal, reason }),
         o(arb_stage()).prop_map(|stage| Command::Playbook { stage }),

@@ -337,7 +337,12 @@ pub fn refused(
     deal_stage: Option<&Stage>,
 ) -> Reply {
     match refusal {
-        Refusal::GatesUnmet { unmet, suggestions } => {
+        Refusal::GatesUnmet {
+            unmet,
+            suggestions,
+            kind,
+            to,
+        } => {
             let here = deal_stage.map_or_else(|| "its stage".to_string(), |s| s.name.clone());
             let mut reply = Reply::new(format!("{number} can't leave {here} yet"))
                 .tone(Tone::Refusal)
@@ -388,8 +393,9 @@ pub fn refused(
                     reply.lines.push(format!("• {label}: `/log {number} {id}`"));
                 }
             }
+            let passing = override_command(number, *kind, to, playbook, deal_stage);
             reply.lines.push(format!(
-                "A manager can pass unmet requirements with a reason: `/advance {number} override:\"why\"`."
+                "A manager can pass unmet requirements with a reason: `{passing}`."
             ));
             reply
         }
@@ -397,6 +403,23 @@ pub fn refused(
             .line(capitalise(&other.to_string()) + ".")
             .tone(Tone::Refusal)
             .ephemeral(),
+    }
+}
+
+/// The command that makes the refused move with a manager's override: the same command, to the
+/// same stage, so following the hint never leads to another refusal of a different kind.
+fn override_command(
+    number: DealNumber,
+    kind: TransitionKind,
+    to: &StageId,
+    playbook: &Playbook,
+    deal_stage: Option<&Stage>,
+) -> String {
+    let next = deal_stage.and_then(|s| playbook.next_open_stage(&s.id));
+    match kind {
+        TransitionKind::Won => format!("/won {number} override:\"why\""),
+        _ if next.is_some_and(|s| &s.id == to) => format!("/advance {number} override:\"why\""),
+        _ => format!("/advance {number} to:{to} override:\"why\""),
     }
 }
 

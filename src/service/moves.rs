@@ -54,9 +54,15 @@ impl Service {
         self.move_deal(session, number, mv, None).await
     }
 
-    /// `/won deal`.
-    pub async fn won(&self, session: &Session, number: DealNumber) -> ServiceResult<Moved> {
-        self.move_deal(session, number, Move::Won, None).await
+    /// `/won deal [override]`.
+    pub async fn won(
+        &self,
+        session: &Session,
+        number: DealNumber,
+        override_reason: Option<&str>,
+    ) -> ServiceResult<Moved> {
+        self.move_deal(session, number, Move::Won, override_reason)
+            .await
     }
 
     /// `/lost deal reason`.

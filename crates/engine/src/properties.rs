@@ -302,7 +302,9 @@ proptest! {
                     Some(_) => prop_assert_eq!(&t.overridden, &unmet),
                 }
             }
-            Err(Refusal::GatesUnmet { unmet, suggestions }) => {
+            Err(Refusal::GatesUnmet {
+                unmet, suggestions, ..
+            }) => {
                 prop_assert_eq!(override_reason, None);
                 prop_assert!(!unmet.is_empty());
                 prop_assert!(unmet.iter().all(|c| !c.met));

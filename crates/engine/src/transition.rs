@@ -93,6 +93,10 @@ pub enum Refusal {
     GatesUnmet {
         unmet: Vec<GateCheck>,
         suggestions: Vec<ActivityId>,
+        /// The move refused, so the refusal can name the command that passes it with an
+        /// override: `/won` for a close, `/advance … to:…` for a move to a named stage.
+        kind: TransitionKind,
+        to: StageId,
     },
     #[error("the deal is already closed ({})", status.as_str())]
     Closed { status: DealStatus },
@@ -261,7 +265,12 @@ impl<'a> Plan<'a> {
             Some(reason) => Ok(self.transition(kind, to, unmet, Some(reason))),
             None => {
                 let suggestions = suggestions(self.from, self.deal, &unmet);
-                Err(Refusal::GatesUnmet { unmet, suggestions })
+                Err(Refusal::GatesUnmet {
+                    unmet,
+                    suggestions,
+                    kind,
+                    to: to.clone(),
+                })
             }
         }
     }

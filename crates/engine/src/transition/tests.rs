@@ -15,7 +15,9 @@ fn plan_overriding(deal: &DealFacts, mv: Move, reason: &str) -> Result<Transitio
 /// The unmet gates of a refusal as `stage#index`, for compact assertions.
 fn unmet_of(result: Result<Transition, Refusal>) -> (Vec<String>, Vec<ActivityId>) {
     match result {
-        Err(Refusal::GatesUnmet { unmet, suggestions }) => (
+        Err(Refusal::GatesUnmet {
+            unmet, suggestions, ..
+        }) => (
             unmet
                 .iter()
                 .map(|c| format!("{}#{}", c.stage, c.index))
