@@ -49,6 +49,7 @@ fn answer<'a>(out: &'a str, prompt: &str) -> &'a str {
         .into_iter()
         .chain(rest.find("\ndana> "))
         .chain(rest.find("\nmorgan> "))
+        .chain(rest.find("\nann> "))
         .min()
         .unwrap_or(rest.len());
     &rest[..end]
@@ -102,4 +103,104 @@ fn a_rep_cannot_close_past_unmet_gates_with_an_override() {
     );
     let shown = answer(&out, "alex> /deal show deal-1\n");
     assert!(!shown.contains("Status: won"), "{shown}");
+}
+
+/// Runs `dealgate console --as ann` on a fresh workspace whose playbook is the three-stage
+/// fixture counted in `currency`.
+fn console_in(dir: &TempDir, currency: &str, lines: &str) -> String {
+    let fixture = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/three-stages.toml"
+    ))
+    .unwrap();
+    let playbook = dir.path().join("playbook.toml");
+    std::fs::write(
+        &playbook,
+        fixture.replace("currency = \"EUR\"", &format!("currency = \"{currency}\"")),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dealgate"))
+        .args(["console", "--as", "ann"])
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("console.db").display()),
+        )
+        .env("DEALGATE_PLAYBOOK", &playbook)
+        .env("RUST_LOG", "warn")
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dealgate console");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().expect("dealgate console ran");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Hole 7: `12,34,5` was read as 12,345, `0` and a close date in 9999 were taken, and nothing
+/// stopped a deal being worth a fraction of a yen. Each is refused now with what would be right,
+/// and nothing is created.
+#[test]
+fn sloppy_amounts_and_dates_are_refused_saying_what_would_be_right() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo(
+        &dir,
+        "/deal new \"Typo\" 12,34,5 2027-01-10\n\
+         /deal new \"Nothing\" 0 2027-01-10\n\
+         /deal new \"Someday\" 5000 9999-12-31\n\
+         /deal set deal-1 amount 1,23\n\
+         /deal new \"Fine\" 12,345 2027-01-10\n",
+    );
+    let grouping = answer(&out, "alex> /deal new \"Typo\" 12,34,5 2027-01-10\n");
+    assert!(
+        grouping.contains("thousands separators go every three digits"),
+        "{grouping}"
+    );
+    let zero = answer(&out, "alex> /deal new \"Nothing\" 0 2027-01-10\n");
+    assert!(zero.contains("positive number"), "{zero}");
+    let far = answer(&out, "alex> /deal new \"Someday\" 5000 9999-12-31\n");
+    assert!(far.contains("more than 5 years away"), "{far}");
+    assert!(
+        far.contains("at the latest"),
+        "the limit is in the error: {far}"
+    );
+    let set = answer(&out, "alex> /deal set deal-1 amount 1,23\n");
+    assert!(set.contains("every three digits"), "{set}");
+    let fine = answer(&out, "alex> /deal new \"Fine\" 12,345 2027-01-10\n");
+    assert!(fine.contains("Amount: USD 12,345"), "{fine}");
+    // Only the well-formed one was created: the demo's 30 deals and deal-31.
+    assert!(fine.contains("deal-31"), "{fine}");
+    assert!(!out.contains("deal-32"), "{out}");
+}
+
+#[test]
+fn a_yen_workspace_takes_whole_amounts_and_shows_whole_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = console_in(
+        &dir,
+        "JPY",
+        "/deal new \"Tokyo\" 1,234.56 2030-01-10\n\
+         /deal new \"Osaka\" 1,235 2030-01-10\n",
+    );
+    let finer = answer(&out, "ann> /deal new \"Tokyo\" 1,234.56 2030-01-10\n");
+    assert!(
+        finer.contains("`1,234.56` is finer than JPY allows: JPY amounts are whole numbers"),
+        "{finer}"
+    );
+    let whole = answer(&out, "ann> /deal new \"Osaka\" 1,235 2030-01-10\n");
+    // 10% of 1,235 yen is 123.5 yen, shown as whole yen.
+    assert!(whole.contains("Amount: JPY 1,235"), "{whole}");
+    assert!(whole.contains("Weighted: JPY 124"), "{whole}");
+    assert!(!out.contains("deal-2"), "{out}");
 }

@@ -365,6 +365,8 @@ async fn bad_input_is_refused_with_what_would_be_right_and_changes_nothing(app: 
     let t = app.team().await;
     let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
     let past = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    // More than five years ahead of the test clock's today.
+    let far = NaiveDate::from_ymd_opt(9999, 12, 31).unwrap();
     let cases = [
         app.service
             .create_deal(&t.ann, "Old", eur(5), past, None, None)
@@ -414,6 +416,14 @@ async fn bad_input_is_refused_with_what_would_be_right_and_changes_nothing(app: 
             .map(|_| ()),
         app.service
             .set_field(&t.ann, n, &id("close_date"), FieldValue::CloseDate(past))
+            .await
+            .map(|_| ()),
+        app.service
+            .create_deal(&t.ann, "Someday", eur(5), far, None, None)
+            .await
+            .map(|_| ()),
+        app.service
+            .set_field(&t.ann, n, &id("close_date"), FieldValue::CloseDate(far))
             .await
             .map(|_| ()),
         app.service

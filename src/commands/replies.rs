@@ -14,9 +14,11 @@ use super::press::Press;
 use super::reply::{Notify, Reply, Tone};
 use super::user_text::user;
 
-/// `USD 12,500` from minor units.
+/// `USD 12,500` from minor units, to the currency's precision (a weighted yen figure is whole
+/// yen).
 pub fn money(minor: i128, currency: &str) -> String {
-    format!("{currency} {}", format_minor(minor))
+    let shown = crate::engine::currency::round(minor, currency);
+    format!("{currency} {}", format_minor(shown))
 }
 
 fn stage_tone(playbook: &Playbook, stage: &Stage) -> Tone {

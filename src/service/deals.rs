@@ -5,6 +5,7 @@ use chrono::NaiveDate;
 use super::UserRef;
 use super::limits;
 use crate::engine::coaching::{Coverage, coverage, days_in_stage, is_stalled};
+use crate::engine::currency;
 use crate::engine::deal::DealStatus;
 use crate::engine::deal::{ActivityEntry, Deal};
 use crate::engine::gates::{GateCheck, evaluate_stage};
@@ -90,12 +91,8 @@ impl Service {
         let playbook = &session.playbook;
         let name = name.trim();
         check_text("deal name", name, limits::DEAL_NAME)?;
-        if close < now.date_naive() {
-            return Err(ServiceError::Invalid(format!(
-                "The close date {close} is in the past; give the date you expect to close, today \
-                 or later."
-            )));
-        }
+        check_close_date(close, now.date_naive())?;
+        let amount = currency::check(amount, &playbook.currency)?;
         let stage = match stage {
             None => playbook.first_stage().id.clone(),
             Some(id) => {
@@ -283,12 +280,12 @@ impl Service {
             }
             (_, other) => FieldValue::Text(other.to_string()),
         };
-        if let FieldValue::CloseDate(date) = value
-            && date < self.clock.now().date_naive()
-        {
-            return Err(ServiceError::Invalid(format!(
-                "The close date {date} is in the past; give the date you expect to close, today or later."
-            )));
+        match value {
+            FieldValue::CloseDate(date) => check_close_date(date, self.clock.now().date_naive())?,
+            FieldValue::Amount(amount) => {
+                currency::check(amount, &session.playbook.currency)?;
+            }
+            FieldValue::Text(_) => {}
         }
         let new_text = value.to_string();
         retrying(|| async {
@@ -584,6 +581,30 @@ fn field_list(playbook: &Playbook) -> String {
         .map(|f| format!("`{f}`"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// How far ahead a close date may be: a deal expected to close later than this is a typo
+/// (`9999-12-31`) or not yet a deal.
+pub const MAX_CLOSE_YEARS: u32 = 5;
+
+/// A close date is today or later, and at most `MAX_CLOSE_YEARS` ahead.
+fn check_close_date(date: NaiveDate, today: NaiveDate) -> ServiceResult<()> {
+    if date < today {
+        return Err(ServiceError::Invalid(format!(
+            "The close date {date} is in the past; give the date you expect to close, today or \
+             later."
+        )));
+    }
+    let latest = today
+        .checked_add_months(chrono::Months::new(12 * MAX_CLOSE_YEARS))
+        .unwrap_or(NaiveDate::MAX);
+    if date > latest {
+        return Err(ServiceError::Invalid(format!(
+            "The close date {date} is more than {MAX_CLOSE_YEARS} years away; give the date you \
+             expect to close, {latest} at the latest."
+        )));
+    }
+    Ok(())
 }
 
 pub(super) fn check_text(what: &str, text: &str, max: usize) -> ServiceResult<()> {

@@ -66,6 +66,14 @@ impl ServiceError {
     }
 }
 
+/// A value the parser let through that this workspace does not accept (an amount finer than its
+/// currency): the value's own words are the reply.
+impl From<crate::engine::ids::ValueError> for ServiceError {
+    fn from(e: crate::engine::ids::ValueError) -> Self {
+        Self::Invalid(format!("{e}."))
+    }
+}
+
 impl From<StoreError> for ServiceError {
     fn from(e: StoreError) -> Self {
         let applied = match &e {

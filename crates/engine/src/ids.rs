@@ -20,6 +20,17 @@ pub enum ValueError {
     MoneyTooLarge(String),
     #[error("amounts cannot be negative (got `{0}`)")]
     MoneyNegative(String),
+    #[error("`{0}` is no amount for a deal; write a positive number such as `12500` or `12.5k`")]
+    MoneyZero(String),
+    #[error(
+        "`{0}` is not an amount: thousands separators go every three digits, as in `1,234,567`"
+    )]
+    MoneyGrouping(String),
+    #[error(
+        "`{amount}` is finer than {currency} allows: {currency} amounts are whole numbers, such as `{}`",
+        amount.split('.').next().unwrap_or(amount)
+    )]
+    MoneyFinerThanCurrency { amount: String, currency: String },
     #[error("`{0}` is not a probability; use a whole percent from 0 to 100")]
     Probability(String),
     #[error(
@@ -132,7 +143,9 @@ impl FromStr for Money {
     type Err = ValueError;
 
     /// Accepts `12500`, `12,500`, `12500.5`, `12,500.50`, `12.5k`, `1.2m`, with an optional
-    /// leading currency symbol `$ € £`.
+    /// leading currency symbol `$ € £`. Thousands separators (`,` or `_`, one kind) must fall
+    /// every three digits; zero is refused, since no deal is worth nothing. Whether the amount
+    /// suits the workspace's currency is `currency::check`'s business.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let original = s.trim();
         let bad = || ValueError::Money(original.to_string());
@@ -148,7 +161,7 @@ impl FromStr for Money {
         if multiplier > 1 {
             t = &t[..t.len() - 1];
         }
-        let t: String = t.chars().filter(|c| *c != ',' && *c != '_').collect();
+        let t = ungrouped(t).ok_or_else(|| ValueError::MoneyGrouping(original.to_string()))?;
         let (whole, frac) = match t.split_once('.') {
             Some((w, f)) => (w, f),
             None => (t.as_str(), ""),
@@ -187,8 +200,33 @@ impl FromStr for Money {
         if minor > i128::from(Self::MAX_MINOR) {
             return Err(ValueError::MoneyTooLarge(original.to_string()));
         }
+        if minor == 0 {
+            return Err(ValueError::MoneyZero(original.to_string()));
+        }
         Ok(Self(minor as i64))
     }
+}
+
+/// The digits of an amount without its thousands separators, or `None` when they are not
+/// where they belong: `12,345.5` → `12345.5`; `12,34,5`, `1,23`, `,123` and `1,234_567` → `None`.
+/// Text without separators passes through for the caller to judge.
+fn ungrouped(t: &str) -> Option<String> {
+    let separators: Vec<char> = t.chars().filter(|c| matches!(c, ',' | '_')).collect();
+    let Some(&sep) = separators.first() else {
+        return Some(t.to_string());
+    };
+    if separators.iter().any(|c| *c != sep) {
+        return None;
+    }
+    let whole = t.split('.').next().unwrap_or(t);
+    if t[whole.len()..].contains(sep) {
+        return None;
+    }
+    let mut groups = whole.split(sep);
+    let first = groups.next()?;
+    let first_ok = (1..=3).contains(&first.len());
+    let rest_ok = groups.all(|g| g.len() == 3);
+    (first_ok && rest_ok).then(|| t.chars().filter(|c| *c != sep).collect())
 }
 
 /// A probability of close, in whole percent.
@@ -318,7 +356,9 @@ mod tests {
             ("$12,500.50", 1_250_050),
             ("12.5k", 1_250_000),
             ("1.2m", 120_000_000),
-            ("0", 0),
+            ("1,234,567", 123_456_700),
+            ("1_234", 123_400),
+            ("1,200k", 120_000_000),
             (".5", 50),
         ];
         for (text, minor) in cases {
@@ -338,6 +378,26 @@ mod tests {
             Err(ValueError::Money(_))
         ));
         assert!(matches!("".parse::<Money>(), Err(ValueError::Money(_))));
+        for zero in ["0", "0.00", "$0", "0k"] {
+            assert!(
+                matches!(zero.parse::<Money>(), Err(ValueError::MoneyZero(_))),
+                "{zero}"
+            );
+        }
+        for sloppy in [
+            "12,34,5",
+            "1,23",
+            ",123",
+            "1234,567",
+            "1,234_567",
+            "1.234,5",
+            "12,",
+        ] {
+            assert!(
+                matches!(sloppy.parse::<Money>(), Err(ValueError::MoneyGrouping(_))),
+                "{sloppy}"
+            );
+        }
         assert!(matches!(
             "10000000001".parse::<Money>(),
             Err(ValueError::MoneyTooLarge(_))
@@ -350,7 +410,7 @@ mod tests {
 
     #[test]
     fn money_display_round_trips() {
-        for minor in [0, 5, 100, 1_250_050, 12_345_678_900, Money::MAX_MINOR] {
+        for minor in [5, 100, 1_250_050, 12_345_678_900, Money::MAX_MINOR] {
             let m = Money::from_minor(minor).unwrap();
             assert_eq!(m.to_string().parse::<Money>().unwrap(), m);
         }

@@ -5,6 +5,7 @@
 //! comes in as plain values (including `now`), so every rule is testable with plain unit tests.
 
 pub mod coaching;
+pub mod currency;
 pub mod deal;
 pub mod forecast;
 pub mod gates;
