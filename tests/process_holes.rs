@@ -85,7 +85,7 @@ fn a_manager_closes_a_deal_won_past_unmet_gates_with_the_command_the_refusal_nam
         "{won}"
     );
     let shown = answer(&out, "dana> /deal show deal-1\n");
-    assert!(shown.contains("Status: won"), "{shown}");
+    assert!(shown.contains("Won on"), "{shown}");
 }
 
 /// Hole 2, the other path: a rep may not pass gates, whatever the command.
@@ -102,7 +102,7 @@ fn a_rep_cannot_close_past_unmet_gates_with_an_override() {
         "says who may override: {refused}"
     );
     let shown = answer(&out, "alex> /deal show deal-1\n");
-    assert!(!shown.contains("Status: won"), "{shown}");
+    assert!(!shown.contains("Won on"), "{shown}");
 }
 
 /// Runs `dealgate console --as ann` on a fresh workspace whose playbook is the three-stage
@@ -203,4 +203,45 @@ fn a_yen_workspace_takes_whole_amounts_and_shows_whole_figures() {
     assert!(whole.contains("Amount: JPY 1,235"), "{whole}");
     assert!(whole.contains("Weighted: JPY 124"), "{whole}");
     assert!(!out.contains("deal-2"), "{out}");
+}
+
+/// Hole 4: a deal won in November kept its expected close date in January, and a lost deal was
+/// printed as an error (`!! deal-1 lost`). Closing dates the deal the day it closed, keeps the
+/// expected date in its history, and both outcomes read as outcomes.
+#[test]
+fn a_closed_deal_is_dated_the_day_it_closed_and_reads_as_an_outcome() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo(
+        &dir,
+        "/deal show deal-1\n\
+         /lost deal-1 went with a competitor\n\
+         /deal show deal-1\n",
+    );
+    let before = answer(&out, "alex> /deal show deal-1\n");
+    let expected = field(before, "Close date");
+    let lost = answer(&out, "alex> /lost deal-1 went with a competitor\n");
+    assert!(
+        !lost.starts_with("!!"),
+        "a lost deal is not an error: {lost}"
+    );
+    assert!(lost.contains("deal-1 lost"), "{lost}");
+    let shown = &out[out.rfind("alex> /deal show deal-1\n").unwrap()..];
+    let closed_on = field(shown, "Lost on");
+    assert_ne!(closed_on, expected, "{shown}");
+    assert!(!shown.contains("Close date"), "{shown}");
+    assert!(!shown.contains("Weighted"), "{shown}");
+    // The day it closed is today on the machine's clock: the binary runs on the real one, so
+    // the test reads it too (at most a midnight later than the close).
+    #[allow(clippy::disallowed_methods)]
+    let today = chrono::Utc::now().date_naive().to_string();
+    assert!(closed_on <= today.as_str(), "{closed_on} vs {today}");
+}
+
+/// The value of a `Name: value` field in a console card.
+fn field<'a>(card: &'a str, name: &str) -> &'a str {
+    let at = card
+        .find(&format!("{name}: "))
+        .unwrap_or_else(|| panic!("no `{name}` in {card}"));
+    let rest = &card[at + name.len() + 2..];
+    rest.split(" · ").next().unwrap().trim()
 }

@@ -32,6 +32,7 @@ on_both_backends!(
     a_stale_version_is_a_conflict_and_writes_nothing,
     a_deal_stalls_after_the_stage_threshold,
     deal_list_shows_a_rep_their_own_and_a_manager_their_team,
+    closing_dates_a_deal_the_day_it_closed_and_keeps_the_expected_date_in_its_history,
 );
 
 fn eur(major: i64) -> Money {
@@ -652,4 +653,67 @@ async fn deal_list_shows_a_rep_their_own_and_a_manager_their_team(app: TestApp) 
         ),
         ["Eve's"]
     );
+}
+
+/// The `close_date` rows of a deal's field history: (old, new).
+async fn close_date_history(app: &TestApp, n: DealNumber) -> Vec<(Option<String>, String)> {
+    let mut conn = app.service.store().reader().acquire().await.unwrap();
+    sqlx::query_as(
+        "SELECT f.old_value, f.new_value FROM field_changes f JOIN deals d ON d.id = f.deal_id \
+         WHERE d.number = $1 AND f.field = 'close_date' ORDER BY f.id",
+    )
+    .bind(i64::from(n.get()))
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap()
+}
+
+async fn closing_dates_a_deal_the_day_it_closed_and_keeps_the_expected_date_in_its_history(
+    app: TestApp,
+) {
+    let t = app.team().await;
+    let today = app.clock.now().date_naive();
+    let expected = today + Duration::days(40);
+    let mut numbers = Vec::new();
+    for name in ["Won through chat", "Lost in the console"] {
+        let view = app
+            .service
+            .create_deal(&t.ann, name, eur(5_000), expected, None, None)
+            .await
+            .unwrap();
+        numbers.push(view.deal.number);
+    }
+    // One close comes from a chat delivery (its effect is recorded in the same script), one
+    // from the console.
+    let mut chat = t.manager.clone();
+    chat.delivery = Some(dealgate::service::Delivery::new(
+        dealgate::service::Platform::Discord,
+        "close-1",
+    ));
+    let won = app
+        .service
+        .won(&chat, numbers[0], Some("signed early"))
+        .await
+        .unwrap();
+    let lost = app
+        .service
+        .lost(&t.ann, numbers[1], "went with a competitor")
+        .await
+        .unwrap();
+    for (n, moved) in numbers.iter().zip([won, lost]) {
+        assert_eq!(moved.view.deal.close_date, today);
+        let stored = app.service.show_deal(&t.manager, *n).await.unwrap();
+        assert_eq!(stored.deal.close_date, today);
+        assert_eq!(
+            close_date_history(&app, *n).await,
+            [(Some(expected.to_string()), today.to_string())]
+        );
+    }
+    // The same delivery again is not applied twice: no second history row either.
+    let again = app
+        .service
+        .won(&chat, numbers[0], Some("signed early"))
+        .await;
+    assert!(again.is_err());
+    assert_eq!(close_date_history(&app, numbers[0]).await.len(), 1);
 }

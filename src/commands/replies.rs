@@ -24,7 +24,8 @@ pub fn money(minor: i128, currency: &str) -> String {
 fn stage_tone(playbook: &Playbook, stage: &Stage) -> Tone {
     match stage.outcome {
         Some(crate::engine::playbook::Outcome::Won) => Tone::Success,
-        Some(crate::engine::playbook::Outcome::Lost) => Tone::Refusal,
+        // A lost deal is an outcome to read, not an error to fix.
+        Some(crate::engine::playbook::Outcome::Lost) => Tone::Info,
         None => {
             let open: Vec<_> = playbook.open_stages().collect();
             let index = open.iter().position(|s| s.id == stage.id).unwrap_or(0);
@@ -103,32 +104,37 @@ fn check_line(number: DealNumber, check: &GateCheck) -> String {
 
 /// A deal as `/deal show` shows it; other replies start from this.
 pub fn deal_card(view: &DealView, playbook: &Playbook, title: impl Into<String>) -> Reply {
+    use crate::engine::deal::DealStatus;
     let d = &view.deal;
     let currency = &playbook.currency;
     let stage = playbook.stage(&d.stage);
     let probability = stage.map_or(0, |s| s.probability.percent());
-    let weighted = if d.status == crate::engine::deal::DealStatus::Open {
-        crate::engine::forecast::deal_weighted(playbook, &d.stage, d.amount.minor())
-    } else {
-        0
-    };
     let mut reply = Reply::new(title)
         .field(
             "Stage",
             format!("{} ({}%)", stage_name(playbook, &d.stage), probability),
         )
-        .field("Amount", money(i128::from(d.amount.minor()), currency))
-        .field("Weighted", money(weighted, currency))
-        .field("Close date", d.close_date.to_string())
-        .field("Owner", user(&view.owner.display_name));
+        .field("Amount", money(i128::from(d.amount.minor()), currency));
+    // An open deal reads as a bet (weighted, expected date); a closed one as its outcome, dated
+    // the day it closed.
+    reply = match d.status {
+        DealStatus::Open => {
+            let weighted =
+                crate::engine::forecast::deal_weighted(playbook, &d.stage, d.amount.minor());
+            reply
+                .field("Weighted", money(weighted, currency))
+                .field("Close date", d.close_date.to_string())
+        }
+        DealStatus::Won => reply.field("Won on", d.close_date.to_string()),
+        DealStatus::Lost => reply.field("Lost on", d.close_date.to_string()),
+    };
+    reply = reply.field("Owner", user(&view.owner.display_name));
     if let Some(s) = stage {
         reply = reply.tone(stage_tone(playbook, s));
     }
-    if d.status == crate::engine::deal::DealStatus::Open {
+    if d.status == DealStatus::Open {
         let stalled = if view.stalled { " ⚠ stalled" } else { "" };
         reply = reply.field("In stage", format!("{} days{stalled}", view.days_in_stage));
-    } else {
-        reply = reply.field("Status", d.status.as_str().to_string());
     }
     for (name, value) in &d.fields {
         let label = playbook
@@ -191,9 +197,14 @@ pub fn deal_shown(view: &DealView, playbook: &Playbook) -> Reply {
     }
     let overrides = view.history.iter().filter(|h| h.overridden).count();
     if overrides > 0 {
-        reply.lines.push(format!(
-            "Gates overridden {overrides} time(s) in this deal's history."
-        ));
+        let times = match overrides {
+            1 => "once".to_string(),
+            2 => "twice".to_string(),
+            n => format!("{n} times"),
+        };
+        reply
+            .lines
+            .push(format!("Gates overridden {times} in this deal's history."));
     }
     reply.ephemeral()
 }
@@ -499,9 +510,9 @@ pub fn playbook_view(playbook: &Playbook, stage: Option<&Stage>) -> Reply {
                     Some(crate::engine::playbook::Outcome::Won) => " (closed won)".to_string(),
                     Some(crate::engine::playbook::Outcome::Lost) => " (closed lost)".to_string(),
                     None => format!(
-                        " · {} recommended activities · {} gate(s)",
+                        " · {} recommended activities · {}",
                         s.activities.len(),
-                        s.gates.len()
+                        counted(s.gates.len(), "gate", "gates")
                     ),
                 };
                 reply.lines.push(format!(
@@ -558,10 +569,15 @@ pub fn playbook_view(playbook: &Playbook, stage: Option<&Stage>) -> Reply {
 
 /// "1 deal", "3 deals".
 pub(crate) fn deals(n: u64) -> String {
+    counted(n as usize, "deal", "deals")
+}
+
+/// `1 gate`, `3 gates`.
+fn counted(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
-        "1 deal".into()
+        format!("1 {one}")
     } else {
-        format!("{n} deals")
+        format!("{n} {many}")
     }
 }
 

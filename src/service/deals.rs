@@ -144,6 +144,7 @@ impl Service {
                 overridden_gates: &[],
                 reason: None,
                 effect: None,
+                expected_close: None,
             },
             now,
         )

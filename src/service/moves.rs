@@ -126,16 +126,22 @@ impl Service {
             let from = deal.stage.clone();
             deal.stage = transition.to.clone();
             deal.stage_entered_at = now;
-            match transition.kind {
-                TransitionKind::Won => {
-                    deal.status = DealStatus::Won;
-                    deal.closed_at = Some(now);
+            // A closed deal is dated the day it closed (as a CRM books a won deal); the date
+            // it was expected to close stays in its field history.
+            let mut expected_close = None;
+            let closed = match transition.kind {
+                TransitionKind::Won => Some(DealStatus::Won),
+                TransitionKind::Lost => Some(DealStatus::Lost),
+                TransitionKind::Advance | TransitionKind::Back => None,
+            };
+            if let Some(status) = closed {
+                deal.status = status;
+                deal.closed_at = Some(now);
+                let today = now.date_naive();
+                if deal.close_date != today {
+                    expected_close = Some(deal.close_date);
+                    deal.close_date = today;
                 }
-                TransitionKind::Lost => {
-                    deal.status = DealStatus::Lost;
-                    deal.closed_at = Some(now);
-                }
-                TransitionKind::Advance | TransitionKind::Back => {}
             }
             let overridden: Vec<String> = transition
                 .overridden
@@ -152,6 +158,7 @@ impl Service {
                     overridden_gates: &overridden,
                     reason: transition.reason.as_deref(),
                     effect: session.delivery.as_ref().map(|d| d.effect()),
+                    expected_close,
                 },
                 now,
             )

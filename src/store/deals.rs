@@ -233,26 +233,39 @@ pub async fn record_move(
     let deal = change.deal;
     let history = "INSERT INTO stage_changes (tenant_id, deal_id, actor_id, from_stage, \
          to_stage, kind, overridden, gates, reason, at)";
+    // The expected close date goes in after the effect's `$20`, `$21` if there is one.
+    let expected = if change.effect.is_some() { 22 } else { 20 };
+    let dated = "INSERT INTO field_changes (tenant_id, deal_id, actor_id, field, old_value, \
+         new_value, at)";
     // The effect row goes in only when the move was written (`changes()` after the history
-    // insert, `FROM moved`); a second application fails on its key and rolls the move back.
+    // insert, `FROM moved`); a second application fails on its key and rolls the move back. So
+    // does the close date's history row, after a version check that only this move passes.
+    let sqlite_dated = format!(
+        "{dated} SELECT $13, $11, $14, 'close_date', ${expected}, $4, $10 WHERE ${expected} IS \
+         NOT NULL AND EXISTS (SELECT 1 FROM deals WHERE id = $11 AND version = $12 + 1);"
+    );
+    let pg_dated = format!(
+        "dated AS ({dated} SELECT $13, moved.id, $14, 'close_date', ${expected}::text, $4, $10 \
+         FROM moved WHERE ${expected}::text IS NOT NULL)"
+    );
     let sql = match (store.backend(), change.effect.is_some()) {
         (Backend::Sqlite, false) => format!(
             "BEGIN IMMEDIATE; {UPDATE_DEAL}; {history} SELECT $13, $11, $14, $15, $5, $16, $17, \
-             $18, $19, $10 WHERE changes() = 1 RETURNING id; COMMIT;"
+             $18, $19, $10 WHERE changes() = 1 RETURNING id; {sqlite_dated} COMMIT;"
         ),
         (Backend::Sqlite, true) => format!(
             "BEGIN IMMEDIATE; {UPDATE_DEAL}; {history} SELECT $13, $11, $14, $15, $5, $16, $17, \
              $18, $19, $10 WHERE changes() = 1 RETURNING id; {EFFECT} SELECT $20, $21, $10 \
-             WHERE changes() = 1; COMMIT;"
+             WHERE changes() = 1; {sqlite_dated} COMMIT;"
         ),
         (Backend::Postgres, false) => format!(
-            "WITH moved AS ({UPDATE_DEAL} RETURNING id) {history} SELECT $13, moved.id, $14, \
-             $15, $5, $16, $17, $18, $19, $10 FROM moved RETURNING id"
+            "WITH moved AS ({UPDATE_DEAL} RETURNING id), {pg_dated} {history} SELECT $13, \
+             moved.id, $14, $15, $5, $16, $17, $18, $19, $10 FROM moved RETURNING id"
         ),
         (Backend::Postgres, true) => format!(
             "WITH moved AS ({UPDATE_DEAL} RETURNING id), applied AS ({EFFECT} SELECT $20, $21, \
-             $10 FROM moved) {history} SELECT $13, moved.id, $14, $15, $5, $16, $17, $18, $19, \
-             $10 FROM moved RETURNING id"
+             $10 FROM moved), {pg_dated} {history} SELECT $13, moved.id, $14, $15, $5, $16, \
+             $17, $18, $19, $10 FROM moved RETURNING id"
         ),
     };
     let mut query = bind_change(
@@ -262,6 +275,7 @@ pub async fn record_move(
     if let Some(effect) = change.effect {
         query = query.bind(effect.platform).bind(effect.interaction_id);
     }
+    query = query.bind(change.expected_close.map(date_text));
     let rows = match store.backend() {
         Backend::Sqlite => store
             .writer()
@@ -572,6 +586,9 @@ pub struct NewStageChange<'a> {
     pub kind: &'a str,
     pub overridden_gates: &'a [String],
     pub reason: Option<&'a str>,
+    /// The close date the deal had before the move changed it (closing a deal dates it the
+    /// day it closed): kept in its field history with the move.
+    pub expected_close: Option<NaiveDate>,
 }
 
 /// Appends to the stage history; `deal.stage` is the stage it moved to.

@@ -55,6 +55,8 @@ pub struct FieldChangeRow {
     pub owner_id: i64,
 }
 
+/// Amounts and expected close dates changed since `since`. A closed deal's close date is the
+/// day it closed, which the digest reports as a close, not as a date moved.
 pub async fn money_and_date_changes_since(
     conn: &mut Conn,
     tenant_id: i64,
@@ -64,6 +66,7 @@ pub async fn money_and_date_changes_since(
         "SELECT f.field, f.old_value, f.new_value, d.number, d.name, d.owner_id \
          FROM field_changes f JOIN deals d ON d.id = f.deal_id \
          WHERE f.tenant_id = $1 AND f.at >= $2 AND f.field IN ('amount', 'close_date') \
+         AND NOT (f.field = 'close_date' AND d.status <> 'open') \
          ORDER BY f.at, f.id LIMIT $3",
     )
     .bind(tenant_id)
