@@ -175,11 +175,13 @@ fn deal() -> DealFacts {
         activities,
         approvals: vec![
             GivenApproval {
+                approver_id: 0,
                 stage: parse("qualify"),
                 role: Role::Manager,
                 at: entered - Duration::days(3),
             },
             GivenApproval {
+                approver_id: 0,
                 stage: parse("develop"),
                 role: Role::Manager,
                 at: entered + Duration::days(2),

@@ -245,3 +245,29 @@ fn field<'a>(card: &'a str, name: &str) -> &'a str {
     let rest = &card[at + name.len() + 2..];
     rest.split(" · ").next().unwrap().trim()
 }
+
+/// Hole 5: a second `/approve` of the same deal in the same stage was recorded again. It now
+/// says who approved and when, and records nothing; an admin's approval still counts, since it
+/// meets gates a manager's does not.
+#[test]
+fn a_repeated_approval_says_who_approved_and_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo(
+        &dir,
+        "/as dana\n\
+         /approve deal-4 pricing checked\n\
+         /approve deal-4 checked again\n\
+         /deal show deal-4\n",
+    );
+    let first = answer(&out, "dana> /approve deal-4 pricing checked\n");
+    assert!(
+        first.contains("dana approved deal-4 in Proposal"),
+        "{first}"
+    );
+    let again = answer(&out, "dana> /approve deal-4 checked again\n");
+    assert!(
+        again.contains("deal-4 is already approved in Proposal by dana on"),
+        "{again}"
+    );
+    assert!(again.contains("nothing was recorded"), "{again}");
+}

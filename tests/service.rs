@@ -33,6 +33,7 @@ on_both_backends!(
     a_deal_stalls_after_the_stage_threshold,
     deal_list_shows_a_rep_their_own_and_a_manager_their_team,
     closing_dates_a_deal_the_day_it_closed_and_keeps_the_expected_date_in_its_history,
+    approving_twice_in_one_stage_records_one_approval,
 );
 
 fn eur(major: i64) -> Money {
@@ -716,4 +717,43 @@ async fn closing_dates_a_deal_the_day_it_closed_and_keeps_the_expected_date_in_i
         .await;
     assert!(again.is_err());
     assert_eq!(close_date_history(&app, numbers[0]).await.len(), 1);
+}
+
+async fn approving_twice_in_one_stage_records_one_approval(app: TestApp) {
+    let t = app.team().await;
+    let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
+    app.service
+        .approve(&t.manager, n, Some("checked"))
+        .await
+        .unwrap();
+    let err = app
+        .service
+        .approve(&t.manager, n, Some("checked again"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ServiceError::AlreadyApproved { by, .. } if by.contains(&t.manager.member.display_name)),
+        "{err:?}"
+    );
+    // An admin's approval meets gates a manager's does not: it is recorded.
+    app.service.approve(&t.admin, n, None).await.unwrap();
+    let mut conn = app.service.store().reader().acquire().await.unwrap();
+    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM approvals")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(count, 2);
+    // After the deal leaves the stage and comes back, approving counts again.
+    app.clock.advance(Duration::hours(1));
+    app.service
+        .log_activity(&t.ann, n, &id("discovery-call"), None)
+        .await
+        .unwrap();
+    app.service.advance(&t.ann, n, None, None).await.unwrap();
+    app.service
+        .back(&t.ann, n, &id("qualify"), "budget moved")
+        .await
+        .unwrap();
+    app.clock.advance(Duration::hours(1));
+    app.service.approve(&t.manager, n, None).await.unwrap();
 }

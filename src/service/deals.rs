@@ -412,6 +412,25 @@ impl Service {
             let (deal, owner) = load_deal_and_owner(&mut tx, session, number).await?;
             require_approver(&session.member, &owner, &format!("approve {number}"))?;
             require_open(&deal)?;
+            let records = deals::records(&mut tx, deal.id).await?;
+            if let Some(given) = records.facts(&deal).standing_approval(session.member.role) {
+                let by = members::get(&mut tx, session.tenant.id, given.approver_id)
+                    .await?
+                    .map_or_else(
+                        || "a former member".to_string(),
+                        |m| crate::engine::text::mark_user(&m.display_name),
+                    );
+                let stage = session
+                    .playbook
+                    .stage(&deal.stage)
+                    .map_or_else(|| deal.stage.to_string(), |s| s.name.clone());
+                return Err(ServiceError::AlreadyApproved {
+                    number,
+                    stage,
+                    by,
+                    on: given.at.date_naive(),
+                });
+            }
             // An approval counts for the stage it was given in: the deal must still be there.
             deals::hold(&mut tx, &deal).await?;
             deals::insert_approval(

@@ -32,6 +32,17 @@ pub enum ServiceError {
         number: DealNumber,
         status: DealStatus,
     },
+    /// An approval that already stands for the deal in its stage; nothing was recorded.
+    #[error(
+        "{number} is already approved in {stage} by {by} on {on}; nothing was recorded. It \
+         counts until the deal leaves the stage."
+    )]
+    AlreadyApproved {
+        number: DealNumber,
+        stage: String,
+        by: String,
+        on: chrono::NaiveDate,
+    },
     /// A value that is well-formed but not acceptable here; the text says what would be.
     #[error("{0}")]
     Invalid(String),

@@ -138,6 +138,7 @@ pub fn fields_json(deal: &Deal) -> String {
 /// An approval as the gates count it.
 pub fn given_approval(a: &ApprovalRow) -> Result<GivenApproval> {
     Ok(GivenApproval {
+        approver_id: a.approver_id,
         stage: a.stage.parse().map_err(|_| StoreError::Corrupt {
             table: "approvals",
             detail: format!("stage `{}`", a.stage),

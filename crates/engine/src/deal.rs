@@ -123,6 +123,8 @@ pub struct LoggedActivity {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct GivenApproval {
+    /// The member who approved.
+    pub approver_id: i64,
     /// The stage the deal was in when it was approved; an approval counts for that stage only.
     pub stage: StageId,
     /// The approver's role when they approved.
@@ -131,6 +133,15 @@ pub struct GivenApproval {
 }
 
 impl DealFacts {
+    /// An approval that already stands for the deal where it is (given in its current stage
+    /// since it entered it) by someone of at least `role`: approving again would add nothing.
+    pub fn standing_approval(&self, role: crate::playbook::Role) -> Option<&GivenApproval> {
+        self.approvals
+            .iter()
+            .filter(|a| a.stage == self.stage && a.at >= self.stage_entered_at && a.role >= role)
+            .min_by_key(|a| a.at)
+    }
+
     /// The value of a built-in or custom field as text, if it has one.
     pub fn field_text(&self, field: &FieldName) -> Option<String> {
         match field.as_str() {

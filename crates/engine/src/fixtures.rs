@@ -247,6 +247,7 @@ impl DealBuilder for DealFacts {
 
     fn approved(mut self, in_stage: &str, role: Role, at: DateTime<Utc>) -> Self {
         self.approvals.push(GivenApproval {
+            approver_id: 0,
             stage: id(in_stage),
             role,
             at,

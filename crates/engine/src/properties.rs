@@ -163,6 +163,7 @@ fn build_deal(playbook: &Playbook, recipe: &DealRecipe, now: DateTime<Utc>) -> D
             entered - Duration::days(1)
         };
         deal.approvals.push(GivenApproval {
+            approver_id: 0,
             stage: any_stage(stage),
             role: *role,
             at,
@@ -460,6 +461,7 @@ fn satisfy(stage: &Stage, deal: &mut DealFacts, now: DateTime<Utc>) {
             },
             GateKind::Approval { role, .. } => {
                 deal.approvals.push(GivenApproval {
+                    approver_id: 0,
                     stage: stage.id.clone(),
                     role: *role,
                     at: now,
