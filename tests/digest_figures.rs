@@ -198,7 +198,7 @@ async fn nudges_name_the_deal_and_next_steps_skip_snoozed_deals_and_are_not_repe
         .await
         .unwrap();
     app.service
-        .snooze_nudges(&t.manager, snoozed.number, 30)
+        .snooze_nudges(&t.manager, snoozed.number, 30, "on it with their CFO")
         .await
         .unwrap();
     let sender = RecordingSender::new();
@@ -293,7 +293,7 @@ async fn only_admins_schedule_and_only_managers_preview_or_snooze(app: TestApp) 
     assert!(preview.ephemeral && preview.image.is_some());
     assert!(preview.title.starts_with("Forecast digest"));
     let d = deal(&app, &t.eve, 1_000, date(2026, 4, 1)).await;
-    let line = format!("/nudges snooze {} 7", d.number);
+    let line = format!("/nudges snooze {} 7 CFO away until the 20th", d.number);
     let not_hers = run("mia", line.clone()).await;
     // The member's name is marked as user text in the reply; read it as the console shows it.
     assert!(
@@ -302,6 +302,15 @@ async fn only_admins_schedule_and_only_managers_preview_or_snooze(app: TestApp) 
     );
     let admin = run("boss", line).await;
     assert!(admin.title.ends_with("snoozed"), "{admin:?}");
+    assert!(
+        dealgate::chat::console::render(&admin).contains("Why: CFO away until the 20th"),
+        "{admin:?}"
+    );
+    let no_reason = run("boss", format!("/nudges snooze {} 7", d.number)).await;
+    assert!(
+        no_reason.lines.join(" ").contains("needs `reason`"),
+        "{no_reason:?}"
+    );
 }
 
 /// On Monday 2 March a deal closing on 20 April is outside the calendar quarter (Jan–Mar) and

@@ -161,6 +161,10 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
             "INSERT INTO interaction_effects (platform, interaction_id, applied_at) \
              VALUES ('slack', 'command:T0SAMPLE', '2026-02-27T08:00:01.000000Z')",
         ]),
+        // A snooze with its reason.
+        20261203000007 => Some(&[
+            "UPDATE snoozes SET reason = 'CFO away until the 20th', until_date = '2026-02-20'",
+        ]),
         _ => None,
     }
 }

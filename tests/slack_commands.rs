@@ -89,7 +89,9 @@ async fn every_catalogue_command_runs_as_a_slack_slash_command(app: support::Tes
     assert!(title(&a).contains("approved deal-1"), "{a}");
     let a = ep.command(BOSS, "/advance", "deal-1 to:negotiate").await;
     assert_eq!(title(&a), "deal-1 advanced to Negotiate", "{a}");
-    let a = ep.command(BOSS, "/nudges", "snooze deal-1 7").await;
+    let a = ep
+        .command(BOSS, "/nudges", "snooze deal-1 7 CFO away until the 20th")
+        .await;
     assert_eq!(title(&a), "deal-1 snoozed", "{a}");
     ep.command(BOSS, "/log", "deal-1 proposal-sent").await;
     let a = ep.command(BOSS, "/won", "deal-1").await;

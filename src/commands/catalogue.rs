@@ -475,12 +475,18 @@ pub const CATALOGUE: &[CommandSpec] = &[
         group: Group::DigestNudges,
         summary: "Stop coaching nudges about a deal for some days",
         help: "Silences the coaching nudges about one deal for `days` days, counting today, \
-               when you are already on it. The deal's owner's manager or an admin may snooze.",
+               when you are already on it, with the reason, which is shown with the snooze. \
+               The deal's owner's manager or an admin may snooze.",
         options: &[
             DEAL,
             required("days", OptionKind::Days, "How many days, 1 to 90"),
+            rest(required(
+                "reason",
+                OptionKind::Text,
+                "Why the nudges can wait",
+            )),
         ],
-        example: "/nudges snooze deal-42 7",
+        example: "/nudges snooze deal-42 7 CFO away until the 20th",
         min_role: Role::Manager,
     },
     CommandSpec {

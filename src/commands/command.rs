@@ -113,8 +113,12 @@ pub enum Command {
         /// Days before the same nudge may come again; `None` keeps the one set before.
         repeat_days: Option<u32>,
     },
-    /// `/nudges snooze deal days`
-    NudgesSnooze { deal: DealNumber, days: u32 },
+    /// `/nudges snooze deal days reason`
+    NudgesSnooze {
+        deal: DealNumber,
+        days: u32,
+        reason: String,
+    },
     /// `/help [command]`
     Help { command: Option<String> },
 }
@@ -208,6 +212,7 @@ impl Command {
             "nudges snooze" => Self::NudgesSnooze {
                 deal: v.req("deal")?,
                 days: v.req("days")?,
+                reason: v.req("reason")?,
             },
             other => {
                 return Err(ParseError::UnknownCommand {
@@ -359,8 +364,8 @@ impl Command {
                     .setup_nudges(session, time, to_reps.unwrap_or(false), repeat_days)
                     .await?,
             ),
-            Self::NudgesSnooze { deal, days } => {
-                digest_replies::snoozed(&service.snooze_nudges(session, deal, days).await?)
+            Self::NudgesSnooze { deal, days, reason } => {
+                digest_replies::snoozed(&service.snooze_nudges(session, deal, days, &reason).await?)
             }
             Self::Help { .. } => unreachable!("answered before the session is resolved"),
         })
@@ -555,7 +560,11 @@ impl Command {
                 ("to-reps", to_reps.map(yes_no)),
                 ("repeat-days", repeat_days.map(|d| d.to_string())),
             ],
-            Self::NudgesSnooze { deal, days } => vec![("deal", show(deal)), ("days", show(days))],
+            Self::NudgesSnooze { deal, days, reason } => vec![
+                ("deal", show(deal)),
+                ("days", show(days)),
+                ("reason", show(reason)),
+            ],
             Self::Help { command } => vec![("command", maybe(command))],
         }
     }

@@ -283,6 +283,7 @@ pub fn snoozed(s: &Snoozed) -> Reply {
             user(&s.name),
             s.until.format("%a %-d %b")
         ))
+        .line(format!("Why: {}", user(&s.reason)))
 }
 
 /// A coaching DM: to a manager about their reps (`about_team`), or to a rep about their own.
@@ -337,7 +338,7 @@ pub fn nudges(items: &[NudgeItem], currency: &str, about_team: bool) -> Reply {
         }
     }
     if about_team {
-        r = r.line("`/nudges snooze deal days` silences a deal you are already on.");
+        r = r.line("`/nudges snooze deal days reason` silences a deal you are already on.");
     }
     r
 }

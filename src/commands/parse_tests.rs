@@ -1701,12 +1701,14 @@ fn nudges_setup_and_snooze_parse() {
     );
     assert!(err("/nudges setup 09:00 repeat-days:0").starts_with("`repeat-days`:"));
     assert_eq!(
-        ok("/nudges snooze 42 7"),
+        ok("/nudges snooze 42 7 CFO away until the 20th"),
         Command::NudgesSnooze {
             deal: deal(42),
-            days: 7
+            days: 7,
+            reason: "CFO away until the 20th".into()
         }
     );
-    assert!(err("/nudges snooze 42 400").starts_with("`days`:"));
+    assert!(err("/nudges snooze 42 400 busy").starts_with("`days`:"));
+    assert!(err("/nudges snooze 42 7").starts_with("`/nudges snooze` needs `reason`"));
     assert_eq!(ok("/digest preview"), Command::DigestPreview);
 }

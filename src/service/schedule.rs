@@ -5,7 +5,8 @@ use chrono::{Duration, NaiveTime};
 use chrono_tz::Tz;
 
 use super::authz::{manages, require_admin};
-use super::deals::{load_deal, owner_of, require_open};
+use super::deals::{check_text, load_deal, owner_of, require_open};
+use super::limits;
 use super::{DigestFigures, DigestScope, Service, ServiceError, ServiceResult, Session};
 use crate::engine::ids::DealNumber;
 use crate::engine::playbook::Role;
@@ -27,6 +28,7 @@ pub struct Snoozed {
     pub number: DealNumber,
     pub name: String,
     pub until: chrono::NaiveDate,
+    pub reason: String,
 }
 
 impl Service {
@@ -126,18 +128,28 @@ impl Service {
         Ok(row)
     }
 
-    /// `/nudges snooze deal days`: the deal's owner's manager, or an admin.
+    /// `/nudges snooze deal days reason`: the deal's owner's manager, or an admin.
     pub async fn snooze_nudges(
         &self,
         session: &Session,
         number: DealNumber,
         days: u32,
+        reason: &str,
     ) -> ServiceResult<Snoozed> {
         if !(1..=MAX_SNOOZE_DAYS).contains(&days) {
             return Err(ServiceError::Invalid(format!(
                 "Snooze for 1 to {MAX_SNOOZE_DAYS} days."
             )));
         }
+        let reason = reason.trim();
+        if reason.is_empty() {
+            return Err(ServiceError::Invalid(
+                "Say why the nudges can wait, e.g. `/nudges snooze deal-42 7 CFO away until the \
+                 20th`: the reason is shown with the snooze."
+                    .into(),
+            ));
+        }
+        check_text("reason", reason, limits::REASON)?;
         let schedule = self.schedule(session.tenant.id).await?;
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;
@@ -154,7 +166,14 @@ impl Service {
         // Through the last day named: snoozing for 7 days on Monday silences nudges until the
         // next Monday's run.
         let until = schedule.digest.today(now) + Duration::days(i64::from(days) - 1);
-        schedules::snooze(&mut tx, session.tenant.id, deal.id, until, me.id, now).await?;
+        let snooze = schedules::NewSnooze {
+            tenant_id: session.tenant.id,
+            deal_id: deal.id,
+            until,
+            member_id: me.id,
+            reason,
+        };
+        schedules::snooze(&mut tx, &snooze, now).await?;
         self.mark_applied(&mut tx, session).await?;
         tx.commit().await?;
         tracing::info!(deal = %number, until = %date_text(until), "nudges snoozed");
@@ -162,6 +181,7 @@ impl Service {
             number,
             name: deal.name,
             until,
+            reason: reason.to_string(),
         })
     }
 

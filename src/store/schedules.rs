@@ -195,25 +195,29 @@ pub async fn set_tuning(
     Ok(())
 }
 
-/// Snoozes a deal's nudges through `until` (inclusive), replacing an earlier snooze.
-pub async fn snooze(
-    conn: &mut Conn,
-    tenant_id: i64,
-    deal_id: i64,
-    until: NaiveDate,
-    member_id: i64,
-    now: DateTime<Utc>,
-) -> Result<()> {
+/// A deal's nudges silenced through `until` (inclusive), by whom and why.
+pub struct NewSnooze<'a> {
+    pub tenant_id: i64,
+    pub deal_id: i64,
+    pub until: NaiveDate,
+    pub member_id: i64,
+    pub reason: &'a str,
+}
+
+/// Snoozes a deal's nudges, replacing an earlier snooze.
+pub async fn snooze(conn: &mut Conn, s: &NewSnooze<'_>, now: DateTime<Utc>) -> Result<()> {
     sqlx::query(
-        "INSERT INTO snoozes (tenant_id, deal_id, until_date, member_id, at) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, deal_id) DO UPDATE SET \
-         until_date = excluded.until_date, member_id = excluded.member_id, at = excluded.at",
+        "INSERT INTO snoozes (tenant_id, deal_id, until_date, member_id, at, reason) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, deal_id) DO UPDATE SET \
+         until_date = excluded.until_date, member_id = excluded.member_id, at = excluded.at, \
+         reason = excluded.reason",
     )
-    .bind(tenant_id)
-    .bind(deal_id)
-    .bind(date_text(until))
-    .bind(member_id)
+    .bind(s.tenant_id)
+    .bind(s.deal_id)
+    .bind(date_text(s.until))
+    .bind(s.member_id)
     .bind(ts(now))
+    .bind(s.reason)
     .execute(conn)
     .await?;
     Ok(())
