@@ -24,6 +24,7 @@ on_both_backends!(
     the_repeat_window_set_with_nudges_setup_decides_when_a_nudge_comes_back,
     only_admins_schedule_and_only_managers_preview_or_snooze,
     a_fiscal_year_from_february_puts_2_march_in_the_quarter_february_to_april,
+    forecast_digest_and_snapshot_give_the_same_figures_in_a_fiscal_year_from_april,
 );
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -348,4 +349,129 @@ async fn a_fiscal_year_from_february_puts_2_march_in_the_quarter_february_to_apr
         refused.lines.join(" ").contains("`smarch` is not a month"),
         "{refused:?}"
     );
+}
+
+/// One set of numbers: open, weighted, commit, best case and won for one workspace, read
+/// through `/forecast`, the digest and the snapshot stored with it, agree, and so do their
+/// labels, with a fiscal year starting in April (2 March 2026 is in FY2026 Q4).
+async fn forecast_digest_and_snapshot_give_the_same_figures_in_a_fiscal_year_from_april(
+    app: TestApp,
+) {
+    let t = app.team().await;
+    let stage = |s: &str| s.parse::<dealgate::engine::ids::StageId>().unwrap();
+    // One deal in each forecast category, closing this quarter, and one won today.
+    for (euros, in_stage) in [
+        (10_000, "qualify"),
+        (20_000, "solution"),
+        (40_000, "negotiate"),
+    ] {
+        app.service
+            .create_deal(
+                &t.manager,
+                "Deal",
+                Money::from_major(euros).unwrap(),
+                date(2026, 3, 20),
+                Some(&support::user("ann")),
+                Some(&stage(in_stage)),
+            )
+            .await
+            .unwrap();
+    }
+    let won = deal(&app, &t.bob, 5_000, date(2026, 3, 25)).await;
+    app.service
+        .won(&t.manager, won.number, Some("signed on the spot"))
+        .await
+        .unwrap();
+    // Outside the fiscal year (April 2025 to March 2026) though inside the calendar one.
+    deal(&app, &t.ann, 70_000, date(2026, 5, 10)).await;
+    let run = |line: &str| {
+        let service = &app.service;
+        let c = caller(WORKSPACE, "boss");
+        let line = line.to_string();
+        async move { execute_line(service, &c, &line).await }
+    };
+    run("/digest setup managers 08:30 UTC fiscal-start:april").await;
+
+    let view = app.service.forecast(&t.admin, None, None).await.unwrap();
+    let digest = app.service.preview_digest(&t.manager).await.unwrap();
+    let sender = RecordingSender::new();
+    let eight_thirty = Utc.with_ymd_and_hms(2026, 3, 2, 8, 30, 0).unwrap();
+    app.clock.set(eight_thirty);
+    let (ticked, _) = tick_and_deliver(&app.service, &sender, eight_thirty).await;
+    assert_eq!(ticked.digests.len(), 1);
+    let mut conn = app.service.store().reader().acquire().await.unwrap();
+    let stored: (i64, i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT open_amount, weighted, commit_amount, best_case, won_amount \
+         FROM forecast_snapshots",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+
+    let cents = |euros: i128| euros * 100;
+    // open 70,000; weighted 10% + 40% + 80%; commit 40,000; best case with commit 60,000.
+    let expected = (
+        cents(70_000),
+        cents(1_000 + 8_000 + 32_000),
+        cents(40_000),
+        cents(60_000),
+        cents(5_000),
+    );
+    let figures = |f: &dealgate::engine::forecast::Forecast| {
+        (
+            f.open_amount(),
+            f.weighted(),
+            f.commit(),
+            f.best_case(),
+            f.won_amount(),
+        )
+    };
+    assert_eq!(figures(&view.forecast), expected, "/forecast");
+    assert_eq!(figures(&digest.quarter_forecast), expected, "the digest");
+    let (open, weighted, commit, best, won_amount) = stored;
+    assert_eq!(
+        (
+            i128::from(open),
+            i128::from(weighted),
+            i128::from(commit),
+            i128::from(best),
+            i128::from(won_amount)
+        ),
+        expected,
+        "the snapshot"
+    );
+    assert_eq!(view.period.label, digest.quarter.label);
+    assert!(
+        view.period.label.starts_with("FY2026 Q4"),
+        "{}",
+        view.period.label
+    );
+
+    // What people read says the same: the forecast's card and the digest's headline.
+    let forecast_text = dealgate::chat::console::render(&run("/forecast").await);
+    assert!(
+        forecast_text.contains("Best case (with commit): EUR 60,000"),
+        "{forecast_text}"
+    );
+    let digest_text = dealgate::chat::console::render(&sender.accepted()[0].reply);
+    assert!(
+        digest_text.contains("commit EUR 40,000 · best case (with commit) EUR 60,000"),
+        "{digest_text}"
+    );
+    // `this-year` is the fiscal year too: the deal closing in May is not in FY2026.
+    let year = app
+        .service
+        .forecast(
+            &t.admin,
+            Some(dealgate::engine::forecast::PeriodSpec::ThisYear),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        year.period.label.starts_with("FY2026 (Apr 1, 2025"),
+        "{}",
+        year.period.label
+    );
+    assert_eq!(year.forecast.open_amount(), cents(70_000));
 }

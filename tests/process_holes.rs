@@ -271,3 +271,37 @@ fn a_repeated_approval_says_who_approved_and_records_nothing() {
     );
     assert!(again.contains("nothing was recorded"), "{again}");
 }
+
+/// Hole 3: `/forecast` and `/digest preview` gave two different best cases for the same quarter,
+/// and after `fiscal-start april` the digest spoke of FY2027 Q3 while `/forecast` said 2026 Q4.
+/// Both now read the same figures under the same label.
+#[test]
+fn the_forecast_and_the_digest_give_one_best_case_under_one_fiscal_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo(
+        &dir,
+        "/as morgan\n\
+         /digest setup #managers 08:30 UTC fiscal-start:april\n\
+         /forecast\n\
+         /digest preview\n",
+    );
+    let forecast = answer(&out, "morgan> /forecast\n");
+    let digest = answer(&out, "morgan> /digest preview\n");
+    let best = field(forecast, "Best case (with commit)");
+    assert!(
+        digest.contains(&format!("best case (with commit) {best}")),
+        "the digest says {best} too: {digest}"
+    );
+    let commit = field(forecast, "Commit");
+    assert!(digest.contains(&format!("commit {commit}")), "{digest}");
+    let label = forecast
+        .lines()
+        .next()
+        .and_then(|title| title.split(" · ").nth(2))
+        .expect("the forecast's title names its period");
+    assert!(label.starts_with("FY20"), "a fiscal label: {label}");
+    assert!(
+        digest.contains(label),
+        "the digest's quarter is {label}: {digest}"
+    );
+}

@@ -19,7 +19,7 @@ use super::reply::{Reply, Tone};
 use super::user_text::user;
 use crate::engine::forecast::{Forecast, Totals};
 use crate::engine::ids::StageId;
-use crate::engine::playbook::{ForecastCategory, Playbook};
+use crate::engine::playbook::Playbook;
 use crate::service::{
     ChangedDeal, DigestFigures, LATE_STAGE_QUIET_DAYS, NudgeItem, RiskDeal, RiskGroup, RiskKind,
     Schedule, Snoozed, day_label,
@@ -35,23 +35,16 @@ fn stage_name(playbook: &Playbook, id: &str) -> String {
         .unwrap_or_else(|| id.to_string())
 }
 
-fn category(f: &Forecast, c: ForecastCategory) -> i128 {
-    f.by_category
-        .iter()
-        .find(|(k, _)| *k == c)
-        .map_or(0, |(_, t)| t.amount)
-}
-
-/// `open EUR 480,000 in 12 deals · weighted … · commit … · best case … · won … (1)`
+/// `open EUR 480,000 in 12 deals · weighted … · commit … · best case (with commit) … · won … (1)`
 fn headline(f: &Forecast, cur: &str) -> String {
     format!(
-        "open {} in {} · weighted {} · commit {} · best case {} · won {} ({})",
-        money(f.open.amount, cur),
+        "open {} in {} · weighted {} · commit {} · best case (with commit) {} · won {} ({})",
+        money(f.open_amount(), cur),
         deals(f.open.count),
-        money(f.open.weighted_minor(), cur),
-        money(category(f, ForecastCategory::Commit), cur),
-        money(category(f, ForecastCategory::BestCase), cur),
-        money(f.won.amount, cur),
+        money(f.weighted(), cur),
+        money(f.commit(), cur),
+        money(f.best_case(), cur),
+        money(f.won_amount(), cur),
         f.won.count,
     )
 }

@@ -593,27 +593,16 @@ fn totals_line(label: &str, t: &Totals, currency: &str) -> String {
 pub fn forecast_view(view: &ForecastView, playbook: &Playbook) -> Reply {
     let f = &view.forecast;
     let c = &view.currency;
-    let category = |cat| {
-        f.by_category
-            .iter()
-            .find(|(k, _)| *k == cat)
-            .map(|(_, t)| t.amount)
-            .unwrap_or(0)
-    };
-    use crate::engine::playbook::ForecastCategory as Cat;
     let mut reply = Reply::new(format!(
         "Forecast · {} · {}",
         user(&view.scope),
         view.period.label
     ))
-    .field("Open pipeline", money(f.open.amount, c))
-    .field("Weighted", money(f.open.weighted_minor(), c))
-    .field("Commit", money(category(Cat::Commit), c))
-    .field(
-        "Best case",
-        money(category(Cat::BestCase) + category(Cat::Commit), c),
-    )
-    .field("Closed won", money(f.won.amount, c))
+    .field("Open pipeline", money(f.open_amount(), c))
+    .field("Weighted", money(f.weighted(), c))
+    .field("Commit", money(f.commit(), c))
+    .field("Best case (with commit)", money(f.best_case(), c))
+    .field("Closed won", money(f.won_amount(), c))
     .ephemeral();
     reply.lines.push(format!(
         "{} open; {} won in the period.",

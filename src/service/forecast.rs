@@ -109,11 +109,13 @@ pub fn period_range(spec: PeriodSpec, today: NaiveDate, fiscal_start_month: u32)
         }
         _ => from.format("%B %Y").to_string(),
     };
-    let label = format!(
-        "{name} ({} – {})",
-        from.format("%b %-d"),
-        last.format("%b %-d, %Y")
-    );
+    // A window across New Year names both years: `FY2026 (Apr 1, 2025 – Mar 31, 2026)`.
+    let first = if from.year() == last.year() {
+        from.format("%b %-d").to_string()
+    } else {
+        from.format("%b %-d, %Y").to_string()
+    };
+    let label = format!("{name} ({first} – {})", last.format("%b %-d, %Y"));
     PeriodRange {
         from: Some(from),
         until: Some(until),
@@ -123,18 +125,21 @@ pub fn period_range(spec: PeriodSpec, today: NaiveDate, fiscal_start_month: u32)
 
 impl Service {
     /// `/forecast [period] [owner]`: by default this fiscal quarter, for the caller's own deals
-    /// (a rep), their team's (a manager) or everyone's (an admin).
+    /// (a rep), their team's (a manager) or everyone's (an admin). Period words follow the
+    /// workspace's fiscal year and its day in its own time zone, as the digest's do.
     pub async fn forecast(
         &self,
         session: &Session,
         period: Option<PeriodSpec>,
         owner: Option<&UserRef>,
     ) -> ServiceResult<ForecastView> {
-        let today = self.clock.now().date_naive();
+        let schedule = self.schedule(session.tenant.id).await?;
+        let today = schedule.digest.today(self.clock.now());
+        let fiscal_start_month = schedule.fiscal_start_month;
         let period = period_range(
             period.unwrap_or(PeriodSpec::ThisQuarter),
             today,
-            self.fiscal_start_month,
+            fiscal_start_month,
         );
         let mut conn = self.store.reader().acquire().await?;
         let everyone = members::list(&mut conn, session.tenant.id).await?;
@@ -196,12 +201,7 @@ impl Service {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let forecast = forecast(
-            &session.playbook,
-            &open_rows,
-            &won_rows,
-            self.fiscal_start_month,
-        );
+        let forecast = forecast(&session.playbook, &open_rows, &won_rows, fiscal_start_month);
         Ok(ForecastView {
             forecast,
             period,

@@ -72,8 +72,6 @@ pub struct Service {
     /// Parsed playbooks by tenant id, with the TOML they were parsed from (so a changed
     /// playbook is parsed again).
     playbooks: Mutex<HashMap<i64, (String, Arc<Playbook>)>>,
-    /// Fiscal year start month (1..=12) for quarters.
-    fiscal_start_month: u32,
     /// How long an unanswered interaction claim belongs to the attempt that made it.
     claim_lease: chrono::TimeDelta,
 }
@@ -85,7 +83,6 @@ impl Service {
             clock,
             default_playbook,
             playbooks: Mutex::new(HashMap::new()),
-            fiscal_start_month: 1,
             claim_lease: DEFAULT_CLAIM_LEASE,
         }
     }
@@ -97,7 +94,6 @@ impl Service {
             clock,
             default_playbook: self.default_playbook.clone(),
             playbooks: Mutex::new(HashMap::new()),
-            fiscal_start_month: self.fiscal_start_month,
             claim_lease: self.claim_lease,
         }
     }
@@ -118,10 +114,6 @@ impl Service {
 
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
-    }
-
-    pub fn fiscal_start_month(&self) -> u32 {
-        self.fiscal_start_month
     }
 }
 

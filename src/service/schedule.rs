@@ -19,6 +19,9 @@ pub const DEFAULT_DIGEST_TIME: &str = "08:30";
 pub const DEFAULT_TIMEZONE: &str = "UTC";
 pub const DEFAULT_NUDGES_TIME: &str = "09:00";
 pub const DEFAULT_NUDGE_REPEAT_DAYS: u32 = 7;
+/// A workspace's fiscal year starts in January until `/digest setup … fiscal-start` says
+/// otherwise.
+pub const DEFAULT_FISCAL_START_MONTH: u32 = 1;
 /// A snooze may last up to this many days.
 pub const MAX_SNOOZE_DAYS: u32 = 90;
 
@@ -49,7 +52,7 @@ impl Service {
             tenant_id,
             digest_channel: None,
             digest: daily(DEFAULT_DIGEST_TIME),
-            fiscal_start_month: self.fiscal_start_month,
+            fiscal_start_month: DEFAULT_FISCAL_START_MONTH,
             nudges_enabled: false,
             nudges: daily(DEFAULT_NUDGES_TIME),
             nudges_to_reps: false,

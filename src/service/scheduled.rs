@@ -15,7 +15,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use crate::engine::ids::{ActivityId, DealNumber};
 use crate::engine::nudge::{NudgeFacts, Reason, reasons, suggestions};
 use crate::engine::people::Member;
-use crate::engine::playbook::{ForecastCategory, Playbook, Role};
+use crate::engine::playbook::{Playbook, Role};
 use crate::store::digest::{logged_in_current_stage, team_deals};
 use crate::store::jobs::{self, NewOutbox, SnapshotTotals};
 use crate::store::{Conn, StoreError, members, parse_date, parse_ts, schedules};
@@ -308,19 +308,13 @@ impl Service {
 fn snapshot_totals(figures: &DigestFigures) -> SnapshotTotals {
     let clamp = |v: i128| i64::try_from(v).unwrap_or(i64::MAX);
     let q = &figures.quarter_forecast;
-    let category = |c| {
-        q.by_category
-            .iter()
-            .find(|(k, _)| *k == c)
-            .map_or(0, |(_, t)| clamp(t.amount))
-    };
     SnapshotTotals {
         open_count: i64::try_from(q.open.count).unwrap_or(i64::MAX),
-        open_amount: clamp(q.open.amount),
-        weighted: clamp(q.open.weighted_minor()),
-        commit: category(ForecastCategory::Commit),
-        best_case: category(ForecastCategory::BestCase),
-        won: clamp(q.won.amount),
+        open_amount: clamp(q.open_amount()),
+        weighted: clamp(q.weighted()),
+        commit: clamp(q.commit()),
+        best_case: clamp(q.best_case()),
+        won: clamp(q.won_amount()),
     }
 }
 

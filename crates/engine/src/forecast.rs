@@ -196,6 +196,44 @@ pub struct Forecast {
     pub won: Totals,
 }
 
+/// The figures every view shows, defined once here so `/forecast`, the digest, its chart and
+/// the stored snapshots agree. Amounts are of open deals in the period unless said otherwise.
+impl Forecast {
+    /// Open: every open deal's amount.
+    pub fn open_amount(&self) -> i128 {
+        self.open.amount
+    }
+
+    /// Weighted: Σ amount × the probability of the deal's stage.
+    pub fn weighted(&self) -> i128 {
+        self.open.weighted_minor()
+    }
+
+    /// Commit: deals in stages whose forecast category is `commit`.
+    pub fn commit(&self) -> i128 {
+        self.category(ForecastCategory::Commit)
+    }
+
+    /// Best case: commit plus deals in `best_case` stages. Cumulative, as Salesforce's
+    /// `BestCaseForecast` is: what comes in if every deal the team calls likely closes.
+    pub fn best_case(&self) -> i128 {
+        self.commit() + self.category(ForecastCategory::BestCase)
+    }
+
+    /// Won: deals closed won in the period.
+    pub fn won_amount(&self) -> i128 {
+        self.won.amount
+    }
+
+    /// The open amount in one forecast category alone.
+    pub fn category(&self, category: ForecastCategory) -> i128 {
+        self.by_category
+            .iter()
+            .find(|(c, _)| *c == category)
+            .map_or(0, |(_, t)| t.amount)
+    }
+}
+
 /// Builds the forecast. Rows for stages the playbook no longer has, or for terminal stages, are
 /// counted in `open` and by owner, month and quarter, at probability 0 and in no category, so
 /// money never vanishes. `fiscal_start_month` (1..=12) names the fiscal quarters.
