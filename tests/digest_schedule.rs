@@ -251,8 +251,9 @@ async fn a_permanent_failure_keeps_the_message_with_its_error(app: TestApp) {
     let mut conn = app.service.store().reader().acquire().await.unwrap();
     let kept = jobs::undelivered(&mut conn).await.unwrap();
     assert_eq!(kept.len(), 1);
-    assert_eq!(kept[0].status, "failed");
-    assert_eq!(kept[0].last_error.as_deref(), Some("Unknown Channel"));
+    let kept = kept[0].as_ref().expect("a readable message");
+    assert_eq!(kept.status, jobs::MessageStatus::Failed);
+    assert_eq!(kept.last_error.as_deref(), Some("Unknown Channel"));
 }
 
 /// The scheduler loop prunes hourly; what it keeps decides whether a late duplicate of an

@@ -268,10 +268,15 @@ async fn the_digest_and_a_dm_arrive_once_each_through_500s_and_a_429_with_the_ch
         "one digest and one DM, once each"
     );
     let mut conn = app.service.store().reader().acquire().await.unwrap();
-    let rows = jobs::all_of(&mut conn, t.admin.tenant.id).await.unwrap();
+    let rows: Vec<jobs::Queued> = jobs::all_of(&mut conn, t.admin.tenant.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.expect("a readable message"))
+        .collect();
     assert_eq!(rows.len(), 2);
     for row in &rows {
-        assert_eq!(row.status, "sent", "{row:?}");
+        assert_eq!(row.status, jobs::MessageStatus::Sent, "{row:?}");
         assert!(
             row.remote_id
                 .as_deref()
@@ -327,8 +332,9 @@ async fn a_message_for_a_platform_without_a_sender_stays_queued_with_the_reason(
     let mut conn = app.service.store().reader().acquire().await.unwrap();
     let kept = jobs::undelivered(&mut conn).await.unwrap();
     assert_eq!(kept.len(), 1);
-    assert_eq!(kept[0].status, "pending");
-    let error = kept[0].last_error.as_deref().unwrap();
+    let kept = kept[0].as_ref().expect("a readable message");
+    assert_eq!(kept.status, jobs::MessageStatus::Pending);
+    let error = kept.last_error.as_deref().unwrap();
     assert!(error.contains("no console sender"), "{error}");
 }
 

@@ -238,7 +238,10 @@ async fn run(backend: TestBackend) {
         .await
         .unwrap()
         .into_iter()
-        .map(|r| (r.nonce, r.progress))
+        .map(|r| {
+            let r = r.expect("a readable message");
+            (r.nonce, r.progress)
+        })
         .collect();
     drop(conn);
     assert_eq!(

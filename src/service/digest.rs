@@ -6,13 +6,15 @@ use std::collections::HashMap;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 use super::forecast::{PeriodRange, period_range};
+use super::forecast::{open_rows, won_rows};
 use super::{Service, ServiceResult};
 use crate::engine::forecast::{Forecast, OpenRow, PeriodSpec, WonRow, YearMonth, forecast};
 use crate::engine::ids::{DealNumber, StageId};
 use crate::engine::playbook::Playbook;
-use crate::store::digest::{self as q, Risk, RiskRow, StallCutoff};
-use crate::store::pipeline::{self, GroupRow, PipelineFilter};
-use crate::store::{Conn, StoreError, jobs, members, parse_ts};
+use crate::engine::transition::TransitionKind;
+use crate::store::digest::{self as q, AtRisk, DealLine, Risk, StallCutoff};
+use crate::store::pipeline::{self, PipelineFilter};
+use crate::store::{Conn, StoreError, jobs, members};
 
 /// Late-stage deals with no activity for this many days are at risk.
 pub const LATE_STAGE_QUIET_DAYS: i64 = 7;
@@ -156,14 +158,8 @@ async fn digest_figures(
     let open = pipeline::open_groups(conn, tenant_id, &filter).await?;
     let won = pipeline::won_groups(conn, tenant_id, &filter).await?;
     let this_month = YearMonth::of(today);
-    let open_rows = open
-        .iter()
-        .map(|g| open_row(g, &name_of))
-        .collect::<Result<Vec<_>, _>>()?;
-    let won_rows = won
-        .iter()
-        .map(|g| won_row(g, &name_of))
-        .collect::<Result<Vec<_>, _>>()?;
+    let open_rows = open_rows(&open, &name_of);
+    let won_rows = won_rows(&won, &name_of);
     let fiscal = scope.fiscal_start_month;
     let quarter_forecast = forecast(playbook, &open_rows, &won_rows, fiscal);
     let month_open: Vec<OpenRow> = open_rows
@@ -179,10 +175,7 @@ async fn digest_figures(
     let month_forecast = forecast(playbook, &month_open, &month_won, fiscal);
 
     let previous = jobs::last_run_before(conn, tenant_id, "digest", today).await?;
-    let since = match &previous {
-        Some(at) => parse_ts("job_claims", at)?,
-        None => now - Duration::days(1),
-    };
+    let since = previous.unwrap_or(now - Duration::days(1));
     let changes = changes(conn, tenant_id, since, &month, &quarter, &name_of).await?;
     let risks = risks(conn, tenant_id, playbook, today, now, &name_of).await?;
     Ok(DigestFigures {
@@ -200,49 +193,16 @@ async fn digest_figures(
     })
 }
 
-fn corrupt(detail: String) -> StoreError {
-    StoreError::Corrupt {
-        table: "deals",
-        detail,
+/// A deal line of the store, its owner by name, as "what changed" names it.
+fn changed(deal: DealLine, name_of: &(dyn Fn(i64) -> String + Sync)) -> ChangedDeal {
+    ChangedDeal {
+        number: deal.number,
+        owner: name_of(deal.owner_id),
+        name: deal.name,
+        amount: deal.amount,
+        from: None,
+        to: None,
     }
-}
-
-fn year_month(g: &GroupRow) -> Result<YearMonth, StoreError> {
-    let bad = || corrupt(format!("month `{}`", g.month));
-    let (y, m) = g.month.split_once('-').ok_or_else(bad)?;
-    Ok(YearMonth {
-        year: y.parse().map_err(|_| bad())?,
-        month: m.parse().map_err(|_| bad())?,
-    })
-}
-
-fn open_row(g: &GroupRow, name_of: &(dyn Fn(i64) -> String + Sync)) -> Result<OpenRow, StoreError> {
-    Ok(OpenRow {
-        stage: g
-            .stage
-            .parse()
-            .map_err(|_| corrupt(format!("stage `{}`", g.stage)))?,
-        owner: name_of(g.owner_id),
-        close_month: year_month(g)?,
-        count: g.n as u64,
-        amount: g.amount,
-    })
-}
-
-fn won_row(g: &GroupRow, name_of: &(dyn Fn(i64) -> String + Sync)) -> Result<WonRow, StoreError> {
-    Ok(WonRow {
-        owner: name_of(g.owner_id),
-        close_month: year_month(g)?,
-        count: g.n as u64,
-        amount: g.amount,
-    })
-}
-
-fn number(n: i64) -> Result<DealNumber, StoreError> {
-    u32::try_from(n)
-        .ok()
-        .and_then(DealNumber::new)
-        .ok_or_else(|| corrupt(format!("number {n}")))
 }
 
 async fn changes(
@@ -256,44 +216,37 @@ async fn changes(
     let mut out = Changes::default();
     for c in q::stage_changes_since(conn, tenant_id, since).await? {
         let deal = ChangedDeal {
-            number: number(c.number)?,
-            name: c.name.clone(),
-            owner: name_of(c.owner_id),
-            amount: c.amount,
-            from: c.from_stage.clone(),
-            to: Some(c.to_stage.clone()),
+            from: c.from.map(|s| s.to_string()),
+            to: Some(c.to.to_string()),
+            ..changed(c.deal, name_of)
         };
-        if c.overridden != 0 {
+        if c.overridden {
             out.overrides.push(deal.clone());
         }
-        match c.kind.as_str() {
-            "create" => out.new.push(deal),
-            "advance" => out.advanced.push(deal),
-            "back" => out.moved_back.push(deal),
-            "won" => out.won.push(deal),
-            "lost" => out.lost.push(deal),
-            _ => {}
+        match c.kind {
+            None => out.new.push(deal),
+            Some(TransitionKind::Advance) => out.advanced.push(deal),
+            Some(TransitionKind::Back) => out.moved_back.push(deal),
+            Some(TransitionKind::Won) => out.won.push(deal),
+            Some(TransitionKind::Lost) => out.lost.push(deal),
         }
     }
     let end = |p: &PeriodRange| p.until.map(|d| d.format("%Y-%m-%d").to_string());
     let (month_end, quarter_end) = (end(month), end(quarter));
     for f in q::money_and_date_changes_since(conn, tenant_id, since).await? {
         let deal = ChangedDeal {
-            number: number(f.number)?,
-            name: f.name.clone(),
-            owner: name_of(f.owner_id),
-            amount: 0,
-            from: f.old_value.clone(),
-            to: Some(f.new_value.clone()),
+            from: f.old.clone(),
+            to: Some(f.new.clone()),
+            ..changed(f.deal, name_of)
         };
         match f.field.as_str() {
             "amount" => out.amounts.push(deal),
             _ => {
                 // ISO dates compare as text.
                 let left = |limit: &Option<String>| {
-                    limit.as_ref().is_some_and(|l| {
-                        f.old_value.as_ref().is_some_and(|old| old < l) && &f.new_value >= l
-                    })
+                    limit
+                        .as_ref()
+                        .is_some_and(|l| f.old.as_ref().is_some_and(|old| old < l) && &f.new >= l)
                 };
                 if left(&quarter_end) || left(&month_end) {
                     out.slipped.push(deal);
@@ -339,11 +292,11 @@ async fn risks(
         let rows = q::at_risk(conn, tenant_id, &risk, None, LIST_LIMIT as i64).await?;
         let (count, amount) = rows
             .first()
-            .map_or((0, 0), |r| (r.total_n as u64, r.total_amount));
+            .map_or((0, 0), |r| (r.total_count, r.total_amount));
         let top = rows
             .into_iter()
             .map(|r| risk_deal(r, now, name_of))
-            .collect::<Result<Vec<_>, _>>()?;
+            .collect();
         out.push(RiskGroup {
             kind,
             count,
@@ -354,24 +307,16 @@ async fn risks(
     Ok(out)
 }
 
-fn risk_deal(
-    r: RiskRow,
-    now: DateTime<Utc>,
-    name_of: &(dyn Fn(i64) -> String + Sync),
-) -> Result<RiskDeal, StoreError> {
-    let entered = parse_ts("deals", &r.stage_entered_at)?;
-    Ok(RiskDeal {
-        number: number(r.number)?,
-        name: r.name,
-        owner: name_of(r.owner_id),
-        amount: r.amount,
-        stage: r
-            .stage
-            .parse()
-            .map_err(|_| corrupt(format!("stage `{}`", r.stage)))?,
-        close_date: crate::store::parse_date("deals", &r.close_date)?,
-        days_in_stage: (now - entered).num_days().max(0),
-    })
+fn risk_deal(r: AtRisk, now: DateTime<Utc>, name_of: &(dyn Fn(i64) -> String + Sync)) -> RiskDeal {
+    RiskDeal {
+        number: r.deal.number,
+        owner: name_of(r.deal.owner_id),
+        name: r.deal.name,
+        amount: r.deal.amount,
+        stage: r.stage,
+        close_date: r.close_date,
+        days_in_stage: (now - r.stage_entered_at).num_days().max(0),
+    }
 }
 
 /// The weekday and date as a person reads it: `Mon 26 Oct 2026`.

@@ -7,8 +7,8 @@ use super::UserRef;
 use crate::engine::forecast::PeriodSpec;
 use crate::engine::forecast::{Forecast, OpenRow, WonRow, YearMonth, forecast};
 use crate::engine::playbook::Role;
-use crate::store::pipeline::{self, GroupRow, PipelineFilter};
-use crate::store::{StoreError, members};
+use crate::store::members;
+use crate::store::pipeline::{self, Group, PipelineFilter};
 
 use super::workspace::resolve_user;
 use super::{Service, ServiceResult, Session};
@@ -178,29 +178,8 @@ impl Service {
                 .find(|m| m.id == id)
                 .map_or_else(|| format!("member {id}"), |m| m.display_name.clone())
         };
-        let open_rows = open
-            .iter()
-            .map(|g| {
-                Ok(OpenRow {
-                    stage: g.stage.parse().map_err(|_| corrupt(g))?,
-                    owner: name_of(g.owner_id),
-                    close_month: month_of(g)?,
-                    count: g.n as u64,
-                    amount: g.amount,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let won_rows = won
-            .iter()
-            .map(|g| {
-                Ok(WonRow {
-                    owner: name_of(g.owner_id),
-                    close_month: month_of(g)?,
-                    count: g.n as u64,
-                    amount: g.amount,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
+        let open_rows = open_rows(&open, &name_of);
+        let won_rows = won_rows(&won, &name_of);
         let forecast = forecast(&session.playbook, &open_rows, &won_rows, fiscal_start_month);
         Ok(ForecastView {
             forecast,
@@ -211,19 +190,31 @@ impl Service {
     }
 }
 
-fn corrupt(g: &GroupRow) -> StoreError {
-    StoreError::Corrupt {
-        table: "deals",
-        detail: format!("stage `{}` / month `{}`", g.stage, g.month),
-    }
+/// The forecast's input from the store's groups of open deals, owners by name.
+pub(super) fn open_rows(groups: &[Group], name_of: &dyn Fn(i64) -> String) -> Vec<OpenRow> {
+    groups
+        .iter()
+        .map(|g| OpenRow {
+            stage: g.stage.clone(),
+            owner: name_of(g.owner_id),
+            close_month: g.month,
+            count: g.count,
+            amount: g.amount,
+        })
+        .collect()
 }
 
-fn month_of(g: &GroupRow) -> Result<YearMonth, StoreError> {
-    let (y, m) = g.month.split_once('-').ok_or_else(|| corrupt(g))?;
-    Ok(YearMonth {
-        year: y.parse().map_err(|_| corrupt(g))?,
-        month: m.parse().map_err(|_| corrupt(g))?,
-    })
+/// The forecast's input from the store's groups of won deals, owners by name.
+pub(super) fn won_rows(groups: &[Group], name_of: &dyn Fn(i64) -> String) -> Vec<WonRow> {
+    groups
+        .iter()
+        .map(|g| WonRow {
+            owner: name_of(g.owner_id),
+            close_month: g.month,
+            count: g.count,
+            amount: g.amount,
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -4,43 +4,10 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use crate::store::jobs::{self, OutboxRow};
-use crate::store::{StoreError, parse_ts};
+use crate::store::jobs;
+pub use crate::store::jobs::{MessageStatus, Target};
 
 use super::{Platform, Service, ServiceResult};
-
-/// Where a message goes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target {
-    /// A channel, by its platform id (or any name in the console).
-    Channel(String),
-    /// A direct message to a member, by their platform user key.
-    Direct(String),
-}
-
-impl Target {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Self::Channel(_) => "channel",
-            Self::Direct(_) => "dm",
-        }
-    }
-
-    pub fn id(&self) -> &str {
-        match self {
-            Self::Channel(id) | Self::Direct(id) => id,
-        }
-    }
-}
-
-impl std::fmt::Display for Target {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Channel(id) => write!(f, "#{id}"),
-            Self::Direct(id) => write!(f, "DM @{id}"),
-        }
-    }
-}
 
 /// A message to queue: where it goes and its content, serialized by the caller (the reply model
 /// belongs to the layer above).
@@ -52,16 +19,7 @@ pub struct NewMessage {
     pub image: Option<(String, Vec<u8>)>,
 }
 
-/// Whether a queued message still has attempts ahead of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageStatus {
-    Pending,
-    Sent,
-    /// Refused for good by its platform; kept for `dealgate outbox` to show.
-    Failed,
-}
-
-/// A message as the outbox keeps it.
+/// A message as the outbox keeps it, with the platform whose sender takes it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueuedMessage {
     pub id: i64,
@@ -84,71 +42,45 @@ pub struct QueuedMessage {
     read_next_attempt_at: String,
 }
 
-impl TryFrom<OutboxRow> for QueuedMessage {
-    type Error = StoreError;
-
-    fn try_from(row: OutboxRow) -> Result<Self, StoreError> {
-        let corrupt = |detail: String| StoreError::Corrupt {
-            table: "outbox",
-            detail,
-        };
-        let target = match row.target_kind.as_str() {
-            "channel" => Target::Channel(row.target),
-            "dm" => Target::Direct(row.target),
-            other => return Err(corrupt(format!("target kind `{other}` of {}", row.id))),
-        };
-        let status = match row.status.as_str() {
-            "pending" => MessageStatus::Pending,
-            "sent" => MessageStatus::Sent,
-            "failed" => MessageStatus::Failed,
-            other => return Err(corrupt(format!("status `{other}` of {}", row.id))),
-        };
-        Ok(Self {
-            id: row.id,
-            tenant_id: row.tenant_id,
-            platform: Platform::parse(&row.platform)
-                .ok_or_else(|| corrupt(format!("platform `{}` of {}", row.platform, row.id)))?,
-            target,
-            payload: row.payload,
-            image: row.image_name.zip(row.image),
-            nonce: row.nonce,
-            status,
-            attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
-            next_attempt_at: parse_ts("outbox", &row.next_attempt_at)?,
-            last_error: row.last_error,
-            progress: row.progress,
-            read_next_attempt_at: row.next_attempt_at,
-        })
-    }
-}
-
-/// Rows to messages; one that cannot be read is logged and marked failed rather than stopping
-/// every message behind it.
-fn readable(rows: Vec<OutboxRow>) -> (Vec<QueuedMessage>, Vec<(i64, String)>) {
-    let mut good = Vec::with_capacity(rows.len());
-    let mut bad = Vec::new();
-    for row in rows {
-        let id = row.id;
-        match QueuedMessage::try_from(row) {
-            Ok(m) => good.push(m),
-            Err(e) => bad.push((id, e.to_string())),
-        }
-    }
-    (good, bad)
+/// A stored message for its platform's sender, or why it cannot go to one: `(id, why)`.
+fn queued(read: jobs::Read) -> Result<QueuedMessage, (i64, String)> {
+    let m = read.map_err(|u| (u.id, u.error.to_string()))?;
+    let platform = Platform::parse(&m.platform)
+        .ok_or_else(|| (m.id, format!("platform `{}` of {}", m.platform, m.id)))?;
+    Ok(QueuedMessage {
+        id: m.id,
+        tenant_id: m.tenant_id,
+        platform,
+        target: m.target,
+        payload: m.payload,
+        image: m.image,
+        nonce: m.nonce,
+        status: m.status,
+        attempts: m.attempts,
+        next_attempt_at: m.next_attempt_at,
+        last_error: m.last_error,
+        progress: m.progress,
+        read_next_attempt_at: m.read_next_attempt_at,
+    })
 }
 
 impl Service {
     /// Pending messages whose next attempt is due now, oldest first, at most `limit`. A message
     /// that cannot be read is kept as failed, with why, for `dealgate outbox`.
     pub async fn due_messages(&self, limit: i64) -> ServiceResult<Vec<QueuedMessage>> {
-        let rows = {
+        let read = {
             let mut conn = self.store.reader().acquire().await?;
             jobs::due(&mut conn, self.clock.now(), limit).await?
         };
-        let (due, unreadable) = readable(rows);
-        for (id, why) in unreadable {
-            tracing::error!(message = id, error = %why, "outbox message cannot be read; kept as failed");
-            self.message_failed(id, &why, None, None).await?;
+        let mut due = Vec::with_capacity(read.len());
+        for message in read.into_iter().map(queued) {
+            match message {
+                Ok(m) => due.push(m),
+                Err((id, why)) => {
+                    tracing::error!(message = id, error = %why, "outbox message cannot be read; kept as failed");
+                    self.message_failed(id, &why, None, None).await?;
+                }
+            }
         }
         Ok(due)
     }
@@ -202,10 +134,7 @@ impl Service {
         Ok(jobs::undelivered(&mut conn)
             .await?
             .into_iter()
-            .map(|row| {
-                let id = row.id;
-                QueuedMessage::try_from(row).map_err(|e| format!("#{id}: {e}"))
-            })
+            .map(|read| queued(read).map_err(|(id, why)| format!("#{id}: {why}")))
             .collect())
     }
 }

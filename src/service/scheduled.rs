@@ -18,7 +18,7 @@ use crate::engine::people::Member;
 use crate::engine::playbook::{Playbook, Role};
 use crate::store::digest::{logged_in_current_stage, team_deals};
 use crate::store::jobs::{self, NewOutbox, SnapshotTotals};
-use crate::store::{Conn, StoreError, members, parse_date, parse_ts, schedules};
+use crate::store::{Conn, StoreError, members, schedules};
 
 use super::outbox::{NewMessage, Target};
 use super::{DigestFigures, DigestScope, Platform, Schedule, Service, ServiceResult};
@@ -47,10 +47,10 @@ pub struct Workspace {
     pub platform: Platform,
 }
 
-impl TryFrom<&crate::store::TenantRow> for Workspace {
+impl TryFrom<&crate::store::Tenant> for Workspace {
     type Error = StoreError;
 
-    fn try_from(t: &crate::store::TenantRow) -> Result<Self, StoreError> {
+    fn try_from(t: &crate::store::Tenant) -> Result<Self, StoreError> {
         Ok(Self {
             id: t.id,
             name: t.name.clone(),
@@ -372,34 +372,26 @@ async fn team_items(
     }
     let mut out = Vec::new();
     for d in deals {
-        let Some(stage) = d.stage.parse().ok().and_then(|s| playbook.stage(&s)) else {
+        let Some(stage) = playbook.stage(&d.stage) else {
             continue; // A stage the playbook no longer has: nothing to coach against.
         };
-        let entered = parse_ts("deals", &d.stage_entered_at)?;
         let done = done.remove(&d.id).unwrap_or_default();
         let facts = NudgeFacts {
-            days_in_stage: (now - entered).num_days().max(0),
+            days_in_stage: (now - d.stage_entered_at).num_days().max(0),
             done: done.clone(),
-            close_date: parse_date("deals", &d.close_date)?,
-            overrides: u32::try_from(d.overrides).unwrap_or(0),
+            close_date: d.close_date,
+            overrides: d.overrides,
         };
-        let number = u32::try_from(d.number)
-            .ok()
-            .and_then(DealNumber::new)
-            .ok_or_else(|| StoreError::Corrupt {
-                table: "deals",
-                detail: format!("number {}", d.number),
-            })?;
         out.push((
             d.id,
             NudgeItem {
-                number,
-                name: d.name,
+                number: d.deal.number,
                 owner: names
-                    .get(&d.owner_id)
+                    .get(&d.deal.owner_id)
                     .map_or_else(String::new, |n| n.to_string()),
+                name: d.deal.name,
                 stage: stage.name.clone(),
-                amount: d.amount,
+                amount: d.deal.amount,
                 reasons: reasons(stage, &facts, today),
                 suggestions: suggestions(stage, &done)
                     .into_iter()

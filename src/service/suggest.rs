@@ -4,7 +4,7 @@
 
 use crate::engine::ids::{DealNumber, StageId};
 use crate::engine::playbook::{Playbook, Role};
-use crate::store::lookup::{self, DealChoiceRow, Owners};
+use crate::store::lookup::{self, DealChoice, Owners};
 
 use super::{Service, ServiceResult, Session};
 
@@ -63,7 +63,7 @@ impl Service {
             Role::Manager => Some(Owners::ReportsOf(me)),
             Role::Admin => Some(Owners::AllBut(me)),
         };
-        let mut found: Vec<DealChoiceRow> = Vec::new();
+        let mut found: Vec<DealChoice> = Vec::new();
         // A number typed means the number (12, then 120…129, …), not names with those digits.
         for owners in std::iter::once(Owners::One(me)).chain(others) {
             if found.len() >= MAX_SUGGESTIONS {
@@ -179,7 +179,7 @@ impl Service {
     }
 }
 
-fn extend_unique(found: &mut Vec<DealChoiceRow>, more: impl IntoIterator<Item = DealChoiceRow>) {
+fn extend_unique(found: &mut Vec<DealChoice>, more: impl IntoIterator<Item = DealChoice>) {
     for deal in more {
         if !found.iter().any(|d| d.number == deal.number) {
             found.push(deal);
@@ -187,17 +187,14 @@ fn extend_unique(found: &mut Vec<DealChoiceRow>, more: impl IntoIterator<Item = 
     }
 }
 
-fn deal_choice(d: &DealChoiceRow, playbook: &Playbook) -> Choice {
-    let stage = d
-        .stage
-        .parse::<StageId>()
-        .ok()
-        .and_then(|id| playbook.stage(&id).map(|s| s.name.clone()))
-        .unwrap_or_else(|| d.stage.clone());
-    let label = format!("deal-{} · {} · {stage}", d.number, d.name);
+fn deal_choice(d: &DealChoice, playbook: &Playbook) -> Choice {
+    let stage = playbook
+        .stage(&d.stage)
+        .map_or_else(|| d.stage.to_string(), |s| s.name.clone());
+    let label = format!("{} · {} · {stage}", d.number, d.name);
     Choice {
         label: truncate(&label, 100),
-        value: format!("deal-{}", d.number),
+        value: d.number.to_string(),
     }
 }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::UserRef;
 use crate::engine::people::Member;
 use crate::engine::playbook::{Playbook, Role, load_str};
-use crate::store::{TenantRow, members, tenants};
+use crate::store::{Tenant, members, tenants};
 
 use super::authz::require_admin;
 use super::{Delivery, Service, ServiceError, ServiceResult};
@@ -176,7 +176,7 @@ impl Service {
     fn finish_session(
         &self,
         caller: &Caller,
-        tenant: crate::store::TenantRow,
+        tenant: crate::store::Tenant,
         mut member: Member,
     ) -> ServiceResult<Session> {
         if let Some(floor) = caller.platform_role
@@ -194,7 +194,7 @@ impl Service {
     }
 
     /// The parsed playbook of a workspace, parsed once and cached.
-    pub(super) fn playbook_of(&self, tenant: &TenantRow) -> ServiceResult<Arc<Playbook>> {
+    pub(super) fn playbook_of(&self, tenant: &Tenant) -> ServiceResult<Arc<Playbook>> {
         let mut cache = self.playbooks.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((toml, playbook)) = cache.get(&tenant.id)
             && *toml == tenant.playbook_toml

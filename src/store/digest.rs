@@ -8,19 +8,90 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{AssertSqlSafe, FromRow};
 
-use super::{Conn, Result, date_text, ts};
+use super::{Conn, Result, StoreError, date_text, parse_date, parse_ts, ts};
+use crate::engine::ids::{DealNumber, StageId};
+use crate::engine::transition::TransitionKind;
 
-/// A stage change since the previous digest, with the deal it moved.
-#[derive(Debug, Clone, FromRow)]
-pub struct ChangeRow {
-    pub kind: String,
-    pub overridden: i64,
-    pub from_stage: Option<String>,
-    pub to_stage: String,
-    pub number: i64,
+/// A deal as the digest and the nudges name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DealLine {
+    pub number: DealNumber,
     pub name: String,
     pub owner_id: i64,
+    /// Minor units.
     pub amount: i64,
+}
+
+impl DealLine {
+    fn read(number: i64, name: String, owner_id: i64, amount: i64) -> Result<Self> {
+        let number = u32::try_from(number)
+            .ok()
+            .and_then(DealNumber::new)
+            .ok_or_else(|| corrupt(format!("number {number}")))?;
+        Ok(Self {
+            number,
+            name,
+            owner_id,
+            amount,
+        })
+    }
+}
+
+fn corrupt(detail: String) -> StoreError {
+    StoreError::Corrupt {
+        table: "deals",
+        detail,
+    }
+}
+
+fn stage(text: &str) -> Result<StageId> {
+    text.parse().map_err(|_| corrupt(format!("stage `{text}`")))
+}
+
+/// A stage change since the previous digest, with the deal it moved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageMove {
+    pub deal: DealLine,
+    /// `None` for the deal's creation.
+    pub kind: Option<TransitionKind>,
+    pub overridden: bool,
+    pub from: Option<StageId>,
+    pub to: StageId,
+}
+
+#[derive(FromRow)]
+struct ChangeRow {
+    kind: String,
+    overridden: i64,
+    from_stage: Option<String>,
+    to_stage: String,
+    number: i64,
+    name: String,
+    owner_id: i64,
+    amount: i64,
+}
+
+impl TryFrom<ChangeRow> for StageMove {
+    type Error = StoreError;
+
+    fn try_from(c: ChangeRow) -> Result<Self> {
+        let kind = match c.kind.as_str() {
+            "create" => None,
+            other => Some(
+                TransitionKind::parse(other).ok_or_else(|| StoreError::Corrupt {
+                    table: "stage_changes",
+                    detail: format!("kind `{other}`"),
+                })?,
+            ),
+        };
+        Ok(Self {
+            kind,
+            overridden: c.overridden != 0,
+            from: c.from_stage.as_deref().map(stage).transpose()?,
+            to: stage(&c.to_stage)?,
+            deal: DealLine::read(c.number, c.name, c.owner_id, c.amount)?,
+        })
+    }
 }
 
 /// At most this many changes of each table are read for one digest; a digest lists a few and
@@ -31,8 +102,8 @@ pub async fn stage_changes_since(
     conn: &mut Conn,
     tenant_id: i64,
     since: DateTime<Utc>,
-) -> Result<Vec<ChangeRow>> {
-    Ok(sqlx::query_as(
+) -> Result<Vec<StageMove>> {
+    let rows: Vec<ChangeRow> = sqlx::query_as(
         "SELECT c.kind, c.overridden, c.from_stage, c.to_stage, d.number, d.name, d.owner_id, \
          d.amount FROM stage_changes c JOIN deals d ON d.id = c.deal_id \
          WHERE c.tenant_id = $1 AND c.at >= $2 ORDER BY c.at, c.id LIMIT $3",
@@ -41,18 +112,28 @@ pub async fn stage_changes_since(
     .bind(ts(since))
     .bind(CHANGE_LIMIT)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    rows.into_iter().map(StageMove::try_from).collect()
 }
 
-/// An amount or close-date change since the previous digest.
-#[derive(Debug, Clone, FromRow)]
-pub struct FieldChangeRow {
+/// An amount or close-date change since the previous digest: the values as written, text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldChange {
+    pub deal: DealLine,
+    /// `amount` or `close_date`.
     pub field: String,
-    pub old_value: Option<String>,
-    pub new_value: String,
-    pub number: i64,
-    pub name: String,
-    pub owner_id: i64,
+    pub old: Option<String>,
+    pub new: String,
+}
+
+#[derive(FromRow)]
+struct FieldChangeRow {
+    field: String,
+    old_value: Option<String>,
+    new_value: String,
+    number: i64,
+    name: String,
+    owner_id: i64,
 }
 
 /// Amounts and expected close dates changed since `since`. A closed deal's close date is the
@@ -61,8 +142,8 @@ pub async fn money_and_date_changes_since(
     conn: &mut Conn,
     tenant_id: i64,
     since: DateTime<Utc>,
-) -> Result<Vec<FieldChangeRow>> {
-    Ok(sqlx::query_as(
+) -> Result<Vec<FieldChange>> {
+    let rows: Vec<FieldChangeRow> = sqlx::query_as(
         "SELECT f.field, f.old_value, f.new_value, d.number, d.name, d.owner_id \
          FROM field_changes f JOIN deals d ON d.id = f.deal_id \
          WHERE f.tenant_id = $1 AND f.at >= $2 AND f.field IN ('amount', 'close_date') \
@@ -73,22 +154,57 @@ pub async fn money_and_date_changes_since(
     .bind(ts(since))
     .bind(CHANGE_LIMIT)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    rows.into_iter()
+        .map(|f| {
+            Ok(FieldChange {
+                deal: DealLine::read(f.number, f.name, f.owner_id, 0)?,
+                field: f.field,
+                old: f.old_value,
+                new: f.new_value,
+            })
+        })
+        .collect()
 }
 
 /// An open deal at risk, with how many deals (and how much money) the same risk covers.
-#[derive(Debug, Clone, FromRow)]
-pub struct RiskRow {
-    pub id: i64,
-    pub number: i64,
-    pub name: String,
-    pub owner_id: i64,
-    pub amount: i64,
-    pub stage: String,
-    pub close_date: String,
-    pub stage_entered_at: String,
-    pub total_n: i64,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AtRisk {
+    pub deal: DealLine,
+    pub stage: StageId,
+    pub close_date: NaiveDate,
+    pub stage_entered_at: DateTime<Utc>,
+    /// Every deal the same risk covers, beyond the few returned.
+    pub total_count: u64,
     pub total_amount: i64,
+}
+
+#[derive(FromRow)]
+struct RiskRow {
+    number: i64,
+    name: String,
+    owner_id: i64,
+    amount: i64,
+    stage: String,
+    close_date: String,
+    stage_entered_at: String,
+    total_n: i64,
+    total_amount: i64,
+}
+
+impl TryFrom<RiskRow> for AtRisk {
+    type Error = StoreError;
+
+    fn try_from(r: RiskRow) -> Result<Self> {
+        Ok(Self {
+            stage: stage(&r.stage)?,
+            close_date: parse_date("deals", &r.close_date)?,
+            stage_entered_at: parse_ts("deals", &r.stage_entered_at)?,
+            total_count: u64::try_from(r.total_n).unwrap_or(0),
+            total_amount: r.total_amount,
+            deal: DealLine::read(r.number, r.name, r.owner_id, r.amount)?,
+        })
+    }
 }
 
 /// A value bound to a query built at run time.
@@ -126,7 +242,7 @@ pub async fn at_risk(
     risk: &Risk<'_>,
     owners: Option<&[i64]>,
     limit: i64,
-) -> Result<Vec<RiskRow>> {
+) -> Result<Vec<AtRisk>> {
     let mut binds: Vec<Arg> = Vec::new();
     let mut mark = |value: Arg| {
         binds.push(value);
@@ -170,7 +286,7 @@ pub async fn at_risk(
     let limit_mark = mark(Arg::Int(limit));
     // CAST keeps the window SUM an integer on PostgreSQL, as in `pipeline`.
     let sql = format!(
-        "SELECT d.id, d.number, d.name, d.owner_id, d.amount, d.stage, d.close_date, \
+        "SELECT d.number, d.name, d.owner_id, d.amount, d.stage, d.close_date, \
          d.stage_entered_at, COUNT(*) OVER () AS total_n, \
          CAST(SUM(d.amount) OVER () AS BIGINT) AS total_amount \
          FROM deals d WHERE d.tenant_id = $1 AND d.status = 'open' AND {condition}{owner_filter} \
@@ -183,7 +299,11 @@ pub async fn at_risk(
             Arg::Int(n) => q.bind(n),
         };
     }
-    Ok(q.fetch_all(conn).await?)
+    q.fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(AtRisk::try_from)
+        .collect()
 }
 
 /// `(deal id, activity)` for each recommended activity logged by an open deal of `owners` in
@@ -210,21 +330,44 @@ pub async fn logged_in_current_stage(
     Ok(q.fetch_all(conn).await?)
 }
 
-/// Open deals of `owners` (for nudges: a team is tens of deals, not thousands).
-#[derive(Debug, Clone, FromRow)]
-pub struct TeamDealRow {
+/// An open deal of a team, with what the nudges ask about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TeamDeal {
     pub id: i64,
-    pub number: i64,
-    pub name: String,
-    pub owner_id: i64,
-    pub amount: i64,
-    pub stage: String,
-    pub close_date: String,
-    pub stage_entered_at: String,
-    /// The latest activity, if any.
-    pub last_activity: Option<String>,
+    pub deal: DealLine,
+    pub stage: StageId,
+    pub close_date: NaiveDate,
+    pub stage_entered_at: DateTime<Utc>,
     /// Overrides on this deal since the cutoff given.
-    pub overrides: i64,
+    pub overrides: u32,
+}
+
+#[derive(FromRow)]
+struct TeamDealRow {
+    id: i64,
+    number: i64,
+    name: String,
+    owner_id: i64,
+    amount: i64,
+    stage: String,
+    close_date: String,
+    stage_entered_at: String,
+    overrides: i64,
+}
+
+impl TryFrom<TeamDealRow> for TeamDeal {
+    type Error = StoreError;
+
+    fn try_from(d: TeamDealRow) -> Result<Self> {
+        Ok(Self {
+            id: d.id,
+            stage: stage(&d.stage)?,
+            close_date: parse_date("deals", &d.close_date)?,
+            stage_entered_at: parse_ts("deals", &d.stage_entered_at)?,
+            overrides: u32::try_from(d.overrides).unwrap_or(0),
+            deal: DealLine::read(d.number, d.name, d.owner_id, d.amount)?,
+        })
+    }
 }
 
 pub async fn team_deals(
@@ -232,7 +375,7 @@ pub async fn team_deals(
     tenant_id: i64,
     owners: &[i64],
     overrides_since: DateTime<Utc>,
-) -> Result<Vec<TeamDealRow>> {
+) -> Result<Vec<TeamDeal>> {
     if owners.is_empty() {
         return Ok(Vec::new());
     }
@@ -240,7 +383,6 @@ pub async fn team_deals(
     let sql = format!(
         "SELECT d.id, d.number, d.name, d.owner_id, d.amount, d.stage, d.close_date, \
          d.stage_entered_at, \
-         (SELECT MAX(a.at) FROM activities a WHERE a.deal_id = d.id) AS last_activity, \
          (SELECT COUNT(*) FROM stage_changes c WHERE c.deal_id = d.id AND c.overridden = 1 \
           AND c.at >= $2) AS overrides \
          FROM deals d WHERE d.tenant_id = $1 AND d.status = 'open' AND d.owner_id IN ({}) \
@@ -253,5 +395,9 @@ pub async fn team_deals(
     for o in owners {
         q = q.bind(*o);
     }
-    Ok(q.fetch_all(conn).await?)
+    q.fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(TeamDeal::try_from)
+        .collect()
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::FromRow;
 
-use super::{Conn, Result, date_text, ts};
+use super::{Conn, Result, StoreError, date_text, ts};
 
 /// Claims `(tenant, job, local_date)`. `Some(id)` means this caller won and must do the job (in
 /// the same transaction); `None` means someone already did, or is doing, it.
@@ -50,8 +50,8 @@ pub async fn last_run_before(
     tenant_id: i64,
     job: &str,
     local_date: NaiveDate,
-) -> Result<Option<String>> {
-    Ok(sqlx::query_scalar(
+) -> Result<Option<DateTime<Utc>>> {
+    let claimed: Option<String> = sqlx::query_scalar(
         "SELECT claimed_at FROM job_claims WHERE tenant_id = $1 AND job = $2 AND local_date < $3 \
          ORDER BY local_date DESC LIMIT 1",
     )
@@ -59,7 +59,10 @@ pub async fn last_run_before(
     .bind(job)
     .bind(date_text(local_date))
     .fetch_optional(conn)
-    .await?)
+    .await?;
+    claimed
+        .map(|at| super::parse_ts("job_claims", &at))
+        .transpose()
 }
 
 /// How many claims a job has, all days (tests and `dealgate outbox`).
@@ -86,31 +89,154 @@ pub struct NewOutbox<'a> {
     pub nonce: &'a str,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
-pub struct OutboxRow {
+/// Where a message goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A channel, by its platform id (or any name in the console).
+    Channel(String),
+    /// A direct message to a member, by their platform user key.
+    Direct(String),
+}
+
+impl Target {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Channel(_) => "channel",
+            Self::Direct(_) => "dm",
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        match self {
+            Self::Channel(id) | Self::Direct(id) => id,
+        }
+    }
+}
+
+impl std::fmt::Display for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Channel(id) => write!(f, "#{id}"),
+            Self::Direct(id) => write!(f, "DM @{id}"),
+        }
+    }
+}
+
+/// Whether a queued message still has attempts ahead of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageStatus {
+    Pending,
+    Sent,
+    /// Refused for good by its platform; kept for `dealgate outbox` to show.
+    Failed,
+}
+
+/// A message as the outbox keeps it, read and typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Queued {
     pub id: i64,
     pub tenant_id: i64,
-    pub claim_id: Option<i64>,
-    pub target_kind: String,
-    pub target: String,
+    /// The workspace's platform as stored (`console`, `discord`, `slack`).
+    pub platform: String,
+    pub target: Target,
     pub payload: String,
-    pub image_name: Option<String>,
-    pub image: Option<Vec<u8>>,
+    pub image: Option<(String, Vec<u8>)>,
     pub nonce: String,
-    pub status: String,
-    pub attempts: i64,
-    pub next_attempt_at: String,
+    pub status: MessageStatus,
+    /// Attempts made so far.
+    pub attempts: u32,
+    pub next_attempt_at: DateTime<Utc>,
     pub last_error: Option<String>,
+    /// What an earlier attempt finished before it failed, as its sender reported it.
+    pub progress: Option<String>,
+    /// The platform's id for the message once sent.
     pub remote_id: Option<String>,
-    pub created_at: String,
-    pub sent_at: Option<String>,
+    /// The next-attempt time exactly as read: `lease` takes the message only if the row still
+    /// shows it.
+    pub read_next_attempt_at: String,
+}
+
+/// A message that could not be read (a hand-edited row?): kept, with why, rather than stopping
+/// the messages behind it.
+#[derive(Debug)]
+pub struct Unreadable {
+    pub id: i64,
+    pub error: StoreError,
+}
+
+/// Types a row, or says why it cannot be.
+fn read(row: OutboxRow) -> Read {
+    let id = row.id;
+    let corrupt = |detail: String| Unreadable {
+        id,
+        error: StoreError::Corrupt {
+            table: "outbox",
+            detail,
+        },
+    };
+    let target = match row.target_kind.as_str() {
+        "channel" => Target::Channel(row.target),
+        "dm" => Target::Direct(row.target),
+        other => return Err(corrupt(format!("target kind `{other}` of {id}"))),
+    };
+    let status = match row.status.as_str() {
+        "pending" => MessageStatus::Pending,
+        "sent" => MessageStatus::Sent,
+        "failed" => MessageStatus::Failed,
+        other => return Err(corrupt(format!("status `{other}` of {id}"))),
+    };
+    let next_attempt_at = super::parse_ts("outbox", &row.next_attempt_at)
+        .map_err(|error| Unreadable { id, error })?;
+    Ok(Queued {
+        id,
+        tenant_id: row.tenant_id,
+        platform: row.platform,
+        target,
+        payload: row.payload,
+        image: row.image_name.zip(row.image),
+        nonce: row.nonce,
+        status,
+        attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
+        next_attempt_at,
+        last_error: row.last_error,
+        progress: row.progress,
+        remote_id: row.remote_id,
+        read_next_attempt_at: row.next_attempt_at,
+    })
+}
+
+/// What the outbox's queries return: each message, or why it could not be read.
+pub type Read = std::result::Result<Queued, Unreadable>;
+
+fn read_all(rows: Vec<OutboxRow>) -> Vec<Read> {
+    rows.into_iter().map(read).collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+struct OutboxRow {
+    id: i64,
+    tenant_id: i64,
+    claim_id: Option<i64>,
+    target_kind: String,
+    target: String,
+    payload: String,
+    image_name: Option<String>,
+    image: Option<Vec<u8>>,
+    nonce: String,
+    status: String,
+    attempts: i64,
+    next_attempt_at: String,
+    last_error: Option<String>,
+    remote_id: Option<String>,
+    created_at: String,
+    sent_at: Option<String>,
     /// What an earlier attempt of a multi-step delivery finished (see `SendError::Partly`).
     #[sqlx(default)]
-    pub progress: Option<String>,
+    progress: Option<String>,
     /// The workspace's platform (`console`, `discord`, `slack`), joined in by the queries the
     /// delivery worker and `dealgate outbox` use, so each message goes to its platform's sender.
     #[sqlx(default)]
-    pub platform: String,
+    platform: String,
 }
 
 pub async fn insert_outbox(conn: &mut Conn, m: &NewOutbox<'_>, now: DateTime<Utc>) -> Result<i64> {
@@ -133,15 +259,16 @@ pub async fn insert_outbox(conn: &mut Conn, m: &NewOutbox<'_>, now: DateTime<Utc
 }
 
 /// Pending messages whose next attempt is due, oldest first.
-pub async fn due(conn: &mut Conn, now: DateTime<Utc>, limit: i64) -> Result<Vec<OutboxRow>> {
-    Ok(sqlx::query_as(
+pub async fn due(conn: &mut Conn, now: DateTime<Utc>, limit: i64) -> Result<Vec<Read>> {
+    let rows = sqlx::query_as(
         "SELECT o.*, t.platform FROM outbox o JOIN tenants t ON t.id = o.tenant_id \
          WHERE o.status = 'pending' AND o.next_attempt_at <= $1 ORDER BY o.id LIMIT $2",
     )
     .bind(ts(now))
     .bind(limit)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(read_all(rows))
 }
 
 /// Takes a due message for one delivery attempt by pushing its next attempt to `until`; only
@@ -212,24 +339,26 @@ pub async fn mark_attempt_failed(
 }
 
 /// Messages not yet delivered (pending or failed), oldest first.
-pub async fn undelivered(conn: &mut Conn) -> Result<Vec<OutboxRow>> {
-    Ok(sqlx::query_as(
+pub async fn undelivered(conn: &mut Conn) -> Result<Vec<Read>> {
+    let rows = sqlx::query_as(
         "SELECT o.*, t.platform FROM outbox o JOIN tenants t ON t.id = o.tenant_id \
              WHERE o.status <> 'sent' ORDER BY o.id",
     )
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(read_all(rows))
 }
 
 /// Every message of a workspace, oldest first (tests and tools).
-pub async fn all_of(conn: &mut Conn, tenant_id: i64) -> Result<Vec<OutboxRow>> {
-    Ok(sqlx::query_as(
+pub async fn all_of(conn: &mut Conn, tenant_id: i64) -> Result<Vec<Read>> {
+    let rows = sqlx::query_as(
         "SELECT o.*, t.platform FROM outbox o JOIN tenants t ON t.id = o.tenant_id \
              WHERE o.tenant_id = $1 ORDER BY o.id",
     )
     .bind(tenant_id)
     .fetch_all(conn)
-    .await?)
+    .await?;
+    Ok(read_all(rows))
 }
 
 /// A day's forecast totals, minor units.

@@ -1,17 +1,42 @@
 //! Small, indexed lookups for autocomplete: a few columns of at most a handful of deals, never a
 //! scan that loads rows it does not return.
 
-use sqlx::FromRow;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
 use super::{Backend, Conn, Result};
+use crate::engine::ids::{DealNumber, StageId};
 
 /// A deal as an autocomplete choice shows it.
-#[derive(Debug, Clone, FromRow, PartialEq, Eq)]
-pub struct DealChoiceRow {
-    pub number: i64,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DealChoice {
+    pub number: DealNumber,
     pub name: String,
-    pub stage: String,
+    pub stage: StageId,
     pub owner_id: i64,
+}
+
+/// Typed as it is read, so the queries below hand out no raw columns.
+impl FromRow<'_, AnyRow> for DealChoice {
+    fn from_row(row: &AnyRow) -> sqlx::Result<Self> {
+        let bad = |column: &str, e: String| sqlx::Error::ColumnDecode {
+            index: column.to_string(),
+            source: e.into(),
+        };
+        let number: i64 = row.try_get("number")?;
+        let stage: String = row.try_get("stage")?;
+        Ok(Self {
+            number: u32::try_from(number)
+                .ok()
+                .and_then(DealNumber::new)
+                .ok_or_else(|| bad("number", format!("deal number {number}")))?,
+            name: row.try_get("name")?,
+            stage: stage
+                .parse()
+                .map_err(|_| bad("stage", format!("stage `{stage}`")))?,
+            owner_id: row.try_get("owner_id")?,
+        })
+    }
 }
 
 /// Whose open deals to look through.
@@ -60,7 +85,7 @@ pub async fn open_deals_named(
     owners: Owners,
     typed: &str,
     limit: i64,
-) -> Result<Vec<DealChoiceRow>> {
+) -> Result<Vec<DealChoice>> {
     let pattern = contains_pattern(typed);
     let (owner_clause, member) = owner_clause(owners);
     if typed.chars().count() < SHORT_SEARCH_MIN_CHARS {
@@ -140,7 +165,7 @@ pub async fn open_deals_numbered(
     owners: Owners,
     prefix: u32,
     limit: i64,
-) -> Result<Vec<DealChoiceRow>> {
+) -> Result<Vec<DealChoice>> {
     if prefix == 0 {
         // No deal number starts with 0.
         return Ok(Vec::new());

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
-use super::{Conn, MemberRow, Result, TenantRow, ts};
+use super::{Conn, MemberRow, Result, Tenant, ts};
 use crate::engine::people::Member;
 use crate::engine::playbook::Role;
 
@@ -129,7 +129,7 @@ pub async fn find_with_tenant(
     platform: &str,
     external_id: &str,
     user_key: &str,
-) -> Result<Option<(TenantRow, Member)>> {
+) -> Result<Option<(Tenant, Member)>> {
     let row = sqlx::query(
         "SELECT t.id, t.platform, t.external_id, t.name, t.playbook_ref, t.playbook_toml, \
          t.next_deal_number, t.created_at, m.id AS m_id, m.user_key AS m_user_key, \
@@ -146,7 +146,7 @@ pub async fn find_with_tenant(
     let Some(row) = row else {
         return Ok(None);
     };
-    let tenant = TenantRow::from_row(&row)?;
+    let tenant = Tenant::from_row(&row)?;
     let member = member_prefixed(&row, tenant.id)?;
     Ok(Some((tenant, member)))
 }

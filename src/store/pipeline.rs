@@ -3,7 +3,9 @@
 use chrono::NaiveDate;
 use sqlx::AssertSqlSafe;
 
-use super::{Conn, Result, date_text};
+use super::{Conn, Result, StoreError, date_text};
+use crate::engine::forecast::YearMonth;
+use crate::engine::ids::StageId;
 
 /// Which open deals count.
 #[derive(Debug, Default, Clone)]
@@ -15,14 +17,46 @@ pub struct PipelineFilter<'a> {
     pub until: Option<NaiveDate>,
 }
 
-/// One group: deals sharing stage (or owner) and a close month (`YYYY-MM`).
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct GroupRow {
-    pub stage: String,
+/// Deals sharing a stage, an owner and a month (of their close date, or of the day they closed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub stage: StageId,
     pub owner_id: i64,
-    pub month: String,
-    pub n: i64,
+    pub month: YearMonth,
+    pub count: u64,
+    /// Sum of amounts, minor units.
     pub amount: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct GroupRow {
+    stage: String,
+    owner_id: i64,
+    month: String,
+    n: i64,
+    amount: i64,
+}
+
+impl TryFrom<GroupRow> for Group {
+    type Error = StoreError;
+
+    fn try_from(g: GroupRow) -> Result<Self> {
+        let corrupt = || StoreError::Corrupt {
+            table: "deals",
+            detail: format!("stage `{}` / month `{}`", g.stage, g.month),
+        };
+        let (year, month) = g.month.split_once('-').ok_or_else(corrupt)?;
+        Ok(Self {
+            stage: g.stage.parse().map_err(|_| corrupt())?,
+            owner_id: g.owner_id,
+            month: YearMonth {
+                year: year.parse().map_err(|_| corrupt())?,
+                month: month.parse().map_err(|_| corrupt())?,
+            },
+            count: u64::try_from(g.n).map_err(|_| corrupt())?,
+            amount: g.amount,
+        })
+    }
 }
 
 fn where_clause(filter: &PipelineFilter<'_>, date_column: &str, first: usize) -> (String, usize) {
@@ -52,7 +86,7 @@ async fn grouped(
     status: &str,
     date_column: &str,
     filter: &PipelineFilter<'_>,
-) -> Result<Vec<GroupRow>> {
+) -> Result<Vec<Group>> {
     if filter.owners.is_some_and(|o| o.is_empty()) {
         return Ok(Vec::new());
     }
@@ -75,7 +109,11 @@ async fn grouped(
     for owner in filter.owners.unwrap_or_default() {
         q = q.bind(*owner);
     }
-    Ok(q.fetch_all(conn).await?)
+    q.fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(Group::try_from)
+        .collect()
 }
 
 /// Open deals grouped by stage, owner and close month, filtered by close date.
@@ -83,7 +121,7 @@ pub async fn open_groups(
     conn: &mut Conn,
     tenant_id: i64,
     filter: &PipelineFilter<'_>,
-) -> Result<Vec<GroupRow>> {
+) -> Result<Vec<Group>> {
     grouped(conn, tenant_id, "open", "close_date", filter).await
 }
 
@@ -92,6 +130,6 @@ pub async fn won_groups(
     conn: &mut Conn,
     tenant_id: i64,
     filter: &PipelineFilter<'_>,
-) -> Result<Vec<GroupRow>> {
+) -> Result<Vec<Group>> {
     grouped(conn, tenant_id, "won", "closed_at", filter).await
 }

@@ -2,6 +2,8 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Utc};
+
 use sqlx::FromRow;
 
 use super::time::{parse_date, parse_ts};
@@ -12,16 +14,42 @@ use crate::engine::people::Member;
 use crate::engine::playbook::Role;
 use crate::engine::transition::{StageChange, TransitionKind};
 
-#[derive(Debug, Clone, FromRow)]
-pub struct TenantRow {
+/// A workspace as stored: its platform's name for it and the playbook it runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tenant {
     pub id: i64,
+    /// `console`, `discord` or `slack`, as the service's `Platform` writes it.
     pub platform: String,
     pub external_id: String,
     pub name: String,
+    /// Where the playbook came from (a file name or a template), for messages.
     pub playbook_ref: String,
     pub playbook_toml: String,
     pub next_deal_number: i64,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Typed as it is read (`SELECT *` from `tenants`, or the same columns of a join).
+impl FromRow<'_, sqlx::any::AnyRow> for Tenant {
+    fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Self> {
+        use sqlx::Row;
+        let created_at: String = row.try_get("created_at")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            platform: row.try_get("platform")?,
+            external_id: row.try_get("external_id")?,
+            name: row.try_get("name")?,
+            playbook_ref: row.try_get("playbook_ref")?,
+            playbook_toml: row.try_get("playbook_toml")?,
+            next_deal_number: row.try_get("next_deal_number")?,
+            created_at: parse_ts("tenants", &created_at).map_err(|e| {
+                sqlx::Error::ColumnDecode {
+                    index: "created_at".into(),
+                    source: e.to_string().into(),
+                }
+            })?,
+        })
+    }
 }
 
 #[derive(Debug, Clone, FromRow)]

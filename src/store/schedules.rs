@@ -224,7 +224,7 @@ pub async fn snooze(conn: &mut Conn, s: &NewSnooze<'_>, now: DateTime<Utc>) -> R
 }
 
 /// A workspace by id (for jobs, which have no caller).
-pub async fn tenant(conn: &mut Conn, tenant_id: i64) -> Result<super::TenantRow> {
+pub async fn tenant(conn: &mut Conn, tenant_id: i64) -> Result<super::Tenant> {
     Ok(sqlx::query_as("SELECT * FROM tenants WHERE id = $1")
         .bind(tenant_id)
         .fetch_one(conn)

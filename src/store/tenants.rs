@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Conn, Result, TenantRow, ts};
+use super::{Conn, Result, Tenant, ts};
 
-pub async fn find(conn: &mut Conn, platform: &str, external_id: &str) -> Result<Option<TenantRow>> {
+pub async fn find(conn: &mut Conn, platform: &str, external_id: &str) -> Result<Option<Tenant>> {
     Ok(
         sqlx::query_as("SELECT * FROM tenants WHERE platform = $1 AND external_id = $2")
             .bind(platform)
@@ -31,7 +31,7 @@ pub async fn insert_if_absent(
     conn: &mut Conn,
     t: &NewTenant<'_>,
     now: DateTime<Utc>,
-) -> Result<Option<TenantRow>> {
+) -> Result<Option<Tenant>> {
     Ok(sqlx::query_as(
         "INSERT INTO tenants (platform, external_id, name, playbook_ref, playbook_toml, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (platform, external_id) DO NOTHING \
@@ -79,7 +79,7 @@ pub async fn take_deal_number(conn: &mut Conn, tenant_id: i64) -> Result<i64> {
 }
 
 /// Every workspace's id, for jobs and tools that walk them all.
-pub async fn list(conn: &mut Conn) -> Result<Vec<TenantRow>> {
+pub async fn list(conn: &mut Conn) -> Result<Vec<Tenant>> {
     Ok(sqlx::query_as("SELECT * FROM tenants ORDER BY id")
         .fetch_all(conn)
         .await?)
