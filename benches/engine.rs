@@ -164,6 +164,10 @@ fn deal() -> DealFacts {
         "Dana Ruiz, VP Ops: owns the budget and chairs the steering group".to_string(),
     );
     DealFacts {
+        passage: dealgate::engine::process::Passage {
+            visited: vec![parse("develop")],
+            overridden: Vec::new(),
+        },
         number: DealNumber::new(42).unwrap(),
         name: "Acme rollout".to_string(),
         amount: Money::from_major(150_000).unwrap(),

@@ -7,34 +7,43 @@ use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
 
-/// Runs `dealgate demo` in `dir` with `lines` typed into its console (as `alex` until an `/as`).
-fn demo(dir: &TempDir, lines: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dealgate"))
-        .arg("demo")
+/// Runs the binary with `args` in `dir`, its database there too, `lines` typed into it; its
+/// output, once it succeeded.
+fn dealgate(dir: &TempDir, args: &[&str], env: &[(&str, &std::path::Path)], lines: &str) -> String {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_dealgate"));
+    command
+        .args(args)
         .env(
             "DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("demo.db").display()),
+            format!("sqlite://{}", dir.path().join("dealgate.db").display()),
         )
         .env("RUST_LOG", "warn")
         .current_dir(dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start dealgate demo");
+        .stderr(Stdio::piped());
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().expect("start dealgate");
     child
         .stdin
         .take()
         .unwrap()
         .write_all(lines.as_bytes())
         .unwrap();
-    let out: Output = child.wait_with_output().expect("dealgate demo ran");
+    let out: Output = child.wait_with_output().expect("dealgate ran");
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `dealgate demo` in `dir` with `lines` typed into its console (as `alex` until an `/as`).
+fn demo(dir: &TempDir, lines: &str) -> String {
+    dealgate(dir, &["demo"], &[], lines)
 }
 
 /// The console's answer to the command typed as `prompt` (`dana> /won deal-1`), up to the next
@@ -119,33 +128,12 @@ fn console_in(dir: &TempDir, currency: &str, lines: &str) -> String {
         fixture.replace("currency = \"EUR\"", &format!("currency = \"{currency}\"")),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dealgate"))
-        .args(["console", "--as", "ann"])
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("console.db").display()),
-        )
-        .env("DEALGATE_PLAYBOOK", &playbook)
-        .env("RUST_LOG", "warn")
-        .current_dir(dir.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start dealgate console");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().expect("dealgate console ran");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    dealgate(
+        dir,
+        &["console", "--as", "ann"],
+        &[("DEALGATE_PLAYBOOK", &playbook)],
+        lines,
+    )
 }
 
 /// Hole 7: `12,34,5` was read as 12,345, `0` and a close date in 9999 were taken, and nothing
@@ -304,4 +292,52 @@ fn the_forecast_and_the_digest_give_one_best_case_under_one_fiscal_label() {
         digest.contains(label),
         "the digest's quarter is {label}: {digest}"
     );
+}
+
+/// Hole 1: deal-4 in Proposal at 165,000 needs a manager's review; lowering the amount to 99,000,
+/// advancing, and raising it to 150,000 left it in Negotiate with no approval, unflagged. Now
+/// the data stays true (the amount is recorded), the deal is out of process and says why, it
+/// cannot move on, and the manager's approval (for the stage it left) puts it back.
+#[test]
+fn an_approval_slipped_by_lowering_the_amount_puts_the_deal_out_of_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo(
+        &dir,
+        "/deal set deal-4 amount 99000\n\
+         /advance deal-4\n\
+         /deal set deal-4 amount 150000\n\
+         /advance deal-4 override:\"trust me\"\n\
+         /won deal-4\n\
+         /as dana\n\
+         /approve deal-4\n\
+         /deal show deal-4\n",
+    );
+    let advanced = answer(&out, "alex> /advance deal-4\n");
+    assert!(
+        advanced.contains("deal-4 advanced to Negotiate"),
+        "{advanced}"
+    );
+    let raised = answer(&out, "alex> /deal set deal-4 amount 150000\n");
+    assert!(raised.contains("Amount: USD 150,000"), "recorded: {raised}");
+    assert!(raised.contains("⚠ Out of process"), "{raised}");
+    assert!(
+        raised.contains("A manager has reviewed the proposal of a deal of 100,000 or more"),
+        "{raised}"
+    );
+    assert!(raised.contains("[Proposal]"), "{raised}");
+    assert!(raised.contains("[Ask for approval]"), "{raised}");
+    let overridden = answer(&out, "alex> /advance deal-4 override:\"trust me\"\n");
+    assert!(
+        overridden.contains("Only a manager can override"),
+        "a rep cannot slip it either: {overridden}"
+    );
+    let won = answer(&out, "alex> /won deal-4\n");
+    assert!(won.contains("can't leave"), "{won}");
+    assert!(
+        won.contains("A manager has reviewed the proposal"),
+        "the refusal names the broken gate: {won}"
+    );
+    let shown = &out[out.rfind("dana> /deal show deal-4\n").unwrap()..];
+    assert!(!shown.contains("Out of process"), "{shown}");
+    assert!(shown.contains("Stage: Negotiate"), "{shown}");
 }

@@ -146,6 +146,20 @@ pub fn deal_card(view: &DealView, playbook: &Playbook, title: impl Into<String>)
             inline: false,
         });
     }
+    if !view.out_of_process.is_empty() {
+        reply.lines.push(format!(
+            "⚠ **Out of process**: {} no longer met since the deal left the stage (met again, or \
+             a manager's `override` on its next move, puts it back):",
+            counted(view.out_of_process.len(), "requirement", "requirements")
+        ));
+        for check in &view.out_of_process {
+            reply.lines.push(format!(
+                "{} [{}]",
+                check_line(d.number, check),
+                stage_name(playbook, &check.stage)
+            ));
+        }
+    }
     if !view.checks.is_empty() {
         let stage_label = stage.map_or_else(|| d.stage.to_string(), |s| s.name.clone());
         reply.lines.push(format!("**To leave {stage_label}:**"));
@@ -222,13 +236,29 @@ pub fn deal_created(view: &DealView, playbook: &Playbook) -> Reply {
     reply
 }
 
+/// `/deal set`: the card as it is now. The value is recorded whatever it is (the data stays
+/// true); if it leaves a gate the deal passed unmet, the card says so and offers to ask the
+/// owner's manager for the approval that would put it back.
 pub fn field_set(view: &DealView, playbook: &Playbook, field: &str) -> Reply {
-    deal_card(
+    let mut reply = deal_card(
         view,
         playbook,
         format!("Updated `{field}` of {}", view.deal.number),
     )
-    .ephemeral()
+    .ephemeral();
+    if view
+        .out_of_process
+        .iter()
+        .any(|c| matches!(c.remedy, Remedy::Approval { .. }))
+    {
+        reply = reply.button(
+            "Ask for approval",
+            Press::AskApproval {
+                deal: view.deal.number,
+            },
+        );
+    }
+    reply
 }
 
 pub fn approved(view: &DealView, playbook: &Playbook, approver: &str) -> Reply {

@@ -8,10 +8,11 @@ use crate::engine::coaching::{Coverage, coverage, days_in_stage, is_stalled};
 use crate::engine::currency;
 use crate::engine::deal::DealStatus;
 use crate::engine::deal::{ActivityEntry, Deal};
-use crate::engine::gates::{GateCheck, evaluate_stage};
+use crate::engine::gates::{GateCheck, Remedy, evaluate_stage};
 use crate::engine::ids::{ActivityId, DealNumber, FieldName, Money, StageId};
 use crate::engine::people::Member;
 use crate::engine::playbook::{BUILTIN_FIELDS, Playbook, Role};
+use crate::engine::process::broken_gates;
 use crate::engine::suggest::closest;
 use crate::engine::transition::StageChange;
 use crate::store::deals::{self, DealFilter, NewActivity, NewDeal, NewStageChange};
@@ -34,6 +35,9 @@ pub struct DealView {
     /// Latest first, at most ten.
     pub recent_activities: Vec<ActivityEntry>,
     pub history: Vec<StageChange>,
+    /// Gates of stages it left that no longer hold and were not overridden: while there are
+    /// any, the deal is out of process (see `engine::process`).
+    pub out_of_process: Vec<GateCheck>,
 }
 
 /// A line of `/deal list`.
@@ -412,30 +416,35 @@ impl Service {
             let (deal, owner) = load_deal_and_owner(&mut tx, session, number).await?;
             require_approver(&session.member, &owner, &format!("approve {number}"))?;
             require_open(&deal)?;
-            let records = deals::records(&mut tx, deal.id).await?;
-            if let Some(given) = records.facts(&deal).standing_approval(session.member.role) {
-                let by = members::get(&mut tx, session.tenant.id, given.approver_id)
-                    .await?
-                    .map_or_else(
-                        || "a former member".to_string(),
-                        |m| crate::engine::text::mark_user(&m.display_name),
-                    );
-                let stage = session
-                    .playbook
-                    .stage(&deal.stage)
-                    .map_or_else(|| deal.stage.to_string(), |s| s.name.clone());
-                return Err(ServiceError::AlreadyApproved {
-                    number,
-                    stage,
-                    by,
-                    on: given.at.date_naive(),
-                });
-            }
-            // An approval counts for the stage it was given in: the deal must still be there.
+            // What the approval is for, decided on the deal as it is: the deal must still be
+            // where it was read (a move meanwhile makes this run again on fresh data).
             deals::hold(&mut tx, &deal).await?;
+            let records = deals::records(&mut tx, deal.id).await?;
+            let facts = records.facts(&deal);
+            // An approval gate of a stage the deal left and no longer meets is what an approval
+            // now is for (the deal is out of process until it is given); otherwise it is for the
+            // stage the deal is in, and counts until it leaves.
+            let mine = |c: &GateCheck| {
+                matches!(c.remedy, Remedy::Approval { role } if role <= session.member.role)
+            };
+            let missing = broken_gates(&session.playbook, &facts, now.date_naive())
+                .into_iter()
+                .find(mine);
+            let stage = match missing {
+                Some(check) => check.stage,
+                None => {
+                    if let Some(given) = facts.standing_approval(session.member.role) {
+                        return Err(self
+                            .already_approved(&mut tx, session, &deal, given)
+                            .await?);
+                    }
+                    deal.stage.clone()
+                }
+            };
             deals::insert_approval(
                 &mut tx,
                 &deal,
+                &stage,
                 session.member.id,
                 session.member.role,
                 note,
@@ -447,6 +456,32 @@ impl Service {
             self.view_committed(&session.playbook, deal, owner).await
         })
         .await
+    }
+
+    /// The refusal of an approval that would add nothing: who gave the one that stands, when.
+    async fn already_approved(
+        &self,
+        conn: &mut Conn,
+        session: &Session,
+        deal: &Deal,
+        given: &crate::engine::deal::GivenApproval,
+    ) -> ServiceResult<ServiceError> {
+        let by = members::get(conn, session.tenant.id, given.approver_id)
+            .await?
+            .map_or_else(
+                || "a former member".to_string(),
+                |m| crate::engine::text::mark_user(&m.display_name),
+            );
+        let stage = session
+            .playbook
+            .stage(&deal.stage)
+            .map_or_else(|| deal.stage.to_string(), |s| s.name.clone());
+        Ok(ServiceError::AlreadyApproved {
+            number: deal.number,
+            stage,
+            by,
+            on: given.at.date_naive(),
+        })
     }
 
     /// Builds the view of a deal from inside the caller's connection or transaction.
@@ -491,6 +526,7 @@ impl Service {
         };
         let coverage = stage.filter(|_| open).map(|s| coverage(s, &facts));
         let stalled = open && stage.is_some_and(|s| is_stalled(s, &facts, now));
+        let out_of_process = broken_gates(playbook, &facts, now.date_naive());
         let deals::DealRecords {
             activities,
             stage_changes: history,
@@ -506,6 +542,7 @@ impl Service {
             stalled,
             recent_activities,
             history,
+            out_of_process,
         })
     }
 }

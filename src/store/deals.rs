@@ -19,6 +19,7 @@ use crate::engine::deal::{
 use crate::engine::ids::{DealNumber, Money, StageId};
 use crate::engine::people::Member;
 use crate::engine::playbook::Role;
+use crate::engine::process::Passage;
 use crate::engine::transition::StageChange;
 
 pub struct NewDeal<'a> {
@@ -457,9 +458,12 @@ pub async fn activities(conn: &mut Conn, deal_id: i64) -> Result<Vec<ActivityRow
     .await?)
 }
 
+/// Records an approval of `deal` for `stage`: the stage it is in, or one it left whose approval
+/// gate it no longer meets.
 pub async fn insert_approval(
     conn: &mut Conn,
     deal: &Deal,
+    stage: &StageId,
     approver_id: i64,
     role: Role,
     note: Option<&str>,
@@ -473,7 +477,7 @@ pub async fn insert_approval(
     .bind(deal.id)
     .bind(approver_id)
     .bind(role.as_str())
-    .bind(deal.stage.as_str())
+    .bind(stage.as_str())
     .bind(note)
     .bind(ts(at))
     .execute(conn)
@@ -502,10 +506,24 @@ pub struct DealRecords {
 impl DealRecords {
     /// What the gates need to judge `deal`, with these records.
     pub fn facts(&self, deal: &Deal) -> DealFacts {
-        deal.facts(
+        let mut facts = deal.facts(
             self.activities.iter().map(LoggedActivity::from).collect(),
             self.approvals.clone(),
-        )
+        );
+        facts.passage = Passage {
+            visited: self
+                .stage_changes
+                .iter()
+                .flat_map(|c| c.from.iter().chain([&c.to]))
+                .cloned()
+                .collect(),
+            overridden: self
+                .stage_changes
+                .iter()
+                .flat_map(|c| c.overridden_gates.iter().cloned())
+                .collect(),
+        };
+        facts
     }
 }
 

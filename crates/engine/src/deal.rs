@@ -71,6 +71,7 @@ impl Deal {
             fields: self.fields.clone(),
             activities,
             approvals,
+            passage: crate::process::Passage::default(),
         }
     }
 }
@@ -111,6 +112,8 @@ pub struct DealFacts {
     pub fields: BTreeMap<FieldName, String>,
     pub activities: Vec<LoggedActivity>,
     pub approvals: Vec<GivenApproval>,
+    /// How it came through the stages (from its history), for the gates of stages it left.
+    pub passage: crate::process::Passage,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -204,10 +204,14 @@ pub(crate) fn playbook() -> Playbook {
 pub(crate) const CHAMPION: &str =
     "Dana Ruiz, VP Ops: owns the budget and chairs the steering group";
 
-/// `deal-42`, "Acme rollout", 50,000.00 closing 30 June 2026, open in `stage` since
+/// `deal-42`, "Acme rollout", 50,000.00 closing 30 June 2026, created and open in `stage` since
 /// 1 March 2026 09:00 UTC, with nothing logged.
 pub(crate) fn deal(stage: &str) -> DealFacts {
     DealFacts {
+        passage: crate::process::Passage {
+            visited: vec![id(stage)],
+            overridden: Vec::new(),
+        },
         number: DealNumber::new(42).unwrap(),
         name: "Acme rollout".to_string(),
         amount: Money::from_major(50_000).unwrap(),

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod nudge;
 pub mod people;
 pub mod playbook;
+pub mod process;
 pub mod schedule;
 pub mod suggest;
 pub mod text;

@@ -245,18 +245,24 @@ impl<'a> Plan<'a> {
         )
     }
 
-    /// Checks the gates of `left` (the stages the move leaves, in order) and allows the move,
-    /// records an override, or refuses with what is missing.
+    /// Checks the gates of `left` (the stages the move leaves, in order), after those of the
+    /// stages already left that no longer hold (a deal out of process moves on only once they
+    /// are met again or overridden), and allows the move, records an override, or refuses with
+    /// what is missing.
     fn gated(
         self,
         kind: TransitionKind,
         to: &StageId,
         left: impl IntoIterator<Item = &'a Stage>,
     ) -> Result<Transition, Refusal> {
-        let unmet: Vec<GateCheck> = left
+        let broken = crate::process::broken_gates(self.playbook, self.deal, self.today);
+        let unmet: Vec<GateCheck> = broken
             .into_iter()
-            .flat_map(|stage| evaluate_stage(self.playbook, stage, self.deal, self.today))
-            .filter(|check| !check.met)
+            .chain(
+                left.into_iter()
+                    .flat_map(|stage| evaluate_stage(self.playbook, stage, self.deal, self.today))
+                    .filter(|check| !check.met),
+            )
             .collect();
         if unmet.is_empty() {
             return Ok(self.transition(kind, to, Vec::new(), None));
