@@ -442,7 +442,8 @@ async fn service(url: &str, playbook: &str) -> anyhow::Result<Service> {
     let store = Store::connect(url)
         .await
         .with_context(|| format!("open database {}", dealgate::store::redacted_url(url)))?;
-    Ok(Service::new(store, Arc::new(SystemClock), source))
+    Ok(Service::new(store, Arc::new(SystemClock), source)
+        .with_process_alerts(dealgate::jobs::message::process_alert))
 }
 
 /// Where the HTTP server listens, and its limits.

@@ -165,6 +165,8 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
         20261203000007 => Some(&[
             "UPDATE snoozes SET reason = 'CFO away until the 20th', until_date = '2026-02-20'",
         ]),
+        // The won deal judged; the open one left for the service to judge when it next reads it.
+        20261204000008 => Some(&["UPDATE deals SET out_of_process = 0 WHERE number = 2"]),
         _ => None,
     }
 }

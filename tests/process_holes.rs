@@ -308,9 +308,12 @@ fn an_approval_slipped_by_lowering_the_amount_puts_the_deal_out_of_process() {
          /deal set deal-4 amount 150000\n\
          /advance deal-4 override:\"trust me\"\n\
          /won deal-4\n\
+         /deal list\n\
          /as dana\n\
+         /digest preview\n\
          /approve deal-4\n\
-         /deal show deal-4\n",
+         /deal show deal-4\n\
+         /deal list alex\n",
     );
     let advanced = answer(&out, "alex> /advance deal-4\n");
     assert!(
@@ -337,7 +340,74 @@ fn an_approval_slipped_by_lowering_the_amount_puts_the_deal_out_of_process() {
         won.contains("A manager has reviewed the proposal"),
         "the refusal names the broken gate: {won}"
     );
-    let shown = &out[out.rfind("dana> /deal show deal-4\n").unwrap()..];
+    let listed = answer(&out, "alex> /deal list\n");
+    let line = listed.lines().find(|l| l.contains("deal-4")).unwrap();
+    assert!(line.contains("⚠ out of process"), "{listed}");
+    assert_eq!(listed.matches("out of process").count(), 1, "{listed}");
+    let digest = answer(&out, "dana> /digest preview\n");
+    assert!(
+        digest.contains(
+            "⚠ Out of process (1, USD 150,000): deal-4 Dunmore Foods (alex, USD 150,000, \
+             1 requirement of a stage it left no longer met, now in Negotiate)"
+        ),
+        "the digest's risks name it: {digest}"
+    );
+    let approved = answer(&out, "dana> /approve deal-4\n");
+    assert!(
+        approved.contains("dana approved deal-4 for Proposal, a stage it has left"),
+        "{approved}"
+    );
+    let shown = answer(&out, "dana> /deal show deal-4\n");
     assert!(!shown.contains("Out of process"), "{shown}");
     assert!(shown.contains("Stage: Negotiate"), "{shown}");
+    let listed = answer(&out, "dana> /deal list alex\n");
+    assert!(!listed.contains("out of process"), "back in: {listed}");
+
+    // The owner's manager was asked by DM when the amount went up, once.
+    let outbox = dealgate(&dir, &["outbox"], &[], "");
+    assert_eq!(
+        outbox
+            .matches("→ dm dana: \"⚠ deal-4 · Dunmore Foods is out of process\"")
+            .count(),
+        1,
+        "{outbox}"
+    );
+}
+
+/// Hole 5, the digest: a deal's moves in the period were listed one by one, an override named
+/// the deal's owner instead of the manager and left out the reason, and amounts had no
+/// currency. Now one line per deal from the first stage to the last, each override with who
+/// and why, and amounts with their currency, through every value they took.
+#[test]
+fn the_digest_merges_a_deals_moves_and_says_who_overrode_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo(
+        &dir,
+        "/deal set deal-22 amount 95000\n\
+         /deal set deal-22 amount 90,500\n\
+         /as dana\n\
+         /advance deal-22 override:\"Pilot signed; notes follow\"\n\
+         /advance deal-22 override:\"CFO joined the call\"\n\
+         /digest preview\n",
+    );
+    let digest = answer(&out, "dana> /digest preview\n");
+    assert!(
+        digest.contains("Advanced (1): deal-22 Vertex Robotics (alex, Discover → Proposal)"),
+        "{digest}"
+    );
+    assert!(
+        digest.contains(
+            "Amount changed (1): deal-22 Vertex Robotics (alex, USD 90,000 → USD 95,000 → \
+             USD 90,500)"
+        ),
+        "{digest}"
+    );
+    assert!(
+        digest.contains(
+            "Gates overridden (2): deal-22 Vertex Robotics (alex, Discover → Solution by dana: \
+             “Pilot signed; notes follow”); deal-22 Vertex Robotics (alex, Solution → Proposal \
+             by dana: “CFO joined the call”)"
+        ),
+        "{digest}"
+    );
 }

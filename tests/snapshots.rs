@@ -106,6 +106,47 @@ async fn the_digest_preview_shows_changes_and_deals_at_risk() {
     insta::assert_snapshot!(render(&reply));
 }
 
+/// deal-2 passed Solution at 48,000, under its manager review of 100,000 or more; raised to
+/// 150,000 in Negotiate, it is out of process: the card says so, and mia (ann's manager) is asked
+/// by DM.
+async fn out_of_process() -> (TestApp, Reply) {
+    let app = pipeline().await;
+    for line in [
+        "/log deal-2 discovery-call",
+        "/advance deal-2",
+        r#"/deal set deal-2 champion "Priya Shah, VP Operations""#,
+        "/advance deal-2",
+    ] {
+        let reply = run(&app, "ann", line).await;
+        assert!(
+            !reply.title.starts_with("That didn't work"),
+            "{line}: {reply:?}"
+        );
+    }
+    let card = run(&app, "ann", "/deal set deal-2 amount 150000").await;
+    (app, card)
+}
+
+#[tokio::test]
+async fn a_deal_out_of_process_shows_what_no_longer_holds() {
+    let (_app, card) = out_of_process().await;
+    insta::assert_snapshot!(render(&card));
+}
+
+#[tokio::test]
+async fn the_manager_is_asked_by_dm_about_a_deal_out_of_process() {
+    let (app, _) = out_of_process().await;
+    let queued = app.service.undelivered_messages().await.unwrap();
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    let message =
+        dealgate::jobs::message::OutboxMessage::try_from(queued[0].clone().unwrap()).unwrap();
+    assert_eq!(
+        message.target,
+        dealgate::jobs::message::Target::Direct("mia".into())
+    );
+    insta::assert_snapshot!(render(&message.reply));
+}
+
 #[tokio::test]
 async fn help_for_advance_reads_as_expected() {
     let app = TestApp::new().await;

@@ -119,6 +119,27 @@ pub fn digest(f: &DigestFigures, playbook: &Playbook, zone: Tz) -> Reply {
         )
     };
     let with_amount = |d: &ChangedDeal| money(i128::from(d.amount), cur);
+    // Amounts as the field history keeps them (grouped, without the currency), with it.
+    let amount_change = |d: &ChangedDeal| {
+        let with_cur = |v: &str| format!("{cur} {v}");
+        d.from
+            .iter()
+            .chain(&d.via)
+            .chain(&d.to)
+            .map(|v| with_cur(v))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    };
+    let overridden = |d: &ChangedDeal| {
+        let by =
+            d.by.as_deref()
+                .map_or_else(String::new, |b| format!(" by {}", user(b)));
+        let why = d
+            .reason
+            .as_deref()
+            .map_or_else(String::new, |r| format!(": “{}”", user(r)));
+        format!("{}{by}{why}", stage_move(d))
+    };
     let groups: [(&str, &Vec<ChangedDeal>, &Detail); 8] = [
         ("New", &c.new, &with_amount),
         ("Advanced", &c.advanced, &stage_move),
@@ -130,8 +151,8 @@ pub fn digest(f: &DigestFigures, playbook: &Playbook, zone: Tz) -> Reply {
             &c.slipped,
             &value_change,
         ),
-        ("Amount changed", &c.amounts, &value_change),
-        ("Gates overridden", &c.overrides, &stage_move),
+        ("Amount changed", &c.amounts, &amount_change),
+        ("Gates overridden", &c.overrides, &overridden),
     ];
     for (label, list, detail) in groups {
         if list.is_empty() {
@@ -175,6 +196,7 @@ pub fn digest(f: &DigestFigures, playbook: &Playbook, zone: Tz) -> Reply {
 
 fn risk_line(g: &RiskGroup, playbook: &Playbook, cur: &str) -> String {
     let label = match g.kind {
+        RiskKind::OutOfProcess => "⚠ Out of process".to_string(),
         RiskKind::Stalled => "Stalled".to_string(),
         RiskKind::Overdue => "Close date passed".to_string(),
         RiskKind::QuietLateStage => {
@@ -183,6 +205,14 @@ fn risk_line(g: &RiskGroup, playbook: &Playbook, cur: &str) -> String {
     };
     let detail = |d: &RiskDeal| match g.kind {
         RiskKind::Overdue => format!("was due {}", d.close_date.format("%-d %b")),
+        RiskKind::OutOfProcess => format!(
+            "{} of a stage it left no longer met, now in {}",
+            match d.out_of_process {
+                1 => "1 requirement".to_string(),
+                n => format!("{n} requirements"),
+            },
+            stage_name(playbook, d.stage.as_str())
+        ),
         _ => format!(
             "{} days in {}",
             d.days_in_stage,
@@ -310,6 +340,15 @@ pub fn nudges(items: &[NudgeItem], currency: &str, about_team: bool) -> Reply {
                 ),
                 Reason::Overridden { times: 1 } => "a gate was overridden".to_string(),
                 Reason::Overridden { times } => format!("gates overridden {times} times"),
+                Reason::OutOfProcess { broken } => format!(
+                    "⚠ out of process: {} of a stage it left no longer met (`/deal show {}` \
+                     says which; a manager approves or overrides)",
+                    match broken {
+                        1 => "1 requirement".to_string(),
+                        n => format!("{n} requirements"),
+                    },
+                    item.number
+                ),
             })
             .collect();
         r = r.line(format!(

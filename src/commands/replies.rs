@@ -7,7 +7,8 @@ use crate::engine::ids::{DealNumber, StageId, format_minor};
 use crate::engine::playbook::{FieldRule, Playbook, Role, Stage};
 use crate::engine::transition::{Refusal, TransitionKind};
 use crate::service::{
-    ApprovalRequest, DealSummary, DealView, ForecastView, LoggedOutcome, Moved, TeamMember, UserRef,
+    ApprovalRequest, Approved, DealSummary, DealView, ForecastView, LoggedOutcome, Moved,
+    ProcessAlert, TeamMember, UserRef,
 };
 
 use super::press::Press;
@@ -261,16 +262,25 @@ pub fn field_set(view: &DealView, playbook: &Playbook, field: &str) -> Reply {
     reply
 }
 
-pub fn approved(view: &DealView, playbook: &Playbook, approver: &str) -> Reply {
-    let stage = stage_name(playbook, &view.deal.stage);
+pub fn approved(approved: &Approved, playbook: &Playbook, approver: &str) -> Reply {
+    let view = &approved.view;
+    let stage = stage_name(playbook, &approved.stage);
     deal_card(
         view,
         playbook,
-        format!(
-            "{} approved {} in {stage}",
-            user(approver),
-            view.deal.number
-        ),
+        if approved.stage == view.deal.stage {
+            format!(
+                "{} approved {} in {stage}",
+                user(approver),
+                view.deal.number
+            )
+        } else {
+            format!(
+                "{} approved {} for {stage}, a stage it has left",
+                user(approver),
+                view.deal.number
+            )
+        },
     )
     .tone(Tone::Success)
 }
@@ -500,8 +510,13 @@ pub fn deal_list(deals: &[DealSummary], playbook: &Playbook, whose: &str) -> Rep
     for s in deals {
         let d = &s.deal;
         let stalled = if s.stalled { " ⚠ stalled" } else { "" };
+        let out = if d.out_of_process.unwrap_or(0) > 0 {
+            " ⚠ out of process"
+        } else {
+            ""
+        };
         reply.lines.push(format!(
-            "`{}` **{}** · {} · {} · closes {} · {}{stalled}",
+            "`{}` **{}** · {} · {} · closes {} · {}{out}{stalled}",
             d.number,
             user(&d.name),
             stage_name(playbook, &d.stage),
@@ -716,6 +731,71 @@ pub fn approval_requested(req: &ApprovalRequest, asker: &str, playbook: &Playboo
         format!("Approve {}", d.number),
         Press::Approve { deal: d.number },
     )
+}
+
+/// The DM to a manager when a change puts one of their team's deals out of process: what
+/// changed, what no longer holds, and the commands that put it right.
+pub fn process_alert(alert: &ProcessAlert, playbook: &Playbook) -> Reply {
+    let d = &alert.deal;
+    let currency = &playbook.currency;
+    let shown = |value: &str| match alert.field.as_str() {
+        "amount" => format!("{currency} {value}"),
+        _ => user(value),
+    };
+    let change = match &alert.old {
+        Some(old) => format!("from {} to {}", shown(old), shown(&alert.new)),
+        None => format!("to {}", shown(&alert.new)),
+    };
+    let mut reply = Reply::new(format!(
+        "⚠ {} · {} is out of process",
+        d.number,
+        user(&d.name)
+    ))
+    .line(format!(
+        "{} set {} {change}, and {} since the deal left the stage:",
+        user(&alert.changed_by),
+        alert.field,
+        match alert.broken.len() {
+            1 => "a requirement is no longer met".to_string(),
+            n => format!("{n} requirements are no longer met"),
+        }
+    ))
+    .tone(Tone::Refusal);
+    for check in &alert.broken {
+        reply.lines.push(format!(
+            "• [{}] {}",
+            stage_name(playbook, &check.stage),
+            check.requirement
+        ));
+    }
+    let approval = alert
+        .broken
+        .iter()
+        .any(|c| matches!(c.remedy, Remedy::Approval { .. }));
+    reply.lines.push(if approval {
+        format!(
+            "`/approve {}` gives the approval; until then, or until a manager's \
+             `/advance {} override:\"why\"`, it cannot move on.",
+            d.number, d.number
+        )
+    } else {
+        format!(
+            "It cannot move on until the requirement is met again or a manager passes it with \
+             `/advance {} override:\"why\"`.",
+            d.number
+        )
+    });
+    reply = reply
+        .field("Amount", money(i128::from(d.amount.minor()), currency))
+        .field("Owner", user(&alert.owner.display_name))
+        .field("Stage", stage_name(playbook, &d.stage));
+    if approval {
+        reply = reply.button(
+            format!("Approve {}", d.number),
+            Press::Approve { deal: d.number },
+        );
+    }
+    reply
 }
 
 pub fn team_view(team: &[TeamMember]) -> Reply {

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::commands::press::Press;
 use crate::commands::reply::{Button, Field, Image, Reply, Tone};
-use crate::service::{NewMessage, Platform, QueuedMessage};
+use crate::engine::playbook::Playbook;
+use crate::service::{NewMessage, Platform, ProcessAlert, QueuedMessage};
 
 pub use crate::service::Target;
 
@@ -65,6 +66,14 @@ impl TryFrom<QueuedMessage> for OutboxMessage {
 }
 
 /// A reply to queue for `target`: its JSON and its image.
+/// The DM that asks a manager about a deal gone out of process (`service::AlertRenderer`).
+pub fn process_alert(alert: &ProcessAlert, playbook: &Playbook) -> NewMessage {
+    new_message(
+        Target::Direct(alert.manager.user_key.clone()),
+        &crate::commands::replies::process_alert(alert, playbook),
+    )
+}
+
 pub fn new_message(target: Target, reply: &Reply) -> NewMessage {
     NewMessage {
         target,

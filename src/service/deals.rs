@@ -4,6 +4,7 @@ use chrono::NaiveDate;
 
 use super::UserRef;
 use super::limits;
+use super::process::ProcessAlert;
 use crate::engine::coaching::{Coverage, coverage, days_in_stage, is_stalled};
 use crate::engine::currency;
 use crate::engine::deal::DealStatus;
@@ -38,6 +39,14 @@ pub struct DealView {
     /// Gates of stages it left that no longer hold and were not overridden: while there are
     /// any, the deal is out of process (see `engine::process`).
     pub out_of_process: Vec<GateCheck>,
+}
+
+/// What `/approve` did: the deal as it is now, and the stage the approval counts for (the one
+/// it is in, or one it left whose approval it no longer met).
+#[derive(Debug, Clone)]
+pub struct Approved {
+    pub view: DealView,
+    pub stage: StageId,
 }
 
 /// A line of `/deal list`.
@@ -197,6 +206,8 @@ impl Service {
         if let Some(s) = stage {
             known_stage(&session.playbook, s)?;
         }
+        self.judge_stale(session.tenant.id, &session.playbook, false)
+            .await?;
         let mut conn = self.store.reader().acquire().await?;
         let owners: Option<Vec<i64>> = match owner {
             Some(o) => Some(vec![
@@ -320,6 +331,25 @@ impl Service {
                 now,
             )
             .await?;
+            // A field is the one fact whose change can break a gate the deal has passed: the
+            // deal goes out of process in this transaction, and its owner's manager is asked.
+            let standing = self
+                .record_standing(&mut tx, &session.playbook, &deal, now)
+                .await?;
+            if standing.newly_out {
+                let alert = |manager| ProcessAlert {
+                    deal: deal.clone(),
+                    owner: owner.clone(),
+                    manager,
+                    changed_by: session.member.display_name.clone(),
+                    field: field.to_string(),
+                    old: old.clone(),
+                    new: new_text.clone(),
+                    broken: standing.broken.clone(),
+                };
+                self.ask_manager(&mut tx, &session.playbook, alert, &owner, now)
+                    .await?;
+            }
             self.mark_applied(&mut tx, session).await?;
             tx.commit().await?;
             self.view_committed(&session.playbook, deal, owner).await
@@ -387,6 +417,8 @@ impl Service {
                 at: now,
             });
             let view = self.view_of(&session.playbook, deal, owner, records)?;
+            self.settle_standing(&view.deal, view.out_of_process.len())
+                .await;
             Ok((view, recommended_here))
         })
         .await?;
@@ -405,7 +437,7 @@ impl Service {
         session: &Session,
         number: DealNumber,
         note: Option<&str>,
-    ) -> ServiceResult<DealView> {
+    ) -> ServiceResult<Approved> {
         let note = note.map(str::trim).filter(|n| !n.is_empty());
         if let Some(n) = note {
             check_text("note", n, limits::NOTE)?;
@@ -451,9 +483,12 @@ impl Service {
                 now,
             )
             .await?;
+            self.record_standing(&mut tx, &session.playbook, &deal, now)
+                .await?;
             self.mark_applied(&mut tx, session).await?;
             tx.commit().await?;
-            self.view_committed(&session.playbook, deal, owner).await
+            let view = self.view_committed(&session.playbook, deal, owner).await?;
+            Ok(Approved { view, stage })
         })
         .await
     }

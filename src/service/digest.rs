@@ -48,9 +48,16 @@ pub struct ChangedDeal {
     pub owner: String,
     /// Minor units.
     pub amount: i64,
-    /// Stage ids for stage changes; old and new values for field changes.
+    /// Stage ids for stage changes (the first stage left and the last reached, when the deal
+    /// moved more than once); old and new values for field changes (the first and the last).
     pub from: Option<String>,
     pub to: Option<String>,
+    /// The values an amount went through between `from` and `to`, in order (a dip under an
+    /// approval threshold and back is worth seeing).
+    pub via: Vec<String>,
+    /// For an override: the manager who passed the gates, and their reason.
+    pub by: Option<String>,
+    pub reason: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -74,6 +81,8 @@ impl Changes {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RiskKind {
+    /// A requirement of a stage it left no longer met, not overridden (`engine::process`).
+    OutOfProcess,
     /// Longer in the stage than its stall threshold, with no activity in that time.
     Stalled,
     /// Close date already passed.
@@ -100,6 +109,8 @@ pub struct RiskDeal {
     pub stage: StageId,
     pub close_date: NaiveDate,
     pub days_in_stage: i64,
+    /// Requirements of stages it left that it no longer meets.
+    pub out_of_process: u32,
 }
 
 /// What a digest needs to know about its workspace.
@@ -120,6 +131,9 @@ impl Service {
         scope: DigestScope<'_>,
         now: DateTime<Utc>,
     ) -> ServiceResult<DigestFigures> {
+        // The digest's daily look at every deal out of process: met again since, or not.
+        self.judge_stale(scope.tenant_id, scope.playbook, true)
+            .await?;
         let mut conn = self.store.reader().acquire().await?;
         Ok(digest_figures(&mut conn, scope, now).await?)
     }
@@ -202,6 +216,25 @@ fn changed(deal: DealLine, name_of: &(dyn Fn(i64) -> String + Sync)) -> ChangedD
         amount: deal.amount,
         from: None,
         to: None,
+        via: Vec::new(),
+        by: None,
+        reason: None,
+    }
+}
+
+/// Adds `change` to `list`, or, if the deal is in it already, makes its line run from where
+/// it first was to where it is now (`Qualify → Solution` for two advances in a day); with
+/// `path`, through the values between too.
+fn merged(list: &mut Vec<ChangedDeal>, change: ChangedDeal, path: bool) {
+    match list.iter_mut().find(|d| d.number == change.number) {
+        Some(earlier) => {
+            if path && let Some(was) = earlier.to.take() {
+                earlier.via.push(was);
+            }
+            earlier.to = change.to;
+            earlier.amount = change.amount;
+        }
+        None => list.push(change),
     }
 }
 
@@ -221,12 +254,17 @@ async fn changes(
             ..changed(c.deal, name_of)
         };
         if c.overridden {
-            out.overrides.push(deal.clone());
+            // Each override stands on its own: who passed the gates, and why.
+            out.overrides.push(ChangedDeal {
+                by: Some(name_of(c.actor_id)),
+                reason: c.reason.clone(),
+                ..deal.clone()
+            });
         }
         match c.kind {
             None => out.new.push(deal),
-            Some(TransitionKind::Advance) => out.advanced.push(deal),
-            Some(TransitionKind::Back) => out.moved_back.push(deal),
+            Some(TransitionKind::Advance) => merged(&mut out.advanced, deal, false),
+            Some(TransitionKind::Back) => merged(&mut out.moved_back, deal, false),
             Some(TransitionKind::Won) => out.won.push(deal),
             Some(TransitionKind::Lost) => out.lost.push(deal),
         }
@@ -240,7 +278,7 @@ async fn changes(
             ..changed(f.deal, name_of)
         };
         match f.field.as_str() {
-            "amount" => out.amounts.push(deal),
+            "amount" => merged(&mut out.amounts, deal, true),
             _ => {
                 // ISO dates compare as text.
                 let left = |limit: &Option<String>| {
@@ -277,6 +315,7 @@ async fn risks(
     let open: Vec<String> = playbook.open_stages().map(|s| s.id.to_string()).collect();
     let late: Vec<String> = open.iter().rev().take(2).cloned().collect();
     let kinds = [
+        (RiskKind::OutOfProcess, Risk::OutOfProcess),
         (RiskKind::Stalled, Risk::Stalled(&cutoffs)),
         (RiskKind::Overdue, Risk::Overdue(today)),
         (
@@ -316,6 +355,7 @@ fn risk_deal(r: AtRisk, now: DateTime<Utc>, name_of: &(dyn Fn(i64) -> String + S
         stage: r.stage,
         close_date: r.close_date,
         days_in_stage: (now - r.stage_entered_at).num_days().max(0),
+        out_of_process: r.out_of_process,
     }
 }
 

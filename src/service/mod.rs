@@ -13,6 +13,7 @@ mod interactions;
 mod moves;
 mod outbox;
 mod people;
+mod process;
 mod schedule;
 mod scheduled;
 mod suggest;
@@ -22,7 +23,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use crate::engine::schedule::Schedule;
-pub use deals::{DealSummary, DealView, FieldValue, LoggedOutcome, known_stage};
+pub use deals::{Approved, DealSummary, DealView, FieldValue, LoggedOutcome, known_stage};
 pub use digest::{
     ChangedDeal, Changes, DigestFigures, DigestScope, LATE_STAGE_QUIET_DAYS, LIST_LIMIT, RiskDeal,
     RiskGroup, RiskKind, day_label,
@@ -33,6 +34,7 @@ pub use interactions::{Claim, DEFAULT_CLAIM_LEASE, Delivery, RECEIPTS_KEPT};
 pub use moves::Moved;
 pub use outbox::{MessageStatus, NewMessage, QueuedMessage, Target};
 pub use people::ApprovalRequest;
+pub use process::{AlertRenderer, ProcessAlert};
 pub use schedule::{DEFAULT_DIGEST_TIME, DEFAULT_TIMEZONE, MAX_SNOOZE_DAYS, Snoozed};
 pub use scheduled::{DigestRun, Job, NudgeItem, NudgePlan, PlannedNudge, Workspace};
 pub use suggest::{Choice, StageDirection};
@@ -74,6 +76,8 @@ pub struct Service {
     playbooks: Mutex<HashMap<i64, (String, Arc<Playbook>)>>,
     /// How long an unanswered interaction claim belongs to the attempt that made it.
     claim_lease: chrono::TimeDelta,
+    /// Renders the DM that asks a manager about a deal gone out of process; none, none sent.
+    alerts: Option<AlertRenderer>,
 }
 
 impl Service {
@@ -84,6 +88,7 @@ impl Service {
             default_playbook,
             playbooks: Mutex::new(HashMap::new()),
             claim_lease: DEFAULT_CLAIM_LEASE,
+            alerts: None,
         }
     }
 
@@ -95,7 +100,15 @@ impl Service {
             default_playbook: self.default_playbook.clone(),
             playbooks: Mutex::new(HashMap::new()),
             claim_lease: self.claim_lease,
+            alerts: self.alerts,
         }
+    }
+
+    /// The same service asking managers by DM about deals gone out of process, in messages
+    /// `render` makes (see `service::process`).
+    pub fn with_process_alerts(mut self, render: AlertRenderer) -> Self {
+        self.alerts = Some(render);
+        self
     }
 
     /// The same service with another claim lease (see `service::interactions`).

@@ -174,6 +174,8 @@ impl Service {
             // shows it.)
             records.stage_changes.push(change);
             let view = self.view_of(playbook, deal, owner, records)?;
+            self.settle_standing(&view.deal, view.out_of_process.len())
+                .await;
             if !transition.overridden.is_empty() {
                 tracing::info!(
                     tenant = session.tenant.id, deal = %number, by = %session.member.display_name,

@@ -215,6 +215,7 @@ impl Service {
             .into_iter()
             .collect();
         let playbook = self.playbook_of(&tenant)?;
+        self.judge_stale(tenant_id, &playbook, false).await?;
         let mut messages: Vec<PlannedNudge> = Vec::new();
         let mut given: Vec<(i64, &'static str)> = Vec::new();
         for manager in team.iter().filter(|m| m.role >= Role::Manager) {
@@ -381,6 +382,7 @@ async fn team_items(
             done: done.clone(),
             close_date: d.close_date,
             overrides: d.overrides,
+            out_of_process: d.out_of_process,
         };
         out.push((
             d.id,

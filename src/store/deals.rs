@@ -35,8 +35,8 @@ pub struct NewDeal<'a> {
 pub async fn insert(conn: &mut Conn, d: &NewDeal<'_>, now: DateTime<Utc>) -> Result<Deal> {
     let row: DealRow = sqlx::query_as(
         "INSERT INTO deals (tenant_id, number, name, owner_id, amount, close_date, stage, \
-         stage_entered_at, status, fields, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', '{}', 1, $8, $8) RETURNING *",
+         stage_entered_at, status, fields, version, created_at, updated_at, out_of_process) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', '{}', 1, $8, $8, 0) RETURNING *",
     )
     .bind(d.tenant_id)
     .bind(d.number)
@@ -340,6 +340,39 @@ pub async fn hold(conn: &mut Conn, deal: &Deal) -> Result<()> {
         return Err(StoreError::Conflict);
     }
     Ok(())
+}
+
+/// Records how many requirements of the stages `deal` has left it no longer meets, if it is
+/// still at the version judged (a judgement of its facts, not a fact: the version stays). A
+/// deal edited meanwhile was judged by that edit; this write then changes nothing.
+pub async fn set_out_of_process(conn: &mut Conn, deal: &Deal, broken: usize) -> Result<()> {
+    sqlx::query("UPDATE deals SET out_of_process = $1 WHERE id = $2 AND version = $3")
+        .bind(i64::try_from(broken).unwrap_or(i64::MAX))
+        .bind(deal.id)
+        .bind(deal.version)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Deals of the workspace whose process standing was never judged (from before it was kept,
+/// or since the playbook changed), and with `flagged` those out of process too (perhaps met
+/// again): what is judged again before the record is read.
+pub async fn to_judge(conn: &mut Conn, tenant_id: i64, flagged: bool) -> Result<Vec<Deal>> {
+    let which = if flagged {
+        "(out_of_process IS NULL OR out_of_process > 0)"
+    } else {
+        "out_of_process IS NULL"
+    };
+    sqlx::query_as::<_, DealRow>(AssertSqlSafe(format!(
+        "SELECT * FROM deals WHERE tenant_id = $1 AND {which} ORDER BY id"
+    )))
+    .bind(tenant_id)
+    .fetch_all(conn)
+    .await?
+    .into_iter()
+    .map(Deal::try_from)
+    .collect()
 }
 
 pub struct NewActivity<'a> {

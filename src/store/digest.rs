@@ -57,11 +57,16 @@ pub struct StageMove {
     pub overridden: bool,
     pub from: Option<StageId>,
     pub to: StageId,
+    /// Who moved it, and why (a move back's, a loss's or an override's reason).
+    pub actor_id: i64,
+    pub reason: Option<String>,
 }
 
 #[derive(FromRow)]
 struct ChangeRow {
     kind: String,
+    actor_id: i64,
+    reason: Option<String>,
     overridden: i64,
     from_stage: Option<String>,
     to_stage: String,
@@ -89,6 +94,8 @@ impl TryFrom<ChangeRow> for StageMove {
             overridden: c.overridden != 0,
             from: c.from_stage.as_deref().map(stage).transpose()?,
             to: stage(&c.to_stage)?,
+            actor_id: c.actor_id,
+            reason: c.reason,
             deal: DealLine::read(c.number, c.name, c.owner_id, c.amount)?,
         })
     }
@@ -104,8 +111,8 @@ pub async fn stage_changes_since(
     since: DateTime<Utc>,
 ) -> Result<Vec<StageMove>> {
     let rows: Vec<ChangeRow> = sqlx::query_as(
-        "SELECT c.kind, c.overridden, c.from_stage, c.to_stage, d.number, d.name, d.owner_id, \
-         d.amount FROM stage_changes c JOIN deals d ON d.id = c.deal_id \
+        "SELECT c.kind, c.actor_id, c.reason, c.overridden, c.from_stage, c.to_stage, \
+         d.number, d.name, d.owner_id, d.amount FROM stage_changes c JOIN deals d ON d.id = c.deal_id \
          WHERE c.tenant_id = $1 AND c.at >= $2 ORDER BY c.at, c.id LIMIT $3",
     )
     .bind(tenant_id)
@@ -174,6 +181,8 @@ pub struct AtRisk {
     pub stage: StageId,
     pub close_date: NaiveDate,
     pub stage_entered_at: DateTime<Utc>,
+    /// Requirements of stages it left that it no longer meets (0: in process).
+    pub out_of_process: u32,
     /// Every deal the same risk covers, beyond the few returned.
     pub total_count: u64,
     pub total_amount: i64,
@@ -188,6 +197,7 @@ struct RiskRow {
     stage: String,
     close_date: String,
     stage_entered_at: String,
+    out_of_process: Option<i64>,
     total_n: i64,
     total_amount: i64,
 }
@@ -200,6 +210,9 @@ impl TryFrom<RiskRow> for AtRisk {
             stage: stage(&r.stage)?,
             close_date: parse_date("deals", &r.close_date)?,
             stage_entered_at: parse_ts("deals", &r.stage_entered_at)?,
+            out_of_process: r
+                .out_of_process
+                .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
             total_count: u64::try_from(r.total_n).unwrap_or(0),
             total_amount: r.total_amount,
             deal: DealLine::read(r.number, r.name, r.owner_id, r.amount)?,
@@ -232,6 +245,8 @@ pub enum Risk<'a> {
         stages: &'a [String],
         since: DateTime<Utc>,
     },
+    /// Meets no longer a requirement of a stage it left (see `engine::process`).
+    OutOfProcess,
 }
 
 /// The largest `limit` open deals with this risk (`owners`: only theirs), each row also carrying
@@ -268,6 +283,7 @@ pub async fn at_risk(
             format!("({})", parts.join(" OR "))
         }
         Risk::Overdue(today) => format!("d.close_date < {}", mark(Arg::Text(date_text(*today)))),
+        Risk::OutOfProcess => "d.out_of_process > 0".to_string(),
         Risk::Quiet { stages: [], .. } => return Ok(Vec::new()),
         Risk::Quiet { stages, since } => {
             let list: Vec<String> = stages.iter().map(|s| mark(Arg::Text(s.clone()))).collect();
@@ -287,7 +303,7 @@ pub async fn at_risk(
     // CAST keeps the window SUM an integer on PostgreSQL, as in `pipeline`.
     let sql = format!(
         "SELECT d.number, d.name, d.owner_id, d.amount, d.stage, d.close_date, \
-         d.stage_entered_at, COUNT(*) OVER () AS total_n, \
+         d.stage_entered_at, d.out_of_process, COUNT(*) OVER () AS total_n, \
          CAST(SUM(d.amount) OVER () AS BIGINT) AS total_amount \
          FROM deals d WHERE d.tenant_id = $1 AND d.status = 'open' AND {condition}{owner_filter} \
          ORDER BY d.amount DESC, d.number LIMIT {limit_mark}"
@@ -340,6 +356,8 @@ pub struct TeamDeal {
     pub stage_entered_at: DateTime<Utc>,
     /// Overrides on this deal since the cutoff given.
     pub overrides: u32,
+    /// Requirements of stages it left that it no longer meets.
+    pub out_of_process: u32,
 }
 
 #[derive(FromRow)]
@@ -353,6 +371,7 @@ struct TeamDealRow {
     close_date: String,
     stage_entered_at: String,
     overrides: i64,
+    out_of_process: Option<i64>,
 }
 
 impl TryFrom<TeamDealRow> for TeamDeal {
@@ -365,6 +384,9 @@ impl TryFrom<TeamDealRow> for TeamDeal {
             close_date: parse_date("deals", &d.close_date)?,
             stage_entered_at: parse_ts("deals", &d.stage_entered_at)?,
             overrides: u32::try_from(d.overrides).unwrap_or(0),
+            out_of_process: d
+                .out_of_process
+                .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
             deal: DealLine::read(d.number, d.name, d.owner_id, d.amount)?,
         })
     }
@@ -382,7 +404,7 @@ pub async fn team_deals(
     let marks: Vec<String> = (0..owners.len()).map(|i| format!("${}", i + 3)).collect();
     let sql = format!(
         "SELECT d.id, d.number, d.name, d.owner_id, d.amount, d.stage, d.close_date, \
-         d.stage_entered_at, \
+         d.stage_entered_at, d.out_of_process, \
          (SELECT COUNT(*) FROM stage_changes c WHERE c.deal_id = d.id AND c.overridden = 1 \
           AND c.at >= $2) AS overrides \
          FROM deals d WHERE d.tenant_id = $1 AND d.status = 'open' AND d.owner_id IN ({}) \

@@ -95,6 +95,7 @@ pub struct DealRow {
     pub created_at: String,
     pub updated_at: String,
     pub closed_at: Option<String>,
+    pub out_of_process: Option<i64>,
 }
 
 fn corrupt(detail: impl Into<String>) -> StoreError {
@@ -149,6 +150,9 @@ impl TryFrom<DealRow> for Deal {
                 .as_deref()
                 .map(|t| parse_ts("deals", t))
                 .transpose()?,
+            out_of_process: r
+                .out_of_process
+                .map(|n| u32::try_from(n).unwrap_or(u32::MAX)),
         })
     }
 }

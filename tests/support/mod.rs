@@ -251,7 +251,8 @@ impl TestApp {
         };
         assert_eq!(store.backend(), expected);
         let clock = Arc::new(ManualClock::new(start_time()));
-        let service = Service::new(store, clock.clone(), playbook_source());
+        let service = Service::new(store, clock.clone(), playbook_source())
+            .with_process_alerts(dealgate::jobs::message::process_alert);
         Some(Self { service, clock, db })
     }
 
@@ -259,6 +260,7 @@ impl TestApp {
     /// replica would be; it reads time from the same clock.
     pub async fn replica(&self) -> Service {
         Service::new(self.db.store().await, self.clock.clone(), playbook_source())
+            .with_process_alerts(dealgate::jobs::message::process_alert)
     }
 
     pub fn database_url(&self) -> String {

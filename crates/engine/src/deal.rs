@@ -51,6 +51,9 @@ pub struct Deal {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
+    /// How many requirements of stages it has left it no longer meets, as last judged
+    /// (`process::broken_gates`); `None` until judged (after an upgrade or a playbook change).
+    pub out_of_process: Option<u32>,
 }
 
 impl Deal {

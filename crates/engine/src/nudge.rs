@@ -25,6 +25,8 @@ pub struct NudgeFacts {
     pub close_date: NaiveDate,
     /// Gate overrides on the deal in the recent window.
     pub overrides: u32,
+    /// Requirements of stages it left that it no longer meets (`process::broken_gates`).
+    pub out_of_process: u32,
 }
 
 /// Why a deal is worth a nudge. `key` names the reason in the nudge log.
@@ -46,6 +48,10 @@ pub enum Reason {
     Overridden {
         times: u32,
     },
+    /// Out of process: the deal needs a manager's approval or override before it moves on.
+    OutOfProcess {
+        broken: u32,
+    },
 }
 
 impl Reason {
@@ -55,6 +61,7 @@ impl Reason {
             Self::ThinCoverage { .. } => "coverage",
             Self::Slipped { .. } => "slipped",
             Self::Overridden { .. } => "override",
+            Self::OutOfProcess { .. } => "process",
         }
     }
 }
@@ -62,6 +69,11 @@ impl Reason {
 /// Every reason `facts` give for a nudge, in a fixed order.
 pub fn reasons(stage: &Stage, facts: &NudgeFacts, today: NaiveDate) -> Vec<Reason> {
     let mut out = Vec::new();
+    if facts.out_of_process > 0 {
+        out.push(Reason::OutOfProcess {
+            broken: facts.out_of_process,
+        });
+    }
     if let Some(threshold) = stage.stall_after_days
         && facts.days_in_stage > i64::from(threshold)
     {
@@ -143,6 +155,7 @@ mod tests {
             done: done.iter().map(|a| id(a)).collect(),
             close_date: NaiveDate::from_ymd_opt(2026, 4, 30).unwrap(),
             overrides: 0,
+            out_of_process: 0,
         }
     }
 
