@@ -136,7 +136,7 @@ async fn a_forecast_for_one_owner_and_the_managers_team(app: TestApp) {
     let t = pipeline(&app).await;
     let bob = app
         .service
-        .forecast(&t.ann, Some(PeriodSpec::All), Some(&user("bob")))
+        .forecast(&t.manager, Some(PeriodSpec::All), Some(&user("bob")))
         .await
         .unwrap();
     assert_eq!(bob.scope, "bob");

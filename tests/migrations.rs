@@ -167,6 +167,10 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
         ]),
         // The won deal judged; the open one left for the service to judge when it next reads it.
         20261204000008 => Some(&["UPDATE deals SET out_of_process = 0 WHERE number = 2"]),
+        // A workspace whose pipeline is open to everyone.
+        20261204000009 => {
+            Some(&["UPDATE tenants SET team_pipeline_open = 1 WHERE external_id = 'sample'"])
+        }
         _ => None,
     }
 }
@@ -258,6 +262,11 @@ async fn run(backend: TestBackend) {
     // sample deal advances on the gates its stored history meets, numbering continues.
     let ria = service.session(&caller("sample", "ria")).await.unwrap();
     assert_eq!(ria.member.role, dealgate::engine::playbook::Role::Rep);
+    assert!(ria.tenant.team_pipeline_open, "the setting is kept");
+    // A deal from before its process standing was kept is judged when a list first reads it.
+    let listed = service.list_deals(&ria, None, None).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].deal.out_of_process, Some(0), "in process");
     let number = "deal-1".parse().unwrap();
     let moved = service.advance(&ria, number, None, None).await.unwrap();
     assert_eq!(moved.transition.to.as_str(), "negotiate");

@@ -411,3 +411,42 @@ fn the_digest_merges_a_deals_moves_and_says_who_overrode_and_why() {
         "{digest}"
     );
 }
+
+/// Hole 6: a rep read anyone's forecast and deals. Now a rep sees their own until an admin
+/// opens the team's pipeline, which opens it read only.
+#[test]
+fn a_rep_sees_their_own_deals_until_an_admin_opens_the_pipeline_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo(
+        &dir,
+        "/forecast this-quarter @sam\n\
+         /deal list sam\n\
+         /deal show deal-14\n\
+         /as morgan\n\
+         /team visibility yes\n\
+         /as alex\n\
+         /deal list sam\n\
+         /deal show deal-14\n\
+         /deal set deal-14 amount 1000\n",
+    );
+    let refusals = out.split("alex> /as morgan").next().unwrap();
+    for read in [
+        "/forecast this-quarter @sam\n",
+        "/deal list sam\n",
+        "/deal show deal-14\n",
+    ] {
+        let refused = answer(refusals, &format!("alex> {read}"));
+        assert!(refused.contains("You can't see"), "{read}: {refused}");
+        assert!(refused.contains("`/team visibility yes`"), "{refused}");
+    }
+    let opened = &out[out.find("morgan> /team visibility yes").unwrap()..];
+    let listed = answer(opened, "alex> /deal list sam\n");
+    assert!(listed.contains("`deal-14` Northwind Traders"), "{listed}");
+    let shown = answer(opened, "alex> /deal show deal-14\n");
+    assert!(shown.contains("deal-14 · Northwind Traders"), "{shown}");
+    let changed = answer(opened, "alex> /deal set deal-14 amount 1000\n");
+    assert!(
+        changed.contains("You can't change deal-14"),
+        "read only: {changed}"
+    );
+}

@@ -34,6 +34,7 @@ on_both_backends!(
     deal_list_shows_a_rep_their_own_and_a_manager_their_team,
     closing_dates_a_deal_the_day_it_closed_and_keeps_the_expected_date_in_its_history,
     approving_twice_in_one_stage_records_one_approval,
+    each_sees_the_deals_they_may_act_on_until_an_admin_opens_the_pipeline,
 );
 
 fn eur(major: i64) -> Money {
@@ -645,10 +646,17 @@ async fn deal_list_shows_a_rep_their_own_and_a_manager_their_team(app: TestApp) 
             .len(),
         3
     );
+    // Another rep's list is theirs to see (and their manager's, and an admin's).
+    assert!(
+        app.service
+            .list_deals(&t.ann, Some(&user("eve")), None)
+            .await
+            .is_err()
+    );
     assert_eq!(
         names(
             app.service
-                .list_deals(&t.ann, Some(&user("eve")), None)
+                .list_deals(&t.admin, Some(&user("eve")), None)
                 .await
                 .unwrap()
         ),
@@ -756,4 +764,85 @@ async fn approving_twice_in_one_stage_records_one_approval(app: TestApp) {
         .unwrap();
     app.clock.advance(Duration::hours(1));
     app.service.approve(&t.manager, n, None).await.unwrap();
+}
+
+/// Hole 6 of the process issue: a rep read anyone's deal, list and forecast. Now every read
+/// follows who may act on the deal (rep: own; manager: their reps' and own; admin: all), and
+/// an admin's `/team visibility yes` opens every deal to everyone, read only.
+async fn each_sees_the_deals_they_may_act_on_until_an_admin_opens_the_pipeline(app: TestApp) {
+    let t = app.team().await;
+    let bobs = new_deal(&app, &t.bob, "Bob's deal", 40_000).await;
+    new_deal(&app, &t.ann, "Ann's deal", 20_000).await;
+    let all = Some(dealgate::engine::forecast::PeriodSpec::All);
+    let forbidden = |r: Result<_, ServiceError>| match r {
+        Err(ServiceError::Forbidden(why)) => why,
+        Err(other) => panic!("{other:?}"),
+        Ok(_) => panic!("a rep read another rep's deals"),
+    };
+    for (who, can) in [
+        (&t.ann, false),
+        (&t.eve, false),
+        (&t.manager, true),
+        (&t.admin, true),
+    ] {
+        let shown = app.service.show_deal(who, bobs).await;
+        let listed = app.service.list_deals(who, Some(&user("bob")), None).await;
+        let forecast = app.service.forecast(who, all, Some(&user("bob"))).await;
+        let suggested = app.service.suggest_deals(who, "Bob").await.unwrap();
+        let name = &who.member.display_name;
+        if can {
+            assert_eq!(shown.unwrap().deal.number, bobs, "{name}");
+            assert_eq!(listed.unwrap().len(), 1, "{name}");
+            assert_eq!(forecast.unwrap().forecast.open.count, 1, "{name}");
+            assert_eq!(suggested.len(), 1, "{name}");
+        } else {
+            let why = forbidden(shown.map(|_| ()));
+            assert!(why.contains("/team visibility yes"), "{why}");
+            forbidden(listed.map(|_| ()));
+            forbidden(forecast.map(|_| ()));
+            assert!(suggested.is_empty(), "{name}: {suggested:?}");
+        }
+    }
+    // Only an admin opens the pipeline.
+    let err = app
+        .service
+        .set_team_visibility(&t.manager, true)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::Forbidden(_)), "{err}");
+    app.service
+        .set_team_visibility(&t.admin, true)
+        .await
+        .unwrap();
+    let ann = app.session("ann").await;
+    assert_eq!(
+        app.service.show_deal(&ann, bobs).await.unwrap().deal.number,
+        bobs
+    );
+    assert_eq!(
+        app.service
+            .list_deals(&ann, Some(&user("bob")), None)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        app.service.suggest_deals(&ann, "Bob").await.unwrap().len(),
+        1
+    );
+    // Read only: acting on it keeps its rule.
+    let err = app
+        .service
+        .set_field(&ann, bobs, &"name".parse().unwrap(), text("Mine now"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ServiceError::Forbidden(_)), "{err}");
+    // Closed again, closed for everyone.
+    app.service
+        .set_team_visibility(&t.admin, false)
+        .await
+        .unwrap();
+    let ann = app.session("ann").await;
+    forbidden(app.service.show_deal(&ann, bobs).await.map(|_| ()));
 }

@@ -405,6 +405,22 @@ pub const CATALOGUE: &[CommandSpec] = &[
         min_role: Role::Rep,
     },
     CommandSpec {
+        name: "team visibility",
+        group: Group::Team,
+        summary: "Let everyone see the team's whole pipeline, read only, or each their own (admins)",
+        help: "Who sees which deals. By default a rep sees their own deals, a manager their \
+               reps' and their own, an admin everyone's: in `/deal show`, `/deal list`, \
+               `/forecast` and the suggestions as you type. `yes` opens every deal to every \
+               member, read only (acting on a deal keeps its rule); `no` closes it again.",
+        options: &[required(
+            "open",
+            OptionKind::YesNo,
+            "yes: everyone sees every deal, read only; no: each their own",
+        )],
+        example: "/team visibility yes",
+        min_role: Role::Admin,
+    },
+    CommandSpec {
         name: "digest setup",
         group: Group::DigestNudges,
         summary: "Post the daily forecast digest to a channel at a local time (admins)",
@@ -670,7 +686,7 @@ mod tests {
         for spec in CATALOGUE {
             let expected = match spec.name {
                 "approve" | "digest preview" | "nudges snooze" => Role::Manager,
-                "team set" | "digest setup" | "nudges setup" => Role::Admin,
+                "team set" | "team visibility" | "digest setup" | "nudges setup" => Role::Admin,
                 _ => Role::Rep,
             };
             assert_eq!(spec.min_role, expected, "{}", spec.name);

@@ -38,7 +38,9 @@ pub enum Command {
         stage: Option<StageId>,
     },
     /// `/deal show deal`
-    DealShow { deal: DealNumber },
+    DealShow {
+        deal: DealNumber,
+    },
     /// `/deal list [owner] [stage]`
     DealList {
         owner: Option<UserRef>,
@@ -79,9 +81,14 @@ pub enum Command {
         override_reason: Option<String>,
     },
     /// `/lost deal reason`
-    Lost { deal: DealNumber, reason: String },
+    Lost {
+        deal: DealNumber,
+        reason: String,
+    },
     /// `/playbook [stage]`
-    Playbook { stage: Option<StageId> },
+    Playbook {
+        stage: Option<StageId>,
+    },
     /// `/forecast [period] [owner]`
     Forecast {
         period: Option<PeriodSpec>,
@@ -94,6 +101,9 @@ pub enum Command {
         manager: Option<UserRef>,
     },
     /// `/team list`
+    TeamVisibility {
+        open: bool,
+    },
     TeamList,
     /// `/digest setup channel time timezone [weekdays-only] [fiscal-start]` (admins)
     DigestSetup {
@@ -120,7 +130,9 @@ pub enum Command {
         reason: String,
     },
     /// `/help [command]`
-    Help { command: Option<String> },
+    Help {
+        command: Option<String>,
+    },
 }
 
 // These are the service's and the engine's input types; the command layer names them too.
@@ -191,6 +203,9 @@ impl Command {
                 user: v.req("user")?,
                 role: v.req("role")?,
                 manager: v.opt("manager"),
+            },
+            "team visibility" => Self::TeamVisibility {
+                open: v.req("open")?,
             },
             "team list" => Self::TeamList,
             "help" => Self::Help {
@@ -331,6 +346,9 @@ impl Command {
                     .set_team_role(session, &user, role, manager.as_ref())
                     .await?,
             ),
+            Self::TeamVisibility { open } => {
+                replies::team_visibility(service.set_team_visibility(session, open).await?)
+            }
             Self::TeamList => replies::team_view(&service.team(session).await?),
             Self::DigestSetup {
                 channel,
@@ -409,6 +427,7 @@ impl Command {
             | Self::Won { .. }
             | Self::Lost { .. }
             | Self::TeamSet { .. }
+            | Self::TeamVisibility { .. }
             | Self::DigestSetup { .. }
             | Self::NudgesSetup { .. }
             | Self::NudgesSnooze { .. } => true,
@@ -441,6 +460,7 @@ impl Command {
             Self::Playbook { .. } => "playbook",
             Self::Forecast { .. } => "forecast",
             Self::TeamSet { .. } => "team set",
+            Self::TeamVisibility { .. } => "team visibility",
             Self::TeamList => "team list",
             Self::DigestSetup { .. } => "digest setup",
             Self::DigestPreview => "digest preview",
@@ -533,6 +553,7 @@ impl Command {
                     ("manager", maybe(manager)),
                 ]
             }
+            Self::TeamVisibility { open } => vec![("open", show(open))],
             Self::TeamList => vec![],
             Self::DigestSetup {
                 channel,

@@ -555,7 +555,7 @@ fn help_for_a_group_word_lists_what_may_follow() {
         Err(ParseError::UnknownSubcommand {
             group: "team",
             typed: None,
-            choices: vec!["set", "list"]
+            choices: vec!["set", "list", "visibility"]
         })
     );
 }
@@ -568,7 +568,7 @@ fn a_group_word_alone_lists_what_may_follow() {
     );
     assert_eq!(
         err("/team purge"),
-        "`/team purge` is not a command; after `/team` comes `set` or `list`."
+        "`/team purge` is not a command; after `/team` comes `set`, `list` or `visibility`."
     );
 }
 
@@ -1230,10 +1230,11 @@ fn variant_number(command: &Command) -> usize {
         Command::DigestPreview => 16,
         Command::NudgesSetup { .. } => 17,
         Command::NudgesSnooze { .. } => 18,
+        Command::TeamVisibility { .. } => 19,
     }
 }
 
-const VARIANTS: usize = 19;
+const VARIANTS: usize = 20;
 
 #[test]
 fn every_example_parses_to_its_command_and_every_variant_has_one() {

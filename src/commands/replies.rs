@@ -798,6 +798,18 @@ pub fn process_alert(alert: &ProcessAlert, playbook: &Playbook) -> Reply {
     reply
 }
 
+pub fn team_visibility(open: bool) -> Reply {
+    let line = if open {
+        "Everyone now sees every deal, read only: `/deal show`, `/deal list @name`, `/forecast \
+         @name` and the suggestions as you type. Acting on a deal keeps its rule."
+    } else {
+        "Each member now sees their own deals; managers their reps' too; admins all."
+    };
+    Reply::new("Who sees which deals")
+        .line(line)
+        .tone(Tone::Success)
+}
+
 pub fn team_view(team: &[TeamMember]) -> Reply {
     let mut reply = Reply::new("Team").ephemeral();
     for t in team {

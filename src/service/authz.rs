@@ -1,6 +1,7 @@
 //! Who may do what. Reps act on their own deals; managers on their reps' deals and their own;
-//! admins on everything. Only managers (of the deal's owner) and admins approve and override;
-//! only admins configure the workspace.
+//! admins on everything. Each sees what they may act on, and everyone sees every deal, read
+//! only, once an admin opened the team's pipeline (`/team visibility yes`). Only managers (of
+//! the deal's owner) and admins approve and override; only admins configure the workspace.
 
 use crate::engine::people::Member;
 use crate::engine::playbook::Role;
@@ -26,6 +27,29 @@ pub fn require_act_on(actor: &Member, owner: &Member, what: &str) -> Result<(), 
             "You can't {what}: it belongs to {}. Reps act on their own deals; managers on their \
              reps' deals; admins on all.",
             mark_user(&owner.display_name)
+        )))
+    }
+}
+
+/// May `viewer` see a deal owned by `owner` (its card, its owner's list and forecast)?
+pub fn can_see(viewer: &Member, owner: &Member, team_pipeline_open: bool) -> bool {
+    team_pipeline_open || can_act_on(viewer, owner)
+}
+
+/// Refuses a read of `owner`'s deals the viewer may not see; `what` names the read.
+pub fn require_see(
+    viewer: &Member,
+    owner: &Member,
+    team_pipeline_open: bool,
+    what: &str,
+) -> Result<(), ServiceError> {
+    if can_see(viewer, owner, team_pipeline_open) {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden(format!(
+            "You can't see {what}: it is not yours or your team's. Reps see their own deals, \
+             managers their reps' too, admins all; an admin can open the team's pipeline to \
+             everyone, read only, with `/team visibility yes`."
         )))
     }
 }

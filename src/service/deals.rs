@@ -19,7 +19,7 @@ use crate::engine::transition::StageChange;
 use crate::store::deals::{self, DealFilter, NewActivity, NewDeal, NewStageChange};
 use crate::store::{Conn, members, tenants};
 
-use super::authz::{require_act_on, require_approver};
+use super::authz::{require_act_on, require_approver, require_see};
 use super::workspace::resolve_user;
 use super::{Service, ServiceError, ServiceResult, Session, retrying};
 
@@ -174,6 +174,12 @@ impl Service {
         number: DealNumber,
     ) -> ServiceResult<DealView> {
         let (deal, owner, records) = self.load_with_records(session, number).await?;
+        require_see(
+            &session.member,
+            &owner,
+            session.tenant.team_pipeline_open,
+            &number.to_string(),
+        )?;
         self.view_of(&session.playbook, deal, owner, records)
     }
 
@@ -210,9 +216,19 @@ impl Service {
             .await?;
         let mut conn = self.store.reader().acquire().await?;
         let owners: Option<Vec<i64>> = match owner {
-            Some(o) => Some(vec![
-                resolve_user(&mut conn, session.tenant.id, o).await?.id,
-            ]),
+            Some(o) => {
+                let named = resolve_user(&mut conn, session.tenant.id, o).await?;
+                require_see(
+                    &session.member,
+                    &named,
+                    session.tenant.team_pipeline_open,
+                    &format!(
+                        "{}'s deals",
+                        crate::engine::text::mark_user(&named.display_name)
+                    ),
+                )?;
+                Some(vec![named.id])
+            }
             None => match session.member.role {
                 Role::Rep => Some(vec![session.member.id]),
                 Role::Manager => {

@@ -146,6 +146,15 @@ impl Service {
         let (owners, scope): (Option<Vec<i64>>, String) = match owner {
             Some(o) => {
                 let m = resolve_user(&mut conn, session.tenant.id, o).await?;
+                super::authz::require_see(
+                    &session.member,
+                    &m,
+                    session.tenant.team_pipeline_open,
+                    &format!(
+                        "{}'s forecast",
+                        crate::engine::text::mark_user(&m.display_name)
+                    ),
+                )?;
                 (Some(vec![m.id]), m.display_name)
             }
             None => match session.member.role {

@@ -45,6 +45,8 @@ pub struct Workspace {
     pub id: i64,
     pub name: String,
     pub platform: Platform,
+    /// Every member may see every deal, read only (`/team visibility`).
+    pub team_pipeline_open: bool,
 }
 
 impl TryFrom<&crate::store::Tenant> for Workspace {
@@ -58,6 +60,7 @@ impl TryFrom<&crate::store::Tenant> for Workspace {
                 table: "tenants",
                 detail: format!("platform `{}` of workspace {}", t.platform, t.id),
             })?,
+            team_pipeline_open: t.team_pipeline_open,
         })
     }
 }

@@ -58,7 +58,9 @@ impl Service {
         let tenant = session.tenant.id;
         let backend = self.store.backend();
         let mut conn = self.store.reader().acquire().await?;
+        // The deals the caller may see: their own first, then the others'.
         let others = match session.member.role {
+            _ if session.tenant.team_pipeline_open => Some(Owners::AllBut(me)),
             Role::Rep => None,
             Role::Manager => Some(Owners::ReportsOf(me)),
             Role::Admin => Some(Owners::AllBut(me)),

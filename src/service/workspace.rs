@@ -277,6 +277,17 @@ impl Service {
         })
     }
 
+    /// `/team visibility yes|no`: opens the team's pipeline to every member, read only, or
+    /// closes it again to each their own (managers: their reps'). Admins only.
+    pub async fn set_team_visibility(&self, session: &Session, open: bool) -> ServiceResult<bool> {
+        require_admin(&session.member, "change who sees which deals")?;
+        let mut tx = self.store.begin().await?;
+        tenants::set_team_pipeline_open(&mut tx, session.tenant.id, open).await?;
+        self.mark_applied(&mut tx, session).await?;
+        tx.commit().await?;
+        Ok(open)
+    }
+
     /// A workspace's id and how many deals it holds, if it exists (for operator tools such as
     /// the demo, which act outside any member's session).
     pub async fn workspace_deal_count(

@@ -27,6 +27,8 @@ pub struct Tenant {
     pub playbook_toml: String,
     pub next_deal_number: i64,
     pub created_at: DateTime<Utc>,
+    /// Reps may see everyone's deals, read only (`/team visibility`).
+    pub team_pipeline_open: bool,
 }
 
 /// Typed as it is read (`SELECT *` from `tenants`, or the same columns of a join).
@@ -42,6 +44,7 @@ impl FromRow<'_, sqlx::any::AnyRow> for Tenant {
             playbook_ref: row.try_get("playbook_ref")?,
             playbook_toml: row.try_get("playbook_toml")?,
             next_deal_number: row.try_get("next_deal_number")?,
+            team_pipeline_open: row.try_get::<i64, _>("team_pipeline_open")? != 0,
             created_at: parse_ts("tenants", &created_at).map_err(|e| {
                 sqlx::Error::ColumnDecode {
                     index: "created_at".into(),

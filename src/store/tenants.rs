@@ -55,6 +55,16 @@ pub async fn insert_if_absent(
 /// An `UPDATE` that changes nothing does it on both backends: PostgreSQL locks the row (there is
 /// no `SELECT … FOR UPDATE` on SQLite), and on SQLite the write transaction already holds the
 /// database's write lock.
+/// Opens (or closes) the team's pipeline to every member, read only.
+pub async fn set_team_pipeline_open(conn: &mut Conn, tenant_id: i64, open: bool) -> Result<()> {
+    sqlx::query("UPDATE tenants SET team_pipeline_open = $1 WHERE id = $2")
+        .bind(i64::from(open))
+        .bind(tenant_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn lock(conn: &mut Conn, tenant_id: i64) -> Result<()> {
     sqlx::query("UPDATE tenants SET next_deal_number = next_deal_number WHERE id = $1")
         .bind(tenant_id)
