@@ -450,3 +450,29 @@ fn a_rep_sees_their_own_deals_until_an_admin_opens_the_pipeline_read_only() {
         "read only: {changed}"
     );
 }
+
+/// Hole 5, the snooze: `/nudges snooze` took no reason. Now the reason is required and shown.
+#[test]
+fn a_snooze_needs_a_reason_and_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo(
+        &dir,
+        "/as dana\n\
+         /nudges snooze deal-4 7\n\
+         /nudges snooze deal-4 7 CFO away until the 20th\n",
+    );
+    let refused = answer(&out, "dana> /nudges snooze deal-4 7\n");
+    assert!(
+        refused.contains("`/nudges snooze` needs `reason`"),
+        "{refused}"
+    );
+    let snoozed = answer(
+        &out,
+        "dana> /nudges snooze deal-4 7 CFO away until the 20th\n",
+    );
+    assert!(snoozed.contains("deal-4 snoozed"), "{snoozed}");
+    assert!(
+        snoozed.contains("Why: CFO away until the 20th"),
+        "{snoozed}"
+    );
+}
