@@ -209,17 +209,7 @@ async fn apply(
             who,
             deal,
             with_override,
-        } => {
-            let number = pick(deal).unwrap();
-            let before = flag(app, s(0), number).await;
-            let reason = with_override.then_some("on the record");
-            match service.advance(s(who), number, None, reason).await {
-                Ok(moved) if moved.transition.overridden.is_empty() && before > 0 => {
-                    return Err(format!("{number} advanced while out of process, unpassed"));
-                }
-                other => other.map(|_| ()),
-            }
-        }
+        } => return moved(app, people, who, pick(deal).unwrap(), with_override, false).await,
         Op::Back { who, deal, to } => service
             .back(
                 s(who),
@@ -237,17 +227,7 @@ async fn apply(
             who,
             deal,
             with_override,
-        } => {
-            let number = pick(deal).unwrap();
-            let before = flag(app, s(0), number).await;
-            let reason = with_override.then_some("on the record");
-            match service.won(s(who), number, reason).await {
-                Ok(moved) if moved.transition.overridden.is_empty() && before > 0 => {
-                    return Err(format!("{number} won while out of process, unpassed"));
-                }
-                other => other.map(|_| ()),
-            }
-        }
+        } => return moved(app, people, who, pick(deal).unwrap(), with_override, true).await,
         Op::Lost { who, deal } => service
             .lost(s(who), pick(deal).unwrap(), "went elsewhere")
             .await
@@ -263,6 +243,40 @@ async fn apply(
             | ServiceError::Invalid(_),
         ) => Ok(()),
         Err(other) => Err(format!("{op:?}: {other:?}")),
+    }
+}
+
+/// `/advance` (or `/won`) as `who`, with an override or not: refusals are fine, a deal out of
+/// process moving on without an override is not.
+async fn moved(
+    app: &TestApp,
+    people: &[Session],
+    who: usize,
+    number: DealNumber,
+    with_override: bool,
+    won: bool,
+) -> Result<(), String> {
+    let before = flag(app, &people[0], number).await;
+    let reason = with_override.then_some("on the record");
+    let result = if won {
+        app.service.won(&people[who], number, reason).await
+    } else {
+        app.service
+            .advance(&people[who], number, None, reason)
+            .await
+    };
+    match result {
+        Ok(moved) if moved.transition.overridden.is_empty() && before > 0 => Err(format!(
+            "{number} moved to {} while out of process, with no override",
+            moved.transition.to
+        )),
+        Ok(_)
+        | Err(
+            ServiceError::Move { .. }
+            | ServiceError::Forbidden(_)
+            | ServiceError::DealClosed { .. },
+        ) => Ok(()),
+        Err(other) => Err(format!("{other:?}")),
     }
 }
 

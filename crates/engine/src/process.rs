@@ -98,6 +98,18 @@ mod tests {
         d
     }
 
+    /// `d` with develop's gates met: two demos, a champion, the manager's approval.
+    fn met_develop(d: DealFacts) -> DealFacts {
+        d.logged("demo", "develop")
+            .logged("demo", "develop")
+            .set("champion", CHAMPION)
+            .approved(
+                "develop",
+                Role::Manager,
+                today().and_hms_opt(9, 0, 0).unwrap().and_utc(),
+            )
+    }
+
     fn requirements(checks: &[GateCheck]) -> Vec<(String, String)> {
         checks
             .iter()
@@ -135,16 +147,7 @@ mod tests {
 
     #[test]
     fn a_requirement_overridden_on_the_record_stays_passed() {
-        let mut d = deal("negotiate")
-            .logged("discovery-call", "qualify")
-            .logged("demo", "develop")
-            .logged("demo", "develop")
-            .set("champion", CHAMPION)
-            .approved(
-                "develop",
-                Role::Manager,
-                today().and_hms_opt(9, 0, 0).unwrap().and_utc(),
-            );
+        let mut d = met_develop(deal("negotiate").logged("discovery-call", "qualify"));
         d.passage.visited = vec![id("qualify"), id("develop"), id("negotiate")];
         assert!(broken_gates(&playbook(), &d, today()).is_empty());
         // The champion is gone: develop's gate breaks, until a manager's override says why.
@@ -173,15 +176,7 @@ mod tests {
 
     #[test]
     fn a_deal_out_of_process_cannot_advance_or_close_without_an_override() {
-        let mut d = came_through_qualify()
-            .logged("demo", "develop")
-            .logged("demo", "develop")
-            .set("champion", CHAMPION)
-            .approved(
-                "develop",
-                Role::Manager,
-                today().and_hms_opt(9, 0, 0).unwrap().and_utc(),
-            );
+        let mut d = met_develop(came_through_qualify());
         // Qualify's amount gate breaks: the amount is zero now.
         d.amount = crate::ids::Money::from_minor(0).unwrap();
         for mv in [Move::Next, Move::Won] {
