@@ -407,6 +407,20 @@ async fn an_approval_slipped_by_lowering_the_amount_is_flagged_and_holds_the_dea
         check(&app, &people[0], &made).await.unwrap();
     }
     let number = made[0];
+    // ann's manager is asked, once, by DM.
+    let asked: Vec<_> = app
+        .service
+        .undelivered_messages()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.unwrap().target)
+        .collect();
+    assert_eq!(
+        asked,
+        [dealgate::service::Target::Direct("mia".into())],
+        "{asked:?}"
+    );
     let view = app.service.show_deal(ann, number).await.unwrap();
     assert_eq!(view.deal.stage.as_str(), "negotiate");
     assert_eq!(view.deal.out_of_process, Some(1), "{view:?}");

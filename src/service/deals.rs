@@ -363,8 +363,15 @@ impl Service {
                     new: new_text.clone(),
                     broken: standing.broken.clone(),
                 };
-                self.ask_manager(&mut tx, &session.playbook, alert, &owner, now)
-                    .await?;
+                self.ask_manager(
+                    &mut tx,
+                    &session.playbook,
+                    alert,
+                    &owner,
+                    &session.member,
+                    now,
+                )
+                .await?;
             }
             self.mark_applied(&mut tx, session).await?;
             tx.commit().await?;

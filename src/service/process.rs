@@ -87,19 +87,23 @@ impl Service {
     }
 
     /// Queues the DM that asks `owner`'s manager to approve or override, in `conn`'s
-    /// transaction, if there is a manager and a renderer. The nonce is the deal and its
-    /// version, so the same edit never asks twice.
+    /// transaction, if there is a manager (other than `actor`, who knows already) and a
+    /// renderer. The nonce is the deal and its version, so the same edit never asks twice.
     pub(super) async fn ask_manager(
         &self,
         conn: &mut Conn,
         playbook: &Playbook,
         alert_of: impl FnOnce(Member) -> ProcessAlert,
         owner: &Member,
+        actor: &Member,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let (Some(render), Some(manager_id)) = (self.alerts, owner.manager_id) else {
             return Ok(());
         };
+        if manager_id == actor.id {
+            return Ok(());
+        }
         let Some(manager) = members::get(&mut *conn, owner.tenant_id, manager_id).await? else {
             return Ok(());
         };
