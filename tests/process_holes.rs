@@ -342,13 +342,20 @@ fn an_approval_slipped_by_lowering_the_amount_puts_the_deal_out_of_process() {
     );
     let listed = answer(&out, "alex> /deal list\n");
     let line = listed.lines().find(|l| l.contains("deal-4")).unwrap();
-    assert!(line.contains("⚠ out of process"), "{listed}");
+    assert!(
+        line.contains(
+            "⚠ out of process: A manager has reviewed the proposal of a deal of 100,000 or more \
+             [Proposal]"
+        ),
+        "{listed}"
+    );
     assert_eq!(listed.matches("out of process").count(), 1, "{listed}");
     let digest = answer(&out, "dana> /digest preview\n");
     assert!(
         digest.contains(
-            "⚠ Out of process (1, USD 150,000): deal-4 Dunmore Foods (alex, USD 150,000, \
-             1 requirement of a stage it left no longer met, now in Negotiate)"
+            "⚠ Out of process (1, USD 150,000): deal-4 Dunmore Foods (alex, USD 150,000, now in \
+             Negotiate, 1 requirement of a stage it left no longer met: A manager has reviewed \
+             the proposal of a deal of 100,000 or more [Proposal])"
         ),
         "the digest's risks name it: {digest}"
     );

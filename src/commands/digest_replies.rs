@@ -205,14 +205,22 @@ fn risk_line(g: &RiskGroup, playbook: &Playbook, cur: &str) -> String {
     };
     let detail = |d: &RiskDeal| match g.kind {
         RiskKind::Overdue => format!("was due {}", d.close_date.format("%-d %b")),
-        RiskKind::OutOfProcess => format!(
-            "{} of a stage it left no longer met, now in {}",
-            match d.out_of_process {
-                1 => "1 requirement".to_string(),
-                n => format!("{n} requirements"),
-            },
-            stage_name(playbook, d.stage.as_str())
-        ),
+        RiskKind::OutOfProcess => {
+            let first = d
+                .first_broken
+                .as_ref()
+                .map_or_else(String::new, |(stage, what)| {
+                    format!(": {what} [{}]", stage_name(playbook, stage.as_str()))
+                });
+            format!(
+                "now in {}, {} of a stage it left no longer met{first}",
+                stage_name(playbook, d.stage.as_str()),
+                match d.out_of_process {
+                    1 => "1 requirement".to_string(),
+                    n => format!("{n} requirements"),
+                },
+            )
+        }
         _ => format!(
             "{} days in {}",
             d.days_in_stage,

@@ -510,10 +510,18 @@ pub fn deal_list(deals: &[DealSummary], playbook: &Playbook, whose: &str) -> Rep
     for s in deals {
         let d = &s.deal;
         let stalled = if s.stalled { " ⚠ stalled" } else { "" };
-        let out = if d.out_of_process.unwrap_or(0) > 0 {
-            " ⚠ out of process"
-        } else {
-            ""
+        let out = match s.out_of_process.as_slice() {
+            [] => String::new(),
+            [first, rest @ ..] => format!(
+                " ⚠ out of process: {} [{}]{}",
+                first.requirement,
+                stage_name(playbook, &first.stage),
+                if rest.is_empty() {
+                    String::new()
+                } else {
+                    format!(" and {} more", rest.len())
+                }
+            ),
         };
         reply.lines.push(format!(
             "`{}` **{}** · {} · {} · closes {} · {}{out}{stalled}",

@@ -1,10 +1,13 @@
 //! Deal use cases: create, show, list, set a field, log an activity, approve.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDate;
 
 use super::UserRef;
 use super::limits;
 use super::process::ProcessAlert;
+
 use crate::engine::coaching::{Coverage, coverage, days_in_stage, is_stalled};
 use crate::engine::currency;
 use crate::engine::deal::DealStatus;
@@ -55,6 +58,8 @@ pub struct DealSummary {
     pub deal: Deal,
     pub owner: String,
     pub stalled: bool,
+    /// What no longer holds of the stages it left (empty: in process).
+    pub out_of_process: Vec<GateCheck>,
 }
 
 /// A new value for a deal field, already parsed at the edge.
@@ -257,6 +262,13 @@ impl Service {
         let found = deals::list(&mut conn, session.tenant.id, &filter, MAX_LISTED).await?;
         let everyone = members::list(&mut conn, session.tenant.id).await?;
         let now = self.clock.now();
+        // Only deals on record as out of process are judged again, to say what no longer holds.
+        let mut broken = HashMap::new();
+        for deal in found.iter().filter(|d| d.out_of_process.unwrap_or(0) > 0) {
+            let records = deals::records(&mut conn, deal.id).await?;
+            let checks = broken_gates(&session.playbook, &records.facts(deal), now.date_naive());
+            broken.insert(deal.id, checks);
+        }
         Ok(found
             .into_iter()
             .map(|deal| {
@@ -269,6 +281,7 @@ impl Service {
                     deal.status == DealStatus::Open && days_past(s.stall_after_days, &deal, now)
                 });
                 DealSummary {
+                    out_of_process: broken.remove(&deal.id).unwrap_or_default(),
                     deal,
                     owner,
                     stalled,

@@ -109,8 +109,10 @@ pub struct RiskDeal {
     pub stage: StageId,
     pub close_date: NaiveDate,
     pub days_in_stage: i64,
-    /// Requirements of stages it left that it no longer meets.
+    /// Requirements of stages it left that it no longer meets, as recorded.
     pub out_of_process: u32,
+    /// For a deal out of process: the first of them, and its stage.
+    pub first_broken: Option<(StageId, String)>,
 }
 
 /// What a digest needs to know about its workspace.
@@ -332,10 +334,17 @@ async fn risks(
         let (count, amount) = rows
             .first()
             .map_or((0, 0), |r| (r.total_count, r.total_amount));
-        let top = rows
+        let mut top: Vec<RiskDeal> = rows
             .into_iter()
             .map(|r| risk_deal(r, now, name_of))
             .collect();
+        if kind == RiskKind::OutOfProcess {
+            // The few listed are judged again, to say what no longer holds.
+            for deal in &mut top {
+                deal.first_broken =
+                    first_broken(conn, tenant_id, playbook, deal.number, today).await?;
+            }
+        }
         out.push(RiskGroup {
             kind,
             count,
@@ -344,6 +353,26 @@ async fn risks(
         });
     }
     Ok(out)
+}
+
+/// The first requirement of a stage `number` has left that it no longer meets.
+async fn first_broken(
+    conn: &mut Conn,
+    tenant_id: i64,
+    playbook: &Playbook,
+    number: DealNumber,
+    today: NaiveDate,
+) -> Result<Option<(StageId, String)>, StoreError> {
+    let Some(deal) = crate::store::deals::get(conn, tenant_id, number).await? else {
+        return Ok(None);
+    };
+    let records = crate::store::deals::records(conn, deal.id).await?;
+    Ok(
+        crate::engine::process::broken_gates(playbook, &records.facts(&deal), today)
+            .into_iter()
+            .next()
+            .map(|c| (c.stage, c.requirement)),
+    )
 }
 
 fn risk_deal(r: AtRisk, now: DateTime<Utc>, name_of: &(dyn Fn(i64) -> String + Sync)) -> RiskDeal {
@@ -356,6 +385,7 @@ fn risk_deal(r: AtRisk, now: DateTime<Utc>, name_of: &(dyn Fn(i64) -> String + S
         close_date: r.close_date,
         days_in_stage: (now - r.stage_entered_at).num_days().max(0),
         out_of_process: r.out_of_process,
+        first_broken: None,
     }
 }
 
