@@ -288,7 +288,9 @@ async fn dealgate_outbox_prints_a_stored_title_and_error_without_escapes_or_forg
 #[tokio::test]
 async fn a_refusal_that_names_a_hostile_owner_escapes_the_name_too() {
     let app = hostile_pipeline().await;
-    // eve is a rep of nobody: ann's deal is not hers to log on.
+    // eve is a rep of nobody: ann's deal is not hers to log on; with the pipeline open to
+    // everyone she may see it, so the refusal names its owner.
+    run(&app, "boss", "/team visibility yes").await;
     let reply = run(&app, "eve", "/log deal-2 discovery-call").await;
     let console = render(&reply);
     let discord = serde_json::to_value(discord::response(&reply)).unwrap();

@@ -803,6 +803,14 @@ async fn each_sees_the_deals_they_may_act_on_until_an_admin_opens_the_pipeline(a
             assert!(suggested.is_empty(), "{name}: {suggested:?}");
         }
     }
+    // A refused write does not say whose a deal is to someone who may not see it.
+    let why = forbidden(
+        app.service
+            .set_field(&t.ann, bobs, &"name".parse().unwrap(), text("Mine now"))
+            .await
+            .map(|_| ()),
+    );
+    assert!(!why.contains("bob"), "{why}");
     // Only an admin opens the pipeline.
     let err = app
         .service

@@ -151,7 +151,10 @@ async fn the_manager_is_asked_by_dm_about_a_deal_out_of_process() {
 async fn the_digest_lists_a_deal_out_of_process_first_among_the_risks() {
     let (app, _) = out_of_process().await;
     let mut reply = run(&app, "mia", "/digest preview").await;
-    assert!(reply.image.take().is_some(), "the preview carries its chart");
+    assert!(
+        reply.image.take().is_some(),
+        "the preview carries its chart"
+    );
     insta::assert_snapshot!(render(&reply));
 }
 

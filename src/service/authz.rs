@@ -7,7 +7,7 @@ use crate::engine::people::Member;
 use crate::engine::playbook::Role;
 use crate::engine::text::mark_user;
 
-use super::ServiceError;
+use super::{ServiceError, Session};
 
 /// May `actor` change a deal owned by `owner`?
 pub fn can_act_on(actor: &Member, owner: &Member) -> bool {
@@ -19,16 +19,22 @@ pub fn manages(actor: &Member, owner: &Member) -> bool {
     actor.role >= Role::Manager && owner.manager_id == Some(actor.id)
 }
 
-pub fn require_act_on(actor: &Member, owner: &Member, what: &str) -> Result<(), ServiceError> {
+/// Refuses `session`'s member acting on `owner`'s deal unless they may; the refusal names the
+/// owner only to someone who may see the deal.
+pub fn require_act_on(session: &Session, owner: &Member, what: &str) -> Result<(), ServiceError> {
+    let actor = &session.member;
     if can_act_on(actor, owner) {
-        Ok(())
-    } else {
-        Err(ServiceError::Forbidden(format!(
-            "You can't {what}: it belongs to {}. Reps act on their own deals; managers on their \
-             reps' deals; admins on all.",
-            mark_user(&owner.display_name)
-        )))
+        return Ok(());
     }
+    let whose = if can_see(actor, owner, session.tenant.team_pipeline_open) {
+        format!("it belongs to {}", mark_user(&owner.display_name))
+    } else {
+        "it is not yours or your team's".to_string()
+    };
+    Err(ServiceError::Forbidden(format!(
+        "You can't {what}: {whose}. Reps act on their own deals; managers on their reps' deals; \
+         admins on all."
+    )))
 }
 
 /// May `viewer` see a deal owned by `owner` (its card, its owner's list and forecast)?

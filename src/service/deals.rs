@@ -22,7 +22,7 @@ use crate::engine::transition::StageChange;
 use crate::store::deals::{self, DealFilter, NewActivity, NewDeal, NewStageChange};
 use crate::store::{Conn, members, tenants};
 
-use super::authz::{require_act_on, require_approver, require_see};
+use super::authz::{can_act_on, require_act_on, require_approver, require_see};
 use super::workspace::resolve_user;
 use super::{Service, ServiceError, ServiceResult, Session, retrying};
 
@@ -136,7 +136,13 @@ impl Service {
             Some(o) => resolve_user(&mut tx, session.tenant.id, o).await?,
             None => session.member.clone(),
         };
-        require_act_on(&session.member, &owner_row, "create a deal for them")?;
+        if !can_act_on(&session.member, &owner_row) {
+            return Err(ServiceError::Forbidden(format!(
+                "You can't create a deal for {}: reps create their own deals; managers also \
+                 their reps'; admins anyone's.",
+                crate::engine::text::mark_user(&owner_row.display_name)
+            )));
+        }
         let number = tenants::take_deal_number(&mut tx, session.tenant.id).await?;
         let deal = deals::insert(
             &mut tx,
@@ -337,7 +343,7 @@ impl Service {
             let now = self.clock.now();
             let mut tx = self.store.begin().await?;
             let (mut deal, owner) = load_deal_and_owner(&mut tx, session, number).await?;
-            require_act_on(&session.member, &owner, &format!("change {number}"))?;
+            require_act_on(session, &owner, &format!("change {number}"))?;
             require_open(&deal)?;
             let old = match &value {
                 FieldValue::Amount(a) => Some(std::mem::replace(&mut deal.amount, *a).to_string()),
@@ -423,11 +429,7 @@ impl Service {
         let (view, recommended_here) = retrying(|| async {
             let now = self.clock.now();
             let (deal, owner, mut records) = self.load_with_records(session, number).await?;
-            require_act_on(
-                &session.member,
-                &owner,
-                &format!("log activities on {number}"),
-            )?;
+            require_act_on(session, &owner, &format!("log activities on {number}"))?;
             require_open(&deal)?;
             let new = NewActivity {
                 tenant_id: session.tenant.id,

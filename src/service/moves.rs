@@ -100,7 +100,7 @@ impl Service {
             // again on fresh data.
             let (mut deal, owner, mut records) = self.load_with_records(session, number).await?;
             let facts = records.facts(&deal);
-            require_act_on(&session.member, &owner, &format!("move {number}"))?;
+            require_act_on(session, &owner, &format!("move {number}"))?;
             if override_reason.is_some() {
                 require_approver(
                     &session.member,

@@ -29,11 +29,7 @@ impl Service {
     ) -> ServiceResult<ApprovalRequest> {
         let mut conn = self.store.reader().acquire().await?;
         let (deal, owner) = load_deal_and_owner(&mut conn, session, number).await?;
-        require_act_on(
-            &session.member,
-            &owner,
-            &format!("ask for approval of {number}"),
-        )?;
+        require_act_on(session, &owner, &format!("ask for approval of {number}"))?;
         require_open(&deal)?;
         let manager = match owner.manager_id {
             Some(id) => members::get(&mut conn, session.tenant.id, id).await?,
