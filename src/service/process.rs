@@ -2,9 +2,9 @@
 //! left it no longer meets (`engine::process`). A change of facts that breaks one (only a field
 //! edit can: activities and approvals only add, moves leave nothing broken behind them) is judged
 //! in the same transaction as the edit, and asks the owner's manager for the approval or override
-//! by DM through the outbox, in that transaction too. Deals the record may be stale for
-//! (never judged, or out of process and perhaps back in) are judged again before a list, a
-//! digest or nudges reads them.
+//! by DM through the outbox, in that transaction too. Deals never judged (from before the record
+//! was kept, or after a playbook change) are judged before a list, a digest or nudges reads
+//! them; deals out of process, which a missed settle could leave flagged, by each day's digest.
 
 use chrono::{DateTime, Utc};
 
