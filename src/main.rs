@@ -229,6 +229,23 @@ enum PlaybookCmd {
     Check { file: String },
     /// Show a template or file as a person would read it (default: the configured playbook).
     Show { playbook: Option<String> },
+    /// Preview a new version of a workspace's playbook from FILE, and with --yes apply it:
+    /// the same preview and change as `/playbook update` and `/playbook confirm` in chat.
+    Apply {
+        file: std::path::PathBuf,
+        /// The workspace: PLATFORM:ID, e.g. console:demo, slack:T024BE7LD, discord:8138478876…
+        #[arg(long)]
+        workspace: String,
+        /// Why the process changes; every member reads it with the change.
+        #[arg(long)]
+        reason: String,
+        /// Where deals of removed stages go: old=new pairs, e.g. demo=proposal,trial=proposal.
+        #[arg(long, default_value = "")]
+        map: String,
+        /// Apply the change after the preview (without it, nothing changes).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://dealgate.db";
@@ -268,6 +285,31 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Playbook {
             action: PlaybookCmd::Check { file },
         } => check_playbook(&file),
+        Cmd::Playbook {
+            action:
+                PlaybookCmd::Apply {
+                    file,
+                    workspace,
+                    reason,
+                    map,
+                    yes,
+                },
+        } => {
+            let url = cli
+                .database_url
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+            let service = service(&url, &cli.playbook).await?;
+            dealgate::chat::console::operator::apply_playbook(
+                &service,
+                &file,
+                &workspace,
+                &reason,
+                &map,
+                yes,
+                &mut std::io::stdout(),
+            )
+            .await
+        }
         Cmd::Playbook {
             action: PlaybookCmd::Show { playbook },
         } => {

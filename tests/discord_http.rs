@@ -218,7 +218,7 @@ async fn every_catalogue_command_runs_from_discords_interaction_json() {
         .reply(&command(
             17,
             ANN,
-            "playbook",
+            "playbook show",
             vec![opt("stage", "solution")],
         ))
         .await;

@@ -135,6 +135,8 @@ fn typed_value(kind: OptionKind) -> BoxedStrategy<String> {
         OptionKind::YesNo => &["yes", "no"],
         OptionKind::Days => &["7", "90"],
         OptionKind::Month => &["april", "4"],
+        OptionKind::File => &["next.toml", "/etc/passwd"],
+        OptionKind::Preview => &["1", "2"],
     };
     prop_oneof![
         3 => select(right.iter().map(|s| s.to_string()).collect::<Vec<_>>()),

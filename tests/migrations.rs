@@ -171,6 +171,13 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
         20261204000009 => {
             Some(&["UPDATE tenants SET team_pipeline_open = 1 WHERE external_id = 'sample'"])
         }
+        // A playbook change previewed and not yet confirmed.
+        20261204000010 => Some(&[
+            "INSERT INTO playbook_drafts (tenant_id, base_version, playbook_ref, playbook_toml, \
+             mapping, reason, proposed_by, created_at) SELECT id, 1, 'next.toml', $1, '', \
+             'sample change', 'sam', '2026-02-27T08:00:00.000000Z' FROM tenants \
+             WHERE external_id = 'sample'",
+        ]),
         _ => None,
     }
 }
@@ -263,6 +270,14 @@ async fn run(backend: TestBackend) {
     let ria = service.session(&caller("sample", "ria")).await.unwrap();
     assert_eq!(ria.member.role, dealgate::engine::playbook::Role::Rep);
     assert!(ria.tenant.team_pipeline_open, "the setting is kept");
+    // The playbook a workspace had before versions were kept is its version 1, from its start.
+    let history = service.playbook_history(&ria).await.unwrap();
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert_eq!(
+        (history[0].version, history[0].changed_by.as_deref()),
+        (1, None)
+    );
+    assert_eq!(ria.tenant.playbook_version, 1);
     // A deal from before its process standing was kept is judged when a list first reads it.
     let listed = service.list_deals(&ria, None, None).await.unwrap();
     assert_eq!(listed.len(), 1);

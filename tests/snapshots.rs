@@ -169,3 +169,48 @@ async fn the_help_overview_lists_every_command_under_its_group() {
     let app = TestApp::new().await;
     insta::assert_snapshot!(render(&run(&app, "ann", "/help").await));
 }
+
+/// The fixture's process with Solution removed, a new gate on Qualify and Negotiate at 70 %,
+/// written where `/playbook update` can read it.
+fn next_playbook(dir: &std::path::Path) -> String {
+    let fixture = support::PLAYBOOK;
+    let start = fixture.find("[[stage]]\nid = \"solution\"").unwrap();
+    let end = fixture.find("[[stage]]\nid = \"negotiate\"").unwrap();
+    let without = format!("{}{}", &fixture[..start], &fixture[end..]);
+    let at = without.find("[[stage.gate]]").unwrap();
+    let next = format!(
+        "{}[[stage.gate]]\nkind = \"activity\"\nactivity = \"pain-identified\"\n\n{}",
+        &without[..at],
+        &without[at..]
+    )
+    .replacen("probability = 80", "probability = 70", 1);
+    let path = dir.join("next.toml");
+    std::fs::write(&path, next).unwrap();
+    path.display().to_string()
+}
+
+#[tokio::test]
+async fn a_playbook_change_preview_says_what_changes_and_what_it_does_to_open_deals() {
+    let app = pipeline().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = next_playbook(dir.path());
+    let line = format!(
+        r#"/playbook update {file} "Solution merges into Negotiate" map:solution=negotiate"#
+    );
+    insta::assert_snapshot!(render(&run(&app, "boss", &line).await));
+}
+
+#[tokio::test]
+async fn a_playbook_change_applied_and_its_history() {
+    let app = pipeline().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = next_playbook(dir.path());
+    let line = format!(
+        r#"/playbook update {file} "Solution merges into Negotiate" map:solution=negotiate"#
+    );
+    run(&app, "boss", &line).await;
+    app.clock.advance(Duration::hours(1));
+    let applied = render(&run(&app, "boss", "/playbook confirm 1").await);
+    let history = render(&run(&app, "ann", "/playbook history").await);
+    insta::assert_snapshot!(format!("{applied}\n{history}"));
+}

@@ -113,6 +113,7 @@ pub(super) enum Value {
     YesNo(bool),
     Days(u32),
     Month(chrono::Month),
+    Preview(i64),
 }
 
 fn value(option: &'static OptionSpec, raw: &str) -> Result<Value, ParseError> {
@@ -177,6 +178,21 @@ fn value(option: &'static OptionSpec, raw: &str) -> Result<Value, ParseError> {
         OptionKind::Month => {
             Value::Month(super::schedule_values::parse_month(raw).map_err(with_name)?)
         }
+        OptionKind::File => {
+            let path = raw.trim();
+            if path.is_empty() {
+                return Err(bad(ValueProblem::File));
+            }
+            Value::Text(path.to_string())
+        }
+        OptionKind::Preview => Value::Preview(
+            raw.trim()
+                .trim_start_matches('#')
+                .parse::<i64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| bad(ValueProblem::Preview(raw.trim().to_string())))?,
+        ),
         OptionKind::CommandName => match catalogue::find(raw) {
             Some(spec) => Value::Text(spec.name.to_string()),
             None => {
@@ -212,5 +228,5 @@ from_value!(
     DealNumber => Deal, String => Text, Money => Money, NaiveDate => Date, StageId => Stage,
     ActivityId => Activity, FieldName => Field, UserRef => User, Role => Role, PeriodSpec => Period,
     chrono::NaiveTime => Time, chrono_tz::Tz => Zone, bool => YesNo, u32 => Days,
-    chrono::Month => Month,
+    chrono::Month => Month, i64 => Preview,
 );

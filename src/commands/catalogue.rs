@@ -113,6 +113,10 @@ pub enum OptionKind {
     Days,
     /// A month: `april`, `apr` or `4`.
     Month,
+    /// A file: an attachment on Discord, a path on the server in the console.
+    File,
+    /// A playbook preview's number, e.g. `3`.
+    Preview,
 }
 
 const fn required(name: &'static str, kind: OptionKind, description: &'static str) -> OptionSpec {
@@ -344,19 +348,77 @@ pub const CATALOGUE: &[CommandSpec] = &[
         min_role: Role::Rep,
     },
     CommandSpec {
-        name: "playbook",
+        name: "playbook show",
         group: Group::PlaybookForecast,
         summary: "Show the sales process: stages, probabilities, recommended activities and gates",
-        help: "Shows the playbook every deal follows: its stages in order with their \
-               probability of close, the recommended activities of each, and the gates a deal \
-               must meet to leave it. Name a `stage` to see that stage in detail.",
+        help: "Shows the playbook every deal follows, with its version and since when it is in \
+               force: its stages in order with their probability of close, the recommended \
+               activities of each, and the gates a deal must meet to leave it. Name a `stage` \
+               to see that stage in detail. In the console and on Slack, `/playbook` alone \
+               is this command.",
         options: &[optional(
             "stage",
             OptionKind::Stage,
             "Show only this stage, in detail",
         )],
-        example: "/playbook proposal",
+        example: "/playbook show proposal",
         min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "playbook history",
+        group: Group::PlaybookForecast,
+        summary: "List the playbook's versions: when each began, who changed it, why and what",
+        help: "Lists every version of the workspace's playbook, newest first: its number, when \
+               it came into force, who applied it and why, and what changed, in plain words.",
+        options: &[],
+        example: "/playbook history",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "playbook update",
+        group: Group::PlaybookForecast,
+        summary: "Preview a new version of the playbook from a TOML file (admins)",
+        help: "Checks a new playbook and previews the change before anything changes: the \
+               problems `playbook check` finds, what changes in plain words, the open deals in \
+               stages that disappear (`map` says where they go, e.g. `demo=proposal`), the \
+               deals that would newly miss a gate, and the weighted pipeline this quarter \
+               before and after. On Discord attach the file; in the console give its path; \
+               from Slack use `dealgate playbook apply` on the server. `/playbook confirm` \
+               applies the preview.",
+        options: &[
+            required(
+                "file",
+                OptionKind::File,
+                "The new playbook: a TOML file (an attachment on Discord, a path in the console)",
+            ),
+            required(
+                "reason",
+                OptionKind::Text,
+                "Why the process changes; every member reads it with the change",
+            ),
+            optional(
+                "map",
+                OptionKind::Text,
+                "Where deals of removed stages go: old=new, e.g. demo=proposal",
+            ),
+        ],
+        example: "/playbook update acme-2027.toml \"security review before contracts\" map:demo=proposal",
+        min_role: Role::Admin,
+    },
+    CommandSpec {
+        name: "playbook confirm",
+        group: Group::PlaybookForecast,
+        summary: "Apply a previewed playbook change (admins)",
+        help: "Applies the change `/playbook update` previewed, exactly as previewed, as the \
+               next version: deals of removed stages move as mapped, and every deal is judged \
+               against the new gates. Refused if the playbook changed since the preview.",
+        options: &[required(
+            "preview",
+            OptionKind::Preview,
+            "The preview's number, as `/playbook update` showed it",
+        )],
+        example: "/playbook confirm 3",
+        min_role: Role::Admin,
     },
     CommandSpec {
         name: "forecast",
@@ -686,7 +748,8 @@ mod tests {
         for spec in CATALOGUE {
             let expected = match spec.name {
                 "approve" | "digest preview" | "nudges snooze" => Role::Manager,
-                "team set" | "team visibility" | "digest setup" | "nudges setup" => Role::Admin,
+                "team set" | "team visibility" | "digest setup" | "nudges setup"
+                | "playbook update" | "playbook confirm" => Role::Admin,
                 _ => Role::Rep,
             };
             assert_eq!(spec.min_role, expected, "{}", spec.name);

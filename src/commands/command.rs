@@ -16,6 +16,7 @@ use chrono_tz::Tz;
 use super::args::Args;
 use super::digest_replies;
 use super::error::ParseError;
+use super::playbook_replies;
 use super::press::Press;
 use super::replies;
 use super::reply::Reply;
@@ -85,9 +86,22 @@ pub enum Command {
         deal: DealNumber,
         reason: String,
     },
-    /// `/playbook [stage]`
+    /// `/playbook show [stage]` (`/playbook [stage]` in the console and on Slack)
     Playbook {
         stage: Option<StageId>,
+    },
+    /// `/playbook history`
+    PlaybookHistory,
+    /// `/playbook update file reason [map]` (admins): a preview, nothing changes yet.
+    PlaybookUpdate {
+        /// A path in the console; what the adapter fetched on Discord.
+        file: String,
+        reason: String,
+        map: Option<String>,
+    },
+    /// `/playbook confirm preview` (admins)
+    PlaybookConfirm {
+        preview: i64,
     },
     /// `/forecast [period] [owner]`
     Forecast {
@@ -192,8 +206,17 @@ impl Command {
                 deal: v.req("deal")?,
                 reason: v.req("reason")?,
             },
-            "playbook" => Self::Playbook {
+            "playbook show" => Self::Playbook {
                 stage: v.opt("stage"),
+            },
+            "playbook history" => Self::PlaybookHistory,
+            "playbook update" => Self::PlaybookUpdate {
+                file: v.req("file")?,
+                reason: v.req("reason")?,
+                map: v.opt("map"),
+            },
+            "playbook confirm" => Self::PlaybookConfirm {
+                preview: v.req("preview")?,
             },
             "forecast" => Self::Forecast {
                 period: v.opt("period"),
@@ -329,10 +352,32 @@ impl Command {
             Self::Lost { deal, reason } => {
                 replies::moved(&service.lost(session, deal, &reason).await?, playbook, me)
             }
-            Self::Playbook { stage } => match stage {
-                None => replies::playbook_view(playbook, None),
-                Some(id) => replies::playbook_view(playbook, Some(known_stage(playbook, &id)?)),
-            },
+            Self::Playbook { stage } => {
+                let stage = match stage {
+                    None => None,
+                    Some(id) => Some(known_stage(playbook, &id)?),
+                };
+                playbook_replies::playbook_shown(
+                    playbook,
+                    stage,
+                    &service.playbook_in_force(session).await?,
+                )
+            }
+            Self::PlaybookHistory => {
+                playbook_replies::playbook_history(&service.playbook_history(session).await?)
+            }
+            Self::PlaybookUpdate { file, reason, map } => {
+                let proposed = read_proposed(service, session, &file).await?;
+                playbook_replies::playbook_preview(
+                    &service
+                        .propose_playbook(session, &proposed, map.as_deref().unwrap_or(""), &reason)
+                        .await?,
+                    playbook_replies::ConfirmBy::Chat,
+                )
+            }
+            Self::PlaybookConfirm { preview } => playbook_replies::playbook_applied(
+                &service.confirm_playbook(session, preview).await?,
+            ),
             Self::Forecast { period, owner } => replies::forecast_view(
                 &service.forecast(session, period, owner.as_ref()).await?,
                 playbook,
@@ -402,6 +447,7 @@ impl Command {
                 deal: *deal,
                 note: None,
             }),
+            Press::ConfirmPlaybook { draft } => Some(Self::PlaybookConfirm { preview: *draft }),
             Press::AskApproval { .. } => None,
         }
     }
@@ -414,6 +460,7 @@ impl Command {
             Self::DealShow { .. }
             | Self::DealList { .. }
             | Self::Playbook { .. }
+            | Self::PlaybookHistory
             | Self::Forecast { .. }
             | Self::TeamList
             | Self::DigestPreview
@@ -426,6 +473,8 @@ impl Command {
             | Self::Approve { .. }
             | Self::Won { .. }
             | Self::Lost { .. }
+            | Self::PlaybookUpdate { .. }
+            | Self::PlaybookConfirm { .. }
             | Self::TeamSet { .. }
             | Self::TeamVisibility { .. }
             | Self::DigestSetup { .. }
@@ -438,7 +487,13 @@ impl Command {
     /// and Slack): a forecast over a large pipeline, the digest and its chart. An adapter that
     /// can answer later acknowledges these at once and delivers the reply when it is ready.
     pub fn is_slow(&self) -> bool {
-        matches!(self, Self::Forecast { .. } | Self::DigestPreview)
+        matches!(
+            self,
+            Self::Forecast { .. }
+                | Self::DigestPreview
+                | Self::PlaybookUpdate { .. }
+                | Self::PlaybookConfirm { .. }
+        )
     }
 
     /// The catalogue name of this command, e.g. `deal new`.
@@ -457,7 +512,10 @@ impl Command {
             Self::Approve { .. } => "approve",
             Self::Won { .. } => "won",
             Self::Lost { .. } => "lost",
-            Self::Playbook { .. } => "playbook",
+            Self::Playbook { .. } => "playbook show",
+            Self::PlaybookHistory => "playbook history",
+            Self::PlaybookUpdate { .. } => "playbook update",
+            Self::PlaybookConfirm { .. } => "playbook confirm",
             Self::Forecast { .. } => "forecast",
             Self::TeamSet { .. } => "team set",
             Self::TeamVisibility { .. } => "team visibility",
@@ -539,6 +597,13 @@ impl Command {
             Self::Approve { deal, note } => vec![("deal", show(deal)), ("note", maybe(note))],
             Self::Lost { deal, reason } => vec![("deal", show(deal)), ("reason", show(reason))],
             Self::Playbook { stage } => vec![("stage", maybe(stage))],
+            Self::PlaybookHistory => vec![],
+            Self::PlaybookUpdate { file, reason, map } => vec![
+                ("file", show(file)),
+                ("reason", show(reason)),
+                ("map", maybe(map)),
+            ],
+            Self::PlaybookConfirm { preview } => vec![("preview", show(preview))],
             Self::Forecast { period, owner } => {
                 vec![("period", maybe(period)), ("owner", maybe(owner))]
             }
@@ -612,4 +677,41 @@ impl fmt::Display for Command {
         }
         Ok(())
     }
+}
+
+/// The proposed playbook a `/playbook update` names. In the console the file is a path on the
+/// machine running dealgate, read up to one byte past the limit so the service can refuse a
+/// larger one without it all in memory. Elsewhere a path would name a file on the server the
+/// chat user cannot see, so it is refused.
+async fn read_proposed(
+    service: &Service,
+    session: &Session,
+    file: &str,
+) -> Result<crate::service::ProposedPlaybook, ServiceError> {
+    use tokio::io::AsyncReadExt;
+    service.may_change_playbook(session)?;
+    if session.tenant.platform != crate::service::Platform::Console {
+        return Err(ServiceError::Invalid(format!(
+            "A {} command cannot carry a playbook file yet. Run `dealgate playbook apply FILE \
+             --workspace {}:<workspace id> --reason \"…\"` on the server; it previews the change \
+             the same way.",
+            session.tenant.platform, session.tenant.platform
+        )));
+    }
+    let opened = tokio::fs::File::open(file).await.map_err(|e| {
+        ServiceError::Invalid(format!(
+            "Cannot read `{file}`: {e}. Give the path of a TOML file."
+        ))
+    })?;
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(crate::service::MAX_PLAYBOOK_BYTES).unwrap_or(u64::MAX) + 1;
+    opened
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .await
+        .map_err(|e| ServiceError::Invalid(format!("Cannot read `{file}`: {e}.")))?;
+    let reference = std::path::Path::new(file)
+        .file_name()
+        .map_or_else(|| file.to_string(), |n| n.to_string_lossy().into_owned());
+    Ok(crate::service::ProposedPlaybook { reference, bytes })
 }

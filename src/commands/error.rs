@@ -116,6 +116,10 @@ pub enum ValueProblem {
     Days(String),
     #[error("`{0}` is not a month; give its name (`april`, `apr`) or number (1 to 12)")]
     Month(String),
+    #[error("no file was given; attach the playbook's TOML file (in the console: its path)")]
+    File,
+    #[error("`{0}` is not a preview number; give the number `/playbook update` showed, e.g. 3")]
+    Preview(String),
     #[error(
         "{what} can't contain control or invisible characters (found {} at position {at}); \
          type it on one line, without special characters",

@@ -11,6 +11,7 @@ pub mod execute;
 pub mod help;
 pub mod interact;
 pub mod parse;
+pub mod playbook_replies;
 pub mod press;
 pub mod replies;
 pub mod reply;

@@ -65,6 +65,12 @@ fn command_name(
     if let Some(spec) = catalogue::find(&one) {
         return Ok((spec, 1));
     }
+    // A group named alone runs its `show` when that needs nothing more: `/playbook proposal`.
+    if let Some(spec) = catalogue::find(&format!("{one} show"))
+        && spec.options.iter().all(|o| !o.required)
+    {
+        return Ok((spec, 1));
+    }
     Err(unknown_command(
         &first.text,
         second.map(|s| s.text.as_str()),

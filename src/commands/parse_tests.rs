@@ -405,12 +405,48 @@ fn curly_quotes_group_words_too() {
 #[test]
 fn playbook_takes_an_optional_stage() {
     assert_eq!(ok("/playbook"), Command::Playbook { stage: None });
+    assert_eq!(ok("/playbook show"), Command::Playbook { stage: None });
+    for line in ["/playbook qualify", "/playbook show qualify"] {
+        assert_eq!(
+            ok(line),
+            Command::Playbook {
+                stage: Some(stage("qualify"))
+            },
+            "{line}"
+        );
+    }
+    // The other playbook commands are not stages.
+    assert_eq!(ok("/playbook history"), Command::PlaybookHistory);
+}
+
+#[test]
+fn a_playbook_update_takes_a_file_a_reason_and_a_mapping() {
     assert_eq!(
-        ok("/playbook qualify"),
-        Command::Playbook {
-            stage: Some(stage("qualify"))
+        ok(r#"/playbook update ./next.toml "security review" map:demo=proposal"#),
+        Command::PlaybookUpdate {
+            file: "./next.toml".into(),
+            reason: "security review".into(),
+            map: Some("demo=proposal".into()),
         }
     );
+    assert_eq!(
+        ok("/playbook confirm 12"),
+        Command::PlaybookConfirm { preview: 12 }
+    );
+    for bad in [
+        "/playbook confirm 0",
+        "/playbook confirm -1",
+        "/playbook confirm x",
+    ] {
+        assert!(
+            parse_line(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("is not a preview number"),
+            "{bad}"
+        );
+    }
+    assert!(parse_line("/playbook update").is_err());
 }
 
 #[test]
@@ -955,7 +991,7 @@ fn build_refuses_an_option_given_twice() {
 #[test]
 fn build_treats_blank_values_as_not_given() {
     assert_eq!(
-        build(spec("playbook"), &args(&[("stage", " ")])),
+        build(spec("playbook show"), &args(&[("stage", " ")])),
         Ok(Command::Playbook { stage: None })
     );
     assert_eq!(
@@ -1231,10 +1267,13 @@ fn variant_number(command: &Command) -> usize {
         Command::NudgesSetup { .. } => 17,
         Command::NudgesSnooze { .. } => 18,
         Command::TeamVisibility { .. } => 19,
+        Command::PlaybookHistory => 20,
+        Command::PlaybookUpdate { .. } => 21,
+        Command::PlaybookConfirm { .. } => 22,
     }
 }
 
-const VARIANTS: usize = 20;
+const VARIANTS: usize = 23;
 
 #[test]
 fn every_example_parses_to_its_command_and_every_variant_has_one() {

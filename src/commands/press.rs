@@ -31,6 +31,10 @@ pub enum Press {
     Approve {
         deal: DealNumber,
     },
+    /// Apply a previewed playbook change.
+    ConfirmPlaybook {
+        draft: i64,
+    },
 }
 
 /// Why a pressed id is refused; the text is the (ephemeral) reply.
@@ -51,6 +55,7 @@ impl Press {
             Self::Log { deal, activity } => format!("{VERSION}:log:{}:{activity}", deal.get()),
             Self::AskApproval { deal } => format!("{VERSION}:ask:{}", deal.get()),
             Self::Approve { deal } => format!("{VERSION}:approve:{}", deal.get()),
+            Self::ConfirmPlaybook { draft } => format!("{VERSION}:playbook:{draft}"),
         }
     }
 
@@ -64,6 +69,18 @@ impl Press {
             return Err(if older { BadId::Stale } else { BadId::Forged });
         }
         let kind = parts.next().unwrap_or_default();
+        if kind == "playbook" {
+            let draft = parts
+                .next()
+                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|n| n.parse::<i64>().ok())
+                .filter(|n| *n > 0)
+                .ok_or(BadId::Forged)?;
+            if parts.next().is_some() {
+                return Err(BadId::Forged);
+            }
+            return Ok(Self::ConfirmPlaybook { draft });
+        }
         let deal: DealNumber = parts
             .next()
             .and_then(|n| n.parse::<u32>().ok())
@@ -93,6 +110,7 @@ impl Press {
         match self {
             Self::Log { deal, activity } => format!("/log {deal} {activity}"),
             Self::AskApproval { deal } | Self::Approve { deal } => format!("/approve {deal}"),
+            Self::ConfirmPlaybook { draft } => format!("/playbook confirm {draft}"),
         }
     }
 }
@@ -116,6 +134,7 @@ mod tests {
                 deal: deal(u32::MAX),
             },
             Press::Approve { deal: deal(7) },
+            Press::ConfirmPlaybook { draft: i64::MAX },
         ];
         for p in presses {
             let id = p.encode();
@@ -136,6 +155,10 @@ mod tests {
             "dg1:log:42:Not An Id",
             "dg1:delete:42",
             "dg1:approve:42:extra",
+            "dg1:playbook:0",
+            "dg1:playbook:-3",
+            "dg1:playbook:+3",
+            "dg1:playbook:3:extra",
             "dgx:approve:42",
             "/advance deal-42",
         ] {

@@ -235,6 +235,7 @@ pub(crate) fn text_limit(option: &str) -> Option<(&'static str, usize)> {
         "reason" => Some(("a reason", limits::REASON)),
         "override" => Some(("an override reason", limits::REASON)),
         "value" => Some(("a field value", limits::FIELD_VALUE)),
+        "map" => Some(("a stage mapping", limits::MAPPING)),
         _ => None,
     }
 }

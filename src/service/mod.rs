@@ -14,6 +14,7 @@ mod moves;
 mod outbox;
 mod people;
 mod process;
+mod revision;
 mod schedule;
 mod scheduled;
 mod suggest;
@@ -35,6 +36,7 @@ pub use moves::Moved;
 pub use outbox::{MessageStatus, NewMessage, QueuedMessage, Target};
 pub use people::ApprovalRequest;
 pub use process::{AlertRenderer, ProcessAlert};
+pub use revision::{Applied, MAX_PLAYBOOK_BYTES, PlaybookVersion, Preview, ProposedPlaybook};
 pub use schedule::{DEFAULT_DIGEST_TIME, DEFAULT_TIMEZONE, MAX_SNOOZE_DAYS, Snoozed};
 pub use scheduled::{DigestRun, Job, NudgeItem, NudgePlan, PlannedNudge, Workspace};
 pub use suggest::{Choice, StageDirection};
@@ -60,6 +62,7 @@ pub mod limits {
     pub const REASON: usize = 500;
     pub const FIELD_VALUE: usize = 1_000;
     pub const USER_NAME: usize = 64;
+    pub const MAPPING: usize = 1_000;
 }
 
 /// How many times a use case that raced another (stale `version`) is run again on fresh data

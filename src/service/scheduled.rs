@@ -47,6 +47,8 @@ pub struct Workspace {
     pub platform: Platform,
     /// Every member may see every deal, read only (`/team visibility`).
     pub team_pipeline_open: bool,
+    /// The playbook version in force.
+    pub playbook_version: i64,
 }
 
 impl TryFrom<&crate::store::Tenant> for Workspace {
@@ -61,6 +63,7 @@ impl TryFrom<&crate::store::Tenant> for Workspace {
                 detail: format!("platform `{}` of workspace {}", t.platform, t.id),
             })?,
             team_pipeline_open: t.team_pipeline_open,
+            playbook_version: t.playbook_version,
         })
     }
 }

@@ -35,8 +35,9 @@ pub struct NewDeal<'a> {
 pub async fn insert(conn: &mut Conn, d: &NewDeal<'_>, now: DateTime<Utc>) -> Result<Deal> {
     let row: DealRow = sqlx::query_as(
         "INSERT INTO deals (tenant_id, number, name, owner_id, amount, close_date, stage, \
-         stage_entered_at, status, fields, version, created_at, updated_at, out_of_process) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', '{}', 1, $8, $8, 0) RETURNING *",
+         stage_entered_at, status, fields, version, created_at, updated_at, out_of_process, \
+         playbook_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'open', '{}', 1, $8, $8, 0, \
+         (SELECT playbook_version FROM tenants WHERE id = $1)) RETURNING *",
     )
     .bind(d.tenant_id)
     .bind(d.number)
@@ -232,8 +233,10 @@ pub async fn record_move(
     now: DateTime<Utc>,
 ) -> Result<(Deal, StageChange)> {
     let deal = change.deal;
+    // The history row records the playbook version in force as it is written.
     let history = "INSERT INTO stage_changes (tenant_id, deal_id, actor_id, from_stage, \
-         to_stage, kind, overridden, gates, reason, at)";
+         to_stage, kind, overridden, gates, reason, at, playbook_version)";
+    let version = "(SELECT playbook_version FROM tenants WHERE id = $13)";
     // The expected close date goes in after the effect's `$20`, `$21` if there is one.
     let expected = if change.effect.is_some() { 22 } else { 20 };
     let dated = "INSERT INTO field_changes (tenant_id, deal_id, actor_id, field, old_value, \
@@ -252,21 +255,21 @@ pub async fn record_move(
     let sql = match (store.backend(), change.effect.is_some()) {
         (Backend::Sqlite, false) => format!(
             "BEGIN IMMEDIATE; {UPDATE_DEAL}; {history} SELECT $13, $11, $14, $15, $5, $16, $17, \
-             $18, $19, $10 WHERE changes() = 1 RETURNING id; {sqlite_dated} COMMIT;"
+             $18, $19, $10, {version} WHERE changes() = 1 RETURNING id; {sqlite_dated} COMMIT;"
         ),
         (Backend::Sqlite, true) => format!(
             "BEGIN IMMEDIATE; {UPDATE_DEAL}; {history} SELECT $13, $11, $14, $15, $5, $16, $17, \
-             $18, $19, $10 WHERE changes() = 1 RETURNING id; {EFFECT} SELECT $20, $21, $10 \
+             $18, $19, $10, {version} WHERE changes() = 1 RETURNING id; {EFFECT} SELECT $20, $21, $10 \
              WHERE changes() = 1; {sqlite_dated} COMMIT;"
         ),
         (Backend::Postgres, false) => format!(
             "WITH moved AS ({UPDATE_DEAL} RETURNING id), {pg_dated} {history} SELECT $13, \
-             moved.id, $14, $15, $5, $16, $17, $18, $19, $10 FROM moved RETURNING id"
+             moved.id, $14, $15, $5, $16, $17, $18, $19, $10, {version} FROM moved RETURNING id"
         ),
         (Backend::Postgres, true) => format!(
             "WITH moved AS ({UPDATE_DEAL} RETURNING id), applied AS ({EFFECT} SELECT $20, $21, \
              $10 FROM moved), {pg_dated} {history} SELECT $13, moved.id, $14, $15, $5, $16, \
-             $17, $18, $19, $10 FROM moved RETURNING id"
+             $17, $18, $19, $10, {version} FROM moved RETURNING id"
         ),
     };
     let mut query = bind_change(
@@ -651,7 +654,8 @@ pub async fn insert_stage_change(
     let gates = (!c.overridden_gates.is_empty()).then(|| c.overridden_gates.join("\n"));
     sqlx::query(
         "INSERT INTO stage_changes (tenant_id, deal_id, actor_id, from_stage, to_stage, kind, \
-         overridden, gates, reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+         overridden, gates, reason, at, playbook_version) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+         $8, $9, $10, (SELECT playbook_version FROM tenants WHERE id = $1))",
     )
     .bind(c.deal.tenant_id)
     .bind(c.deal.id)

@@ -383,8 +383,9 @@ pub async fn insert_snapshot(
 ) -> Result<Option<i64>> {
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO forecast_snapshots (tenant_id, local_date, taken_at, open_count, \
-         open_amount, weighted, commit_amount, best_case, won_amount) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         open_amount, weighted, commit_amount, best_case, won_amount, playbook_version) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         (SELECT playbook_version FROM tenants WHERE id = $1)) \
          ON CONFLICT (tenant_id, local_date) DO NOTHING RETURNING id",
     )
     .bind(tenant_id)

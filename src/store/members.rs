@@ -132,7 +132,7 @@ pub async fn find_with_tenant(
 ) -> Result<Option<(Tenant, Member)>> {
     let row = sqlx::query(
         "SELECT t.id, t.platform, t.external_id, t.name, t.playbook_ref, t.playbook_toml, \
-         t.next_deal_number, t.created_at, t.team_pipeline_open, m.id AS m_id, m.user_key AS m_user_key, \
+         t.next_deal_number, t.created_at, t.team_pipeline_open, t.playbook_version, m.id AS m_id, m.user_key AS m_user_key, \
          m.display_name AS m_display_name, m.role AS m_role, m.manager_id AS m_manager_id, \
          m.created_at AS m_created_at \
          FROM tenants t JOIN members m ON m.tenant_id = t.id \

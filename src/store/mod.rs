@@ -17,6 +17,7 @@ pub mod jobs;
 pub mod lookup;
 pub mod members;
 pub mod pipeline;
+pub mod playbooks;
 pub mod receipts;
 pub mod rows;
 pub mod schedules;

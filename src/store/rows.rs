@@ -25,6 +25,8 @@ pub struct Tenant {
     /// Where the playbook came from (a file name or a template), for messages.
     pub playbook_ref: String,
     pub playbook_toml: String,
+    /// Which of the workspace's playbook versions `playbook_toml` is.
+    pub playbook_version: i64,
     pub next_deal_number: i64,
     pub created_at: DateTime<Utc>,
     /// Reps may see everyone's deals, read only (`/team visibility`).
@@ -43,6 +45,7 @@ impl FromRow<'_, sqlx::any::AnyRow> for Tenant {
             name: row.try_get("name")?,
             playbook_ref: row.try_get("playbook_ref")?,
             playbook_toml: row.try_get("playbook_toml")?,
+            playbook_version: row.try_get("playbook_version")?,
             next_deal_number: row.try_get("next_deal_number")?,
             team_pipeline_open: row.try_get::<i64, _>("team_pipeline_open")? != 0,
             created_at: parse_ts("tenants", &created_at).map_err(|e| {

@@ -14,6 +14,13 @@ pub async fn find(conn: &mut Conn, platform: &str, external_id: &str) -> Result<
     )
 }
 
+pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<Tenant>> {
+    Ok(sqlx::query_as("SELECT * FROM tenants WHERE id = $1")
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
+}
+
 pub struct NewTenant<'a> {
     pub platform: &'a str,
     pub external_id: &'a str,
@@ -32,7 +39,7 @@ pub async fn insert_if_absent(
     t: &NewTenant<'_>,
     now: DateTime<Utc>,
 ) -> Result<Option<Tenant>> {
-    Ok(sqlx::query_as(
+    let inserted: Option<Tenant> = sqlx::query_as(
         "INSERT INTO tenants (platform, external_id, name, playbook_ref, playbook_toml, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (platform, external_id) DO NOTHING \
          RETURNING *",
@@ -43,8 +50,25 @@ pub async fn insert_if_absent(
     .bind(t.playbook_ref)
     .bind(t.playbook_toml)
     .bind(ts(now))
-    .fetch_optional(conn)
-    .await?)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(tenant) = &inserted {
+        super::playbooks::insert_version(
+            conn,
+            &super::playbooks::NewVersion {
+                tenant_id: tenant.id,
+                version: 1,
+                playbook_ref: t.playbook_ref,
+                playbook_toml: t.playbook_toml,
+                changed_by: None,
+                reason: None,
+                summary: None,
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(inserted)
 }
 
 /// Holds the workspace's row until the transaction ends, so that decisions about the workspace
@@ -98,6 +122,8 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Tenant>> {
 /// Deletes a workspace and everything in it (the demo's `--reset`).
 pub async fn delete(conn: &mut Conn, tenant_id: i64) -> Result<()> {
     for table in [
+        "playbook_drafts",
+        "playbook_versions",
         "outbox",
         "job_claims",
         "snapshot_deals",

@@ -14,6 +14,7 @@ pub mod nudge;
 pub mod people;
 pub mod playbook;
 pub mod process;
+pub mod revision;
 pub mod schedule;
 pub mod suggest;
 pub mod text;

@@ -124,3 +124,87 @@ pub async fn print_outbox<W: Write>(service: &Service, out: &mut W) -> anyhow::R
 fn stored_time(at: chrono::DateTime<chrono::Utc>) -> String {
     at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
+
+/// `dealgate playbook apply FILE --workspace PLATFORM:ID --reason … [--map …] [--yes]`: prints
+/// the preview of the change, and with `yes` applies it. Exit 1 when the change is refused or
+/// cannot apply; nothing changed then.
+pub async fn apply_playbook<W: Write>(
+    service: &Service,
+    file: &std::path::Path,
+    workspace: &str,
+    reason: &str,
+    map: &str,
+    yes: bool,
+    out: &mut W,
+) -> anyhow::Result<ExitCode> {
+    use crate::commands::playbook_replies::{ConfirmBy, playbook_applied, playbook_preview};
+    let Some((platform, id)) = workspace
+        .split_once(':')
+        .and_then(|(p, id)| Some((crate::service::Platform::parse(p)?, id)))
+        .filter(|(_, id)| !id.is_empty())
+    else {
+        anyhow::bail!(
+            "--workspace `{}`: write PLATFORM:ID, e.g. console:demo, slack:T024BE7LD or \
+             discord:81384788765712384",
+            one_line(workspace)
+        );
+    };
+    let bytes = read_capped(file)?;
+    let proposed = crate::service::ProposedPlaybook {
+        reference: file.file_name().map_or_else(
+            || file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
+        bytes,
+    };
+    let preview = match service
+        .propose_playbook_as_operator(platform, id, &proposed, map, reason)
+        .await
+    {
+        Ok(p) => p,
+        Err(e) if !e.is_internal() => {
+            writeln!(out, "{}", terminal(&e.to_string()))?;
+            return Ok(ExitCode::FAILURE);
+        }
+        Err(e) => return Err(e).context("preview the playbook change"),
+    };
+    write!(
+        out,
+        "{}",
+        render(&playbook_preview(&preview, ConfirmBy::CommandLine))
+    )?;
+    let Some(draft) = preview.draft else {
+        return Ok(ExitCode::FAILURE);
+    };
+    if !yes {
+        writeln!(out, "Nothing changed.")?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    match service
+        .confirm_playbook_as_operator(preview.workspace_id, draft)
+        .await
+    {
+        Ok(applied) => {
+            write!(out, "{}", render(&playbook_applied(&applied)))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if !e.is_internal() => {
+            writeln!(out, "{}", terminal(&e.to_string()))?;
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => Err(e).context("apply the playbook change"),
+    }
+}
+
+/// The file's bytes, up to one past the service's limit (it refuses a larger one in words).
+fn read_capped(file: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let opened = std::fs::File::open(file).with_context(|| format!("read {}", file.display()))?;
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(crate::service::MAX_PLAYBOOK_BYTES).unwrap_or(u64::MAX) + 1;
+    opened
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .with_context(|| format!("read {}", file.display()))?;
+    Ok(bytes)
+}

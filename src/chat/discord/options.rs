@@ -54,11 +54,17 @@ pub fn read(data: &CommandData) -> Result<Invocation, ParseError> {
             }
             CommandDataOptionValue::Role(id) => id.to_string(),
             CommandDataOptionValue::Channel(id) => id.to_string(),
+            // The file's name; its content is fetched by the command that takes it.
+            CommandDataOptionValue::Attachment(id) => data
+                .resolved
+                .attachments
+                .get(id)
+                .map_or_else(|| id.to_string(), |a| a.filename.clone()),
             CommandDataOptionValue::Autocomplete { value, .. } => {
                 invocation.focused = Some((option.name.clone(), value.clone()));
                 continue;
             }
-            // Attachments, mentionables and nested groups are not in the catalogue; `build`
+            // Mentionables and nested groups are not in the catalogue; `build`
             // refuses the option by name.
             _ => String::new(),
         };

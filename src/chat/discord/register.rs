@@ -102,6 +102,8 @@ fn option(o: &OptionSpec) -> CreateCommandOption {
         OptionKind::Channel => CommandOptionType::Channel,
         OptionKind::Days => CommandOptionType::Integer,
         OptionKind::YesNo => CommandOptionType::Boolean,
+        OptionKind::File => CommandOptionType::Attachment,
+        OptionKind::Preview => CommandOptionType::Integer,
         _ => CommandOptionType::String,
     };
     let mut opt = CreateCommandOption::new(kind, o.name, o.description).required(o.required);
@@ -139,7 +141,11 @@ fn option(o: &OptionSpec) -> CreateCommandOption {
                 .min_int_value(1)
                 .max_int_value(u64::from(crate::commands::MAX_SNOOZE_DAYS));
         }
+        OptionKind::Preview => {
+            opt = opt.min_int_value(1);
+        }
         OptionKind::Money
+        | OptionKind::File
         | OptionKind::Date
         | OptionKind::User
         | OptionKind::Channel

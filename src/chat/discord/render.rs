@@ -133,7 +133,7 @@ pub fn buttons(reply: &Reply) -> Vec<CreateActionRow> {
         .map(|b| {
             let style = match b.press {
                 Press::Log { .. } => ButtonStyle::Primary,
-                Press::Approve { .. } => ButtonStyle::Success,
+                Press::Approve { .. } | Press::ConfirmPlaybook { .. } => ButtonStyle::Success,
                 Press::AskApproval { .. } => ButtonStyle::Secondary,
             };
             CreateButton::new(b.press.encode())

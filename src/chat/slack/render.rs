@@ -137,7 +137,9 @@ fn button(action_id: &str, label: &str, press: &Press) -> Value {
         "value": press.encode(),
     });
     match press {
-        Press::Log { .. } | Press::Approve { .. } => b["style"] = json!("primary"),
+        Press::Log { .. } | Press::Approve { .. } | Press::ConfirmPlaybook { .. } => {
+            b["style"] = json!("primary")
+        }
         Press::AskApproval { .. } => {}
     }
     b

@@ -1,0 +1,238 @@
+//! Replies about the playbook as a living definition: its version, its history, a proposed
+//! change previewed, and a change applied.
+
+use crate::engine::playbook::{Playbook, Stage};
+use crate::service::{Applied, PlaybookVersion, Preview};
+
+use super::press::Press;
+use super::replies::{money, playbook_view};
+use super::reply::{Reply, Tone};
+use super::user_text::user;
+
+/// How many deals a preview names in one line before it says "and N more".
+const DEALS_NAMED: usize = 12;
+
+/// `/playbook [stage]` with the version in force and since when.
+pub fn playbook_shown(
+    playbook: &Playbook,
+    stage: Option<&Stage>,
+    version: &PlaybookVersion,
+) -> Reply {
+    let mut reply = playbook_view(playbook, stage);
+    reply.fields.insert(
+        0,
+        super::reply::Field {
+            name: "Version".to_string(),
+            value: format!(
+                "{} · in force since {}",
+                version.version,
+                version.at.format("%Y-%m-%d")
+            ),
+            inline: true,
+        },
+    );
+    reply
+}
+
+/// `/playbook history`: newest first.
+pub fn playbook_history(versions: &[PlaybookVersion]) -> Reply {
+    let mut reply = Reply::new("Playbook versions").ephemeral();
+    for v in versions {
+        let who = match &v.changed_by {
+            Some(by) => format!(" by {}", user(by)),
+            None => " (the workspace's first)".to_string(),
+        };
+        reply.lines.push(format!(
+            "**Version {}** · {}{who} · `{}`",
+            v.version,
+            v.at.format("%Y-%m-%d %H:%M UTC"),
+            user(&v.reference)
+        ));
+        if let Some(reason) = &v.reason {
+            reply.lines.push(format!("  Why: {}", user(reason)));
+        }
+        for change in &v.summary {
+            reply.lines.push(format!("  • {}", user(change)));
+        }
+    }
+    reply
+}
+
+/// How the person reading a preview applies it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfirmBy {
+    /// A button, or `/playbook confirm N`.
+    Chat,
+    /// `dealgate playbook apply … --yes`.
+    CommandLine,
+}
+
+/// `/playbook update`: what the change would do, and how to apply it.
+pub fn playbook_preview(p: &Preview, confirm: ConfirmBy) -> Reply {
+    let next = p.base_version + 1;
+    let mut reply = Reply::new(format!(
+        "Playbook change preview: version {} → {next}",
+        p.base_version
+    ))
+    .ephemeral()
+    .line(format!(
+        "From `{}`. Why: {}",
+        user(&p.reference),
+        user(&p.reason)
+    ))
+    .line("Nothing has changed yet.".to_string());
+    reply.lines.push("**What changes**".to_string());
+    reply.lines.extend(
+        p.changes
+            .iter()
+            .map(|c| format!("• {}", user(c.to_string()))),
+    );
+    for w in &p.warnings {
+        reply.lines.push(format!("⚠ {}", user(w)));
+    }
+
+    reply.lines.push(format!(
+        "**Impact on the {} open deal{}**",
+        p.impact.open_deals,
+        if p.impact.open_deals == 1 { "" } else { "s" }
+    ));
+    let mut quiet = true;
+    for m in &p.impact.moves {
+        quiet = false;
+        let (count, deals) = (count_deals(m.deals.len()), named_deals(&m.deals));
+        match &m.to_name {
+            Some(to) => reply.lines.push(format!(
+                "• {} (removed): {count} move to {}: {deals}",
+                user(&m.from_name),
+                user(to)
+            )),
+            None => reply.lines.push(format!(
+                "• {} (`{}`) disappears and holds {count} with nowhere to go: {deals}. Say \
+                 where they go with `{}{}=<stage>`.",
+                user(&m.from_name),
+                m.from,
+                match confirm {
+                    ConfirmBy::Chat => "map:",
+                    ConfirmBy::CommandLine => "--map ",
+                },
+                m.from
+            )),
+        }
+    }
+    for (from, to) in &p.closed_moves {
+        quiet = false;
+        reply.lines.push(format!(
+            "• Closed deals in {} (removed) are kept in {}",
+            user(from),
+            user(to)
+        ));
+    }
+    for out in &p.impact.newly_out {
+        quiet = false;
+        let numbers: Vec<_> = out.deals.iter().map(|(n, _)| *n).collect();
+        reply.lines.push(format!(
+            "• {}: {} would newly miss a gate they passed (out of process until a manager \
+             approves or overrides): {}",
+            user(&out.stage),
+            count_deals(numbers.len()),
+            named_deals(&numbers)
+        ));
+        if let Some((n, missing)) = out.deals.first() {
+            reply
+                .lines
+                .push(format!("  {n}: {}", user(missing.join("; "))));
+        }
+    }
+    // Until every deal has a stage, the weight after would leave the stranded ones out.
+    if p.impact.weighted_before != p.impact.weighted_after && p.impact.unmapped().next().is_none() {
+        quiet = false;
+        let delta = p.impact.weighted_after - p.impact.weighted_before;
+        reply.lines.push(format!(
+            "• Weighted pipeline this quarter: {} → {} ({}{})",
+            money(p.impact.weighted_before, &p.currency),
+            money(p.impact.weighted_after, &p.currency),
+            if delta > 0 { "+" } else { "−" },
+            money(delta.abs(), &p.currency)
+        ));
+    }
+    if quiet {
+        reply
+            .lines
+            .push("• No open deal moves, misses a gate or changes weight.".to_string());
+    }
+
+    match p.draft {
+        Some(_) if confirm == ConfirmBy::CommandLine => {
+            reply
+                .lines
+                .push(format!("Apply it as version {next} with `--yes`."));
+        }
+        Some(draft) => {
+            reply.lines.push(format!(
+                "Apply it as version {next} with the button, or `/playbook confirm {draft}`."
+            ));
+            reply = reply.button(
+                format!("Apply version {next}"),
+                Press::ConfirmPlaybook { draft },
+            );
+        }
+        None => {
+            reply.tone = Tone::Refusal;
+            reply.lines.push(
+                "This change cannot apply until every open deal has a stage to go to; preview it \
+                 again with `map`."
+                    .to_string(),
+            );
+        }
+    }
+    reply
+}
+
+/// `/playbook confirm`: the change applied.
+pub fn playbook_applied(a: &Applied) -> Reply {
+    let mut reply = Reply::new(format!(
+        "Playbook version {} is in force",
+        a.version.version
+    ))
+    .tone(Tone::Success)
+    .line(format!(
+        "{} · `{}`",
+        a.playbook.name,
+        user(&a.version.reference)
+    ));
+    if let Some(reason) = &a.version.reason {
+        reply.lines.push(format!("Why: {}", user(reason)));
+    }
+    reply
+        .lines
+        .extend(a.version.summary.iter().map(|c| format!("• {}", user(c))));
+    reply.lines.push(
+        "Every deal is judged against the new gates; `/deal list` marks those out of process. \
+         `/playbook history` keeps every version."
+            .to_string(),
+    );
+    reply
+}
+
+fn count_deals(n: usize) -> String {
+    if n == 1 {
+        "1 deal".to_string()
+    } else {
+        format!("{n} deals")
+    }
+}
+
+/// "deal-3, deal-7 and 4 more".
+fn named_deals(numbers: &[crate::engine::ids::DealNumber]) -> String {
+    let shown: Vec<String> = numbers
+        .iter()
+        .take(DEALS_NAMED)
+        .map(ToString::to_string)
+        .collect();
+    let more = numbers.len().saturating_sub(DEALS_NAMED);
+    let mut s = shown.join(", ");
+    if more > 0 {
+        s.push_str(&format!(" and {more} more"));
+    }
+    s
+}
