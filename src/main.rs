@@ -484,8 +484,11 @@ async fn service(url: &str, playbook: &str) -> anyhow::Result<Service> {
     let store = Store::connect(url)
         .await
         .with_context(|| format!("open database {}", dealgate::store::redacted_url(url)))?;
-    Ok(Service::new(store, Arc::new(SystemClock), source)
-        .with_process_alerts(dealgate::jobs::message::process_alert))
+    Ok(dealgate::jobs::message::rendering(Service::new(
+        store,
+        Arc::new(SystemClock),
+        source,
+    )))
 }
 
 /// Where the HTTP server listens, and its limits.

@@ -52,6 +52,7 @@ fn discord_caller(user_key: &str, name: &str) -> Caller {
         user_key: user_key.into(),
         display_name: name.into(),
         platform_role: None,
+        known_only: false,
     }
 }
 

@@ -253,6 +253,7 @@ fn boss() -> dealgate::service::Caller {
         user_key: BOSS.id.into(),
         display_name: BOSS.name.into(),
         platform_role: Some(dealgate::engine::playbook::Role::Admin),
+        known_only: false,
     }
 }
 

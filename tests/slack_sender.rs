@@ -31,6 +31,7 @@ fn caller(id: &str, name: &str) -> Caller {
         user_key: id.into(),
         display_name: name.into(),
         platform_role: None,
+        known_only: false,
     }
 }
 

@@ -214,3 +214,23 @@ async fn a_playbook_change_applied_and_its_history() {
     let history = render(&run(&app, "ann", "/playbook history").await);
     insta::assert_snapshot!(format!("{applied}\n{history}"));
 }
+
+#[tokio::test]
+async fn a_playbook_change_is_announced_to_each_member_with_got_it() {
+    use dealgate::jobs::message::OutboxMessage;
+    let app = pipeline().await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = next_playbook(dir.path());
+    let line = format!(
+        r#"/playbook update {file} "Solution merges into Negotiate" map:solution=negotiate"#
+    );
+    run(&app, "boss", &line).await;
+    run(&app, "boss", "/playbook confirm 1").await;
+    let queued = app.service.due_messages(20).await.unwrap();
+    let to_ann = queued
+        .into_iter()
+        .find(|m| m.target.id() == "ann")
+        .expect("a DM to ann");
+    let message = OutboxMessage::try_from(to_ann).unwrap();
+    insta::assert_snapshot!(render(&message.reply));
+}

@@ -115,7 +115,7 @@ pub enum OptionKind {
     Month,
     /// A file: an attachment on Discord, a path on the server in the console.
     File,
-    /// A playbook preview's number, e.g. `3`.
+    /// A whole number above zero: a playbook preview's or version's number, e.g. `3`.
     Preview,
 }
 
@@ -419,6 +419,31 @@ pub const CATALOGUE: &[CommandSpec] = &[
         )],
         example: "/playbook confirm 3",
         min_role: Role::Admin,
+    },
+    CommandSpec {
+        name: "playbook ack",
+        group: Group::PlaybookForecast,
+        summary: "Say you have read the playbook version in force (the change notice's Got it)",
+        help: "Records that you have read what changed in the playbook: the version in force, \
+               or the one you name. The change notice's **Got it** button does the same. \
+               Managers see who has with `/playbook acks`.",
+        options: &[optional(
+            "version",
+            OptionKind::Preview,
+            "The version you have read (default: the one in force)",
+        )],
+        example: "/playbook ack 2",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "playbook acks",
+        group: Group::PlaybookForecast,
+        summary: "Who has and has not acknowledged the playbook version in force (managers)",
+        help: "Lists the members who have acknowledged the playbook version in force, with \
+               when, and those who have not yet.",
+        options: &[],
+        example: "/playbook acks",
+        min_role: Role::Manager,
     },
     CommandSpec {
         name: "forecast",
@@ -747,7 +772,7 @@ mod tests {
     fn manager_and_admin_commands_say_so_and_the_rest_are_for_everyone() {
         for spec in CATALOGUE {
             let expected = match spec.name {
-                "approve" | "digest preview" | "nudges snooze" => Role::Manager,
+                "approve" | "digest preview" | "nudges snooze" | "playbook acks" => Role::Manager,
                 "team set" | "team visibility" | "digest setup" | "nudges setup"
                 | "playbook update" | "playbook confirm" => Role::Admin,
                 _ => Role::Rep,

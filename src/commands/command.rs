@@ -103,6 +103,12 @@ pub enum Command {
     PlaybookConfirm {
         preview: i64,
     },
+    /// `/playbook ack [version]`, and the change notice's "Got it"
+    PlaybookAck {
+        version: Option<i64>,
+    },
+    /// `/playbook acks` (managers)
+    PlaybookAcks,
     /// `/forecast [period] [owner]`
     Forecast {
         period: Option<PeriodSpec>,
@@ -218,6 +224,10 @@ impl Command {
             "playbook confirm" => Self::PlaybookConfirm {
                 preview: v.req("preview")?,
             },
+            "playbook ack" => Self::PlaybookAck {
+                version: v.opt("version"),
+            },
+            "playbook acks" => Self::PlaybookAcks,
             "forecast" => Self::Forecast {
                 period: v.opt("period"),
                 owner: v.opt("owner"),
@@ -378,6 +388,12 @@ impl Command {
             Self::PlaybookConfirm { preview } => playbook_replies::playbook_applied(
                 &service.confirm_playbook(session, preview).await?,
             ),
+            Self::PlaybookAck { version } => playbook_replies::acknowledged(
+                &service.acknowledge_playbook(session, version).await?,
+            ),
+            Self::PlaybookAcks => playbook_replies::acknowledgements(
+                &service.playbook_acknowledgements(session).await?,
+            ),
             Self::Forecast { period, owner } => replies::forecast_view(
                 &service.forecast(session, period, owner.as_ref()).await?,
                 playbook,
@@ -448,6 +464,9 @@ impl Command {
                 note: None,
             }),
             Press::ConfirmPlaybook { draft } => Some(Self::PlaybookConfirm { preview: *draft }),
+            Press::Acknowledge { version, .. } => Some(Self::PlaybookAck {
+                version: Some(*version),
+            }),
             Press::AskApproval { .. } => None,
         }
     }
@@ -461,6 +480,7 @@ impl Command {
             | Self::DealList { .. }
             | Self::Playbook { .. }
             | Self::PlaybookHistory
+            | Self::PlaybookAcks
             | Self::Forecast { .. }
             | Self::TeamList
             | Self::DigestPreview
@@ -475,6 +495,7 @@ impl Command {
             | Self::Lost { .. }
             | Self::PlaybookUpdate { .. }
             | Self::PlaybookConfirm { .. }
+            | Self::PlaybookAck { .. }
             | Self::TeamSet { .. }
             | Self::TeamVisibility { .. }
             | Self::DigestSetup { .. }
@@ -516,6 +537,8 @@ impl Command {
             Self::PlaybookHistory => "playbook history",
             Self::PlaybookUpdate { .. } => "playbook update",
             Self::PlaybookConfirm { .. } => "playbook confirm",
+            Self::PlaybookAck { .. } => "playbook ack",
+            Self::PlaybookAcks => "playbook acks",
             Self::Forecast { .. } => "forecast",
             Self::TeamSet { .. } => "team set",
             Self::TeamVisibility { .. } => "team visibility",
@@ -604,6 +627,8 @@ impl Command {
                 ("map", maybe(map)),
             ],
             Self::PlaybookConfirm { preview } => vec![("preview", show(preview))],
+            Self::PlaybookAck { version } => vec![("version", maybe(version))],
+            Self::PlaybookAcks => vec![],
             Self::Forecast { period, owner } => {
                 vec![("period", maybe(period)), ("owner", maybe(owner))]
             }

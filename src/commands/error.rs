@@ -118,7 +118,7 @@ pub enum ValueProblem {
     Month(String),
     #[error("no file was given; attach the playbook's TOML file (in the console: its path)")]
     File,
-    #[error("`{0}` is not a preview number; give the number `/playbook update` showed, e.g. 3")]
+    #[error("`{0}` is not a number above zero; give the preview's or version's number, e.g. 3")]
     Preview(String),
     #[error(
         "{what} can't contain control or invisible characters (found {} at position {at}); \

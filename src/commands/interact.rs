@@ -191,9 +191,10 @@ async fn run(
             Some(command) => execute_for(service, caller, command, delivery).await,
             None => match press {
                 Press::AskApproval { deal } => ask_approval(service, caller, deal).await,
-                Press::Log { .. } | Press::Approve { .. } | Press::ConfirmPlaybook { .. } => {
-                    replies::user_error("That button did nothing.")
-                }
+                Press::Log { .. }
+                | Press::Approve { .. }
+                | Press::ConfirmPlaybook { .. }
+                | Press::Acknowledge { .. } => replies::user_error("That button did nothing."),
             },
         },
     }

@@ -442,7 +442,7 @@ fn a_playbook_update_takes_a_file_a_reason_and_a_mapping() {
             parse_line(bad)
                 .unwrap_err()
                 .to_string()
-                .contains("is not a preview number"),
+                .contains("is not a number above zero"),
             "{bad}"
         );
     }
@@ -1270,10 +1270,12 @@ fn variant_number(command: &Command) -> usize {
         Command::PlaybookHistory => 20,
         Command::PlaybookUpdate { .. } => 21,
         Command::PlaybookConfirm { .. } => 22,
+        Command::PlaybookAck { .. } => 23,
+        Command::PlaybookAcks => 24,
     }
 }
 
-const VARIANTS: usize = 23;
+const VARIANTS: usize = 25;
 
 #[test]
 fn every_example_parses_to_its_command_and_every_variant_has_one() {

@@ -2,7 +2,9 @@
 //! change previewed, and a change applied.
 
 use crate::engine::playbook::{Playbook, Stage};
-use crate::service::{Applied, PlaybookVersion, Preview};
+use crate::service::{
+    Acknowledged, Acknowledgements, Applied, ChangeNotice, PlaybookVersion, Preview,
+};
 
 use super::press::Press;
 use super::replies::{money, playbook_view};
@@ -211,6 +213,100 @@ pub fn playbook_applied(a: &Applied) -> Reply {
          `/playbook history` keeps every version."
             .to_string(),
     );
+    reply
+}
+
+/// The notice of an applied change, to the channel or by DM: what changed, why, and "Got it".
+pub fn change_notice(n: &ChangeNotice) -> Reply {
+    let v = &n.version;
+    let mut reply = Reply::new(format!(
+        "The sales process changed: {} version {}",
+        user(&n.playbook_name),
+        v.version
+    ));
+    if let Some(m) = &n.member {
+        reply.lines.push(format!(
+            "{}, this is how we sell from today:",
+            user(&m.display_name)
+        ));
+    }
+    if let Some(reason) = &v.reason {
+        reply.lines.push(format!("Why: {}", user(reason)));
+    }
+    reply
+        .lines
+        .extend(v.summary.iter().map(|c| format!("• {}", user(c))));
+    reply.lines.push(format!(
+        "Applied by {} on {}. `/playbook` shows the stages and gates in force; press **Got it** \
+         once you have read this.",
+        user(v.changed_by.as_deref().unwrap_or("an admin")),
+        v.at.format("%Y-%m-%d")
+    ));
+    reply.button(
+        "Got it",
+        Press::Acknowledge {
+            workspace: n.workspace.clone(),
+            version: v.version,
+        },
+    )
+}
+
+/// `/playbook ack` and "Got it".
+pub fn acknowledged(a: &Acknowledged) -> Reply {
+    let mut reply = Reply::new(if a.first {
+        format!(
+            "Thanks: noted that you have read playbook version {}",
+            a.version
+        )
+    } else {
+        format!(
+            "You had already acknowledged playbook version {}",
+            a.version
+        )
+    })
+    .tone(Tone::Success)
+    .ephemeral();
+    if a.version < a.in_force {
+        reply.lines.push(format!(
+            "Version {} is in force now; `/playbook history` says what changed since, and \
+             `/playbook ack` acknowledges it.",
+            a.in_force
+        ));
+    }
+    reply
+}
+
+/// `/playbook acks`: who has read the version in force, and who not yet.
+pub fn acknowledgements(a: &Acknowledgements) -> Reply {
+    let total = a.acknowledged.len() + a.pending.len();
+    let mut reply = Reply::new(format!(
+        "Playbook version {}: {} of {total} acknowledged",
+        a.version.version,
+        a.acknowledged.len()
+    ))
+    .ephemeral()
+    .line(format!(
+        "In force since {}.",
+        a.version.at.format("%Y-%m-%d")
+    ));
+    if !a.pending.is_empty() {
+        let names: Vec<String> = a.pending.iter().map(|m| user(&m.display_name)).collect();
+        reply.lines.push(format!(
+            "**Not yet** ({}): {}",
+            a.pending.len(),
+            names.join(", ")
+        ));
+    }
+    if !a.acknowledged.is_empty() {
+        let names: Vec<String> = a
+            .acknowledged
+            .iter()
+            .map(|(m, at)| format!("{} ({})", user(&m.display_name), at.format("%Y-%m-%d")))
+            .collect();
+        reply
+            .lines
+            .push(format!("**Acknowledged**: {}", names.join(", ")));
+    }
     reply
 }
 

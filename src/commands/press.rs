@@ -35,6 +35,12 @@ pub enum Press {
     ConfirmPlaybook {
         draft: i64,
     },
+    /// "Got it": the presser has read playbook `version` of `workspace` (its id on the
+    /// platform, which a press in a direct message has no other way to know).
+    Acknowledge {
+        workspace: String,
+        version: i64,
+    },
 }
 
 /// Why a pressed id is refused; the text is the (ephemeral) reply.
@@ -56,6 +62,9 @@ impl Press {
             Self::AskApproval { deal } => format!("{VERSION}:ask:{}", deal.get()),
             Self::Approve { deal } => format!("{VERSION}:approve:{}", deal.get()),
             Self::ConfirmPlaybook { draft } => format!("{VERSION}:playbook:{draft}"),
+            Self::Acknowledge { workspace, version } => {
+                format!("{VERSION}:ack:{version}:{workspace}")
+            }
         }
     }
 
@@ -69,17 +78,34 @@ impl Press {
             return Err(if older { BadId::Stale } else { BadId::Forged });
         }
         let kind = parts.next().unwrap_or_default();
-        if kind == "playbook" {
-            let draft = parts
-                .next()
-                .filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        let number = |part: Option<&str>| {
+            part.filter(|n| n.bytes().all(|b| b.is_ascii_digit()))
                 .and_then(|n| n.parse::<i64>().ok())
                 .filter(|n| *n > 0)
-                .ok_or(BadId::Forged)?;
+                .ok_or(BadId::Forged)
+        };
+        let not_by_deal = match kind {
+            "playbook" => Some(Self::ConfirmPlaybook {
+                draft: number(parts.next())?,
+            }),
+            "ack" => {
+                let version = number(parts.next())?;
+                let workspace = parts
+                    .next()
+                    .filter(|w| is_workspace_id(w))
+                    .ok_or(BadId::Forged)?;
+                Some(Self::Acknowledge {
+                    workspace: workspace.to_string(),
+                    version,
+                })
+            }
+            _ => None,
+        };
+        if let Some(press) = not_by_deal {
             if parts.next().is_some() {
                 return Err(BadId::Forged);
             }
-            return Ok(Self::ConfirmPlaybook { draft });
+            return Ok(press);
         }
         let deal: DealNumber = parts
             .next()
@@ -111,8 +137,18 @@ impl Press {
             Self::Log { deal, activity } => format!("/log {deal} {activity}"),
             Self::AskApproval { deal } | Self::Approve { deal } => format!("/approve {deal}"),
             Self::ConfirmPlaybook { draft } => format!("/playbook confirm {draft}"),
+            Self::Acknowledge { version, .. } => format!("/playbook ack {version}"),
         }
     }
+}
+
+/// A workspace id as platforms make them: a Discord snowflake, a Slack team id, a console
+/// workspace name. Nothing else is taken from a button.
+fn is_workspace_id(text: &str) -> bool {
+    (1..=64).contains(&text.len())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 #[cfg(test)]
@@ -135,6 +171,14 @@ mod tests {
             },
             Press::Approve { deal: deal(7) },
             Press::ConfirmPlaybook { draft: i64::MAX },
+            Press::Acknowledge {
+                workspace: "w".repeat(64),
+                version: i64::MAX,
+            },
+            Press::Acknowledge {
+                workspace: "81384788765712384".into(),
+                version: 2,
+            },
         ];
         for p in presses {
             let id = p.encode();
@@ -159,6 +203,10 @@ mod tests {
             "dg1:playbook:-3",
             "dg1:playbook:+3",
             "dg1:playbook:3:extra",
+            "dg1:ack:2",
+            "dg1:ack:0:T024",
+            "dg1:ack:2:T 024",
+            "dg1:ack:2:T024:extra",
             "dgx:approve:42",
             "/advance deal-42",
         ] {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::commands::press::Press;
 use crate::commands::reply::{Button, Field, Image, Reply, Tone};
 use crate::engine::playbook::Playbook;
-use crate::service::{NewMessage, Platform, ProcessAlert, QueuedMessage};
+use crate::service::{ChangeNotice, NewMessage, Platform, ProcessAlert, QueuedMessage};
 
 pub use crate::service::Target;
 
@@ -71,6 +71,22 @@ pub fn process_alert(alert: &ProcessAlert, playbook: &Playbook) -> NewMessage {
     new_message(
         Target::Direct(alert.manager.user_key.clone()),
         &crate::commands::replies::process_alert(alert, playbook),
+    )
+}
+
+/// The service with every message it queues on its own rendered here: the DM about a deal gone
+/// out of process, and the notices of a playbook change.
+pub fn rendering(service: crate::service::Service) -> crate::service::Service {
+    service
+        .with_process_alerts(process_alert)
+        .with_change_notices(change_notice)
+}
+
+/// The notice of an applied playbook change (`service::NoticeRenderer`).
+pub fn change_notice(notice: &ChangeNotice) -> NewMessage {
+    new_message(
+        notice.target.clone(),
+        &crate::commands::playbook_replies::change_notice(notice),
     )
 }
 

@@ -4,6 +4,7 @@
 //! a `Session` (the workspace, the member and the playbook in force), creating the workspace and
 //! member on first use.
 
+mod acknowledge;
 mod authz;
 mod deals;
 mod digest;
@@ -24,6 +25,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 pub use crate::engine::schedule::Schedule;
+pub use acknowledge::{Acknowledged, Acknowledgements, ChangeNotice, NoticeRenderer};
 pub use deals::{Approved, DealSummary, DealView, FieldValue, LoggedOutcome, known_stage};
 pub use digest::{
     ChangedDeal, Changes, DigestFigures, DigestScope, LATE_STAGE_QUIET_DAYS, LIST_LIMIT, RiskDeal,
@@ -81,6 +83,8 @@ pub struct Service {
     claim_lease: chrono::TimeDelta,
     /// Renders the DM that asks a manager about a deal gone out of process; none, none sent.
     alerts: Option<AlertRenderer>,
+    /// Renders the notices of an applied playbook change; none, none sent.
+    notices: Option<NoticeRenderer>,
 }
 
 impl Service {
@@ -92,6 +96,7 @@ impl Service {
             playbooks: Mutex::new(HashMap::new()),
             claim_lease: DEFAULT_CLAIM_LEASE,
             alerts: None,
+            notices: None,
         }
     }
 
@@ -104,6 +109,7 @@ impl Service {
             playbooks: Mutex::new(HashMap::new()),
             claim_lease: self.claim_lease,
             alerts: self.alerts,
+            notices: self.notices,
         }
     }
 

@@ -422,6 +422,27 @@ impl Service {
             return Err(ServiceError::Busy);
         }
         playbooks::forget_standing(&mut tx, tenant_id).await?;
+        let version_info = PlaybookVersion {
+            version,
+            reference: draft.playbook_ref,
+            changed_by: Some(changed_by.clone()),
+            reason: Some(draft.reason),
+            summary,
+            at: now,
+        };
+        let applied_by = match &proposer {
+            Proposer::Member(session) => Some(&session.member),
+            Proposer::Operator => None,
+        };
+        self.announce_change(
+            &mut tx,
+            (tenant_id, &tenant.external_id),
+            &new.name,
+            &version_info,
+            applied_by,
+            now,
+        )
+        .await?;
         if let Proposer::Member(session) = &proposer {
             self.mark_applied(&mut tx, session).await?;
         }
@@ -437,14 +458,7 @@ impl Service {
         // Judged now, so the deals the preview listed are flagged from the first read on.
         self.judge_stale(tenant_id, &playbook, false).await?;
         Ok(Applied {
-            version: PlaybookVersion {
-                version,
-                reference: draft.playbook_ref,
-                changed_by: Some(changed_by),
-                reason: Some(draft.reason),
-                summary,
-                at: now,
-            },
+            version: version_info,
             playbook,
             moved,
         })

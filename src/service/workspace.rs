@@ -54,6 +54,10 @@ pub struct Caller {
     /// A role the platform itself vouches for (e.g. Discord's Administrator permission); the
     /// member has at least this role whatever `/team set` says.
     pub platform_role: Option<Role>,
+    /// Only an existing member of an existing workspace: the platform vouches for the user but
+    /// not for the workspace (a button pressed in a direct message names its workspace itself),
+    /// so nobody joins a workspace that way.
+    pub known_only: bool,
 }
 
 /// A resolved caller: the workspace, the member and the playbook in force.
@@ -100,6 +104,12 @@ impl Service {
             {
                 return self.finish_session(caller, tenant, member);
             }
+        }
+        if caller.known_only {
+            return Err(ServiceError::Forbidden(
+                "This button belongs to a workspace you are not a member of, so it did nothing."
+                    .to_string(),
+            ));
         }
         let now = self.clock.now();
         let mut tx = self.store.begin().await?;

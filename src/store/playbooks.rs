@@ -251,3 +251,46 @@ pub async fn open_in_stage(conn: &mut Conn, tenant_id: i64, stage: &str) -> Resu
     .fetch_one(conn)
     .await?)
 }
+
+/// Records that a member has read a version; `false` if they had said so before.
+pub async fn acknowledge(
+    conn: &mut Conn,
+    tenant_id: i64,
+    member_id: i64,
+    version: i64,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO playbook_acks (tenant_id, member_id, version, acked_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, member_id, version) DO NOTHING",
+    )
+    .bind(tenant_id)
+    .bind(member_id)
+    .bind(version)
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Who has acknowledged `version`, and when: `(member id, at)`.
+pub async fn acknowledgements(
+    conn: &mut Conn,
+    tenant_id: i64,
+    version: i64,
+) -> Result<Vec<(i64, DateTime<Utc>)>> {
+    sqlx::query(
+        "SELECT member_id, acked_at FROM playbook_acks WHERE tenant_id = $1 AND version = $2 \
+         ORDER BY acked_at, member_id",
+    )
+    .bind(tenant_id)
+    .bind(version)
+    .fetch_all(conn)
+    .await?
+    .iter()
+    .map(|row| {
+        let at: String = row.try_get("acked_at")?;
+        Ok((row.try_get("member_id")?, parse_ts("playbook_acks", &at)?))
+    })
+    .collect()
+}

@@ -251,16 +251,22 @@ impl TestApp {
         };
         assert_eq!(store.backend(), expected);
         let clock = Arc::new(ManualClock::new(start_time()));
-        let service = Service::new(store, clock.clone(), playbook_source())
-            .with_process_alerts(dealgate::jobs::message::process_alert);
+        let service = dealgate::jobs::message::rendering(Service::new(
+            store,
+            clock.clone(),
+            playbook_source(),
+        ));
         Some(Self { service, clock, db })
     }
 
     /// Another service on the same database with its own pools and playbook cache, as a second
     /// replica would be; it reads time from the same clock.
     pub async fn replica(&self) -> Service {
-        Service::new(self.db.store().await, self.clock.clone(), playbook_source())
-            .with_process_alerts(dealgate::jobs::message::process_alert)
+        dealgate::jobs::message::rendering(Service::new(
+            self.db.store().await,
+            self.clock.clone(),
+            playbook_source(),
+        ))
     }
 
     pub fn database_url(&self) -> String {

@@ -34,6 +34,7 @@ pub fn caller(workspace: &str, user: &str) -> Caller {
         user_key: user.to_string(),
         display_name: user.to_string(),
         platform_role: None,
+        known_only: false,
     }
 }
 

@@ -154,12 +154,24 @@ impl Dispatcher {
     }
 
     async fn press(&self, press: ComponentInteraction) -> Answer {
-        let Some(caller) = self.caller(press.guild_id, press.member.as_ref()) else {
-            return in_a_direct_message();
-        };
         let what = match Press::decode(&press.data.custom_id) {
             Ok(p) => p,
             Err(e) => return reply(&replies::button_refused(&e.to_string())),
+        };
+        let caller = match (self.caller(press.guild_id, press.member.as_ref()), &what) {
+            (Some(caller), _) => caller,
+            // A button in a direct message (a playbook change's "Got it") names its workspace;
+            // the presser must already be a member there.
+            (None, Press::Acknowledge { workspace, .. }) if press.guild_id.is_none() => Caller {
+                platform: PLATFORM,
+                workspace: workspace.clone(),
+                workspace_name: String::new(),
+                user_key: press.user.id.to_string(),
+                display_name: String::new(),
+                platform_role: None,
+                known_only: true,
+            },
+            (None, _) => return in_a_direct_message(),
         };
         let delivery = Delivery::new(PLATFORM, press.id.to_string());
         let invocation = Invocation::press(caller, what, delivery);
@@ -230,6 +242,7 @@ impl Dispatcher {
             user_key: user.id.to_string(),
             display_name,
             platform_role: platform_role(member, &self.roles),
+            known_only: false,
         })
     }
 }

@@ -133,7 +133,9 @@ pub fn buttons(reply: &Reply) -> Vec<CreateActionRow> {
         .map(|b| {
             let style = match b.press {
                 Press::Log { .. } => ButtonStyle::Primary,
-                Press::Approve { .. } | Press::ConfirmPlaybook { .. } => ButtonStyle::Success,
+                Press::Approve { .. }
+                | Press::ConfirmPlaybook { .. }
+                | Press::Acknowledge { .. } => ButtonStyle::Success,
                 Press::AskApproval { .. } => ButtonStyle::Secondary,
             };
             CreateButton::new(b.press.encode())

@@ -264,6 +264,7 @@ fn caller(team: &str, domain: &str, user: &str, name: &str) -> Option<Caller> {
             name.to_string()
         },
         platform_role: None,
+        known_only: false,
     })
 }
 

@@ -137,9 +137,10 @@ fn button(action_id: &str, label: &str, press: &Press) -> Value {
         "value": press.encode(),
     });
     match press {
-        Press::Log { .. } | Press::Approve { .. } | Press::ConfirmPlaybook { .. } => {
-            b["style"] = json!("primary")
-        }
+        Press::Log { .. }
+        | Press::Approve { .. }
+        | Press::ConfirmPlaybook { .. }
+        | Press::Acknowledge { .. } => b["style"] = json!("primary"),
         Press::AskApproval { .. } => {}
     }
     b
