@@ -1,5 +1,7 @@
 //! The demo workspace: a sales ops admin, a manager, three reps and about thirty deals spread
-//! over every stage, with the activities, approvals and history a real quarter leaves behind.
+//! over every stage, with the activities, approvals and history a real quarter leaves behind;
+//! and behind them five quarters of closed deals, won and lost, so `/coach` and
+//! `/playbook evidence` have something to say on the first run.
 //!
 //! It is built through the service itself, on a clock set back to each deal's history, so every
 //! deal got where it is by meeting its gates (the same code paths a team uses).
@@ -72,8 +74,10 @@ pub async fn prepare(service: &Service, reset: bool) -> Result<String, ServiceEr
     }
     let count = seed(service).await?;
     Ok(format!(
-        "Created the demo workspace: {ADMIN} (admin), {MANAGER} (manager), reps {} and {count} deals.",
-        REPS.join(", ")
+        "Created the demo workspace: {ADMIN} (admin), {MANAGER} (manager), reps {} and {count} deals \
+         ({} open or recently closed, {HISTORY_DEALS} closed over the last fifteen months).",
+        REPS.join(", "),
+        count - HISTORY_DEALS
     ))
 }
 
@@ -164,7 +168,104 @@ async fn seed(real: &Service) -> Result<usize, ServiceError> {
                 .await?;
         }
     }
-    Ok(COMPANIES.len())
+    let closed = seed_history(&service, &clock, now, &reps, &manager, &mut rng).await?;
+    Ok(COMPANIES.len() + closed)
+}
+
+/// How many closed deals the history holds.
+const HISTORY_DEALS: usize = 60;
+
+/// Closed deals created over the last fifteen months, each worked with a diligence of its own:
+/// the share of each stage's recommended activities its rep logged. The more diligent win more
+/// often, deals a manager pushed past a gate less often, and the rest is chance, so the figures
+/// show a pattern without being a formula.
+async fn seed_history(
+    service: &Service,
+    clock: &ManualClock,
+    now: chrono::DateTime<chrono::Utc>,
+    reps: &[Session],
+    manager: &Session,
+    rng: &mut Lcg,
+) -> Result<usize, ServiceError> {
+    let playbook = manager.playbook.clone();
+    let open: Vec<_> = playbook.open_stages().map(|s| s.id.clone()).collect();
+    for i in 0..HISTORY_DEALS {
+        let rep = &reps[i % reps.len()];
+        let diligence = [35, 60, 85][rng.next(3) as usize];
+        let start =
+            now - Duration::days(450) + Duration::days((i as i64) * 400 / HISTORY_DEALS as i64);
+        clock.set(start);
+        let amount = Money::from_major(((rng.next(40) + 4) * 5_000) as i64).expect("small amounts");
+        let close = start.date_naive() + Duration::days(60 + rng.next(60) as i64);
+        let company = format!(
+            "{} ({})",
+            COMPANIES[(i * 7) % COMPANIES.len()],
+            ["renewal", "expansion", "pilot", "new region"][i % 4]
+        );
+        let number = service
+            .create_deal(rep, &company, amount, close, None, None)
+            .await?
+            .deal
+            .number;
+        let mut pushed = false;
+        let mut lost_at = None;
+        for (step, _) in open.iter().enumerate() {
+            log_with_diligence(service, rep, number, diligence, rng).await?;
+            clock.advance(Duration::days(2 + rng.next(9) as i64));
+            // Chance of losing it here: less the more diligent, more once pushed past a gate.
+            let risk = 22 - diligence / 5 + if pushed { 12 } else { 0 };
+            if rng.next(100) < risk {
+                lost_at = Some(step);
+                break;
+            }
+            let last = step + 1 == open.len();
+            if rng.next(100) < 10 {
+                pushed = true;
+                let reason = "Pushed for the quarter; the customer is in a hurry";
+                if last {
+                    service.won(manager, number, Some(reason)).await?;
+                } else {
+                    service.advance(manager, number, None, Some(reason)).await?;
+                }
+            } else {
+                meet_gates(service, rep, manager, number).await?;
+                if last {
+                    service.won(rep, number, None).await?;
+                } else {
+                    service.advance(rep, number, None, None).await?;
+                }
+            }
+        }
+        if lost_at.is_some() {
+            let reason = [
+                "Chose a competitor on price",
+                "No budget this year",
+                "Went quiet",
+            ][rng.next(3) as usize];
+            service.lost(rep, number, reason).await?;
+        }
+    }
+    Ok(HISTORY_DEALS)
+}
+
+/// Logs each recommended activity of the deal's stage not done yet with a chance of
+/// `diligence` percent.
+async fn log_with_diligence(
+    service: &Service,
+    rep: &Session,
+    number: DealNumber,
+    diligence: u64,
+    rng: &mut Lcg,
+) -> Result<(), ServiceError> {
+    let view = service.show_deal(rep, number).await?;
+    if let Some(cov) = view.coverage {
+        for activity in cov.not_done {
+            if rng.next(100) < diligence {
+                service.log_activity(rep, number, &activity, None).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 async fn log_some_recommended(

@@ -472,7 +472,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             eprintln!(
-                "Acting as {user} (a rep). Try `/deal list`, `/help`, `/as dana` for the manager; Ctrl-D to leave."
+                "Acting as {user}. Try `/deal list`, `/help`, `/as dana` for the manager, `/as morgan` for the admin; Ctrl-D to leave."
             );
             run_console(&service, dealgate::demo::WORKSPACE, &user).await
         }

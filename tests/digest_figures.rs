@@ -195,6 +195,7 @@ async fn nudges_name_the_deal_and_next_steps_skip_snoozed_deals_and_are_not_repe
             NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
             false,
             None,
+            None,
         )
         .await
         .unwrap();

@@ -136,6 +136,7 @@ async fn the_digest_and_a_dm_arrive_once_each_through_500s_and_a_429_with_the_ch
             NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
             false,
             None,
+            None,
         )
         .await
         .unwrap();

@@ -176,7 +176,7 @@ async fn commands_register_overwrites_the_guilds_commands_with_the_catalogue() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Registered 13 commands in server 9001"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Registered 14 commands in server 9001"));
     let put = fake
         .wait_for("the bulk overwrite", |r| r.method == "PUT")
         .await;
@@ -193,7 +193,7 @@ async fn commands_register_overwrites_the_guilds_commands_with_the_catalogue() {
         names,
         [
             "deal", "log", "advance", "back", "approve", "won", "lost", "playbook", "forecast",
-            "team", "digest", "nudges", "help"
+            "coach", "team", "digest", "nudges", "help"
         ]
     );
     let deal = &commands[0];

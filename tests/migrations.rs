@@ -178,6 +178,22 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
              'sample change', 'sam', '2026-02-27T08:00:00.000000Z' FROM tenants \
              WHERE external_id = 'sample'",
         ]),
+        // sam has read the playbook in force.
+        20261204000011 => Some(&[
+            "INSERT INTO playbook_acks (tenant_id, member_id, version, acked_at) \
+             SELECT t.id, m.id, 1, '2026-02-27T09:00:00.000000Z' FROM tenants t \
+             JOIN members m ON m.tenant_id = t.id AND m.user_key = 'sam' \
+             WHERE t.external_id = 'sample'",
+        ]),
+        // sam was told how a stage's gates changed.
+        20261204000012 => Some(&[
+            "INSERT INTO playbook_gate_notes (tenant_id, member_id, version, stage, shown_at) \
+             SELECT t.id, m.id, 1, 'qualify', '2026-02-27T09:00:00.000000Z' FROM tenants t \
+             JOIN members m ON m.tenant_id = t.id AND m.user_key = 'sam' \
+             WHERE t.external_id = 'sample'",
+        ]),
+        // Reminders of an unread playbook change after five days instead of three.
+        20261204000013 => Some(&["UPDATE schedules SET ack_remind_days = 5"]),
         _ => None,
     }
 }
@@ -278,6 +294,9 @@ async fn run(backend: TestBackend) {
         (1, None)
     );
     assert_eq!(ria.tenant.playbook_version, 1);
+    let sam = service.session(&caller("sample", "sam")).await.unwrap();
+    let acks = service.playbook_acknowledgements(&sam).await.unwrap();
+    assert_eq!(acks.acknowledged.len(), 1, "sam's acknowledgement is kept");
     // A deal from before its process standing was kept is judged when a list first reads it.
     let listed = service.list_deals(&ria, None, None).await.unwrap();
     assert_eq!(listed.len(), 1);

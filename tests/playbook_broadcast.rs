@@ -416,4 +416,97 @@ async fn on_slack_each_gets_it_once_and_got_it_counts_once(app: TestApp) {
 on_both_backends!(
     on_discord_each_gets_it_once_and_got_it_counts_once,
     on_slack_each_gets_it_once_and_got_it_counts_once,
+    who_has_not_read_a_change_is_reminded_in_the_nudges_after_the_days_set,
 );
+
+/// The text of every queued DM to `user_key`, rendered as the console shows it.
+async fn queued_to(service: &Service, user_key: &str) -> Vec<String> {
+    service
+        .due_messages(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.target.id() == user_key)
+        .map(|m| {
+            let message = dealgate::jobs::message::OutboxMessage::try_from(m).unwrap();
+            dealgate::chat::console::render(&message.reply)
+        })
+        .collect()
+}
+
+async fn who_has_not_read_a_change_is_reminded_in_the_nudges_after_the_days_set(app: TestApp) {
+    use dealgate::jobs::scheduler::tick;
+    let s = &app.service;
+    let admin = team_and_change(
+        s,
+        Platform::Console,
+        support::WORKSPACE,
+        [("boss", "boss"), ("mia", "mia"), ("ann", "ann")],
+        "managers",
+    )
+    .await;
+    s.set_team_role(
+        &admin,
+        &user("ann"),
+        dealgate::engine::playbook::Role::Rep,
+        Some(&user("mia")),
+    )
+    .await
+    .unwrap();
+    let nudges = s
+        .setup_nudges(
+            &admin,
+            NaiveTime::from_hms_opt(9, 30, 0).unwrap(),
+            true,
+            None,
+            Some(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(nudges.ack_remind_days, 2);
+    let day = |n: i64| support::start_time() + Duration::days(n) + Duration::minutes(30);
+
+    // Monday (the change) and Tuesday: too early.
+    for n in [0, 1] {
+        app.clock.set(day(n));
+        tick(s, day(n)).await.unwrap();
+        assert!(
+            queued_to(s, "mia")
+                .await
+                .iter()
+                .all(|m| !m.contains("is not acknowledged"))
+        );
+    }
+    // Wednesday: mia is reminded of herself and ann; ann of herself.
+    app.clock.set(day(2));
+    tick(s, day(2)).await.unwrap();
+    let to_mia = queued_to(s, "mia").await.join("\n");
+    assert!(
+        to_mia.contains("Playbook version 2 (applied 2 Mar) is not acknowledged yet by you, ann."),
+        "{to_mia}"
+    );
+    let to_ann = queued_to(s, "ann").await.join("\n");
+    assert!(
+        to_ann.contains("is not acknowledged yet by you."),
+        "{to_ann}"
+    );
+    // ann reads it; Thursday's nudges remind mia alone, and ann not at all.
+    let ann = s
+        .session(&caller(Platform::Console, support::WORKSPACE, "ann", "ann"))
+        .await
+        .unwrap();
+    s.acknowledge_playbook(&ann, None).await.unwrap();
+    let before = queued_to(s, "ann").await.len();
+    app.clock.set(day(3));
+    tick(s, day(3)).await.unwrap();
+    let to_mia = queued_to(s, "mia").await.join("\n");
+    assert!(
+        to_mia.contains("is not acknowledged yet by you."),
+        "{to_mia}"
+    );
+    assert_eq!(
+        queued_to(s, "ann").await.len(),
+        before,
+        "nothing new for ann"
+    );
+}

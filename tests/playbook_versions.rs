@@ -247,6 +247,30 @@ async fn a_change_is_previewed_refused_without_a_mapping_and_applied_with_one(ap
     assert!(flagged.iter().any(|l| l.contains("`deal-3`")));
     assert!(after.contains("EUR 40,000"), "{after}");
 
+    // ann has not acknowledged version 2: the first /advance out of Qualify, whose gates
+    // changed, says how, once; after `/playbook ack` nothing more is said anyway.
+    let advancing = console(&app, dir, "ann", "/advance deal-1\n/advance deal-1\n");
+    assert_eq!(
+        advancing
+            .matches("The gates of this stage changed in playbook version 2:")
+            .count(),
+        1,
+        "{advancing}"
+    );
+    assert!(
+        advancing.contains("Qualify: new gate: Log Business pain identified"),
+        "{advancing}"
+    );
+    let acked = console(&app, dir, "ann", "/playbook ack\n/playbook ack 2\n");
+    assert!(
+        acked.contains("Thanks: noted that you have read playbook version 2"),
+        "{acked}"
+    );
+    assert!(
+        acked.contains("You had already acknowledged playbook version 2"),
+        "{acked}"
+    );
+
     // Applying the same file again is not a change.
     let again = apply(&app, dir, "v2.toml", &["--yes"]);
     assert!(!again.ok);

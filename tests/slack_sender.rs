@@ -177,6 +177,7 @@ async fn a_nudge_goes_to_the_managers_dm_opened_with_conversations_open(app: Tes
             NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
             false,
             None,
+            None,
         )
         .await
         .unwrap();
@@ -312,6 +313,7 @@ async fn slacks_errors_are_retried_or_kept_with_the_message(app: TestApp) {
             &admin,
             NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
             false,
+            None,
             None,
         )
         .await

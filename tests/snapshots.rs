@@ -234,3 +234,29 @@ async fn a_playbook_change_is_announced_to_each_member_with_got_it() {
     let message = OutboxMessage::try_from(to_ann).unwrap();
     insta::assert_snapshot!(render(&message.reply));
 }
+
+/// The demo workspace seeded on the test clock: the same history on every run.
+async fn demo_history() -> TestApp {
+    let app = TestApp::new().await;
+    dealgate::demo::prepare(&app.service, false).await.unwrap();
+    app
+}
+
+#[tokio::test]
+async fn coaching_figures_read_as_expected() {
+    let app = demo_history().await;
+    let reply = execute_line(&app.service, &caller("demo", "dana"), "/coach @alex all").await;
+    insta::assert_snapshot!(render(&reply));
+}
+
+#[tokio::test]
+async fn the_evidence_for_a_stages_activities_reads_as_expected() {
+    let app = demo_history().await;
+    let reply = execute_line(
+        &app.service,
+        &caller("demo", "alex"),
+        "/playbook evidence solution",
+    )
+    .await;
+    insta::assert_snapshot!(render(&reply));
+}

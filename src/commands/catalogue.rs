@@ -382,9 +382,9 @@ pub const CATALOGUE: &[CommandSpec] = &[
                problems `playbook check` finds, what changes in plain words, the open deals in \
                stages that disappear (`map` says where they go, e.g. `demo=proposal`), the \
                deals that would newly miss a gate, and the weighted pipeline this quarter \
-               before and after. On Discord attach the file; in the console give its path; \
-               from Slack use `dealgate playbook apply` on the server. `/playbook confirm` \
-               applies the preview.",
+               before and after. In the console give the file's path; on Discord and Slack \
+               run `dealgate playbook apply` on the server. `/playbook confirm` applies the \
+               preview.",
         options: &[
             required(
                 "file",
@@ -446,6 +446,22 @@ pub const CATALOGUE: &[CommandSpec] = &[
         min_role: Role::Manager,
     },
     CommandSpec {
+        name: "playbook evidence",
+        group: Group::PlaybookForecast,
+        summary: "What has worked: win rates of closed deals that did each activity, and not",
+        help: "For each recommended activity of a stage (or of every stage), the win rate of \
+               closed deals that logged it in that stage against those that did not, with the \
+               counts and a 90 % interval. Below 5 closed deals on a side it says there is not \
+               enough data. The evidence to revise the playbook's activities on.",
+        options: &[optional(
+            "stage",
+            OptionKind::Stage,
+            "Only this stage's activities",
+        )],
+        example: "/playbook evidence proposal",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
         name: "forecast",
         group: Group::PlaybookForecast,
         summary: "Show the weighted forecast for a period, for the team or one owner",
@@ -462,6 +478,26 @@ pub const CATALOGUE: &[CommandSpec] = &[
         ],
         example: "/forecast this-quarter @alice",
         min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "coach",
+        group: Group::Team,
+        summary: "How the process is used: per stage, a rep or your team against the whole team",
+        help: "Per stage, over the deals that left it in the period (this quarter by default): \
+               how many left with every gate met and how many on an override, the recommended \
+               activities done by then, the median days in the stage, how many are out of \
+               process now, and what became of the overrides. Name a `rep` for theirs; \
+               otherwise your team's (an admin: everyone's).",
+        options: &[
+            optional("rep", OptionKind::User, "One rep: @name or a mention"),
+            optional(
+                "period",
+                OptionKind::Period,
+                "this-quarter (default), this-month, this-year, all, 2026-Q4, …",
+            ),
+        ],
+        example: "/coach @alex this-quarter",
+        min_role: Role::Manager,
     },
     CommandSpec {
         name: "team set",
@@ -568,6 +604,11 @@ pub const CATALOGUE: &[CommandSpec] = &[
                 "repeat-days",
                 OptionKind::Days,
                 "Days before the same nudge may come again, 1 to 90 (default 7)",
+            ),
+            optional(
+                "ack-days",
+                OptionKind::Days,
+                "Days after a playbook change before unread members are reminded (default 3)",
             ),
         ],
         example: "/nudges setup 09:00 yes",
@@ -772,7 +813,9 @@ mod tests {
     fn manager_and_admin_commands_say_so_and_the_rest_are_for_everyone() {
         for spec in CATALOGUE {
             let expected = match spec.name {
-                "approve" | "digest preview" | "nudges snooze" | "playbook acks" => Role::Manager,
+                "approve" | "digest preview" | "nudges snooze" | "playbook acks" | "coach" => {
+                    Role::Manager
+                }
                 "team set" | "team visibility" | "digest setup" | "nudges setup"
                 | "playbook update" | "playbook confirm" => Role::Admin,
                 _ => Role::Rep,

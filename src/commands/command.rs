@@ -109,6 +109,15 @@ pub enum Command {
     },
     /// `/playbook acks` (managers)
     PlaybookAcks,
+    /// `/playbook evidence [stage]`
+    PlaybookEvidence {
+        stage: Option<StageId>,
+    },
+    /// `/coach [rep] [period]` (managers)
+    Coach {
+        rep: Option<UserRef>,
+        period: Option<PeriodSpec>,
+    },
     /// `/forecast [period] [owner]`
     Forecast {
         period: Option<PeriodSpec>,
@@ -142,6 +151,9 @@ pub enum Command {
         to_reps: Option<bool>,
         /// Days before the same nudge may come again; `None` keeps the one set before.
         repeat_days: Option<u32>,
+        /// Days after a playbook change before the nudges remind who has not acknowledged it;
+        /// `None` keeps the one set before.
+        ack_days: Option<u32>,
     },
     /// `/nudges snooze deal days reason`
     NudgesSnooze {
@@ -228,6 +240,13 @@ impl Command {
                 version: v.opt("version"),
             },
             "playbook acks" => Self::PlaybookAcks,
+            "playbook evidence" => Self::PlaybookEvidence {
+                stage: v.opt("stage"),
+            },
+            "coach" => Self::Coach {
+                rep: v.opt("rep"),
+                period: v.opt("period"),
+            },
             "forecast" => Self::Forecast {
                 period: v.opt("period"),
                 owner: v.opt("owner"),
@@ -256,6 +275,7 @@ impl Command {
                 time: v.req("time")?,
                 to_reps: v.opt("to-reps"),
                 repeat_days: v.opt("repeat-days"),
+                ack_days: v.opt("ack-days"),
             },
             "nudges snooze" => Self::NudgesSnooze {
                 deal: v.req("deal")?,
@@ -334,10 +354,26 @@ impl Command {
                 to,
                 override_reason,
             } => {
-                let moved = service
+                // Read before the move: the stage whose gates matter is the one being left.
+                let changed = service.unread_gate_changes(session, deal).await?;
+                let mut reply = match service
                     .advance(session, deal, to.as_ref(), override_reason.as_deref())
-                    .await?;
-                replies::moved(&moved, playbook, me)
+                    .await
+                {
+                    Ok(moved) => replies::moved(&moved, playbook, me),
+                    Err(ServiceError::Move {
+                        number,
+                        stage,
+                        refusal,
+                    }) => replies::refused(number, &refusal, playbook, playbook.stage(&stage)),
+                    Err(e) => return Err(e),
+                };
+                playbook_replies::add_gate_changes(
+                    &mut reply,
+                    &changed,
+                    session.tenant.playbook_version,
+                );
+                reply
             }
             Self::Back { deal, to, reason } => replies::moved(
                 &service.back(session, deal, &to, &reason).await?,
@@ -394,6 +430,12 @@ impl Command {
             Self::PlaybookAcks => playbook_replies::acknowledgements(
                 &service.playbook_acknowledgements(session).await?,
             ),
+            Self::PlaybookEvidence { stage } => playbook_replies::evidence(
+                &service.playbook_evidence(session, stage.as_ref()).await?,
+            ),
+            Self::Coach { rep, period } => {
+                playbook_replies::coach(&service.coach(session, rep.as_ref(), period).await?)
+            }
             Self::Forecast { period, owner } => replies::forecast_view(
                 &service.forecast(session, period, owner.as_ref()).await?,
                 playbook,
@@ -438,9 +480,16 @@ impl Command {
                 time,
                 to_reps,
                 repeat_days,
+                ack_days,
             } => digest_replies::nudges_scheduled(
                 &service
-                    .setup_nudges(session, time, to_reps.unwrap_or(false), repeat_days)
+                    .setup_nudges(
+                        session,
+                        time,
+                        to_reps.unwrap_or(false),
+                        repeat_days,
+                        ack_days,
+                    )
                     .await?,
             ),
             Self::NudgesSnooze { deal, days, reason } => {
@@ -481,6 +530,8 @@ impl Command {
             | Self::Playbook { .. }
             | Self::PlaybookHistory
             | Self::PlaybookAcks
+            | Self::PlaybookEvidence { .. }
+            | Self::Coach { .. }
             | Self::Forecast { .. }
             | Self::TeamList
             | Self::DigestPreview
@@ -512,6 +563,8 @@ impl Command {
             self,
             Self::Forecast { .. }
                 | Self::DigestPreview
+                | Self::Coach { .. }
+                | Self::PlaybookEvidence { .. }
                 | Self::PlaybookUpdate { .. }
                 | Self::PlaybookConfirm { .. }
         )
@@ -539,6 +592,8 @@ impl Command {
             Self::PlaybookConfirm { .. } => "playbook confirm",
             Self::PlaybookAck { .. } => "playbook ack",
             Self::PlaybookAcks => "playbook acks",
+            Self::PlaybookEvidence { .. } => "playbook evidence",
+            Self::Coach { .. } => "coach",
             Self::Forecast { .. } => "forecast",
             Self::TeamSet { .. } => "team set",
             Self::TeamVisibility { .. } => "team visibility",
@@ -629,6 +684,8 @@ impl Command {
             Self::PlaybookConfirm { preview } => vec![("preview", show(preview))],
             Self::PlaybookAck { version } => vec![("version", maybe(version))],
             Self::PlaybookAcks => vec![],
+            Self::PlaybookEvidence { stage } => vec![("stage", maybe(stage))],
+            Self::Coach { rep, period } => vec![("rep", maybe(rep)), ("period", maybe(period))],
             Self::Forecast { period, owner } => {
                 vec![("period", maybe(period)), ("owner", maybe(owner))]
             }
@@ -666,10 +723,12 @@ impl Command {
                 time,
                 to_reps,
                 repeat_days,
+                ack_days,
             } => vec![
                 ("time", Some(time.format("%H:%M").to_string())),
                 ("to-reps", to_reps.map(yes_no)),
                 ("repeat-days", repeat_days.map(|d| d.to_string())),
+                ("ack-days", ack_days.map(|d| d.to_string())),
             ],
             Self::NudgesSnooze { deal, days, reason } => vec![
                 ("deal", show(deal)),

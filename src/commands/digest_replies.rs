@@ -21,8 +21,8 @@ use crate::engine::forecast::{Forecast, Totals};
 use crate::engine::ids::StageId;
 use crate::engine::playbook::Playbook;
 use crate::service::{
-    ChangedDeal, DigestFigures, LATE_STAGE_QUIET_DAYS, NudgeItem, RiskDeal, RiskGroup, RiskKind,
-    Schedule, Snoozed, day_label,
+    AckReminder, ChangedDeal, DigestFigures, LATE_STAGE_QUIET_DAYS, NudgeItem, RiskDeal, RiskGroup,
+    RiskKind, Schedule, Snoozed, day_label,
 };
 
 /// How one kind of change describes a deal.
@@ -296,10 +296,12 @@ pub fn nudges_scheduled(s: &Schedule) -> Reply {
         .tone(Tone::Success)
         .line(format!(
             "Each manager gets a DM about their reps' deals at {} ({}) on working days. \
-             The same nudge is not repeated within {} days.{reps}",
+             The same nudge is not repeated within {} days.{reps} Whoever has not \
+             acknowledged a playbook change {} days after it was applied is reminded in them.",
             s.nudges.at.format("%H:%M"),
             s.nudges.zone.name(),
-            s.nudge_repeat_days
+            s.nudge_repeat_days,
+            s.ack_remind_days
         ))
 }
 
@@ -318,9 +320,18 @@ pub fn snoozed(s: &Snoozed) -> Reply {
 }
 
 /// A coaching DM: to a manager about their reps (`about_team`), or to a rep about their own.
-pub fn nudges(items: &[NudgeItem], currency: &str, about_team: bool) -> Reply {
+pub fn nudges(
+    items: &[NudgeItem],
+    currency: &str,
+    about_team: bool,
+    unacknowledged: Option<&AckReminder>,
+) -> Reply {
     use crate::engine::nudge::Reason;
     let title = match (items.len(), about_team) {
+        (0, _) => match unacknowledged {
+            Some(a) => format!("Playbook version {} is not acknowledged yet", a.version),
+            None => "Nothing to look at today".to_string(),
+        },
         (1, true) => "Coaching: 1 deal on your team to look at".to_string(),
         (n, true) => format!("Coaching: {n} deals on your team to look at"),
         (1, false) => "1 of your deals needs attention".to_string(),
@@ -377,7 +388,23 @@ pub fn nudges(items: &[NudgeItem], currency: &str, about_team: bool) -> Reply {
             r = r.line(format!("Next: {}", next.join(", ")));
         }
     }
-    if about_team {
+    if let Some(a) = unacknowledged {
+        let mut who: Vec<String> = Vec::new();
+        if a.you {
+            who.push("you".to_string());
+        }
+        who.extend(a.others.iter().map(user));
+        r = r.line(format!(
+            "**Playbook version {}** (applied {}) is not acknowledged yet by {}. \
+             `/playbook history` says what changed; **Got it** on its message, or \
+             `/playbook ack {}`, says it was read.",
+            a.version,
+            a.applied.format("%-d %b"),
+            who.join(", "),
+            a.version
+        ));
+    }
+    if about_team && !items.is_empty() {
         r = r.line("`/nudges snooze deal days reason` silences a deal you are already on.");
     }
     r

@@ -109,6 +109,11 @@ impl Deferred {
     pub fn acknowledgement(&self) -> Reply {
         let what = match self.command {
             Command::DigestPreview => "Working out the digest…",
+            Command::Coach { .. } => "Working out the coaching figures…",
+            Command::PlaybookEvidence { .. } => "Working out what has worked…",
+            Command::PlaybookUpdate { .. } | Command::PlaybookConfirm { .. } => {
+                "Working out the playbook change…"
+            }
             _ => "Working out the forecast…",
         };
         Reply::new(what).ephemeral()

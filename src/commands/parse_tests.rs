@@ -1272,10 +1272,12 @@ fn variant_number(command: &Command) -> usize {
         Command::PlaybookConfirm { .. } => 22,
         Command::PlaybookAck { .. } => 23,
         Command::PlaybookAcks => 24,
+        Command::PlaybookEvidence { .. } => 25,
+        Command::Coach { .. } => 26,
     }
 }
 
-const VARIANTS: usize = 25;
+const VARIANTS: usize = 27;
 
 #[test]
 fn every_example_parses_to_its_command_and_every_variant_has_one() {
@@ -1731,6 +1733,7 @@ fn nudges_setup_and_snooze_parse() {
             time: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
             to_reps: Some(true),
             repeat_days: None,
+            ack_days: None,
         }
     );
     assert_eq!(
@@ -1739,6 +1742,16 @@ fn nudges_setup_and_snooze_parse() {
             time: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
             to_reps: Some(false),
             repeat_days: Some(3),
+            ack_days: None,
+        }
+    );
+    assert_eq!(
+        ok("/nudges setup 09:00 ack-days:5"),
+        Command::NudgesSetup {
+            time: chrono::NaiveTime::from_hms_opt(9, 0, 0).unwrap(),
+            to_reps: None,
+            repeat_days: None,
+            ack_days: Some(5),
         }
     );
     assert!(err("/nudges setup 09:00 repeat-days:0").starts_with("`repeat-days`:"));

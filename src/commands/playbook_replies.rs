@@ -1,9 +1,11 @@
 //! Replies about the playbook as a living definition: its version, its history, a proposed
 //! change previewed, and a change applied.
 
+use crate::engine::adherence::{StageFigures, WinRate};
 use crate::engine::playbook::{Playbook, Stage};
 use crate::service::{
-    Acknowledged, Acknowledgements, Applied, ChangeNotice, PlaybookVersion, Preview,
+    Acknowledged, Acknowledgements, Applied, ChangeNotice, CoachView, EvidenceView,
+    PlaybookVersion, Preview,
 };
 
 use super::press::Press;
@@ -308,6 +310,158 @@ pub fn acknowledgements(a: &Acknowledgements) -> Reply {
             .push(format!("**Acknowledged**: {}", names.join(", ")));
     }
     reply
+}
+
+/// `/coach`: per stage, the figures of the rep (or team) beside the whole team's.
+pub fn coach(v: &CoachView) -> Reply {
+    let mut reply = Reply::new(format!("Coaching: {} · {}", user(&v.whose), v.period))
+        .ephemeral()
+        .line(
+            "The recommended activities are a very useful basis for monitoring the progress \
+             reps are making through each stage: an input to the continuous coaching dialogue, \
+             not a scorecard. Over the deals that left each stage in the period, beside the \
+             whole team's."
+                .to_string(),
+        );
+    let mut any = false;
+    for s in &v.stages {
+        if s.team.exits == 0 {
+            continue;
+        }
+        any = true;
+        let (r, t) = (&s.rep, &s.team);
+        reply.lines.push(format!(
+            "**{}**: {} left · team {}",
+            user(&s.name),
+            r.exits,
+            t.exits
+        ));
+        reply.lines.push(format!(
+            "  gates met: {} · team {}",
+            share(r.met, r.forward),
+            share(t.met, t.forward)
+        ));
+        reply.lines.push(format!(
+            "  by override: {} · team {}; since then: {} · team {}",
+            share(r.overridden, r.forward),
+            share(t.overridden, t.forward),
+            outcomes(r),
+            outcomes(t)
+        ));
+        reply.lines.push(format!(
+            "  recommended activities done by exit: {} · team {}",
+            percent(r.coverage),
+            percent(t.coverage)
+        ));
+        reply.lines.push(format!(
+            "  median days in stage: {} · team {}",
+            days(r.median_days),
+            days(t.median_days)
+        ));
+        reply.lines.push(format!(
+            "  out of process now: {} · team {}",
+            r.out_of_process, t.out_of_process
+        ));
+    }
+    if !any {
+        reply
+            .lines
+            .push("No deal left a stage in this period; try `period:this-year`.".to_string());
+    }
+    reply
+}
+
+/// "4 of 5 (80%)", or "none" out of nothing.
+fn share(part: usize, of: usize) -> String {
+    match (part * 100).checked_div(of) {
+        Some(p) => format!("{part} of {of} ({p}%)"),
+        None => "none".to_string(),
+    }
+}
+
+fn percent(p: Option<u8>) -> String {
+    p.map_or_else(|| "–".to_string(), |p| format!("{p}%"))
+}
+
+fn days(d: Option<f64>) -> String {
+    d.map_or_else(|| "–".to_string(), |d| format!("{d:.1}"))
+}
+
+fn outcomes(f: &StageFigures) -> String {
+    if f.overridden == 0 {
+        return "–".to_string();
+    }
+    format!(
+        "{} won, {} lost, {} open",
+        f.overrides_won, f.overrides_lost, f.overrides_open
+    )
+}
+
+/// `/playbook evidence`: per activity, won among closed deals that did it and that did not.
+pub fn evidence(v: &EvidenceView) -> Reply {
+    let mut reply = Reply::new("What has worked: recommended activities and closed deals")
+        .ephemeral()
+        .line(format!(
+            "Over {} closed deal{}: the win rate of those that logged each activity in the \
+             stage against those that were in the stage and did not, with a 90% interval. \
+             Fewer than {} closed deals on a side is not enough data.",
+            v.closed,
+            if v.closed == 1 { "" } else { "s" },
+            crate::engine::adherence::MIN_DEALS
+        ));
+    for (stage, activities) in &v.stages {
+        reply.lines.push(format!("**{}**", user(stage)));
+        for a in activities {
+            let counts = format!("did {} · did not {}", rate(a.did), rate(a.did_not));
+            if a.enough() {
+                reply
+                    .lines
+                    .push(format!("• {} `{}`: {counts}", user(&a.name), a.activity));
+            } else {
+                reply.lines.push(format!(
+                    "• {} `{}`: not enough data ({} did, {} did not)",
+                    user(&a.name),
+                    a.activity,
+                    a.did.closed,
+                    a.did_not.closed
+                ));
+            }
+        }
+    }
+    reply
+}
+
+/// "18 of 24 won (75%, 58–86%)".
+fn rate(r: WinRate) -> String {
+    match (r.rate(), r.interval90()) {
+        (Some(p), Some((lo, hi))) => format!(
+            "{} of {} won ({:.0}%, {:.0}–{:.0}%)",
+            r.won,
+            r.closed,
+            p * 100.0,
+            lo * 100.0,
+            hi * 100.0
+        ),
+        _ => "none closed".to_string(),
+    }
+}
+
+/// Tells a rep, once, how the gates of the stage they advance from changed in a playbook version
+/// they have not acknowledged.
+pub fn add_gate_changes(reply: &mut Reply, changed: &[String], version: i64) {
+    if changed.is_empty() {
+        return;
+    }
+    reply.lines.push(format!(
+        "**The gates of this stage changed in playbook version {version}:**"
+    ));
+    reply
+        .lines
+        .extend(changed.iter().map(|c| format!("• {}", user(c))));
+    reply.lines.push(format!(
+        "`/playbook history` says what else changed; `/playbook ack {version}` says you have \
+         read it."
+    ));
 }
 
 fn count_deals(n: usize) -> String {

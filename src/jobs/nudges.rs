@@ -22,7 +22,12 @@ pub async fn run_nudges(
         .messages
         .iter()
         .map(|m| {
-            let reply = nudges(&m.items, &plan.playbook.currency, m.about_team);
+            let reply = nudges(
+                &m.items,
+                &plan.playbook.currency,
+                m.about_team,
+                m.unacknowledged.as_ref(),
+            );
             new_message(m.target.clone(), &reply)
         })
         .collect();

@@ -6,9 +6,11 @@
 
 use chrono::{DateTime, Utc};
 
+use crate::engine::ids::DealNumber;
 use crate::engine::people::Member;
-use crate::engine::playbook::Role;
-use crate::store::{Conn, StoreError, jobs, members, playbooks, schedules};
+use crate::engine::playbook::{Role, load_str};
+use crate::engine::revision::changes;
+use crate::store::{Conn, StoreError, deals, jobs, members, playbooks, schedules};
 
 use super::outbox::{NewMessage, Target};
 use super::revision::PlaybookVersion;
@@ -187,5 +189,61 @@ impl Service {
             acknowledged,
             pending,
         })
+    }
+
+    /// What changed in the gates of `deal`'s stage with the version in force, if the member
+    /// has not acknowledged that version and has not been told before: `/advance` says it once,
+    /// with its reply. Nothing to read for a workspace still on its first version.
+    pub async fn unread_gate_changes(
+        &self,
+        session: &Session,
+        deal: DealNumber,
+    ) -> ServiceResult<Vec<String>> {
+        let version = session.tenant.playbook_version;
+        if version <= 1 {
+            return Ok(Vec::new());
+        }
+        let (tenant_id, member_id) = (session.tenant.id, session.member.id);
+        let (stage, previous) = {
+            let mut conn = self.store.reader().acquire().await?;
+            if playbooks::has_acknowledged(&mut conn, tenant_id, member_id, version).await? {
+                return Ok(Vec::new());
+            }
+            let Some(deal) = deals::get(&mut conn, tenant_id, deal).await? else {
+                return Ok(Vec::new());
+            };
+            let Some(previous) = playbooks::toml_of(&mut conn, tenant_id, version - 1).await?
+            else {
+                return Ok(Vec::new());
+            };
+            (deal.stage, previous)
+        };
+        let Some(name) = session.playbook.stage(&stage).map(|s| s.name.clone()) else {
+            return Ok(Vec::new());
+        };
+        // A version that no longer loads (a hand edit) has nothing to compare; say nothing.
+        let Ok(old) = load_str(&previous.0, &previous.1) else {
+            return Ok(Vec::new());
+        };
+        let lines: Vec<String> = changes(&old.playbook, &session.playbook)
+            .iter()
+            .filter(|c| c.touches_gates_of(&name))
+            .map(ToString::to_string)
+            .collect();
+        if lines.is_empty() {
+            return Ok(lines);
+        }
+        let mut tx = self.store.begin().await?;
+        let first = playbooks::note_gate_change_shown(
+            &mut tx,
+            tenant_id,
+            member_id,
+            version,
+            stage.as_str(),
+            self.clock.now(),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(if first { lines } else { Vec::new() })
     }
 }

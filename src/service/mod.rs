@@ -5,6 +5,7 @@
 //! member on first use.
 
 mod acknowledge;
+mod adherence;
 mod authz;
 mod deals;
 mod digest;
@@ -26,6 +27,7 @@ use std::sync::{Arc, Mutex};
 
 pub use crate::engine::schedule::Schedule;
 pub use acknowledge::{Acknowledged, Acknowledgements, ChangeNotice, NoticeRenderer};
+pub use adherence::{CoachView, EvidenceView};
 pub use deals::{Approved, DealSummary, DealView, FieldValue, LoggedOutcome, known_stage};
 pub use digest::{
     ChangedDeal, Changes, DigestFigures, DigestScope, LATE_STAGE_QUIET_DAYS, LIST_LIMIT, RiskDeal,
@@ -40,7 +42,7 @@ pub use people::ApprovalRequest;
 pub use process::{AlertRenderer, ProcessAlert};
 pub use revision::{Applied, MAX_PLAYBOOK_BYTES, PlaybookVersion, Preview, ProposedPlaybook};
 pub use schedule::{DEFAULT_DIGEST_TIME, DEFAULT_TIMEZONE, MAX_SNOOZE_DAYS, Snoozed};
-pub use scheduled::{DigestRun, Job, NudgeItem, NudgePlan, PlannedNudge, Workspace};
+pub use scheduled::{AckReminder, DigestRun, Job, NudgeItem, NudgePlan, PlannedNudge, Workspace};
 pub use suggest::{Choice, StageDirection};
 pub use workspace::{Caller, Platform, PlaybookSource, Session, TeamMember};
 

@@ -19,6 +19,9 @@ pub const DEFAULT_DIGEST_TIME: &str = "08:30";
 pub const DEFAULT_TIMEZONE: &str = "UTC";
 pub const DEFAULT_NUDGES_TIME: &str = "09:00";
 pub const DEFAULT_NUDGE_REPEAT_DAYS: u32 = 7;
+/// Days after a playbook change before the nudges remind whoever has not acknowledged it (the
+/// migration's default).
+pub const DEFAULT_ACK_REMIND_DAYS: u32 = 3;
 /// A workspace's fiscal year starts in January until `/digest setup … fiscal-start` says
 /// otherwise.
 pub const DEFAULT_FISCAL_START_MONTH: u32 = 1;
@@ -57,6 +60,7 @@ impl Service {
             nudges: daily(DEFAULT_NUDGES_TIME),
             nudges_to_reps: false,
             nudge_repeat_days: DEFAULT_NUDGE_REPEAT_DAYS,
+            ack_remind_days: DEFAULT_ACK_REMIND_DAYS,
         })
     }
 
@@ -111,6 +115,7 @@ impl Service {
         time: NaiveTime,
         to_reps: bool,
         repeat_days: Option<u32>,
+        ack_days: Option<u32>,
     ) -> ServiceResult<Schedule> {
         require_admin(&session.member, "set up coaching nudges")?;
         let mut tx = self.store.begin().await?;
@@ -124,6 +129,10 @@ impl Service {
         .await?;
         if let Some(days) = repeat_days {
             row = schedules::set_nudge_repeat(&mut tx, session.tenant.id, days, self.clock.now())
+                .await?;
+        }
+        if let Some(days) = ack_days {
+            row = schedules::set_ack_remind(&mut tx, session.tenant.id, days, self.clock.now())
                 .await?;
         }
         self.mark_applied(&mut tx, session).await?;

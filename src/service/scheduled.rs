@@ -96,6 +96,20 @@ pub struct PlannedNudge {
     pub target: Target,
     pub items: Vec<NudgeItem>,
     pub about_team: bool,
+    /// The playbook version in force, if the recipient (or, for a manager, one of their reps)
+    /// has not acknowledged it `ack_remind_days` after it was applied.
+    pub unacknowledged: Option<AckReminder>,
+}
+
+/// Who has not yet read the playbook version in force, as a nudge reminds them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AckReminder {
+    pub version: i64,
+    pub applied: NaiveDate,
+    /// Whether the recipient is one of them.
+    pub you: bool,
+    /// The others (a manager's reps), by name.
+    pub others: Vec<String>,
 }
 
 /// The day's nudges of a workspace, before they are queued.
@@ -222,6 +236,24 @@ impl Service {
             .collect();
         let playbook = self.playbook_of(&tenant)?;
         self.judge_stale(tenant_id, &playbook, false).await?;
+        let pending = self
+            .unacknowledged(&mut conn, tenant_id, &team, schedule.ack_remind_days, date)
+            .await?;
+        let reminder = |to: &Member, reps: &[&Member]| {
+            let (version, applied, members) = pending.as_ref()?;
+            let you = members.contains(&to.id);
+            let others: Vec<String> = reps
+                .iter()
+                .filter(|r| members.contains(&r.id))
+                .map(|r| r.display_name.clone())
+                .collect();
+            (you || !others.is_empty()).then_some(AckReminder {
+                version: *version,
+                applied: *applied,
+                you,
+                others,
+            })
+        };
         let mut messages: Vec<PlannedNudge> = Vec::new();
         let mut given: Vec<(i64, &'static str)> = Vec::new();
         for manager in team.iter().filter(|m| m.role >= Role::Manager) {
@@ -243,7 +275,8 @@ impl Service {
                     (!item.reasons.is_empty()).then_some((id, item))
                 })
                 .collect();
-            if fresh.is_empty() {
+            let manager_reminder = reminder(manager, &reps);
+            if fresh.is_empty() && manager_reminder.is_none() {
                 continue;
             }
             for (id, item) in &fresh {
@@ -257,11 +290,13 @@ impl Service {
                         .filter(|i| i.owner == rep.display_name)
                         .cloned()
                         .collect();
-                    if !own.is_empty() {
+                    let own_reminder = reminder(rep, &[]);
+                    if !own.is_empty() || own_reminder.is_some() {
                         messages.push(PlannedNudge {
                             target: Target::Direct(rep.user_key.clone()),
                             items: own,
                             about_team: false,
+                            unacknowledged: own_reminder,
                         });
                     }
                 }
@@ -272,6 +307,7 @@ impl Service {
                     target: Target::Direct(manager.user_key.clone()),
                     items: list,
                     about_team: true,
+                    unacknowledged: manager_reminder,
                 },
             );
         }
@@ -280,6 +316,39 @@ impl Service {
             messages,
             given,
         }))
+    }
+
+    /// The version in force, the day it was applied, and the members who have not acknowledged
+    /// it, once `days` have passed since; `None` on a workspace's first version (nobody was
+    /// told of a change) or before then.
+    async fn unacknowledged(
+        &self,
+        conn: &mut crate::store::Conn,
+        tenant_id: i64,
+        team: &[Member],
+        days: u32,
+        date: NaiveDate,
+    ) -> ServiceResult<Option<(i64, NaiveDate, Vec<i64>)>> {
+        let versions = crate::store::playbooks::versions(&mut *conn, tenant_id).await?;
+        let Some(in_force) = versions.first().filter(|v| v.version > 1) else {
+            return Ok(None);
+        };
+        let applied = in_force.created_at.date_naive();
+        if (date - applied).num_days() < i64::from(days) {
+            return Ok(None);
+        }
+        let acked: HashSet<i64> =
+            crate::store::playbooks::acknowledgements(&mut *conn, tenant_id, in_force.version)
+                .await?
+                .into_iter()
+                .map(|(member, _)| member)
+                .collect();
+        let pending: Vec<i64> = team
+            .iter()
+            .map(|m| m.id)
+            .filter(|id| !acked.contains(id))
+            .collect();
+        Ok((!pending.is_empty()).then_some((in_force.version, applied, pending)))
     }
 
     /// Claims the nudges of `date` and queues their messages (one per planned nudge, in the

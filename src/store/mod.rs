@@ -13,6 +13,7 @@ mod connections;
 pub mod deals;
 pub mod digest;
 mod group_commit;
+pub mod history;
 pub mod jobs;
 pub mod lookup;
 pub mod members;

@@ -294,3 +294,62 @@ pub async fn acknowledgements(
     })
     .collect()
 }
+
+/// The TOML of one version, as it was applied.
+pub async fn toml_of(
+    conn: &mut Conn,
+    tenant_id: i64,
+    version: i64,
+) -> Result<Option<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT playbook_ref, playbook_toml FROM playbook_versions \
+         WHERE tenant_id = $1 AND version = $2",
+    )
+    .bind(tenant_id)
+    .bind(version)
+    .fetch_optional(conn)
+    .await?)
+}
+
+/// Whether the member has acknowledged `version`.
+pub async fn has_acknowledged(
+    conn: &mut Conn,
+    tenant_id: i64,
+    member_id: i64,
+    version: i64,
+) -> Result<bool> {
+    let found: Option<i64> = sqlx::query_scalar(
+        "SELECT version FROM playbook_acks WHERE tenant_id = $1 AND member_id = $2 \
+         AND version = $3",
+    )
+    .bind(tenant_id)
+    .bind(member_id)
+    .bind(version)
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.is_some())
+}
+
+/// Records that the member was told how `stage`'s gates changed in `version`; `false` if they
+/// had been told before.
+pub async fn note_gate_change_shown(
+    conn: &mut Conn,
+    tenant_id: i64,
+    member_id: i64,
+    version: i64,
+    stage: &str,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "INSERT INTO playbook_gate_notes (tenant_id, member_id, version, stage, shown_at) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, member_id, version, stage) DO NOTHING",
+    )
+    .bind(tenant_id)
+    .bind(member_id)
+    .bind(version)
+    .bind(stage)
+    .bind(ts(now))
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

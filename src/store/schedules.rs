@@ -23,6 +23,7 @@ pub struct ScheduleRow {
     pub nudges_to_reps: i64,
     pub nudge_repeat_days: i64,
     pub updated_at: String,
+    pub ack_remind_days: i64,
 }
 
 impl TryFrom<&ScheduleRow> for Schedule {
@@ -53,6 +54,7 @@ impl TryFrom<&ScheduleRow> for Schedule {
             },
             nudges_to_reps: r.nudges_to_reps != 0,
             nudge_repeat_days: u32::try_from(r.nudge_repeat_days).unwrap_or(0),
+            ack_remind_days: u32::try_from(r.ack_remind_days).unwrap_or(0),
         })
     }
 }
@@ -142,6 +144,26 @@ pub async fn set_nudge_repeat(
 ) -> Result<Schedule> {
     let row: ScheduleRow = sqlx::query_as(
         "UPDATE schedules SET nudge_repeat_days = $1, updated_at = $2 WHERE tenant_id = $3 \
+         RETURNING *",
+    )
+    .bind(i64::from(days))
+    .bind(ts(now))
+    .bind(tenant_id)
+    .fetch_one(conn)
+    .await?;
+    Schedule::try_from(&row)
+}
+
+/// Sets how many days after a playbook change the nudges remind whoever has not acknowledged
+/// it, in a workspace that has a schedule row.
+pub async fn set_ack_remind(
+    conn: &mut Conn,
+    tenant_id: i64,
+    days: u32,
+    now: DateTime<Utc>,
+) -> Result<Schedule> {
+    let row: ScheduleRow = sqlx::query_as(
+        "UPDATE schedules SET ack_remind_days = $1, updated_at = $2 WHERE tenant_id = $3 \
          RETURNING *",
     )
     .bind(i64::from(days))

@@ -122,6 +122,7 @@ pub async fn list(conn: &mut Conn) -> Result<Vec<Tenant>> {
 /// Deletes a workspace and everything in it (the demo's `--reset`).
 pub async fn delete(conn: &mut Conn, tenant_id: i64) -> Result<()> {
     for table in [
+        "playbook_gate_notes",
         "playbook_acks",
         "playbook_drafts",
         "playbook_versions",

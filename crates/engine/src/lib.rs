@@ -4,6 +4,7 @@
 //! application that uses it (`dealgate`, which re-exports it as `dealgate::engine`): everything
 //! comes in as plain values (including `now`), so every rule is testable with plain unit tests.
 
+pub mod adherence;
 pub mod coaching;
 pub mod currency;
 pub mod deal;

@@ -20,6 +20,9 @@ pub struct Schedule {
     pub nudges: Daily,
     pub nudges_to_reps: bool,
     pub nudge_repeat_days: u32,
+    /// Days after a playbook version is applied before the nudges remind whoever has not
+    /// acknowledged it.
+    pub ack_remind_days: u32,
 }
 
 /// A daily schedule: local time of day, zone, and whether weekends are days off.
