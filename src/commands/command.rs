@@ -565,8 +565,6 @@ impl Command {
                 | Self::DigestPreview
                 | Self::Coach { .. }
                 | Self::PlaybookEvidence { .. }
-                | Self::PlaybookUpdate { .. }
-                | Self::PlaybookConfirm { .. }
         )
     }
 

@@ -111,9 +111,6 @@ impl Deferred {
             Command::DigestPreview => "Working out the digest…",
             Command::Coach { .. } => "Working out the coaching figures…",
             Command::PlaybookEvidence { .. } => "Working out what has worked…",
-            Command::PlaybookUpdate { .. } | Command::PlaybookConfirm { .. } => {
-                "Working out the playbook change…"
-            }
             _ => "Working out the forecast…",
         };
         Reply::new(what).ephemeral()
@@ -152,7 +149,11 @@ pub async fn handle(
         }
     }
     let action = match action {
-        Action::Command(command) if command.is_slow() && can_defer => {
+        // Deferred work is not claimed, so only reads are deferred: a command that changes
+        // something runs inside its claim whatever it costs.
+        Action::Command(command)
+            if command.is_slow() && !command.changes_something() && can_defer =>
+        {
             return Handled::Later(Deferred { caller, command });
         }
         other => other,

@@ -1767,3 +1767,16 @@ fn nudges_setup_and_snooze_parse() {
     assert!(err("/nudges snooze 42 7").starts_with("`/nudges snooze` needs `reason`"));
     assert_eq!(ok("/digest preview"), Command::DigestPreview);
 }
+
+/// Deferred work runs outside the delivery's claim, so only reads may be slow.
+#[test]
+fn no_command_that_changes_something_is_deferred() {
+    for spec in CATALOGUE {
+        let command = ok(spec.example);
+        assert!(
+            !(command.is_slow() && command.changes_something()),
+            "{}",
+            spec.name
+        );
+    }
+}

@@ -455,8 +455,8 @@ impl Service {
             by = %changed_by,
             "playbook changed"
         );
-        // Judged now, so the deals the preview listed are flagged from the first read on.
-        self.judge_stale(tenant_id, &playbook, false).await?;
+        // Every deal's standing is forgotten above; the first list, digest or nudges judge
+        // them all again before reading, so applying stays one short transaction.
         Ok(Applied {
             version: version_info,
             playbook,
