@@ -186,4 +186,59 @@ async fn evidence_counts_match_the_rows(app: TestApp) {
     }
 }
 
-on_both_backends!(coach_counts_match_the_rows, evidence_counts_match_the_rows);
+on_both_backends!(
+    coach_counts_match_the_rows,
+    evidence_counts_match_the_rows,
+    mondays_digest_says_how_deals_left_each_stage_last_week,
+);
+
+/// Monday's digest has a section on how deals left each stage in the seven days before, with
+/// the counts the rows give; the demo is seeded on the test clock, a Monday.
+async fn mondays_digest_says_how_deals_left_each_stage_last_week(app: TestApp) {
+    use chrono::{Datelike, Duration};
+    use dealgate::chat::console::{caller, render};
+    use dealgate::commands::execute::execute_line;
+    use dealgate::engine::playbook::Role;
+
+    dealgate::demo::prepare(&app.service, false).await.unwrap();
+    let now = support::start_time();
+    assert_eq!(now.weekday(), chrono::Weekday::Mon);
+    let dana = app.service.session(&caller("demo", "dana")).await.unwrap();
+    assert_eq!(dana.member.role, Role::Manager);
+    let shown =
+        render(&execute_line(&app.service, &caller("demo", "dana"), "/digest preview").await);
+    assert!(shown.contains("The process last week"), "{shown}");
+
+    let until = now.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let from = until - Duration::days(7);
+    let mut conn = app.service.store().reader().acquire().await.unwrap();
+    let counted: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT c.from_stage, CAST(COUNT(*) AS BIGINT), \
+         CAST(SUM(CASE WHEN c.kind IN ('advance', 'won') AND c.overridden = 0 THEN 1 ELSE 0 END) \
+         AS BIGINT) FROM stage_changes c JOIN tenants t ON t.id = c.tenant_id \
+         WHERE t.external_id = 'demo' AND c.from_stage IS NOT NULL AND c.at >= $1 AND c.at < $2 \
+         GROUP BY c.from_stage",
+    )
+    .bind(from.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+    .bind(until.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string())
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert!(!counted.is_empty(), "the demo moved deals last week");
+    for (stage, left, met) in counted {
+        let name = dana
+            .playbook
+            .stage(&stage.parse().unwrap())
+            .map(|s| s.name.clone())
+            .unwrap();
+        let line = shown
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(&format!("{name}: ")) && l.contains(" left · gates met "))
+            .unwrap_or_else(|| panic!("{name} in {shown}"));
+        assert!(
+            line.starts_with(&format!("{name}: {left} left · gates met {met} of ")),
+            "{line}"
+        );
+    }
+}

@@ -191,6 +191,29 @@ pub fn digest(f: &DigestFigures, playbook: &Playbook, zone: Tz) -> Reply {
     for g in f.risks.iter().filter(|g| g.count > 0) {
         r = r.line(risk_line(g, playbook, cur));
     }
+    if !f.week.is_empty() {
+        r = r.line("**The process last week** (deals that left a stage in the last seven days)");
+        for s in &f.week {
+            let t = &s.team;
+            let coverage = t
+                .coverage
+                .map(|c| format!(" · recommended activities done {c}%"))
+                .unwrap_or_default();
+            let days = t
+                .median_days
+                .map(|d| format!(" · median {d:.1} days in stage"))
+                .unwrap_or_default();
+            r = r.line(format!(
+                "{}: {} left · gates met {} of {}, overridden {}{coverage}{days}",
+                user(&s.name),
+                t.exits,
+                t.met,
+                t.forward,
+                t.overridden
+            ));
+        }
+        r = r.line("`/coach` has each rep's figures beside the team's.");
+    }
     r
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 
 use super::forecast::{PeriodRange, period_range};
 use super::forecast::{open_rows, won_rows};
@@ -38,6 +38,9 @@ pub struct DigestFigures {
     pub first_digest: bool,
     pub changes: Changes,
     pub risks: Vec<RiskGroup>,
+    /// Mondays: how the deals that left a stage in the seven days before today left it, per
+    /// stage, for the whole team (`/coach`'s figures); empty on other days.
+    pub week: Vec<crate::engine::adherence::StageAdherence>,
 }
 
 /// One deal named in "what changed".
@@ -194,6 +197,18 @@ async fn digest_figures(
     let since = previous.unwrap_or(now - Duration::days(1));
     let changes = changes(conn, tenant_id, since, &month, &quarter, &name_of).await?;
     let risks = risks(conn, tenant_id, playbook, today, now, &name_of).await?;
+    let week = if today.weekday() == chrono::Weekday::Mon {
+        let until = Utc.from_utc_datetime(&today.and_time(chrono::NaiveTime::MIN));
+        let from = until - Duration::days(7);
+        let moved = crate::store::history::moved_since(conn, tenant_id, from).await?;
+        let left = crate::engine::adherence::exits(playbook, &moved, Some(from), Some(until));
+        crate::engine::adherence::adherence(playbook, &left, None)
+            .into_iter()
+            .filter(|s| s.team.exits > 0)
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(DigestFigures {
         workspace: scope.workspace.to_string(),
         currency: playbook.currency.clone(),
@@ -206,6 +221,7 @@ async fn digest_figures(
         first_digest: previous.is_none(),
         changes,
         risks,
+        week,
     })
 }
 

@@ -4,9 +4,10 @@
 
 use std::collections::HashMap;
 
-use sqlx::Row;
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, Row};
 
-use super::{ActivityRow, Conn, Result, StageChangeRow, StoreError};
+use super::{ActivityRow, Conn, Result, StageChangeRow, StoreError, ts};
 use crate::engine::adherence::DealHistory;
 use crate::engine::deal::{ActivityEntry, DealStatus, LoggedActivity};
 use crate::engine::ids::DealNumber;
@@ -14,11 +15,33 @@ use crate::engine::transition::StageChange;
 
 /// Every deal of the workspace, by id, each with its history oldest first.
 pub async fn deal_histories(conn: &mut Conn, tenant_id: i64) -> Result<Vec<DealHistory>> {
-    let deals = sqlx::query(
+    histories(conn, tenant_id, None).await
+}
+
+/// The deals of the workspace that changed stage at or after `since`, each with its whole
+/// history: what the exits of a recent window need, without reading every deal.
+pub async fn moved_since(
+    conn: &mut Conn,
+    tenant_id: i64,
+    since: DateTime<Utc>,
+) -> Result<Vec<DealHistory>> {
+    histories(conn, tenant_id, Some(since)).await
+}
+
+async fn histories(
+    conn: &mut Conn,
+    tenant_id: i64,
+    since: Option<DateTime<Utc>>,
+) -> Result<Vec<DealHistory>> {
+    // Without a window, every deal: `$2` is then before any timestamp.
+    let since = since.map_or_else(|| "0".to_string(), ts);
+    let moved = "SELECT deal_id FROM stage_changes WHERE tenant_id = $1 AND at >= $2";
+    let deals = sqlx::query(AssertSqlSafe(format!(
         "SELECT id, number, owner_id, status, out_of_process FROM deals WHERE tenant_id = $1 \
-         ORDER BY id",
-    )
+         AND id IN ({moved}) ORDER BY id"
+    )))
     .bind(tenant_id)
+    .bind(&since)
     .fetch_all(&mut *conn)
     .await?;
     let mut index = HashMap::with_capacity(deals.len());
@@ -46,11 +69,13 @@ pub async fn deal_histories(conn: &mut Conn, tenant_id: i64) -> Result<Vec<DealH
             activities: Vec::new(),
         });
     }
-    let changes: Vec<StageChangeRow> = sqlx::query_as(
+    let changes: Vec<StageChangeRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT id, deal_id, actor_id, from_stage, to_stage, kind, overridden, gates, reason, at \
-         FROM stage_changes WHERE tenant_id = $1 ORDER BY deal_id, at, id",
-    )
+         FROM stage_changes WHERE tenant_id = $1 AND deal_id IN ({moved}) \
+         ORDER BY deal_id, at, id"
+    )))
     .bind(tenant_id)
+    .bind(&since)
     .fetch_all(&mut *conn)
     .await?;
     for row in &changes {
@@ -58,11 +83,12 @@ pub async fn deal_histories(conn: &mut Conn, tenant_id: i64) -> Result<Vec<DealH
             out[i].changes.push(StageChange::try_from(row)?);
         }
     }
-    let activities: Vec<ActivityRow> = sqlx::query_as(
+    let activities: Vec<ActivityRow> = sqlx::query_as(AssertSqlSafe(format!(
         "SELECT id, deal_id, member_id, activity, note, stage, at FROM activities \
-         WHERE tenant_id = $1 ORDER BY deal_id, at, id",
-    )
+         WHERE tenant_id = $1 AND deal_id IN ({moved}) ORDER BY deal_id, at, id"
+    )))
     .bind(tenant_id)
+    .bind(&since)
     .fetch_all(&mut *conn)
     .await?;
     for row in &activities {
