@@ -518,10 +518,15 @@ async fn serve(
     let mut signals = StopSignals::listen().context("listen for SIGTERM and SIGINT")?;
     let discord = discord.map(|settings| {
         let rest = discord::rest::Rest::new(&settings);
-        let dispatcher = Arc::new(discord::Dispatcher::new(
-            Arc::clone(&service),
-            settings.roles.clone(),
-        ));
+        // Attachments come from Discord's CDN, or from the API base when one is set (a fake).
+        let attachments = match settings.api_base.as_deref() {
+            Some(base) => discord::attachments::Attachments::default().also_from(base),
+            None => discord::attachments::Attachments::default(),
+        };
+        let dispatcher = Arc::new(
+            discord::Dispatcher::new(Arc::clone(&service), settings.roles.clone())
+                .with_attachments(attachments),
+        );
         (settings, rest, dispatcher)
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);

@@ -382,9 +382,9 @@ pub const CATALOGUE: &[CommandSpec] = &[
                problems `playbook check` finds, what changes in plain words, the open deals in \
                stages that disappear (`map` says where they go, e.g. `demo=proposal`), the \
                deals that would newly miss a gate, and the weighted pipeline this quarter \
-               before and after. In the console give the file's path; on Discord and Slack \
-               run `dealgate playbook apply` on the server. `/playbook confirm` applies the \
-               preview.",
+               before and after. On Discord attach the file; in the console give its path; \
+               from Slack run `dealgate playbook apply` on the server. `/playbook confirm` \
+               applies the preview.",
         options: &[
             required(
                 "file",

@@ -94,8 +94,7 @@ pub enum Command {
     PlaybookHistory,
     /// `/playbook update file reason [map]` (admins): a preview, nothing changes yet.
     PlaybookUpdate {
-        /// A path in the console; what the adapter fetched on Discord.
-        file: String,
+        file: ProposedFile,
         reason: String,
         map: Option<String>,
     },
@@ -167,6 +166,46 @@ pub enum Command {
     },
 }
 
+/// The largest file a command takes (a playbook), in bytes.
+pub const MAX_FILE_BYTES: usize = crate::service::MAX_PLAYBOOK_BYTES;
+
+/// The file a `/playbook update` names: a path (the console), or a file the adapter fetched
+/// from the platform (a Discord attachment).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProposedFile {
+    Path(String),
+    Attached {
+        name: String,
+        bytes: std::sync::Arc<[u8]>,
+    },
+}
+
+impl fmt::Display for ProposedFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Path(path) => f.write_str(path),
+            Self::Attached { name, .. } => f.write_str(name),
+        }
+    }
+}
+
+impl Command {
+    /// The command with the file its `file` option names replaced by what the adapter fetched.
+    pub fn with_attachment(self, name: String, bytes: Vec<u8>) -> Self {
+        match self {
+            Self::PlaybookUpdate { reason, map, .. } => Self::PlaybookUpdate {
+                file: ProposedFile::Attached {
+                    name,
+                    bytes: bytes.into(),
+                },
+                reason,
+                map,
+            },
+            other => other,
+        }
+    }
+}
+
 // These are the service's and the engine's input types; the command layer names them too.
 pub use crate::engine::forecast::PeriodSpec;
 pub use crate::service::{UserRef, limits};
@@ -229,7 +268,7 @@ impl Command {
             },
             "playbook history" => Self::PlaybookHistory,
             "playbook update" => Self::PlaybookUpdate {
-                file: v.req("file")?,
+                file: ProposedFile::Path(v.req("file")?),
                 reason: v.req("reason")?,
                 map: v.opt("map"),
             },
@@ -768,13 +807,28 @@ impl fmt::Display for Command {
 async fn read_proposed(
     service: &Service,
     session: &Session,
-    file: &str,
+    file: &ProposedFile,
 ) -> Result<crate::service::ProposedPlaybook, ServiceError> {
     use tokio::io::AsyncReadExt;
     service.may_change_playbook(session)?;
+    let file = match file {
+        ProposedFile::Attached { name, bytes } => {
+            return Ok(crate::service::ProposedPlaybook {
+                reference: name.clone(),
+                bytes: bytes.to_vec(),
+            });
+        }
+        ProposedFile::Path(path) => path.as_str(),
+    };
+    if session.tenant.platform == crate::service::Platform::Discord {
+        return Err(ServiceError::Invalid(
+            "Attach the playbook's TOML file to `/playbook update` (its `file` option)."
+                .to_string(),
+        ));
+    }
     if session.tenant.platform != crate::service::Platform::Console {
         return Err(ServiceError::Invalid(format!(
-            "A {} command cannot carry a playbook file yet. Run `dealgate playbook apply FILE \
+            "A {} command cannot carry a file. Run `dealgate playbook apply FILE \
              --workspace {}:<workspace id> --reason \"…\"` on the server; it previews the change \
              the same way.",
             session.tenant.platform, session.tenant.platform

@@ -424,7 +424,7 @@ fn a_playbook_update_takes_a_file_a_reason_and_a_mapping() {
     assert_eq!(
         ok(r#"/playbook update ./next.toml "security review" map:demo=proposal"#),
         Command::PlaybookUpdate {
-            file: "./next.toml".into(),
+            file: crate::commands::command::ProposedFile::Path("./next.toml".into()),
             reason: "security review".into(),
             map: Some("demo=proposal".into()),
         }

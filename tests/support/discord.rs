@@ -215,7 +215,11 @@ impl Endpoint {
         );
         // The endpoint gets its own `Service` on the same database and clock.
         let service = Arc::new(app.service.with_clock(app.clock.clone()));
-        let dispatcher = Arc::new(Dispatcher::new(service, RoleMap::default()));
+        let dispatcher = Arc::new(
+            Dispatcher::new(service, RoleMap::default()).with_attachments(
+                dealgate::chat::discord::attachments::Attachments::default().also_from(&fake.base),
+            ),
+        );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

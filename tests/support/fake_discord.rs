@@ -91,6 +91,8 @@ struct Shared {
     /// Dispatches (event name, data) for the connected bot.
     dispatch_rx: Arc<tokio::sync::Mutex<mpsc::UnboundedReceiver<(String, Value)>>>,
     posts: Arc<Mutex<Posts>>,
+    /// Files served under `/attachments/`, as Discord's CDN serves attachments.
+    files: Arc<Mutex<std::collections::HashMap<String, Vec<u8>>>>,
 }
 
 /// What the message routes know: scripted failures, refused channels, and the nonces already
@@ -126,6 +128,7 @@ impl FakeDiscord {
             heartbeat_ms: 300,
             dispatch_rx: Arc::new(tokio::sync::Mutex::new(dispatch_rx)),
             posts: Arc::default(),
+            files: Arc::default(),
         };
         let app = Router::new()
             .route("/ws", get(gateway))
@@ -140,6 +143,16 @@ impl FakeDiscord {
             dispatch_tx,
             server,
         }
+    }
+
+    /// Serves `bytes` as an attachment; its address.
+    pub fn attach(&self, name: &str, bytes: Vec<u8>) -> String {
+        self.shared
+            .files
+            .lock()
+            .unwrap()
+            .insert(name.to_string(), bytes);
+        format!("{}/attachments/{name}", self.base)
     }
 
     pub fn requests(&self) -> Vec<Recorded> {
@@ -300,6 +313,12 @@ async fn rest(
 fn answer(s: &Shared, method: &str, path: &str, body_json: &Value) -> Response {
     let ws = s.base.replace("http://", "ws://") + "/ws";
     match (method, path) {
+        ("GET", p) if p.starts_with("/attachments/") => {
+            match s.files.lock().unwrap().get(&p["/attachments/".len()..]) {
+                Some(bytes) => bytes.clone().into_response(),
+                None => (StatusCode::NOT_FOUND, "no such file").into_response(),
+            }
+        }
         ("GET", "/api/v10/gateway") => axum::Json(json!({"url": ws})).into_response(),
         ("GET", "/api/v10/users/@me") => axum::Json(json!({
             "id": "42", "username": "dealgate", "discriminator": "0", "avatar": null, "bot": true

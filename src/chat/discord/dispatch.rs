@@ -17,6 +17,7 @@ use serenity::all::{
     Member, Permissions,
 };
 
+use super::attachments::Attachments;
 use super::config::RoleMap;
 use super::custom_id::Press;
 use super::options;
@@ -72,6 +73,7 @@ pub struct Dispatcher {
     service: Arc<Service>,
     roles: RoleMap,
     detached: Detached,
+    attachments: Attachments,
 }
 
 impl Dispatcher {
@@ -80,7 +82,14 @@ impl Dispatcher {
             service,
             roles,
             detached: Detached::default(),
+            attachments: Attachments::default(),
         }
+    }
+
+    /// The same dispatcher fetching attachments from these hosts too (a fake Discord's).
+    pub fn with_attachments(mut self, attachments: Attachments) -> Self {
+        self.attachments = attachments;
+        self
     }
 
     /// The work this dispatcher's requests left running (see `chat::detached`).
@@ -140,10 +149,16 @@ impl Dispatcher {
             Ok(i) => i,
             Err(e) => return reply(&replies::user_error(&e.to_string())),
         };
-        let command = match build(invocation.spec, &invocation.args) {
+        let mut command = match build(invocation.spec, &invocation.args) {
             Ok(c) => c,
             Err(e) => return reply(&replies::user_error(&e.to_string())),
         };
+        if let Some((_, file)) = invocation.attachments.first() {
+            match self.attachments.fetch(file).await {
+                Ok(bytes) => command = command.with_attachment(file.filename.clone(), bytes),
+                Err(e) => return reply(&replies::user_error(&e.to_string())),
+            }
+        }
         let delivery = Delivery::new(PLATFORM, cmd.id.to_string());
         let invocation = Invocation::command(caller, command, delivery)
             .mentioning(invocation.users)

@@ -10,6 +10,7 @@
 //! → deal-42 advanced to Solution              (public in #sales, colour of the stage)
 //! ```
 
+pub mod attachments;
 pub mod config;
 pub use crate::commands::press as custom_id;
 pub mod dispatch;

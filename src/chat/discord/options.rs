@@ -5,6 +5,7 @@
 
 use serenity::all::{CommandData, CommandDataOption, CommandDataOptionValue, UserId};
 
+use super::attachments::AttachmentRef;
 use crate::commands::catalogue::{self, CommandSpec};
 use crate::commands::parse::{ParseError, unknown_command};
 
@@ -18,6 +19,8 @@ pub struct Invocation {
     pub focused: Option<(String, String)>,
     /// `(user id, display name)` of every user option, so they can be known as members.
     pub users: Vec<(String, String)>,
+    /// Attachment options: the option's name and the file as Discord describes it.
+    pub attachments: Vec<(String, AttachmentRef)>,
 }
 
 /// Reads the command name and options.
@@ -39,6 +42,7 @@ pub fn read(data: &CommandData) -> Result<Invocation, ParseError> {
         args: Vec::new(),
         focused: None,
         users: Vec::new(),
+        attachments: Vec::new(),
     };
     for option in options {
         let value = match &option.value {
@@ -54,12 +58,25 @@ pub fn read(data: &CommandData) -> Result<Invocation, ParseError> {
             }
             CommandDataOptionValue::Role(id) => id.to_string(),
             CommandDataOptionValue::Channel(id) => id.to_string(),
-            // The file's name; its content is fetched by the command that takes it.
-            CommandDataOptionValue::Attachment(id) => data
-                .resolved
-                .attachments
-                .get(id)
-                .map_or_else(|| id.to_string(), |a| a.filename.clone()),
+            // The file's name; the dispatcher fetches its content before the command runs.
+            CommandDataOptionValue::Attachment(id) => match data.resolved.attachments.get(id) {
+                Some(a) => {
+                    invocation.attachments.push((
+                        option.name.clone(),
+                        AttachmentRef {
+                            filename: crate::engine::text::one_line(&a.filename)
+                                .trim()
+                                .to_string(),
+                            size: u64::from(a.size),
+                            url: a.url.clone(),
+                        },
+                    ));
+                    crate::engine::text::one_line(&a.filename)
+                        .trim()
+                        .to_string()
+                }
+                None => String::new(),
+            },
             CommandDataOptionValue::Autocomplete { value, .. } => {
                 invocation.focused = Some((option.name.clone(), value.clone()));
                 continue;
