@@ -417,6 +417,7 @@ on_both_backends!(
     on_discord_each_gets_it_once_and_got_it_counts_once,
     on_slack_each_gets_it_once_and_got_it_counts_once,
     who_has_not_read_a_change_is_reminded_in_the_nudges_after_the_days_set,
+    a_replica_reads_the_new_version_at_its_next_command,
 );
 
 /// The text of every queued DM to `user_key`, rendered as the console shows it.
@@ -509,4 +510,33 @@ async fn who_has_not_read_a_change_is_reminded_in_the_nudges_after_the_days_set(
         before,
         "nothing new for ann"
     );
+}
+
+/// A replica that parsed and cached version 1 serves version 2 from its next command on.
+async fn a_replica_reads_the_new_version_at_its_next_command(app: TestApp) {
+    let replica = app.replica().await;
+    let boss = caller(Platform::Console, support::WORKSPACE, "boss", "boss");
+    let negotiate = |s: &Session| {
+        s.playbook
+            .stage(&"negotiate".parse().unwrap())
+            .unwrap()
+            .probability
+            .percent()
+    };
+    // The replica sees the workspace first, so its cache holds version 1.
+    let before = replica.session(&boss).await.unwrap();
+    assert_eq!(
+        (before.tenant.playbook_version, negotiate(&before)),
+        (1, 80)
+    );
+    team_and_change(
+        &app.service,
+        Platform::Console,
+        support::WORKSPACE,
+        [("boss", "boss"), ("mia", "mia"), ("ann", "ann")],
+        "managers",
+    )
+    .await;
+    let after = replica.session(&boss).await.unwrap();
+    assert_eq!((after.tenant.playbook_version, negotiate(&after)), (2, 70));
 }
