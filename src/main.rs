@@ -194,7 +194,7 @@ enum Cmd {
         #[command(subcommand)]
         action: CommandsCmd,
     },
-    /// Check or show a playbook.
+    /// Check or show a playbook, or change a workspace's in place.
     Playbook {
         #[command(subcommand)]
         action: PlaybookCmd,
@@ -232,6 +232,7 @@ enum PlaybookCmd {
     /// Preview a new version of a workspace's playbook from FILE, and with --yes apply it:
     /// the same preview and change as `/playbook update` and `/playbook confirm` in chat.
     Apply {
+        /// The new playbook: a TOML file, at most 256 KiB.
         file: std::path::PathBuf,
         /// The workspace: PLATFORM:ID, e.g. console:demo, slack:T024BE7LD, discord:8138478876…
         #[arg(long)]
