@@ -185,7 +185,7 @@ async fn a_change_is_previewed_refused_without_a_mapping_and_applied_with_one(ap
     for expected in [
         "Playbook change preview: version 1 → 2",
         "• Solution (removed): 1 deal move to Negotiate: deal-2",
-        "• Negotiate: 2 deals would newly miss a gate they passed",
+        "• Negotiate: 2 deals would newly miss a gate already passed",
         "deal-2, deal-3",
         "• Weighted pipeline this quarter: EUR 37,000 → EUR 40,000 (+EUR 3,000)",
         "• Qualify: new gate: Log Business pain identified (`pain-identified`) in this stage",

@@ -135,7 +135,7 @@ pub fn playbook_preview(p: &Preview, confirm: ConfirmBy) -> Reply {
         quiet = false;
         let numbers: Vec<_> = out.deals.iter().map(|(n, _)| *n).collect();
         reply.lines.push(format!(
-            "• {}: {} would newly miss a gate they passed (out of process until a manager \
+            "• {}: {} would newly miss a gate already passed (out of process until a manager \
              approves or overrides): {}",
             user(&out.stage),
             count_deals(numbers.len()),
