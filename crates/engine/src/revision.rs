@@ -73,10 +73,29 @@ pub enum Change {
         stage: String,
         activity: String,
     },
+    ActivityRenamed {
+        stage: String,
+        from: String,
+        to: String,
+    },
+    /// Days before a deal in the stage counts as stalled (`None`: never).
+    StallChanged {
+        stage: String,
+        from: Option<u32>,
+        to: Option<u32>,
+    },
+    /// The stage's description or its activities' hints say something new.
+    Reworded {
+        stage: String,
+    },
     FieldAdded {
         field: String,
     },
     FieldRemoved {
+        field: String,
+    },
+    /// A field kept its id but is named or explained differently.
+    FieldReworded {
         field: String,
     },
     Renamed {
@@ -136,8 +155,21 @@ impl fmt::Display for Change {
             Self::ActivityRemoved { stage, activity } => {
                 write!(f, "{stage}: recommended activity removed: {activity}")
             }
+            Self::ActivityRenamed { stage, from, to } => {
+                write!(f, "{stage}: recommended activity renamed: {from} → {to}")
+            }
+            Self::StallChanged { stage, from, to } => {
+                let days = |d: &Option<u32>| {
+                    d.map_or_else(|| "never".to_string(), |d| format!("after {d} days"))
+                };
+                write!(f, "{stage}: stalls {} (was {})", days(to), days(from))
+            }
+            Self::Reworded { stage } => {
+                write!(f, "{stage}: description or activity hints reworded")
+            }
             Self::FieldAdded { field } => write!(f, "New deal field: {field}"),
             Self::FieldRemoved { field } => write!(f, "Deal field removed: {field}"),
+            Self::FieldReworded { field } => write!(f, "Deal field reworded: {field}"),
             Self::Renamed { from, to } => write!(f, "Playbook renamed: {from} → {to}"),
         }
     }
@@ -203,10 +235,14 @@ pub fn changes(old: &Playbook, new: &Playbook) -> Vec<Change> {
         }
     }
     for f in &old.fields {
-        if new.custom_field(&f.id).is_none() {
-            out.push(Change::FieldRemoved {
+        match new.custom_field(&f.id) {
+            None => out.push(Change::FieldRemoved {
                 field: f.name.clone(),
-            });
+            }),
+            Some(n) if n.name != f.name || n.hint != f.hint => out.push(Change::FieldReworded {
+                field: n.name.clone(),
+            }),
+            Some(_) => {}
         }
     }
     out
@@ -267,6 +303,36 @@ fn stage_changes(old: &Playbook, before: &Stage, new: &Playbook, s: &Stage, out:
                 activity: a.name.clone(),
             });
         }
+    }
+    for a in &s.activities {
+        if let Some(b) = before.activities.iter().find(|b| b.id == a.id)
+            && b.name != a.name
+        {
+            out.push(Change::ActivityRenamed {
+                stage: s.name.clone(),
+                from: b.name.clone(),
+                to: a.name.clone(),
+            });
+        }
+    }
+    if before.stall_after_days != s.stall_after_days {
+        out.push(Change::StallChanged {
+            stage: s.name.clone(),
+            from: before.stall_after_days,
+            to: s.stall_after_days,
+        });
+    }
+    let hints_changed = s.activities.iter().any(|a| {
+        before
+            .activities
+            .iter()
+            .find(|b| b.id == a.id)
+            .is_some_and(|b| b.hint != a.hint)
+    });
+    if before.description != s.description || hints_changed {
+        out.push(Change::Reworded {
+            stage: s.name.clone(),
+        });
     }
 }
 

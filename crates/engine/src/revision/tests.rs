@@ -51,6 +51,27 @@ fn each_kind_of_change_is_said_in_plain_words() {
 }
 
 #[test]
+fn renamed_activities_stall_days_and_new_wording_are_changes_too() {
+    let old = playbook();
+    let mut new = playbook();
+    new.stages[0].activities[0].name = "First call held".to_string();
+    new.stages[0].activities[1].hint = Some("In their words".to_string());
+    new.stages[1].stall_after_days = None;
+    new.stages[2].description = Some("Agree the terms".to_string());
+    new.fields[0].hint = Some("Who sells for us inside".to_string());
+    assert_eq!(
+        lines(&old, &new),
+        [
+            "Qualify: recommended activity renamed: Discovery call held → First call held",
+            "Qualify: description or activity hints reworded",
+            "Develop: stalls never (was after 21 days)",
+            "Negotiate: description or activity hints reworded",
+            "Deal field reworded: Champion",
+        ]
+    );
+}
+
+#[test]
 fn stages_added_removed_and_reordered_are_named() {
     let old = playbook();
     let mut new = playbook();
