@@ -393,8 +393,15 @@ impl Command {
                 to,
                 override_reason,
             } => {
-                // Read before the move: the stage whose gates matter is the one being left.
-                let changed = service.unread_gate_changes(session, deal).await?;
+                // Read before the move: the stage whose gates matter is the one being left. A
+                // note that cannot be worked out is left out; the advance does not depend on it.
+                let changed = service
+                    .unread_gate_changes(session, deal)
+                    .await
+                    .unwrap_or_else(|e| {
+                        tracing::warn!(error = ?e, "gate change note not worked out");
+                        Vec::new()
+                    });
                 let mut reply = match service
                     .advance(session, deal, to.as_ref(), override_reason.as_deref())
                     .await
