@@ -20,6 +20,7 @@ pub mod schedule;
 pub mod suggest;
 pub mod text;
 pub mod transition;
+pub mod truth;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
