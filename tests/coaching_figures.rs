@@ -190,6 +190,7 @@ on_both_backends!(
     coach_counts_match_the_rows,
     evidence_counts_match_the_rows,
     mondays_digest_says_how_deals_left_each_stage_last_week,
+    calibration_counts_match_the_rows,
 );
 
 /// Monday's digest has a section on how deals left each stage in the seven days before, with
@@ -240,5 +241,35 @@ async fn mondays_digest_says_how_deals_left_each_stage_last_week(app: TestApp) {
             line.starts_with(&format!("{name}: {left} left · gates met {met} of ")),
             "{line}"
         );
+    }
+}
+
+async fn calibration_counts_match_the_rows(app: TestApp) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = demo(&app, dir.path(), "/playbook calibrate\n");
+    for (stage, name) in [("qualify", "Qualify"), ("proposal", "Proposal")] {
+        // Closed deals that ever entered the stage, and of those the won.
+        let counted = rows(
+            &app,
+            "SELECT d.status, d.id, CAST(0 AS BIGINT) FROM deals d \
+             JOIN tenants t ON t.id = d.tenant_id WHERE t.external_id = 'demo' \
+             AND d.status IN ('won', 'lost') AND EXISTS (SELECT 1 FROM stage_changes c \
+             WHERE c.deal_id = d.id AND c.to_stage = $1)",
+            &[stage],
+        )
+        .await;
+        let won = counted.iter().filter(|r| r.0 == "won").count();
+        let line = out
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(&format!("• {name}: configured ")))
+            .unwrap_or_else(|| panic!("{name} in {out}"));
+        let observed = (won as f64 * 100.0 / counted.len() as f64).round() as i64;
+        assert!(
+            line.contains(&format!("observed {observed}%")),
+            "{won} of {}: {line}",
+            counted.len()
+        );
+        assert!(line.contains(&format!("n = {}", counted.len())), "{line}");
     }
 }

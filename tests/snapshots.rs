@@ -260,3 +260,10 @@ async fn the_evidence_for_a_stages_activities_reads_as_expected() {
     .await;
     insta::assert_snapshot!(render(&reply));
 }
+
+#[tokio::test]
+async fn stage_calibration_reads_as_expected() {
+    let app = demo_history().await;
+    let reply = execute_line(&app.service, &caller("demo", "dana"), "/playbook calibrate").await;
+    insta::assert_snapshot!(render(&reply));
+}

@@ -462,6 +462,19 @@ pub const CATALOGUE: &[CommandSpec] = &[
         min_role: Role::Rep,
     },
     CommandSpec {
+        name: "playbook calibrate",
+        group: Group::PlaybookForecast,
+        summary: "Each stage's probability against how often deals that entered it were won (managers)",
+        help: "For each open stage, the configured probability beside the share of closed deals \
+               that entered the stage and were won, pulled toward the configured figure as much \
+               as the history is thin, with a 90 % interval and the count. A new figure is \
+               suggested where 30 or more deals have closed and the configured one lies outside \
+               the interval; `/playbook update` applies it.",
+        options: &[],
+        example: "/playbook calibrate",
+        min_role: Role::Manager,
+    },
+    CommandSpec {
         name: "forecast",
         group: Group::PlaybookForecast,
         summary: "Show the weighted forecast for a period, for the team or one owner",
@@ -813,9 +826,8 @@ mod tests {
     fn manager_and_admin_commands_say_so_and_the_rest_are_for_everyone() {
         for spec in CATALOGUE {
             let expected = match spec.name {
-                "approve" | "digest preview" | "nudges snooze" | "playbook acks" | "coach" => {
-                    Role::Manager
-                }
+                "approve" | "digest preview" | "nudges snooze" | "playbook acks" | "coach"
+                | "playbook calibrate" => Role::Manager,
                 "team set" | "team visibility" | "digest setup" | "nudges setup"
                 | "playbook update" | "playbook confirm" => Role::Admin,
                 _ => Role::Rep,

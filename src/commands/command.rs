@@ -108,6 +108,8 @@ pub enum Command {
     },
     /// `/playbook acks` (managers)
     PlaybookAcks,
+    /// `/playbook calibrate` (managers)
+    PlaybookCalibrate,
     /// `/playbook evidence [stage]`
     PlaybookEvidence {
         stage: Option<StageId>,
@@ -279,6 +281,7 @@ impl Command {
                 version: v.opt("version"),
             },
             "playbook acks" => Self::PlaybookAcks,
+            "playbook calibrate" => Self::PlaybookCalibrate,
             "playbook evidence" => Self::PlaybookEvidence {
                 stage: v.opt("stage"),
             },
@@ -476,6 +479,9 @@ impl Command {
             Self::PlaybookAcks => playbook_replies::acknowledgements(
                 &service.playbook_acknowledgements(session).await?,
             ),
+            Self::PlaybookCalibrate => {
+                playbook_replies::calibration(&service.calibration(session).await?)
+            }
             Self::PlaybookEvidence { stage } => playbook_replies::evidence(
                 &service.playbook_evidence(session, stage.as_ref()).await?,
             ),
@@ -577,6 +583,7 @@ impl Command {
             | Self::PlaybookHistory
             | Self::PlaybookAcks
             | Self::PlaybookEvidence { .. }
+            | Self::PlaybookCalibrate
             | Self::Coach { .. }
             | Self::Forecast { .. }
             | Self::TeamList
@@ -611,6 +618,7 @@ impl Command {
                 | Self::DigestPreview
                 | Self::Coach { .. }
                 | Self::PlaybookEvidence { .. }
+                | Self::PlaybookCalibrate
         )
     }
 
@@ -637,6 +645,7 @@ impl Command {
             Self::PlaybookAck { .. } => "playbook ack",
             Self::PlaybookAcks => "playbook acks",
             Self::PlaybookEvidence { .. } => "playbook evidence",
+            Self::PlaybookCalibrate => "playbook calibrate",
             Self::Coach { .. } => "coach",
             Self::Forecast { .. } => "forecast",
             Self::TeamSet { .. } => "team set",
@@ -729,6 +738,7 @@ impl Command {
             Self::PlaybookAck { version } => vec![("version", maybe(version))],
             Self::PlaybookAcks => vec![],
             Self::PlaybookEvidence { stage } => vec![("stage", maybe(stage))],
+            Self::PlaybookCalibrate => vec![],
             Self::Coach { rep, period } => vec![("rep", maybe(rep)), ("period", maybe(period))],
             Self::Forecast { period, owner } => {
                 vec![("period", maybe(period)), ("owner", maybe(owner))]

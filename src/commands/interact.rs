@@ -111,6 +111,7 @@ impl Deferred {
             Command::DigestPreview => "Working out the digest…",
             Command::Coach { .. } => "Working out the coaching figures…",
             Command::PlaybookEvidence { .. } => "Working out what has worked…",
+            Command::PlaybookCalibrate => "Working out the stages' probabilities…",
             _ => "Working out the forecast…",
         };
         Reply::new(what).ephemeral()

@@ -1274,10 +1274,11 @@ fn variant_number(command: &Command) -> usize {
         Command::PlaybookAcks => 24,
         Command::PlaybookEvidence { .. } => 25,
         Command::Coach { .. } => 26,
+        Command::PlaybookCalibrate => 27,
     }
 }
 
-const VARIANTS: usize = 27;
+const VARIANTS: usize = 28;
 
 #[test]
 fn every_example_parses_to_its_command_and_every_variant_has_one() {

@@ -4,8 +4,8 @@
 use crate::engine::adherence::{StageFigures, WinRate};
 use crate::engine::playbook::{Playbook, Stage};
 use crate::service::{
-    Acknowledged, Acknowledgements, Applied, ChangeNotice, CoachView, EvidenceView,
-    PlaybookVersion, Preview,
+    Acknowledged, Acknowledgements, Applied, CalibrationView, ChangeNotice, CoachView,
+    EvidenceView, PlaybookVersion, Preview,
 };
 
 use super::press::Press;
@@ -428,6 +428,54 @@ pub fn evidence(v: &EvidenceView) -> Reply {
             }
         }
     }
+    reply
+}
+
+/// `/playbook calibrate`: per stage, configured against observed, and what to change.
+pub fn calibration(v: &CalibrationView) -> Reply {
+    let mut reply = Reply::new("Stage probabilities against what happened")
+        .ephemeral()
+        .line(format!(
+            "Per stage: of the closed deals that entered it, the share won (open deals are not \
+             decided yet and left out), pulled toward the configured figure as if it were {} \
+             deals, with a 90% interval. A change is suggested from {} closed deals, when the \
+             configured figure lies outside the interval.",
+            crate::engine::truth::PRIOR_STRENGTH,
+            crate::engine::truth::MIN_DECIDED
+        ));
+    let pct = |p: f64| (p * 100.0).round() as i64;
+    let mut suggested = Vec::new();
+    for (name, c) in &v.stages {
+        let observed = c.observed.map_or_else(
+            || "no closed deals yet".to_string(),
+            |o| format!("observed {}%", pct(o)),
+        );
+        let mut line = format!(
+            "• {}: configured {}%, {observed} → {}% [{}–{}], n = {}",
+            user(name),
+            pct(c.configured),
+            pct(c.shrunk),
+            pct(c.interval.0),
+            pct(c.interval.1),
+            c.decided
+        );
+        if c.propose {
+            line.push_str(&format!(" — suggest {}%", pct(c.shrunk)));
+            suggested.push(format!("{} {}%", user(name), pct(c.shrunk)));
+        }
+        reply.lines.push(line);
+    }
+    reply.lines.push(if suggested.is_empty() {
+        "No change suggested: every configured probability is inside its interval, or the \
+         history is still thin."
+            .to_string()
+    } else {
+        format!(
+            "Suggested: {}. An admin applies them as a playbook change (`/playbook update`), \
+             with its preview and broadcast.",
+            suggested.join(", ")
+        )
+    });
     reply
 }
 

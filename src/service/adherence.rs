@@ -28,6 +28,12 @@ pub struct CoachView {
     pub stages: Vec<StageAdherence>,
 }
 
+/// `/playbook calibrate`: per open stage, what the history says its probability is.
+#[derive(Debug, Clone)]
+pub struct CalibrationView {
+    pub stages: Vec<(String, crate::engine::truth::Calibrated)>,
+}
+
 /// `/playbook evidence`: per stage, what closed deals say about each recommended activity.
 #[derive(Debug, Clone)]
 pub struct EvidenceView {
@@ -101,6 +107,41 @@ impl Service {
             whose,
             period: label,
             stages: adherence(&session.playbook, &left, owners.as_deref()),
+        })
+    }
+
+    /// `/playbook calibrate` (managers and admins): each open stage's configured probability
+    /// against the share of closed deals that entered it and were won.
+    pub async fn calibration(&self, session: &Session) -> ServiceResult<CalibrationView> {
+        if session.member.role < Role::Manager {
+            return Err(ServiceError::Forbidden(
+                "Only managers and admins calibrate the stage probabilities; `/playbook` shows \
+                 them."
+                    .to_string(),
+            ));
+        }
+        let histories = {
+            let mut conn = self.store.reader().acquire().await?;
+            history::deal_histories(&mut conn, session.tenant.id).await?
+        };
+        let playbook = &session.playbook;
+        Ok(CalibrationView {
+            stages: crate::engine::truth::stage_cohorts(playbook, &histories)
+                .into_iter()
+                .filter_map(|(id, won, decided)| {
+                    let stage = playbook.stage(&id)?;
+                    let configured = f64::from(stage.probability.percent()) / 100.0;
+                    Some((
+                        stage.name.clone(),
+                        crate::engine::truth::calibrate(
+                            configured,
+                            won,
+                            decided,
+                            crate::engine::truth::PRIOR_STRENGTH,
+                        ),
+                    ))
+                })
+                .collect(),
         })
     }
 

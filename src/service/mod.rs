@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 
 pub use crate::engine::schedule::Schedule;
 pub use acknowledge::{Acknowledged, Acknowledgements, ChangeNotice, NoticeRenderer};
-pub use adherence::{CoachView, EvidenceView};
+pub use adherence::{CalibrationView, CoachView, EvidenceView};
 pub use deals::{Approved, DealSummary, DealView, FieldValue, LoggedOutcome, known_stage};
 pub use digest::{
     ChangedDeal, Changes, DigestFigures, DigestScope, LATE_STAGE_QUIET_DAYS, LIST_LIMIT, RiskDeal,

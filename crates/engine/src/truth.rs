@@ -271,3 +271,29 @@ impl SplitMix {
 
 #[cfg(test)]
 mod tests;
+
+/// Per open stage of `playbook`, in order: `(stage, won, decided)` over the deals that ever
+/// entered it, decided meaning closed (won or lost). Deals still open are left out as not yet
+/// decided: a cohort of stage entries with open deals censored at their last state, which is
+/// sound while most of a stage's entries have closed (and says so in its count).
+pub fn stage_cohorts(
+    playbook: &crate::playbook::Playbook,
+    deals: &[crate::adherence::DealHistory],
+) -> Vec<(crate::ids::StageId, u32, u32)> {
+    use crate::deal::DealStatus;
+    playbook
+        .open_stages()
+        .map(|stage| {
+            let entered = deals
+                .iter()
+                .filter(|d| d.status != DealStatus::Open)
+                .filter(|d| d.changes.iter().any(|c| c.to == stage.id));
+            let (mut won, mut decided) = (0, 0);
+            for d in entered {
+                decided += 1;
+                won += u32::from(d.status == DealStatus::Won);
+            }
+            (stage.id.clone(), won, decided)
+        })
+        .collect()
+}

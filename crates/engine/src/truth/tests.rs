@@ -145,3 +145,60 @@ fn p10_to_p90_holds_the_result_in_about_eight_periods_of_ten() {
     let share = f64::from(inside) / f64::from(periods as u32);
     assert!((0.75..=0.85).contains(&share), "{inside} of {periods}");
 }
+
+#[test]
+fn a_stage_cohort_counts_closed_deals_that_ever_entered_it() {
+    use crate::adherence::DealHistory;
+    use crate::deal::DealStatus;
+    use crate::fixtures::{id, playbook};
+    use crate::ids::DealNumber;
+    use crate::transition::{StageChange, TransitionKind};
+    let at = chrono::DateTime::<chrono::Utc>::from_timestamp(1_767_225_600, 0).unwrap();
+    let change = |from: Option<&str>, to: &str| StageChange {
+        from: from.map(id),
+        to: id(to),
+        kind: from.map(|_| TransitionKind::Advance),
+        actor_id: 1,
+        overridden: false,
+        overridden_gates: Vec::new(),
+        reason: None,
+        at,
+    };
+    let deal = |n: u32, status: DealStatus, path: &[&str]| DealHistory {
+        number: DealNumber::new(n).unwrap(),
+        owner_id: 1,
+        status,
+        out_of_process: false,
+        changes: path
+            .iter()
+            .enumerate()
+            .map(|(i, s)| change(i.checked_sub(1).map(|p| path[p]), s))
+            .collect(),
+        activities: Vec::new(),
+    };
+    let deals = [
+        deal(
+            1,
+            DealStatus::Won,
+            &["qualify", "develop", "negotiate", "closed-won"],
+        ),
+        deal(2, DealStatus::Lost, &["qualify", "develop", "closed-lost"]),
+        deal(3, DealStatus::Lost, &["qualify", "closed-lost"]),
+        // Open: not yet decided, left out everywhere.
+        deal(4, DealStatus::Open, &["qualify", "develop"]),
+        // Created in Develop by a manager: never in Qualify.
+        deal(5, DealStatus::Won, &["develop", "negotiate", "closed-won"]),
+    ];
+    let cohorts: Vec<(String, u32, u32)> = stage_cohorts(&playbook(), &deals)
+        .into_iter()
+        .map(|(s, w, d)| (s.to_string(), w, d))
+        .collect();
+    assert_eq!(
+        cohorts,
+        [
+            ("qualify".to_string(), 1, 3),
+            ("develop".to_string(), 2, 3),
+            ("negotiate".to_string(), 2, 2),
+        ]
+    );
+}
