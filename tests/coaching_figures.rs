@@ -3,32 +3,20 @@
 //! and overrides per stage for one rep and for the team, what became of the overrides, and each
 //! activity's closed deals won and lost, did and did not.
 
+#[path = "support/binary.rs"]
+mod binary;
 mod support;
-
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use support::TestApp;
 
 fn demo(app: &TestApp, dir: &std::path::Path, lines: &str) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dealgate"))
-        .args(["demo", "--as", "dana"])
-        .env("DATABASE_URL", &app.db.url)
-        .env("DEALGATE_PLAYBOOK", "default")
-        .env("RUST_LOG", "warn")
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start dealgate");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().expect("dealgate ran");
+    let out = binary::run_typing(
+        &app.db.url,
+        dir,
+        "default",
+        &["demo", "--as", "dana"],
+        lines,
+    );
     assert!(
         out.status.success(),
         "{}",

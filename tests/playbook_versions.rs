@@ -9,9 +9,7 @@ mod support;
 #[path = "support/binary.rs"]
 mod binary;
 
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
 
 use binary::FIXTURE;
 use chrono::{Datelike, NaiveDate};
@@ -56,24 +54,7 @@ struct Ran {
 
 /// Runs the binary on `app`'s database with `lines` typed into it.
 fn dealgate(app: &TestApp, dir: &Path, args: &[&str], lines: &str) -> Ran {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_dealgate"))
-        .args(args)
-        .env("DATABASE_URL", &app.db.url)
-        .env("DEALGATE_PLAYBOOK", FIXTURE)
-        .env("RUST_LOG", "warn")
-        .current_dir(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start dealgate");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(lines.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().expect("dealgate ran");
+    let out = binary::run_typing(&app.db.url, dir, FIXTURE, args, lines);
     Ran {
         ok: out.status.success(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

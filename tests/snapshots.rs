@@ -189,26 +189,26 @@ fn next_playbook(dir: &std::path::Path) -> String {
     path.display().to_string()
 }
 
-#[tokio::test]
-async fn a_playbook_change_preview_says_what_changes_and_what_it_does_to_open_deals() {
-    let app = pipeline().await;
+/// boss's `/playbook update` of `next_playbook`, Solution's deals mapped to Negotiate.
+async fn propose_next(app: &TestApp) -> Reply {
     let dir = tempfile::tempdir().unwrap();
     let file = next_playbook(dir.path());
     let line = format!(
         r#"/playbook update {file} "Solution merges into Negotiate" map:solution=negotiate"#
     );
-    insta::assert_snapshot!(render(&run(&app, "boss", &line).await));
+    run(app, "boss", &line).await
+}
+
+#[tokio::test]
+async fn a_playbook_change_preview_says_what_changes_and_what_it_does_to_open_deals() {
+    let app = pipeline().await;
+    insta::assert_snapshot!(render(&propose_next(&app).await));
 }
 
 #[tokio::test]
 async fn a_playbook_change_applied_and_its_history() {
     let app = pipeline().await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = next_playbook(dir.path());
-    let line = format!(
-        r#"/playbook update {file} "Solution merges into Negotiate" map:solution=negotiate"#
-    );
-    run(&app, "boss", &line).await;
+    propose_next(&app).await;
     app.clock.advance(Duration::hours(1));
     let applied = render(&run(&app, "boss", "/playbook confirm 1").await);
     let history = render(&run(&app, "ann", "/playbook history").await);
@@ -219,12 +219,7 @@ async fn a_playbook_change_applied_and_its_history() {
 async fn a_playbook_change_is_announced_to_each_member_with_got_it() {
     use dealgate::jobs::message::OutboxMessage;
     let app = pipeline().await;
-    let dir = tempfile::tempdir().unwrap();
-    let file = next_playbook(dir.path());
-    let line = format!(
-        r#"/playbook update {file} "Solution merges into Negotiate" map:solution=negotiate"#
-    );
-    run(&app, "boss", &line).await;
+    propose_next(&app).await;
     run(&app, "boss", "/playbook confirm 1").await;
     let queued = app.service.due_messages(20).await.unwrap();
     let to_ann = queued

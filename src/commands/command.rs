@@ -171,6 +171,11 @@ pub enum Command {
 /// The largest file a command takes (a playbook), in bytes.
 pub const MAX_FILE_BYTES: usize = crate::service::MAX_PLAYBOOK_BYTES;
 
+/// What a person is told about a file over `MAX_FILE_BYTES`.
+pub fn file_too_large(name: &str) -> String {
+    crate::service::too_large(name).to_string()
+}
+
 /// The file a `/playbook update` names: a path (the console), or a file the adapter fetched
 /// from the platform (a Discord attachment).
 #[derive(Debug, Clone, PartialEq)]

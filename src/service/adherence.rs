@@ -15,7 +15,7 @@ use crate::engine::playbook::Role;
 use crate::store::{history, members};
 
 use super::forecast::period_range;
-use super::workspace::resolve_user;
+use super::workspace::owners_in_view;
 use super::{Service, ServiceError, ServiceResult, Session, UserRef, known_stage};
 
 /// `/coach`: whose figures, over which period, stage by stage.
@@ -69,31 +69,8 @@ impl Service {
         };
         let mut conn = self.store.reader().acquire().await?;
         let everyone = members::list(&mut conn, session.tenant.id).await?;
-        let (owners, whose): (Option<Vec<i64>>, String) = match rep {
-            Some(r) => {
-                let m = resolve_user(&mut conn, session.tenant.id, r).await?;
-                super::authz::require_see(
-                    &session.member,
-                    &m,
-                    false,
-                    &format!(
-                        "{}'s coaching figures",
-                        crate::engine::text::mark_user(&m.display_name)
-                    ),
-                )?;
-                (Some(vec![m.id]), m.display_name)
-            }
-            None if session.member.role == Role::Admin => (None, "everyone".to_string()),
-            None => {
-                let mut ids: Vec<i64> = everyone
-                    .iter()
-                    .filter(|m| m.manager_id == Some(session.member.id))
-                    .map(|m| m.id)
-                    .collect();
-                ids.push(session.member.id);
-                (Some(ids), "your team".to_string())
-            }
-        };
+        let (owners, whose) =
+            owners_in_view(&mut conn, session, &everyone, rep, "coaching figures").await?;
         let histories = history::deal_histories(&mut conn, session.tenant.id).await?;
         drop(conn);
         let midnight = |d: NaiveDate| Utc.from_utc_datetime(&d.and_time(chrono::NaiveTime::MIN));

@@ -6,11 +6,10 @@ use chrono::{Datelike, Months, NaiveDate};
 use super::UserRef;
 use crate::engine::forecast::PeriodSpec;
 use crate::engine::forecast::{Forecast, OpenRow, WonRow, YearMonth, forecast};
-use crate::engine::playbook::Role;
 use crate::store::members;
 use crate::store::pipeline::{self, Group, PipelineFilter};
 
-use super::workspace::resolve_user;
+use super::workspace::owners_in_view;
 use super::{Service, ServiceResult, Session};
 
 /// A close-date window: `[from, until)`.
@@ -143,37 +142,8 @@ impl Service {
         );
         let mut conn = self.store.reader().acquire().await?;
         let everyone = members::list(&mut conn, session.tenant.id).await?;
-        let (owners, scope): (Option<Vec<i64>>, String) = match owner {
-            Some(o) => {
-                let m = resolve_user(&mut conn, session.tenant.id, o).await?;
-                super::authz::require_see(
-                    &session.member,
-                    &m,
-                    session.tenant.team_pipeline_open,
-                    &format!(
-                        "{}'s forecast",
-                        crate::engine::text::mark_user(&m.display_name)
-                    ),
-                )?;
-                (Some(vec![m.id]), m.display_name)
-            }
-            None => match session.member.role {
-                Role::Rep => (
-                    Some(vec![session.member.id]),
-                    session.member.display_name.clone(),
-                ),
-                Role::Manager => {
-                    let mut ids: Vec<i64> = everyone
-                        .iter()
-                        .filter(|m| m.manager_id == Some(session.member.id))
-                        .map(|m| m.id)
-                        .collect();
-                    ids.push(session.member.id);
-                    (Some(ids), "your team".to_string())
-                }
-                Role::Admin => (None, "everyone".to_string()),
-            },
-        };
+        let (owners, scope) =
+            owners_in_view(&mut conn, session, &everyone, owner, "forecast").await?;
         let filter = PipelineFilter {
             owners: owners.as_deref(),
             from: period.from,

@@ -465,16 +465,21 @@ impl Service {
     }
 }
 
+/// The refusal of a playbook file over `MAX_PLAYBOOK_BYTES`, wherever it is found out (an
+/// adapter may know from the size a platform declares, before fetching anything).
+pub fn too_large(file: &str) -> ServiceError {
+    // Readers stop one byte past the limit, so the true size is not known.
+    ServiceError::Invalid(format!(
+        "`{file}` is larger than {} KiB, the most a playbook may be; is it the right file? \
+         Nothing changed.",
+        MAX_PLAYBOOK_BYTES / 1024
+    ))
+}
+
 /// The proposal's text: refused when too large, not text, or empty.
 fn proposed_text(proposed: &ProposedPlaybook) -> ServiceResult<String> {
     if proposed.bytes.len() > MAX_PLAYBOOK_BYTES {
-        // Readers stop one byte past the limit, so the true size is not known here.
-        return Err(ServiceError::Invalid(format!(
-            "`{}` is larger than {} KiB, the most a playbook may be; is it the right file? \
-             Nothing changed.",
-            proposed.reference,
-            MAX_PLAYBOOK_BYTES / 1024
-        )));
+        return Err(too_large(&proposed.reference));
     }
     let text = std::str::from_utf8(&proposed.bytes).map_err(|_| {
         ServiceError::Invalid(format!(

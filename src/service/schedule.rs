@@ -12,7 +12,7 @@ use crate::engine::ids::DealNumber;
 use crate::engine::playbook::Role;
 use crate::engine::schedule::{Daily, Schedule, parse_time_of_day, parse_zone};
 use crate::store::date_text;
-use crate::store::schedules;
+use crate::store::schedules::{self, Setting};
 
 /// The defaults a workspace has before anyone sets a schedule.
 pub const DEFAULT_DIGEST_TIME: &str = "08:30";
@@ -94,9 +94,10 @@ impl Service {
         )
         .await?;
         if let Some(month) = fiscal_start {
-            row = schedules::set_fiscal_start(
+            row = schedules::set(
                 &mut tx,
                 session.tenant.id,
+                Setting::FiscalStartMonth,
                 month.number_from_month(),
                 self.clock.now(),
             )
@@ -128,12 +129,24 @@ impl Service {
         )
         .await?;
         if let Some(days) = repeat_days {
-            row = schedules::set_nudge_repeat(&mut tx, session.tenant.id, days, self.clock.now())
-                .await?;
+            row = schedules::set(
+                &mut tx,
+                session.tenant.id,
+                Setting::NudgeRepeatDays,
+                days,
+                self.clock.now(),
+            )
+            .await?;
         }
         if let Some(days) = ack_days {
-            row = schedules::set_ack_remind(&mut tx, session.tenant.id, days, self.clock.now())
-                .await?;
+            row = schedules::set(
+                &mut tx,
+                session.tenant.id,
+                Setting::AckRemindDays,
+                days,
+                self.clock.now(),
+            )
+            .await?;
         }
         self.mark_applied(&mut tx, session).await?;
         tx.commit().await?;

@@ -341,6 +341,47 @@ impl Service {
     }
 }
 
+/// Whose deals a view covers, and how to say so: the member `named` (if the session may see
+/// their deals; `what` names the view in the refusal), else the session's own (a rep), their
+/// team's (a manager) or everyone's (`None`, an admin). `everyone` is the workspace's members.
+pub(super) async fn owners_in_view(
+    conn: &mut sqlx::AnyConnection,
+    session: &Session,
+    everyone: &[Member],
+    named: Option<&UserRef>,
+    what: &str,
+) -> ServiceResult<(Option<Vec<i64>>, String)> {
+    let me = &session.member;
+    Ok(match named {
+        Some(o) => {
+            let m = resolve_user(conn, session.tenant.id, o).await?;
+            super::authz::require_see(
+                me,
+                &m,
+                session.tenant.team_pipeline_open,
+                &format!(
+                    "{}'s {what}",
+                    crate::engine::text::mark_user(&m.display_name)
+                ),
+            )?;
+            (Some(vec![m.id]), m.display_name)
+        }
+        None => match me.role {
+            Role::Rep => (Some(vec![me.id]), me.display_name.clone()),
+            Role::Manager => {
+                let mut ids: Vec<i64> = everyone
+                    .iter()
+                    .filter(|m| m.manager_id == Some(me.id))
+                    .map(|m| m.id)
+                    .collect();
+                ids.push(me.id);
+                (Some(ids), "your team".to_string())
+            }
+            Role::Admin => (None, "everyone".to_string()),
+        },
+    })
+}
+
 /// Finds the member a command names: by platform key first, then by display name.
 pub(super) async fn resolve_user(
     conn: &mut sqlx::AnyConnection,

@@ -135,61 +135,45 @@ pub async fn set_nudges(
     Schedule::try_from(&row)
 }
 
-/// Sets how many days the same nudge is not repeated, in a workspace that has a schedule row.
-pub async fn set_nudge_repeat(
-    conn: &mut Conn,
-    tenant_id: i64,
-    days: u32,
-    now: DateTime<Utc>,
-) -> Result<Schedule> {
-    let row: ScheduleRow = sqlx::query_as(
-        "UPDATE schedules SET nudge_repeat_days = $1, updated_at = $2 WHERE tenant_id = $3 \
-         RETURNING *",
-    )
-    .bind(i64::from(days))
-    .bind(ts(now))
-    .bind(tenant_id)
-    .fetch_one(conn)
-    .await?;
-    Schedule::try_from(&row)
+/// A number a workspace's schedule row keeps, set on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// Days the same nudge is not repeated.
+    NudgeRepeatDays,
+    /// Days after a playbook change before the nudges remind whoever has not acknowledged it.
+    AckRemindDays,
+    /// The fiscal year's first month (1 = January).
+    FiscalStartMonth,
 }
 
-/// Sets how many days after a playbook change the nudges remind whoever has not acknowledged
-/// it, in a workspace that has a schedule row.
-pub async fn set_ack_remind(
-    conn: &mut Conn,
-    tenant_id: i64,
-    days: u32,
-    now: DateTime<Utc>,
-) -> Result<Schedule> {
-    let row: ScheduleRow = sqlx::query_as(
-        "UPDATE schedules SET ack_remind_days = $1, updated_at = $2 WHERE tenant_id = $3 \
-         RETURNING *",
-    )
-    .bind(i64::from(days))
-    .bind(ts(now))
-    .bind(tenant_id)
-    .fetch_one(conn)
-    .await?;
-    Schedule::try_from(&row)
+impl Setting {
+    fn column(self) -> &'static str {
+        match self {
+            Self::NudgeRepeatDays => "nudge_repeat_days",
+            Self::AckRemindDays => "ack_remind_days",
+            Self::FiscalStartMonth => "fiscal_start_month",
+        }
+    }
 }
 
-/// Sets the fiscal year's first month (1 = January) of a workspace that has a schedule row.
-pub async fn set_fiscal_start(
+/// Sets one number of a workspace that has a schedule row; the schedule as it is now.
+pub async fn set(
     conn: &mut Conn,
     tenant_id: i64,
-    month: u32,
+    setting: Setting,
+    value: u32,
     now: DateTime<Utc>,
 ) -> Result<Schedule> {
-    let row: ScheduleRow = sqlx::query_as(
-        "UPDATE schedules SET fiscal_start_month = $1, updated_at = $2 WHERE tenant_id = $3 \
-         RETURNING *",
-    )
-    .bind(i64::from(month))
-    .bind(ts(now))
-    .bind(tenant_id)
-    .fetch_one(conn)
-    .await?;
+    let sql = format!(
+        "UPDATE schedules SET {} = $1, updated_at = $2 WHERE tenant_id = $3 RETURNING *",
+        setting.column()
+    );
+    let row: ScheduleRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(i64::from(value))
+        .bind(ts(now))
+        .bind(tenant_id)
+        .fetch_one(conn)
+        .await?;
     Schedule::try_from(&row)
 }
 

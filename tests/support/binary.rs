@@ -106,3 +106,33 @@ pub async fn spawn_until(mut command: tokio::process::Command, prefix: &str) -> 
         }
     }
 }
+
+/// Runs `dealgate args…` to the end on the database at `database_url`, in `dir`, with
+/// `playbook` for new workspaces and `lines` typed into it; its output.
+pub fn run_typing(
+    database_url: &str,
+    dir: &std::path::Path,
+    playbook: &str,
+    args: &[&str],
+    lines: &str,
+) -> std::process::Output {
+    use std::io::Write;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dealgate"))
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("DEALGATE_PLAYBOOK", playbook)
+        .env("RUST_LOG", "warn")
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start dealgate");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(lines.as_bytes())
+        .unwrap();
+    child.wait_with_output().expect("dealgate ran")
+}

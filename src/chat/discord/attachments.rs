@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::commands::command::MAX_FILE_BYTES;
+use crate::commands::command::{MAX_FILE_BYTES, file_too_large};
 
 /// A file as the interaction describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,10 +18,7 @@ pub struct AttachmentRef {
 /// Why an attachment was not fetched, in words for the person who attached it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FetchError {
-    #[error(
-        "`{0}` is larger than 256 KiB, the most a playbook may be; is it the right file? \
-         Nothing changed."
-    )]
+    #[error("{}", file_too_large(.0))]
     TooLarge(String),
     #[error("`{0}` is not on Discord's servers, so it was not fetched. Attach the file again.")]
     NotDiscord(String),
