@@ -182,11 +182,14 @@ pub fn playbook_preview(p: &Preview, confirm: ConfirmBy) -> Reply {
         }
         None => {
             reply.tone = Tone::Refusal;
-            reply.lines.push(
+            reply.lines.push(format!(
                 "This change cannot apply until every open deal has a stage to go to; preview it \
-                 again with `map`."
-                    .to_string(),
-            );
+                 again with {}.",
+                match confirm {
+                    ConfirmBy::Chat => "`map:old=new`",
+                    ConfirmBy::CommandLine => "`--map old=new`",
+                }
+            ));
         }
     }
     reply
