@@ -115,7 +115,7 @@ async fn the_gateway_path_answers_interactions_through_the_configured_api_base()
     // Slow work defers over the gateway too.
     fake.dispatch(
         "INTERACTION_CREATE",
-        command(4, BOSS, "forecast", vec![opt("period", "all")]),
+        command(4, BOSS, "forecast show", vec![opt("period", "all")]),
     );
     let deferred = fake
         .wait_for("the deferred forecast", |r| {

@@ -233,7 +233,12 @@ async fn every_catalogue_command_runs_from_discords_interaction_json() {
 
     // The forecast defers and follows up through the interaction webhook.
     let (status, answer) = ep
-        .send(&command(19, BOSS, "forecast", vec![opt("period", "all")]))
+        .send(&command(
+            19,
+            BOSS,
+            "forecast show",
+            vec![opt("period", "all")],
+        ))
         .await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -269,7 +274,12 @@ async fn a_deferred_result_that_arrives_before_discord_has_the_original_is_sent_
     with_a_deal(&ep).await;
     ep.fake.original_not_there_yet(1);
     let (status, answer) = ep
-        .send(&command(30, BOSS, "forecast", vec![opt("period", "all")]))
+        .send(&command(
+            30,
+            BOSS,
+            "forecast show",
+            vec![opt("period", "all")],
+        ))
         .await;
     assert_eq!(status, 200);
     assert_eq!(answer["type"], 5, "{answer}");

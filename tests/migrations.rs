@@ -194,6 +194,18 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
         ]),
         // Reminders of an unread playbook change after five days instead of three.
         20261204000013 => Some(&["UPDATE schedules SET ack_remind_days = 5"]),
+        // A day's snapshot with its range, and its one open deal with the owner it had.
+        20261204000014 => Some(&[
+            "INSERT INTO forecast_snapshots (tenant_id, local_date, taken_at, open_count, \
+             open_amount, weighted, commit_amount, best_case, won_amount, playbook_version, \
+             range_p10, range_p50, range_p90) SELECT id, '2026-02-27', \
+             '2026-02-27T08:00:00.000000Z', 1, 500000, 100000, 0, 0, 0, 1, 0, 0, 500000 \
+             FROM tenants WHERE external_id = 'sample'",
+            "INSERT INTO snapshot_deals (snapshot_id, tenant_id, deal_id, stage, amount, \
+             close_date, owner_id) SELECT s.id, s.tenant_id, d.id, d.stage, d.amount, \
+             d.close_date, d.owner_id FROM forecast_snapshots s JOIN deals d \
+             ON d.tenant_id = s.tenant_id AND d.status = 'open' WHERE s.local_date = '2026-02-27'",
+        ]),
         _ => None,
     }
 }

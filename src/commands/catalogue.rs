@@ -475,12 +475,13 @@ pub const CATALOGUE: &[CommandSpec] = &[
         min_role: Role::Manager,
     },
     CommandSpec {
-        name: "forecast",
+        name: "forecast show",
         group: Group::PlaybookForecast,
-        summary: "Show the weighted forecast for a period, for the team or one owner",
+        summary: "Show the weighted forecast for a period, its likely range, for the team or one owner",
         help: "Sums open deals closing in the period by forecast category, each weighted by its \
-               stage's probability. The period defaults to this quarter; name an `owner` to see \
-               one person's numbers.",
+               stage's probability, and gives the range the period's closed-won amount is \
+               likely to fall in (P10 / P50 / P90). The period defaults to this quarter; name \
+               an `owner` to see one person's numbers. `/forecast this-quarter` works too.",
         options: &[
             optional(
                 "period",
@@ -489,7 +490,51 @@ pub const CATALOGUE: &[CommandSpec] = &[
             ),
             optional("owner", OptionKind::User, "Only this person's deals"),
         ],
-        example: "/forecast this-quarter @alice",
+        example: "/forecast show this-quarter @alice",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "forecast accuracy",
+        group: Group::PlaybookForecast,
+        summary: "How each week's call of a period fared against what was won in it",
+        help: "For each week of the period (by default the last closed quarter), the call its \
+               first snapshot made (won so far plus weighted, commit and best case) against \
+               what was won: accuracy 1 − |A − F| / A and the ratio F / A. Also the slip rate, \
+               commit conversion, the Brier score of the stage probabilities, and how often \
+               the result fell inside the recorded P10–P90 range.",
+        options: &[
+            optional(
+                "period",
+                OptionKind::Period,
+                "last-quarter (default), 2026-Q3, 2026-09, this-quarter, …",
+            ),
+            optional("owner", OptionKind::User, "Only this person's deals"),
+        ],
+        example: "/forecast accuracy 2026-Q3 @alice",
+        min_role: Role::Rep,
+    },
+    CommandSpec {
+        name: "forecast changes",
+        group: Group::PlaybookForecast,
+        summary: "How this quarter's pipeline moved since a day: created, pushed, won, lost, …",
+        help: "From the snapshot of a day (by default the quarter's first) to now: start + \
+               created + pulled in + amount up − amount down − pushed out − lost − won = end, \
+               for the deals closing this quarter, with a waterfall chart. Name a bucket in \
+               `list` to see its deals.",
+        options: &[
+            optional(
+                "since",
+                OptionKind::Date,
+                "The day to count from, e.g. 2026-11-01 (default: the quarter's first)",
+            ),
+            optional("owner", OptionKind::User, "Only this person's deals"),
+            optional(
+                "list",
+                OptionKind::Text,
+                "A bucket whose deals to list: start, created, pulled-in, up, down, pushed-out, lost, won, end",
+            ),
+        ],
+        example: "/forecast changes 2026-11-01 list:pushed-out",
         min_role: Role::Rep,
     },
     CommandSpec {

@@ -16,14 +16,17 @@ use chrono_tz::Tz;
 use super::args::Args;
 use super::digest_replies;
 use super::error::ParseError;
+use super::error::ValueProblem;
 use super::playbook_replies;
 use super::press::Press;
 use super::replies;
 use super::reply::Reply;
 use super::tokenize::quote_if_needed;
+use super::truth_replies;
 use super::values::field_value;
 use crate::engine::ids::{ActivityId, DealNumber, FieldName, Money, StageId};
 use crate::engine::playbook::Role;
+use crate::engine::truth::movement::BucketName;
 use crate::service::{Service, ServiceError, Session, known_stage};
 
 /// A parsed invocation. Every value is already valid in form (a real date, a positive amount,
@@ -119,10 +122,21 @@ pub enum Command {
         rep: Option<UserRef>,
         period: Option<PeriodSpec>,
     },
-    /// `/forecast [period] [owner]`
+    /// `/forecast show [period] [owner]` (also `/forecast [period] [owner]`)
     Forecast {
         period: Option<PeriodSpec>,
         owner: Option<UserRef>,
+    },
+    /// `/forecast accuracy [period] [owner]`
+    ForecastAccuracy {
+        period: Option<PeriodSpec>,
+        owner: Option<UserRef>,
+    },
+    /// `/forecast changes [since] [owner] [list]`
+    ForecastChanges {
+        since: Option<NaiveDate>,
+        owner: Option<UserRef>,
+        list: Option<BucketName>,
     },
     /// `/team set user role [manager]`
     TeamSet {
@@ -294,9 +308,26 @@ impl Command {
                 rep: v.opt("rep"),
                 period: v.opt("period"),
             },
-            "forecast" => Self::Forecast {
+            "forecast show" => Self::Forecast {
                 period: v.opt("period"),
                 owner: v.opt("owner"),
+            },
+            "forecast accuracy" => Self::ForecastAccuracy {
+                period: v.opt("period"),
+                owner: v.opt("owner"),
+            },
+            "forecast changes" => Self::ForecastChanges {
+                since: v.opt("since"),
+                owner: v.opt("owner"),
+                list: v
+                    .opt::<String>("list")
+                    .map(|text| {
+                        BucketName::parse(&text).ok_or(ParseError::BadValue {
+                            option: Some("list"),
+                            problem: ValueProblem::Bucket(text),
+                        })
+                    })
+                    .transpose()?,
             },
             "team set" => Self::TeamSet {
                 user: v.req("user")?,
@@ -493,9 +524,20 @@ impl Command {
             Self::Coach { rep, period } => {
                 playbook_replies::coach(&service.coach(session, rep.as_ref(), period).await?)
             }
-            Self::Forecast { period, owner } => replies::forecast_view(
+            Self::Forecast { period, owner } => truth_replies::forecast_with_range(
                 &service.forecast(session, period, owner.as_ref()).await?,
                 playbook,
+            ),
+            Self::ForecastAccuracy { period, owner } => truth_replies::accuracy(
+                &service
+                    .forecast_accuracy(session, period, owner.as_ref())
+                    .await?,
+            ),
+            Self::ForecastChanges { since, owner, list } => truth_replies::movement(
+                &service
+                    .forecast_changes(session, since, owner.as_ref())
+                    .await?,
+                list,
             ),
             Self::TeamSet {
                 user,
@@ -591,6 +633,8 @@ impl Command {
             | Self::PlaybookCalibrate
             | Self::Coach { .. }
             | Self::Forecast { .. }
+            | Self::ForecastAccuracy { .. }
+            | Self::ForecastChanges { .. }
             | Self::TeamList
             | Self::DigestPreview
             | Self::Help { .. } => false,
@@ -620,6 +664,8 @@ impl Command {
         matches!(
             self,
             Self::Forecast { .. }
+                | Self::ForecastAccuracy { .. }
+                | Self::ForecastChanges { .. }
                 | Self::DigestPreview
                 | Self::Coach { .. }
                 | Self::PlaybookEvidence { .. }
@@ -652,7 +698,9 @@ impl Command {
             Self::PlaybookEvidence { .. } => "playbook evidence",
             Self::PlaybookCalibrate => "playbook calibrate",
             Self::Coach { .. } => "coach",
-            Self::Forecast { .. } => "forecast",
+            Self::Forecast { .. } => "forecast show",
+            Self::ForecastAccuracy { .. } => "forecast accuracy",
+            Self::ForecastChanges { .. } => "forecast changes",
             Self::TeamSet { .. } => "team set",
             Self::TeamVisibility { .. } => "team visibility",
             Self::TeamList => "team list",
@@ -745,9 +793,14 @@ impl Command {
             Self::PlaybookEvidence { stage } => vec![("stage", maybe(stage))],
             Self::PlaybookCalibrate => vec![],
             Self::Coach { rep, period } => vec![("rep", maybe(rep)), ("period", maybe(period))],
-            Self::Forecast { period, owner } => {
+            Self::Forecast { period, owner } | Self::ForecastAccuracy { period, owner } => {
                 vec![("period", maybe(period)), ("owner", maybe(owner))]
             }
+            Self::ForecastChanges { since, owner, list } => vec![
+                ("since", maybe(since)),
+                ("owner", maybe(owner)),
+                ("list", list.map(|b| b.as_str().to_string())),
+            ],
             Self::TeamSet {
                 user,
                 role,

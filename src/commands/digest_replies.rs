@@ -89,6 +89,11 @@ pub fn digest(f: &DigestFigures, playbook: &Playbook, zone: Tz) -> Reply {
             r = r.line(totals(&user(owner), t, cur));
         }
     }
+    if let Some(range) = &f.range {
+        for line in super::truth_replies::range_lines(range, cur) {
+            r = r.line(line);
+        }
+    }
 
     r = r.line(if f.first_digest {
         "**In the last 24 hours**".to_string()
@@ -213,6 +218,12 @@ pub fn digest(f: &DigestFigures, playbook: &Playbook, zone: Tz) -> Reply {
             ));
         }
         r = r.line("`/coach` has each rep's figures beside the team's.");
+    }
+    if let Some(m) = &f.movement {
+        r = r.line(super::truth_replies::movement_summary(m));
+    }
+    if let Some(closed) = &f.closed_quarter {
+        r = r.line(super::truth_replies::closed_period_summary(closed));
     }
     r
 }

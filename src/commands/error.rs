@@ -91,10 +91,16 @@ pub enum ValueProblem {
         year: i32,
     },
     #[error(
-        "`{0}` is not a period; use this-month, next-month, this-quarter, next-quarter, \
+        "`{0}` is not a period; use this-month, next-month, last-month, this-quarter, \
+         next-quarter, last-quarter, \
          this-year, all, a month such as 2026-11 or a quarter such as 2026-Q4"
     )]
     Period(String),
+    #[error(
+        "`{0}` is not a bucket of the movement; use start, created, pulled-in, up, down, \
+         pushed-out, lost, won or end"
+    )]
+    Bucket(String),
     #[error(
         "`{0}` is not a member; write `@name` (letters, digits, `.`, `_` or `-`, at most 64) \
          or mention them"

@@ -1275,10 +1275,12 @@ fn variant_number(command: &Command) -> usize {
         Command::PlaybookEvidence { .. } => 25,
         Command::Coach { .. } => 26,
         Command::PlaybookCalibrate => 27,
+        Command::ForecastAccuracy { .. } => 28,
+        Command::ForecastChanges { .. } => 29,
     }
 }
 
-const VARIANTS: usize = 28;
+const VARIANTS: usize = 30;
 
 #[test]
 fn every_example_parses_to_its_command_and_every_variant_has_one() {
@@ -1780,4 +1782,26 @@ fn no_command_that_changes_something_is_deferred() {
             spec.name
         );
     }
+}
+
+#[test]
+fn forecast_truth_commands_parse_and_a_bare_forecast_still_shows_it() {
+    assert_eq!(
+        ok("/forecast accuracy last-quarter"),
+        Command::ForecastAccuracy {
+            period: Some(PeriodSpec::LastQuarter),
+            owner: None,
+        }
+    );
+    assert_eq!(
+        ok("/forecast changes 2026-11-01 list:Pushed_Out"),
+        Command::ForecastChanges {
+            since: NaiveDate::from_ymd_opt(2026, 11, 1),
+            owner: None,
+            list: Some(crate::engine::truth::movement::BucketName::PushedOut),
+        }
+    );
+    assert_eq!(ok("/forecast this-quarter").name(), "forecast show");
+    let refused = err("/forecast changes list:sideways");
+    assert!(refused.contains("`sideways` is not a bucket"), "{refused}");
 }

@@ -148,6 +148,8 @@ pub fn parse_period(s: &str) -> Result<PeriodSpec, ParseError> {
         "next-month" => Some(PeriodSpec::NextMonth),
         "this-quarter" => Some(PeriodSpec::ThisQuarter),
         "next-quarter" => Some(PeriodSpec::NextQuarter),
+        "last-month" => Some(PeriodSpec::LastMonth),
+        "last-quarter" => Some(PeriodSpec::LastQuarter),
         "this-year" => Some(PeriodSpec::ThisYear),
         "all" => Some(PeriodSpec::All),
         _ => None,
@@ -236,6 +238,8 @@ pub(crate) fn text_limit(option: &str) -> Option<(&'static str, usize)> {
         "override" => Some(("an override reason", limits::REASON)),
         "value" => Some(("a field value", limits::FIELD_VALUE)),
         "map" => Some(("a stage mapping", limits::MAPPING)),
+        // The longest bucket name is ten characters; the limit only keeps garbage short.
+        "list" => Some(("a bucket name", 32)),
         _ => None,
     }
 }

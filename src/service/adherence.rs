@@ -97,26 +97,16 @@ impl Service {
                     .to_string(),
             ));
         }
-        let histories = {
+        let cohorts = {
             let mut conn = self.store.reader().acquire().await?;
-            history::deal_histories(&mut conn, session.tenant.id).await?
+            crate::store::truth::stage_cohorts(&mut conn, session.tenant.id).await?
         };
         let playbook = &session.playbook;
         Ok(CalibrationView {
-            stages: crate::engine::truth::stage_cohorts(playbook, &histories)
+            stages: super::truth::stage_probabilities(playbook, &cohorts)
                 .into_iter()
-                .filter_map(|(id, won, decided)| {
-                    let stage = playbook.stage(&id)?;
-                    let configured = f64::from(stage.probability.percent()) / 100.0;
-                    Some((
-                        stage.name.clone(),
-                        crate::engine::truth::calibrate(
-                            configured,
-                            won,
-                            decided,
-                            crate::engine::truth::PRIOR_STRENGTH,
-                        ),
-                    ))
+                .filter_map(|(id, calibrated)| {
+                    Some((playbook.stage(&id)?.name.clone(), calibrated))
                 })
                 .collect(),
         })

@@ -41,6 +41,12 @@ pub struct DigestFigures {
     /// Mondays: how the deals that left a stage in the seven days before today left it, per
     /// stage, for the whole team (`/coach`'s figures); empty on other days.
     pub week: Vec<crate::engine::adherence::StageAdherence>,
+    /// The range of the quarter's closed-won amount (recorded with the day's snapshot).
+    pub range: Option<super::RangeView>,
+    /// Mondays: how the quarter's pipeline moved over the seven days before today.
+    pub movement: Option<super::MovementView>,
+    /// The first digest after a quarter closed: how that quarter's calls fared.
+    pub closed_quarter: Option<super::AccuracyView>,
 }
 
 /// One deal named in "what changed".
@@ -140,7 +146,9 @@ impl Service {
         self.judge_stale(scope.tenant_id, scope.playbook, true)
             .await?;
         let mut conn = self.store.reader().acquire().await?;
-        Ok(digest_figures(&mut conn, scope, now).await?)
+        let mut figures = digest_figures(&mut conn, scope, now).await?;
+        super::truth::add_to_digest(&mut conn, &scope, &mut figures).await?;
+        Ok(figures)
     }
 }
 
@@ -222,6 +230,9 @@ async fn digest_figures(
         changes,
         risks,
         week,
+        range: None,
+        movement: None,
+        closed_quarter: None,
     })
 }
 

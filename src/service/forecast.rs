@@ -28,6 +28,8 @@ pub struct ForecastView {
     /// Whose deals: a member's name, "your team" or "everyone".
     pub scope: String,
     pub currency: String,
+    /// P10 / P50 / P90 of the period's closed-won amount; `None` for every open deal (`all`).
+    pub range: Option<super::RangeView>,
 }
 
 fn first_of(year: i32, month: u32) -> NaiveDate {
@@ -70,6 +72,16 @@ pub fn period_range(spec: PeriodSpec, today: NaiveDate, fiscal_start_month: u32)
             let q = add_months(quarter_start(today, fiscal_start_month), 3);
             (q, add_months(q, 3))
         }
+        PeriodSpec::LastMonth => (
+            month_start
+                .checked_sub_months(Months::new(1))
+                .expect("in range"),
+            month_start,
+        ),
+        PeriodSpec::LastQuarter => {
+            let q = quarter_start(today, fiscal_start_month);
+            (q.checked_sub_months(Months::new(3)).expect("in range"), q)
+        }
         PeriodSpec::ThisYear => {
             let fy = quarter_start(today, fiscal_start_month);
             let offset = (fy.month() + 12 - fiscal_start_month) % 12;
@@ -96,9 +108,10 @@ pub fn period_range(spec: PeriodSpec, today: NaiveDate, fiscal_start_month: u32)
     let last = until.pred_opt().unwrap_or(until);
     let q = crate::engine::forecast::Quarter::of(YearMonth::of(from), fiscal_start_month);
     let name = match spec {
-        PeriodSpec::ThisQuarter | PeriodSpec::NextQuarter | PeriodSpec::Quarter { .. } => {
-            q.to_string()
-        }
+        PeriodSpec::ThisQuarter
+        | PeriodSpec::NextQuarter
+        | PeriodSpec::LastQuarter
+        | PeriodSpec::Quarter { .. } => q.to_string(),
         PeriodSpec::ThisYear => {
             if fiscal_start_month == 1 {
                 format!("{}", from.year())
@@ -160,11 +173,31 @@ impl Service {
         let open_rows = open_rows(&open, &name_of);
         let won_rows = won_rows(&won, &name_of);
         let forecast = forecast(&session.playbook, &open_rows, &won_rows, fiscal_start_month);
+        let range = match (period.from, period.until) {
+            (Some(from), Some(until)) => Some(
+                super::truth::closed_won_range(
+                    &mut conn,
+                    session.tenant.id,
+                    &session.playbook,
+                    &crate::store::truth::Scope {
+                        owners: owners.as_deref(),
+                        from,
+                        until,
+                    },
+                    forecast.won_amount(),
+                    today,
+                    fiscal_start_month,
+                )
+                .await?,
+            ),
+            _ => None,
+        };
         Ok(ForecastView {
             forecast,
             period,
             scope,
             currency: session.playbook.currency.clone(),
+            range,
         })
     }
 }

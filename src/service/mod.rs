@@ -20,6 +20,7 @@ mod revision;
 mod schedule;
 mod scheduled;
 mod suggest;
+mod truth;
 mod workspace;
 
 use std::collections::HashMap;
@@ -46,6 +47,7 @@ pub use revision::{
 pub use schedule::{DEFAULT_DIGEST_TIME, DEFAULT_TIMEZONE, MAX_SNOOZE_DAYS, Snoozed};
 pub use scheduled::{AckReminder, DigestRun, Job, NudgeItem, NudgePlan, PlannedNudge, Workspace};
 pub use suggest::{Choice, StageDirection};
+pub use truth::{AccuracyView, MovementView, RANGE_RUNS, RangeView, WEEKS, WeekCall, week_of};
 pub use workspace::{Caller, Platform, PlaybookSource, Session, TeamMember};
 
 use crate::clock::Clock;

@@ -391,6 +391,10 @@ fn snapshot_totals(figures: &DigestFigures) -> SnapshotTotals {
         commit: clamp(q.commit()),
         best_case: clamp(q.best_case()),
         won: clamp(q.won_amount()),
+        range: figures
+            .range
+            .as_ref()
+            .map(|r| (clamp(r.range.p10), clamp(r.range.p50), clamp(r.range.p90))),
     }
 }
 

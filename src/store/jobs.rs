@@ -370,10 +370,12 @@ pub struct SnapshotTotals {
     pub commit: i64,
     pub best_case: i64,
     pub won: i64,
+    /// P10 / P50 / P90 of the quarter's closed-won amount.
+    pub range: Option<(i64, i64, i64)>,
 }
 
-/// Stores the day's snapshot: the totals and, in one statement, every open deal's stage, amount
-/// and close date. A second snapshot for the same day is ignored.
+/// Stores the day's snapshot: the totals and, in one statement, every open deal's stage, amount,
+/// close date and owner. A second snapshot for the same day is ignored.
 pub async fn insert_snapshot(
     conn: &mut Conn,
     tenant_id: i64,
@@ -383,8 +385,8 @@ pub async fn insert_snapshot(
 ) -> Result<Option<i64>> {
     let id: Option<i64> = sqlx::query_scalar(
         "INSERT INTO forecast_snapshots (tenant_id, local_date, taken_at, open_count, \
-         open_amount, weighted, commit_amount, best_case, won_amount, playbook_version) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+         open_amount, weighted, commit_amount, best_case, won_amount, range_p10, range_p50, \
+         range_p90, playbook_version) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, \
          (SELECT playbook_version FROM tenants WHERE id = $1)) \
          ON CONFLICT (tenant_id, local_date) DO NOTHING RETURNING id",
     )
@@ -397,12 +399,16 @@ pub async fn insert_snapshot(
     .bind(totals.commit)
     .bind(totals.best_case)
     .bind(totals.won)
+    .bind(totals.range.map(|r| r.0))
+    .bind(totals.range.map(|r| r.1))
+    .bind(totals.range.map(|r| r.2))
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(id) = id {
         sqlx::query(
             "INSERT INTO snapshot_deals (snapshot_id, tenant_id, deal_id, stage, amount, \
-             close_date) SELECT $1, tenant_id, id, stage, amount, close_date FROM deals \
+             close_date, owner_id) SELECT $1, tenant_id, id, stage, amount, close_date, owner_id \
+             FROM deals \
              WHERE tenant_id = $2 AND status = 'open'",
         )
         .bind(id)

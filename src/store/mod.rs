@@ -24,6 +24,7 @@ pub mod rows;
 pub mod schedules;
 pub mod tenants;
 mod time;
+pub mod truth;
 
 pub use connect::{Backend, Store, redacted_url};
 pub use connections::{Checkout, Connections, WriteTx};

@@ -16,6 +16,10 @@ pub enum PeriodSpec {
     NextMonth,
     ThisQuarter,
     NextQuarter,
+    /// The month before this one: the last closed month.
+    LastMonth,
+    /// The fiscal quarter before this one: the last closed quarter.
+    LastQuarter,
     ThisYear,
     /// Every open deal whatever its close date.
     All,
@@ -40,6 +44,8 @@ impl std::fmt::Display for PeriodSpec {
             Self::NextMonth => f.write_str("next-month"),
             Self::ThisQuarter => f.write_str("this-quarter"),
             Self::NextQuarter => f.write_str("next-quarter"),
+            Self::LastMonth => f.write_str("last-month"),
+            Self::LastQuarter => f.write_str("last-quarter"),
             Self::ThisYear => f.write_str("this-year"),
             Self::All => f.write_str("all"),
             Self::Month { year, month } => write!(f, "{year:04}-{month:02}"),

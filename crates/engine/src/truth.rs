@@ -91,6 +91,18 @@ pub struct Calibrated {
     pub propose: bool,
 }
 
+impl Calibrated {
+    /// The probability to forecast with: the calibrated one once enough deals have decided,
+    /// the configured one while the history is thin.
+    pub fn probability(&self) -> f64 {
+        if self.decided >= MIN_DECIDED {
+            self.shrunk
+        } else {
+            self.configured
+        }
+    }
+}
+
 /// Calibrates one stage: `won` of `decided` deals that entered it were won (deals still open
 /// are left out: not yet decided), the configured probability `configured` a Beta prior worth
 /// `strength` deals.
@@ -230,25 +242,67 @@ impl Range {
 
 /// Draws `runs` outcomes of the period, each open deal won and closing in it with its chances,
 /// added to what is already won, and reads the 10th, 50th and 90th percentiles. Seeded, so the
-/// same inputs always give the same range.
+/// same inputs always give the same range. The service draws the same runs on several threads
+/// (`Bets::draw` over parts of `0..runs`); the result is identical.
 pub fn ranges(won: i128, open: &[OpenBet], runs: u32, seed: u64) -> Range {
-    let mut rng = SplitMix(seed);
-    let mut totals: Vec<i128> = (0..runs.max(1))
-        .map(|_| {
-            won + open
-                .iter()
-                .filter(|d| rng.unit() < d.win * d.in_period)
-                .map(|d| d.amount)
-                .sum::<i128>()
-        })
-        .collect();
+    percentiles(won, Bets::new(open).draw(seed, 0..runs.max(1)))
+}
+
+/// The open deals of a range, each as the 32-bit threshold of its chance and its amount, so one
+/// 64-bit draw decides two deals.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Bets(Vec<(u64, i128)>);
+
+impl Bets {
+    pub fn new(open: &[OpenBet]) -> Self {
+        Self(
+            open.iter()
+                .map(|d| {
+                    let p = (d.win * d.in_period).clamp(0.0, 1.0);
+                    ((p * 4_294_967_296.0) as u64, d.amount)
+                })
+                .collect(),
+        )
+    }
+
+    /// The totals of the runs numbered `runs` (without what is already won). Run `r` draws
+    /// from its own stream, `seed` mixed with `r`, so any split of the runs gives the same
+    /// totals.
+    pub fn draw(&self, seed: u64, runs: std::ops::Range<u32>) -> Vec<i128> {
+        runs.map(|run| one_run(&self.0, SplitMix(seed ^ SplitMix(u64::from(run)).next())))
+            .collect()
+    }
+}
+
+/// P10 / P50 / P90 of `won` plus the drawn totals.
+pub fn percentiles(won: i128, mut totals: Vec<i128>) -> Range {
+    if totals.is_empty() {
+        totals.push(0);
+    }
     totals.sort_unstable();
-    let at = |q: f64| totals[((totals.len() - 1) as f64 * q).round() as usize];
+    let at = |q: f64| won + totals[((totals.len() - 1) as f64 * q).round() as usize];
     Range {
         p10: at(0.10),
         p50: at(0.50),
         p90: at(0.90),
     }
+}
+
+/// One draw of the period: the sum of the deals that came in.
+fn one_run(bets: &[(u64, i128)], mut rng: SplitMix) -> i128 {
+    let mut total = 0;
+    for pair in bets.chunks(2) {
+        let word = rng.next();
+        if (word & 0xFFFF_FFFF) < pair[0].0 {
+            total += pair[0].1;
+        }
+        if let Some(second) = pair.get(1)
+            && (word >> 32) < second.0
+        {
+            total += second.1;
+        }
+    }
+    total
 }
 
 /// SplitMix64: a small, well-mixed generator, so a range is the same on every machine.
@@ -263,37 +317,14 @@ impl SplitMix {
         z ^ (z >> 31)
     }
 
-    /// Uniform in [0, 1).
+    /// Uniform in [0, 1): the tests draw their synthetic worlds with it.
+    #[cfg(test)]
     fn unit(&mut self) -> f64 {
         (self.next() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
 
+pub mod movement;
+
 #[cfg(test)]
 mod tests;
-
-/// Per open stage of `playbook`, in order: `(stage, won, decided)` over the deals that ever
-/// entered it, decided meaning closed (won or lost). Deals still open are left out as not yet
-/// decided: a cohort of stage entries with open deals censored at their last state, which is
-/// sound while most of a stage's entries have closed (and says so in its count).
-pub fn stage_cohorts(
-    playbook: &crate::playbook::Playbook,
-    deals: &[crate::adherence::DealHistory],
-) -> Vec<(crate::ids::StageId, u32, u32)> {
-    use crate::deal::DealStatus;
-    playbook
-        .open_stages()
-        .map(|stage| {
-            let entered = deals
-                .iter()
-                .filter(|d| d.status != DealStatus::Open)
-                .filter(|d| d.changes.iter().any(|c| c.to == stage.id));
-            let (mut won, mut decided) = (0, 0);
-            for d in entered {
-                decided += 1;
-                won += u32::from(d.status == DealStatus::Won);
-            }
-            (stage.id.clone(), won, decided)
-        })
-        .collect()
-}

@@ -19,11 +19,13 @@ use crate::engine::playbook::Role;
 
 /// Period choices: the relative ones. A specific month or quarter is typed in the console or
 /// Slack; Discord cannot take both a choice and free text in one option.
-pub const PERIODS: [(&str, &str); 6] = [
+pub const PERIODS: [(&str, &str); 8] = [
     ("This month", "this-month"),
     ("Next month", "next-month"),
     ("This quarter", "this-quarter"),
     ("Next quarter", "next-quarter"),
+    ("Last month", "last-month"),
+    ("Last quarter", "last-quarter"),
     ("This year", "this-year"),
     ("All open deals", "all"),
 ];
@@ -231,7 +233,7 @@ mod tests {
             .map(|c| c["value"].as_str().unwrap())
             .collect();
         assert_eq!(roles, ["rep", "manager", "admin"]);
-        let forecast = find(&cmds, "forecast");
+        let forecast = &find(&cmds, "forecast")["options"][0];
         assert_eq!(
             forecast["options"][0]["choices"][2]["value"],
             "this-quarter"
