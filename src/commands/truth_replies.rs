@@ -73,11 +73,12 @@ fn thousands(n: u32) -> String {
     out
 }
 
-/// `accuracy / ratio` of one call, `–` when nothing was won.
-fn judged(actual: i128, call: i128) -> String {
+/// A call with its accuracy and ratio: `EUR 60,000 (80%, ratio 1.20)`; the call alone when
+/// nothing was won.
+fn judged(actual: i128, call: i128, currency: &str) -> String {
     match (hubspot(actual, call), ratio(call, actual)) {
-        (Some(a), Some(r)) => format!("{:>4} {:>5.2}", percent(a), r),
-        _ => format!("{:>4} {:>5}", "–", "–"),
+        (Some(a), Some(r)) => format!("{} ({}, ratio {r:.2})", money(call, currency), percent(a)),
+        _ => money(call, currency),
     }
 }
 
@@ -105,34 +106,30 @@ pub fn accuracy(view: &AccuracyView) -> Reply {
         );
         return reply;
     }
-    let mut table = vec![
-        "Wk  Day     Weighted call  Acc. Ratio  Commit call  Acc. Ratio  Best case  Acc. Ratio  Conv.  P10–P90".to_string(),
-    ];
     for w in &view.weeks {
-        table.push(format!(
-            "{:>2}  {:<6} {:>14} {} {:>12} {} {:>10} {} {:>5}  {}",
+        let conversion = w
+            .commit_conversion
+            .map(|c| format!(" · commit converted {}", percent(c)))
+            .unwrap_or_default();
+        let range = match w.in_range {
+            Some(true) => " · range held",
+            Some(false) => " · range missed",
+            None => "",
+        };
+        reply.lines.push(format!(
+            "Week {} ({}): weighted {} · commit {} · best case {}{conversion}{range}",
             w.week,
-            w.date.format("%b %-d").to_string(),
-            money(w.weighted, c),
-            judged(view.won, w.weighted),
-            money(w.commit, c),
-            judged(view.won, w.commit),
-            money(w.best_case, c),
-            judged(view.won, w.best_case),
-            w.commit_conversion.map_or_else(|| "–".to_string(), percent),
-            match w.in_range {
-                Some(true) => "held",
-                Some(false) => "missed",
-                None => "–",
-            }
+            w.date.format("%b %-d"),
+            judged(view.won, w.weighted, c),
+            judged(view.won, w.commit, c),
+            judged(view.won, w.best_case, c),
         ));
     }
-    reply.lines.push(format!("```\n{}\n```", table.join("\n")));
     reply.lines.push(
         "A week's call is what was already won plus the open deals closing in the period, as \
          that week's first snapshot saw them. Accuracy is 1 − |A − F| / A; the ratio F / A is \
-         over 1 for an over-forecast and under 1 for an under-forecast. Conv.: won in the \
-         period from the deals in commit that day, over their amount."
+         over 1 for an over-forecast and under 1 for an under-forecast. Commit converted: won in the \
+         period from the deals in commit that day, over their amount then."
             .to_string(),
     );
     if let Some((day, slip)) = view.slip {
@@ -176,7 +173,7 @@ fn bucket_line(
     c: &str,
 ) -> String {
     format!(
-        "{sign} {label:<11} {:>14}  {:>3} deal{}",
+        "{sign} {label}: {} ({} deal{})",
         money(b.amount, c),
         b.deals.len(),
         if b.deals.len() == 1 { "" } else { "s" }
@@ -205,7 +202,7 @@ pub fn movement(view: &MovementView, list: Option<BucketName>) -> Reply {
         bucket_line("−", "Won", &m.won, c),
         bucket_line("=", "End (now)", &m.end, c),
     ];
-    reply.lines.push(format!("```\n{}\n```", rows.join("\n")));
+    reply.lines.extend(rows);
     reply.lines.push(format!(
         "Deals closing in the period: from the snapshot of {} to now. Pushed out: the close \
          date moved past the period; pulled in: moved into it.",
@@ -214,7 +211,9 @@ pub fn movement(view: &MovementView, list: Option<BucketName>) -> Reply {
     match list {
         Some(name) => {
             let b = m.bucket(name);
-            reply.lines.push(format!("**{}**", name.as_str()));
+            reply
+                .lines
+                .push(format!("**Deals in `{}`**", name.as_str()));
             if b.deals.is_empty() {
                 reply.lines.push("No deals.".to_string());
             }
