@@ -7,10 +7,14 @@ mod digest_support;
 mod support;
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use dealgate::chat::console::caller;
+use dealgate::commands::execute::execute_line;
+use dealgate::commands::press::Press;
 use dealgate::commands::truth_replies;
 use dealgate::engine::forecast::PeriodSpec;
 use dealgate::engine::ids::{DealNumber, Money};
 use dealgate::engine::truth::movement::BucketName;
+use dealgate::jobs::outbox::deliver_due;
 use dealgate::service::{FieldValue, Session};
 use digest_support::{RecordingSender, digest_at, tick_and_deliver};
 use support::{Team, TestApp};
@@ -18,6 +22,7 @@ use support::{Team, TestApp};
 on_both_backends!(
     each_weeks_call_slip_conversion_brier_and_range_hits_match_the_hand_figures,
     pipeline_movement_adds_up_bucket_by_bucket_to_what_is_open_now,
+    an_accepted_calibration_is_previewed_applied_as_a_version_and_broadcast,
 );
 
 fn at(m: u32, d: u32, h: u32) -> chrono::DateTime<Utc> {
@@ -234,8 +239,94 @@ async fn pipeline_movement_adds_up_bucket_by_bucket_to_what_is_open_now(app: Tes
         .unwrap_err()
         .to_string();
     assert!(refused.contains("is in the future"), "{refused}");
+    let year = app
+        .service
+        .forecast_accuracy(&team.admin, Some(PeriodSpec::ThisYear), None)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(year.contains("over a quarter or a month"), "{year}");
     insta::assert_snapshot!(
         "movement_reply",
         dealgate::chat::console::render(&truth_replies::movement(&view, Some(BucketName::Won)))
     );
+}
+
+/// Qualify is configured at 10 %, but 20 of the 40 deals that entered it were won: the
+/// calibration suggests 42 % (Beta prior worth 10 deals: (20 + 1) / (40 + 10)). The admin's
+/// button previews it as version 2, confirming applies it, and the change notice goes out.
+async fn an_accepted_calibration_is_previewed_applied_as_a_version_and_broadcast(app: TestApp) {
+    let team = app.team().await;
+    digest_at(&app.service, &team.admin, 8, 0, "UTC").await;
+    for i in 0..40 {
+        let number = deal(&app, &team.ann, &format!("Deal {i}"), 10_000, day(3, 31)).await;
+        if i % 2 == 0 {
+            push(&app, &team, number).await;
+            push(&app, &team, number).await;
+            app.service
+                .won(&team.manager, number, Some("Test: signed"))
+                .await
+                .unwrap();
+        } else {
+            app.service
+                .lost(&team.ann, number, "No budget")
+                .await
+                .unwrap();
+        }
+    }
+    let boss = caller(support::WORKSPACE, "boss");
+    let shown = execute_line(&app.service, &boss, "/playbook calibrate").await;
+    let text = dealgate::chat::console::render(&shown);
+    assert!(
+        text.contains("Qualify: configured 10%, observed 50% → 42%"),
+        "{text}"
+    );
+    let button = shown
+        .buttons
+        .first()
+        .expect("a button to accept the suggestion");
+    assert_eq!(button.press, Press::ProposeCalibration);
+
+    // The press runs what the button says, as the presser; a rep may not.
+    let line = dealgate::commands::Command::pressed(&button.press)
+        .unwrap()
+        .to_string();
+    let ann = caller(support::WORKSPACE, "ann");
+    let refused = dealgate::chat::console::render(&execute_line(&app.service, &ann, &line).await);
+    assert!(refused.contains("admin"), "{refused}");
+    let preview = execute_line(&app.service, &boss, &line).await;
+    let text = dealgate::chat::console::render(&preview);
+    assert!(
+        text.contains("Calibrated on closed deals: Qualify 10% → 42% (20 of 40 won)"),
+        "{text}"
+    );
+    let Some(Press::ConfirmPlaybook { draft }) = preview.buttons.first().map(|b| b.press.clone())
+    else {
+        panic!("the preview offers to apply it: {text}");
+    };
+    let applied = execute_line(&app.service, &boss, &format!("/playbook confirm {draft}")).await;
+    let text = dealgate::chat::console::render(&applied);
+    assert!(text.contains("version 2"), "{text}");
+    let now = app.session("boss").await;
+    assert_eq!(
+        now.playbook
+            .stage(&"qualify".parse().unwrap())
+            .unwrap()
+            .probability
+            .percent(),
+        42
+    );
+    // Only the probability line changed: the rest of the playbook is as it was.
+    assert_eq!(now.playbook.stages.len(), team.admin.playbook.stages.len());
+    let sender = RecordingSender::new();
+    deliver_due(&app.service, &sender).await.unwrap();
+    let notices: Vec<_> = sender
+        .accepted()
+        .into_iter()
+        .filter(|m| dealgate::chat::console::render(&m.reply).contains("42%"))
+        .collect();
+    assert!(!notices.is_empty(), "the change notice went out");
+    // Nothing is left to suggest once the probability sits inside its interval.
+    let again = dealgate::chat::console::render(&execute_line(&app.service, &boss, &line).await);
+    assert!(again.contains("nothing to propose"), "{again}");
 }

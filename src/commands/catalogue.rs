@@ -469,9 +469,14 @@ pub const CATALOGUE: &[CommandSpec] = &[
                that entered the stage and were won, pulled toward the configured figure as much \
                as the history is thin, with a 90 % interval and the count. A new figure is \
                suggested where 30 or more deals have closed and the configured one lies outside \
-               the interval; `/playbook update` applies it.",
-        options: &[],
-        example: "/playbook calibrate",
+               the interval; an admin previews the suggestion as a playbook change with \
+               `propose:yes` (or the reply's button), confirmed and broadcast like any other.",
+        options: &[optional(
+            "propose",
+            OptionKind::YesNo,
+            "yes: preview the suggested probabilities as a playbook change (admins)",
+        )],
+        example: "/playbook calibrate propose:yes",
         min_role: Role::Manager,
     },
     CommandSpec {

@@ -112,7 +112,10 @@ pub enum Command {
     /// `/playbook acks` (managers)
     PlaybookAcks,
     /// `/playbook calibrate` (managers)
-    PlaybookCalibrate,
+    /// `/playbook calibrate [propose]`: with `propose`, the suggestion as a playbook change.
+    PlaybookCalibrate {
+        propose: bool,
+    },
     /// `/playbook evidence [stage]`
     PlaybookEvidence {
         stage: Option<StageId>,
@@ -300,7 +303,9 @@ impl Command {
                 version: v.opt("version"),
             },
             "playbook acks" => Self::PlaybookAcks,
-            "playbook calibrate" => Self::PlaybookCalibrate,
+            "playbook calibrate" => Self::PlaybookCalibrate {
+                propose: v.opt("propose").unwrap_or(false),
+            },
             "playbook evidence" => Self::PlaybookEvidence {
                 stage: v.opt("stage"),
             },
@@ -515,9 +520,13 @@ impl Command {
             Self::PlaybookAcks => playbook_replies::acknowledgements(
                 &service.playbook_acknowledgements(session).await?,
             ),
-            Self::PlaybookCalibrate => {
+            Self::PlaybookCalibrate { propose: false } => {
                 playbook_replies::calibration(&service.calibration(session).await?)
             }
+            Self::PlaybookCalibrate { propose: true } => playbook_replies::playbook_preview(
+                &service.propose_calibration(session).await?,
+                playbook_replies::ConfirmBy::Chat,
+            ),
             Self::PlaybookEvidence { stage } => playbook_replies::evidence(
                 &service.playbook_evidence(session, stage.as_ref()).await?,
             ),
@@ -612,6 +621,7 @@ impl Command {
                 note: None,
             }),
             Press::ConfirmPlaybook { draft } => Some(Self::PlaybookConfirm { preview: *draft }),
+            Press::ProposeCalibration => Some(Self::PlaybookCalibrate { propose: true }),
             Press::Acknowledge { version, .. } => Some(Self::PlaybookAck {
                 version: Some(*version),
             }),
@@ -630,7 +640,7 @@ impl Command {
             | Self::PlaybookHistory
             | Self::PlaybookAcks
             | Self::PlaybookEvidence { .. }
-            | Self::PlaybookCalibrate
+            | Self::PlaybookCalibrate { propose: false }
             | Self::Coach { .. }
             | Self::Forecast { .. }
             | Self::ForecastAccuracy { .. }
@@ -649,6 +659,7 @@ impl Command {
             | Self::PlaybookUpdate { .. }
             | Self::PlaybookConfirm { .. }
             | Self::PlaybookAck { .. }
+            | Self::PlaybookCalibrate { propose: true }
             | Self::TeamSet { .. }
             | Self::TeamVisibility { .. }
             | Self::DigestSetup { .. }
@@ -669,7 +680,7 @@ impl Command {
                 | Self::DigestPreview
                 | Self::Coach { .. }
                 | Self::PlaybookEvidence { .. }
-                | Self::PlaybookCalibrate
+                | Self::PlaybookCalibrate { propose: false }
         )
     }
 
@@ -696,7 +707,7 @@ impl Command {
             Self::PlaybookAck { .. } => "playbook ack",
             Self::PlaybookAcks => "playbook acks",
             Self::PlaybookEvidence { .. } => "playbook evidence",
-            Self::PlaybookCalibrate => "playbook calibrate",
+            Self::PlaybookCalibrate { .. } => "playbook calibrate",
             Self::Coach { .. } => "coach",
             Self::Forecast { .. } => "forecast show",
             Self::ForecastAccuracy { .. } => "forecast accuracy",
@@ -791,7 +802,9 @@ impl Command {
             Self::PlaybookAck { version } => vec![("version", maybe(version))],
             Self::PlaybookAcks => vec![],
             Self::PlaybookEvidence { stage } => vec![("stage", maybe(stage))],
-            Self::PlaybookCalibrate => vec![],
+            Self::PlaybookCalibrate { propose } => {
+                vec![("propose", propose.then(|| "yes".to_string()))]
+            }
             Self::Coach { rep, period } => vec![("rep", maybe(rep)), ("period", maybe(period))],
             Self::Forecast { period, owner } | Self::ForecastAccuracy { period, owner } => {
                 vec![("period", maybe(period)), ("owner", maybe(owner))]

@@ -111,7 +111,7 @@ impl Deferred {
             Command::DigestPreview => "Working out the digest…",
             Command::Coach { .. } => "Working out the coaching figures…",
             Command::PlaybookEvidence { .. } => "Working out what has worked…",
-            Command::PlaybookCalibrate => "Working out the stages' probabilities…",
+            Command::PlaybookCalibrate { .. } => "Working out the stages' probabilities…",
             _ => "Working out the forecast…",
         };
         Reply::new(what).ephemeral()
@@ -201,6 +201,7 @@ async fn run(
                 Press::Log { .. }
                 | Press::Approve { .. }
                 | Press::ConfirmPlaybook { .. }
+                | Press::ProposeCalibration
                 | Press::Acknowledge { .. } => replies::user_error("That button did nothing."),
             },
         },

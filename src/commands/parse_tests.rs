@@ -1274,7 +1274,7 @@ fn variant_number(command: &Command) -> usize {
         Command::PlaybookAcks => 24,
         Command::PlaybookEvidence { .. } => 25,
         Command::Coach { .. } => 26,
-        Command::PlaybookCalibrate => 27,
+        Command::PlaybookCalibrate { .. } => 27,
         Command::ForecastAccuracy { .. } => 28,
         Command::ForecastChanges { .. } => 29,
     }

@@ -468,18 +468,20 @@ pub fn calibration(v: &CalibrationView) -> Reply {
         }
         reply.lines.push(line);
     }
-    reply.lines.push(if suggested.is_empty() {
-        "No change suggested: every configured probability is inside its interval, or the \
-         history is still thin."
-            .to_string()
-    } else {
-        format!(
-            "Suggested: {}. An admin applies them as a playbook change (`/playbook update`), \
-             with its preview and broadcast.",
-            suggested.join(", ")
-        )
-    });
-    reply
+    if suggested.is_empty() {
+        reply.lines.push(
+            "No change suggested: every configured probability is inside its interval, or the \
+             history is still thin."
+                .to_string(),
+        );
+        return reply;
+    }
+    reply.lines.push(format!(
+        "Suggested: {}. An admin previews them as a playbook change with the button or \
+         `/playbook calibrate propose:yes`; confirmed, it is broadcast like any other change.",
+        suggested.join(", ")
+    ));
+    reply.button("Preview as a playbook change", Press::ProposeCalibration)
 }
 
 /// "18 of 24 won (75%, 58–86%)".

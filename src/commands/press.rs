@@ -9,6 +9,7 @@
 //! dg1:log:42:discovery-call   → /log deal-42 discovery-call
 //! dg1:ask:42                  → ask the owner's manager to approve deal-42
 //! dg1:approve:42              → /approve deal-42
+//! dg1:calibrate               → /playbook calibrate propose:yes
 //! ```
 
 use crate::engine::ids::{ActivityId, DealNumber};
@@ -35,6 +36,8 @@ pub enum Press {
     ConfirmPlaybook {
         draft: i64,
     },
+    /// Preview the probabilities `/playbook calibrate` suggests as a playbook change.
+    ProposeCalibration,
     /// "Got it": the presser has read playbook `version` of `workspace` (its id on the
     /// platform, which a press in a direct message has no other way to know).
     Acknowledge {
@@ -62,6 +65,7 @@ impl Press {
             Self::AskApproval { deal } => format!("{VERSION}:ask:{}", deal.get()),
             Self::Approve { deal } => format!("{VERSION}:approve:{}", deal.get()),
             Self::ConfirmPlaybook { draft } => format!("{VERSION}:playbook:{draft}"),
+            Self::ProposeCalibration => format!("{VERSION}:calibrate"),
             Self::Acknowledge { workspace, version } => {
                 format!("{VERSION}:ack:{version}:{workspace}")
             }
@@ -85,6 +89,7 @@ impl Press {
                 .ok_or(BadId::Forged)
         };
         let not_by_deal = match kind {
+            "calibrate" => Some(Self::ProposeCalibration),
             "playbook" => Some(Self::ConfirmPlaybook {
                 draft: number(parts.next())?,
             }),
@@ -137,6 +142,7 @@ impl Press {
             Self::Log { deal, activity } => format!("/log {deal} {activity}"),
             Self::AskApproval { deal } | Self::Approve { deal } => format!("/approve {deal}"),
             Self::ConfirmPlaybook { draft } => format!("/playbook confirm {draft}"),
+            Self::ProposeCalibration => "/playbook calibrate propose:yes".to_string(),
             Self::Acknowledge { version, .. } => format!("/playbook ack {version}"),
         }
     }
@@ -162,6 +168,7 @@ mod tests {
     #[test]
     fn every_press_round_trips_and_fits_discords_hundred_characters() {
         let presses = [
+            Press::ProposeCalibration,
             Press::Log {
                 deal: deal(42),
                 activity: "a".repeat(64).parse().unwrap(),

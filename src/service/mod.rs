@@ -16,6 +16,7 @@ mod moves;
 mod outbox;
 mod people;
 mod process;
+mod recalibrate;
 mod revision;
 mod schedule;
 mod scheduled;
@@ -41,6 +42,7 @@ pub use moves::Moved;
 pub use outbox::{MessageStatus, NewMessage, QueuedMessage, Target};
 pub use people::ApprovalRequest;
 pub use process::{AlertRenderer, ProcessAlert};
+pub use recalibrate::{Recalibration, with_probabilities};
 pub use revision::{
     Applied, MAX_PLAYBOOK_BYTES, PlaybookVersion, Preview, ProposedPlaybook, too_large,
 };

@@ -201,7 +201,7 @@ impl Service {
         self.apply_draft(tenant_id, draft, Proposer::Operator).await
     }
 
-    async fn tenant_by_id(&self, id: i64) -> ServiceResult<Tenant> {
+    pub(super) async fn tenant_by_id(&self, id: i64) -> ServiceResult<Tenant> {
         let mut conn = self.store.reader().acquire().await?;
         tenants::get(&mut conn, id)
             .await?

@@ -174,10 +174,10 @@ impl Service {
         let fiscal = schedule.fiscal_start_month;
         let range = match period {
             None => last_quarter(today, fiscal),
-            Some(PeriodSpec::All) => {
+            Some(PeriodSpec::All | PeriodSpec::ThisYear) => {
                 return Err(ServiceError::Invalid(
-                    "Accuracy is judged period by period; name one, such as `last-quarter`, \
-                     `2026-Q3` or `2026-09`."
+                    "Accuracy is judged week by week over a quarter or a month; name one, such \
+                     as `last-quarter`, `2026-Q3` or `2026-09`."
                         .to_string(),
                 ));
             }

@@ -135,6 +135,7 @@ pub fn buttons(reply: &Reply) -> Vec<CreateActionRow> {
                 Press::Log { .. } => ButtonStyle::Primary,
                 Press::Approve { .. }
                 | Press::ConfirmPlaybook { .. }
+                | Press::ProposeCalibration
                 | Press::Acknowledge { .. } => ButtonStyle::Success,
                 Press::AskApproval { .. } => ButtonStyle::Secondary,
             };

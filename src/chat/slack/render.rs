@@ -140,6 +140,7 @@ fn button(action_id: &str, label: &str, press: &Press) -> Value {
         Press::Log { .. }
         | Press::Approve { .. }
         | Press::ConfirmPlaybook { .. }
+        | Press::ProposeCalibration
         | Press::Acknowledge { .. } => b["style"] = json!("primary"),
         Press::AskApproval { .. } => {}
     }
