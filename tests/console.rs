@@ -129,7 +129,7 @@ fn the_demo_opens_a_console_on_a_populated_workspace_and_reuses_it() {
     assert!(stderr.contains("Created the demo workspace"), "{stderr}");
     let again = dealgate(&dir, &["demo"], "");
     assert!(
-        String::from_utf8_lossy(&again.stderr).contains("Reusing the demo workspace (90 deals)")
+        String::from_utf8_lossy(&again.stderr).contains("Reusing the demo workspace (150 deals)")
     );
     let reset = dealgate(&dir, &["demo", "--reset"], "");
     assert!(String::from_utf8_lossy(&reset.stderr).contains("Created the demo workspace"));

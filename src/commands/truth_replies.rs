@@ -43,7 +43,7 @@ pub fn range_lines(r: &RangeView, currency: &str) -> Vec<String> {
         ),
         None => "closing in time (no closed quarter to measure slip on yet)".to_string(),
     };
-    vec![
+    let mut lines = vec![
         format!(
             "**Likely closed won** P10 {} · P50 {} · P90 {}",
             money(r.range.p10, currency),
@@ -58,7 +58,20 @@ pub fn range_lines(r: &RangeView, currency: &str) -> Vec<String> {
             if r.open_deals == 1 { "" } else { "s" },
             money(r.won, currency)
         ),
-    ]
+    ];
+    lines.push(match r.new_business {
+        Some((periods, deals)) => format!(
+            "Business not in the pipeline yet is drawn too: the {deals} deal{} won in the last \
+             {periods} period{} that were not in its pipeline at this point of it, each counted \
+             with a chance of one in {periods}.",
+            if deals == 1 { "" } else { "s" },
+            if periods == 1 { "" } else { "s" },
+        ),
+        None => "Deals not created yet are not in it (no earlier period to learn them from), so \
+                 it runs low early in the period."
+            .to_string(),
+    });
+    lines
 }
 
 fn thousands(n: u32) -> String {

@@ -207,6 +207,26 @@ impl Service {
         Ok(true)
     }
 
+    /// Takes the day's forecast snapshot alone, as the digest of `date` would with its message:
+    /// what `dealgate demo` records for each weekday of the history it plays, so accuracy,
+    /// movement and ranges have real days to read. `false` when the day has one already.
+    pub async fn record_snapshot(&self, tenant_id: i64, date: NaiveDate) -> ServiceResult<bool> {
+        let now = self.clock.now();
+        let schedule = self.schedule(tenant_id).await?;
+        let run = self.digest_run(&schedule, now).await?;
+        let mut tx = self.store.begin().await?;
+        let taken = jobs::insert_snapshot(
+            &mut tx,
+            tenant_id,
+            date,
+            &snapshot_totals(&run.figures),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(taken.is_some())
+    }
+
     /// The coaching nudges due for `date`: for each manager, the deals of their reps worth a
     /// look, and for each rep their own when the workspace asks for it. A `(deal, reason)`
     /// nudged within the repeat window is left out, snoozed deals are skipped. `None` when the

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use chrono::{Datelike, Duration, NaiveDate, Weekday};
+use chrono::{Datelike, Duration, Months, NaiveDate, Weekday};
 
 use super::forecast::{PeriodRange, period_range};
 use super::workspace::owners_in_view;
@@ -40,6 +40,9 @@ pub struct RangeView {
     /// Already won in the period, minor units.
     pub won: i128,
     pub open_deals: usize,
+    /// Business not in the pipeline yet, from `(periods, deals)`: the deals created from this
+    /// point of each of the last `periods` periods and won within it.
+    pub new_business: Option<(u32, usize)>,
     /// The chance a deal forecast to close in the period closes in it; `None` without a closed
     /// quarter to measure it on (then every won deal is taken to close in time).
     pub in_period: Option<f64>,
@@ -399,7 +402,7 @@ pub(super) async fn closed_won_range(
     let calibrated = stage_probabilities(playbook, &t::stage_cohorts(conn, tenant_id).await?);
     let in_period = in_period_rate(conn, tenant_id, today, fiscal).await?;
     let open = t::open_in(conn, tenant_id, scope).await?;
-    let bets: Vec<OpenBet> = open
+    let mut bets: Vec<OpenBet> = open
         .iter()
         .map(|(stage, amount)| OpenBet {
             amount: i128::from(*amount),
@@ -410,16 +413,74 @@ pub(super) async fn closed_won_range(
             in_period: in_period.unwrap_or(1.0),
         })
         .collect();
+    let open_deals = bets.len();
+    let new_business = new_business(conn, tenant_id, scope, today).await?;
+    if let Some((periods, amounts)) = &new_business {
+        bets.extend(amounts.iter().map(|amount| OpenBet {
+            amount: i128::from(*amount),
+            win: 1.0 / f64::from(*periods),
+            in_period: 1.0,
+        }));
+    }
     Ok(RangeView {
         range: draw_range(won, &bets).await?,
         won,
-        open_deals: bets.len(),
+        open_deals,
+        new_business: new_business.map(|(periods, amounts)| (periods, amounts.len())),
         in_period,
         calibrated_stages: calibrated
             .iter()
             .filter(|(_, c)| c.decided >= MIN_DECIDED)
             .count(),
     })
+}
+
+/// Business not in the period's pipeline yet: the deals that, in each of the last periods of
+/// the same length the workspace was there for, were won within it without being in its
+/// pipeline at this point of it (created later, or expected to close outside it then). Each becomes a bet with chance one in the number of periods, so the draws add, on
+/// average, what such deals brought in then. `None` without such a period.
+async fn new_business(
+    conn: &mut Conn,
+    tenant_id: i64,
+    scope: &Scope<'_>,
+    today: NaiveDate,
+) -> ServiceResult<Option<(u32, Vec<i64>)>> {
+    let Some(first) = t::first_created(conn, tenant_id).await? else {
+        return Ok(None);
+    };
+    let months = (scope.until.year() - scope.from.year()) * 12 + scope.until.month() as i32
+        - scope.from.month() as i32;
+    let months = u32::try_from(months.max(1)).unwrap_or(1);
+    let offset = (today - scope.from).max(Duration::zero());
+    let mut periods = 0;
+    let mut amounts = Vec::new();
+    for back in 1..=HISTORY_QUARTERS {
+        let shift = Months::new(months * back);
+        let (Some(from), Some(until)) = (
+            scope.from.checked_sub_months(shift),
+            scope.until.checked_sub_months(shift),
+        ) else {
+            break;
+        };
+        if from < first {
+            break;
+        }
+        let past = Scope {
+            owners: scope.owners,
+            from,
+            until,
+        };
+        periods += 1;
+        // What that period's snapshot of the same day did not hold; before snapshots began,
+        // the deals created after that day.
+        let same_day = from + offset;
+        let snapshot = t::snapshots(conn, tenant_id, same_day, until).await?;
+        amounts.extend(match snapshot.first() {
+            Some(s) => t::won_outside_snapshot(conn, tenant_id, &past, s).await?,
+            None => t::won_created_from(conn, tenant_id, &past, same_day).await?,
+        });
+    }
+    Ok((periods > 0).then_some((periods, amounts)))
 }
 
 /// One less the slip rate of the last closed quarters: of the deals their first snapshots

@@ -375,7 +375,8 @@ pub struct SnapshotTotals {
 }
 
 /// Stores the day's snapshot: the totals and, in one statement, every open deal's stage, amount,
-/// close date and owner. A second snapshot for the same day is ignored.
+/// close date and owner. A second snapshot for the same day is ignored. Deals created after
+/// `now` are left out: only a clock set back (the demo playing its history) can see them.
 pub async fn insert_snapshot(
     conn: &mut Conn,
     tenant_id: i64,
@@ -409,10 +410,11 @@ pub async fn insert_snapshot(
             "INSERT INTO snapshot_deals (snapshot_id, tenant_id, deal_id, stage, amount, \
              close_date, owner_id) SELECT $1, tenant_id, id, stage, amount, close_date, owner_id \
              FROM deals \
-             WHERE tenant_id = $2 AND status = 'open'",
+             WHERE tenant_id = $2 AND status = 'open' AND created_at <= $3",
         )
         .bind(id)
         .bind(tenant_id)
+        .bind(ts(now))
         .execute(conn)
         .await?;
     }

@@ -232,6 +232,69 @@ pub async fn won_in(
         .collect()
 }
 
+/// The amount of each deal won in the scope's window that was created on or after `created`.
+pub async fn won_created_from(
+    conn: &mut Conn,
+    tenant_id: i64,
+    scope: &Scope<'_>,
+    created: NaiveDate,
+) -> Result<Vec<i64>> {
+    if scope.nobody() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT amount FROM deals WHERE tenant_id = $1 AND status = 'won' \
+         AND closed_at >= $2 AND closed_at < $3 AND created_at >= $4{}",
+        scope.owner_filter("owner_id", 5)
+    );
+    let q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .bind(date_text(scope.from))
+        .bind(date_text(scope.until))
+        .bind(date_text(created));
+    Ok(bind_owners!(q, scope.owners).fetch_all(conn).await?)
+}
+
+/// The amount of each deal won in the scope's window from the snapshot's day on that the
+/// snapshot did not hold closing in it: created later, or expected to close outside the window
+/// that day.
+pub async fn won_outside_snapshot(
+    conn: &mut Conn,
+    tenant_id: i64,
+    scope: &Scope<'_>,
+    snapshot: &SnapshotHead,
+) -> Result<Vec<i64>> {
+    if scope.nobody() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT d.amount FROM deals d WHERE d.tenant_id = $1 AND d.status = 'won' \
+         AND d.closed_at >= $5 AND d.closed_at < $3 AND NOT EXISTS (SELECT 1 FROM snapshot_deals s \
+         WHERE s.snapshot_id = $4 AND s.deal_id = d.id AND s.close_date >= $2 \
+         AND s.close_date < $3){}",
+        scope.owner_filter("d.owner_id", 6)
+    );
+    let q = sqlx::query_scalar::<_, i64>(AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .bind(date_text(scope.from))
+        .bind(date_text(scope.until))
+        .bind(snapshot.id)
+        .bind(date_text(snapshot.local_date));
+    Ok(bind_owners!(q, scope.owners).fetch_all(conn).await?)
+}
+
+/// The day the workspace's first deal was created, if it has one.
+pub async fn first_created(conn: &mut Conn, tenant_id: i64) -> Result<Option<NaiveDate>> {
+    let first: Option<String> =
+        sqlx::query_scalar("SELECT MIN(created_at) FROM deals WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(conn)
+            .await?;
+    first
+        .map(|t| parse_ts("deals", &t).map(|t| t.date_naive()))
+        .transpose()
+}
+
 /// `(stage, amount)` of each open deal closing in the scope's window: what a range draws over.
 pub async fn open_in(
     conn: &mut Conn,
