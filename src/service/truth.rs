@@ -159,8 +159,23 @@ fn in_category(playbook: &Playbook, stage: &StageId, categories: &[ForecastCateg
         .is_some_and(|s| categories.contains(&s.forecast_category))
 }
 
-fn closed_within(o: &t::SnapshotOutcome, until: NaiveDate) -> bool {
-    o.status != DealStatus::Open && o.closed_on.is_some_and(|d| d < until)
+/// The ids of the stages in `categories`, as the store filters on them.
+fn stages_in(playbook: &Playbook, categories: &[ForecastCategory]) -> Vec<String> {
+    playbook
+        .stages
+        .iter()
+        .filter(|s| categories.contains(&s.forecast_category))
+        .map(|s| s.id.to_string())
+        .collect()
+}
+
+fn add_slip(mut slip: Slip, o: &t::StageOutcome) -> Slip {
+    let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+    slip.of = slip.of.saturating_add(clamp(o.count));
+    slip.slipped = slip.slipped.saturating_add(clamp(o.slipped));
+    slip.of_amount += i128::from(o.amount);
+    slip.slipped_amount += i128::from(o.slipped_amount);
+    slip
 }
 
 impl Service {
@@ -263,17 +278,10 @@ pub(super) async fn accuracy(
             .filter(|(day, _)| *day < head.local_date)
             .map(|(_, a)| i128::from(*a))
             .sum();
-        let commits: Vec<_> = t::snapshot_outcomes(conn, head.id, &scope)
-            .await?
-            .into_iter()
-            .filter(|o| in_category(&playbook, &o.stage, &[ForecastCategory::Commit]))
-            .collect();
+        let commit_stages = stages_in(&playbook, &[ForecastCategory::Commit]);
+        let commits = t::snapshot_outcomes(conn, head.id, &scope, Some(&commit_stages)).await?;
         let committed: i128 = commits.iter().map(|o| i128::from(o.amount)).sum();
-        let converted: i128 = commits
-            .iter()
-            .filter(|o| o.status == DealStatus::Won && closed_within(o, until))
-            .map(|o| i128::from(o.amount_now))
-            .sum();
+        let converted: i128 = commits.iter().map(|o| i128::from(o.won_amount)).sum();
         weeks.push(WeekCall {
             week: *week,
             date: head.local_date,
@@ -290,25 +298,24 @@ pub(super) async fn accuracy(
     let (slip, brier) = match firsts.first() {
         Some((_, head)) => {
             let playbook = versions.get(conn, tenant_id, head.playbook_version).await?;
-            let outcomes = t::snapshot_outcomes(conn, head.id, &scope).await?;
+            let outcomes = t::snapshot_outcomes(conn, head.id, &scope, None).await?;
             let likely = [ForecastCategory::Commit, ForecastCategory::BestCase];
-            let slip = Slip::of_deals(
-                &outcomes
-                    .iter()
-                    .filter(|o| in_category(&playbook, &o.stage, &likely))
-                    .map(|o| (i128::from(o.amount), closed_within(o, until)))
-                    .collect::<Vec<_>>(),
-            );
-            let judged: Vec<(f64, bool)> = outcomes
+            let slip = outcomes
+                .iter()
+                .filter(|o| in_category(&playbook, &o.stage, &likely))
+                .fold(Slip::default(), add_slip);
+            let judged: Vec<(f64, u64, u64)> = outcomes
                 .iter()
                 .map(|o| {
                     let p = playbook
                         .stage(&o.stage)
                         .map_or(0.0, |s| f64::from(s.probability.percent()) / 100.0);
-                    (p, o.status == DealStatus::Won && closed_within(o, until))
+                    (p, o.won, o.count - o.won)
                 })
                 .collect();
-            let brier = crate::engine::truth::brier(&judged).map(|b| (b, judged.len()));
+            let deals: u64 = outcomes.iter().map(|o| o.count).sum();
+            let brier = crate::engine::truth::brier_grouped(&judged)
+                .map(|b| (b, usize::try_from(deals).unwrap_or(usize::MAX)));
             ((slip.of > 0).then_some((head.local_date, slip)), brier)
         }
         None => (None, None),
@@ -503,13 +510,10 @@ async fn in_period_rate(
             until,
         };
         if let Some(first) = t::snapshots(conn, tenant_id, from, until).await?.first() {
-            let outcomes = t::snapshot_outcomes(conn, first.id, &scope).await?;
-            let slip = Slip::of_deals(
-                &outcomes
-                    .iter()
-                    .map(|o| (i128::from(o.amount), closed_within(o, until)))
-                    .collect::<Vec<_>>(),
-            );
+            let slip = t::snapshot_outcomes(conn, first.id, &scope, None)
+                .await?
+                .iter()
+                .fold(Slip::default(), add_slip);
             total.of += slip.of;
             total.slipped += slip.slipped;
         }

@@ -141,65 +141,82 @@ pub async fn snapshot_by_stage(
         .collect()
 }
 
-/// A deal of a snapshot with what became of it.
+/// A stage of a snapshot with what became of its deals closing in the window: how many (and how
+/// much, at the snapshot's amounts) there were, were won in the window (at the amounts they were
+/// won at), and did not close in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SnapshotOutcome {
-    pub number: DealNumber,
+pub struct StageOutcome {
     pub stage: StageId,
-    /// Its amount that day.
+    pub count: u64,
     pub amount: i64,
-    pub status: DealStatus,
-    /// The day it closed, when it has.
-    pub closed_on: Option<NaiveDate>,
-    /// Its amount now, or when it closed.
-    pub amount_now: i64,
+    pub won: u64,
+    pub won_amount: i64,
+    pub slipped: u64,
+    pub slipped_amount: i64,
 }
 
 #[derive(FromRow)]
-struct OutcomeRow {
-    number: i64,
+struct StageOutcomeRow {
     stage: String,
+    n: i64,
     amount: i64,
-    status: String,
-    closed_at: Option<String>,
-    amount_now: i64,
+    won: i64,
+    won_amount: i64,
+    slipped: i64,
+    slipped_amount: i64,
 }
 
-/// A snapshot's deals closing in the scope's window, each with its status now.
+/// A snapshot's deals closing in the scope's window, by stage (only `stages` when given), each
+/// with what became of them: one row per stage, computed in SQL.
 pub async fn snapshot_outcomes(
     conn: &mut Conn,
     snapshot_id: i64,
     scope: &Scope<'_>,
-) -> Result<Vec<SnapshotOutcome>> {
-    if scope.nobody() {
+    stages: Option<&[String]>,
+) -> Result<Vec<StageOutcome>> {
+    if scope.nobody() || stages.is_some_and(<[String]>::is_empty) {
         return Ok(Vec::new());
     }
+    let stage_marks = stages.map_or_else(String::new, |list| {
+        let marks: Vec<String> = (0..list.len()).map(|i| format!("${}", 4 + i)).collect();
+        format!(" AND s.stage IN ({})", marks.join(", "))
+    });
+    let first_owner = 4 + stages.map_or(0, <[String]>::len);
+    let won = "d.status = 'won' AND d.closed_at < $3";
+    let closed = "d.status <> 'open' AND d.closed_at < $3";
+    // CAST keeps each SUM an integer on PostgreSQL.
     let sql = format!(
-        "SELECT d.number, s.stage, s.amount, d.status, d.closed_at, d.amount AS amount_now \
+        "SELECT s.stage, COUNT(*) AS n, CAST(SUM(s.amount) AS BIGINT) AS amount, \
+         CAST(SUM(CASE WHEN {won} THEN 1 ELSE 0 END) AS BIGINT) AS won, \
+         CAST(SUM(CASE WHEN {won} THEN d.amount ELSE 0 END) AS BIGINT) AS won_amount, \
+         CAST(SUM(CASE WHEN {closed} THEN 0 ELSE 1 END) AS BIGINT) AS slipped, \
+         CAST(SUM(CASE WHEN {closed} THEN 0 ELSE s.amount END) AS BIGINT) AS slipped_amount \
          FROM snapshot_deals s JOIN deals d ON d.id = s.deal_id \
-         WHERE s.snapshot_id = $1 AND s.close_date >= $2 AND s.close_date < $3{} \
-         ORDER BY d.number",
-        scope.owner_filter("s.owner_id", 4)
+         WHERE s.snapshot_id = $1 AND s.close_date >= $2 AND s.close_date < $3{stage_marks}{} \
+         GROUP BY s.stage",
+        scope.owner_filter("s.owner_id", first_owner)
     );
-    let q = sqlx::query_as::<_, OutcomeRow>(AssertSqlSafe(sql))
+    let mut q = sqlx::query_as::<_, StageOutcomeRow>(AssertSqlSafe(sql))
         .bind(snapshot_id)
         .bind(date_text(scope.from))
         .bind(date_text(scope.until));
+    for stage in stages.unwrap_or_default() {
+        q = q.bind(stage.clone());
+    }
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
     bind_owners!(q, scope.owners)
         .fetch_all(conn)
         .await?
         .into_iter()
         .map(|r| {
-            Ok(SnapshotOutcome {
-                number: number(r.number)?,
+            Ok(StageOutcome {
                 stage: stage("snapshot_deals", &r.stage)?,
+                count: count(r.n),
                 amount: r.amount,
-                status: status(&r.status)?,
-                closed_on: r
-                    .closed_at
-                    .map(|t| parse_ts("deals", &t).map(|t| t.date_naive()))
-                    .transpose()?,
-                amount_now: r.amount_now,
+                won: count(r.won),
+                won_amount: r.won_amount,
+                slipped: count(r.slipped),
+                slipped_amount: r.slipped_amount,
             })
         })
         .collect()

@@ -34,6 +34,19 @@ pub fn brier(outcomes: &[(f64, bool)]) -> Option<f64> {
     })
 }
 
+/// The Brier score over groups of deals sharing a probability: `(p, won, not won)` each. The
+/// same as `brier` over the deals one by one, without listing them.
+pub fn brier_grouped(groups: &[(f64, u64, u64)]) -> Option<f64> {
+    let n: u64 = groups.iter().map(|(_, won, lost)| won + lost).sum();
+    (n > 0).then(|| {
+        groups
+            .iter()
+            .map(|(p, won, lost)| *won as f64 * (p - 1.0).powi(2) + *lost as f64 * p.powi(2))
+            .sum::<f64>()
+            / n as f64
+    })
+}
+
 /// Of the deals forecast to close in a period, how many (and how much) did not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Slip {

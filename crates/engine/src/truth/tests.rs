@@ -145,3 +145,21 @@ fn p10_to_p90_holds_the_result_in_about_eight_periods_of_ten() {
     let share = f64::from(inside) / f64::from(periods as u32);
     assert!((0.75..=0.85).contains(&share), "{inside} of {periods}");
 }
+
+#[test]
+fn grouped_brier_is_the_brier_of_the_deals_one_by_one() {
+    let deals = [
+        (0.1, false),
+        (0.1, true),
+        (0.8, true),
+        (0.8, true),
+        (0.4, false),
+    ];
+    let grouped = [(0.1, 1, 1), (0.8, 2, 0), (0.4, 0, 1)];
+    assert!(close(
+        brier(&deals).unwrap(),
+        brier_grouped(&grouped).unwrap(),
+        1e-12
+    ));
+    assert_eq!(brier_grouped(&[]), None);
+}
