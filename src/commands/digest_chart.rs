@@ -22,7 +22,7 @@ pub const HEIGHT: u32 = 420;
 /// Reps beyond this many are summed into "others" so the bars stay readable.
 const MAX_REPS: usize = 8;
 
-fn font() -> anyhow::Result<()> {
+pub(super) fn font() -> anyhow::Result<()> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     // plotters looks fonts up by family name; without a registered one, ab_glyph has nothing
     // to draw text with.
@@ -183,7 +183,7 @@ fn truncate(label: &str) -> String {
 }
 
 /// `12k`, `1.2M`: axis labels that fit.
-fn compact(v: f64) -> String {
+pub(super) fn compact(v: f64) -> String {
     if v >= 1e6 {
         format!("{:.1}M", v / 1e6)
     } else if v >= 1e3 {
@@ -193,7 +193,7 @@ fn compact(v: f64) -> String {
     }
 }
 
-fn encode(rgb: &[u8]) -> anyhow::Result<Vec<u8>> {
+pub(super) fn encode(rgb: &[u8]) -> anyhow::Result<Vec<u8>> {
     let mut out = Vec::new();
     let mut encoder = png::Encoder::new(&mut out, WIDTH, HEIGHT);
     encoder.set_color(png::ColorType::Rgb);

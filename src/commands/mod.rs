@@ -18,6 +18,7 @@ pub mod reply;
 mod schedule_values;
 pub mod suggest;
 mod tokenize;
+pub mod truth_chart;
 pub mod truth_replies;
 pub mod user_text;
 mod values;

@@ -468,6 +468,9 @@ pub fn calibration(v: &CalibrationView) -> Reply {
         }
         reply.lines.push(line);
     }
+    if v.stages.iter().any(|(_, c)| c.decided > 0) {
+        reply.image = super::truth_replies::chart(super::truth_chart::reliability(&v.stages));
+    }
     if suggested.is_empty() {
         reply.lines.push(
             "No change suggested: every configured probability is inside its interval, or the \

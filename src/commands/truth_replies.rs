@@ -7,8 +7,18 @@ use crate::engine::truth::{accuracy as hubspot, ratio};
 use crate::service::{AccuracyView, ForecastView, MovementView, RANGE_RUNS, RangeView};
 
 use super::replies::{forecast_view, money};
+use super::reply::Image;
 use super::reply::Reply;
+use super::truth_chart;
 use super::user_text::user;
+
+/// A chart that could not be drawn is left out, and said so in the log: the reply's text
+/// carries every figure.
+pub(super) fn chart(drawn: anyhow::Result<Image>) -> Option<Image> {
+    drawn
+        .inspect_err(|e| tracing::warn!(error = %e, "chart left out"))
+        .ok()
+}
 
 /// Deals a bucket lists before it counts the rest.
 const LISTED: usize = 15;
@@ -164,6 +174,13 @@ pub fn accuracy(view: &AccuracyView) -> Reply {
             if n == 1 { "" } else { "s" }
         ));
     }
+    if view.history.iter().any(|(_, line)| !line.is_empty()) {
+        let name = format!(
+            "accuracy-{}.png",
+            view.period.from.map_or_else(String::new, |d| d.to_string())
+        );
+        reply.image = chart(truth_chart::accuracy_by_week(name, &view.history));
+    }
     match view.hit_rate {
         Some((inside, of)) => reply.lines.push(format!(
             "**Ranges** The quarter's result fell inside the P10–P90 range of {inside} of {of} \
@@ -216,6 +233,7 @@ pub fn movement(view: &MovementView, list: Option<BucketName>) -> Reply {
         bucket_line("=", "End (now)", &m.end, c),
     ];
     reply.lines.extend(rows);
+    reply.image = chart(truth_chart::waterfall(m, c));
     reply.lines.push(format!(
         "Deals closing in the period: from the snapshot of {} to now. Pushed out: the close \
          date moved past the period; pulled in: moved into it.",

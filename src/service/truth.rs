@@ -30,6 +30,8 @@ const RANGE_SEED: u64 = 0x00D3_A16A_7E15;
 /// Closed quarters whose start snapshots give the slip rate the ranges use, and whose ranges
 /// give the hit rate `/forecast accuracy` reports.
 const HISTORY_QUARTERS: u32 = 4;
+/// Periods the accuracy chart draws: the one shown and those before it.
+const CHART_PERIODS: u32 = 4;
 /// A quarter has thirteen weeks; a 92-day quarter's last day counts in week 13.
 pub const WEEKS: u32 = 13;
 
@@ -86,6 +88,9 @@ pub struct AccuracyView {
     /// Weekly calls of the closed quarters before today whose result fell inside their range:
     /// `(inside, of)`.
     pub hit_rate: Option<(u32, u32)>,
+    /// The weighted call's accuracy by week, for this period and up to three before it (oldest
+    /// first): the chart's lines, each named by its period.
+    pub history: Vec<(String, Vec<(u32, f64)>)>,
 }
 
 /// `/forecast changes`.
@@ -243,43 +248,16 @@ pub(super) async fn accuracy(
     };
     let won = t::won_in(conn, tenant_id, &scope).await?;
     let actual: i128 = won.iter().map(|(_, a)| i128::from(*a)).sum();
-    let heads = t::snapshots(
-        conn,
-        tenant_id,
-        from,
-        until.min(today.succ_opt().unwrap_or(today)),
-    )
-    .await?;
-    let mut firsts: Vec<(u32, SnapshotHead)> = Vec::new();
-    for head in heads {
-        let week = week_of(from, head.local_date);
-        if firsts.last().is_none_or(|(w, _)| *w != week) {
-            firsts.push((week, head));
-        }
-    }
+    let firsts = weekly_firsts(conn, tenant_id, from, until, today).await?;
     let whole_quarter = owners.is_none() && is_quarter(&range, fiscal);
     let mut weeks = Vec::with_capacity(firsts.len());
     for (week, head) in &firsts {
         let playbook = versions.get(conn, tenant_id, head.playbook_version).await?;
-        let rows: Vec<OpenRow> = t::snapshot_by_stage(conn, head.id, &scope)
-            .await?
-            .into_iter()
-            .map(|(stage, count, amount)| OpenRow {
-                stage,
-                owner: String::new(),
-                close_month: YearMonth::of(from),
-                count,
-                amount,
-            })
-            .collect();
-        let f = forecast(&playbook, &rows, &[], fiscal);
-        let won_before: i128 = won
-            .iter()
-            .filter(|(day, _)| *day < head.local_date)
-            .map(|(_, a)| i128::from(*a))
-            .sum();
+        let f = snapshot_forecast(conn, &playbook, head, &scope, fiscal).await?;
+        let won_before = won_before(&won, head.local_date);
         let commit_stages = stages_in(&playbook, &[ForecastCategory::Commit]);
-        let commits = t::snapshot_outcomes(conn, head.id, &scope, Some(&commit_stages)).await?;
+        let commits =
+            t::snapshot_outcomes(conn, tenant_id, head.id, &scope, Some(&commit_stages)).await?;
         let committed: i128 = commits.iter().map(|o| i128::from(o.amount)).sum();
         let converted: i128 = commits.iter().map(|o| i128::from(o.won_amount)).sum();
         weeks.push(WeekCall {
@@ -298,7 +276,7 @@ pub(super) async fn accuracy(
     let (slip, brier) = match firsts.first() {
         Some((_, head)) => {
             let playbook = versions.get(conn, tenant_id, head.playbook_version).await?;
-            let outcomes = t::snapshot_outcomes(conn, head.id, &scope, None).await?;
+            let outcomes = t::snapshot_outcomes(conn, tenant_id, head.id, &scope, None).await?;
             let likely = [ForecastCategory::Commit, ForecastCategory::BestCase];
             let slip = outcomes
                 .iter()
@@ -325,6 +303,35 @@ pub(super) async fn accuracy(
     } else {
         None
     };
+    // The chart's lines: the weighted call's accuracy week by week, this period and the ones of
+    // the same length before it.
+    let mut history = Vec::new();
+    let months = months_in(from, until);
+    for back in (1..CHART_PERIODS).rev() {
+        let shift = Months::new(months * back);
+        let (Some(past_from), Some(past_until)) = (
+            from.checked_sub_months(shift),
+            until.checked_sub_months(shift),
+        ) else {
+            continue;
+        };
+        let past = Scope {
+            owners,
+            from: past_from,
+            until: past_until,
+        };
+        let line = weighted_accuracy(conn, versions, tenant_id, &past, today, fiscal).await?;
+        if !line.is_empty() {
+            history.push((short_label(past_from, past_until, fiscal), line));
+        }
+    }
+    history.push((
+        short_label(from, until, fiscal),
+        weeks
+            .iter()
+            .filter_map(|w| Some((w.week, crate::engine::truth::accuracy(actual, w.weighted)?)))
+            .collect(),
+    ));
     Ok(AccuracyView {
         period: range,
         scope: String::new(),
@@ -336,6 +343,7 @@ pub(super) async fn accuracy(
         slip,
         brier,
         hit_rate,
+        history,
     })
 }
 
@@ -455,9 +463,7 @@ async fn new_business(
     let Some(first) = t::first_created(conn, tenant_id).await? else {
         return Ok(None);
     };
-    let months = (scope.until.year() - scope.from.year()) * 12 + scope.until.month() as i32
-        - scope.from.month() as i32;
-    let months = u32::try_from(months.max(1)).unwrap_or(1);
+    let months = months_in(scope.from, scope.until);
     let offset = (today - scope.from).max(Duration::zero());
     let mut periods = 0;
     let mut amounts = Vec::new();
@@ -510,7 +516,7 @@ async fn in_period_rate(
             until,
         };
         if let Some(first) = t::snapshots(conn, tenant_id, from, until).await?.first() {
-            let slip = t::snapshot_outcomes(conn, first.id, &scope, None)
+            let slip = t::snapshot_outcomes(conn, tenant_id, first.id, &scope, None)
                 .await?
                 .iter()
                 .fold(Slip::default(), add_slip);
@@ -697,4 +703,102 @@ async fn draw_range(won: i128, open: &[OpenBet]) -> ServiceResult<Range> {
         totals.extend(draw.await.map_err(|e| anyhow::anyhow!("range draw: {e}"))?);
     }
     Ok(percentiles(won, totals))
+}
+
+/// The first snapshot of each week of `[from, until)` taken by `today`, with its week.
+async fn weekly_firsts(
+    conn: &mut Conn,
+    tenant_id: i64,
+    from: NaiveDate,
+    until: NaiveDate,
+    today: NaiveDate,
+) -> ServiceResult<Vec<(u32, SnapshotHead)>> {
+    let heads = t::snapshots(
+        conn,
+        tenant_id,
+        from,
+        until.min(today.succ_opt().unwrap_or(today)),
+    )
+    .await?;
+    let mut firsts: Vec<(u32, SnapshotHead)> = Vec::new();
+    for head in heads {
+        let week = week_of(from, head.local_date);
+        if firsts.last().is_none_or(|(w, _)| *w != week) {
+            firsts.push((week, head));
+        }
+    }
+    Ok(firsts)
+}
+
+/// What a snapshot's open deals closing in the scope's window add up to, by the single
+/// definitions of `engine::forecast`, with the playbook version the snapshot recorded.
+async fn snapshot_forecast(
+    conn: &mut Conn,
+    playbook: &Playbook,
+    head: &SnapshotHead,
+    scope: &Scope<'_>,
+    fiscal: u32,
+) -> ServiceResult<crate::engine::forecast::Forecast> {
+    let rows: Vec<OpenRow> = t::snapshot_by_stage(conn, head.id, scope)
+        .await?
+        .into_iter()
+        .map(|(stage, count, amount)| OpenRow {
+            stage,
+            owner: String::new(),
+            close_month: YearMonth::of(scope.from),
+            count,
+            amount,
+        })
+        .collect();
+    Ok(forecast(playbook, &rows, &[], fiscal))
+}
+
+/// Won before `day`, of the deals won in the period.
+fn won_before(won: &[(NaiveDate, i64)], day: NaiveDate) -> i128 {
+    won.iter()
+        .filter(|(closed, _)| *closed < day)
+        .map(|(_, a)| i128::from(*a))
+        .sum()
+}
+
+/// The weighted call's accuracy week by week for a period; empty when nothing was won in it or
+/// no snapshot was taken.
+async fn weighted_accuracy(
+    conn: &mut Conn,
+    versions: &mut Versions,
+    tenant_id: i64,
+    scope: &Scope<'_>,
+    today: NaiveDate,
+    fiscal: u32,
+) -> ServiceResult<Vec<(u32, f64)>> {
+    let won = t::won_in(conn, tenant_id, scope).await?;
+    let actual: i128 = won.iter().map(|(_, a)| i128::from(*a)).sum();
+    if actual <= 0 {
+        return Ok(Vec::new());
+    }
+    let mut line = Vec::new();
+    for (week, head) in weekly_firsts(conn, tenant_id, scope.from, scope.until, today).await? {
+        let playbook = versions.get(conn, tenant_id, head.playbook_version).await?;
+        let f = snapshot_forecast(conn, &playbook, &head, scope, fiscal).await?;
+        let call = won_before(&won, head.local_date) + f.weighted();
+        if let Some(a) = crate::engine::truth::accuracy(actual, call) {
+            line.push((week, a));
+        }
+    }
+    Ok(line)
+}
+
+/// Whole months from `from` to `until` (at least one).
+fn months_in(from: NaiveDate, until: NaiveDate) -> u32 {
+    let months = (until.year() - from.year()) * 12 + until.month() as i32 - from.month() as i32;
+    u32::try_from(months.max(1)).unwrap_or(1)
+}
+
+/// `2026 Q3` or `2026-09`: a period as the chart's legend names it.
+fn short_label(from: NaiveDate, until: NaiveDate, fiscal: u32) -> String {
+    if months_in(from, until) == 3 {
+        crate::engine::forecast::Quarter::of(YearMonth::of(from), fiscal).to_string()
+    } else {
+        from.format("%Y-%m").to_string()
+    }
 }

@@ -415,6 +415,15 @@ pub async fn insert_snapshot(
         .bind(id)
         .bind(tenant_id)
         .bind(ts(now))
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query(
+            "INSERT INTO snapshot_groups (snapshot_id, tenant_id, stage, owner_id, close_month, \
+             deals, amount) SELECT snapshot_id, tenant_id, stage, owner_id, substr(close_date, 1, 7), \
+             COUNT(*), CAST(SUM(amount) AS BIGINT) FROM snapshot_deals WHERE snapshot_id = $1 \
+             GROUP BY snapshot_id, tenant_id, stage, owner_id, substr(close_date, 1, 7)",
+        )
+        .bind(id)
         .execute(conn)
         .await?;
     }

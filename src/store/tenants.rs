@@ -129,6 +129,7 @@ pub async fn delete(conn: &mut Conn, tenant_id: i64) -> Result<()> {
         "outbox",
         "job_claims",
         "snapshot_deals",
+        "snapshot_groups",
         "forecast_snapshots",
         "nudges_sent",
         "snoozes",

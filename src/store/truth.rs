@@ -109,7 +109,13 @@ struct StageSumRow {
     amount: i64,
 }
 
-/// A snapshot's deals closing in the scope's window, by stage: `(stage, count, amount)`.
+/// `YYYY-MM` of a period bound: periods start on the first of a month.
+fn month_text(date: NaiveDate) -> String {
+    date.format("%Y-%m").to_string()
+}
+
+/// A snapshot's deals closing in the scope's window, by stage: `(stage, count, amount)`, from
+/// the groups written with the snapshot.
 pub async fn snapshot_by_stage(
     conn: &mut Conn,
     snapshot_id: i64,
@@ -119,21 +125,22 @@ pub async fn snapshot_by_stage(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT stage, COUNT(*) AS n, CAST(SUM(amount) AS BIGINT) AS amount FROM snapshot_deals \
-         WHERE snapshot_id = $1 AND close_date >= $2 AND close_date < $3{} GROUP BY stage",
+        "SELECT stage, CAST(SUM(deals) AS BIGINT) AS n, CAST(SUM(amount) AS BIGINT) AS amount \
+         FROM snapshot_groups WHERE snapshot_id = $1 AND close_month >= $2 AND close_month < $3{} \
+         GROUP BY stage",
         scope.owner_filter("owner_id", 4)
     );
     let q = sqlx::query_as::<_, StageSumRow>(AssertSqlSafe(sql))
         .bind(snapshot_id)
-        .bind(date_text(scope.from))
-        .bind(date_text(scope.until));
+        .bind(month_text(scope.from))
+        .bind(month_text(scope.until));
     bind_owners!(q, scope.owners)
         .fetch_all(conn)
         .await?
         .into_iter()
         .map(|r| {
             Ok((
-                stage("snapshot_deals", &r.stage)?,
+                stage("snapshot_groups", &r.stage)?,
                 u64::try_from(r.n).unwrap_or(0),
                 r.amount,
             ))
@@ -156,20 +163,21 @@ pub struct StageOutcome {
 }
 
 #[derive(FromRow)]
-struct StageOutcomeRow {
+struct ClosedRow {
     stage: String,
-    n: i64,
-    amount: i64,
+    closed: i64,
+    closed_amount: i64,
     won: i64,
     won_amount: i64,
-    slipped: i64,
-    slipped_amount: i64,
 }
 
 /// A snapshot's deals closing in the scope's window, by stage (only `stages` when given), each
-/// with what became of them: one row per stage, computed in SQL.
+/// with what became of them. The counts come from the snapshot's groups; what became of them
+/// from the deals closed in the window, each looked up in the snapshot, so no snapshot is read
+/// deal by deal.
 pub async fn snapshot_outcomes(
     conn: &mut Conn,
+    tenant_id: i64,
     snapshot_id: i64,
     scope: &Scope<'_>,
     stages: Option<&[String]>,
@@ -177,49 +185,48 @@ pub async fn snapshot_outcomes(
     if scope.nobody() || stages.is_some_and(<[String]>::is_empty) {
         return Ok(Vec::new());
     }
-    let stage_marks = stages.map_or_else(String::new, |list| {
-        let marks: Vec<String> = (0..list.len()).map(|i| format!("${}", 4 + i)).collect();
-        format!(" AND s.stage IN ({})", marks.join(", "))
-    });
-    let first_owner = 4 + stages.map_or(0, <[String]>::len);
-    let won = "d.status = 'won' AND d.closed_at < $3";
-    let closed = "d.status <> 'open' AND d.closed_at < $3";
+    let wanted = |s: &StageId| stages.is_none_or(|list| list.iter().any(|w| w == s.as_str()));
+    let totals: Vec<(StageId, u64, i64)> = snapshot_by_stage(conn, snapshot_id, scope)
+        .await?
+        .into_iter()
+        .filter(|(s, _, _)| wanted(s))
+        .collect();
+    let won = "d.status = 'won'";
     // CAST keeps each SUM an integer on PostgreSQL.
     let sql = format!(
-        "SELECT s.stage, COUNT(*) AS n, CAST(SUM(s.amount) AS BIGINT) AS amount, \
+        "SELECT s.stage, COUNT(*) AS closed, CAST(SUM(s.amount) AS BIGINT) AS closed_amount, \
          CAST(SUM(CASE WHEN {won} THEN 1 ELSE 0 END) AS BIGINT) AS won, \
-         CAST(SUM(CASE WHEN {won} THEN d.amount ELSE 0 END) AS BIGINT) AS won_amount, \
-         CAST(SUM(CASE WHEN {closed} THEN 0 ELSE 1 END) AS BIGINT) AS slipped, \
-         CAST(SUM(CASE WHEN {closed} THEN 0 ELSE s.amount END) AS BIGINT) AS slipped_amount \
-         FROM snapshot_deals s JOIN deals d ON d.id = s.deal_id \
-         WHERE s.snapshot_id = $1 AND s.close_date >= $2 AND s.close_date < $3{stage_marks}{} \
-         GROUP BY s.stage",
-        scope.owner_filter("s.owner_id", first_owner)
+         CAST(SUM(CASE WHEN {won} THEN d.amount ELSE 0 END) AS BIGINT) AS won_amount \
+         FROM deals d JOIN snapshot_deals s ON s.snapshot_id = $2 AND s.deal_id = d.id \
+         WHERE d.tenant_id = $1 AND d.status <> 'open' AND d.closed_at >= $3 AND d.closed_at < $4 \
+         AND s.close_date >= $3 AND s.close_date < $4{} GROUP BY s.stage",
+        scope.owner_filter("s.owner_id", 5)
     );
-    let mut q = sqlx::query_as::<_, StageOutcomeRow>(AssertSqlSafe(sql))
+    let q = sqlx::query_as::<_, ClosedRow>(AssertSqlSafe(sql))
+        .bind(tenant_id)
         .bind(snapshot_id)
         .bind(date_text(scope.from))
         .bind(date_text(scope.until));
-    for stage in stages.unwrap_or_default() {
-        q = q.bind(stage.clone());
-    }
+    let closed = bind_owners!(q, scope.owners).fetch_all(conn).await?;
     let count = |n: i64| u64::try_from(n).unwrap_or(0);
-    bind_owners!(q, scope.owners)
-        .fetch_all(conn)
-        .await?
+    Ok(totals
         .into_iter()
-        .map(|r| {
-            Ok(StageOutcome {
-                stage: stage("snapshot_deals", &r.stage)?,
-                count: count(r.n),
-                amount: r.amount,
-                won: count(r.won),
-                won_amount: r.won_amount,
-                slipped: count(r.slipped),
-                slipped_amount: r.slipped_amount,
-            })
+        .map(|(stage, n, amount)| {
+            let c = closed.iter().find(|c| c.stage == stage.as_str());
+            let (closed_n, closed_amount, won, won_amount) = c.map_or((0, 0, 0, 0), |c| {
+                (count(c.closed), c.closed_amount, count(c.won), c.won_amount)
+            });
+            StageOutcome {
+                stage,
+                count: n,
+                amount,
+                won,
+                won_amount,
+                slipped: n.saturating_sub(closed_n),
+                slipped_amount: amount - closed_amount,
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// `(day it closed, amount)` of each deal won in the scope's window (by the day it closed, as
