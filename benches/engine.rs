@@ -217,5 +217,24 @@ fn gate_checks(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, gate_checks);
+/// The range's Monte Carlo alone: 10,000 runs over 100,000 open deals, on one thread (the
+/// service splits the runs over the cores).
+fn range_draws(c: &mut Criterion) {
+    use dealgate::engine::truth::{OpenBet, ranges};
+    let bets: Vec<OpenBet> = (0..100_000_i64)
+        .map(|i| OpenBet {
+            amount: i128::from(i * 7919 % 500_000) * 100,
+            win: [0.1, 0.2, 0.4, 0.6, 0.8, 0.9][(i % 6) as usize],
+            in_period: 0.85,
+        })
+        .collect();
+    let mut group = c.benchmark_group("range");
+    group.sample_size(10);
+    group.bench_function("10,000 runs over 100,000 open deals, one thread", |b| {
+        b.iter(|| ranges(0, black_box(&bets), 10_000, 1))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, gate_checks, range_draws);
 criterion_main!(benches);

@@ -261,29 +261,95 @@ pub fn ranges(won: i128, open: &[OpenBet], runs: u32, seed: u64) -> Range {
     percentiles(won, Bets::new(open).draw(seed, 0..runs.max(1)))
 }
 
-/// The open deals of a range, each as the 32-bit threshold of its chance and its amount, so one
-/// 64-bit draw decides two deals.
+/// The open deals of a range, four at a time: one 64-bit draw decides a quad, each deal's
+/// chance a 15-bit threshold (exact to 1/32,768) in a lane of its own. The lanes are compared at
+/// once (SWAR) and the four outcomes pick one of the quad's sixteen precomputed sums.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Bets(Vec<(u64, i128)>);
+pub struct Bets {
+    /// Per quad, lane `k` holds `0x7FFF + threshold_k`: subtracting four 15-bit draws leaves
+    /// lane `k`'s top bit set exactly when draw `k` is below threshold `k`, and never borrows
+    /// from the next lane.
+    lanes: Vec<u64>,
+    /// Per quad, the sum of each subset of its four amounts, indexed by the hit bits.
+    sums: Vec<[i64; 16]>,
+}
+
+const LANE_DRAWS: u64 = 0x7FFF_7FFF_7FFF_7FFF;
+const LANE_TOPS: u64 = 0x8000_8000_8000_8000;
+/// Gathers the four lane tops (shifted to bits 0, 16, 32 and 48) into bits 45–48.
+const GATHER: u64 = 1 | 1 << 15 | 1 << 30 | 1 << 45;
 
 impl Bets {
     pub fn new(open: &[OpenBet]) -> Self {
-        Self(
-            open.iter()
-                .map(|d| {
-                    let p = (d.win * d.in_period).clamp(0.0, 1.0);
-                    ((p * 4_294_967_296.0) as u64, d.amount)
-                })
-                .collect(),
-        )
+        let mut lanes = Vec::with_capacity(open.len().div_ceil(4));
+        let mut sums = Vec::with_capacity(open.len().div_ceil(4));
+        for quad in open.chunks(4) {
+            let mut lane = 0_u64;
+            let mut amounts = [0_i64; 4];
+            for (k, d) in quad.iter().enumerate() {
+                let threshold = ((d.win * d.in_period).clamp(0.0, 1.0) * 32_768.0).round() as u64;
+                lane |= (0x7FFF + threshold) << (16 * k);
+                // An amount is an `i64` in the store; a run's sum of them is an `i128`.
+                amounts[k] = i64::try_from(d.amount).unwrap_or(i64::MAX);
+            }
+            // Lanes past the last deal stay 0x7FFF minus a draw: never a hit.
+            for k in quad.len()..4 {
+                lane |= 0x7FFF << (16 * k);
+            }
+            let mut table = [0_i64; 16];
+            for (hits, sum) in table.iter_mut().enumerate() {
+                *sum = (0..4)
+                    .filter(|k| hits >> k & 1 == 1)
+                    .fold(0_i64, |s, k| s.saturating_add(amounts[k]));
+            }
+            lanes.push(lane);
+            sums.push(table);
+        }
+        Self { lanes, sums }
     }
 
     /// The totals of the runs numbered `runs` (without what is already won). Run `r` draws
     /// from its own stream, `seed` mixed with `r`, so any split of the runs gives the same
-    /// totals.
+    /// totals. The quads are walked in blocks that stay in the cache while every run draws
+    /// over them, each run carrying its stream from block to block: the same draws as one run
+    /// after another, without reading the whole pipeline from memory once per run.
     pub fn draw(&self, seed: u64, runs: std::ops::Range<u32>) -> Vec<i128> {
-        runs.map(|run| one_run(&self.0, SplitMix(seed ^ SplitMix(u64::from(run)).next())))
-            .collect()
+        let mut streams: Vec<WyRand> = runs
+            .map(|run| WyRand(seed ^ SplitMix(u64::from(run)).next()))
+            .collect();
+        let mut totals = vec![0_i128; streams.len()];
+        for (lanes, sums) in self.lanes.chunks(BLOCK).zip(self.sums.chunks(BLOCK)) {
+            for (rng, total) in streams.iter_mut().zip(totals.iter_mut()) {
+                *total += block_sum(lanes, sums, rng);
+            }
+        }
+        totals
+    }
+}
+
+/// Quads per block: 1,024 quads are 136 KB of lanes and sums, which stay in the cache.
+const BLOCK: usize = 1024;
+
+/// One run's draw over one block of quads: the sum of the deals that came in.
+fn block_sum(lanes: &[u64], sums: &[[i64; 16]], rng: &mut WyRand) -> i128 {
+    let mut sum: i128 = 0;
+    for (lane, table) in lanes.iter().zip(sums) {
+        let hits = (lane - (rng.next() & LANE_DRAWS)) & LANE_TOPS;
+        let index = ((hits >> 15).wrapping_mul(GATHER) >> 45) & 0xF;
+        sum += i128::from(table[index as usize]);
+    }
+    sum
+}
+
+/// wyrand: one 64×64→128-bit multiply per draw, and passes the usual statistical batteries;
+/// SplitMix seeds it per run.
+struct WyRand(u64);
+
+impl WyRand {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0xa076_1d64_78bd_642f);
+        let t = u128::from(self.0) * u128::from(self.0 ^ 0xe703_7ed1_a0b4_28db);
+        ((t >> 64) as u64) ^ (t as u64)
     }
 }
 
@@ -299,23 +365,6 @@ pub fn percentiles(won: i128, mut totals: Vec<i128>) -> Range {
         p50: at(0.50),
         p90: at(0.90),
     }
-}
-
-/// One draw of the period: the sum of the deals that came in.
-fn one_run(bets: &[(u64, i128)], mut rng: SplitMix) -> i128 {
-    let mut total = 0;
-    for pair in bets.chunks(2) {
-        let word = rng.next();
-        if (word & 0xFFFF_FFFF) < pair[0].0 {
-            total += pair[0].1;
-        }
-        if let Some(second) = pair.get(1)
-            && (word >> 32) < second.0
-        {
-            total += second.1;
-        }
-    }
-    total
 }
 
 /// SplitMix64: a small, well-mixed generator, so a range is the same on every machine.

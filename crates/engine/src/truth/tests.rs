@@ -163,3 +163,36 @@ fn grouped_brier_is_the_brier_of_the_deals_one_by_one() {
     ));
     assert_eq!(brier_grouped(&[]), None);
 }
+
+/// The four-lane comparison picks the same deals as comparing each deal's draw on its own,
+/// certain and impossible chances included, and a split of the runs changes nothing.
+#[test]
+fn the_lanes_decide_each_deal_as_one_comparison_would() {
+    let chances = [0.0, 1.0, 0.5, 0.999, 0.001, 0.3, 0.7];
+    let open: Vec<OpenBet> = (0..27)
+        .map(|i| OpenBet {
+            amount: 1_000 + i128::from(i) * 37,
+            win: chances[i as usize % chances.len()],
+            in_period: 1.0,
+        })
+        .collect();
+    let bets = Bets::new(&open);
+    let drawn = bets.draw(99, 0..50);
+    for (run, total) in drawn.iter().enumerate() {
+        let mut rng = WyRand(99 ^ SplitMix(run as u64).next());
+        let mut expected = 0;
+        for quad in open.chunks(4) {
+            let word = rng.next();
+            for (k, d) in quad.iter().enumerate() {
+                let threshold = (d.win * 32_768.0).round() as u64;
+                if (word >> (16 * k)) & 0x7FFF < threshold {
+                    expected += d.amount;
+                }
+            }
+        }
+        assert_eq!(*total, expected, "run {run}");
+    }
+    let mut split = bets.draw(99, 0..20);
+    split.extend(bets.draw(99, 20..50));
+    assert_eq!(split, drawn);
+}
