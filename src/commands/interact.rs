@@ -112,6 +112,8 @@ impl Deferred {
             Command::Coach { .. } => "Working out the coaching figures…",
             Command::PlaybookEvidence { .. } => "Working out what has worked…",
             Command::PlaybookCalibrate { .. } => "Working out the stages' probabilities…",
+            Command::ForecastAccuracy { .. } => "Working out how the forecast fared…",
+            Command::ForecastChanges { .. } => "Working out how the pipeline moved…",
             _ => "Working out the forecast…",
         };
         Reply::new(what).ephemeral()
