@@ -42,14 +42,13 @@ pub use moves::Moved;
 pub use outbox::{MessageStatus, NewMessage, QueuedMessage, Target};
 pub use people::ApprovalRequest;
 pub use process::{AlertRenderer, ProcessAlert};
-pub use recalibrate::{Recalibration, with_probabilities};
 pub use revision::{
     Applied, MAX_PLAYBOOK_BYTES, PlaybookVersion, Preview, ProposedPlaybook, too_large,
 };
 pub use schedule::{DEFAULT_DIGEST_TIME, DEFAULT_TIMEZONE, MAX_SNOOZE_DAYS, Snoozed};
 pub use scheduled::{AckReminder, DigestRun, Job, NudgeItem, NudgePlan, PlannedNudge, Workspace};
 pub use suggest::{Choice, StageDirection};
-pub use truth::{AccuracyView, MovementView, RANGE_RUNS, RangeView, WEEKS, WeekCall, week_of};
+pub use truth::{AccuracyView, MovementView, RANGE_RUNS, RangeView, WeekCall};
 pub use workspace::{Caller, Platform, PlaybookSource, Session, TeamMember};
 
 use crate::clock::Clock;

@@ -12,7 +12,7 @@ use super::{Preview, Service, ServiceError, ServiceResult, Session};
 
 /// A stage's probability as the calibration suggests it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Recalibration {
+struct Recalibration {
     pub stage: StageId,
     pub name: String,
     pub from: u8,
@@ -84,7 +84,7 @@ impl Service {
 }
 
 /// The playbook text with each named stage's `probability` set, everything else as written.
-pub fn with_probabilities(text: &str, changes: &[Recalibration]) -> ServiceResult<String> {
+fn with_probabilities(text: &str, changes: &[Recalibration]) -> ServiceResult<String> {
     let mut doc: toml_edit::DocumentMut = text.parse().map_err(|e| {
         ServiceError::Playbook(format!("the playbook in force does not parse: {e}"))
     })?;

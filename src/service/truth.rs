@@ -33,7 +33,7 @@ const HISTORY_QUARTERS: u32 = 4;
 /// Periods the accuracy chart draws: the one shown and those before it.
 const CHART_PERIODS: u32 = 4;
 /// A quarter has thirteen weeks; a 92-day quarter's last day counts in week 13.
-pub const WEEKS: u32 = 13;
+const WEEKS: u32 = 13;
 
 /// The range of a period's closed-won amount, and what it was drawn from.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,7 +105,7 @@ pub struct MovementView {
 }
 
 /// The week of the period a day falls in, 1..=13.
-pub fn week_of(period_start: NaiveDate, day: NaiveDate) -> u32 {
+fn week_of(period_start: NaiveDate, day: NaiveDate) -> u32 {
     let days = (day - period_start).num_days().max(0);
     (u32::try_from(days / 7).unwrap_or(u32::MAX) + 1).min(WEEKS)
 }
@@ -505,25 +505,16 @@ async fn in_period_rate(
     fiscal: u32,
 ) -> ServiceResult<Option<f64>> {
     let mut total = Slip::default();
-    let mut quarter = last_quarter(today, fiscal);
-    for _ in 0..HISTORY_QUARTERS {
-        let (Some(from), Some(until)) = (quarter.from, quarter.until) else {
-            break;
-        };
-        let scope = Scope {
-            owners: None,
-            from,
-            until,
-        };
-        if let Some(first) = t::snapshots(conn, tenant_id, from, until).await?.first() {
-            let slip = t::snapshot_outcomes(conn, tenant_id, first.id, &scope, None)
+    for scope in closed_quarters(today, fiscal) {
+        if let Some(first) = t::snapshots(conn, tenant_id, scope.from, scope.until)
+            .await?
+            .first()
+        {
+            total = t::snapshot_outcomes(conn, tenant_id, first.id, &scope, None)
                 .await?
                 .iter()
-                .fold(Slip::default(), add_slip);
-            total.of += slip.of;
-            total.slipped += slip.slipped;
+                .fold(total, add_slip);
         }
-        quarter = last_quarter(from, fiscal);
     }
     Ok(total.rate().map(|r| 1.0 - r))
 }
@@ -531,8 +522,8 @@ async fn in_period_rate(
 /// Whether a period is exactly a fiscal quarter (the ranges snapshots record are quarters').
 fn is_quarter(range: &PeriodRange, fiscal: u32) -> bool {
     range.from.is_some_and(|from| {
-        period_range(PeriodSpec::ThisQuarter, from, fiscal).until == range.until
-            && period_range(PeriodSpec::ThisQuarter, from, fiscal).from == range.from
+        let quarter = period_range(PeriodSpec::ThisQuarter, from, fiscal);
+        (quarter.from, quarter.until) == (range.from, range.until)
     })
 }
 
@@ -566,39 +557,41 @@ async fn range_hits(
     fiscal: u32,
 ) -> ServiceResult<Option<(u32, u32)>> {
     let (mut inside, mut of) = (0, 0);
+    for scope in closed_quarters(today, fiscal) {
+        let firsts = weekly_firsts(conn, tenant_id, scope.from, scope.until, today).await?;
+        if firsts.iter().all(|(_, h)| h.range.is_none()) {
+            continue;
+        }
+        let actual: i128 = t::won_in(conn, tenant_id, &scope)
+            .await?
+            .iter()
+            .map(|(_, a)| i128::from(*a))
+            .sum();
+        for (p10, _, p90) in firsts.iter().filter_map(|(_, h)| h.range) {
+            of += 1;
+            inside += u32::from((i128::from(p10)..=i128::from(p90)).contains(&actual));
+        }
+    }
+    Ok((of > 0).then_some((inside, of)))
+}
+
+/// The workspace-wide scopes of the last closed quarters, newest first: where slip is measured
+/// and ranges are judged.
+fn closed_quarters(today: NaiveDate, fiscal: u32) -> Vec<Scope<'static>> {
+    let mut quarters = Vec::new();
     let mut quarter = last_quarter(today, fiscal);
     for _ in 0..HISTORY_QUARTERS {
         let (Some(from), Some(until)) = (quarter.from, quarter.until) else {
             break;
         };
-        let scope = Scope {
+        quarters.push(Scope {
             owners: None,
             from,
             until,
-        };
-        let heads = t::snapshots(conn, tenant_id, from, until).await?;
-        if heads.iter().any(|h| h.range.is_some()) {
-            let actual: i128 = t::won_in(conn, tenant_id, &scope)
-                .await?
-                .iter()
-                .map(|(_, a)| i128::from(*a))
-                .sum();
-            let mut seen = 0;
-            for head in &heads {
-                let week = week_of(from, head.local_date);
-                if week == seen {
-                    continue;
-                }
-                seen = week;
-                if let Some((p10, _, p90)) = head.range {
-                    of += 1;
-                    inside += u32::from((i128::from(p10)..=i128::from(p90)).contains(&actual));
-                }
-            }
-        }
+        });
         quarter = last_quarter(from, fiscal);
     }
-    Ok((of > 0).then_some((inside, of)))
+    quarters
 }
 
 /// How the scope's pipeline moved from the `start` snapshot to now.
