@@ -190,6 +190,7 @@ async fn each_weeks_call_slip_conversion_brier_and_range_hits_match_the_hand_fig
         ann.hit_rate, None,
         "ranges are recorded for the whole workspace"
     );
+    assert!(!ann.workspace_wide && view.workspace_wide);
     insta::assert_snapshot!(
         "accuracy_reply",
         dealgate::chat::console::render(&truth_replies::accuracy(&view))

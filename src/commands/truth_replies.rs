@@ -187,6 +187,11 @@ pub fn accuracy(view: &AccuracyView) -> Reply {
              weekly calls over the last closed quarters ({}; a sound range holds about 80%).",
             percent(f64::from(inside) / f64::from(of))
         )),
+        None if !view.workspace_wide => reply.lines.push(
+            "**Ranges** are recorded for the whole workspace, so how often they held is in the \
+             accuracy of everyone's deals (an admin's `/forecast accuracy`)."
+                .to_string(),
+        ),
         None => reply.lines.push(
             "**Ranges** No closed quarter has recorded ranges yet; each daily snapshot records \
              one, and the hit rate appears once a quarter has closed."

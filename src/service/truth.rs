@@ -88,6 +88,8 @@ pub struct AccuracyView {
     /// Weekly calls of the closed quarters before today whose result fell inside their range:
     /// `(inside, of)`.
     pub hit_rate: Option<(u32, u32)>,
+    /// Whether the figures are the whole workspace's: ranges are recorded for it alone.
+    pub workspace_wide: bool,
     /// The weighted call's accuracy by week, for this period and up to three before it (oldest
     /// first): the chart's lines, each named by its period.
     pub history: Vec<(String, Vec<(u32, f64)>)>,
@@ -343,6 +345,7 @@ pub(super) async fn accuracy(
         slip,
         brier,
         hit_rate,
+        workspace_wide: owners.is_none(),
         history,
     })
 }
