@@ -206,6 +206,17 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
              d.close_date, d.owner_id FROM forecast_snapshots s JOIN deals d \
              ON d.tenant_id = s.tenant_id AND d.status = 'open' WHERE s.local_date = '2026-02-27'",
         ]),
+        // SQLite only: the snapshot rows kept in key order still take the next day's snapshot.
+        20261204000015 => Some(&[
+            "INSERT INTO forecast_snapshots (tenant_id, local_date, taken_at, open_count, \
+             open_amount, weighted, commit_amount, best_case, won_amount, playbook_version) \
+             SELECT id, '2026-02-28', '2026-02-28T08:00:00.000000Z', 1, 500000, 100000, 0, 0, 0, 1 \
+             FROM tenants WHERE external_id = 'sample'",
+            "INSERT INTO snapshot_deals (snapshot_id, tenant_id, deal_id, stage, amount, \
+             close_date, owner_id) SELECT s.id, s.tenant_id, d.id, d.stage, d.amount, \
+             d.close_date, d.owner_id FROM forecast_snapshots s JOIN deals d \
+             ON d.tenant_id = s.tenant_id AND d.status = 'open' WHERE s.local_date = '2026-02-28'",
+        ]),
         _ => None,
     }
 }
@@ -284,6 +295,13 @@ async fn run(backend: TestBackend) {
             (r.nonce, r.progress)
         })
         .collect();
+    let tenant = dealgate::store::tenants::find(&mut conn, "console", "sample")
+        .await
+        .unwrap()
+        .expect("the sample workspace");
+    let (snapshots, rows) = jobs::snapshot_counts(&mut conn, tenant.id).await.unwrap();
+    assert!(snapshots >= 1, "on {backend:?}");
+    assert_eq!(rows, snapshots, "each snapshot keeps its one open deal, on {backend:?}");
     drop(conn);
     assert_eq!(
         kept,

@@ -252,14 +252,26 @@ pub(super) async fn accuracy(
     let actual: i128 = won.iter().map(|(_, a)| i128::from(*a)).sum();
     let firsts = weekly_firsts(conn, tenant_id, from, until, today).await?;
     let whole_quarter = owners.is_none() && is_quarter(&range, fiscal);
+    // The first week's snapshot is read whole once: slip and Brier judge all its stages.
+    let first_outcomes = match firsts.first() {
+        Some((_, head)) => t::snapshot_outcomes(conn, tenant_id, head.id, &scope, None).await?,
+        None => Vec::new(),
+    };
     let mut weeks = Vec::with_capacity(firsts.len());
-    for (week, head) in &firsts {
+    for (i, (week, head)) in firsts.iter().enumerate() {
         let playbook = versions.get(conn, tenant_id, head.playbook_version).await?;
         let f = snapshot_forecast(conn, &playbook, head, &scope, fiscal).await?;
         let won_before = won_before(&won, head.local_date);
         let commit_stages = stages_in(&playbook, &[ForecastCategory::Commit]);
-        let commits =
-            t::snapshot_outcomes(conn, tenant_id, head.id, &scope, Some(&commit_stages)).await?;
+        let commits = if i == 0 {
+            first_outcomes
+                .iter()
+                .filter(|o| commit_stages.iter().any(|s| s == o.stage.as_str()))
+                .cloned()
+                .collect()
+        } else {
+            t::snapshot_outcomes(conn, tenant_id, head.id, &scope, Some(&commit_stages)).await?
+        };
         let committed: i128 = commits.iter().map(|o| i128::from(o.amount)).sum();
         let converted: i128 = commits.iter().map(|o| i128::from(o.won_amount)).sum();
         weeks.push(WeekCall {
@@ -278,7 +290,7 @@ pub(super) async fn accuracy(
     let (slip, brier) = match firsts.first() {
         Some((_, head)) => {
             let playbook = versions.get(conn, tenant_id, head.playbook_version).await?;
-            let outcomes = t::snapshot_outcomes(conn, tenant_id, head.id, &scope, None).await?;
+            let outcomes = first_outcomes;
             let likely = [ForecastCategory::Commit, ForecastCategory::BestCase];
             let slip = outcomes
                 .iter()

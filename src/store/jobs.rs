@@ -410,7 +410,7 @@ pub async fn insert_snapshot(
             "INSERT INTO snapshot_deals (snapshot_id, tenant_id, deal_id, stage, amount, \
              close_date, owner_id) SELECT $1, tenant_id, id, stage, amount, close_date, owner_id \
              FROM deals \
-             WHERE tenant_id = $2 AND status = 'open' AND created_at <= $3",
+             WHERE tenant_id = $2 AND status = 'open' AND created_at <= $3 ORDER BY id",
         )
         .bind(id)
         .bind(tenant_id)
