@@ -30,6 +30,16 @@ pub const ADMIN: &str = "morgan";
 pub const MANAGER: &str = "dana";
 pub const REPS: [&str; 3] = ["alex", "sam", "riley"];
 
+/// How the demo introduces the member acting at its console.
+pub fn who(user: &str) -> &'static str {
+    match user {
+        ADMIN => "the admin",
+        MANAGER => "a manager",
+        rep if REPS.contains(&rep) => "a rep",
+        _ => "not in the demo's team (joins it as a rep)",
+    }
+}
+
 const COMPANIES: [&str; 30] = [
     "Acme Logistics",
     "Borealis Health",

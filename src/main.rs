@@ -1,11 +1,11 @@
 //! The `dealgate` binary: configuration from flags and environment, then one subcommand.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use tower::ServiceExt;
 
 use dealgate::chat::console;
@@ -26,53 +26,69 @@ use dealgate::store::Store;
 /// dealgate runs your B2B sales process where the team already talks: stages, recommended
 /// activities, stage gates, probabilities and a weighted forecast, in Discord, Slack or a
 /// terminal.
+///
+/// Settings come from flags, then environment variables, then a `.env` file in the working
+/// directory; an empty variable counts as unset.
 #[derive(Debug, Parser)]
 #[command(name = "dealgate", version, about, long_about = None)]
 struct Cli {
-    /// Database to use. SQLite files are created if missing.
-    #[arg(long, env = "DATABASE_URL", global = true)]
-    database_url: Option<String>,
-
-    /// Playbook for new workspaces: a template (default, meddpicc, salesforce, hubspot) or a
-    /// TOML file.
+    /// Log lines (on stderr) as text, or as JSON objects one per line.
     #[arg(
         long,
-        env = "DEALGATE_PLAYBOOK",
-        default_value = "default",
+        env = "DEALGATE_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
         global = true
     )]
-    playbook: String,
-
-    #[command(flatten)]
-    discord: DiscordArgs,
-
-    #[command(flatten)]
-    slack: SlackArgs,
+    log_format: LogFormat,
 
     #[command(subcommand)]
     command: Cmd,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+/// The database a subcommand works on.
+#[derive(Debug, clap::Args)]
+struct Database {
+    /// The database: sqlite://FILE (created if missing) or postgres://USER:PASSWORD@HOST/DB.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+/// The process a workspace starts with, for subcommands that may create one.
+#[derive(Debug, clap::Args)]
+struct NewWorkspaces {
+    /// Playbook for new workspaces: a template (default, meddpicc, salesforce, hubspot) or a
+    /// TOML file.
+    #[arg(long, env = "DEALGATE_PLAYBOOK", default_value = "default")]
+    playbook: String,
 }
 
 /// Discord's settings; README.md (section "Discord") says where each comes from.
 #[derive(Debug, clap::Args)]
 struct DiscordArgs {
     /// The bot token (gateway mode and `commands register`). Never printed.
-    #[arg(long, env = "DISCORD_TOKEN", hide_env_values = true, global = true)]
+    #[arg(long, env = "DISCORD_TOKEN", hide_env_values = true)]
     discord_token: Option<Secret>,
     /// The application id (Developer Portal → General Information).
-    #[arg(long, env = "DISCORD_APPLICATION_ID", global = true)]
+    #[arg(long, env = "DISCORD_APPLICATION_ID")]
     discord_application_id: Option<String>,
     /// The application's public key, 64 hex characters (for the HTTP endpoint).
-    #[arg(long, env = "DISCORD_PUBLIC_KEY", global = true)]
+    #[arg(long, env = "DISCORD_PUBLIC_KEY")]
     discord_public_key: Option<String>,
     /// Another address for Discord's REST API and gateway lookup, e.g. a proxy.
-    #[arg(long, env = "DISCORD_API_BASE", global = true)]
+    #[arg(long, env = "DISCORD_API_BASE")]
     discord_api_base: Option<String>,
     /// Discord role ids (comma-separated) whose members are dealgate managers.
-    #[arg(long, env = "DEALGATE_MANAGER_ROLE", global = true)]
+    #[arg(long, env = "DEALGATE_MANAGER_ROLE")]
     manager_role: Option<String>,
     /// Discord role ids (comma-separated) whose members are dealgate admins.
-    #[arg(long, env = "DEALGATE_ADMIN_ROLE", global = true)]
+    #[arg(long, env = "DEALGATE_ADMIN_ROLE")]
     admin_role: Option<String>,
 }
 
@@ -105,12 +121,17 @@ enum Cmd {
         /// Delete the demo workspace and create it afresh.
         #[arg(long)]
         reset: bool,
-        /// Who to act as in the console.
+        /// Who to act as in the console: alex, sam or riley (reps), dana (manager), morgan
+        /// (admin).
         #[arg(long = "as", default_value = "alex")]
         user: String,
         /// Seed the workspace and exit without opening the console.
         #[arg(long)]
         no_console: bool,
+        #[command(flatten)]
+        database: Database,
+        #[command(flatten)]
+        new_workspaces: NewWorkspaces,
     },
     /// Type commands in a terminal (or pipe them in, one per line) as a member of a workspace.
     Console {
@@ -120,11 +141,19 @@ enum Cmd {
         /// The console workspace.
         #[arg(long, default_value = console::DEFAULT_WORKSPACE)]
         workspace: String,
+        #[command(flatten)]
+        database: Database,
+        #[command(flatten)]
+        new_workspaces: NewWorkspaces,
     },
     /// Apply database migrations and exit.
-    Migrate,
+    Migrate {
+        #[command(flatten)]
+        database: Database,
+    },
     /// Build the daily forecast digest now and print it (`--dry-run`: nothing is claimed,
-    /// stored or sent).
+    /// stored or sent). Without DATABASE_URL: ./dealgate.db, or the demo's database when only
+    /// that one exists.
     Digest {
         /// Print only; required until the digest can be triggered by hand.
         #[arg(long)]
@@ -132,12 +161,18 @@ enum Cmd {
         /// Only this workspace (its id, as `dealgate outbox` shows); default: every workspace.
         #[arg(long)]
         tenant: Option<i64>,
-        /// Also save each digest's chart (PNG) into this folder.
+        /// Also save each digest's chart (PNG) into this folder (created if missing).
         #[arg(long, value_name = "DIR")]
         save_chart: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        database: Database,
     },
-    /// List outgoing messages not yet delivered (pending retries and failures).
-    Outbox,
+    /// List outgoing messages not yet delivered (pending retries and failures). Without
+    /// DATABASE_URL: ./dealgate.db, or the demo's database when only that one exists.
+    Outbox {
+        #[command(flatten)]
+        database: Database,
+    },
     /// Run the bot: with `--http`, Discord's interactions endpoint and, when
     /// SLACK_SIGNING_SECRET is set, Slack's slash commands and buttons; the Discord gateway
     /// when DISCORD_TOKEN is set. Both platforms at once when both are configured. Beside them
@@ -146,43 +181,13 @@ enum Cmd {
     /// SIGTERM or SIGINT drains: no new connections, requests under way and the outbox
     /// delivery under way finish, then exit 0 (1 if that takes over --drain-seconds). A second
     /// signal exits at once with 128 + its number.
-    Serve {
-        /// Address for the HTTP server (Discord's and Slack's endpoints), e.g. 127.0.0.1:8080.
-        #[arg(long = "http", env = "DEALGATE_HTTP_ADDR")]
-        http: Option<std::net::SocketAddr>,
-        /// Seconds between scheduler ticks (each tick runs what is due, then delivers the
-        /// outbox); a digest goes out at most this long after its time, a retry after its wait.
-        #[arg(
-            long,
-            env = "DEALGATE_TICK_SECONDS",
-            default_value_t = 30,
-            value_parser = seconds()
-        )]
-        tick_seconds: u64,
-        /// Seconds an unanswered command belongs to the attempt that claimed it. A retry of a
-        /// command whose process died before it answered waits this long, then takes it over
-        /// (running it unless its work had been committed, which it then reports).
-        #[arg(
-            long,
-            env = "DEALGATE_CLAIM_LEASE_SECONDS",
-            default_value_t = 30,
-            value_parser = seconds()
-        )]
-        claim_lease_seconds: u64,
-        /// Seconds to finish the work under way after SIGTERM or SIGINT before exiting anyway.
-        #[arg(
-            long,
-            env = "DEALGATE_DRAIN_SECONDS",
-            default_value_t = 20,
-            value_parser = seconds()
-        )]
-        drain_seconds: u64,
-        /// Also answer `GET /healthz` on this address, e.g. 127.0.0.1:8081: a port of its own,
-        /// so probes never queue behind the clients of --http (needs --http).
-        #[arg(long = "health", env = "DEALGATE_HEALTH_ADDR")]
-        health: Option<std::net::SocketAddr>,
-        #[command(flatten)]
-        limits: LimitArgs,
+    Serve(Box<ServeArgs>),
+    /// Exit 0 when a running bot's `/healthz` answers 200 within two seconds, 1 otherwise: the
+    /// probe of a container image that has no curl.
+    Healthcheck {
+        /// The health URL, e.g. http://127.0.0.1:8080/healthz.
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
     },
     /// Slack: print the app manifest.
     Slack {
@@ -199,6 +204,61 @@ enum Cmd {
         #[command(subcommand)]
         action: PlaybookCmd,
     },
+    /// Print a completion script for your shell, e.g.
+    /// `dealgate completions bash > ~/.local/share/bash-completion/completions/dealgate`.
+    Completions {
+        /// bash, elvish, fish, powershell or zsh.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// `dealgate serve`'s settings.
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// Address for the HTTP server (Discord's and Slack's endpoints), e.g. 127.0.0.1:8080.
+    #[arg(long = "http", env = "DEALGATE_HTTP_ADDR")]
+    http: Option<std::net::SocketAddr>,
+    /// Seconds between scheduler ticks (each tick runs what is due, then delivers the
+    /// outbox); a digest goes out at most this long after its time, a retry after its wait.
+    #[arg(
+        long,
+        env = "DEALGATE_TICK_SECONDS",
+        default_value_t = 30,
+        value_parser = seconds()
+    )]
+    tick_seconds: u64,
+    /// Seconds an unanswered command belongs to the attempt that claimed it. A retry of a
+    /// command whose process died before it answered waits this long, then takes it over
+    /// (running it unless its work had been committed, which it then reports).
+    #[arg(
+        long,
+        env = "DEALGATE_CLAIM_LEASE_SECONDS",
+        default_value_t = 30,
+        value_parser = seconds()
+    )]
+    claim_lease_seconds: u64,
+    /// Seconds to finish the work under way after SIGTERM or SIGINT before exiting anyway.
+    #[arg(
+        long,
+        env = "DEALGATE_DRAIN_SECONDS",
+        default_value_t = 20,
+        value_parser = seconds()
+    )]
+    drain_seconds: u64,
+    /// Also answer `GET /healthz` on this address, e.g. 127.0.0.1:8081: a port of its own,
+    /// so probes never queue behind the clients of --http (needs --http).
+    #[arg(long = "health", env = "DEALGATE_HEALTH_ADDR")]
+    health: Option<std::net::SocketAddr>,
+    #[command(flatten)]
+    limits: LimitArgs,
+    #[command(flatten)]
+    database: Database,
+    #[command(flatten)]
+    new_workspaces: NewWorkspaces,
+    #[command(flatten)]
+    discord: DiscordArgs,
+    #[command(flatten)]
+    slack: SlackArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -206,8 +266,11 @@ enum CommandsCmd {
     /// Overwrite the application's commands with dealgate's catalogue: globally, or in one
     /// server (instant; use it while trying dealgate out).
     Register {
+        /// A server (guild) id: register there, instantly, instead of globally.
         #[arg(long)]
         guild: Option<u64>,
+        #[command(flatten)]
+        discord: DiscordArgs,
     },
 }
 
@@ -220,6 +283,10 @@ enum SlackCmd {
         /// The public base URL of `dealgate serve --http`, e.g. https://bot.example.com.
         #[arg(long)]
         url: String,
+        /// Accept a plain http:// URL (a tunnel on a trusted network; Slack sends signed
+        /// requests, but anyone on the path reads them).
+        #[arg(long)]
+        insecure: bool,
     },
 }
 
@@ -228,7 +295,11 @@ enum PlaybookCmd {
     /// Validate a playbook file: errors with file:line and exit 1, warnings and exit 0.
     Check { file: String },
     /// Show a template or file as a person would read it (default: the configured playbook).
-    Show { playbook: Option<String> },
+    Show {
+        /// A template (default, meddpicc, salesforce, hubspot) or a TOML file.
+        #[arg(env = "DEALGATE_PLAYBOOK", default_value = "default")]
+        playbook: String,
+    },
     /// Preview a new version of a workspace's playbook from FILE, and with --yes apply it:
     /// the same preview and change as `/playbook update` and `/playbook confirm` in chat.
     Apply {
@@ -246,39 +317,111 @@ enum PlaybookCmd {
         /// Apply the change after the preview (without it, nothing changes).
         #[arg(long)]
         yes: bool,
+        #[command(flatten)]
+        database: Database,
     },
 }
 
 const DEFAULT_DATABASE_URL: &str = "sqlite://dealgate.db";
 const DEMO_DATABASE_URL: &str = "sqlite://dealgate-demo.db";
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    // At a terminal the replies are the output; routine log lines would only clutter them.
-    let default_filter = match cli.command {
-        Cmd::Console { .. }
-        | Cmd::Demo { .. }
-        | Cmd::Playbook { .. }
-        | Cmd::Digest { .. }
-        | Cmd::Outbox
-        | Cmd::Slack { .. } => "warn",
-        Cmd::Migrate | Cmd::Serve { .. } | Cmd::Commands { .. } => "warn,dealgate=info",
+fn main() -> ExitCode {
+    // Before any thread starts: reading `.env` sets the process's environment.
+    if let Err(e) = read_dotenv() {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(2);
+    }
+    let cli = parse_cli();
+    init_logs(&cli);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| default_filter.into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
-    match run(cli).await {
+    match runtime.block_on(run(cli)) {
         Ok(code) => code,
+        // The reader went away (`dealgate slack manifest | head`): nothing left to tell it.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// Reads `./.env` when there is one; variables already set keep their values.
+fn read_dotenv() -> anyhow::Result<()> {
+    match dotenvy::from_path(".env") {
+        Ok(()) => Ok(()),
+        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(anyhow::anyhow!(
+            ".env in the working directory: {e}; each line is NAME=value or a # comment"
+        )),
+    }
+}
+
+/// The command line, with every empty variable treated as unset: a copied `.env.example`
+/// leaves most of them empty, and `DEALGATE_HTTP_ADDR=` means "no address", not a bad one.
+fn parse_cli() -> Cli {
+    let matches = without_empty_env(Cli::command()).get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
+fn without_empty_env(command: clap::Command) -> clap::Command {
+    command
+        .mut_args(|arg| {
+            let empty = arg
+                .get_env()
+                .is_some_and(|name| std::env::var_os(name).is_some_and(|v| v.is_empty()));
+            if empty { arg.env(None::<&str>) } else { arg }
+        })
+        .mut_subcommands(without_empty_env)
+}
+
+fn init_logs(cli: &Cli) {
+    // At a terminal the replies are the output; routine log lines would only clutter them.
+    let default_filter = match cli.command {
+        Cmd::Migrate { .. } | Cmd::Serve(_) | Cmd::Commands { .. } => "warn,dealgate=info",
+        _ => "warn",
+    };
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| tracing_subscriber::EnvFilter::try_new(v).ok())
+        .unwrap_or_else(|| default_filter.into());
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // Colour codes are for people at a terminal; in a file or a journal they are noise.
+        .with_ansi(std::io::stderr().is_terminal());
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
+    }
+}
+
+/// Whether an error comes from writing to a pipe whose reader has gone.
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes to stdout, a closed pipe reported as an error (not a panic, as `println!` would).
+fn print_out(text: &str) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -294,12 +437,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     reason,
                     map,
                     yes,
+                    database,
                 },
         } => {
-            let url = cli
-                .database_url
-                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
-            let service = service(&url, &cli.playbook).await?;
+            let service = service(&database.url(), "default").await?;
             dealgate::chat::console::operator::apply_playbook(
                 &service,
                 &file,
@@ -314,8 +455,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Cmd::Playbook {
             action: PlaybookCmd::Show { playbook },
         } => {
-            let reference = playbook.unwrap_or(cli.playbook);
-            let source = playbook_source(&reference)?;
+            let source = playbook_source(&playbook)?;
             let loaded =
                 load_str(&source.reference, &source.toml).map_err(|e| anyhow::anyhow!("{e}"))?;
             let mut out = console::render(&playbook_view(&loaded.playbook, None));
@@ -325,32 +465,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     Some(stage),
                 )));
             }
-            std::io::stdout().write_all(out.as_bytes())?;
+            print_out(&out)?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Serve {
-            http,
-            tick_seconds,
-            claim_lease_seconds,
-            drain_seconds,
-            health,
-            limits,
-        } => {
+        Cmd::Serve(args) => {
+            let ServeArgs {
+                http,
+                tick_seconds,
+                claim_lease_seconds,
+                drain_seconds,
+                health,
+                limits,
+                database,
+                new_workspaces,
+                discord: discord_args,
+                slack: slack_args,
+            } = *args;
             if health.is_some() && http.is_none() {
                 anyhow::bail!(
                     "--health ADDR answers the HTTP server's /healthz on a port of its own; give \
                      --http ADDR too"
                 );
             }
-            let slack = cli.slack.settings(http.is_some())?;
+            let slack = slack_args.settings(http.is_some())?;
             // Slack alone needs no Discord settings, and the HTTP server beside Slack needs
             // Discord's endpoint settings only when Discord's endpoint is wanted (a public key
             // given); otherwise Discord's rules apply as before.
             let discord_http =
-                http.is_some() && (slack.is_none() || cli.discord.discord_public_key.is_some());
-            let discord = if slack.is_none() || cli.discord.any() {
-                cli.discord
-                    .settings(Purpose::Serve { http: discord_http })?
+                http.is_some() && (slack.is_none() || discord_args.discord_public_key.is_some());
+            let discord = if slack.is_none() || discord_args.any() {
+                discord_args.settings(Purpose::Serve { http: discord_http })?
             } else {
                 None
             };
@@ -361,11 +505,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                      SLACK_BOT_TOKEN and give --http ADDR"
                 );
             }
-            let url = cli
-                .database_url
-                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
             let lease = chrono::TimeDelta::seconds(claim_lease_seconds as i64);
-            let service = Arc::new(service(&url, &cli.playbook).await?.with_claim_lease(lease));
+            let service = Arc::new(
+                service(&database.url(), &new_workspaces.playbook)
+                    .await?
+                    .with_claim_lease(lease),
+            );
             let timing = Timing {
                 tick: std::time::Duration::from_secs(tick_seconds),
                 drain: std::time::Duration::from_secs(drain_seconds),
@@ -378,58 +523,57 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             serve(service, discord, slack, http, timing).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Healthcheck { url } => healthcheck(&url).await,
         Cmd::Slack {
-            action: SlackCmd::Manifest { url },
+            action: SlackCmd::Manifest { url, insecure },
         } => {
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                anyhow::bail!(
-                    "--url `{url}`: give the bot's public address, e.g. https://bot.example.com"
-                );
-            }
+            let url = public_url(&url, insecure)?;
             let manifest = slack::manifest::manifest(&url);
-            println!("{}", serde_json::to_string_pretty(&manifest)?);
+            print_out(&format!("{}\n", serde_json::to_string_pretty(&manifest)?))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Commands {
-            action: CommandsCmd::Register { guild },
+            action: CommandsCmd::Register { guild, discord },
         } => {
-            let settings = cli
-                .discord
+            let settings = discord
                 .settings(Purpose::Register)?
                 .context("Discord is not configured")?;
             let rest = discord::rest::Rest::new(&settings);
             let guild = guild.filter(|g| *g > 0).map(serenity::all::GuildId::new);
             let n = rest.register(guild).await?;
-            match guild {
-                Some(g) => println!("Registered {n} commands in server {g}."),
-                None => println!(
-                    "Registered {n} commands globally (Discord may take a while to show them)."
+            print_out(&match guild {
+                Some(g) => format!("Registered {n} commands in server {g}.\n"),
+                None => format!(
+                    "Registered {n} commands globally (Discord may take a while to show them).\n"
                 ),
-            }
+            })?;
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Migrate => {
-            let url = cli
-                .database_url
-                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        Cmd::Migrate { database } => {
+            let url = database.url();
             // A PostgreSQL URL may carry a password; it is never printed.
             let shown = dealgate::store::redacted_url(&url);
             let store = Store::open(&url)
                 .await
                 .with_context(|| format!("open {shown}"))?;
             let applied = store.migrate().await.context("apply migrations")?;
-            println!("{shown}: {applied} migration(s) applied; the schema is up to date.");
+            print_out(&format!(
+                "{shown}: {applied} migration(s) applied; the schema is up to date.\n"
+            ))?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Digest {
             dry_run,
             tenant,
             save_chart,
+            database,
         } => {
-            let url = cli
-                .database_url
-                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
-            let service = service(&url, &cli.playbook).await?;
+            let url = database.operator_url();
+            let service = service(&url, "default").await?;
+            if let Some(dir) = &save_chart {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("create the chart folder {}", dir.display()))?;
+            }
             dealgate::chat::console::operator::print_digests(
                 &service,
                 dry_run,
@@ -438,33 +582,34 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 &mut std::io::stdout(),
             )
             .await
+            .with_context(|| dealgate::store::redacted_url(&url))
         }
-        Cmd::Outbox => {
-            let url = cli
-                .database_url
-                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
-            let service = service(&url, &cli.playbook).await?;
+        Cmd::Outbox { database } => {
+            let service = service(&database.operator_url(), "default").await?;
             dealgate::chat::console::operator::print_outbox(&service, &mut std::io::stdout()).await
         }
-        Cmd::Console { user, workspace } => {
-            if !console::is_valid_name(&user) {
-                anyhow::bail!("--as `{user}`: use letters, digits, `.`, `_` or `-`, up to 64");
-            }
-            let url = cli
-                .database_url
-                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
-            let service = service(&url, &cli.playbook).await?;
+        Cmd::Console {
+            user,
+            workspace,
+            database,
+            new_workspaces,
+        } => {
+            check_name(&user)?;
+            let service = service(&database.url(), &new_workspaces.playbook).await?;
             run_console(&service, &workspace, &user).await
         }
         Cmd::Demo {
             reset,
             user,
             no_console,
+            database,
+            new_workspaces,
         } => {
-            let url = cli
+            check_name(&user)?;
+            let url = database
                 .database_url
                 .unwrap_or_else(|| DEMO_DATABASE_URL.to_string());
-            let service = service(&url, &cli.playbook).await?;
+            let service = service(&url, &new_workspaces.playbook).await?;
             let summary = dealgate::demo::prepare(&service, reset)
                 .await
                 .context("prepare the demo")?;
@@ -473,9 +618,92 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 return Ok(ExitCode::SUCCESS);
             }
             eprintln!(
-                "Acting as {user}. Try `/deal list`, `/help`, `/as dana` for the manager, `/as morgan` for the admin; Ctrl-D to leave."
+                "Acting as {user}, {}. Try `/deal list`, `/help`, `/as dana` for the manager, \
+                 `/as morgan` for the admin; Ctrl-D to leave.",
+                dealgate::demo::who(&user)
             );
             run_console(&service, dealgate::demo::WORKSPACE, &user).await
+        }
+        Cmd::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "dealgate", &mut script);
+            print_out(&String::from_utf8_lossy(&script))?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+impl Database {
+    fn url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string())
+    }
+
+    /// The database an operator's look (`digest`, `outbox`) reads: the one set, else
+    /// ./dealgate.db, else the demo's when only that one exists, so trying `dealgate digest
+    /// --dry-run` right after `dealgate demo` shows the demo.
+    fn operator_url(&self) -> String {
+        if self.database_url.is_some() {
+            return self.url();
+        }
+        let main = std::path::Path::new("dealgate.db");
+        let demo = std::path::Path::new("dealgate-demo.db");
+        if !main.exists() && demo.exists() {
+            eprintln!(
+                "Reading the demo's database ./dealgate-demo.db (set DATABASE_URL for another)."
+            );
+            DEMO_DATABASE_URL.to_string()
+        } else {
+            self.url()
+        }
+    }
+}
+
+/// A member name as the console takes it.
+fn check_name(user: &str) -> anyhow::Result<()> {
+    if console::is_valid_name(user) {
+        Ok(())
+    } else {
+        anyhow::bail!("--as `{user}`: use letters, digits, `.`, `_` or `-`, up to 64")
+    }
+}
+
+/// The bot's public base URL as Slack will call it: https with a host (http only when asked
+/// for), without a trailing slash.
+fn public_url(url: &str, insecure: bool) -> anyhow::Result<String> {
+    let example = "give the bot's public address, e.g. https://bot.example.com";
+    let parsed =
+        reqwest::Url::parse(url).map_err(|e| anyhow::anyhow!("--url `{url}`: {e}; {example}"))?;
+    match parsed.scheme() {
+        "https" => {}
+        "http" if insecure => {}
+        "http" => anyhow::bail!(
+            "--url `{url}`: Slack's requests would cross the network in the clear; use https:// \
+             (or --insecure for a tunnel on a network you trust)"
+        ),
+        other => anyhow::bail!("--url `{url}`: `{other}` is not a web address; {example}"),
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        anyhow::bail!("--url `{url}`: there is no host name; {example}");
+    }
+    Ok(url.trim_end_matches('/').to_string())
+}
+
+/// `dealgate healthcheck`: exit 0 on a 200 from the URL within two seconds, 1 otherwise.
+async fn healthcheck(url: &str) -> anyhow::Result<ExitCode> {
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(2))
+        .build()?;
+    match client.get(url).send().await {
+        Ok(response) if response.status() == reqwest::StatusCode::OK => Ok(ExitCode::SUCCESS),
+        Ok(response) => {
+            eprintln!("unhealthy: {url} answered {}", response.status());
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => {
+            eprintln!("unhealthy: {url}: {e}");
+            Ok(ExitCode::FAILURE)
         }
     }
 }

@@ -206,7 +206,7 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
              d.close_date, d.owner_id FROM forecast_snapshots s JOIN deals d \
              ON d.tenant_id = s.tenant_id AND d.status = 'open' WHERE s.local_date = '2026-02-27'",
         ]),
-        // SQLite only: the snapshot rows kept in key order still take the next day's snapshot.
+        // The snapshot rows kept in key order still take the next day's snapshot.
         20261204000015 => Some(&[
             "INSERT INTO forecast_snapshots (tenant_id, local_date, taken_at, open_count, \
              open_amount, weighted, commit_amount, best_case, won_amount, playbook_version) \
@@ -301,7 +301,10 @@ async fn run(backend: TestBackend) {
         .expect("the sample workspace");
     let (snapshots, rows) = jobs::snapshot_counts(&mut conn, tenant.id).await.unwrap();
     assert!(snapshots >= 1, "on {backend:?}");
-    assert_eq!(rows, snapshots, "each snapshot keeps its one open deal, on {backend:?}");
+    assert_eq!(
+        rows, snapshots,
+        "each snapshot keeps its one open deal, on {backend:?}"
+    );
     drop(conn);
     assert_eq!(
         kept,

@@ -70,7 +70,11 @@ where
         if matches!(line, "/quit" | "/exit" | "quit" | "exit") {
             break;
         }
-        if let Some(rest) = line.strip_prefix("/as") {
+        // `/as` alone or followed by a space: `/ask` is some other (unknown) command.
+        if let Some(rest) = line
+            .strip_prefix("/as")
+            .filter(|rest| rest.is_empty() || rest.starts_with(char::is_whitespace))
+        {
             let name = rest.trim().trim_start_matches('@');
             if is_valid_name(name) {
                 user = name.to_string();

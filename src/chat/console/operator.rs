@@ -37,7 +37,9 @@ pub async fn print_digests<W: Write>(
     if chosen.is_empty() {
         anyhow::bail!(match only {
             Some(id) => format!("there is no workspace {id}"),
-            None => "there are no workspaces yet; try `dealgate demo --no-console`".to_string(),
+            None => "there are no workspaces yet: a workspace is made by its first command, in \
+                     chat or in `dealgate console`; `dealgate demo --no-console` makes one to try"
+                .to_string(),
         });
     }
     let now = service.clock().now();

@@ -13,19 +13,14 @@ pub const DEFAULT_API_BASE: &str = "https://slack.com/api";
 pub struct SlackArgs {
     /// Signing secret of the Slack app (Basic Information → App Credentials). Turns on
     /// `/slack/commands` and `/slack/interactivity` on the `--http` server. Never printed.
-    #[arg(
-        long,
-        env = "SLACK_SIGNING_SECRET",
-        hide_env_values = true,
-        global = true
-    )]
+    #[arg(long, env = "SLACK_SIGNING_SECRET", hide_env_values = true)]
     pub slack_signing_secret: Option<Secret>,
     /// Bot token of the Slack app (`xoxb-…`, OAuth & Permissions), for the digest and nudges.
     /// Never printed.
-    #[arg(long, env = "SLACK_BOT_TOKEN", hide_env_values = true, global = true)]
+    #[arg(long, env = "SLACK_BOT_TOKEN", hide_env_values = true)]
     pub slack_bot_token: Option<Secret>,
     /// Another address for Slack's Web API, e.g. a proxy [default: https://slack.com/api].
-    #[arg(long, env = "SLACK_API_BASE", global = true)]
+    #[arg(long, env = "SLACK_API_BASE")]
     pub slack_api_base: Option<String>,
 }
 
