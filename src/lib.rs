@@ -30,3 +30,4 @@ pub mod chat;
 pub mod config;
 pub mod demo;
 pub mod shutdown;
+pub mod telemetry;

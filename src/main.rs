@@ -22,6 +22,7 @@ use dealgate::jobs::route::Senders;
 use dealgate::service::{Platform, Service};
 use dealgate::shutdown::{StopSignals, exit_code};
 use dealgate::store::Store;
+use dealgate::telemetry::{self, Exporter};
 
 /// dealgate runs your B2B sales process where the team already talks: stages, recommended
 /// activities, stage gates, probabilities and a weighted forecast, in Discord, Slack or a
@@ -204,6 +205,14 @@ enum Cmd {
         #[command(subcommand)]
         action: PlaybookCmd,
     },
+    /// Copy the SQLite database, as it stands at one moment, to a new FILE: safe while the
+    /// bot runs. For PostgreSQL it says how to use pg_dump.
+    Backup {
+        /// The new file (never overwritten).
+        file: std::path::PathBuf,
+        #[command(flatten)]
+        database: Database,
+    },
     /// Print a completion script for your shell, e.g.
     /// `dealgate completions bash > ~/.local/share/bash-completion/completions/dealgate`.
     Completions {
@@ -249,6 +258,11 @@ struct ServeArgs {
     /// so probes never queue behind the clients of --http (needs --http).
     #[arg(long = "health", env = "DEALGATE_HEALTH_ADDR")]
     health: Option<std::net::SocketAddr>,
+    /// Serve `GET /metrics` (Prometheus text) on this address, e.g. 127.0.0.1:9100: for a
+    /// gateway-only bot, or to keep metrics off the public --http port (which serves them
+    /// too).
+    #[arg(long = "metrics", env = "DEALGATE_METRICS_ADDR")]
+    metrics: Option<std::net::SocketAddr>,
     #[command(flatten)]
     limits: LimitArgs,
     #[command(flatten)]
@@ -475,6 +489,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 claim_lease_seconds,
                 drain_seconds,
                 health,
+                metrics,
                 limits,
                 database,
                 new_workspaces,
@@ -488,6 +503,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 );
             }
             let slack = slack_args.settings(http.is_some())?;
+            if slack.is_none() && !discord_args.any() {
+                anyhow::bail!(
+                    "nothing to serve: set DISCORD_TOKEN (gateway) or DISCORD_APPLICATION_ID and \
+                     DISCORD_PUBLIC_KEY with --http ADDR (interactions endpoint), or both; for \
+                     Slack set SLACK_SIGNING_SECRET and SLACK_BOT_TOKEN and give --http ADDR"
+                );
+            }
             // Slack alone needs no Discord settings, and the HTTP server beside Slack needs
             // Discord's endpoint settings only when Discord's endpoint is wanted (a public key
             // given); otherwise Discord's rules apply as before.
@@ -515,12 +537,24 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 tick: std::time::Duration::from_secs(tick_seconds),
                 drain: std::time::Duration::from_secs(drain_seconds),
             };
+            let exporter = Exporter::install().context("set up /metrics")?;
             let http = http.map(|addr| Http {
                 addr,
                 health,
                 limits: limits.limits(),
             });
-            serve(service, discord, slack, http, timing).await?;
+            serve(
+                service,
+                discord,
+                slack,
+                http,
+                Metrics {
+                    exporter,
+                    addr: metrics,
+                },
+                timing,
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Healthcheck { url } => healthcheck(&url).await,
@@ -624,6 +658,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             run_console(&service, dealgate::demo::WORKSPACE, &user).await
         }
+        Cmd::Backup { file, database } => backup(&database.url(), &file).await,
         Cmd::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(shell, &mut Cli::command(), "dealgate", &mut script);
@@ -660,6 +695,51 @@ impl Database {
     }
 }
 
+/// `dealgate backup FILE`: SQLite's `VACUUM INTO` a new file; PostgreSQL's way said.
+async fn backup(url: &str, file: &std::path::Path) -> anyhow::Result<ExitCode> {
+    let shown = dealgate::store::redacted_url(url);
+    match dealgate::store::Backend::of_url(url) {
+        Some(dealgate::store::Backend::Postgres) => anyhow::bail!(
+            "{shown} is PostgreSQL: back it up with its own tool, which reads a consistent \
+             snapshot while dealgate runs: `pg_dump --format=custom --file {} \"$DATABASE_URL\"`; \
+             restore into an empty database with `pg_restore --dbname \"$DATABASE_URL\" {}`",
+            file.display(),
+            file.display()
+        ),
+        Some(dealgate::store::Backend::Sqlite) => {}
+        None => anyhow::bail!(dealgate::store::StoreError::UnsupportedUrl(shown)),
+    }
+    if file.exists() {
+        anyhow::bail!(
+            "{} exists already; name a new file (a backup never overwrites one)",
+            file.display()
+        );
+    }
+    let database = url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap_or_default();
+    if !std::path::Path::new(database).exists() {
+        anyhow::bail!("there is no database at {database} to back up (DATABASE_URL is {shown})");
+    }
+    let store = Store::open(url)
+        .await
+        .with_context(|| format!("open {shown}"))?;
+    store
+        .backup_into(file)
+        .await
+        .with_context(|| format!("back up {shown} to {}", file.display()))?;
+    store.close().await;
+    let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
+    print_out(&format!(
+        "Backed up {shown} to {} ({size} bytes). To restore: stop dealgate, copy the backup \
+         over {database} (removing {database}-wal and {database}-shm), start it again.\n",
+        file.display()
+    ))?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// A member name as the console takes it.
 fn check_name(user: &str) -> anyhow::Result<()> {
     if console::is_valid_name(user) {
@@ -692,8 +772,10 @@ fn public_url(url: &str, insecure: bool) -> anyhow::Result<String> {
 
 /// `dealgate healthcheck`: exit 0 on a 200 from the URL within two seconds, 1 otherwise.
 async fn healthcheck(url: &str) -> anyhow::Result<ExitCode> {
+    // The probe is local: a proxy set for Discord's and Slack's traffic must not carry it.
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(2))
+        .no_proxy()
         .build()?;
     match client.get(url).send().await {
         Ok(response) if response.status() == reqwest::StatusCode::OK => Ok(ExitCode::SUCCESS),
@@ -702,7 +784,14 @@ async fn healthcheck(url: &str) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::FAILURE)
         }
         Err(e) => {
-            eprintln!("unhealthy: {url}: {e}");
+            // reqwest's own text hides the cause ("connection refused", "timed out").
+            let mut why = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(cause) = source {
+                why.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            eprintln!("unhealthy: {url}: {why}");
             Ok(ExitCode::FAILURE)
         }
     }
@@ -728,6 +817,12 @@ struct Http {
     limits: Limits,
 }
 
+/// The Prometheus recorder, and the address of its own `/metrics` listener if any.
+struct Metrics {
+    exporter: Exporter,
+    addr: Option<std::net::SocketAddr>,
+}
+
 /// How often the scheduler ticks, and how long stopping may take.
 struct Timing {
     tick: std::time::Duration,
@@ -741,9 +836,14 @@ async fn serve(
     discord: Option<Settings>,
     slack: Option<slack::Settings>,
     http: Option<Http>,
+    metrics: Metrics,
     timing: Timing,
 ) -> anyhow::Result<()> {
     let Timing { tick, drain } = timing;
+    let Metrics {
+        exporter,
+        addr: metrics_addr,
+    } = metrics;
     let mut signals = StopSignals::listen().context("listen for SIGTERM and SIGINT")?;
     let discord = discord.map(|settings| {
         let rest = discord::rest::Rest::new(&settings);
@@ -815,6 +915,7 @@ async fn serve(
                 router = router.merge(slack::http::health(dispatcher));
             }
         }
+        router = router.merge(telemetry::router(exporter.clone(), Arc::clone(&service)));
         if let Some(listener) = health {
             let routes = router.clone();
             let probe = axum::Router::new().route(
@@ -841,6 +942,35 @@ async fn serve(
                 })
                 .await;
             Ok(())
+        });
+    }
+    if let Some(addr) = metrics_addr {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("listen on {addr} (--metrics)"))?;
+        eprintln!("Metrics: http://{}/metrics", listener.local_addr()?);
+        let routes = telemetry::router(exporter.clone(), Arc::clone(&service));
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            Server::new(Limits::probes())
+                .serve(listener, routes, async move {
+                    let _ = stop.changed().await;
+                })
+                .await;
+            Ok(())
+        });
+    }
+    {
+        // Histogram samples are folded into their buckets between scrapes.
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(5));
+            loop {
+                tokio::select! {
+                    _ = every.tick() => exporter.upkeep(),
+                    _ = stop.changed() => return Ok(()),
+                }
+            }
         });
     }
     let mut shards = None;
@@ -932,9 +1062,21 @@ fn outbox_senders(
 }
 
 async fn run_console(service: &Service, workspace: &str, user: &str) -> anyhow::Result<ExitCode> {
-    let stdin = tokio::io::BufReader::new(tokio::io::stdin());
+    let piped = || console::Input::read(tokio::io::BufReader::new(tokio::io::stdin()));
+    // A person at a terminal gets line editing and history; a pipe is read as it comes.
+    let input = if std::io::stdin().is_terminal() && std::io::stdout().is_terminal() {
+        match console::Editor::start() {
+            Ok(editor) => console::Input::Terminal(editor),
+            Err(e) => {
+                tracing::warn!(error = %e, "no line editing on this terminal");
+                piped()
+            }
+        }
+    } else {
+        piped()
+    };
     let mut stdout = std::io::stdout();
-    console::run(service, workspace, user, stdin, &mut stdout).await?;
+    console::run(service, workspace, user, input, &mut stdout).await?;
     service.store().close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -190,3 +190,108 @@ fn every_built_in_template_passes_playbook_check_and_shows() {
 }
 
 const FIXTURE_TEXT: &str = include_str!("fixtures/three-stages.toml");
+
+/// What the terminal shows, read on a thread of its own; `wait_for` reads until `text` has
+/// appeared (within 30 seconds) and returns everything seen so far.
+struct Screen {
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    seen: String,
+}
+
+impl Screen {
+    fn watch(mut master: std::fs::File) -> Self {
+        let (tx, chunks) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0_u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut master, &mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            chunks,
+            seen: String::new(),
+        }
+    }
+
+    fn wait_for(&mut self, text: &str, occurrences: usize) -> &str {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while self.seen.matches(text).count() < occurrences {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.chunks.recv_timeout(left) {
+                Ok(chunk) => self.seen.push_str(&String::from_utf8_lossy(&chunk)),
+                Err(_) => panic!(
+                    "{text:?} did not appear {occurrences}×; the screen: {:?}",
+                    self.seen
+                ),
+            }
+        }
+        &self.seen
+    }
+}
+
+/// A pseudo-terminal: (the side a person types into and reads, the side the program gets).
+fn pty() -> (std::fs::File, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    let (mut master, mut slave) = (0, 0);
+    // SAFETY: openpty writes two new descriptors into the two integers and reads nothing else
+    // (no name buffer, default terminal settings and size).
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            std::ptr::null(),
+        )
+    };
+    assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // SAFETY: both descriptors are fresh and owned by nothing else.
+    unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(slave),
+        )
+    }
+}
+
+#[test]
+fn at_a_terminal_the_arrow_keys_edit_the_line_and_recall_the_last_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (master, slave) = pty();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dealgate"))
+        .args(["console", "--as", "ria"])
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("console.db").display()),
+        )
+        .env("DEALGATE_PLAYBOOK", FIXTURE)
+        .env("RUST_LOG", "warn")
+        .env("TERM", "xterm")
+        .current_dir(dir.path())
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave)
+        .spawn()
+        .expect("start dealgate");
+    let mut keys = master.try_clone().unwrap();
+    let mut screen = Screen::watch(master);
+    screen.wait_for("ria> ", 1);
+    // "/deal lst", two steps left, "i": the line sent is "/deal list".
+    keys.write_all(b"/deal lst\x1b[D\x1b[Di\r").unwrap();
+    screen.wait_for("Deals: everyone's", 1);
+    screen.wait_for("ria> ", 2);
+    // Up recalls it; Enter runs it again.
+    keys.write_all(b"\x1b[A\r").unwrap();
+    let seen = screen.wait_for("Deals: everyone's", 2).to_string();
+    assert!(
+        !seen.contains("^[[D"),
+        "arrows are keys, not text: {seen:?}"
+    );
+    assert!(!seen.contains("Unknown command"), "{seen:?}");
+    screen.wait_for("ria> ", 3);
+    keys.write_all(b"\x04").unwrap(); // Ctrl-D ends the session
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}: {:?}", screen.seen);
+}

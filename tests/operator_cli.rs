@@ -348,3 +348,75 @@ fn healthcheck_exits_0_on_a_200_and_1_otherwise() {
     assert_eq!(down.status.code(), Some(1));
     assert!(stderr(&down).contains("unhealthy"), "{}", stderr(&down));
 }
+
+#[test]
+fn backup_copies_a_live_sqlite_database_and_names_pg_dump_for_postgresql() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = [("DATABASE_URL", "sqlite://live.db")];
+    let made = dealgate(
+        dir.path(),
+        &["console", "--as", "ria"],
+        &db,
+        "/deal new \"Acme renewal\" 5000 2030-06-30\n",
+    );
+    assert!(made.status.success(), "{}", stderr(&made));
+
+    let backup = dealgate(dir.path(), &["backup", "copy.db"], &db, "");
+    assert!(backup.status.success(), "{}", stderr(&backup));
+    assert!(
+        stdout(&backup).starts_with("Backed up sqlite://live.db to copy.db ("),
+        "{}",
+        stdout(&backup)
+    );
+    let listed = dealgate(
+        dir.path(),
+        &["console", "--as", "ria"],
+        &[("DATABASE_URL", "sqlite://copy.db")],
+        "/deal list\n",
+    );
+    assert!(
+        stdout(&listed).contains("Acme renewal"),
+        "{}",
+        stdout(&listed)
+    );
+
+    let again = dealgate(dir.path(), &["backup", "copy.db"], &db, "");
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("exists already"),
+        "{}",
+        stderr(&again)
+    );
+
+    let missing = dealgate(
+        dir.path(),
+        &["backup", "other.db"],
+        &[("DATABASE_URL", "sqlite://nothing-here.db")],
+        "",
+    );
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        stderr(&missing).contains("there is no database at nothing-here.db"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(!dir.path().join("nothing-here.db").exists(), "none created");
+
+    // PostgreSQL: the way to do it, without connecting (nothing listens on port 1).
+    let pg = dealgate(
+        dir.path(),
+        &["backup", "pg.dump"],
+        &[(
+            "DATABASE_URL",
+            "postgres://dealgate:secret@127.0.0.1:1/dealgate",
+        )],
+        "",
+    );
+    assert_eq!(pg.status.code(), Some(1));
+    let err = stderr(&pg);
+    assert!(
+        err.contains("pg_dump --format=custom --file pg.dump"),
+        "{err}"
+    );
+    assert!(!err.contains("secret"), "the password never prints: {err}");
+}

@@ -16,7 +16,8 @@
 //! the bytes the first delivery got. Adapters are left with decoding payloads and rendering.
 
 use std::future::Future;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use super::command::Command;
 use super::execute::{error_reply, execute, execute_for};
@@ -25,6 +26,7 @@ use super::replies;
 use super::reply::Reply;
 use crate::engine::ids::DealNumber;
 use crate::service::{Caller, Claim, Delivery, Service, ServiceError};
+use crate::telemetry::{self, Outcome};
 
 /// How long a duplicate waits for the first delivery's answer: inside the 3 seconds Discord and
 /// Slack give an answer.
@@ -37,6 +39,16 @@ enum Action {
     Command(Command),
     /// Pressed one of dealgate's buttons.
     Press(Press),
+}
+
+impl Action {
+    /// The command's name as metrics and logs label it; a press by the command it stands for.
+    fn name(&self) -> &'static str {
+        match self {
+            Action::Command(command) => command.name(),
+            Action::Press(press) => Command::pressed(press).map_or("press", |c| c.name()),
+        }
+    }
 }
 
 /// One request from a chat platform, decoded by its adapter.
@@ -130,11 +142,52 @@ pub enum Handled {
 }
 
 /// Handles one invocation. `render` turns a reply into what the adapter answers with (and what
-/// is recorded for duplicates).
+/// is recorded for duplicates). Each one is counted and timed (`telemetry`) and logged with its
+/// command, workspace, delivery and latency.
 pub async fn handle(
     service: &Service,
     invocation: Invocation,
     render: impl Fn(&Reply) -> String,
+) -> Handled {
+    let started = Instant::now();
+    let name = invocation.action.name();
+    let (platform, workspace) = (
+        invocation.caller.platform,
+        invocation.caller.workspace.clone(),
+    );
+    let interaction = invocation.delivery.key.clone();
+    // The tone of the reply this delivery rendered; none for a duplicate given the first answer.
+    let rendered = Mutex::new(None);
+    let render = |reply: &Reply| {
+        *rendered.lock().unwrap_or_else(|e| e.into_inner()) = Some(Outcome::of(reply));
+        render(reply)
+    };
+    let handled = handle_inner(service, invocation, &render).await;
+    let outcome = match &handled {
+        Handled::Later(_) => Outcome::Deferred,
+        Handled::Now(_) => rendered
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or(Outcome::Duplicate),
+    };
+    let took = started.elapsed();
+    telemetry::command_handled(name, outcome, took);
+    tracing::info!(
+        command = name,
+        %platform,
+        workspace = %workspace,
+        interaction = %interaction,
+        outcome = outcome.as_str(),
+        latency_ms = took.as_secs_f64() * 1000.0,
+        "command handled"
+    );
+    handled
+}
+
+async fn handle_inner(
+    service: &Service,
+    invocation: Invocation,
+    render: &impl Fn(&Reply) -> String,
 ) -> Handled {
     let Invocation {
         caller,
@@ -165,7 +218,6 @@ pub async fn handle(
         Action::Command(command) => command.changes_something(),
         Action::Press(_) => true,
     };
-    let render = &render;
     if !claimed {
         // A read: running it again changes nothing, and skipping the claim keeps it off the
         // single SQLite writer.
@@ -185,7 +237,12 @@ pub async fn handle(
 
 /// Runs acknowledged slow work and gives its reply.
 pub async fn finish(service: &Service, deferred: Deferred) -> Reply {
-    execute(service, &deferred.caller, deferred.command).await
+    let started = Instant::now();
+    let name = deferred.command.name();
+    let reply = execute(service, &deferred.caller, deferred.command).await;
+    // Counted a second time, now with how it ended (the first count said `deferred`).
+    telemetry::command_handled(name, Outcome::of(&reply), started.elapsed());
+    reply
 }
 
 async fn run(

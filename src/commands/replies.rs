@@ -858,8 +858,11 @@ pub fn user_error(text: &str) -> Reply {
 }
 
 /// An internal error: only a reference the operator can find in the log.
+/// The title of a failure on our side, and only of that: how metrics tell it from a refusal.
+pub const INTERNAL_ERROR_TITLE: &str = "Something went wrong on our side";
+
 pub fn internal_error(reference: &str) -> Reply {
-    Reply::new("Something went wrong on our side")
+    Reply::new(INTERNAL_ERROR_TITLE)
         .line(format!(
             "Nothing was changed. If it happens again, give your admin this reference: `{reference}`."
         ))

@@ -13,6 +13,7 @@ use chrono::Duration;
 
 use super::message::OutboxMessage;
 use crate::service::{Service, ServiceResult};
+use crate::telemetry;
 
 /// What the platform said when a message was accepted.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -121,14 +122,23 @@ pub async fn deliver_due<S: Sender>(
                 service
                     .message_sent(id, delivered.remote_id.as_deref())
                     .await?;
+                telemetry::delivery(message.platform.as_str(), "sent");
                 report.sent += 1;
             }
             Err(SendError::Permanent(reason)) => {
+                telemetry::delivery(message.platform.as_str(), "failed");
                 tracing::error!(message = id, target = %message.target, %reason, "outbox delivery failed for good; kept for `dealgate outbox`");
                 service.message_failed(id, &reason, None, progress).await?;
                 report.failed += 1;
             }
             Err(SendError::Retry { after, reason }) => {
+                // A wait given by the platform is its rate limit (a 429's `retry_after`).
+                let result = if after.is_some() {
+                    "rate_limited"
+                } else {
+                    "retried"
+                };
+                telemetry::delivery(message.platform.as_str(), result);
                 let wait = after.unwrap_or_else(|| backoff(message.attempts));
                 let next = service.clock().now() + wait;
                 tracing::warn!(message = id, attempts = message.attempts + 1, %reason, retry_at = %next, "outbox delivery will be retried");
@@ -140,6 +150,7 @@ pub async fn deliver_due<S: Sender>(
             // A sender reports one step of progress; a nested one is a bug in the sender, and
             // retrying is the safe reading of it.
             Err(e @ SendError::Partly { .. }) => {
+                telemetry::delivery(message.platform.as_str(), "retried");
                 let next = service.clock().now() + backoff(message.attempts);
                 service
                     .message_failed(id, &e.to_string(), Some(next), progress)

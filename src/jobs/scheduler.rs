@@ -13,6 +13,7 @@ use crate::commands::digest_chart;
 use crate::commands::digest_replies;
 use crate::commands::reply::Reply;
 use crate::service::{DigestRun, Job, Schedule, Service, ServiceResult};
+use crate::telemetry;
 
 /// What one tick did: the (workspace, local date) of each job it ran.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -30,7 +31,10 @@ pub async fn tick(service: &Service, now: DateTime<Utc>) -> ServiceResult<TickRe
             && let Some(date) = schedule.digest.due(now)
         {
             match run_digest(service, &schedule, date, now).await {
-                Ok(true) => report.digests.push((schedule.tenant_id, date)),
+                Ok(true) => {
+                    telemetry::job_claimed("digest");
+                    report.digests.push((schedule.tenant_id, date));
+                }
                 Ok(false) => {}
                 Err(e) => {
                     tracing::error!(tenant = schedule.tenant_id, error = ?e, "digest failed; retried next tick")
@@ -41,7 +45,10 @@ pub async fn tick(service: &Service, now: DateTime<Utc>) -> ServiceResult<TickRe
             && let Some(date) = schedule.nudges.due(now)
         {
             match super::nudges::run_nudges(service, &schedule, date, now).await {
-                Ok(true) => report.nudges.push((schedule.tenant_id, date)),
+                Ok(true) => {
+                    telemetry::job_claimed("nudges");
+                    report.nudges.push((schedule.tenant_id, date));
+                }
                 Ok(false) => {}
                 Err(e) => {
                     tracing::error!(tenant = schedule.tenant_id, error = ?e, "nudges failed; retried next tick")
@@ -113,6 +120,7 @@ pub async fn run<S: Sender>(
             () = &mut shutdown => return,
         }
         let pass = async {
+            telemetry::scheduler_tick();
             one_pass(&service, &sender).await;
             let now = service.clock().now();
             if now >= next_prune {

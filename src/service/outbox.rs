@@ -127,6 +127,24 @@ impl Service {
         Ok(())
     }
 
+    /// `(messages waiting to be delivered, when the oldest was queued)`: the backlog an
+    /// operator watches.
+    pub async fn outbox_backlog(&self) -> ServiceResult<(u64, Option<DateTime<Utc>>)> {
+        let mut conn = self.store.reader().acquire().await?;
+        let (pending, oldest) = jobs::backlog(&mut conn).await?;
+        Ok((u64::try_from(pending).unwrap_or(0), oldest))
+    }
+
+    /// `(pool, connections in use, most it may open)` for the writer and the readers.
+    pub fn connections_in_use(&self) -> [(&'static str, usize, usize); 2] {
+        let (writer, writer_max) = self.store.writer().in_use();
+        let (reader, reader_max) = self.store.reader().in_use();
+        [
+            ("writer", writer, writer_max),
+            ("reader", reader, reader_max),
+        ]
+    }
+
     /// Messages not yet delivered (pending retries and failures), oldest first; for the
     /// operator's `dealgate outbox`, which shows unreadable ones too.
     pub async fn undelivered_messages(&self) -> ServiceResult<Vec<Result<QueuedMessage, String>>> {

@@ -221,6 +221,23 @@ impl Store {
         self.receipts.record(&self.write, item).await
     }
 
+    /// Writes a copy of a SQLite database, as it stood at one moment, to a new file at `path`
+    /// (SQLite's `VACUUM INTO`): safe while the bot runs, and the copy is compact. PostgreSQL
+    /// databases are copied with `pg_dump` instead.
+    pub async fn backup_into(&self, path: &std::path::Path) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Err(StoreError::Unsupported(
+                "a PostgreSQL database is backed up with pg_dump".into(),
+            ));
+        }
+        let mut conn = self.read.acquire().await?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(path.to_string_lossy().into_owned())
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+
     /// The pool for reads outside a transaction.
     pub fn reader(&self) -> &Connections {
         &self.read

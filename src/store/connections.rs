@@ -36,6 +36,7 @@ struct Local {
     idle: Mutex<Vec<AnyConnection>>,
     /// One permit per connection that may exist.
     permits: Arc<Semaphore>,
+    size: usize,
     acquire_timeout: Duration,
     closed: AtomicBool,
 }
@@ -58,12 +59,30 @@ impl Connections {
             setup,
             idle: Mutex::new(Vec::with_capacity(size)),
             permits: Arc::new(Semaphore::new(size)),
+            size,
             acquire_timeout,
             closed: AtomicBool::new(false),
         });
         let first = local.open().await?;
         local.put_back(first);
         Ok(Self(Source::Local(local)))
+    }
+
+    /// `(connections handed out now, the most there may be)`.
+    pub fn in_use(&self) -> (usize, usize) {
+        match &self.0 {
+            Source::Pool(pool) => {
+                let open = pool.size() as usize;
+                (
+                    open.saturating_sub(pool.num_idle()),
+                    pool.options().get_max_connections() as usize,
+                )
+            }
+            Source::Local(local) => (
+                local.size.saturating_sub(local.permits.available_permits()),
+                local.size,
+            ),
+        }
     }
 
     pub async fn acquire(&self) -> Result<Checkout, sqlx::Error> {

@@ -349,6 +349,16 @@ pub async fn undelivered(conn: &mut Conn) -> Result<Vec<Read>> {
     Ok(read_all(rows))
 }
 
+/// `(messages waiting, when the oldest of them was queued)`.
+pub async fn backlog(conn: &mut Conn) -> Result<(i64, Option<DateTime<Utc>>)> {
+    let (pending, oldest): (i64, Option<String>) =
+        sqlx::query_as("SELECT COUNT(*), MIN(created_at) FROM outbox WHERE status = 'pending'")
+            .fetch_one(conn)
+            .await?;
+    let oldest = oldest.map(|t| super::parse_ts("outbox", &t)).transpose()?;
+    Ok((pending, oldest))
+}
+
 /// Every message of a workspace, oldest first (tests and tools).
 pub async fn all_of(conn: &mut Conn, tenant_id: i64) -> Result<Vec<Read>> {
     let rows = sqlx::query_as(

@@ -63,6 +63,9 @@ pub enum StoreError {
         "unsupported database URL `{0}`; use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
     )]
     UnsupportedUrl(String),
+    /// Something this backend does not do, and what does it instead.
+    #[error("{0}")]
+    Unsupported(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -8,7 +8,7 @@
 //!    ❌ Log Discovery call held (`discovery-call`) … — log `discovery-call`: `/log deal-3 discovery-call`
 //! ```
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
 use tokio::io::{AsyncBufRead, AsyncBufReadExt};
 
@@ -17,9 +17,11 @@ use crate::commands::reply::{Reply, Tone};
 use crate::commands::user_text::{Piece, pieces};
 use crate::commands::{Caller, Platform, Service};
 
+mod editor;
 pub mod operator;
 mod sender;
 
+pub use editor::Editor;
 pub use sender::ConsoleSender;
 
 /// The console's workspace: one per database unless named otherwise.
@@ -38,6 +40,30 @@ pub fn caller(workspace: &str, user: &str) -> Caller {
     }
 }
 
+/// Where the console's lines come from.
+#[derive(Debug)]
+pub enum Input<R> {
+    /// Read as they come: a pipe, a file, a test. Each line is echoed after the acting
+    /// member's name, so a transcript reads like a session.
+    Read(tokio::io::Lines<R>),
+    /// A person at a terminal, with line editing and history.
+    Terminal(Editor),
+}
+
+impl<R: AsyncBufRead + Unpin> Input<R> {
+    /// Lines read from `reader` as they come.
+    pub fn read(reader: R) -> Self {
+        Input::Read(reader.lines())
+    }
+
+    async fn next_line(&mut self, prompt: &str) -> std::io::Result<Option<String>> {
+        match self {
+            Input::Read(lines) => lines.next_line().await,
+            Input::Terminal(editor) => editor.next_line(prompt).await,
+        }
+    }
+}
+
 /// Reads command lines until end of input and writes each reply. `/as NAME` switches the acting
 /// member; blank lines and `#` comments are skipped; `/quit` ends early. A prompt is shown only
 /// when a person is typing.
@@ -45,22 +71,17 @@ pub async fn run<R, W>(
     service: &Service,
     workspace: &str,
     user: &str,
-    input: R,
+    mut input: Input<R>,
     out: &mut W,
 ) -> std::io::Result<()>
 where
     R: AsyncBufRead + Unpin,
     W: Write,
 {
-    let interactive = std::io::stdin().is_terminal() && std::io::stdout().is_terminal();
+    let interactive = matches!(input, Input::Terminal(_));
     let mut user = user.to_string();
-    let mut lines = input.lines();
     loop {
-        if interactive {
-            write!(out, "{user}> ")?;
-            out.flush()?;
-        }
-        let Some(line) = lines.next_line().await? else {
+        let Some(line) = input.next_line(&format!("{user}> ")).await? else {
             break;
         };
         let line = line.trim();

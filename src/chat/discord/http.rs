@@ -19,6 +19,7 @@ use super::dispatch::Dispatcher;
 use super::rest::Rest;
 use super::verify::PublicKey;
 use crate::chat::freshness;
+use crate::telemetry::{self, Refusal};
 
 /// Discord's interactions are a few KiB; anything this large is not one.
 pub const MAX_BODY: usize = 256 * 1024;
@@ -49,12 +50,15 @@ async fn interactions(State(app): State<Endpoint>, headers: HeaderMap, body: Byt
         header("x-signature-ed25519"),
         header("x-signature-timestamp"),
     ) else {
+        telemetry::request_refused("discord", Refusal::Signature);
         return (StatusCode::UNAUTHORIZED, "missing signature headers").into_response();
     };
     if !app.key.verify(signature, timestamp, &body) {
+        telemetry::request_refused("discord", Refusal::Signature);
         return (StatusCode::UNAUTHORIZED, "invalid request signature").into_response();
     }
     if let Err(unfresh) = freshness::check(timestamp, app.dispatcher.service().clock().now()) {
+        telemetry::request_refused("discord", Refusal::Replay);
         return (StatusCode::UNAUTHORIZED, unfresh.to_string()).into_response();
     }
     let interaction: Interaction = match serde_json::from_slice(&body) {

@@ -14,6 +14,8 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
+use crate::telemetry;
+
 /// The largest body read: the endpoints' own limit (`DefaultBodyLimit`), so a request that
 /// passes here is refused there for the same reason, with the same 413.
 pub const MAX_BODY: usize = 256 * 1024;
@@ -32,7 +34,15 @@ pub(super) async fn respond(
     } else {
         match read_body(body, &bodies, deadline, body_timeout).await {
             Ok(bytes) => Body::from(bytes),
-            Err(refused) => return Ok(refused),
+            Err(refused) => {
+                let reason = if refused.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    telemetry::Refusal::Size
+                } else {
+                    telemetry::Refusal::SlowBody
+                };
+                telemetry::request_refused(telemetry::platform_of_path(parts.uri.path()), reason);
+                return Ok(refused);
+            }
         }
     };
     match router.oneshot(Request::from_parts(parts, body)).await {

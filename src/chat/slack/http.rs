@@ -17,8 +17,9 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use super::dispatch::{Dispatcher, Interaction, SlashCommand};
-use super::verify::SigningSecret;
+use super::verify::{Refused, SigningSecret};
 use super::web::respond;
+use crate::telemetry::{self, Refusal};
 
 /// The same limit as the Discord endpoint: Slack's requests are a few KiB.
 pub const MAX_BODY: usize = crate::chat::discord::http::MAX_BODY;
@@ -85,7 +86,14 @@ impl Endpoint {
                 }
                 None
             }
-            Err(refused) => Some((StatusCode::UNAUTHORIZED, refused.to_string()).into_response()),
+            Err(refused) => {
+                let reason = match refused {
+                    Refused::Stale | Refused::Ahead => Refusal::Replay,
+                    _ => Refusal::Signature,
+                };
+                telemetry::request_refused("slack", reason);
+                Some((StatusCode::UNAUTHORIZED, refused.to_string()).into_response())
+            }
         }
     }
 }
