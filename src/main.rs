@@ -290,9 +290,9 @@ enum CommandsCmd {
 
 #[derive(Debug, Subcommand)]
 enum SlackCmd {
-    /// Print the Slack app manifest (JSON) for a bot served at URL: every command, the scopes
-    /// and the interactivity URL. Paste it in api.slack.com/apps → Create New App → From a
-    /// manifest.
+    /// Print the Slack app manifest (JSON) for a bot served at URL: the `/dealgate` command
+    /// (every command follows it), the scopes and the interactivity URL. Paste it in
+    /// api.slack.com/apps → Create New App → From a manifest.
     Manifest {
         /// The public base URL of `dealgate serve --http`, e.g. https://bot.example.com.
         #[arg(long)]
@@ -301,6 +301,10 @@ enum SlackCmd {
         /// requests, but anyone on the path reads them).
         #[arg(long)]
         insecure: bool,
+        /// Also register each command as its own slash command (`/advance`, `/deal`, `/log`
+        /// …) beside `/dealgate`; they may clash with other apps' commands.
+        #[arg(long)]
+        short_commands: bool,
     },
 }
 
@@ -359,10 +363,27 @@ fn main() -> ExitCode {
         // The reader went away (`dealgate slack manifest | head`): nothing left to tell it.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", error_text(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, each cause said once: sqlx and SQLite repeat the text of
+/// the error they wrap in their own.
+fn error_text(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let said = cause.to_string();
+        if text.contains(&said) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&said);
+    }
+    text
 }
 
 /// Reads `./.env` when there is one; variables already set keep their values.
@@ -559,10 +580,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Cmd::Healthcheck { url } => healthcheck(&url).await,
         Cmd::Slack {
-            action: SlackCmd::Manifest { url, insecure },
+            action:
+                SlackCmd::Manifest {
+                    url,
+                    insecure,
+                    short_commands,
+                },
         } => {
             let url = public_url(&url, insecure)?;
-            let manifest = slack::manifest::manifest(&url);
+            let manifest = slack::manifest::manifest(&url, short_commands);
             print_out(&format!("{}\n", serde_json::to_string_pretty(&manifest)?))?;
             Ok(ExitCode::SUCCESS)
         }

@@ -215,19 +215,20 @@ impl Screen {
         }
     }
 
-    fn wait_for(&mut self, text: &str, occurrences: usize) -> &str {
+    /// Reads until `text` appears at or after byte `from` of what was shown; the byte after it.
+    /// (Counting prompts would not do: the editor redraws its prompt as a line is edited.)
+    fn wait_for(&mut self, text: &str, from: usize) -> usize {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        while self.seen.matches(text).count() < occurrences {
+        loop {
+            if let Some(at) = self.seen.get(from..).and_then(|rest| rest.find(text)) {
+                return from + at + text.len();
+            }
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match self.chunks.recv_timeout(left) {
                 Ok(chunk) => self.seen.push_str(&String::from_utf8_lossy(&chunk)),
-                Err(_) => panic!(
-                    "{text:?} did not appear {occurrences}×; the screen: {:?}",
-                    self.seen
-                ),
+                Err(_) => panic!("{text:?} did not appear after byte {from}: {:?}", self.seen),
             }
         }
-        &self.seen
     }
 }
 
@@ -247,6 +248,15 @@ fn pty() -> (std::fs::File, std::fs::File) {
         )
     };
     assert_eq!(rc, 0, "openpty: {}", std::io::Error::last_os_error());
+    // Not inherited by the other tests' children: a stray copy of the terminal would keep it
+    // open after dealgate ends. (The child gets its own copies as stdin, stdout and stderr.)
+    for fd in [master, slave] {
+        // SAFETY: fcntl on a descriptor this function owns.
+        assert_eq!(
+            unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) },
+            0
+        );
+    }
     // SAFETY: both descriptors are fresh and owned by nothing else.
     unsafe {
         (
@@ -277,21 +287,36 @@ fn at_a_terminal_the_arrow_keys_edit_the_line_and_recall_the_last_one() {
         .expect("start dealgate");
     let mut keys = master.try_clone().unwrap();
     let mut screen = Screen::watch(master);
-    screen.wait_for("ria> ", 1);
+    let at = screen.wait_for("ria> ", 0);
     // "/deal lst", two steps left, "i": the line sent is "/deal list".
     keys.write_all(b"/deal lst\x1b[D\x1b[Di\r").unwrap();
-    screen.wait_for("Deals: everyone's", 1);
-    screen.wait_for("ria> ", 2);
+    let at = screen.wait_for("Deals: everyone's", at);
+    let at = screen.wait_for("ria> ", at);
     // Up recalls it; Enter runs it again.
     keys.write_all(b"\x1b[A\r").unwrap();
-    let seen = screen.wait_for("Deals: everyone's", 2).to_string();
+    let at = screen.wait_for("Deals: everyone's", at);
+    screen.wait_for("ria> ", at);
     assert!(
-        !seen.contains("^[[D"),
-        "arrows are keys, not text: {seen:?}"
+        !screen.seen.contains("^[[D"),
+        "arrows are keys, not text: {:?}",
+        screen.seen
     );
-    assert!(!seen.contains("Unknown command"), "{seen:?}");
-    screen.wait_for("ria> ", 3);
+    assert!(
+        !screen.seen.contains("Unknown command"),
+        "{:?}",
+        screen.seen
+    );
     keys.write_all(b"\x04").unwrap(); // Ctrl-D ends the session
-    let status = child.wait().unwrap();
+    let pid = child.id() as libc::pid_t;
+    let (done, ended) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait());
+    });
+    let Ok(status) = ended.recv_timeout(std::time::Duration::from_secs(30)) else {
+        // SAFETY: signals the child this test started, which has not been reaped.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        panic!("Ctrl-D did not end the console: {:?}", screen.seen);
+    };
+    let status = status.unwrap();
     assert!(status.success(), "{status:?}: {:?}", screen.seen);
 }

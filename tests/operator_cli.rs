@@ -420,3 +420,44 @@ fn backup_copies_a_live_sqlite_database_and_names_pg_dump_for_postgresql() {
     );
     assert!(!err.contains("secret"), "the password never prints: {err}");
 }
+
+#[test]
+fn a_database_that_is_away_is_reported_once_with_its_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on port 1: the refusal itself is the message, not a pool's timeout.
+    let pg = dealgate(
+        dir.path(),
+        &["migrate"],
+        &[(
+            "DATABASE_URL",
+            "postgres://dealgate:secret@127.0.0.1:1/dealgate",
+        )],
+        "",
+    );
+    assert_eq!(pg.status.code(), Some(1));
+    let err = stderr(&pg);
+    assert!(err.contains("Connection refused"), "{err}");
+    assert!(!err.contains("timed out"), "{err}");
+    assert_eq!(
+        err.matches("Connection refused").count(),
+        1,
+        "said once: {err}"
+    );
+    assert!(!err.contains("secret"), "{err}");
+
+    let sqlite = dealgate(
+        dir.path(),
+        &["console", "--as", "ria"],
+        &[("DATABASE_URL", "sqlite://no-such-folder/dealgate.db")],
+        "/deal list\n",
+    );
+    assert_eq!(sqlite.status.code(), Some(1));
+    let err = stderr(&sqlite);
+    assert!(
+        err.contains(
+            "the folder no-such-folder of the SQLite file no-such-folder/dealgate.db does not exist"
+        ),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+}

@@ -276,9 +276,32 @@ async fn a_partly_configured_slack_stops_serve_with_what_is_missing() {
 #[tokio::test]
 async fn slack_manifest_prints_every_command_the_urls_and_the_scopes() {
     let dir = tempfile::tempdir().unwrap();
-    let out = dealgate(
+    // By default one command, `/dealgate`, that clashes with no other app's.
+    let default = dealgate(
         &dir,
         &["slack", "manifest", "--url", "https://bot.example.com"],
+        &[],
+    )
+    .output()
+    .await
+    .unwrap();
+    let manifest: Value = serde_json::from_slice(&default.stdout).expect("the manifest is JSON");
+    let only: Vec<&str> = manifest["features"]["slash_commands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["command"].as_str().unwrap())
+        .collect();
+    assert_eq!(only, ["/dealgate"]);
+    let out = dealgate(
+        &dir,
+        &[
+            "slack",
+            "manifest",
+            "--url",
+            "https://bot.example.com",
+            "--short-commands",
+        ],
         &[],
     )
     .output()

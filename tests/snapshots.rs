@@ -165,6 +165,17 @@ async fn help_for_advance_reads_as_expected() {
 }
 
 #[tokio::test]
+async fn help_for_a_group_lists_its_commands_and_won_names_the_playbooks_gates() {
+    let app = TestApp::new().await;
+    // ann is a member once she has used a command; help itself makes nobody a member.
+    run(&app, "ann", "/deal list").await;
+    insta::assert_snapshot!(render(&run(&app, "ann", "/help deal").await));
+    insta::assert_snapshot!(render(&run(&app, "ann", "/help won deal-4 please").await));
+    let stranger = render(&run(&app, "nobody-yet", "/help won").await);
+    assert!(!stranger.contains("gates must be met"), "{stranger}");
+}
+
+#[tokio::test]
 async fn the_help_overview_lists_every_command_under_its_group() {
     let app = TestApp::new().await;
     insta::assert_snapshot!(render(&run(&app, "ann", "/help").await));

@@ -193,8 +193,13 @@ fn value(option: &'static OptionSpec, raw: &str) -> Result<Value, ParseError> {
                 .filter(|n| *n > 0)
                 .ok_or_else(|| bad(ValueProblem::Preview(raw.trim().to_string())))?,
         ),
-        OptionKind::CommandName => match catalogue::find(raw) {
+        // The command the leading words name (what follows is its arguments), or a group's
+        // word, whose commands help lists.
+        OptionKind::CommandName => match catalogue::find_leading(raw) {
             Some(spec) => Value::Text(spec.name.to_string()),
+            None if raw.split_whitespace().count() == 1 && !catalogue::group(raw).is_empty() => {
+                Value::Text(raw.trim().trim_start_matches('/').to_lowercase())
+            }
             None => {
                 let mut words = raw.split_whitespace();
                 return Err(unknown_command(

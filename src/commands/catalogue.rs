@@ -718,6 +718,28 @@ pub fn find(name: &str) -> Option<&'static CommandSpec> {
     CATALOGUE.iter().find(|spec| spec.name == wanted)
 }
 
+/// The command named by the longest run of leading words of `text` (`advance deal-42` names
+/// `advance`, `deal new Acme` names `deal new`).
+pub fn find_leading(text: &str) -> Option<&'static CommandSpec> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    (1..=words.len().min(2))
+        .rev()
+        .find_map(|n| find(&words[..n].join(" ")))
+}
+
+/// The commands whose first word is `word` (`deal` → `deal new`, `deal show`, …): a group's.
+pub fn group(word: &str) -> Vec<&'static CommandSpec> {
+    let word = normalize(word);
+    CATALOGUE
+        .iter()
+        .filter(|spec| {
+            spec.name
+                .split_once(' ')
+                .is_some_and(|(first, _)| first == word)
+        })
+        .collect()
+}
+
 /// The catalogue name closest to `typed`, if one is close enough to be what was meant.
 pub fn suggest(typed: &str) -> Option<&'static str> {
     closest(&normalize(typed), CATALOGUE.iter().map(|spec| spec.name))

@@ -39,7 +39,17 @@ pub async fn execute_for(
 ) -> Reply {
     if let Command::Help { command } = &command {
         return match super::help::help_reply(command.as_deref()) {
-            Ok(reply) => super::help::on_platform(reply, caller.platform),
+            Ok(mut reply) => {
+                // A member reads it against the workspace's playbook; help makes nobody a member.
+                let known = Caller {
+                    known_only: true,
+                    ..caller.clone()
+                };
+                if let Ok(session) = service.session(&known).await {
+                    reply = super::help::for_playbook(reply, &session.playbook);
+                }
+                super::help::on_platform(reply, caller.platform)
+            }
             Err(e) => replies::user_error(&e.to_string()),
         };
     }

@@ -17,17 +17,36 @@ use super::Platform;
 use super::catalogue::{self, CATALOGUE, CommandSpec};
 use super::error::{ParseError, unknown_command};
 use super::reply::Reply;
-use crate::engine::playbook::Role;
+use crate::engine::playbook::{Playbook, Role};
 
 /// The reply to `/help` (no command) or `/help command`. Help is personal, so it is ephemeral.
+///
+/// The command is the longest run of leading words that names one, so `/help advance deal-42`
+/// explains `/advance`; a group's word alone (`/help deal`) lists its commands.
 pub fn help_reply(command: Option<&str>) -> Result<Reply, ParseError> {
-    match command.map(str::trim).filter(|c| !c.is_empty()) {
-        None => Ok(overview()),
-        Some(name) => catalogue::find(name).map(explain).ok_or_else(|| {
-            let mut words = name.split_whitespace();
-            unknown_command(words.next().unwrap_or_default(), words.next())
-        }),
+    let Some(name) = command.map(str::trim).filter(|c| !c.is_empty()) else {
+        return Ok(overview());
+    };
+    if let Some(spec) = catalogue::find_leading(name) {
+        return Ok(explain(spec));
     }
+    let mut words = name.split_whitespace();
+    let first = words.next().unwrap_or_default();
+    group(first).ok_or_else(|| unknown_command(first, words.next()))
+}
+
+/// The commands that start with `word` (`deal new`, `deal show`, … for `deal`), if any do.
+fn group(word: &str) -> Option<Reply> {
+    let members = catalogue::group(word);
+    let first = members.first()?;
+    let (word, example) = first.name.split_once(' ')?;
+    let mut reply = Reply::new(format!("/{word}")).ephemeral().line(format!(
+        "`/{word}` is followed by one of these; `/help {word} {example}` explains one."
+    ));
+    for spec in members {
+        reply = reply.line(summary_line(spec));
+    }
+    Some(reply)
 }
 
 /// Help as read on `platform`: where its commands are not all slash commands of their own, it
@@ -36,10 +55,40 @@ pub fn on_platform(mut reply: Reply, platform: Platform) -> Reply {
     if platform == Platform::Slack {
         // Help lists `/help`, which a Slack workspace reaches through `/dealgate`.
         reply.lines.push(
-            "On Slack, help is `/dealgate help [command]`; every other command is its own slash \
-             command (`/deal new`, `/advance`, …) or follows `/dealgate`."
+            "On Slack every command follows `/dealgate` (`/dealgate advance deal-42`, \
+             `/dealgate help deal`); where the app was installed with the short commands, \
+             /advance deal-42 works too."
                 .to_string(),
         );
+    }
+    reply
+}
+
+/// Help as a member of a workspace reads it: `/help won` names the gates its playbook checks.
+pub fn for_playbook(mut reply: Reply, playbook: &Playbook) -> Reply {
+    if reply.title != "/won" {
+        return reply;
+    }
+    let gated: Vec<String> = playbook
+        .open_stages()
+        .filter(|stage| !stage.gates.is_empty())
+        .map(|stage| {
+            format!(
+                "**{}**: {}",
+                stage.name,
+                super::replies::gate_summary(playbook, stage).join("; ")
+            )
+        })
+        .collect();
+    reply = reply.line(if gated.is_empty() {
+        "In this workspace's playbook no stage has gates: `/won` always closes the deal."
+            .to_string()
+    } else {
+        "In this workspace's playbook, from the deal's stage on, these gates must be met:"
+            .to_string()
+    });
+    for line in gated {
+        reply = reply.line(line);
     }
     reply
 }
@@ -166,6 +215,31 @@ mod tests {
         assert!(team.lines.contains(&"Who: admins and above.".to_string()));
         let log = help_reply(Some("log")).expect("log exists");
         assert!(!log.lines.iter().any(|l| l.starts_with("Who:")));
+    }
+
+    #[test]
+    fn words_after_the_command_are_its_arguments_not_another_command() {
+        let reply = help_reply(Some("advance extra words")).expect("advance exists");
+        assert_eq!(reply.title, "/advance");
+        let reply = help_reply(Some("deal new Acme 5000")).expect("deal new exists");
+        assert_eq!(reply.title, "/deal new");
+    }
+
+    #[test]
+    fn a_group_word_lists_its_commands() {
+        let deal = help_reply(Some("deal")).expect("deal is a group");
+        assert_eq!(deal.title, "/deal");
+        assert_eq!(
+            deal.lines[0],
+            "`/deal` is followed by one of these; `/help deal new` explains one."
+        );
+        for name in ["deal new", "deal show", "deal list", "deal set"] {
+            let spec = catalogue::find(name).unwrap();
+            assert!(deal.lines.contains(&summary_line(spec)), "{name}");
+        }
+        let nudges = help_reply(Some("/Nudges")).expect("nudges is a group");
+        assert_eq!(nudges.lines.len(), 3, "{nudges:?}");
+        assert!(nudges.lines[1].starts_with("`/nudges setup"), "{nudges:?}");
     }
 
     #[test]

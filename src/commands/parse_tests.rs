@@ -585,13 +585,17 @@ fn a_typo_in_the_group_word_of_a_two_word_command_is_caught() {
 }
 
 #[test]
-fn help_for_a_group_word_lists_what_may_follow() {
+fn help_for_a_group_word_is_help_for_the_group() {
     assert_eq!(
         parse_line("/help team"),
-        Err(ParseError::UnknownSubcommand {
-            group: "team",
-            typed: None,
-            choices: vec!["set", "list", "visibility"]
+        Ok(Command::Help {
+            command: Some("team".into())
+        })
+    );
+    assert_eq!(
+        parse_line("/help advance deal-42 now"),
+        Ok(Command::Help {
+            command: Some("advance".into())
         })
     );
 }

@@ -541,7 +541,8 @@ pub fn deal_list(deals: &[DealSummary], playbook: &Playbook, whose: &str) -> Rep
     reply
 }
 
-fn gate_summary(playbook: &Playbook, stage: &Stage) -> Vec<String> {
+/// Each gate of `stage` as the playbook labels it, or described.
+pub(crate) fn gate_summary(playbook: &Playbook, stage: &Stage) -> Vec<String> {
     stage
         .gates
         .iter()

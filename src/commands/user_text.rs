@@ -58,6 +58,27 @@ pub fn pieces(text: &str) -> Vec<Piece> {
     pieces
 }
 
+/// `text` with `f` applied to the bot's own words only: what a person typed, and its marks,
+/// stay as they were.
+pub fn map_bot(text: &str, f: impl Fn(&str) -> String) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        let Some(at) = rest.find(USER_TEXT_START) else {
+            out.push_str(&f(rest));
+            break;
+        };
+        out.push_str(&f(&rest[..at]));
+        let typed = &rest[at..];
+        let end = typed
+            .find(USER_TEXT_END)
+            .map_or(typed.len(), |e| e + USER_TEXT_END.len_utf8());
+        out.push_str(&typed[..end]);
+        rest = &typed[end..];
+    }
+    out
+}
+
 fn push(pieces: &mut Vec<Piece>, piece: Piece) {
     let empty = match &piece {
         Piece::Bot(s) | Piece::User(s) => s.is_empty(),

@@ -25,6 +25,9 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// must stay under the server's `max_connections` (100 by default), so this is per process.
 const POSTGRES_POOL_SIZE: u32 = 16;
 
+/// How long the first connection to PostgreSQL may take before the server counts as away.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Readers beside SQLite's single writer. WAL lets them run while it writes.
 const SQLITE_READERS: usize = 4;
 
@@ -98,6 +101,21 @@ impl Store {
     }
 
     async fn open_sqlite(url: &str) -> Result<Self> {
+        // SQLite says only "unable to open database file"; a missing folder is the usual cause.
+        let path = url
+            .trim_start_matches("sqlite:")
+            .trim_start_matches("//")
+            .split('?')
+            .next()
+            .unwrap_or_default();
+        let folder = std::path::Path::new(path).parent();
+        if let Some(folder) = folder.filter(|f| !f.as_os_str().is_empty() && !f.exists()) {
+            return Err(StoreError::Unavailable(format!(
+                "the folder {} of the SQLite file {path} does not exist; create it, or set \
+                 DATABASE_URL to a file in a folder that does",
+                folder.display()
+            )));
+        }
         let url = sqlite_url_with_create(url);
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
         let write = Connections::local(options.clone(), SQLITE_SETUP, 1, ACQUIRE_TIMEOUT).await?;
@@ -113,6 +131,21 @@ impl Store {
 
     async fn open_postgres(url: &str) -> Result<Self> {
         let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+        // The pool retries a refused connection until its acquire timeout and then says only
+        // that it timed out; one connection first says at once why the server is out of reach.
+        match tokio::time::timeout(CONNECT_TIMEOUT, options.connect()).await {
+            Ok(Ok(first)) => {
+                let _ = sqlx::Connection::close(first).await;
+            }
+            Ok(Err(e)) => return Err(e.into()),
+            Err(_) => {
+                return Err(StoreError::Unavailable(format!(
+                    "no answer from {} within {} s",
+                    redacted_url(url),
+                    CONNECT_TIMEOUT.as_secs()
+                )));
+            }
+        }
         let pool = || {
             AnyPoolOptions::new()
                 .max_connections(POSTGRES_POOL_SIZE)

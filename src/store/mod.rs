@@ -63,6 +63,9 @@ pub enum StoreError {
         "unsupported database URL `{0}`; use sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE"
     )]
     UnsupportedUrl(String),
+    /// The database cannot be reached or opened, and why.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something this backend does not do, and what does it instead.
     #[error("{0}")]
     Unsupported(String),

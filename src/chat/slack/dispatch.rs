@@ -86,6 +86,8 @@ pub struct Action {
 pub struct Later {
     pub response_url: String,
     pub work: Deferred,
+    /// Whether the command was typed as its own slash command (`/advance`), not `/dealgate …`.
+    pub short: bool,
 }
 
 /// The HTTP response body, and what to do after sending it.
@@ -133,6 +135,8 @@ impl Dispatcher {
         };
         let text = unescape(&cmd.text);
         let name = cmd.command.trim().trim_start_matches('/').to_lowercase();
+        // Replies name commands the way this person reached dealgate.
+        let short = name != CATCH_ALL;
         let line = if name == CATCH_ALL {
             if text.trim().is_empty() {
                 "help".to_string()
@@ -144,14 +148,17 @@ impl Dispatcher {
         };
         let command = match parse_line(&line) {
             Ok(c) => c,
-            Err(e) => return Answer::now(render::response(&replies::user_error(&e.to_string()))),
+            Err(e) => {
+                let reply = replies::user_error(&e.to_string());
+                return Answer::now(render::response(&render::as_typed(&reply, short)));
+            }
         };
         let delivery = Delivery::new(PLATFORM, delivery_key("command", &cmd.trigger_id, body));
         let invocation = Invocation::command(caller, command, delivery)
             .mentioning(mentions(&line))
             // The result of slow work goes to the response URL, if Slack gave one.
             .deferrable(!cmd.response_url.is_empty());
-        let render = |reply: &Reply| render::response(reply).to_string();
+        let render = |reply: &Reply| render::response(&render::as_typed(reply, short)).to_string();
         match interact::handle(&self.service, invocation, render).await {
             Handled::Now(done) => Answer::now(body_of(&done.answer)),
             Handled::Later(work) => Answer {
@@ -159,6 +166,7 @@ impl Dispatcher {
                 later: Some(Later {
                     response_url: cmd.response_url,
                     work,
+                    short,
                 }),
             },
         }
@@ -166,7 +174,8 @@ impl Dispatcher {
 
     /// Runs slow work; its answer is for the response URL.
     pub async fn finish(&self, later: Later) -> Value {
-        let mut body = render::response(&interact::finish(&self.service, later.work).await);
+        let reply = interact::finish(&self.service, later.work).await;
+        let mut body = render::response(&render::as_typed(&reply, later.short));
         // Replace the acknowledgement rather than add under it.
         body["replace_original"] = json!(true);
         body
@@ -206,7 +215,8 @@ impl Dispatcher {
         };
         let delivery = Delivery::new(PLATFORM, delivery_key("press", &payload.trigger_id, body));
         let invocation = Invocation::press(caller, what, delivery);
-        let render = |reply: &Reply| render::response(reply).to_string();
+        // A button's reply names commands as `/dealgate …`, which every install has.
+        let render = |reply: &Reply| render::response(&render::as_typed(reply, false)).to_string();
         let Handled::Now(done) = interact::handle(&self.service, invocation, render).await else {
             // A press is never deferred (`can_defer` is false).
             return None;

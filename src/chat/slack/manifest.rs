@@ -2,10 +2,12 @@
 //! Slack's "Create New App → From an app manifest" accepts), generated from the catalogue so the
 //! slash commands Slack shows are exactly the commands dealgate understands.
 //!
-//! Each one-word command is its own slash command (`/advance`); each group is one slash command
-//! whose first word picks the command (`/deal new …`, `/team list`); `/dealgate` takes any
-//! command line, including `/dealgate help`. Mentions and channels are escaped by Slack
-//! (`should_escape`) so a digest channel and a named colleague arrive as ids, not names.
+//! By default the app registers one slash command, `/dealgate`, which takes any command line
+//! (`/dealgate advance deal-42`, `/dealgate help`): thirteen top-level commands such as `/log`
+//! or `/team` would clash with other apps in a workspace. With `short` each one-word command is
+//! its own slash command too (`/advance`) and each group one whose first word picks the command
+//! (`/deal new …`, `/team list`); the same parser serves both. Mentions and channels are escaped
+//! by Slack (`should_escape`) so a digest channel and a named colleague arrive as ids, not names.
 
 use serde_json::{Value, json};
 
@@ -27,13 +29,14 @@ pub const SCOPES: &[&str] = &[
 const DESCRIPTION_MAX: usize = 2000;
 const USAGE_HINT_MAX: usize = 1000;
 
-/// The manifest for an app served at `base_url`.
-pub fn manifest(base_url: &str) -> Value {
+/// The manifest for an app served at `base_url`: `/dealgate` alone, or with `short` every
+/// command's own slash command beside it.
+pub fn manifest(base_url: &str, short: bool) -> Value {
     let base = base_url.trim().trim_end_matches('/');
     let commands_url = format!("{base}/slack/commands");
     let mut commands: Vec<Value> = Vec::new();
     let mut groups: Vec<&str> = Vec::new();
-    for spec in CATALOGUE {
+    for spec in CATALOGUE.iter().filter(|_| short) {
         match spec.name.split_once(' ') {
             Some((group, _)) => {
                 if !groups.contains(&group) {
@@ -119,7 +122,7 @@ mod tests {
 
     #[test]
     fn every_catalogue_command_is_reachable_through_a_slash_command() {
-        let m = manifest("https://bot.example.com/");
+        let m = manifest("https://bot.example.com/", true);
         let commands = m["features"]["slash_commands"].as_array().unwrap();
         let names: Vec<&str> = commands
             .iter()

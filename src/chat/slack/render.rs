@@ -17,10 +17,12 @@
 
 use serde_json::{Value, json};
 
+use super::dispatch::CATCH_ALL;
 use crate::chat::cut;
+use crate::commands::catalogue::CATALOGUE;
 use crate::commands::press::Press;
 use crate::commands::reply::{Reply, Tone};
-use crate::commands::user_text::{Piece, pieces, plain, user};
+use crate::commands::user_text::{self, Piece, pieces, plain, user};
 
 /// Slack's limits, in characters and counts.
 const SECTION_TEXT_MAX: usize = 3000;
@@ -31,6 +33,51 @@ const BUTTONS_PER_BLOCK: usize = 25;
 const BLOCKS_MAX: usize = 50;
 /// The notification text of a message; Slack cuts longer ones itself, we cut them legibly.
 const FALLBACK_MAX: usize = 3000;
+
+/// `reply` with the commands it names written as `/dealgate advance …` where `short` is false:
+/// how a person who typed `/dealgate …` (or pressed a button, or reads a digest) reaches them.
+/// Every install has `/dealgate`; the short commands only when the manifest added them.
+pub fn as_typed(reply: &Reply, short: bool) -> Reply {
+    // `/help` is never a slash command of its own on Slack (a workspace's is too likely taken).
+    let text = |t: &str| user_text::map_bot(t, |bot| namespaced(bot, short));
+    let mut typed = reply.clone();
+    typed.title = text(&typed.title);
+    for line in &mut typed.lines {
+        *line = text(line);
+    }
+    for field in &mut typed.fields {
+        field.name = text(&field.name);
+        field.value = text(&field.value);
+    }
+    if let Some(announce) = &typed.announce {
+        typed.announce = Some(Box::new(as_typed(announce, short)));
+    }
+    typed
+}
+
+/// `` `/advance `` → `` `/dealgate advance ``, for every first word of a command (with `short`,
+/// for `help` only).
+fn namespaced(text: &str, short: bool) -> String {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut rest = text;
+    while let Some(at) = rest.find("`/") {
+        out.push_str(&rest[..at + 2]);
+        rest = &rest[at + 2..];
+        let word: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .collect();
+        let command = CATALOGUE
+            .iter()
+            .any(|spec| spec.name.split(' ').next() == Some(word.as_str()));
+        if command && (!short || word == "help") {
+            out.push_str(CATCH_ALL);
+            out.push(' ');
+        }
+    }
+    out.push_str(rest);
+    out
+}
 
 /// A reply as a response to a slash command or through a `response_url`.
 pub fn response(reply: &Reply) -> Value {
@@ -268,6 +315,29 @@ fn relink_channels(escaped: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn commands_are_named_as_the_person_reaches_them_and_typed_text_is_left_alone() {
+        let reply = Reply::new("deal-3 can't leave Qualify yet")
+            .line(format!(
+                "log it: `/log deal-3 discovery-call`; `/help advance` explains; {}",
+                user("Ann wrote `/won`")
+            ))
+            .line("`/dealgate help` and `/unknown` stay; so does /advance without backticks");
+        let namespaced = as_typed(&reply, false);
+        assert_eq!(
+            plain(&namespaced.lines[0]),
+            "log it: `/dealgate log deal-3 discovery-call`; `/dealgate help advance` explains; \
+             Ann wrote `/won`"
+        );
+        assert_eq!(namespaced.lines[1], reply.lines[1]);
+        let short = as_typed(&reply, true);
+        assert_eq!(
+            plain(&short.lines[0]),
+            "log it: `/log deal-3 discovery-call`; `/dealgate help advance` explains; Ann wrote \
+             `/won`"
+        );
+    }
 
     #[test]
     fn a_refusal_is_ephemeral_with_versioned_buttons() {

@@ -251,7 +251,8 @@ impl Sender for SlackSender {
         };
         let reply = &message.reply;
         let done = message.progress.as_deref();
-        let blocks = render::message(reply);
+        // Scheduled messages name commands as `/dealgate …`, which every install has.
+        let blocks = render::message(&render::as_typed(reply, false));
         // Into a channel (by id) the chart goes first, so the digest's text ends below it.
         if let (Some(image), true) = (&reply.image, is_channel_id(&channel)) {
             if done != Some(CHART_SHARED) {
