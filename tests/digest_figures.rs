@@ -180,6 +180,39 @@ async fn the_posted_digest_carries_a_png_chart_of_sensible_size_and_a_snapshot_i
         (1, 2),
         "one snapshot with each open deal"
     );
+    drop(conn);
+    // The deals are in the first stage: pipeline-grey bars; no week-old total to mark yet.
+    let first = colours(&image.png);
+    assert!(
+        first.contains(&PIPELINE_GREY),
+        "the bars are the pipeline's"
+    );
+    assert!(!first.contains(&LAST_WEEK_RED), "nothing a week old yet");
+    // A week later the chart marks where the weighted total stood then.
+    let (ticked, _) = tick_and_deliver(&app.service, &sender, now + Duration::days(7)).await;
+    assert_eq!(ticked.digests.len(), 1);
+    let later = &sender.accepted()[1];
+    let marked = colours(&later.reply.image.as_ref().expect("a chart").png);
+    assert!(
+        marked.contains(&LAST_WEEK_RED),
+        "last week's total is marked"
+    );
+}
+
+const PIPELINE_GREY: [u8; 3] = [150, 160, 175];
+const LAST_WEEK_RED: [u8; 3] = [200, 60, 40];
+
+/// Every colour a PNG chart uses.
+fn colours(png_bytes: &[u8]) -> std::collections::HashSet<[u8; 3]> {
+    let mut reader = png::Decoder::new(std::io::Cursor::new(png_bytes))
+        .read_info()
+        .expect("a PNG that decodes");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let frame = reader.next_frame(&mut buf).expect("one frame");
+    buf[..frame.buffer_size()]
+        .chunks_exact(3)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect()
 }
 
 /// ann's deal stalls; bob's is snoozed. Nudges at 09:00 UTC, repeated at most weekly.

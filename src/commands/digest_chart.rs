@@ -11,7 +11,7 @@ use plotters::style::{FontStyle, register_font};
 
 use super::reply::Image;
 use crate::engine::forecast::Totals;
-use crate::engine::playbook::Playbook;
+use crate::engine::playbook::{ForecastCategory, Playbook};
 use crate::service::DigestFigures;
 
 /// DejaVu Sans 2.37 from Debian's `fonts-dejavu-core`; licence in `assets/fonts/LICENSE-DejaVu.txt`.
@@ -35,40 +35,83 @@ pub(super) fn font() -> anyhow::Result<()> {
     }
 }
 
-/// Renders the chart for `figures`.
+/// A bar's parts, weighted, in whole currency units: commit, best case, the rest of the
+/// pipeline (omitted stages included), stacked in that order from the left.
+type Parts = [f64; 3];
+
+const PART_NAMES: [&str; 3] = ["commit", "best case", "pipeline"];
+const PART_COLOURS: [RGBColor; 3] = [
+    RGBColor(0, 120, 80),
+    RGBColor(52, 101, 164),
+    RGBColor(150, 160, 175),
+];
+
+fn part_of(category: ForecastCategory) -> usize {
+    match category {
+        ForecastCategory::Commit => 0,
+        ForecastCategory::BestCase => 1,
+        _ => 2,
+    }
+}
+
+/// Renders the chart for `figures`: the quarter's weighted pipeline by stage (with the total on
+/// top, and where last week's total stood) and by rep, on one scale, each bar split into
+/// commit, best case and pipeline.
 pub fn render(figures: &DigestFigures, playbook: &Playbook) -> anyhow::Result<Image> {
     font()?;
     let q = &figures.quarter_forecast;
-    let by_stage: Vec<(String, f64)> = q
-        .by_stage
-        .iter()
-        .map(|(id, t)| {
-            let name = playbook
-                .stage(id)
-                .map_or_else(|| id.to_string(), |s| s.name.clone());
-            (name, major(t))
-        })
-        .collect();
-    let mut by_rep: Vec<(String, f64)> = q
+    let mut total: Parts = [0.0; 3];
+    let mut by_stage: Vec<(String, Parts)> = Vec::new();
+    for (id, t) in &q.by_stage {
+        let stage = playbook.stage(id);
+        let mut parts: Parts = [0.0; 3];
+        parts[stage.map_or(2, |s| part_of(s.forecast_category))] = major(t);
+        for (sum, part) in total.iter_mut().zip(parts) {
+            *sum += part;
+        }
+        let name = stage.map_or_else(|| id.to_string(), |s| s.name.clone());
+        by_stage.push((name, parts));
+    }
+    by_stage.insert(0, ("Total".to_string(), total));
+    let parts_of = |owner: &str| {
+        let mut parts: Parts = [0.0; 3];
+        for (_, category, t) in q.by_owner_category.iter().filter(|(o, _, _)| o == owner) {
+            parts[part_of(*category)] += major(t);
+        }
+        parts
+    };
+    let mut by_rep: Vec<(String, Parts)> = q
         .by_owner
         .iter()
         .take(MAX_REPS)
-        .map(|(o, t)| (o.clone(), major(t)))
+        .map(|(o, _)| (o.clone(), parts_of(o)))
         .collect();
-    let others: f64 = q
-        .by_owner
-        .iter()
-        .skip(MAX_REPS)
-        .map(|(_, t)| major(t))
-        .sum();
     if q.by_owner.len() > MAX_REPS {
+        let mut others: Parts = [0.0; 3];
+        for (o, _) in q.by_owner.iter().skip(MAX_REPS) {
+            for (sum, part) in others.iter_mut().zip(parts_of(o)) {
+                *sum += part;
+            }
+        }
         by_rep.push(("others".into(), others));
     }
+    let last_week = figures.last_week.map(|(_, w)| w as f64 / 100.0);
+    // One scale for both panels, so a rep's bar and a stage's can be compared by eye; room on
+    // the right of the longest bar for its value.
+    let longest = by_stage
+        .iter()
+        .chain(&by_rep)
+        .map(|(_, p)| p.iter().sum::<f64>())
+        .chain(last_week)
+        .fold(0.0, f64::max)
+        .max(1.0);
+    let scale = longest * 1.22;
     let mut rgb = vec![0u8; (WIDTH * HEIGHT * 3) as usize];
     {
         let root = BitMapBackend::with_buffer(&mut rgb, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("{e}"))?;
-        let (left, right) = root.split_horizontally(WIDTH / 2);
+        let (panels, legend) = root.split_vertically(HEIGHT - 28);
+        let (left, right) = panels.split_horizontally(WIDTH / 2);
         let title = format!(
             "Weighted pipeline, {} ({})",
             short_label(&figures.quarter.label),
@@ -78,9 +121,11 @@ pub fn render(figures: &DigestFigures, playbook: &Playbook) -> anyhow::Result<Im
             &left,
             &format!("{title}: by stage"),
             &by_stage,
-            &RGBColor(52, 101, 164),
+            scale,
+            last_week,
         )?;
-        bars(&right, "By rep", &by_rep, &RGBColor(0, 140, 90))?;
+        bars(&right, "By rep", &by_rep, scale, None)?;
+        draw_legend(&legend, last_week.is_some())?;
         root.present().map_err(|e| anyhow!("{e}"))?;
     }
     Ok(Image {
@@ -101,18 +146,48 @@ fn major(t: &Totals) -> f64 {
 /// Widest label kept whole; longer stage or rep names are cut with an ellipsis.
 const MAX_LABEL_CHARS: usize = 22;
 
+/// The colours' meaning, and the marker's, along the bottom.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    marker: bool,
+) -> anyhow::Result<()> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("draw the legend: {e}");
+    let style = ("sans-serif", 13)
+        .into_font()
+        .color(&RGBColor(60, 60, 60))
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    let mut x = 24;
+    for (name, colour) in PART_NAMES.iter().zip(PART_COLOURS) {
+        area.draw(&Rectangle::new([(x, 8), (x + 14, 22)], colour.filled()))
+            .map_err(err)?;
+        area.draw(&Text::new(*name, (x + 20, 15), style.clone()))
+            .map_err(err)?;
+        x += 40 + 8 * name.len() as i32;
+    }
+    if marker {
+        area.draw(&PathElement::new(
+            vec![(x, 6), (x, 24)],
+            RGBColor(200, 60, 40).stroke_width(2),
+        ))
+        .map_err(err)?;
+        area.draw(&Text::new("weighted total a week ago", (x + 8, 15), style))
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
 /// Horizontal bars, first item on top: names read on the left at any length, so stage names such
-/// as "Contract and Commit" never collide as they did under vertical bars. Each bar carries its
-/// value at its end, so the chart is readable without following grid lines.
+/// as "Contract and Commit" never collide as they did under vertical bars. Each bar is split into
+/// its parts and carries its total at its end, so the chart is readable without following grid
+/// lines. `marker`: a value drawn as a line across the first bar (last week's total).
 fn bars<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     caption: &str,
-    data: &[(String, f64)],
-    colour: &RGBColor,
+    data: &[(String, Parts)],
+    scale: f64,
+    marker: Option<f64>,
 ) -> anyhow::Result<()> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("draw the chart: {e}");
-    // Room on the right of the longest bar for its value label.
-    let top = data.iter().map(|(_, v)| *v).fold(0.0, f64::max).max(1.0) * 1.18;
     let n = data.len().max(1);
     let labels: Vec<String> = data.iter().map(|(l, _)| truncate(l)).collect();
     let widest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(4);
@@ -122,7 +197,7 @@ fn bars<DB: DrawingBackend>(
         .x_label_area_size(28)
         .y_label_area_size((widest as u32 * 8 + 16).clamp(48, 200))
         // A segmented range gives each value up to and including its end a row: `0..n - 1` is n rows.
-        .build_cartesian_2d(0.0..top, (0..n - 1).into_segmented())
+        .build_cartesian_2d(0.0..scale, (0..n - 1).into_segmented())
         .map_err(err)?;
     // Row `i` of the chart (counted from the bottom) shows item `n - 1 - i`.
     let item = |row: usize| n.checked_sub(row + 1);
@@ -143,29 +218,47 @@ fn bars<DB: DrawingBackend>(
         .label_style(("sans-serif", 13))
         .draw()
         .map_err(err)?;
-    chart
-        .draw_series(data.iter().enumerate().map(|(i, (_, v))| {
-            let row = n - 1 - i;
-            let mut bar = Rectangle::new(
-                [
-                    (0.0, SegmentValue::Exact(row)),
-                    (*v, SegmentValue::Exact(row + 1)),
+    let mut segments = Vec::new();
+    for (i, (_, parts)) in data.iter().enumerate() {
+        let row = n - 1 - i;
+        let mut start = 0.0;
+        for (part, colour) in parts.iter().zip(PART_COLOURS) {
+            if *part > 0.0 {
+                let mut bar = Rectangle::new(
+                    [
+                        (start, SegmentValue::Exact(row)),
+                        (start + part, SegmentValue::Exact(row + 1)),
+                    ],
+                    colour.filled(),
+                );
+                bar.set_margin(5, 5, 0, 0);
+                segments.push(bar);
+            }
+            start += part;
+        }
+    }
+    chart.draw_series(segments).map_err(err)?;
+    if let Some(at) = marker {
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![
+                    (at, SegmentValue::Exact(n - 1)),
+                    (at, SegmentValue::Exact(n)),
                 ],
-                colour.filled(),
-            );
-            bar.set_margin(5, 5, 0, 0);
-            bar
-        }))
-        .map_err(err)?;
+                RGBColor(200, 60, 40).stroke_width(2),
+            )))
+            .map_err(err)?;
+    }
     let value_style = ("sans-serif", 12)
         .into_font()
         .color(&RGBColor(60, 60, 60))
         .pos(Pos::new(HPos::Left, VPos::Center));
     chart
-        .draw_series(data.iter().enumerate().map(|(i, (_, v))| {
+        .draw_series(data.iter().enumerate().map(|(i, (_, parts))| {
             let row = n - 1 - i;
-            EmptyElement::at((*v, SegmentValue::CenterOf(row)))
-                + Text::new(compact(*v), (5, 0), value_style.clone())
+            let sum: f64 = parts.iter().sum();
+            EmptyElement::at((sum, SegmentValue::CenterOf(row)))
+                + Text::new(compact(sum), (5, 0), value_style.clone())
         }))
         .map_err(err)?;
     Ok(())
@@ -182,15 +275,18 @@ fn truncate(label: &str) -> String {
     }
 }
 
-/// `12k`, `1.2M`: axis labels that fit.
+/// `94.5k`, `1.2M`, `950`: labels that fit, in full below a thousand and with one decimal
+/// above (none when it is 0: `12k`).
 pub(super) fn compact(v: f64) -> String {
-    if v >= 1e6 {
-        format!("{:.1}M", v / 1e6)
-    } else if v >= 1e3 {
-        format!("{:.0}k", v / 1e3)
+    let (scaled, unit) = if v.abs() >= 1e6 {
+        (v / 1e6, "M")
+    } else if v.abs() >= 1e3 {
+        (v / 1e3, "k")
     } else {
-        format!("{v:.0}")
-    }
+        return format!("{v:.0}");
+    };
+    let text = format!("{scaled:.1}");
+    format!("{}{unit}", text.strip_suffix(".0").unwrap_or(&text))
 }
 
 pub(super) fn encode(rgb: &[u8]) -> anyhow::Result<Vec<u8>> {
@@ -202,4 +298,19 @@ pub(super) fn encode(rgb: &[u8]) -> anyhow::Result<Vec<u8>> {
     writer.write_image_data(rgb).context("encode the PNG")?;
     writer.finish().context("finish the PNG")?;
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::compact;
+
+    #[test]
+    fn values_read_in_full_below_a_thousand_and_with_one_decimal_above() {
+        assert_eq!(compact(950.0), "950");
+        assert_eq!(compact(94_500.0), "94.5k");
+        assert_eq!(compact(94_000.0), "94k");
+        assert_eq!(compact(1_260_000.0), "1.3M");
+        assert_eq!(compact(2_000_000.0), "2M");
+        assert_eq!(compact(0.0), "0");
+    }
 }

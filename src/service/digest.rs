@@ -47,6 +47,9 @@ pub struct DigestFigures {
     pub movement: Option<super::MovementView>,
     /// The first digest after a quarter closed: how that quarter's calls fared.
     pub closed_quarter: Option<super::AccuracyView>,
+    /// The quarter's weighted total a week ago (minor units), from the latest snapshot taken
+    /// seven or more days before today in this quarter, with its day; the chart marks it.
+    pub last_week: Option<(NaiveDate, i128)>,
 }
 
 /// One deal named in "what changed".
@@ -217,6 +220,12 @@ async fn digest_figures(
     } else {
         Vec::new()
     };
+    let last_week = match quarter.from {
+        Some(from) => jobs::weighted_snapshot(conn, tenant_id, from, today - Duration::days(7))
+            .await?
+            .map(|(day, weighted)| (day, i128::from(weighted))),
+        None => None,
+    };
     Ok(DigestFigures {
         workspace: scope.workspace.to_string(),
         currency: playbook.currency.clone(),
@@ -233,6 +242,7 @@ async fn digest_figures(
         range: None,
         movement: None,
         closed_quarter: None,
+        last_week,
     })
 }
 

@@ -440,6 +440,27 @@ pub async fn insert_snapshot(
     Ok(id)
 }
 
+/// The day and weighted total (the quarter's, minor units) of the latest snapshot taken on a
+/// day in `[from, until]`.
+pub async fn weighted_snapshot(
+    conn: &mut Conn,
+    tenant_id: i64,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> Result<Option<(NaiveDate, i64)>> {
+    let row: Option<(String, i64)> = sqlx::query_as(
+        "SELECT local_date, weighted FROM forecast_snapshots WHERE tenant_id = $1 \
+         AND local_date >= $2 AND local_date <= $3 ORDER BY local_date DESC LIMIT 1",
+    )
+    .bind(tenant_id)
+    .bind(date_text(from))
+    .bind(date_text(until))
+    .fetch_optional(conn)
+    .await?;
+    row.map(|(day, weighted)| Ok((super::parse_date("forecast_snapshots", &day)?, weighted)))
+        .transpose()
+}
+
 /// `(snapshot count, deal rows)` for a workspace (tests).
 pub async fn snapshot_counts(conn: &mut Conn, tenant_id: i64) -> Result<(i64, i64)> {
     let snaps: i64 =

@@ -198,6 +198,9 @@ pub struct Forecast {
     pub by_quarter: Vec<(Quarter, Totals)>,
     /// In `ForecastCategory::ALL` order, empty ones left out.
     pub by_category: Vec<(ForecastCategory, Totals)>,
+    /// Each owner's deals by forecast category, owners in name order, categories in
+    /// `ForecastCategory::ALL` order, empty ones left out: what the digest chart stacks.
+    pub by_owner_category: Vec<(String, ForecastCategory, Totals)>,
     /// Deals won (weighted = amount × 100).
     pub won: Totals,
 }
@@ -261,6 +264,7 @@ pub fn forecast(
     let mut by_month: BTreeMap<YearMonth, Totals> = BTreeMap::new();
     let mut by_quarter: BTreeMap<Quarter, Totals> = BTreeMap::new();
     let mut by_category: BTreeMap<ForecastCategory, Totals> = BTreeMap::new();
+    let mut by_owner_category: BTreeMap<(&str, ForecastCategory), Totals> = BTreeMap::new();
 
     for row in open {
         let stage = playbook.stage(&row.stage).filter(|s| s.is_open());
@@ -276,6 +280,9 @@ pub fn forecast(
             .or_default());
         if let Some(stage) = stage {
             add(by_category.entry(stage.forecast_category).or_default());
+            add(by_owner_category
+                .entry((row.owner.as_str(), stage.forecast_category))
+                .or_default());
             if let Some((_, totals)) = by_stage.iter_mut().find(|(id, _)| id == &stage.id) {
                 add(totals);
             }
@@ -304,6 +311,11 @@ pub fn forecast(
             .into_iter()
             .filter_map(|c| by_category.get(&c).map(|t| (c, *t)))
             .filter(|(_, t)| *t != Totals::default())
+            .collect(),
+        by_owner_category: by_owner_category
+            .into_iter()
+            .filter(|(_, t)| *t != Totals::default())
+            .map(|((owner, category), t)| (owner.to_string(), category, t))
             .collect(),
         won: won_totals,
     }

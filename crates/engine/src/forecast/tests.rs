@@ -144,6 +144,28 @@ fn the_forecast_weighs_each_stage_by_its_probability_and_slices_it_every_way() {
             (ForecastCategory::BestCase, totals(2, 6_000, 2_400)),
         ]
     );
+    // By owner and category, owners by name: the parts the digest chart stacks per rep.
+    // (cy's deals are in no open stage, so in no category.)
+    assert_eq!(
+        f.by_owner_category,
+        vec![
+            (
+                "ana".to_string(),
+                ForecastCategory::BestCase,
+                totals(1, 5_000, 2_000)
+            ),
+            (
+                "bo".to_string(),
+                ForecastCategory::Pipeline,
+                totals(2, 10_000, 1_000)
+            ),
+            (
+                "bo".to_string(),
+                ForecastCategory::BestCase,
+                totals(1, 1_000, 400)
+            ),
+        ]
+    );
     assert_eq!(
         f.won,
         Totals {
