@@ -708,8 +708,8 @@ impl Database {
         if self.database_url.is_some() {
             return self.url();
         }
-        let main = std::path::Path::new("dealgate.db");
-        let demo = std::path::Path::new("dealgate-demo.db");
+        let main = std::path::Path::new(dealgate::store::sqlite_path(DEFAULT_DATABASE_URL));
+        let demo = std::path::Path::new(dealgate::store::sqlite_path(DEMO_DATABASE_URL));
         if !main.exists() && demo.exists() {
             eprintln!(
                 "Reading the demo's database ./dealgate-demo.db (set DATABASE_URL for another)."
@@ -741,11 +741,7 @@ async fn backup(url: &str, file: &std::path::Path) -> anyhow::Result<ExitCode> {
             file.display()
         );
     }
-    let database = url
-        .trim_start_matches("sqlite://")
-        .split('?')
-        .next()
-        .unwrap_or_default();
+    let database = dealgate::store::sqlite_path(url);
     if !std::path::Path::new(database).exists() {
         anyhow::bail!("there is no database at {database} to back up (DATABASE_URL is {shown})");
     }

@@ -24,6 +24,31 @@ fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// `dealgate serve --http` on a free port with Slack configured, plus `args` and `env`; the
+/// running child and the server's base URL.
+async fn serve_slack(
+    dir: &tempfile::TempDir,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (binary::Started, String) {
+    let mut all_args = vec!["serve", "--http", "127.0.0.1:0"];
+    all_args.extend_from_slice(args);
+    let mut all_env = vec![
+        ("SLACK_SIGNING_SECRET", SECRET),
+        ("SLACK_BOT_TOKEN", BOT_TOKEN),
+    ];
+    all_env.extend_from_slice(env);
+    let started =
+        binary::spawn_until(dealgate(dir, &all_args, &all_env), "Slack endpoints: ").await;
+    let base = started
+        .rest
+        .split("/slack/commands")
+        .next()
+        .unwrap()
+        .to_string();
+    (started, base)
+}
+
 /// A slash command signed at `signed_at` with `secret`; the HTTP status.
 async fn slash(base: &str, text: &str, command: &str, secret: &str, signed_at: i64) -> u16 {
     let body = serde_urlencoded::to_string([
@@ -122,7 +147,8 @@ fn value(samples: &HashMap<String, f64>, series: &str) -> f64 {
 }
 
 /// Scrapes until `done` holds for what it read (counters moved by tasks that run after the
-/// request that caused them answered), within ten seconds.
+/// request that caused them answered), within ten seconds. Each scrape is a round trip to the
+/// bot, which paces the polling.
 async fn scrape_until(
     url: &str,
     what: &str,
@@ -138,7 +164,6 @@ async fn scrape_until(
             tokio::time::Instant::now() < deadline,
             "{what} never held: {samples:?}"
         );
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
@@ -147,23 +172,12 @@ async fn metrics_count_commands_refusals_and_deliveries_in_prometheus_text() {
     let fake = FakeSlack::start().await;
     let dir = tempfile::tempdir().unwrap();
     let api = fake.api_base();
-    let command = dealgate(
+    let (mut started, base) = serve_slack(
         &dir,
-        &["serve", "--http", "127.0.0.1:0", "--metrics", "127.0.0.1:0"],
-        &[
-            ("SLACK_SIGNING_SECRET", SECRET),
-            ("SLACK_BOT_TOKEN", BOT_TOKEN),
-            ("SLACK_API_BASE", &api),
-            ("DEALGATE_TICK_SECONDS", "1"),
-        ],
-    );
-    let mut started = binary::spawn_until(command, "Slack endpoints: ").await;
-    let base = started
-        .rest
-        .split("/slack/commands")
-        .next()
-        .unwrap()
-        .to_string();
+        &["--metrics", "127.0.0.1:0"],
+        &[("SLACK_API_BASE", &api), ("DEALGATE_TICK_SECONDS", "1")],
+    )
+    .await;
     let own_port = loop {
         let line = tokio::time::timeout(Duration::from_secs(30), started.later.recv())
             .await
@@ -296,24 +310,16 @@ async fn metrics_count_commands_refusals_and_deliveries_in_prometheus_text() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_logs_say_each_command_with_its_workspace_interaction_and_latency() {
     let dir = tempfile::tempdir().unwrap();
-    let command = dealgate(
+    let (mut started, base) = serve_slack(
         &dir,
-        &["serve", "--http", "127.0.0.1:0"],
+        &[],
         &[
-            ("SLACK_SIGNING_SECRET", SECRET),
-            ("SLACK_BOT_TOKEN", BOT_TOKEN),
             ("SLACK_API_BASE", "http://127.0.0.1:9"),
             ("DEALGATE_LOG_FORMAT", "json"),
             ("RUST_LOG", "warn,dealgate=info"),
         ],
-    );
-    let mut started = binary::spawn_until(command, "Slack endpoints: ").await;
-    let base = started
-        .rest
-        .split("/slack/commands")
-        .next()
-        .unwrap()
-        .to_string();
+    )
+    .await;
     assert_eq!(
         slash(
             &base,

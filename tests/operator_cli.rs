@@ -36,6 +36,14 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// Asserts the run failed with exit 1, saying `text` on stderr; what it said there.
+fn fails_saying(out: &Output, text: &str) -> String {
+    let err = stderr(out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains(text), "{text:?} not in: {err}");
+    err
+}
+
 #[test]
 fn a_copied_env_example_is_read_and_its_empty_variables_count_as_unset() {
     let dir = tempfile::tempdir().unwrap();
@@ -46,12 +54,7 @@ fn a_copied_env_example_is_read_and_its_empty_variables_count_as_unset() {
     // `serve` reads DEALGATE_HTTP_ADDR= and DISCORD_TOKEN= as unset: the complaint is that
     // nothing is configured, not that '' is a bad address.
     let serve = dealgate(dir.path(), &["serve"], &[], "");
-    assert_eq!(serve.status.code(), Some(1), "{}", stderr(&serve));
-    assert!(
-        stderr(&serve).contains("nothing to serve"),
-        "{}",
-        stderr(&serve)
-    );
+    fails_saying(&serve, "nothing to serve");
     assert!(
         !stderr(&serve).contains("invalid value"),
         "{}",
@@ -155,12 +158,7 @@ fn the_slack_manifest_wants_an_https_url_with_a_host() {
         &[],
         "",
     );
-    assert_eq!(plain.status.code(), Some(1));
-    assert!(
-        stderr(&plain).contains("use https://"),
-        "{}",
-        stderr(&plain)
-    );
+    fails_saying(&plain, "use https://");
     let tunnel = dealgate(
         dir.path(),
         &[
@@ -181,12 +179,7 @@ fn the_slack_manifest_wants_an_https_url_with_a_host() {
     );
     for bad in ["https://", "bot.example.com", "ftp://bot.example.com"] {
         let out = dealgate(dir.path(), &["slack", "manifest", "--url", bad], &[], "");
-        assert_eq!(out.status.code(), Some(1), "{bad}");
-        assert!(
-            stderr(&out).contains("give the bot's public address"),
-            "{bad}: {}",
-            stderr(&out)
-        );
+        fails_saying(&out, "give the bot's public address");
     }
 }
 
@@ -257,24 +250,14 @@ fn after_the_demo_digest_and_outbox_read_the_demo_and_the_chart_folder_is_made()
         &[("DATABASE_URL", "sqlite://other.db")],
         "",
     );
-    assert_eq!(named.status.code(), Some(1));
-    assert!(
-        stderr(&named).contains("no workspaces"),
-        "{}",
-        stderr(&named)
-    );
+    fails_saying(&named, "no workspaces");
 }
 
 #[test]
 fn the_demo_checks_who_it_acts_as_and_says_their_role() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dealgate(dir.path(), &["demo", "--as", "dana smith"], &[], "");
-    assert_eq!(bad.status.code(), Some(1));
-    assert!(
-        stderr(&bad).contains("--as `dana smith`"),
-        "{}",
-        stderr(&bad)
-    );
+    fails_saying(&bad, "--as `dana smith`");
     assert!(
         !dir.path().join("dealgate-demo.db").exists(),
         "refused before any work"
@@ -331,8 +314,7 @@ fn healthcheck_exits_0_on_a_200_and_1_otherwise() {
         &[],
         "",
     );
-    assert_eq!(failing.status.code(), Some(1));
-    assert!(stderr(&failing).contains("503"), "{}", stderr(&failing));
+    fails_saying(&failing, "503");
 
     // Nobody listening: a port just bound and released.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -345,8 +327,7 @@ fn healthcheck_exits_0_on_a_200_and_1_otherwise() {
         &[],
         "",
     );
-    assert_eq!(down.status.code(), Some(1));
-    assert!(stderr(&down).contains("unhealthy"), "{}", stderr(&down));
+    fails_saying(&down, "unhealthy");
 }
 
 #[test]
@@ -381,12 +362,7 @@ fn backup_copies_a_live_sqlite_database_and_names_pg_dump_for_postgresql() {
     );
 
     let again = dealgate(dir.path(), &["backup", "copy.db"], &db, "");
-    assert_eq!(again.status.code(), Some(1));
-    assert!(
-        stderr(&again).contains("exists already"),
-        "{}",
-        stderr(&again)
-    );
+    fails_saying(&again, "exists already");
 
     let missing = dealgate(
         dir.path(),
@@ -394,12 +370,7 @@ fn backup_copies_a_live_sqlite_database_and_names_pg_dump_for_postgresql() {
         &[("DATABASE_URL", "sqlite://nothing-here.db")],
         "",
     );
-    assert_eq!(missing.status.code(), Some(1));
-    assert!(
-        stderr(&missing).contains("there is no database at nothing-here.db"),
-        "{}",
-        stderr(&missing)
-    );
+    fails_saying(&missing, "there is no database at nothing-here.db");
     assert!(!dir.path().join("nothing-here.db").exists(), "none created");
 
     // PostgreSQL: the way to do it, without connecting (nothing listens on port 1).
@@ -412,8 +383,7 @@ fn backup_copies_a_live_sqlite_database_and_names_pg_dump_for_postgresql() {
         )],
         "",
     );
-    assert_eq!(pg.status.code(), Some(1));
-    let err = stderr(&pg);
+    let err = fails_saying(&pg, "");
     assert!(
         err.contains("pg_dump --format=custom --file pg.dump"),
         "{err}"
@@ -434,8 +404,7 @@ fn a_database_that_is_away_is_reported_once_with_its_cause() {
         )],
         "",
     );
-    assert_eq!(pg.status.code(), Some(1));
-    let err = stderr(&pg);
+    let err = fails_saying(&pg, "");
     assert!(err.contains("Connection refused"), "{err}");
     assert!(!err.contains("timed out"), "{err}");
     assert_eq!(
@@ -451,8 +420,7 @@ fn a_database_that_is_away_is_reported_once_with_its_cause() {
         &[("DATABASE_URL", "sqlite://no-such-folder/dealgate.db")],
         "/deal list\n",
     );
-    assert_eq!(sqlite.status.code(), Some(1));
-    let err = stderr(&sqlite);
+    let err = fails_saying(&sqlite, "");
     assert!(
         err.contains(
             "the folder no-such-folder of the SQLite file no-such-folder/dealgate.db does not exist"

@@ -46,7 +46,7 @@ pub async fn execute_for(
                     ..caller.clone()
                 };
                 if let Ok(session) = service.session(&known).await {
-                    reply = super::help::for_playbook(reply, &session.playbook);
+                    reply = super::help::for_playbook(reply, command.as_deref(), &session.playbook);
                 }
                 super::help::on_platform(reply, caller.platform)
             }

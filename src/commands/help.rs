@@ -64,9 +64,10 @@ pub fn on_platform(mut reply: Reply, platform: Platform) -> Reply {
     reply
 }
 
-/// Help as a member of a workspace reads it: `/help won` names the gates its playbook checks.
-pub fn for_playbook(mut reply: Reply, playbook: &Playbook) -> Reply {
-    if reply.title != "/won" {
+/// Help on `command` as a member of a workspace reads it: `/help won` names the gates its
+/// playbook checks.
+pub fn for_playbook(mut reply: Reply, command: Option<&str>, playbook: &Playbook) -> Reply {
+    if command != Some("won") {
         return reply;
     }
     let gated: Vec<String> = playbook

@@ -102,12 +102,7 @@ impl Store {
 
     async fn open_sqlite(url: &str) -> Result<Self> {
         // SQLite says only "unable to open database file"; a missing folder is the usual cause.
-        let path = url
-            .trim_start_matches("sqlite:")
-            .trim_start_matches("//")
-            .split('?')
-            .next()
-            .unwrap_or_default();
+        let path = sqlite_path(url);
         let folder = std::path::Path::new(path).parent();
         if let Some(folder) = folder.filter(|f| !f.as_os_str().is_empty() && !f.exists()) {
             return Err(StoreError::Unavailable(format!(
@@ -291,6 +286,16 @@ async fn applied_count(conn: &mut sqlx::AnyConnection) -> usize {
         .unwrap_or(0)
 }
 
+/// The file a `sqlite:` URL names: `sqlite://dealgate.db`, `sqlite:///var/lib/x.db` and
+/// `sqlite:x.db?mode=rwc` give `dealgate.db`, `/var/lib/x.db` and `x.db`.
+pub fn sqlite_path(url: &str) -> &str {
+    url.trim_start_matches("sqlite:")
+        .trim_start_matches("//")
+        .split('?')
+        .next()
+        .unwrap_or_default()
+}
+
 /// sqlx opens SQLite read-write but refuses to create a missing file unless asked; a new user
 /// expects `sqlite://dealgate.db` to just work.
 fn sqlite_url_with_create(url: &str) -> String {
@@ -326,6 +331,13 @@ pub fn redacted_url(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sqlite_file_is_read_off_each_form_of_url() {
+        assert_eq!(sqlite_path("sqlite://dealgate.db"), "dealgate.db");
+        assert_eq!(sqlite_path("sqlite:///var/lib/x.db"), "/var/lib/x.db");
+        assert_eq!(sqlite_path("sqlite:x.db?mode=rwc"), "x.db");
+    }
 
     #[test]
     fn the_scheme_picks_the_backend() {

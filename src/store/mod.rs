@@ -26,7 +26,7 @@ pub mod tenants;
 mod time;
 pub mod truth;
 
-pub use connect::{Backend, Store, redacted_url};
+pub use connect::{Backend, Store, redacted_url, sqlite_path};
 pub use connections::{Checkout, Connections, WriteTx};
 pub use rows::*;
 pub use time::{date_text, parse_date, parse_ts, ts};
