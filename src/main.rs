@@ -741,6 +741,15 @@ async fn backup(url: &str, file: &std::path::Path) -> anyhow::Result<ExitCode> {
             file.display()
         );
     }
+    if let Some(folder) = file
+        .parent()
+        .filter(|f| !f.as_os_str().is_empty() && !f.is_dir())
+    {
+        anyhow::bail!(
+            "the folder {} for the backup does not exist; create it first",
+            folder.display()
+        );
+    }
     let database = dealgate::store::sqlite_path(url);
     if !std::path::Path::new(database).exists() {
         anyhow::bail!("there is no database at {database} to back up (DATABASE_URL is {shown})");
@@ -794,6 +803,12 @@ fn public_url(url: &str, insecure: bool) -> anyhow::Result<String> {
 
 /// `dealgate healthcheck`: exit 0 on a 200 from the URL within two seconds, 1 otherwise.
 async fn healthcheck(url: &str) -> anyhow::Result<ExitCode> {
+    if let Err(e) = reqwest::Url::parse(url) {
+        eprintln!(
+            "unhealthy: --url `{url}` is not a URL ({e}); e.g. http://127.0.0.1:8080/healthz"
+        );
+        return Ok(ExitCode::FAILURE);
+    }
     // The probe is local: a proxy set for Discord's and Slack's traffic must not carry it.
     let client = reqwest::Client::builder()
         .timeout(std::time::Duration::from_secs(2))

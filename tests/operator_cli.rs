@@ -316,6 +316,9 @@ fn healthcheck_exits_0_on_a_200_and_1_otherwise() {
     );
     fails_saying(&failing, "503");
 
+    let garbled = dealgate(dir.path(), &["healthcheck", "--url", "not a url"], &[], "");
+    fails_saying(&garbled, "is not a URL");
+
     // Nobody listening: a port just bound and released.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -359,6 +362,12 @@ fn backup_copies_a_live_sqlite_database_and_names_pg_dump_for_postgresql() {
         stdout(&listed).contains("Acme renewal"),
         "{}",
         stdout(&listed)
+    );
+
+    let nowhere = dealgate(dir.path(), &["backup", "no-folder/copy.db"], &db, "");
+    fails_saying(
+        &nowhere,
+        "the folder no-folder for the backup does not exist",
     );
 
     let again = dealgate(dir.path(), &["backup", "copy.db"], &db, "");
