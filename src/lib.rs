@@ -31,3 +31,4 @@ pub mod config;
 pub mod demo;
 pub mod shutdown;
 pub mod telemetry;
+pub mod transfer;

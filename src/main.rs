@@ -19,10 +19,14 @@ use dealgate::commands::replies::playbook_view;
 use dealgate::config::playbook_source;
 use dealgate::engine::playbook::load_str;
 use dealgate::jobs::route::Senders;
+use dealgate::service::transfer::{ImportOptions, SourceFormat};
 use dealgate::service::{Platform, Service};
 use dealgate::shutdown::{StopSignals, exit_code};
 use dealgate::store::Store;
 use dealgate::telemetry::{self, Exporter};
+use dealgate::transfer::import::ImportRequest;
+use dealgate::transfer::read::DateOrder;
+use dealgate::transfer::write::ExportKind;
 
 /// dealgate runs your B2B sales process where the team already talks: stages, recommended
 /// activities, stage gates, probabilities and a weighted forecast, in Discord, Slack or a
@@ -213,12 +217,82 @@ enum Cmd {
         #[command(flatten)]
         database: Database,
     },
+    /// Bring in deals (with their stage history) from a Salesforce, HubSpot or dealgate CSV
+    /// export, or dealgate's activities and history files. Checks every row first and writes
+    /// nothing unless all of them map (see --skip-refused); a second import of the same file
+    /// changes nothing, and a changed row updates its deal.
+    Import(Box<ImportArgs>),
+    /// Write a workspace's deals, activities or stage history as CSV (to stdout, or --out FILE).
+    Export {
+        /// deals, activities or history.
+        kind: ExportKind,
+        /// The workspace: PLATFORM:ID, e.g. console:demo, slack:T024BE7LD, discord:8138478876…
+        #[arg(long)]
+        workspace: String,
+        /// A new file to write (never overwritten); default: stdout.
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        database: Database,
+    },
     /// Print a completion script for your shell, e.g.
     /// `dealgate completions bash > ~/.local/share/bash-completion/completions/dealgate`.
     Completions {
         /// bash, elvish, fish, powershell or zsh.
         shell: clap_complete::Shell,
     },
+}
+
+/// `dealgate import`'s settings.
+#[derive(Debug, clap::Args)]
+struct ImportArgs {
+    /// deals, activities or history (the last two: dealgate's own export only).
+    kind: ExportKind,
+    /// The CSV file.
+    file: std::path::PathBuf,
+    /// The workspace: PLATFORM:ID, e.g. console:demo, slack:T024BE7LD, discord:8138478876…
+    #[arg(long)]
+    workspace: String,
+    /// salesforce, hubspot or dealgate; default: told by the file's header row.
+    #[arg(long, value_parser = source_format)]
+    format: Option<SourceFormat>,
+    /// A source stage onto a playbook stage, `Source Stage=stage-id` (repeat for more). Stages
+    /// otherwise map by id, then by name, case ignored.
+    #[arg(long = "map-stage", value_name = "SOURCE=STAGE", value_parser = pair("--map-stage"))]
+    map_stage: Vec<(String, String)>,
+    /// A source owner onto a member, `source owner=member` (repeat for more). Owners otherwise
+    /// map by a member's key or name, case ignored.
+    #[arg(long = "map-owner", value_name = "SOURCE=MEMBER", value_parser = pair("--map-owner"))]
+    map_owner: Vec<(String, String)>,
+    /// HubSpot: the pipeline to import (rows of others are skipped and counted).
+    #[arg(long, default_value = dealgate::service::transfer::DEFAULT_PIPELINE)]
+    pipeline: String,
+    /// Dates such as 03/04/2026 are day first (4 March); default: month first, as Salesforce
+    /// writes them in the United States.
+    #[arg(long)]
+    day_first: bool,
+    /// Check every row and print what would be created, updated and refused; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Import the rows that map even when others are refused (they are listed and left out).
+    #[arg(long)]
+    skip_refused: bool,
+    #[command(flatten)]
+    database: Database,
+}
+
+fn source_format(text: &str) -> Result<SourceFormat, String> {
+    SourceFormat::parse(text).ok_or_else(|| "salesforce, hubspot or dealgate".to_string())
+}
+
+/// Parses `SOURCE=TARGET`, both sides trimmed and non-empty.
+fn pair(flag: &'static str) -> impl Fn(&str) -> Result<(String, String), String> + Clone {
+    move |text: &str| {
+        text.rsplit_once('=')
+            .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
+            .filter(|(a, b)| !a.is_empty() && !b.is_empty())
+            .ok_or_else(|| format!("write {flag} \"SOURCE=TARGET\", e.g. \"Closed Won=won\""))
+    }
 }
 
 /// `dealgate serve`'s settings.
@@ -577,6 +651,57 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             )
             .await?;
             Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Import(args) => {
+            let ImportArgs {
+                kind,
+                file,
+                workspace,
+                format,
+                map_stage,
+                map_owner,
+                pipeline,
+                day_first,
+                dry_run,
+                skip_refused,
+                database,
+            } = *args;
+            let service = service(&database.url(), "default").await?;
+            let request = ImportRequest {
+                kind,
+                file,
+                workspace,
+                format,
+                options: ImportOptions {
+                    stage_map: map_stage,
+                    owner_map: map_owner,
+                    pipeline: Some(pipeline),
+                },
+                dates: if day_first {
+                    DateOrder::DayFirst
+                } else {
+                    DateOrder::MonthFirst
+                },
+                dry_run,
+                skip_refused,
+            };
+            dealgate::transfer::import::run(&service, &request, &mut std::io::stdout()).await
+        }
+        Cmd::Export {
+            kind,
+            workspace,
+            out,
+            database,
+        } => {
+            let service = service(&database.url(), "default").await?;
+            dealgate::transfer::write::run(
+                &service,
+                kind,
+                &workspace,
+                out.as_deref(),
+                &mut std::io::stdout().lock(),
+            )
+            .await
         }
         Cmd::Healthcheck { url } => healthcheck(&url).await,
         Cmd::Slack {

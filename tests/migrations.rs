@@ -217,6 +217,21 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
              d.close_date, d.owner_id FROM forecast_snapshots s JOIN deals d \
              ON d.tenant_id = s.tenant_id AND d.status = 'open' WHERE s.local_date = '2026-02-28'",
         ]),
+        // A deal imported from Salesforce, with its source id and its imported creation.
+        20261205000016 => Some(&[
+            "INSERT INTO deals (tenant_id, number, name, owner_id, amount, close_date, stage, \
+             stage_entered_at, status, fields, version, created_at, updated_at, source, source_id) \
+             SELECT t.id, 3, 'Imported deal', m.id, 900000, '2026-07-31', 'qualify', \
+             '2026-02-01T00:00:00.000000Z', 'open', '{}', 1, '2026-02-01T00:00:00.000000Z', \
+             '2026-03-01T09:00:00.000000Z', 'salesforce', '0065g00000AbCdEfGH' \
+             FROM tenants t JOIN members m ON m.tenant_id = t.id AND m.user_key = 'ria' \
+             WHERE t.external_id = 'sample'",
+            "UPDATE tenants SET next_deal_number = 4 WHERE external_id = 'sample'",
+            "INSERT INTO stage_changes (tenant_id, deal_id, actor_id, from_stage, to_stage, kind, \
+             overridden, at, source) SELECT d.tenant_id, d.id, d.owner_id, NULL, 'qualify', \
+             'create', 0, '2026-02-01T00:00:00.000000Z', 'salesforce' FROM deals d \
+             WHERE d.name = 'Imported deal'",
+        ]),
         _ => None,
     }
 }

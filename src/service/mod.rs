@@ -21,6 +21,7 @@ mod revision;
 mod schedule;
 mod scheduled;
 mod suggest;
+pub mod transfer;
 mod truth;
 mod workspace;
 

@@ -177,17 +177,7 @@ impl Service {
         mapping: &str,
         reason: &str,
     ) -> ServiceResult<Preview> {
-        let tenant = {
-            let mut conn = self.store.reader().acquire().await?;
-            tenants::find(&mut conn, platform.as_str(), workspace)
-                .await?
-                .ok_or_else(|| {
-                    ServiceError::Invalid(format!(
-                        "There is no {platform} workspace `{workspace}` in this database; it is \
-                         created by its first command."
-                    ))
-                })?
-        };
+        let tenant = self.tenant_named(platform, workspace).await?;
         self.preview(&tenant, Proposer::Operator, proposed, mapping, reason)
             .await
     }

@@ -14,6 +14,7 @@ pub mod deals;
 pub mod digest;
 mod group_commit;
 pub mod history;
+pub mod imports;
 pub mod jobs;
 pub mod lookup;
 pub mod members;

@@ -140,17 +140,7 @@ pub async fn apply_playbook<W: Write>(
     out: &mut W,
 ) -> anyhow::Result<ExitCode> {
     use crate::commands::playbook_replies::{ConfirmBy, playbook_applied, playbook_preview};
-    let Some((platform, id)) = workspace
-        .split_once(':')
-        .and_then(|(p, id)| Some((crate::service::Platform::parse(p)?, id)))
-        .filter(|(_, id)| !id.is_empty())
-    else {
-        anyhow::bail!(
-            "--workspace `{}`: write PLATFORM:ID, e.g. console:demo, slack:T024BE7LD or \
-             discord:81384788765712384",
-            one_line(workspace)
-        );
-    };
+    let (platform, id) = crate::transfer::workspace(workspace)?;
     let bytes = read_capped(file)?;
     let proposed = crate::service::ProposedPlaybook {
         reference: file.file_name().map_or_else(
