@@ -124,6 +124,18 @@ impl World {
             .unwrap()
     }
 
+    /// Runs statements on the database as its owner would by hand.
+    async fn execute(&self, statements: &[&str]) {
+        let store = self.db.store().await;
+        let mut conn = store.reader().acquire().await.unwrap();
+        for sql in statements {
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_string()))
+                .execute(&mut *conn)
+                .await
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }
+    }
+
     /// Deals, activities and stage changes of `crm`.
     async fn counts(&self) -> String {
         self.rows(
@@ -198,7 +210,13 @@ on_both!(
     bad_files_are_refused_with_their_line_and_nothing_of_them_is_written,
     unmapped_stages_and_owners_are_listed_not_guessed,
     an_export_imported_into_a_fresh_workspace_reproduces_it,
+    a_batch_that_fails_leaves_no_partial_deal_and_the_same_command_goes_on,
 );
+
+/// What a person reads, with the fixtures' folder as the repository names it.
+fn shown(text: &str) -> String {
+    text.replace(FIXTURES, "tests/fixtures/import")
+}
 
 const BY_STATUS: &str = "SELECT status, COUNT(*), CAST(SUM(amount) AS BIGINT) FROM deals WHERE tenant_id = $1 \
      GROUP BY status ORDER BY status";
@@ -307,8 +325,13 @@ async fn a_hubspot_export_brings_its_stage_history_and_leaves_other_pipelines(
     let Some(w) = World::new(backend, "hubspot").await else {
         return;
     };
+    let dry = w
+        .import("deals", &fixture("hubspot-deals.csv"), &["--dry-run"])
+        .await;
+    insta::assert_snapshot!("hubspot_dry_run", shown(dry.ok()));
     let ran = w.import("deals", &fixture("hubspot-deals.csv"), &[]).await;
     let out = ran.ok();
+    insta::assert_snapshot!("hubspot_import", shown(out));
     assert!(
         out.contains("skipped, other pipelines: Partner Pipeline (3 rows)"),
         "{out}"
@@ -476,6 +499,7 @@ async fn bad_files_are_refused_with_their_line_and_nothing_of_them_is_written(
         return;
     };
     let values = w.import("deals", &fixture("bad-values.csv"), &[]).await;
+    insta::assert_snapshot!("bad_values_refused", shown(&values.refused()));
     assert!(
         values.refused().contains(
             "to create: 1, to update: 0, unchanged: 0, refused: 4\n  refused:\n    \
@@ -669,4 +693,80 @@ fn without_source(csv: &str) -> Vec<String> {
             cells.join(",")
         })
         .collect()
+}
+
+/// A HubSpot file of `deals` deals in Contract Sent, each with five stage dates; deal `i` is
+/// named `Deal {i:04}`.
+fn generated_hubspot(deals: usize) -> String {
+    let mut text = String::from(
+        "Record ID,Deal Name,Deal Stage,Amount,Close Date,Deal owner,Pipeline,Create Date,\
+         \"Date entered \"\"Appointment Scheduled (Sales Pipeline)\"\"\",\
+         \"Date entered \"\"Qualified to Buy (Sales Pipeline)\"\"\",\
+         \"Date entered \"\"Presentation Scheduled (Sales Pipeline)\"\"\",\
+         \"Date entered \"\"Decision Maker Bought-In (Sales Pipeline)\"\"\",\
+         \"Date entered \"\"Contract Sent (Sales Pipeline)\"\"\"\n",
+    );
+    for i in 1..=deals {
+        let owner = PEOPLE[i % 3];
+        text.push_str(&format!(
+            "{},Deal {i:04},Contract Sent,{},2026-09-30,{owner},Sales Pipeline,2026-01-05 09:00,\
+             2026-01-05 09:00,2026-01-12 09:00,2026-01-19 09:00,2026-01-26 09:00,2026-02-02 09:00\n",
+            90_000_000 + i,
+            1_000 + i
+        ));
+    }
+    text
+}
+
+/// A fault injected in the database fails the second batch's transaction part way: the first
+/// batch stays whole, nothing of the second is written (no deal without its history), the
+/// person is told where it stopped, and the same command then imports the rest, once.
+async fn a_batch_that_fails_leaves_no_partial_deal_and_the_same_command_goes_on(
+    backend: TestBackend,
+) {
+    let Some(w) = World::new(backend, "hubspot").await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big.csv");
+    std::fs::write(&file, generated_hubspot(1_200)).unwrap();
+    let poison: &[&str] = match backend {
+        TestBackend::Sqlite => &["CREATE TRIGGER poison BEFORE INSERT ON deals \
+             WHEN NEW.name = 'Deal 0700' BEGIN SELECT RAISE(ABORT, 'injected fault'); END"],
+        TestBackend::Postgres => &[
+            "CREATE FUNCTION poison() RETURNS trigger AS $$ BEGIN IF NEW.name = 'Deal 0700' \
+             THEN RAISE EXCEPTION 'injected fault'; END IF; RETURN NEW; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER poison BEFORE INSERT ON deals FOR EACH ROW EXECUTE FUNCTION poison()",
+        ],
+    };
+    w.execute(poison).await;
+
+    let ran = w.import("deals", &file, &[]).await;
+    let text = ran.refused();
+    assert!(
+        text.contains("stopped at the batch of rows from line 502: "),
+        "{text}"
+    );
+    assert!(text.contains("injected fault"), "{text}");
+    assert!(
+        text.contains("Nothing of that batch was written; every row before it is imported."),
+        "{text}"
+    );
+    assert_eq!(w.counts().await, "500|0|2500|0");
+    let partial = "SELECT COUNT(*) FROM deals d WHERE d.tenant_id = $1 AND \
+                   (SELECT COUNT(*) FROM stage_changes c WHERE c.deal_id = d.id) <> 5";
+    assert_eq!(w.rows(partial).await, ["0"]);
+
+    w.execute(&[match backend {
+        TestBackend::Sqlite => "DROP TRIGGER poison",
+        TestBackend::Postgres => "DROP TRIGGER poison ON deals",
+    }])
+    .await;
+    let again = w.import("deals", &file, &[]).await;
+    assert!(
+        again.ok().contains("created 700, updated 0, unchanged 500"),
+        "{again:?}"
+    );
+    assert_eq!(w.counts().await, "1200|0|6000|0");
+    assert_eq!(w.rows(partial).await, ["0"]);
 }
