@@ -217,10 +217,12 @@ enum Cmd {
         #[command(flatten)]
         database: Database,
     },
-    /// Bring in deals (with their stage history) from a Salesforce, HubSpot or dealgate CSV
-    /// export, or dealgate's activities and history files. Checks every row first and writes
-    /// nothing unless all of them map (see --skip-refused); a second import of the same file
-    /// changes nothing, and a changed row updates its deal.
+    /// Bring in deals from a Salesforce, HubSpot or dealgate CSV export (and dealgate's
+    /// activities and history files).
+    ///
+    /// Every row is checked first, and nothing is written unless all of them map (see
+    /// --skip-refused). A second import of the same file changes nothing; a changed row
+    /// updates its deal. README.md, "Moving from Salesforce or HubSpot", has the export steps.
     Import(Box<ImportArgs>),
     /// Write a workspace's deals, activities or stage history as CSV (to stdout, or --out FILE).
     Export {

@@ -144,26 +144,80 @@ pub struct ImportedChange<'a> {
 }
 
 pub async fn insert_change(conn: &mut Conn, c: &ImportedChange<'_>) -> Result<()> {
-    let gates = (!c.overridden_gates.is_empty()).then(|| c.overridden_gates.join("\n"));
-    sqlx::query(
+    insert_changes(conn, std::slice::from_ref(c)).await
+}
+
+/// Inserts several stage changes in one statement (a deal's whole imported history).
+pub async fn insert_changes(conn: &mut Conn, changes: &[ImportedChange<'_>]) -> Result<()> {
+    const COLUMNS: usize = 11;
+    if changes.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..changes.len())
+        .map(|r| {
+            let p = |c: usize| format!("${}", r * COLUMNS + c);
+            format!(
+                "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, \
+                 (SELECT playbook_version FROM tenants WHERE id = {}), {})",
+                p(1),
+                p(2),
+                p(3),
+                p(4),
+                p(5),
+                p(6),
+                p(7),
+                p(8),
+                p(9),
+                p(10),
+                p(1),
+                p(11)
+            )
+        })
+        .collect();
+    let sql = format!(
         "INSERT INTO stage_changes (tenant_id, deal_id, actor_id, from_stage, to_stage, kind, \
-         overridden, gates, reason, at, playbook_version, source) VALUES ($1, $2, $3, $4, $5, \
-         $6, $7, $8, $9, $10, (SELECT playbook_version FROM tenants WHERE id = $1), $11)",
-    )
-    .bind(c.tenant_id)
-    .bind(c.deal_id)
-    .bind(c.actor_id)
-    .bind(c.from)
-    .bind(c.to)
-    .bind(c.kind)
-    .bind(i64::from(!c.overridden_gates.is_empty()))
-    .bind(gates)
-    .bind(c.reason)
-    .bind(ts(c.at))
-    .bind(c.source)
-    .execute(conn)
-    .await?;
+         overridden, gates, reason, at, playbook_version, source) VALUES {}",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for c in changes {
+        let gates = (!c.overridden_gates.is_empty()).then(|| c.overridden_gates.join("\n"));
+        query = query
+            .bind(c.tenant_id)
+            .bind(c.deal_id)
+            .bind(c.actor_id)
+            .bind(c.from)
+            .bind(c.to)
+            .bind(c.kind)
+            .bind(i64::from(!c.overridden_gates.is_empty()))
+            .bind(gates)
+            .bind(c.reason)
+            .bind(ts(c.at))
+            .bind(c.source);
+    }
+    query.execute(conn).await?;
     Ok(())
+}
+
+/// Takes `count` deal numbers of a workspace at once (see `tenants::take_deal_number`): the
+/// range of them.
+pub async fn take_deal_numbers(
+    conn: &mut Conn,
+    tenant_id: i64,
+    count: i64,
+) -> Result<std::ops::Range<i64>> {
+    if count == 0 {
+        return Ok(0..0);
+    }
+    let first: i64 = sqlx::query_scalar(
+        "UPDATE tenants SET next_deal_number = next_deal_number + $2 WHERE id = $1 \
+         RETURNING next_deal_number - $2",
+    )
+    .bind(tenant_id)
+    .bind(count)
+    .fetch_one(conn)
+    .await?;
+    Ok(first..first + count)
 }
 
 /// A stage change as a deal's history holds it, for an import to compare against.

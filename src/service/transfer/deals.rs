@@ -106,11 +106,19 @@ impl Service {
         let mut tally = Tally::default();
         let mut tx = self.store.begin().await?;
         let existing = lookup(&mut tx, importer, planned).await?;
+        // The batch's new deals take their numbers in one statement (a file's own numbers
+        // aside, which go in one by one where they are free).
+        let fresh = planned
+            .iter()
+            .filter(|p| p.number.is_none() && !existing.contains_key(&p.source_id))
+            .count();
+        let mut numbers =
+            imports::take_deal_numbers(&mut tx, importer.tenant.id, fresh as i64).await?;
         for p in planned {
             match decide(importer, p, existing.get(&p.source_id)) {
                 Action::Unchanged => tally.unchanged += 1,
                 Action::Create => {
-                    let (deal, broken) = create(&mut tx, importer, p, now).await?;
+                    let (deal, broken) = create(&mut tx, importer, p, &mut numbers, now).await?;
                     tally.created += 1;
                     tally.flag(Flagged::of(p, &deal, broken));
                 }
@@ -185,6 +193,7 @@ async fn create(
     conn: &mut Conn,
     importer: &Importer,
     p: &PlannedDeal,
+    numbers: &mut std::ops::Range<i64>,
     now: DateTime<Utc>,
 ) -> ServiceResult<(Deal, Vec<String>)> {
     let tenant = importer.tenant.id;
@@ -195,7 +204,11 @@ async fn create(
             imports::number_after(conn, tenant, n).await?;
             n
         }
-        _ => tenants::take_deal_number(conn, tenant).await?,
+        Some(_) => tenants::take_deal_number(conn, tenant).await?,
+        None => match numbers.next() {
+            Some(n) => n,
+            None => tenants::take_deal_number(conn, tenant).await?,
+        },
     };
     let broken = judge_new(&importer.playbook, p, DealNumber::new(number as u32), now);
     let deal = imports::insert(
@@ -221,25 +234,23 @@ async fn create(
     )
     .await?;
     let mut from = None;
+    let mut history = Vec::with_capacity(p.history.len());
     for (stage, at) in &p.history {
-        imports::insert_change(
-            conn,
-            &ImportedChange {
-                tenant_id: tenant,
-                deal_id: deal.id,
-                actor_id: p.owner.id,
-                from: from.map(|s: &crate::engine::ids::StageId| s.as_str()),
-                to: stage.as_str(),
-                kind: importer.move_kind(from, stage),
-                overridden_gates: &[],
-                reason: None,
-                at: *at,
-                source: importer.format.as_str(),
-            },
-        )
-        .await?;
+        history.push(ImportedChange {
+            tenant_id: tenant,
+            deal_id: deal.id,
+            actor_id: p.owner.id,
+            from: from.map(|s: &crate::engine::ids::StageId| s.as_str()),
+            to: stage.as_str(),
+            kind: importer.move_kind(from, stage),
+            overridden_gates: &[],
+            reason: None,
+            at: *at,
+            source: importer.format.as_str(),
+        });
         from = Some(stage);
     }
+    imports::insert_changes(conn, &history).await?;
     Ok((deal, broken))
 }
 
