@@ -27,7 +27,12 @@ pub async fn by_source_ids(
         "SELECT * FROM deals WHERE tenant_id = $1 AND source = $2 AND source_id IN ({})",
         placeholders.join(", ")
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(tenant_id).bind(source);
+    // Planned for these ids each time, not once for any: a plan PostgreSQL caches while a
+    // workspace is small scans the table ever after.
+    let mut query = sqlx::query(AssertSqlSafe(sql))
+        .persistent(false)
+        .bind(tenant_id)
+        .bind(source);
     for id in ids {
         query = query.bind(*id);
     }
@@ -59,33 +64,91 @@ pub struct ImportedDeal<'a> {
     pub source_id: &'a str,
 }
 
-pub async fn insert(conn: &mut Conn, d: &ImportedDeal<'_>, now: DateTime<Utc>) -> Result<Deal> {
-    let row: DealRow = sqlx::query_as(
-        "INSERT INTO deals (tenant_id, number, name, owner_id, amount, close_date, stage, \
-         stage_entered_at, status, fields, version, created_at, updated_at, closed_at, \
-         out_of_process, playbook_version, source, source_id) VALUES ($1, $2, $3, $4, $5, $6, \
-         $7, $8, $9, $10, 1, $11, $12, $13, $14, \
-         (SELECT playbook_version FROM tenants WHERE id = $1), $15, $16) RETURNING *",
-    )
-    .bind(d.tenant_id)
-    .bind(d.number)
-    .bind(d.name)
-    .bind(d.owner_id)
-    .bind(d.amount.minor())
-    .bind(date_text(d.close_date))
-    .bind(d.stage.as_str())
-    .bind(ts(d.stage_entered_at))
-    .bind(d.status.as_str())
-    .bind(fields_text(d.fields))
-    .bind(ts(d.created_at))
-    .bind(ts(now))
-    .bind(d.closed_at.map(ts))
-    .bind(i64::try_from(d.out_of_process).unwrap_or(i64::MAX))
-    .bind(d.source)
-    .bind(d.source_id)
-    .fetch_one(conn)
-    .await?;
-    row.try_into()
+/// Whether `conn` is SQLite's, whose numbered parameters are written `?N`.
+fn is_sqlite(conn: &Conn) -> bool {
+    conn.backend_name().eq_ignore_ascii_case("sqlite")
+}
+
+/// Parameter `n` of a long statement: `?N` on SQLite, which finds it by number rather than by
+/// searching the statement's parameter names for `$N`.
+fn placeholder(sqlite: bool, n: usize) -> String {
+    if sqlite { format!("?{n}") } else { format!("${n}") }
+}
+
+/// Inserts deals in as few statements as the backends' parameter limits allow (an import's
+/// whole batch, usually one), and returns them as written, by source id.
+pub async fn insert_deals(
+    conn: &mut Conn,
+    deals: &[ImportedDeal<'_>],
+    now: DateTime<Utc>,
+) -> Result<HashMap<String, Deal>> {
+    const COLUMNS: usize = 16;
+    // Statements of a few dozen rows: sqlx looks each parameter's name up from the statement
+    // as it binds it, in time that grows with their number, so past a few hundred parameters a
+    // longer statement costs more than the round trip it saves. Each length is a statement
+    // of its own to parse, and none is kept (`persistent(false)`).
+    const ROWS: usize = 16;
+    let mut written = HashMap::with_capacity(deals.len());
+    let sqlite = is_sqlite(conn);
+    for chunk in deals.chunks(ROWS) {
+        let rows: Vec<String> = (0..chunk.len())
+            .map(|r| {
+                let p = |c: usize| placeholder(sqlite, r * COLUMNS + c);
+                format!(
+                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 1, {}, {}, {}, {}, \
+                     (SELECT playbook_version FROM tenants WHERE id = {}), {}, {})",
+                    p(1),
+                    p(2),
+                    p(3),
+                    p(4),
+                    p(5),
+                    p(6),
+                    p(7),
+                    p(8),
+                    p(9),
+                    p(10),
+                    p(11),
+                    p(12),
+                    p(13),
+                    p(14),
+                    p(1),
+                    p(15),
+                    p(16)
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO deals (tenant_id, number, name, owner_id, amount, close_date, stage, \
+             stage_entered_at, status, fields, version, created_at, updated_at, closed_at, \
+             out_of_process, playbook_version, source, source_id) VALUES {} RETURNING *",
+            rows.join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
+        for d in chunk {
+            query = query
+                .bind(d.tenant_id)
+                .bind(d.number)
+                .bind(d.name)
+                .bind(d.owner_id)
+                .bind(d.amount.minor())
+                .bind(date_text(d.close_date))
+                .bind(d.stage.as_str())
+                .bind(ts(d.stage_entered_at))
+                .bind(d.status.as_str())
+                .bind(fields_text(d.fields))
+                .bind(ts(d.created_at))
+                .bind(ts(now))
+                .bind(d.closed_at.map(ts))
+                .bind(i64::try_from(d.out_of_process).unwrap_or(i64::MAX))
+                .bind(d.source)
+                .bind(d.source_id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let source_id: String = row.try_get("source_id")?;
+            written.insert(source_id, Deal::try_from(DealRow::from_row(&row)?)?);
+        }
+    }
+    Ok(written)
 }
 
 /// Writes an imported deal's changed columns (what `deals::update` writes, plus its standing),
@@ -149,13 +212,19 @@ pub async fn insert_change(conn: &mut Conn, c: &ImportedChange<'_>) -> Result<()
 
 /// Inserts several stage changes in one statement (a deal's whole imported history).
 pub async fn insert_changes(conn: &mut Conn, changes: &[ImportedChange<'_>]) -> Result<()> {
-    const COLUMNS: usize = 11;
-    if changes.is_empty() {
-        return Ok(());
+    const ROWS: usize = 32;
+    for chunk in changes.chunks(ROWS) {
+        insert_chunk(conn, chunk).await?;
     }
+    Ok(())
+}
+
+async fn insert_chunk(conn: &mut Conn, changes: &[ImportedChange<'_>]) -> Result<()> {
+    const COLUMNS: usize = 11;
+    let sqlite = is_sqlite(conn);
     let rows: Vec<String> = (0..changes.len())
         .map(|r| {
-            let p = |c: usize| format!("${}", r * COLUMNS + c);
+            let p = |c: usize| placeholder(sqlite, r * COLUMNS + c);
             format!(
                 "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, \
                  (SELECT playbook_version FROM tenants WHERE id = {}), {})",
@@ -179,7 +248,7 @@ pub async fn insert_changes(conn: &mut Conn, changes: &[ImportedChange<'_>]) -> 
          overridden, gates, reason, at, playbook_version, source) VALUES {}",
         rows.join(", ")
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql));
+    let mut query = sqlx::query(AssertSqlSafe(sql)).persistent(false);
     for c in changes {
         let gates = (!c.overridden_gates.is_empty()).then(|| c.overridden_gates.join("\n"));
         query = query

@@ -14,7 +14,7 @@ use crate::engine::playbook::Playbook;
 use crate::engine::process::{Passage, broken_gates};
 use crate::service::{Service, ServiceResult, retrying};
 use crate::store::imports::{self, ImportedChange, ImportedDeal};
-use crate::store::{Conn, deals, tenants};
+use crate::store::{Conn, StoreError, deals, tenants};
 
 /// One pass over a deals file: the importer, and the ids seen so far (a file that names a deal
 /// twice is refused at the second row, not silently updated by it).
@@ -114,13 +114,13 @@ impl Service {
             .count();
         let mut numbers =
             imports::take_deal_numbers(&mut tx, importer.tenant.id, fresh as i64).await?;
+        let mut creates = Vec::new();
         for p in planned {
             match decide(importer, p, existing.get(&p.source_id)) {
                 Action::Unchanged => tally.unchanged += 1,
                 Action::Create => {
-                    let (deal, broken) = create(&mut tx, importer, p, &mut numbers, now).await?;
-                    tally.created += 1;
-                    tally.flag(Flagged::of(p, &deal, broken));
+                    let number = number_for(&mut tx, importer, p, &mut numbers).await?;
+                    creates.push((p, number));
                 }
                 Action::Update(deal) => {
                     let (deal, broken) = update(&mut tx, importer, p, deal, now).await?;
@@ -128,6 +128,10 @@ impl Service {
                     tally.flag(Flagged::of(p, &deal, broken));
                 }
             }
+        }
+        for (p, deal, broken) in create(&mut tx, importer, &creates, now).await? {
+            tally.created += 1;
+            tally.flag(Flagged::of(p, &deal, broken));
         }
         tx.commit().await?;
         Ok(tally)
@@ -189,17 +193,16 @@ fn decide(importer: &Importer, p: &PlannedDeal, held: Option<&Deal>) -> Action {
     }
 }
 
-async fn create(
+/// The number a new deal takes: dealgate's own files keep theirs where the workspace has it free
+/// (so `deal-42` is still deal-42 after moving); the rest take the next of the batch's block.
+async fn number_for(
     conn: &mut Conn,
     importer: &Importer,
     p: &PlannedDeal,
     numbers: &mut std::ops::Range<i64>,
-    now: DateTime<Utc>,
-) -> ServiceResult<(Deal, Vec<String>)> {
+) -> ServiceResult<i64> {
     let tenant = importer.tenant.id;
-    // dealgate's own files keep their deal numbers where the workspace has them free, so
-    // `deal-42` is still deal-42 after moving.
-    let number = match p.number {
+    Ok(match p.number {
         Some(n) if imports::number_free(conn, tenant, n).await? => {
             imports::number_after(conn, tenant, n).await?;
             n
@@ -209,13 +212,30 @@ async fn create(
             Some(n) => n,
             None => tenants::take_deal_number(conn, tenant).await?,
         },
-    };
-    let broken = judge_new(&importer.playbook, p, DealNumber::new(number as u32), now);
-    let deal = imports::insert(
-        conn,
-        &ImportedDeal {
+    })
+}
+
+/// Writes a batch's new deals and their histories, a statement for the deals and one for the
+/// histories (round trips, not rows, are what an import's time goes on), each deal judged
+/// against the stages its history says it passed.
+async fn create<'p>(
+    conn: &mut Conn,
+    importer: &Importer,
+    creates: &[(&'p PlannedDeal, i64)],
+    now: DateTime<Utc>,
+) -> ServiceResult<Vec<(&'p PlannedDeal, Deal, Vec<String>)>> {
+    let tenant = importer.tenant.id;
+    let source = importer.format.as_str();
+    let broken: Vec<Vec<String>> = creates
+        .iter()
+        .map(|(p, n)| judge_new(&importer.playbook, p, DealNumber::new(*n as u32), now))
+        .collect();
+    let rows: Vec<ImportedDeal> = creates
+        .iter()
+        .zip(&broken)
+        .map(|((p, number), broken)| ImportedDeal {
             tenant_id: tenant,
-            number,
+            number: *number,
             name: &p.name,
             owner_id: p.owner.id,
             amount: p.amount,
@@ -227,31 +247,40 @@ async fn create(
             created_at: p.created_at,
             closed_at: p.closed_at,
             out_of_process: broken.len(),
-            source: importer.format.as_str(),
+            source,
             source_id: &p.source_id,
-        },
-        now,
-    )
-    .await?;
-    let mut from = None;
-    let mut history = Vec::with_capacity(p.history.len());
-    for (stage, at) in &p.history {
-        history.push(ImportedChange {
-            tenant_id: tenant,
-            deal_id: deal.id,
-            actor_id: p.owner.id,
-            from: from.map(|s: &crate::engine::ids::StageId| s.as_str()),
-            to: stage.as_str(),
-            kind: importer.move_kind(from, stage),
-            overridden_gates: &[],
-            reason: None,
-            at: *at,
-            source: importer.format.as_str(),
-        });
-        from = Some(stage);
+        })
+        .collect();
+    let mut written = imports::insert_deals(conn, &rows, now).await?;
+    let mut history = Vec::new();
+    let mut done = Vec::with_capacity(creates.len());
+    for ((p, _), broken) in creates.iter().zip(broken) {
+        let deal = written
+            .remove(&p.source_id)
+            .ok_or_else(|| StoreError::Corrupt {
+                table: "deals",
+                detail: format!("the import of `{}` returned no row", p.source_id),
+            })?;
+        let mut from = None;
+        for (stage, at) in &p.history {
+            history.push(ImportedChange {
+                tenant_id: tenant,
+                deal_id: deal.id,
+                actor_id: p.owner.id,
+                from: from.map(|s: &crate::engine::ids::StageId| s.as_str()),
+                to: stage.as_str(),
+                kind: importer.move_kind(from, stage),
+                overridden_gates: &[],
+                reason: None,
+                at: *at,
+                source,
+            });
+            from = Some(stage);
+        }
+        done.push((*p, deal, broken));
     }
     imports::insert_changes(conn, &history).await?;
-    Ok((deal, broken))
+    Ok(done)
 }
 
 /// Brings a deal the workspace holds up to its changed row: its values, and a stage change
