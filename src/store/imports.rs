@@ -72,11 +72,15 @@ fn is_sqlite(conn: &Conn) -> bool {
 /// Parameter `n` of a long statement: `?N` on SQLite, which finds it by number rather than by
 /// searching the statement's parameter names for `$N`.
 fn placeholder(sqlite: bool, n: usize) -> String {
-    if sqlite { format!("?{n}") } else { format!("${n}") }
+    if sqlite {
+        format!("?{n}")
+    } else {
+        format!("${n}")
+    }
 }
 
-/// Inserts deals in as few statements as the backends' parameter limits allow (an import's
-/// whole batch, usually one), and returns them as written, by source id.
+/// Inserts deals a few dozen to a statement (see `ROWS`) and returns them as written, by
+/// source id.
 pub async fn insert_deals(
     conn: &mut Conn,
     deals: &[ImportedDeal<'_>],
