@@ -293,7 +293,9 @@ fn pair(flag: &'static str) -> impl Fn(&str) -> Result<(String, String), String>
         text.rsplit_once('=')
             .map(|(a, b)| (a.trim().to_string(), b.trim().to_string()))
             .filter(|(a, b)| !a.is_empty() && !b.is_empty())
-            .ok_or_else(|| format!("write {flag} \"SOURCE=TARGET\", e.g. \"Closed Won=won\""))
+            .ok_or_else(|| {
+                format!("write {flag} \"SOURCE=TARGET\", e.g. \"Closed Won=closed-won\"")
+            })
     }
 }
 

@@ -152,8 +152,8 @@ fn open_own(path: &Path, what: &str, names: &[&str]) -> Result<(Rows, Vec<Named>
         return Err(FileError::new(
             Some(1),
             format!(
-                "this is not dealgate's {what} export: its header lacks {}. A {what} export \
-                 starts {}; the header has: {}",
+                "this is not dealgate's {what} export: its header lacks {}. dealgate's {what} \
+                 export starts {}; this header has: {}",
                 missing.join(", "),
                 names.join(","),
                 header.listed()

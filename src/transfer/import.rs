@@ -403,7 +403,7 @@ fn progress(size: u64, verb: &'static str) -> indicatif::ProgressBar {
     }
     let bar = indicatif::ProgressBar::new(size);
     if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{msg} [{bar:40}] {bytes}/{total_bytes} ({eta} left)",
+        "{msg} [{bar:24}] {bytes}/{total_bytes}, {eta} left",
     ) {
         bar.set_style(style.progress_chars("=> "));
     }

@@ -80,6 +80,15 @@ pub async fn export<W: Write>(
     Ok(rows)
 }
 
+/// A CSV writer's error with its I/O cause as the source, so a reader gone away (`| head`) is
+/// told apart from a real failure.
+fn written(e: csv::Error) -> anyhow::Error {
+    match e.into_kind() {
+        csv::ErrorKind::Io(io) => anyhow::Error::from(io).context("write the export"),
+        other => anyhow::anyhow!("write the export: {other:?}"),
+    }
+}
+
 /// `dealgate export KIND --workspace W [--out FILE]`: to stdout, or to a new FILE (never
 /// overwritten) written whole or not at all: it is written beside as `FILE.partial` and renamed
 /// when complete, so an interrupted export leaves no half file under the name asked for.
@@ -139,7 +148,7 @@ where
             .into_iter()
             .map(|c| neutralise(c.as_ref()).into_owned()),
     )
-    .context("write the export")
+    .map_err(written)
 }
 
 async fn deals<W: Write>(
