@@ -155,24 +155,6 @@ pub async fn insert_deals(
     Ok(written)
 }
 
-/// Writes an imported deal's changed columns (what `deals::update` writes, plus its standing),
-/// if it is still at the version read; `StoreError::Conflict` otherwise.
-pub async fn update(
-    conn: &mut Conn,
-    deal: &mut Deal,
-    out_of_process: usize,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    super::deals::update(conn, deal, now).await?;
-    sqlx::query("UPDATE deals SET out_of_process = $1 WHERE id = $2")
-        .bind(i64::try_from(out_of_process).unwrap_or(i64::MAX))
-        .bind(deal.id)
-        .execute(conn)
-        .await?;
-    deal.out_of_process = u32::try_from(out_of_process).ok();
-    Ok(())
-}
-
 /// Whether no deal of the workspace has this number.
 pub async fn number_free(conn: &mut Conn, tenant_id: i64, number: i64) -> Result<bool> {
     let taken: Option<i64> =

@@ -34,10 +34,6 @@ impl DealImport {
             tally: Tally::default(),
         }
     }
-
-    pub fn importer(&self) -> &Importer {
-        &self.importer
-    }
 }
 
 /// What becomes of a planned row against what the workspace holds.

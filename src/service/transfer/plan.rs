@@ -150,10 +150,6 @@ impl Importer {
         &self.tenant.name
     }
 
-    pub fn currency(&self) -> &str {
-        &self.playbook.currency
-    }
-
     /// The HubSpot pipeline imported.
     pub fn pipeline(&self) -> &str {
         &self.pipeline

@@ -27,10 +27,6 @@ impl RecordImport {
             tally: Tally::default(),
         }
     }
-
-    pub fn importer(&self) -> &Importer {
-        &self.importer
-    }
 }
 
 impl Service {
