@@ -15,6 +15,8 @@ use super::headers::Columns;
 use super::read::{DateOrder, FileError, Named, cell, required};
 use super::stream::{Row, Rows};
 use super::values;
+// The columns are the ones `dealgate export` writes.
+use super::write::{ACTIVITY_COLUMNS, HISTORY_COLUMNS};
 use crate::service::transfer::{RowProblem, SourceActivity, SourceChange};
 
 /// dealgate's activities export being read.
@@ -28,28 +30,6 @@ pub struct HistoryFile {
     rows: Rows,
     columns: Vec<Named>,
 }
-
-const ACTIVITY_COLUMNS: [&str; 7] = [
-    "deal",
-    "activity",
-    "stage",
-    "member",
-    "member_key",
-    "note",
-    "at",
-];
-const HISTORY_COLUMNS: [&str; 10] = [
-    "deal",
-    "from_stage",
-    "to_stage",
-    "kind",
-    "actor",
-    "actor_key",
-    "overridden",
-    "gates",
-    "reason",
-    "at",
-];
 
 impl ActivityFile {
     /// Opens `path` and checks its header is dealgate's activities export.

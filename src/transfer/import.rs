@@ -20,8 +20,8 @@ use super::read::{ActivityFile, DateOrder, DealFile, FileError, HistoryFile};
 use super::report;
 use super::write::ExportKind;
 use crate::service::transfer::{
-    DealImport, ImportOptions, Importer, RecordImport, RowProblem, SourceActivity, SourceChange,
-    SourceDeal, SourceFormat, Tally,
+    DealImport, ImportOptions, Importer, RecordImport, Records, RowProblem, SourceActivity,
+    SourceChange, SourceDeal, SourceFormat, Tally,
 };
 use crate::service::{Platform, Service, ServiceError, ServiceResult};
 
@@ -123,7 +123,9 @@ impl Pass for Activities {
         rows: &[SourceActivity],
         write: bool,
     ) -> ServiceResult<()> {
-        service.import_activities(&mut self.0, rows, write).await
+        service
+            .import_records(&mut self.0, Records::Activities(rows), write)
+            .await
     }
 }
 
@@ -138,7 +140,9 @@ impl Pass for History {
         rows: &[SourceChange],
         write: bool,
     ) -> ServiceResult<()> {
-        service.import_history(&mut self.0, rows, write).await
+        service
+            .import_records(&mut self.0, Records::History(rows), write)
+            .await
     }
 }
 

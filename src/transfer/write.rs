@@ -11,8 +11,10 @@ use super::cells::neutralise;
 use crate::engine::currency::decimals;
 use crate::engine::ids::Money;
 use crate::service::Service;
-use crate::service::transfer::{Cursor, Exporter};
-use crate::store::ts;
+use crate::service::ServiceResult;
+use crate::service::transfer::{
+    Cursor, ExportedActivity, ExportedChange, Exporter, time_text as ts,
+};
 
 /// What `dealgate export` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -208,33 +210,27 @@ async fn activities<W: Write>(
     csv: &mut Csv<W>,
 ) -> anyhow::Result<u64> {
     record(csv, ACTIVITY_COLUMNS)?;
-    let (mut after, mut rows) = (Cursor::start(), 0);
-    loop {
-        let page = service.export_activities(exporter, &after).await?;
-        let Some(last) = page.last() else {
-            return Ok(rows);
-        };
-        after = Cursor {
-            number: last.number,
-            at: last.at.clone(),
-            id: last.id,
-        };
-        for a in page {
-            record(
-                csv,
-                [
-                    format!("deal-{}", a.number),
-                    a.activity,
-                    a.stage,
-                    a.member_name,
-                    a.member_key,
-                    a.note.unwrap_or_default(),
-                    a.at,
-                ],
-            )?;
-            rows += 1;
-        }
-    }
+    paged(
+        csv,
+        async |after: &Cursor| service.export_activities(exporter, after).await,
+        |a: &ExportedActivity| Cursor {
+            number: a.number,
+            at: a.at.clone(),
+            id: a.id,
+        },
+        |a: ExportedActivity| {
+            vec![
+                format!("deal-{}", a.number),
+                a.activity,
+                a.stage,
+                a.member_name,
+                a.member_key,
+                a.note.unwrap_or_default(),
+                a.at,
+            ]
+        },
+    )
+    .await
 }
 
 async fn history<W: Write>(
@@ -243,33 +239,48 @@ async fn history<W: Write>(
     csv: &mut Csv<W>,
 ) -> anyhow::Result<u64> {
     record(csv, HISTORY_COLUMNS)?;
+    paged(
+        csv,
+        async |after: &Cursor| service.export_history(exporter, after).await,
+        |c: &ExportedChange| Cursor {
+            number: c.number,
+            at: c.at.clone(),
+            id: c.id,
+        },
+        |c: ExportedChange| {
+            vec![
+                format!("deal-{}", c.number),
+                c.from_stage.unwrap_or_default(),
+                c.to_stage,
+                c.kind,
+                c.actor_name,
+                c.actor_key,
+                (c.overridden != 0).to_string(),
+                c.gates.unwrap_or_default(),
+                c.reason.unwrap_or_default(),
+                c.at,
+            ]
+        },
+    )
+    .await
+}
+
+/// Writes every page `fetch` gives, from the start, a row each: the rows written.
+async fn paged<W: Write, T>(
+    csv: &mut Csv<W>,
+    fetch: impl AsyncFn(&Cursor) -> ServiceResult<Vec<T>>,
+    cursor: impl Fn(&T) -> Cursor,
+    cells: impl Fn(T) -> Vec<String>,
+) -> anyhow::Result<u64> {
     let (mut after, mut rows) = (Cursor::start(), 0);
     loop {
-        let page = service.export_history(exporter, &after).await?;
+        let page = fetch(&after).await?;
         let Some(last) = page.last() else {
             return Ok(rows);
         };
-        after = Cursor {
-            number: last.number,
-            at: last.at.clone(),
-            id: last.id,
-        };
-        for c in page {
-            record(
-                csv,
-                [
-                    format!("deal-{}", c.number),
-                    c.from_stage.unwrap_or_default(),
-                    c.to_stage,
-                    c.kind,
-                    c.actor_name,
-                    c.actor_key,
-                    (c.overridden != 0).to_string(),
-                    c.gates.unwrap_or_default(),
-                    c.reason.unwrap_or_default(),
-                    c.at,
-                ],
-            )?;
+        after = cursor(last);
+        for row in page {
+            record(csv, cells(row))?;
             rows += 1;
         }
     }

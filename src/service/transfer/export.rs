@@ -8,6 +8,12 @@ use crate::service::{Platform, Service, ServiceError, ServiceResult};
 use crate::store::imports::{self, Cursor, ExportedActivity, ExportedChange, ExportedDeal};
 use crate::store::{Tenant, tenants};
 
+/// A time as exports write it: as the database keeps it (RFC 3339, UTC, microseconds), so the
+/// times of an exported deal and of its history rows read alike and survive a round trip.
+pub fn time_text(at: chrono::DateTime<chrono::Utc>) -> String {
+    crate::store::ts(at)
+}
+
 /// Rows an export reads per statement.
 pub const PAGE: i64 = 1_000;
 

@@ -11,9 +11,9 @@ mod tally;
 
 pub use crate::store::imports::{Cursor, ExportedActivity, ExportedChange, ExportedDeal};
 pub use deals::DealImport;
-pub use export::{Exporter, PAGE};
+pub use export::{Exporter, PAGE, time_text};
 pub use plan::{DEFAULT_PIPELINE, ImportOptions, Importer};
-pub use records::RecordImport;
+pub use records::{RecordImport, Records};
 pub use source::{Entered, RowProblem, SourceActivity, SourceChange, SourceDeal, SourceFormat};
 pub use tally::{Flagged, LISTED, Tally};
 

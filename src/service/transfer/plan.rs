@@ -230,7 +230,8 @@ impl Importer {
         }
     }
 
-    /// A source's owner on the team: `--map-owner` first, then key, name or email.
+    /// A source's owner (or the member of an activity or history row) on the team:
+    /// `--map-owner` first, then key, name or email.
     pub fn owner(&self, source: &str) -> Result<Member, Refusal> {
         if let Some(m) = self.owner_map.get(&key(source)) {
             return Ok(m.clone());
@@ -397,11 +398,6 @@ impl Importer {
                 )))
             }
         }
-    }
-
-    /// A member named in an activity or history row: key, then name.
-    pub fn person(&self, text: &str) -> Result<Member, Refusal> {
-        self.owner(text)
     }
 
     /// The kind of a move from `from` to `to` in the playbook's order.

@@ -29,47 +29,46 @@ impl RecordImport {
     }
 }
 
+/// A batch of rows of dealgate's activities or stage-history export.
+#[derive(Debug, Clone, Copy)]
+pub enum Records<'r> {
+    Activities(&'r [SourceActivity]),
+    History(&'r [SourceChange]),
+}
+
 impl Service {
-    /// Imports (with `write`, in one transaction) or sizes up a batch of activity rows.
-    pub async fn import_activities(
+    /// Imports (with `write`, in one transaction) or sizes up a batch of activity or
+    /// stage-history rows.
+    pub async fn import_records(
         &self,
         run: &mut RecordImport,
-        rows: &[SourceActivity],
+        rows: Records<'_>,
         write: bool,
     ) -> ServiceResult<()> {
         let importer = &run.importer;
         let tally = if write {
             let mut tx = self.store.begin().await?;
-            let tally = activities(&mut tx, importer, rows, true).await?;
+            let tally = apply(&mut tx, importer, rows, true).await?;
             tx.commit().await?;
             tally
         } else {
             let mut conn = self.store.reader().acquire().await?;
-            activities(&mut conn, importer, rows, false).await?
+            apply(&mut conn, importer, rows, false).await?
         };
         run.tally.add(tally);
         Ok(())
     }
+}
 
-    /// Imports (with `write`, in one transaction) or sizes up a batch of stage-history rows.
-    pub async fn import_history(
-        &self,
-        run: &mut RecordImport,
-        rows: &[SourceChange],
-        write: bool,
-    ) -> ServiceResult<()> {
-        let importer = &run.importer;
-        let tally = if write {
-            let mut tx = self.store.begin().await?;
-            let tally = history(&mut tx, importer, rows, true).await?;
-            tx.commit().await?;
-            tally
-        } else {
-            let mut conn = self.store.reader().acquire().await?;
-            history(&mut conn, importer, rows, false).await?
-        };
-        run.tally.add(tally);
-        Ok(())
+async fn apply(
+    conn: &mut Conn,
+    importer: &Importer,
+    rows: Records<'_>,
+    write: bool,
+) -> ServiceResult<Tally> {
+    match rows {
+        Records::Activities(rows) => activities(conn, importer, rows, write).await,
+        Records::History(rows) => history(conn, importer, rows, write).await,
     }
 }
 
@@ -103,7 +102,7 @@ async fn activities(
             let deal = deals
                 .get(&row.deal)
                 .ok_or_else(|| missing_deal(&row.deal))?;
-            let member = importer.person(&row.member)?;
+            let member = importer.owner(&row.member)?;
             let stage = importer.stage(&row.stage)?;
             let activity: ActivityId = row.activity.parse().map_err(|_| {
                 Refusal::Other(format!(
@@ -161,7 +160,7 @@ async fn history(
             let deal = deals
                 .get(&row.deal)
                 .ok_or_else(|| missing_deal(&row.deal))?;
-            let actor = importer.person(&row.actor)?;
+            let actor = importer.owner(&row.actor)?;
             let to = importer.stage(&row.to_stage)?;
             let from = row
                 .from_stage
