@@ -156,6 +156,7 @@ fn deal() -> DealFacts {
             activity: parse(activity),
             stage: parse(stage),
             at: entered + Duration::hours(i as i64),
+            times: 1,
         })
         .collect();
     let mut fields = BTreeMap::new();

@@ -15,7 +15,10 @@
 //! ```
 //!
 //! `commands`: each connection acts as its own rep, creates `--deals` deals, then alternates
-//! `/log` (a Qualify activity of the test playbook) and `/advance` on them. A refused advance is
+//! `/log` (a Qualify activity of the test playbook) and `/advance` on them (`--only log` or
+//! `--only advance` sends one of the two). `--rate N` paces the whole run at N requests a
+//! second instead of as fast as answers come; latency is then measured from when each request
+//! was due, so a stalled server cannot hide its queue (no coordinated omission). A refused advance is
 //! a normal answer; errors are transport failures, non-200 statuses and internal-error replies.
 
 use std::sync::Arc;
@@ -36,6 +39,14 @@ enum Mode {
     Autocomplete,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Only {
+    /// `/log` and `/advance`, alternating.
+    Both,
+    Log,
+    Advance,
+}
+
 #[derive(Debug, Parser)]
 struct Args {
     mode: Mode,
@@ -51,6 +62,12 @@ struct Args {
     /// The guild to act in; `commands` uses a fresh one per run unless given.
     #[arg(long)]
     guild: Option<u64>,
+    /// Which commands `commands` sends.
+    #[arg(long, value_enum, default_value_t = Only::Both)]
+    only: Only,
+    /// Requests a second over all connections; 0 sends each as soon as the last was answered.
+    #[arg(long, default_value_t = 0)]
+    rate: u64,
 }
 
 /// The bot refuses requests signed more than five minutes ago, so each is signed now.
@@ -267,10 +284,16 @@ async fn run(client: &Arc<Client>, args: &Args) -> anyhow::Result<()> {
     }
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let started = Instant::now();
+    // Each connection's share of the rate, its first request staggered so they do not
+    // arrive in bursts.
+    let interval = (args.rate > 0)
+        .then(|| Duration::from_secs_f64(args.connections as f64 / args.rate as f64));
+    let only = args.only;
     let mut tasks = Vec::new();
     for c in 0..args.connections {
         let client = Arc::clone(client);
         let mine = deals.get(c).cloned().unwrap_or_default();
+        let mut due = interval.map(|i| started + i.mul_f64(c as f64 / args.connections as f64));
         tasks.push(tokio::spawn(async move {
             let mut tally = Tally::default();
             let typed = ["", "4", "123", "acme", "account 7", "renewal", "zzz"];
@@ -288,7 +311,12 @@ async fn run(client: &Arc<Client>, args: &Args) -> anyhow::Result<()> {
                     break;
                 } else {
                     let deal = &mine[(i / 2) % mine.len()];
-                    if i.is_multiple_of(2) {
+                    let log = match only {
+                        Only::Both => i.is_multiple_of(2),
+                        Only::Log => true,
+                        Only::Advance => false,
+                    };
+                    if log {
                         let activity = ACTIVITIES[(i / 2 / mine.len()) % ACTIVITIES.len()];
                         client.interaction(
                             2,
@@ -300,7 +328,14 @@ async fn run(client: &Arc<Client>, args: &Args) -> anyhow::Result<()> {
                         client.interaction(2, 100 + c as u64, "advance", vec![opt("deal", deal)])
                     }
                 };
-                let sent = Instant::now();
+                let sent = match (due, interval) {
+                    (Some(at), Some(every)) => {
+                        tokio::time::sleep_until(at.into()).await;
+                        due = Some(at + every);
+                        at
+                    }
+                    _ => Instant::now(),
+                };
                 let answer = client.send(&interaction).await;
                 tally.latencies_us.push(sent.elapsed().as_micros() as u64);
                 match answer {
@@ -329,10 +364,11 @@ async fn run(client: &Arc<Client>, args: &Args) -> anyhow::Result<()> {
     let n = all.latencies_us.len();
     println!(
         "{} over {} connections for {:.1} s: {n} requests, {:.0}/s, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms, errors {}{}",
-        if autocomplete {
-            "autocomplete"
-        } else {
-            "/log + /advance"
+        match (autocomplete, args.only) {
+            (true, _) => "autocomplete",
+            (false, Only::Both) => "/log + /advance",
+            (false, Only::Log) => "/log",
+            (false, Only::Advance) => "/advance",
         },
         args.connections,
         elapsed,

@@ -35,6 +35,7 @@ on_both_backends!(
     closing_dates_a_deal_the_day_it_closed_and_keeps_the_expected_date_in_its_history,
     approving_twice_in_one_stage_records_one_approval,
     each_sees_the_deals_they_may_act_on_until_an_admin_opens_the_pipeline,
+    a_long_history_is_read_as_its_latest_activities_and_a_count_of_each,
 );
 
 fn eur(major: i64) -> Money {
@@ -853,4 +854,54 @@ async fn each_sees_the_deals_they_may_act_on_until_an_admin_opens_the_pipeline(a
         .unwrap();
     let ann = app.session("ann").await;
     forbidden(app.service.show_deal(&ann, bobs).await.map(|_| ()));
+}
+
+async fn a_long_history_is_read_as_its_latest_activities_and_a_count_of_each(app: TestApp) {
+    let t = app.team().await;
+    let n = new_deal(&app, &t.ann, "Acme", 50_000).await;
+    for i in 0..15 {
+        let activity = if i < 5 {
+            "discovery-call"
+        } else {
+            "pain-identified"
+        };
+        app.service
+            .log_activity(&t.ann, n, &id(activity), Some(&format!("n{i}")))
+            .await
+            .unwrap();
+    }
+    // The view shows the latest ten, newest first, and the gates count every one.
+    let shown = app.service.show_deal(&t.ann, n).await.unwrap();
+    let notes: Vec<_> = shown
+        .recent_activities
+        .iter()
+        .map(|a| a.note.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        notes,
+        [
+            "n14", "n13", "n12", "n11", "n10", "n9", "n8", "n7", "n6", "n5"
+        ]
+    );
+    assert!(shown.checks[0].met, "{:?}", shown.checks[0]);
+
+    // What a command reads: ten activities and one counted entry per activity and stage.
+    let (_, _, records) = deals::get_with_records(app.service.store(), t.ann.tenant.id, n)
+        .await
+        .unwrap()
+        .expect("the deal");
+    assert_eq!(records.activities.len(), deals::RECENT);
+    let mut counted: Vec<_> = records
+        .logged
+        .iter()
+        .map(|l| (l.activity.to_string(), l.stage.to_string(), l.times))
+        .collect();
+    counted.sort();
+    assert_eq!(
+        counted,
+        [
+            ("discovery-call".to_string(), "qualify".to_string(), 5),
+            ("pain-identified".to_string(), "qualify".to_string(), 10),
+        ]
+    );
 }

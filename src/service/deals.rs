@@ -447,7 +447,7 @@ impl Service {
                 .is_some_and(|s| s.activities.iter().any(|a| &a.id == activity));
             // The reply shows what was read, plus this activity (the newest): the write's
             // version check proved no move or edit came between.
-            records.activities.push(ActivityEntry {
+            records.note_logged(ActivityEntry {
                 activity: activity.clone(),
                 member_id: session.member.id,
                 note: note.map(str::to_string),
@@ -605,7 +605,7 @@ impl Service {
             stage_changes: history,
             ..
         } = records;
-        let recent_activities = activities.into_iter().rev().take(10).collect();
+        let recent_activities = activities.into_iter().rev().take(deals::RECENT).collect();
         Ok(DealView {
             days_in_stage: days_in_stage(&facts, now),
             deal,

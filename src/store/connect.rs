@@ -10,6 +10,7 @@ use sqlx::ConnectOptions;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 
 use super::connections::{Connections, WriteTx};
+use super::writer::{Write, Writer};
 use super::{Result, StoreError, receipts};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -77,7 +78,8 @@ pub struct Store {
     read: Connections,
     write: Connections,
     backend: Backend,
-    receipts: Arc<receipts::Batched>,
+    /// Commands' writes, committed in groups.
+    writer: Arc<Writer>,
 }
 
 impl Store {
@@ -118,9 +120,9 @@ impl Store {
             Connections::local(options, SQLITE_SETUP, SQLITE_READERS, ACQUIRE_TIMEOUT).await?;
         Ok(Self {
             read,
+            writer: Arc::new(Writer::new(write.clone())),
             write,
             backend: Backend::Sqlite,
-            receipts: Arc::default(),
         })
     }
 
@@ -152,9 +154,9 @@ impl Store {
         let read = Connections::pool(pool().connect_with(options).await?);
         Ok(Self {
             read,
+            writer: Arc::new(Writer::new(write.clone())),
             write,
             backend: Backend::Postgres,
-            receipts: Arc::default(),
         })
     }
 
@@ -216,8 +218,8 @@ impl Store {
     }
 
     /// Claims an interaction id for the caller (see `service::interactions`), taking over an
-    /// unanswered claim made before `lapsed_before`. Batched with concurrent claims into one
-    /// write.
+    /// unanswered claim made before `lapsed_before`. Committed in a group with concurrent
+    /// commands' writes (see `writer`).
     pub async fn claim_interaction(
         &self,
         platform: &str,
@@ -231,10 +233,23 @@ impl Store {
             now,
             lapsed_before,
         };
-        self.receipts.claim(&self.write, item).await
+        self.writer.claim(item).await
     }
 
-    /// Stores the answer given to a claimed interaction. Batched with concurrent answers.
+    /// Runs a command's work (one statement, or a SQLite script without `BEGIN`/`COMMIT`) in a
+    /// group with concurrent commands' writes; the rows it returned, once the group committed.
+    pub async fn write_work(&self, write: Write) -> Result<Vec<sqlx::any::AnyRow>> {
+        self.writer.work(write).await
+    }
+
+    /// The writer's fault injection, for tests.
+    #[doc(hidden)]
+    pub fn writer_faults(&self) -> &super::writer::Faults {
+        self.writer.faults()
+    }
+
+    /// Stores the answer given to a claimed interaction. Committed in a group with concurrent
+    /// commands' writes.
     pub async fn record_interaction(
         &self,
         platform: &str,
@@ -246,7 +261,7 @@ impl Store {
             interaction_id: interaction_id.to_string(),
             response: response.to_string(),
         };
-        self.receipts.record(&self.write, item).await
+        self.writer.answer(item).await
     }
 
     /// Writes a copy of a SQLite database, as it stood at one moment, to a new file at `path`

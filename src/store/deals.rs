@@ -7,7 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
 use super::members::member_prefixed;
-use super::receipts::{EFFECT, Effect, already_applied, mark_applied};
+use super::receipts::{EFFECT, Effect};
+use super::writer::{Value, Write, bind_values};
 use super::{
     ActivityRow, ApprovalRow, Backend, Conn, DealRow, Result, StageChangeRow, Store, StoreError,
     fields_json, given_approval,
@@ -183,33 +184,37 @@ pub async fn list(
         .collect()
 }
 
+/// Holds the deal `$8` if it is still at version `$9` (PostgreSQL; see `hold`).
+const HOLD: &str = "SELECT id FROM deals WHERE id = $8 AND version = $9 FOR SHARE";
+
 /// Writes every column of `deal` if its `version` is still the one read (`$11`, `$12`: id and
 /// version); `update` and `record_move` share it so the two cannot drift apart.
 const UPDATE_DEAL: &str = "UPDATE deals SET name = $1, owner_id = $2, amount = $3, \
      close_date = $4, stage = $5, stage_entered_at = $6, status = $7, fields = $8, \
      closed_at = $9, updated_at = $10, version = version + 1 WHERE id = $11 AND version = $12";
 
-type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
-
-fn bind_update<'q>(q: AnyQuery<'q>, deal: &Deal, now: DateTime<Utc>) -> AnyQuery<'q> {
-    q.bind(deal.name.clone())
-        .bind(deal.owner_id)
-        .bind(deal.amount.minor())
-        .bind(date_text(deal.close_date))
-        .bind(deal.stage.as_str().to_string())
-        .bind(ts(deal.stage_entered_at))
-        .bind(deal.status.as_str().to_string())
-        .bind(fields_json(deal))
-        .bind(deal.closed_at.map(ts))
-        .bind(ts(now))
-        .bind(deal.id)
-        .bind(deal.version)
+/// The values of `UPDATE_DEAL`'s `$1`–`$12`.
+fn update_values(deal: &Deal, now: DateTime<Utc>) -> Vec<Value> {
+    vec![
+        deal.name.clone().into(),
+        deal.owner_id.into(),
+        deal.amount.minor().into(),
+        date_text(deal.close_date).into(),
+        deal.stage.as_str().into(),
+        ts(deal.stage_entered_at).into(),
+        deal.status.as_str().into(),
+        fields_json(deal).into(),
+        deal.closed_at.map(ts).into(),
+        ts(now).into(),
+        deal.id.into(),
+        deal.version.into(),
+    ]
 }
 
 /// Writes every mutable column of `deal`, if its `version` is still the stored one; bumps the
 /// version in `deal` on success. A stale version is `StoreError::Conflict` and writes nothing.
 pub async fn update(conn: &mut Conn, deal: &mut Deal, now: DateTime<Utc>) -> Result<()> {
-    let done = bind_update(sqlx::query(UPDATE_DEAL), deal, now)
+    let done = bind_values(sqlx::query(UPDATE_DEAL), &update_values(deal, now))
         .execute(conn)
         .await?;
     if done.rows_affected() == 0 {
@@ -224,7 +229,7 @@ pub async fn update(conn: &mut Conn, deal: &mut Deal, now: DateTime<Utc>) -> Res
 /// history, both or neither, if the deal is still at the version that was read
 /// (`StoreError::Conflict` otherwise). Returns the deal as written and its new history row.
 ///
-/// One round trip on either backend: on SQLite a script in one transaction (the history row is
+/// One job for the group writer on either backend: on SQLite a script (the history row is
 /// inserted only when the update changed a row), on PostgreSQL one statement whose update feeds
 /// the insert.
 pub async fn record_move(
@@ -254,13 +259,13 @@ pub async fn record_move(
     );
     let sql = match (store.backend(), change.effect.is_some()) {
         (Backend::Sqlite, false) => format!(
-            "BEGIN IMMEDIATE; {UPDATE_DEAL}; {history} SELECT $13, $11, $14, $15, $5, $16, $17, \
-             $18, $19, $10, {version} WHERE changes() = 1 RETURNING id; {sqlite_dated} COMMIT;"
+            "{UPDATE_DEAL}; {history} SELECT $13, $11, $14, $15, $5, $16, $17, $18, $19, $10, \
+             {version} WHERE changes() = 1 RETURNING id; {sqlite_dated}"
         ),
         (Backend::Sqlite, true) => format!(
-            "BEGIN IMMEDIATE; {UPDATE_DEAL}; {history} SELECT $13, $11, $14, $15, $5, $16, $17, \
-             $18, $19, $10, {version} WHERE changes() = 1 RETURNING id; {EFFECT} SELECT $20, $21, $10 \
-             WHERE changes() = 1; {sqlite_dated} COMMIT;"
+            "{UPDATE_DEAL}; {history} SELECT $13, $11, $14, $15, $5, $16, $17, $18, $19, $10, \
+             {version} WHERE changes() = 1 RETURNING id; {EFFECT} SELECT $20, $21, $10 \
+             WHERE changes() = 1; {sqlite_dated}"
         ),
         (Backend::Postgres, false) => format!(
             "WITH moved AS ({UPDATE_DEAL} RETURNING id), {pg_dated} {history} SELECT $13, \
@@ -272,32 +277,30 @@ pub async fn record_move(
              $17, $18, $19, $10, {version} FROM moved RETURNING id"
         ),
     };
-    let mut query = bind_change(
-        bind_update(sqlx::query(AssertSqlSafe(sql)), deal, now),
-        change,
-    );
-    if let Some(effect) = change.effect {
-        query = query.bind(effect.platform).bind(effect.interaction_id);
+    let gates = (!change.overridden_gates.is_empty()).then(|| change.overridden_gates.join("\n"));
+    let mut write = Write {
+        sql,
+        values: update_values(deal, now),
+        locks: deal.id,
     }
-    query = query.bind(change.expected_close.map(date_text));
-    let rows = match store.backend() {
-        Backend::Sqlite => store
-            .writer()
-            .run_script(query)
-            .await
-            .map_err(already_applied)?,
-        Backend::Postgres => {
-            let mut conn = store.writer().acquire().await?;
-            query.fetch_all(&mut *conn).await.map_err(already_applied)?
-        }
-    };
+    .bind(deal.tenant_id)
+    .bind(change.actor_id)
+    .bind(change.from.map(str::to_string))
+    .bind(change.kind)
+    .bind(i64::from(!change.overridden_gates.is_empty()))
+    .bind(gates.clone())
+    .bind(change.reason.map(str::to_string));
+    if let Some(effect) = change.effect {
+        write = write.bind(effect.platform).bind(effect.interaction_id);
+    }
+    write = write.bind(change.expected_close.map(date_text));
+    let rows = store.write_work(write).await?;
     let Some(row) = rows.first() else {
         return Err(StoreError::Conflict);
     };
     let mut written = deal.clone();
     written.version += 1;
     written.updated_at = now;
-    let gates = (!change.overridden_gates.is_empty()).then(|| change.overridden_gates.join("\n"));
     let history_row = StageChangeRow {
         id: row.try_get("id")?,
         deal_id: deal.id,
@@ -313,36 +316,31 @@ pub async fn record_move(
     Ok((written, StageChange::try_from(&history_row)?))
 }
 
-/// Binds `$13`–`$19` of `record_move`: the history row's own values.
-fn bind_change<'q>(q: AnyQuery<'q>, c: &NewStageChange<'_>) -> AnyQuery<'q> {
-    let gates = (!c.overridden_gates.is_empty()).then(|| c.overridden_gates.join("\n"));
-    q.bind(c.deal.tenant_id)
-        .bind(c.actor_id)
-        .bind(c.from.map(str::to_string))
-        .bind(c.kind.to_string())
-        .bind(i64::from(!c.overridden_gates.is_empty()))
-        .bind(gates)
-        .bind(c.reason.map(str::to_string))
-}
-
 /// Holds the deal's row until the transaction ends, if its `version` is still `deal.version`;
 /// `StoreError::Conflict` (nothing held) if another transaction changed it meanwhile.
 ///
 /// For use cases that record something against the deal as it is without changing it (an
 /// activity or an approval in its current stage). A move committed after the deal was read makes
 /// them run again on fresh data rather than record against a stage the deal has left; a move
-/// that starts after this waits for them. The version is not bumped, so two of them on the same
-/// deal queue briefly instead of conflicting.
+/// that starts after this waits for them. Two of them on the same deal do not wait for each
+/// other.
+///
+/// On PostgreSQL a share lock (`FOR SHARE`), which a move's update waits for and which writes no
+/// new version of the row: an update of nothing would write one, and with it an entry in every
+/// index of `deals` (a dozen, a trigram index among them), on every activity logged. On SQLite
+/// the transaction already holds the database's write lock; the version is checked.
 pub async fn hold(conn: &mut Conn, deal: &Deal) -> Result<()> {
-    let done = sqlx::query("UPDATE deals SET version = version WHERE id = $1 AND version = $2")
+    let sql = if conn.backend_name() == "PostgreSQL" {
+        "SELECT 1 FROM deals WHERE id = $1 AND version = $2 FOR SHARE"
+    } else {
+        "SELECT 1 FROM deals WHERE id = $1 AND version = $2"
+    };
+    let held: Option<i64> = sqlx::query_scalar(sql)
         .bind(deal.id)
         .bind(deal.version)
-        .execute(conn)
+        .fetch_optional(conn)
         .await?;
-    if done.rows_affected() == 0 {
-        return Err(StoreError::Conflict);
-    }
-    Ok(())
+    held.map(|_| ()).ok_or(StoreError::Conflict)
 }
 
 /// Records how many requirements of the stages `deal` has left it no longer meets, if it is
@@ -411,11 +409,11 @@ pub async fn insert_activity(
 /// recorded) if another transaction changed the deal since, so an activity is never recorded
 /// against a stage the deal has just left. Returns the activity's id.
 ///
-/// On SQLite one statement does it: a write statement takes the database's write lock before
-/// it reads, so the version check and the insert see the same state, and the statement is its
-/// own transaction (no `BEGIN`/`COMMIT` round trips). On PostgreSQL a statement's `EXISTS`
-/// would not stop a concurrent move from committing between the check and the insert, so the
-/// deal's row is held (`hold`) in a transaction first.
+/// One job for the group writer (see `writer`), one statement on either backend (a script of
+/// two with the interaction's effect row on SQLite). On SQLite the writer's transaction holds
+/// the database's write lock, so the version check and the insert see the same state. On
+/// PostgreSQL a statement's `EXISTS` would not stop a concurrent move from committing between
+/// the check and the insert, so the statement holds the deal's row first.
 pub async fn log_unless_changed(
     store: &Store,
     deal: &Deal,
@@ -423,65 +421,44 @@ pub async fn log_unless_changed(
     at: DateTime<Utc>,
     effect: Option<Effect<'_>>,
 ) -> Result<i64> {
-    const INSERT: &str = "INSERT INTO activities (tenant_id, deal_id, member_id, activity, note, \
-         stage, at) SELECT $1, $2, $3, $4, $5, $6, $7 \
-         WHERE EXISTS (SELECT 1 FROM deals WHERE id = $8 AND version = $9) RETURNING id";
-    match (store.backend(), effect) {
-        (Backend::Sqlite, None) => {
-            let mut conn = store.writer().acquire().await?;
-            let row = bind_activity(sqlx::query(INSERT), deal, a, at)
-                .fetch_optional(&mut *conn)
-                .await?;
-            Ok(row.ok_or(StoreError::Conflict)?.try_get("id")?)
+    const COLUMNS: &str = "INSERT INTO activities (tenant_id, deal_id, member_id, activity, \
+         note, stage, at) SELECT $1, $2, $3, $4, $5, $6, $7";
+    // On SQLite the group's writer is the only one, so a version check is enough; on
+    // PostgreSQL a share lock holds the deal's row until the group commits, so a move of
+    // another process waits for it (or it for the move, and then finds no row).
+    let sql = match (store.backend(), effect.is_some()) {
+        (Backend::Sqlite, false) => format!(
+            "{COLUMNS} WHERE EXISTS (SELECT 1 FROM deals WHERE id = $8 AND version = $9) \
+             RETURNING id"
+        ),
+        (Backend::Sqlite, true) => format!(
+            "{COLUMNS} WHERE EXISTS (SELECT 1 FROM deals WHERE id = $8 AND version = $9) \
+             RETURNING id; {EFFECT} SELECT $10, $11, $7 WHERE changes() = 1;"
+        ),
+        (Backend::Postgres, false) => {
+            format!("WITH held AS ({HOLD}) {COLUMNS} FROM held RETURNING id")
         }
-        // With an effect row the two inserts must be one transaction: a script, still one
-        // round trip.
-        (Backend::Sqlite, Some(effect)) => {
-            let script = format!(
-                "BEGIN IMMEDIATE; {INSERT}; {EFFECT} SELECT $10, $11, $7 WHERE changes() = 1; \
-                 COMMIT;"
-            );
-            let rows = store
-                .writer()
-                .run_script(
-                    bind_activity(sqlx::query(AssertSqlSafe(script)), deal, a, at)
-                        .bind(effect.platform)
-                        .bind(effect.interaction_id),
-                )
-                .await
-                .map_err(already_applied)?;
-            let row = rows.first().ok_or(StoreError::Conflict)?;
-            Ok(row.try_get("id")?)
-        }
-        (Backend::Postgres, effect) => {
-            let mut tx = store.begin().await?;
-            hold(&mut tx, deal).await?;
-            let id = insert_activity(&mut tx, a, at).await?;
-            if let Some(effect) = effect {
-                mark_applied(&mut tx, effect, at).await?;
-            }
-            tx.commit().await?;
-            Ok(id)
-        }
-    }
-}
-
-/// Binds `$1`–`$9` of `log_unless_changed`'s insert.
-fn bind_activity<'q>(
-    q: AnyQuery<'q>,
-    deal: &Deal,
-    a: &NewActivity<'_>,
-    at: DateTime<Utc>,
-) -> AnyQuery<'q> {
-    q.bind(a.tenant_id)
+        (Backend::Postgres, true) => format!(
+            "WITH held AS ({HOLD}), logged AS ({COLUMNS} FROM held RETURNING id), \
+             applied AS ({EFFECT} SELECT $10, $11, $7 FROM logged) SELECT id FROM logged"
+        ),
+    };
+    let mut write = Write::new(sql, deal.id)
+        .bind(a.tenant_id)
         .bind(a.deal_id)
         .bind(a.member_id)
-        .bind(a.activity.to_string())
+        .bind(a.activity)
         .bind(a.note.map(str::to_string))
-        .bind(a.stage.to_string())
+        .bind(a.stage)
         .bind(ts(at))
         .bind(deal.id)
-        .bind(deal.version)
+        .bind(deal.version);
+    if let Some(effect) = effect {
+        write = write.bind(effect.platform).bind(effect.interaction_id);
+    }
+    let rows = store.write_work(write).await?;
+    let row = rows.first().ok_or(StoreError::Conflict)?;
+    Ok(row.try_get("id")?)
 }
 
 pub async fn activities(conn: &mut Conn, deal_id: i64) -> Result<Vec<ActivityRow>> {
@@ -532,20 +509,26 @@ pub async fn approvals(conn: &mut Conn, deal_id: i64) -> Result<Vec<ApprovalRow>
 }
 
 /// Everything recorded against one deal, oldest first in each list.
+/// What a command reads of a deal's records: a fixed amount however long its history, except
+/// for its stage changes and approvals (a few per stage it went through).
 #[derive(Debug, Clone, Default)]
 pub struct DealRecords {
+    /// The latest [`RECENT`] activities, oldest first, as a view of the deal shows them.
     pub activities: Vec<ActivityEntry>,
+    /// Every activity and stage it was logged in, with how many times and when first: what the
+    /// gates ask about, counted in SQL.
+    pub logged: Vec<LoggedActivity>,
     pub approvals: Vec<GivenApproval>,
     pub stage_changes: Vec<StageChange>,
 }
 
+/// How many of a deal's latest activities its view shows.
+pub const RECENT: usize = 10;
+
 impl DealRecords {
     /// What the gates need to judge `deal`, with these records.
     pub fn facts(&self, deal: &Deal) -> DealFacts {
-        let mut facts = deal.facts(
-            self.activities.iter().map(LoggedActivity::from).collect(),
-            self.approvals.clone(),
-        );
+        let mut facts = deal.facts(self.logged.clone(), self.approvals.clone());
         facts.passage = Passage {
             visited: self
                 .stage_changes
@@ -563,8 +546,27 @@ impl DealRecords {
     }
 }
 
-/// A deal's activities, approvals and stage changes in one statement (a view of a deal needs
-/// all three, and on SQLite each statement is a round trip to another thread).
+impl DealRecords {
+    /// Adds an activity just logged (the newest), as a fresh read would show it.
+    pub fn note_logged(&mut self, entry: ActivityEntry) {
+        match self
+            .logged
+            .iter_mut()
+            .find(|l| l.activity == entry.activity && l.stage == entry.stage)
+        {
+            Some(l) => l.times = l.times.saturating_add(1),
+            None => self.logged.push(LoggedActivity::from(&entry)),
+        }
+        self.activities.push(entry);
+        if self.activities.len() > RECENT {
+            self.activities.remove(0);
+        }
+    }
+}
+
+/// A deal's latest activities, what was logged in each stage (counted), its approvals and its
+/// stage changes, in one statement (a view of a deal needs all of them, and on SQLite each
+/// statement is a round trip to another thread).
 pub async fn records(conn: &mut Conn, deal_id: i64) -> Result<DealRecords> {
     let rows = sqlx::query(AssertSqlSafe(records_sql("$1")))
         .bind(deal_id)
@@ -576,9 +578,12 @@ pub async fn records(conn: &mut Conn, deal_id: i64) -> Result<DealRecords> {
 /// The statement of `records`, for the deal whose id `deal` gives (a parameter or a subquery).
 fn records_sql(deal: &str) -> String {
     format!(
-        "SELECT CAST(1 AS BIGINT) AS k, id, member_id AS who, activity AS a, note AS b, \
-         stage AS c, CAST(NULL AS TEXT) AS d, CAST(0 AS BIGINT) AS n, CAST(NULL AS TEXT) AS g, at \
-         FROM activities WHERE deal_id = {deal} \
+        "SELECT * FROM (SELECT CAST(1 AS BIGINT) AS k, id, member_id AS who, activity AS a, \
+         note AS b, stage AS c, CAST(NULL AS TEXT) AS d, CAST(0 AS BIGINT) AS n, \
+         CAST(NULL AS TEXT) AS g, at FROM activities WHERE deal_id = {deal} \
+         ORDER BY at DESC, id DESC LIMIT {RECENT}) AS recent \
+         UNION ALL SELECT 4, 0, 0, activity, NULL, stage, NULL, COUNT(*), NULL, MIN(at) \
+         FROM activities WHERE deal_id = {deal} GROUP BY activity, stage \
          UNION ALL SELECT 2, id, approver_id, role, note, stage, NULL, 0, NULL, at \
          FROM approvals WHERE deal_id = {deal} \
          UNION ALL SELECT 3, id, actor_id, from_stage, reason, to_stage, kind, overridden, gates, at \
@@ -603,6 +608,21 @@ fn records_from(rows: &[AnyRow], deal_id: i64) -> Result<DealRecords> {
                 stage: row.try_get("c")?,
                 at,
             })?),
+            4 => {
+                let first = ActivityEntry::try_from(&ActivityRow {
+                    id,
+                    deal_id,
+                    member_id: who,
+                    activity: row.try_get("a")?,
+                    note: None,
+                    stage: row.try_get("c")?,
+                    at,
+                })?;
+                out.logged.push(LoggedActivity {
+                    times: u32::try_from(row.try_get::<i64, _>("n")?).unwrap_or(u32::MAX),
+                    ..LoggedActivity::from(&first)
+                });
+            }
             2 => out.approvals.push(given_approval(&ApprovalRow {
                 id,
                 deal_id,

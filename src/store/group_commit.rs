@@ -55,13 +55,21 @@ impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
     /// result per item, in the same order. Every caller of one `GroupCommit` passes the same
     /// kind of `write`; which caller's runs a given batch is not defined, and one caller's may
     /// run more than once when more than `MAX_BATCH` items were queued before its own.
-    pub async fn submit<F, Fut>(&self, item: T, write: F) -> Result<R, Arc<StoreError>>
+    ///
+    /// `queued` is called once the item is in the queue.
+    pub async fn submit<F, Fut>(
+        &self,
+        item: T,
+        queued: impl FnOnce(),
+        write: F,
+    ) -> Result<R, Arc<StoreError>>
     where
         F: Fn(Vec<T>) -> Fut,
         Fut: Future<Output = Result<Vec<R>>> + Send + 'static,
     {
         let (tx, mut rx) = oneshot::channel();
         self.lock_queue().push((item, tx));
+        queued();
         loop {
             let turn = tokio::select! {
                 biased;
@@ -224,7 +232,7 @@ mod tests {
             let (group, probe) = (Arc::clone(&group), Arc::clone(&probe));
             callers.push(tokio::spawn(async move {
                 group
-                    .submit(i, |items| Arc::clone(&probe).write(items))
+                    .submit(i, || {}, |items| Arc::clone(&probe).write(items))
                     .await
             }));
         }
@@ -243,14 +251,14 @@ mod tests {
         let probe = Probe::new(usize::MAX);
         assert_eq!(
             group
-                .submit(21, |items| Arc::clone(&probe).write(items))
+                .submit(21, || {}, |items| Arc::clone(&probe).write(items))
                 .await
                 .unwrap(),
             42
         );
         assert_eq!(
             group
-                .submit(5, |items| Arc::clone(&probe).write(items))
+                .submit(5, || {}, |items| Arc::clone(&probe).write(items))
                 .await
                 .unwrap(),
             10
@@ -268,7 +276,7 @@ mod tests {
             let (group, probe) = (Arc::clone(&group), Arc::clone(&probe));
             callers.push(tokio::spawn(async move {
                 group
-                    .submit(i, |items| Arc::clone(&probe).write(items))
+                    .submit(i, || {}, |items| Arc::clone(&probe).write(items))
                     .await
             }));
         }
@@ -287,7 +295,9 @@ mod tests {
         let mut callers = Vec::new();
         for i in 0..4u32 {
             let (group, write) = (Arc::clone(&group), write.clone());
-            callers.push(tokio::spawn(async move { group.submit(i, write).await }));
+            callers.push(tokio::spawn(
+                async move { group.submit(i, || {}, write).await },
+            ));
         }
         until_queued(&group, 3).await;
         gate.add_permits(1);
@@ -298,7 +308,7 @@ mod tests {
             assert!(matches!(**e, StoreError::Conflict), "{e:?}");
         }
         // The group still works after a failed batch.
-        assert_eq!(group.submit(7, write).await.unwrap(), 7);
+        assert_eq!(group.submit(7, || {}, write).await.unwrap(), 7);
     }
 
     #[tokio::test(flavor = "current_thread")]
@@ -308,7 +318,7 @@ mod tests {
         let (write, calls, gate) = scripted(&[Step::Wait, Step::Wait]);
         let spawn = |i: u32| {
             let (group, write) = (Arc::clone(&group), write.clone());
-            tokio::spawn(async move { group.submit(i, write).await })
+            tokio::spawn(async move { group.submit(i, || {}, write).await })
         };
         let first = spawn(0);
         tokio::task::yield_now().await;

@@ -26,6 +26,7 @@ pub mod schedules;
 pub mod tenants;
 mod time;
 pub mod truth;
+pub mod writer;
 
 pub use connect::{Backend, Store, redacted_url, sqlite_path};
 pub use connections::{Checkout, Connections, WriteTx};

@@ -8,12 +8,12 @@
 //! application fails on the effect's primary key and rolls back (`StoreError::AlreadyApplied`),
 //! and a retry that took over a lease can see that the work was done.
 
+use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
-use super::group_commit::GroupCommit;
-use super::{Conn, Connections, Result, StoreError, ts};
+use super::{Conn, Result, StoreError, ts};
 
 /// A claim waiting for its batch.
 #[derive(Debug)]
@@ -51,54 +51,16 @@ pub struct AnswerItem {
     pub response: String,
 }
 
-/// Claims and answers of concurrent interactions, each kind written together (see
-/// `group_commit`): a command that changes something costs its own write and a share of two
-/// batched ones on the writer, instead of three writes.
-#[derive(Debug, Default)]
-pub struct Batched {
-    claims: GroupCommit<ClaimItem, Claimed>,
-    answers: GroupCommit<AnswerItem, ()>,
-}
-
-impl Batched {
-    /// Claims an interaction id, batched with other callers' claims.
-    pub async fn claim(&self, writer: &Connections, item: ClaimItem) -> Result<Claimed> {
-        self.claims
-            .submit(item, |items| {
-                let writer = writer.clone();
-                async move {
-                    let mut conn = writer.acquire().await?;
-                    claim_all(&mut conn, &items).await
-                }
-            })
-            .await
-            .map_err(StoreError::Shared)
-    }
-
-    /// Stores the answer of a claimed interaction, batched with other callers' answers.
-    pub async fn record(&self, writer: &Connections, item: AnswerItem) -> Result<()> {
-        self.answers
-            .submit(item, |items| {
-                let writer = writer.clone();
-                async move {
-                    let mut conn = writer.acquire().await?;
-                    record_all(&mut conn, &items).await?;
-                    Ok(vec![(); items.len()])
-                }
-            })
-            .await
-            .map_err(StoreError::Shared)
-    }
-}
-
 /// Claims every item in one statement. Of two items with the same id, only the first can
 /// claim it. An unanswered claim older than an item's `lapsed_before` is taken over.
-pub async fn claim_all(conn: &mut Conn, items: &[ClaimItem]) -> Result<Vec<Claimed>> {
+pub async fn claim_all(conn: &mut Conn, items: &[impl Borrow<ClaimItem>]) -> Result<Vec<Claimed>> {
+    let items: Vec<&ClaimItem> = items.iter().map(Borrow::borrow).collect();
     // PostgreSQL refuses an upsert that touches one row twice, so a duplicate within the batch
     // stays out of the statement (it could not claim anyway: the first one does).
     let mut seen = HashSet::new();
     let sent: Vec<&ClaimItem> = items
         .iter()
+        .copied()
         .filter(|i| seen.insert((i.platform.as_str(), i.interaction_id.as_str())))
         .collect();
     let Some(first) = sent.first() else {
@@ -195,7 +157,8 @@ pub fn already_applied(e: sqlx::Error) -> StoreError {
 }
 
 /// Stores the answers of claimed interactions in one statement.
-pub async fn record_all(conn: &mut Conn, items: &[AnswerItem]) -> Result<()> {
+pub async fn record_all(conn: &mut Conn, items: &[impl Borrow<AnswerItem>]) -> Result<()> {
+    let items: Vec<&AnswerItem> = items.iter().map(Borrow::borrow).collect();
     if items.is_empty() {
         return Ok(());
     }

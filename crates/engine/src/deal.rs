@@ -97,6 +97,7 @@ impl From<&ActivityEntry> for LoggedActivity {
             activity: a.activity.clone(),
             stage: a.stage.clone(),
             at: a.at,
+            times: 1,
         }
     }
 }
@@ -124,7 +125,12 @@ pub struct LoggedActivity {
     pub activity: ActivityId,
     /// The stage the deal was in when it was logged.
     pub stage: StageId,
+    /// When it was first logged in that stage.
     pub at: DateTime<Utc>,
+    /// How many times it was logged in that stage (at least 1): the store hands the gates one
+    /// entry per activity and stage, counted in SQL, so a deal with a thousand activities
+    /// costs a command what one with ten does.
+    pub times: u32,
 }
 
 #[derive(Debug, Clone, PartialEq)]

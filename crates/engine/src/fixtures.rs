@@ -240,6 +240,7 @@ impl DealBuilder for DealFacts {
             activity: id(activity),
             stage: id(in_stage),
             at,
+            times: 1,
         });
         self
     }

@@ -219,16 +219,14 @@ fn logged_count(
     scope: ActivityScope,
 ) -> u32 {
     let skipping = deal.stage != stage.id;
-    let n = deal
-        .activities
+    deal.activities
         .iter()
         .filter(|a| &a.activity == activity)
         .filter(|a| match scope {
             ActivityScope::Ever => true,
             ActivityScope::Stage => a.stage == stage.id || (skipping && a.stage == deal.stage),
         })
-        .count();
-    u32::try_from(n).unwrap_or(u32::MAX)
+        .fold(0u32, |n, a| n.saturating_add(a.times))
 }
 
 fn approved(stage: &Stage, deal: &DealFacts, role: Role) -> bool {

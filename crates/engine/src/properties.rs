@@ -153,6 +153,7 @@ fn build_deal(playbook: &Playbook, recipe: &DealRecipe, now: DateTime<Utc>) -> D
                 activity: activities[activity.index(activities.len())].clone(),
                 stage: any_stage(stage),
                 at: entered,
+                times: 1,
             });
         }
     }
@@ -439,6 +440,7 @@ fn satisfy(stage: &Stage, deal: &mut DealFacts, now: DateTime<Utc>) {
                         activity: activity.clone(),
                         stage: stage.id.clone(),
                         at: now,
+                        times: 1,
                     });
                 }
             }

@@ -25,6 +25,7 @@ fn logged(activity: &str, stage: &str, day: i64) -> LoggedActivity {
         activity: id(activity),
         stage: id(stage),
         at: at(day),
+        times: 1,
     }
 }
 

@@ -100,6 +100,12 @@ fn an_activity_gate_with_a_count_reports_progress_until_it_is_reached() {
     let c = check("develop", 0, &thrice);
     assert!(c.met);
     assert_eq!(c.progress.as_deref(), Some("logged 2 of 2"));
+
+    // The store hands over one entry per activity and stage, with how many times it was
+    // logged there: it counts the same as one entry per time.
+    let mut counted = deal("develop").logged("demo", "develop");
+    counted.activities[0].times = 2;
+    assert_eq!(check("develop", 0, &counted), check("develop", 0, &thrice));
 }
 
 #[test]

@@ -1,0 +1,487 @@
+//! The writer: group commit for whole commands.
+//!
+//! A command that changes something writes three times: it claims its interaction id, does its
+//! work (an activity, a move), and records the answer it gave. Each of those used to be a
+//! transaction of its own; on SQLite's single writer and on PostgreSQL's write-ahead log every
+//! commit has a price of its own (pages written again, readers' caches dropped, a log flush).
+//! Here concurrent commands' writes of all three kinds queue together, and whoever gets the
+//! turn writes everything queued by then in **one** transaction: the claims in one statement,
+//! each command's work as the statement or script it would have run alone, the answers in one
+//! statement, then one `COMMIT`. Nobody waits on a timer: an idle system commits a group of
+//! one at once.
+//!
+//! What stays true for each command:
+//! - Its effects are all or nothing. A command's work runs whole inside the group's
+//!   transaction; if anything in the group fails, the whole group rolls back, and its jobs are
+//!   written again one transaction each, so one command's failure (an interaction applied
+//!   before, a broken row) is its own and no innocent command fails with it.
+//! - Nobody hears "done" before it is durable: a job's result is handed out only after the
+//!   `COMMIT` of the transaction that wrote it returned.
+//! - A caller that stops waiting (its client hung up) does not stop the group: the group is
+//!   written by a task of its own (see `group_commit`).
+
+use std::borrow::Borrow;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use sqlx::any::AnyRow;
+use tokio::sync::Notify;
+
+use super::group_commit::GroupCommit;
+use super::receipts::{self, AnswerItem, ClaimItem, Claimed, already_applied};
+use super::{Connections, Result, StoreError};
+
+/// A value bound to a placeholder of a [`Write`]: the kinds the use cases' writes bind.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Int(i64),
+    Text(Option<String>),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Self::Int(v)
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Self::Text(Some(v))
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Self::Text(Some(v.to_string()))
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Self {
+        Self::Text(v)
+    }
+}
+
+/// A command's work, as the group writer runs it: one statement (PostgreSQL) or a script of
+/// statements without `BEGIN` and `COMMIT` (SQLite), numbered `$1`…, and its values. The text is
+/// the same for every command of a kind, so each connection prepares it once.
+#[derive(Debug, Clone)]
+pub struct Write {
+    pub sql: String,
+    pub values: Vec<Value>,
+    /// The id of the row the write locks (a deal): a group runs its work in this order, so two
+    /// groups written side by side on PostgreSQL take their locks in the same order and cannot
+    /// deadlock each other.
+    pub locks: i64,
+}
+
+impl Write {
+    pub fn new(sql: String, locks: i64) -> Self {
+        Self {
+            sql,
+            values: Vec::new(),
+            locks,
+        }
+    }
+
+    /// Binds the next placeholder.
+    pub fn bind(mut self, value: impl Into<Value>) -> Self {
+        self.values.push(value.into());
+        self
+    }
+
+    async fn run(&self, conn: &mut sqlx::AnyConnection) -> Result<Vec<AnyRow>> {
+        bind_values(
+            sqlx::query(sqlx::AssertSqlSafe(self.sql.as_str())),
+            &self.values,
+        )
+        .fetch_all(conn)
+        .await
+        .map_err(retriable)
+    }
+}
+
+/// A deadlock or a serialization failure means only that the statement met another
+/// transaction: `StoreError::Conflict`, which makes the use case run again on fresh data.
+/// Otherwise the error as `already_applied` tells it.
+fn retriable(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && matches!(db.code().as_deref(), Some("40P01" | "40001"))
+    {
+        return StoreError::Conflict;
+    }
+    already_applied(e)
+}
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// Binds `values` to `query`'s next placeholders, in order.
+pub fn bind_values<'q>(mut query: AnyQuery<'q>, values: &[Value]) -> AnyQuery<'q> {
+    for value in values {
+        query = match value {
+            Value::Int(v) => query.bind(*v),
+            Value::Text(v) => query.bind(v.clone()),
+        };
+    }
+    query
+}
+
+/// One write waiting for its group.
+#[derive(Debug)]
+enum Job {
+    Claim(ClaimItem),
+    Work(Write),
+    Answer(AnswerItem),
+}
+
+enum Done {
+    Claimed(Claimed),
+    Rows(Vec<AnyRow>),
+    Answered,
+}
+
+impl std::fmt::Debug for Done {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Claimed(c) => write!(f, "Claimed({c:?})"),
+            Self::Rows(rows) => write!(f, "Rows({} rows)", rows.len()),
+            Self::Answered => f.write_str("Answered"),
+        }
+    }
+}
+
+/// Faults a test injects into the writer, to see what callers are told when a group fails.
+/// Not for production use: everything here is off unless a test turns it on.
+#[doc(hidden)]
+#[derive(Debug, Default)]
+pub struct Faults {
+    /// Whether a test turned any fault on; until then nothing is held, failed or recorded.
+    armed: AtomicBool,
+    /// The next this many transactions that hold a command's work fail at `COMMIT` (and roll
+    /// back); a group's jobs written again one by one count as transactions of their own.
+    failing: AtomicUsize,
+    /// The fewest commands' work a transaction holds for `failing` to fail it.
+    failing_from: AtomicUsize,
+    /// Whether transactions that hold a command's work wait before they commit, until
+    /// `queued` reaches `hold_until` or the test releases them.
+    holding: AtomicBool,
+    hold_until: AtomicUsize,
+    /// Commands' work jobs queued since the writer started.
+    queued: AtomicUsize,
+    changed: Notify,
+    /// Notified as each held transaction starts waiting.
+    pub waiting: Notify,
+    /// For each transaction that held work and reached `COMMIT`: how many commands' work it
+    /// held, and whether a fault failed it.
+    groups: std::sync::Mutex<Vec<(usize, bool)>>,
+}
+
+impl Faults {
+    /// Makes the next `transactions` transactions that hold a command's work fail at `COMMIT`.
+    pub fn fail_commits(&self, transactions: usize) {
+        self.armed.store(true, Ordering::SeqCst);
+        self.failing_from.store(1, Ordering::SeqCst);
+        self.failing.store(transactions, Ordering::SeqCst);
+    }
+
+    /// Makes the next `transactions` transactions that hold several commands' work (a group,
+    /// not one written again alone) fail at `COMMIT`.
+    pub fn fail_group_commits(&self, transactions: usize) {
+        self.armed.store(true, Ordering::SeqCst);
+        self.failing_from.store(2, Ordering::SeqCst);
+        self.failing.store(transactions, Ordering::SeqCst);
+    }
+
+    /// Makes transactions that hold a command's work wait before they commit until `more`
+    /// further work jobs have been queued (or `release`).
+    pub fn hold_commits(&self, more: usize) {
+        self.armed.store(true, Ordering::SeqCst);
+        self.hold_until.store(
+            self.queued.load(Ordering::SeqCst).saturating_add(more),
+            Ordering::SeqCst,
+        );
+        self.holding.store(true, Ordering::SeqCst);
+    }
+
+    /// Lets held transactions go on, and later ones pass.
+    pub fn release(&self) {
+        self.holding.store(false, Ordering::SeqCst);
+        self.changed.notify_waiters();
+    }
+
+    /// Each transaction that held work and reached `COMMIT`: (commands' work, failed by a fault).
+    pub fn groups(&self) -> Vec<(usize, bool)> {
+        self.groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn queued_work(&self) {
+        if !self.armed.load(Ordering::Relaxed) {
+            return;
+        }
+        self.queued.fetch_add(1, Ordering::SeqCst);
+        self.changed.notify_waiters();
+    }
+
+    /// What happens at the `COMMIT` of a transaction that holds `work` commands' work: `Err`
+    /// if it is to fail.
+    async fn at_commit(&self, work: usize) -> Result<()> {
+        if work == 0 || !self.armed.load(Ordering::Relaxed) {
+            return Ok(());
+        }
+        if self.holding.load(Ordering::SeqCst) {
+            self.waiting.notify_one();
+            loop {
+                let changed = self.changed.notified();
+                tokio::pin!(changed);
+                changed.as_mut().enable();
+                let held = self.holding.load(Ordering::SeqCst)
+                    && self.queued.load(Ordering::SeqCst) < self.hold_until.load(Ordering::SeqCst);
+                if !held {
+                    break;
+                }
+                changed.await;
+            }
+        }
+        let fail = work >= self.failing_from.load(Ordering::SeqCst)
+            && self
+                .failing
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                .is_ok();
+        self.groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((work, fail));
+        if fail {
+            return Err(StoreError::Unavailable(
+                "the commit failed (a fault injected by a test)".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The writes of one database, committed in groups.
+#[derive(Debug)]
+pub struct Writer {
+    connections: Connections,
+    groups: GroupCommit<Job, Result<Done>>,
+    faults: Arc<Faults>,
+}
+
+impl Writer {
+    /// The writer of the database `connections` write to. One group is written at a time: on
+    /// SQLite there is one writer connection anyway, and on PostgreSQL groups written side by
+    /// side were measured slower (each command then commits alone, and pays the log flush
+    /// of its own).
+    pub fn new(connections: Connections) -> Self {
+        Self {
+            connections,
+            groups: GroupCommit::default(),
+            faults: Arc::default(),
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// Claims an interaction id, in a group with other commands' writes.
+    pub async fn claim(&self, item: ClaimItem) -> Result<Claimed> {
+        match self.submit(Job::Claim(item)).await? {
+            Done::Claimed(c) => Ok(c),
+            other => Err(mismatch(&other)),
+        }
+    }
+
+    /// Runs a command's work, in a group with other commands' writes; the rows its statements
+    /// returned, once the group committed.
+    pub async fn work(&self, write: Write) -> Result<Vec<AnyRow>> {
+        match self.submit(Job::Work(write)).await? {
+            Done::Rows(rows) => Ok(rows),
+            other => Err(mismatch(&other)),
+        }
+    }
+
+    /// Records an interaction's answer, in a group with other commands' writes.
+    pub async fn answer(&self, item: AnswerItem) -> Result<()> {
+        match self.submit(Job::Answer(item)).await? {
+            Done::Answered => Ok(()),
+            other => Err(mismatch(&other)),
+        }
+    }
+
+    async fn submit(&self, job: Job) -> Result<Done> {
+        let (connections, faults) = (&self.connections, &self.faults);
+        let work = matches!(job, Job::Work(_));
+        let queued = || {
+            if work {
+                faults.queued_work();
+            }
+        };
+        self.groups
+            .submit(job, queued, |jobs| {
+                let connections = connections.clone();
+                let faults = Arc::clone(faults);
+                async move { Ok(write_group(&connections, &faults, jobs).await) }
+            })
+            .await
+            .map_err(StoreError::Shared)?
+    }
+}
+
+fn mismatch(done: &Done) -> StoreError {
+    StoreError::Corrupt {
+        table: "group commit",
+        detail: format!("a job got the result of another kind ({done:?})"),
+    }
+}
+
+/// Writes `jobs` in one transaction; if that fails, each alone (claims together, answers
+/// together), so a failure stays with the job that caused it. One result per job, in order.
+async fn write_group(
+    connections: &Connections,
+    faults: &Faults,
+    jobs: Vec<Job>,
+) -> Vec<Result<Done>> {
+    let all: Vec<&Job> = jobs.iter().collect();
+    match together(connections, faults, &all).await {
+        Ok(done) => done.into_iter().map(Ok).collect(),
+        Err(e) if jobs.len() == 1 => vec![Err(e)],
+        Err(e) => {
+            tracing::debug!(error = %e, jobs = jobs.len(), "a group failed; writing its jobs one by one");
+            one_by_one(connections, faults, &jobs).await
+        }
+    }
+}
+
+async fn one_by_one(connections: &Connections, faults: &Faults, jobs: &[Job]) -> Vec<Result<Done>> {
+    let mut results: Vec<Option<Result<Done>>> = jobs.iter().map(|_| None).collect();
+    // Claims and answers are one statement for many; they go together as before.
+    for kind in [Kind::Claim, Kind::Answer] {
+        let picked: Vec<usize> = (0..jobs.len())
+            .filter(|&i| Kind::of(&jobs[i]) == kind)
+            .collect();
+        if picked.is_empty() {
+            continue;
+        }
+        let group: Vec<&Job> = picked.iter().map(|&i| &jobs[i]).collect();
+        match together(connections, faults, &group).await {
+            Ok(done) => {
+                for (i, d) in picked.iter().zip(done) {
+                    results[*i] = Some(Ok(d));
+                }
+            }
+            Err(e) => {
+                let e = Arc::new(e);
+                for i in picked {
+                    results[i] = Some(Err(StoreError::Shared(Arc::clone(&e))));
+                }
+            }
+        }
+    }
+    for (i, job) in jobs.iter().enumerate() {
+        if Kind::of(job) == Kind::Work {
+            let done = together(connections, faults, &[job]).await;
+            results[i] = Some(done.map(|mut d| d.remove(0)));
+        }
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every job was written"))
+        .collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Claim,
+    Work,
+    Answer,
+}
+
+impl Kind {
+    fn of(job: &Job) -> Self {
+        match job {
+            Job::Claim(_) => Self::Claim,
+            Job::Work(_) => Self::Work,
+            Job::Answer(_) => Self::Answer,
+        }
+    }
+}
+
+/// Writes `jobs` in one transaction: the claims first (a command's claim must be in place
+/// before it runs, and in a group a claim never belongs to the same command as a work job), then
+/// each command's work in the order queued, then the answers. One result per job, in order.
+async fn together(connections: &Connections, faults: &Faults, jobs: &[&Job]) -> Result<Vec<Done>> {
+    let claims: Vec<&ClaimItem> = jobs
+        .iter()
+        .filter_map(|j| match j {
+            Job::Claim(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let answers: Vec<&AnswerItem> = jobs
+        .iter()
+        .filter_map(|j| match j {
+            Job::Answer(a) => Some(a),
+            _ => None,
+        })
+        .collect();
+    let work = jobs.len() - claims.len() - answers.len();
+    // A group of answers alone, or of claims alone, is one statement: its own transaction.
+    let single = work == 0 && (claims.is_empty() || answers.is_empty());
+    let mut rows = Vec::new();
+    let claimed = if single {
+        let mut conn = connections.acquire().await?;
+        let claimed = claim(&mut conn, &claims).await?;
+        answer(&mut conn, &answers).await?;
+        claimed
+    } else {
+        let mut tx = connections.begin().await?;
+        let claimed = claim(&mut tx, &claims).await?;
+        let writes: Vec<&Write> = jobs
+            .iter()
+            .filter_map(|j| match j {
+                Job::Work(w) => Some(w),
+                _ => None,
+            })
+            .collect();
+        let mut order: Vec<usize> = (0..writes.len()).collect();
+        order.sort_by_key(|&i| writes[i].locks);
+        let mut written: Vec<Option<Vec<AnyRow>>> = writes.iter().map(|_| None).collect();
+        for i in order {
+            written[i] = Some(writes[i].run(&mut tx).await?);
+        }
+        rows = written.into_iter().map(Option::unwrap_or_default).collect();
+        answer(&mut tx, &answers).await?;
+        faults.at_commit(work).await?;
+        tx.commit().await?;
+        claimed
+    };
+    let (mut claimed, mut rows) = (claimed.into_iter(), rows.into_iter());
+    Ok(jobs
+        .iter()
+        .map(|job| match job {
+            Job::Claim(_) => Done::Claimed(claimed.next().unwrap_or(Claimed::Held)),
+            Job::Work(_) => Done::Rows(rows.next().unwrap_or_default()),
+            Job::Answer(_) => Done::Answered,
+        })
+        .collect())
+}
+
+async fn claim(
+    conn: &mut sqlx::AnyConnection,
+    items: &[impl Borrow<ClaimItem>],
+) -> Result<Vec<Claimed>> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    receipts::claim_all(conn, items).await
+}
+
+async fn answer(conn: &mut sqlx::AnyConnection, items: &[impl Borrow<AnswerItem>]) -> Result<()> {
+    receipts::record_all(conn, items).await
+}

@@ -1,0 +1,221 @@
+//! Group commit for whole commands, with faults injected in the writer (`Store::writer_faults`).
+//! Concurrent commands' writes are committed together; when such a group fails, every command
+//! in it is all or nothing (its activity, and the effect row of its interaction, both or
+//! neither), nobody is told "done" for work that did not commit, and a group that fails once
+//! costs no command anything: its jobs are written again one by one.
+
+mod support;
+
+#[path = "support/discord.rs"]
+mod discord;
+#[path = "support/fake_discord.rs"]
+mod fake_discord;
+
+use std::sync::Arc;
+
+use dealgate::engine::ids::{ActivityId, DealNumber, Money};
+use dealgate::service::{Delivery, Platform, Session};
+use dealgate::store::Store;
+use discord::*;
+use support::TestApp;
+
+on_both_backends!(
+    multi_thread: a_group_that_fails_applies_none_of_its_commands,
+    a_group_that_fails_once_is_written_again_one_by_one_and_loses_nothing,
+    an_answer_is_never_sent_before_its_work_commits,
+);
+
+/// Commands sent at once: the first one's group waits at COMMIT until all are queued, so the
+/// others meet in a group of their own.
+const COMMANDS: usize = 8;
+
+async fn count(store: &Store, sql: &str) -> i64 {
+    let mut conn = store.reader().acquire().await.unwrap();
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+}
+
+/// `COMMANDS` deals of the admin's, and its session.
+async fn deals(app: &TestApp) -> (Session, Vec<DealNumber>) {
+    let admin = app.session("admin").await;
+    let mut numbers = Vec::new();
+    for n in 0..COMMANDS {
+        let view = app
+            .service
+            .create_deal(
+                &admin,
+                &format!("Deal {n}"),
+                Money::from_major(10_000).unwrap(),
+                chrono::NaiveDate::from_ymd_opt(2030, 6, 30).unwrap(),
+                None,
+                None,
+            )
+            .await
+            .expect("create a deal");
+        numbers.push(view.deal.number);
+    }
+    (admin, numbers)
+}
+
+/// Logs a discovery call on each deal at once, each as its own Discord interaction `i-N`
+/// (so its work writes an effect row); the results in deal order.
+async fn log_all_at_once(
+    app: &TestApp,
+    admin: &Session,
+    numbers: &[DealNumber],
+) -> Vec<Result<(), String>> {
+    let service = Arc::new(app.service.with_clock(app.clock.clone()));
+    let mut calls = Vec::new();
+    for (i, &number) in numbers.iter().enumerate() {
+        let (service, mut session) = (Arc::clone(&service), admin.clone());
+        session.delivery = Some(Delivery::new(Platform::Discord, format!("i-{i}")));
+        calls.push(tokio::spawn(async move {
+            service
+                .log_activity(
+                    &session,
+                    number,
+                    &"discovery-call".parse::<ActivityId>().unwrap(),
+                    Some(&format!("note {i}")),
+                )
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        }));
+    }
+    let mut results = Vec::new();
+    for call in calls {
+        results.push(call.await.expect("the call ran"));
+    }
+    results
+}
+
+async fn a_group_that_fails_applies_none_of_its_commands(app: TestApp) {
+    let (admin, numbers) = deals(&app).await;
+    let store = app.service.store();
+    let faults = store.writer_faults();
+    // Every write waits at COMMIT until all eight are queued, so they meet in groups; then
+    // every transaction fails, those of the jobs written again one by one too.
+    faults.hold_commits(COMMANDS);
+    faults.fail_commits(usize::MAX);
+    let results = log_all_at_once(&app, &admin, &numbers).await;
+    faults.release();
+    faults.fail_commits(0);
+
+    for (i, result) in results.iter().enumerate() {
+        assert!(result.is_err(), "command {i} was told it was done");
+    }
+    let groups = faults.groups();
+    assert!(
+        groups.iter().any(|&(work, failed)| work >= 2 && failed),
+        "no failed group held several commands: {groups:?}"
+    );
+    assert_eq!(count(store, "SELECT COUNT(*) FROM activities").await, 0);
+    assert_eq!(
+        count(store, "SELECT COUNT(*) FROM interaction_effects").await,
+        0,
+        "an effect row without its work"
+    );
+
+    // Nothing half-done is in the way: the same interactions, run again, apply once each.
+    let again = log_all_at_once(&app, &admin, &numbers).await;
+    assert!(again.iter().all(Result::is_ok), "{again:?}");
+    assert_eq!(
+        count(store, "SELECT COUNT(*) FROM activities").await,
+        COMMANDS as i64
+    );
+    assert_eq!(
+        count(store, "SELECT COUNT(*) FROM interaction_effects").await,
+        COMMANDS as i64
+    );
+}
+
+async fn a_group_that_fails_once_is_written_again_one_by_one_and_loses_nothing(app: TestApp) {
+    let (admin, numbers) = deals(&app).await;
+    let store = app.service.store();
+    let faults = store.writer_faults();
+    faults.hold_commits(COMMANDS);
+    // Only the first transaction that holds several commands' work fails.
+    faults.fail_group_commits(1);
+    let results = log_all_at_once(&app, &admin, &numbers).await;
+    faults.release();
+
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let groups = faults.groups();
+    assert_eq!(
+        groups.iter().filter(|&&(_, failed)| failed).count(),
+        1,
+        "{groups:?}"
+    );
+    // Each deal has its one activity, each interaction its one effect row.
+    assert_eq!(
+        count(
+            store,
+            "SELECT COUNT(DISTINCT deal_id) FROM activities WHERE activity = 'discovery-call'"
+        )
+        .await,
+        COMMANDS as i64
+    );
+    assert_eq!(
+        count(store, "SELECT COUNT(*) FROM activities").await,
+        COMMANDS as i64
+    );
+    assert_eq!(
+        count(store, "SELECT COUNT(*) FROM interaction_effects").await,
+        COMMANDS as i64
+    );
+}
+
+async fn an_answer_is_never_sent_before_its_work_commits(app: TestApp) {
+    let ep = Arc::new(Endpoint::on(app).await);
+    let created = ep
+        .reply(&command(
+            1,
+            BOSS,
+            "deal new",
+            vec![
+                opt("name", "Acme"),
+                opt("amount", "50000"),
+                opt("close", "2030-06-30"),
+            ],
+        ))
+        .await;
+    assert!(title(&created).starts_with("Created"), "{created}");
+    let store = ep.app.service.store().clone();
+    let faults = store.writer_faults();
+    let log = |id: u64| {
+        command(
+            id,
+            BOSS,
+            "log",
+            vec![
+                opt("deal", "deal-1"),
+                opt("activity", "discovery-call"),
+                opt("note", "held"),
+            ],
+        )
+    };
+
+    // The command's work reaches COMMIT and waits there; whatever the client has been sent by
+    // then must not say it was logged, since the commit is now made to fail.
+    faults.hold_commits(usize::MAX);
+    let sent = {
+        let ep = Arc::clone(&ep);
+        tokio::spawn(async move { ep.send(&log(2)).await })
+    };
+    faults.waiting.notified().await;
+    faults.fail_commits(usize::MAX);
+    faults.release();
+    let (status, answer) = sent.await.expect("the request ran");
+    faults.fail_commits(0);
+    assert_eq!(status, 200, "{answer}");
+    let said = title(&answer["data"]["embeds"][0]);
+    assert!(!said.starts_with("Logged"), "told it was logged: {answer}");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM activities").await, 0);
+
+    // And once the writer commits again, the same command is logged, once.
+    let said = title(&ep.reply(&log(3)).await);
+    assert!(said.starts_with("Logged"), "{said}");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM activities").await, 1);
+}
