@@ -70,6 +70,13 @@ struct Args {
     rate: u64,
 }
 
+#[allow(clippy::disallowed_methods)]
+fn unix_micros() -> u64 {
+    std::time::SystemTime::UNIX_EPOCH
+        .elapsed()
+        .map_or(1, |d| d.as_micros() as u64)
+}
+
 /// The bot refuses requests signed more than five minutes ago, so each is signed now.
 #[allow(clippy::disallowed_methods)]
 fn unix_now() -> String {
@@ -215,7 +222,9 @@ async fn main() -> anyhow::Result<()> {
         url: args.url.clone(),
         key,
         guild: guild.to_string(),
-        next_id: AtomicU64::new(guild * 1_000_000_000),
+        // Interaction ids unique to this run, even in a guild an earlier run used: a repeated
+        // id is answered from its receipt, without running the command.
+        next_id: AtomicU64::new(unix_micros() * 1_000),
     });
     match args.mode {
         Mode::Seed => seed(&client, &args).await,

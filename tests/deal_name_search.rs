@@ -219,7 +219,12 @@ async fn on_sqlite_the_name_search_starts_from_the_trigram_index_whoever_asks() 
             .fetch_all(&mut *conn)
             .await
             .unwrap();
-        let steps: Vec<&str> = plan.iter().map(|r| r.3.as_str()).collect();
+        // The window of newest matches is read as a co-routine, in the index's order.
+        let steps: Vec<&str> = plan
+            .iter()
+            .map(|r| r.3.as_str())
+            .filter(|s| !s.starts_with("CO-ROUTINE"))
+            .collect();
         assert!(
             steps[0].starts_with("SCAN deal_names VIRTUAL TABLE"),
             "{owners:?}: {steps:?}"
