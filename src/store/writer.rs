@@ -360,7 +360,7 @@ async fn write_group(
 
 async fn one_by_one(connections: &Connections, faults: &Faults, jobs: &[Job]) -> Vec<Result<Done>> {
     let mut results: Vec<Option<Result<Done>>> = jobs.iter().map(|_| None).collect();
-    // Claims and answers are one statement for many; they go together as before.
+    // Claims and answers are one statement for many kinds of caller; each kind goes together.
     for kind in [Kind::Claim, Kind::Answer] {
         let picked: Vec<usize> = (0..jobs.len())
             .filter(|&i| Kind::of(&jobs[i]) == kind)
@@ -412,9 +412,10 @@ impl Kind {
     }
 }
 
-/// Writes `jobs` in one transaction: the claims first (a command's claim must be in place
-/// before it runs, and in a group a claim never belongs to the same command as a work job), then
-/// each command's work in the order queued, then the answers. One result per job, in order.
+/// Writes `jobs` in one transaction: the claims first (in a group a claim never belongs to the
+/// same command as a work job: a command claims before it works), then each command's work in
+/// the order of the rows it locks (see [`Write::locks`]), then the answers. One result per job,
+/// in the order given.
 async fn together(connections: &Connections, faults: &Faults, jobs: &[&Job]) -> Result<Vec<Done>> {
     let claims: Vec<&ClaimItem> = jobs
         .iter()
