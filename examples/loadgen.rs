@@ -289,7 +289,15 @@ async fn run(client: &Arc<Client>, args: &Args) -> anyhow::Result<()> {
         for t in tasks {
             deals.push(t.await?);
         }
-        eprintln!("setup: {} deals", deals.iter().map(Vec::len).sum::<usize>());
+        let made = deals.iter().map(Vec::len).sum::<usize>();
+        if made == 0 {
+            anyhow::bail!(
+                "no deal could be created at {}: is dealgate serving there, with the \
+                 DISCORD_PUBLIC_KEY printed above?",
+                client.url
+            );
+        }
+        eprintln!("setup: {made} deals");
     }
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let started = Instant::now();

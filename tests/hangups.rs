@@ -40,16 +40,7 @@ const INNOCENT_IDS: u64 = 2_000_000;
 /// transaction of its own, the former as one statement or script), each marked with `i`.
 /// `/deal new "Deal n" 50000 2030-06-30` as the boss, interaction `n`.
 fn new_deal(n: u64) -> Value {
-    command(
-        n,
-        BOSS,
-        "deal new",
-        vec![
-            opt("name", &format!("Deal {n}")),
-            opt("amount", "50000"),
-            opt("close", "2030-06-30"),
-        ],
-    )
+    deal_new(n, BOSS, &format!("Deal {n}"))
 }
 
 fn hostile(i: u64) -> Value {

@@ -2,6 +2,7 @@
 # cpu.sh PID -- LOADGEN ARGS: CPU seconds of PID, of all postgres processes and of the load generator during the run
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/../.." && pwd)
 LOADGEN=${LOADGEN:-$root/target/release/examples/loadgen}
+[ $# -ge 2 ] || { echo "usage: cpu.sh PID -- LOADGEN ARGS" >&2; exit 2; }
 pid=$1; shift; shift
 tick=$(getconf CLK_TCK)
 pcpu() { awk '{print $14+$15}' /proc/$1/stat 2>/dev/null || echo 0; }

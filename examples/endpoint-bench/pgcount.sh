@@ -4,6 +4,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/../.." && pwd)
 LOADGEN=${LOADGEN:-$root/target/release/examples/loadgen}
+[ $# -ge 2 ] || { echo "usage: pgcount.sh BIN log|both|autocomplete" >&2; exit 2; }
 bin=$1; mode=$2; port=8085
 K=d04ab232742bb4ab3a1368bd4615e4e6d0224ab71a016baf8520a332c9778737
 LG=$LOADGEN

@@ -3,10 +3,13 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/../.." && pwd)
 LOADGEN=${LOADGEN:-$root/target/release/examples/loadgen}
+[ $# -ge 2 ] || { echo "usage: round.sh sqlite|postgres ROUNDS (BEFORE=dealgate binary to compare against)" >&2; exit 2; }
+: "${BEFORE:?set BEFORE to the dealgate binary to compare against}"
+[ -x "$BEFORE" ] || { echo "BEFORE=$BEFORE is not an executable" >&2; exit 2; }
 backend=$1; rounds=$2
 LG=$LOADGEN
 cd "$root"
-case $backend in sqlite) yport=8091 ;; postgres) yport=8092 ;; esac
+case $backend in sqlite) yport=8091 ;; postgres) yport=8092 ;; *) echo "usage: round.sh sqlite|postgres ROUNDS" >&2; exit 2 ;; esac
 ../shared/bench-anchors/yardstick.sh $backend $yport >/dev/null 2>&1
 B=$("$here/bench.sh" "${BEFORE:?set BEFORE to the dealgate binary to compare against}" $backend 8082)
 A=$("$here/bench.sh" "${AFTER:-$root/target/release/dealgate}" $backend 8080)

@@ -69,15 +69,33 @@ fn is_sqlite(conn: &Conn) -> bool {
     conn.backend_name().eq_ignore_ascii_case("sqlite")
 }
 
-/// Parameter `n` of a long statement: `?N` on SQLite, which finds it by number rather than by
-/// searching the statement's parameter names for `$N`.
-fn placeholder(sqlite: bool, n: usize) -> String {
-    if sqlite {
-        format!("?{n}")
-    } else {
-        format!("${n}")
+/// `template` with each `$N` written as parameter `offset + N` of a long statement: `?N` on
+/// SQLite, which finds it by number rather than by searching the statement's parameter names
+/// for `$N`.
+fn numbered(template: &str, sqlite: bool, offset: usize) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut rest = template;
+    while let Some(at) = rest.find('$') {
+        out.push_str(&rest[..at]);
+        let digits = rest[at + 1..]
+            .find(|c: char| !c.is_ascii_digit())
+            .map_or(rest.len() - at - 1, |n| n);
+        let n: usize = rest[at + 1..at + 1 + digits].parse().unwrap_or(0);
+        out.push(if sqlite { '?' } else { '$' });
+        out.push_str(&(offset + n).to_string());
+        rest = &rest[at + 1 + digits..];
     }
+    out.push_str(rest);
+    out
 }
+
+/// One deal's row of `insert_deals`, `$1` its workspace (named twice).
+const DEAL_ROW: &str = "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13, $14, \
+     (SELECT playbook_version FROM tenants WHERE id = $1), $15, $16)";
+
+/// One stage change's row of `insert_changes`, `$1` its workspace (named twice).
+const CHANGE_ROW: &str = "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, \
+     (SELECT playbook_version FROM tenants WHERE id = $1), $11)";
 
 /// Inserts deals a few dozen to a statement (see `ROWS`) and returns them as written, by
 /// source id.
@@ -96,30 +114,7 @@ pub async fn insert_deals(
     let sqlite = is_sqlite(conn);
     for chunk in deals.chunks(ROWS) {
         let rows: Vec<String> = (0..chunk.len())
-            .map(|r| {
-                let p = |c: usize| placeholder(sqlite, r * COLUMNS + c);
-                format!(
-                    "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, 1, {}, {}, {}, {}, \
-                     (SELECT playbook_version FROM tenants WHERE id = {}), {}, {})",
-                    p(1),
-                    p(2),
-                    p(3),
-                    p(4),
-                    p(5),
-                    p(6),
-                    p(7),
-                    p(8),
-                    p(9),
-                    p(10),
-                    p(11),
-                    p(12),
-                    p(13),
-                    p(14),
-                    p(1),
-                    p(15),
-                    p(16)
-                )
-            })
+            .map(|r| numbered(DEAL_ROW, sqlite, r * COLUMNS))
             .collect();
         let sql = format!(
             "INSERT INTO deals (tenant_id, number, name, owner_id, amount, close_date, stage, \
@@ -209,25 +204,7 @@ async fn insert_chunk(conn: &mut Conn, changes: &[ImportedChange<'_>]) -> Result
     const COLUMNS: usize = 11;
     let sqlite = is_sqlite(conn);
     let rows: Vec<String> = (0..changes.len())
-        .map(|r| {
-            let p = |c: usize| placeholder(sqlite, r * COLUMNS + c);
-            format!(
-                "({}, {}, {}, {}, {}, {}, {}, {}, {}, {}, \
-                 (SELECT playbook_version FROM tenants WHERE id = {}), {})",
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5),
-                p(6),
-                p(7),
-                p(8),
-                p(9),
-                p(10),
-                p(1),
-                p(11)
-            )
-        })
+        .map(|r| numbered(CHANGE_ROW, sqlite, r * COLUMNS))
         .collect();
     let sql = format!(
         "INSERT INTO stage_changes (tenant_id, deal_id, actor_id, from_stage, to_stage, kind, \
@@ -543,4 +520,23 @@ fn fields_text(fields: &std::collections::BTreeMap<FieldName, String>) -> String
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
     serde_json::to_string(&plain).unwrap_or_else(|_| "{}".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered;
+
+    #[test]
+    fn a_row_template_is_numbered_from_its_offset_in_each_backends_style() {
+        let template = "($1, $2, (SELECT v FROM t WHERE id = $1), $10)";
+        assert_eq!(
+            numbered(template, true, 20),
+            "(?21, ?22, (SELECT v FROM t WHERE id = ?21), ?30)"
+        );
+        assert_eq!(
+            numbered(template, false, 0),
+            "($1, $2, (SELECT v FROM t WHERE id = $1), $10)"
+        );
+        assert_eq!(numbered("($16)", false, 16), "($32)");
+    }
 }

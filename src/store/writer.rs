@@ -20,7 +20,6 @@
 //! - A caller that stops waiting (its client hung up) does not stop the group: the group is
 //!   written by a task of its own (see `group_commit`).
 
-use std::borrow::Borrow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -115,12 +114,12 @@ fn retriable(e: sqlx::Error) -> StoreError {
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
 
-/// Binds `values` to `query`'s next placeholders, in order.
-pub fn bind_values<'q>(mut query: AnyQuery<'q>, values: &[Value]) -> AnyQuery<'q> {
+/// Binds `values` to `query`'s next placeholders, in order (borrowed, not copied).
+pub fn bind_values<'q>(mut query: AnyQuery<'q>, values: &'q [Value]) -> AnyQuery<'q> {
     for value in values {
         query = match value {
             Value::Int(v) => query.bind(*v),
-            Value::Text(v) => query.bind(v.clone()),
+            Value::Text(v) => query.bind(v.as_deref()),
         };
     }
     query
@@ -138,16 +137,6 @@ enum Done {
     Claimed(Claimed),
     Rows(Vec<AnyRow>),
     Answered,
-}
-
-impl std::fmt::Debug for Done {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Claimed(c) => write!(f, "Claimed({c:?})"),
-            Self::Rows(rows) => write!(f, "Rows({} rows)", rows.len()),
-            Self::Answered => f.write_str("Answered"),
-        }
-    }
 }
 
 /// Faults a test injects into the writer, to see what callers are told when a group fails.
@@ -293,7 +282,7 @@ impl Writer {
     pub async fn claim(&self, item: ClaimItem) -> Result<Claimed> {
         match self.submit(Job::Claim(item)).await? {
             Done::Claimed(c) => Ok(c),
-            other => Err(mismatch(&other)),
+            _ => Err(mismatch()),
         }
     }
 
@@ -302,7 +291,7 @@ impl Writer {
     pub async fn work(&self, write: Write) -> Result<Vec<AnyRow>> {
         match self.submit(Job::Work(write)).await? {
             Done::Rows(rows) => Ok(rows),
-            other => Err(mismatch(&other)),
+            _ => Err(mismatch()),
         }
     }
 
@@ -310,7 +299,7 @@ impl Writer {
     pub async fn answer(&self, item: AnswerItem) -> Result<()> {
         match self.submit(Job::Answer(item)).await? {
             Done::Answered => Ok(()),
-            other => Err(mismatch(&other)),
+            _ => Err(mismatch()),
         }
     }
 
@@ -333,10 +322,10 @@ impl Writer {
     }
 }
 
-fn mismatch(done: &Done) -> StoreError {
+fn mismatch() -> StoreError {
     StoreError::Corrupt {
         table: "group commit",
-        detail: format!("a job got the result of another kind ({done:?})"),
+        detail: "a job got the result of a job of another kind".into(),
     }
 }
 
@@ -360,19 +349,21 @@ async fn write_group(
 
 async fn one_by_one(connections: &Connections, faults: &Faults, jobs: &[Job]) -> Vec<Result<Done>> {
     let mut results: Vec<Option<Result<Done>>> = jobs.iter().map(|_| None).collect();
-    // Claims and answers are one statement for many kinds of caller; each kind goes together.
-    for kind in [Kind::Claim, Kind::Answer] {
-        let picked: Vec<usize> = (0..jobs.len())
-            .filter(|&i| Kind::of(&jobs[i]) == kind)
-            .collect();
+    // Claims, and answers, are one statement for many callers: each kind goes in together.
+    let kinds: [fn(&Job) -> bool; 2] = [
+        |j| matches!(j, Job::Claim(_)),
+        |j| matches!(j, Job::Answer(_)),
+    ];
+    for kind in kinds {
+        let picked: Vec<usize> = (0..jobs.len()).filter(|&i| kind(&jobs[i])).collect();
         if picked.is_empty() {
             continue;
         }
         let group: Vec<&Job> = picked.iter().map(|&i| &jobs[i]).collect();
         match together(connections, faults, &group).await {
             Ok(done) => {
-                for (i, d) in picked.iter().zip(done) {
-                    results[*i] = Some(Ok(d));
+                for (&i, d) in picked.iter().zip(done) {
+                    results[i] = Some(Ok(d));
                 }
             }
             Err(e) => {
@@ -384,7 +375,7 @@ async fn one_by_one(connections: &Connections, faults: &Faults, jobs: &[Job]) ->
         }
     }
     for (i, job) in jobs.iter().enumerate() {
-        if Kind::of(job) == Kind::Work {
+        if let Job::Work(_) = job {
             let done = together(connections, faults, &[job]).await;
             results[i] = Some(done.map(|mut d| d.remove(0)));
         }
@@ -395,70 +386,36 @@ async fn one_by_one(connections: &Connections, faults: &Faults, jobs: &[Job]) ->
         .collect()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Claim,
-    Work,
-    Answer,
-}
-
-impl Kind {
-    fn of(job: &Job) -> Self {
-        match job {
-            Job::Claim(_) => Self::Claim,
-            Job::Work(_) => Self::Work,
-            Job::Answer(_) => Self::Answer,
-        }
-    }
-}
-
 /// Writes `jobs` in one transaction: the claims first (in a group a claim never belongs to the
 /// same command as a work job: a command claims before it works), then each command's work in
 /// the order of the rows it locks (see [`Write::locks`]), then the answers. One result per job,
 /// in the order given.
 async fn together(connections: &Connections, faults: &Faults, jobs: &[&Job]) -> Result<Vec<Done>> {
-    let claims: Vec<&ClaimItem> = jobs
-        .iter()
-        .filter_map(|j| match j {
-            Job::Claim(c) => Some(c),
-            _ => None,
-        })
-        .collect();
-    let answers: Vec<&AnswerItem> = jobs
-        .iter()
-        .filter_map(|j| match j {
-            Job::Answer(a) => Some(a),
-            _ => None,
-        })
-        .collect();
-    let work = jobs.len() - claims.len() - answers.len();
-    // A group of answers alone, or of claims alone, is one statement: its own transaction.
-    let single = work == 0 && (claims.is_empty() || answers.is_empty());
-    let mut rows = Vec::new();
-    let claimed = if single {
+    let (mut claims, mut writes, mut answers) = (Vec::new(), Vec::new(), Vec::new());
+    for job in jobs {
+        match job {
+            Job::Claim(c) => claims.push(c),
+            Job::Work(w) => writes.push(w),
+            Job::Answer(a) => answers.push(a),
+        }
+    }
+    let mut rows: Vec<Vec<AnyRow>> = writes.iter().map(|_| Vec::new()).collect();
+    let claimed = if writes.is_empty() && (claims.is_empty() || answers.is_empty()) {
+        // Claims alone, or answers alone, are one statement: its own transaction.
         let mut conn = connections.acquire().await?;
-        let claimed = claim(&mut conn, &claims).await?;
-        answer(&mut conn, &answers).await?;
+        let claimed = receipts::claim_all(&mut conn, &claims).await?;
+        receipts::record_all(&mut conn, &answers).await?;
         claimed
     } else {
         let mut tx = connections.begin().await?;
-        let claimed = claim(&mut tx, &claims).await?;
-        let writes: Vec<&Write> = jobs
-            .iter()
-            .filter_map(|j| match j {
-                Job::Work(w) => Some(w),
-                _ => None,
-            })
-            .collect();
+        let claimed = receipts::claim_all(&mut tx, &claims).await?;
         let mut order: Vec<usize> = (0..writes.len()).collect();
         order.sort_by_key(|&i| writes[i].locks);
-        let mut written: Vec<Option<Vec<AnyRow>>> = writes.iter().map(|_| None).collect();
         for i in order {
-            written[i] = Some(writes[i].run(&mut tx).await?);
+            rows[i] = writes[i].run(&mut tx).await?;
         }
-        rows = written.into_iter().map(Option::unwrap_or_default).collect();
-        answer(&mut tx, &answers).await?;
-        faults.at_commit(work).await?;
+        receipts::record_all(&mut tx, &answers).await?;
+        faults.at_commit(writes.len()).await?;
         tx.commit().await?;
         claimed
     };
@@ -471,18 +428,4 @@ async fn together(connections: &Connections, faults: &Faults, jobs: &[&Job]) -> 
             Job::Answer(_) => Done::Answered,
         })
         .collect())
-}
-
-async fn claim(
-    conn: &mut sqlx::AnyConnection,
-    items: &[impl Borrow<ClaimItem>],
-) -> Result<Vec<Claimed>> {
-    if items.is_empty() {
-        return Ok(Vec::new());
-    }
-    receipts::claim_all(conn, items).await
-}
-
-async fn answer(conn: &mut sqlx::AnyConnection, items: &[impl Borrow<AnswerItem>]) -> Result<()> {
-    receipts::record_all(conn, items).await
 }

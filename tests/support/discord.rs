@@ -133,6 +133,20 @@ pub fn command(id: u64, who: Person, name: &str, options: Vec<Value>) -> Value {
     envelope(id, 2, who, command_data(name, options, &[]))
 }
 
+/// `/deal new NAME 50000 2030-06-30` as `who`, interaction `id`.
+pub fn deal_new(id: u64, who: Person, name: &str) -> Value {
+    command(
+        id,
+        who,
+        "deal new",
+        vec![
+            opt("name", name),
+            opt("amount", "50000"),
+            opt("close", "2030-06-30"),
+        ],
+    )
+}
+
 pub fn command_naming(
     id: u64,
     who: Person,
