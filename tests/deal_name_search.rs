@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use dealgate::engine::ids::{DealNumber, Money};
 use dealgate::service::{FieldValue, Session};
 use dealgate::store::Backend;
-use dealgate::store::lookup::{Owners, name_search_sql};
+use dealgate::store::lookup::{Owners, fts_query, name_search_sql};
 use support::TestApp;
 
 on_both_backends!(
@@ -18,6 +18,7 @@ on_both_backends!(
     the_search_ignores_case_and_takes_wildcards_literally,
     one_or_two_characters_still_answer,
     a_manager_sees_own_deals_first_then_the_reports_and_no_one_elses,
+    a_search_finds_its_own_workspaces_deals_and_never_a_neighbours,
 );
 
 async fn new_deal(app: &TestApp, who: &Session, name: &str) -> DealNumber {
@@ -196,6 +197,61 @@ async fn a_manager_sees_own_deals_first_then_the_reports_and_no_one_elses(app: T
     );
 }
 
+async fn a_search_finds_its_own_workspaces_deals_and_never_a_neighbours(app: TestApp) {
+    let t = app.team().await;
+    seed_fillers(&app, &t.ann, 1_000).await;
+    let neighbour = app
+        .service
+        .session(&dealgate::chat::console::caller("T-NEIGHBOUR", "zed"))
+        .await
+        .unwrap();
+    let theirs = new_deal(&app, &neighbour, "Filler of their own").await;
+    assert_eq!(
+        theirs.to_string(),
+        "deal-1",
+        "a workspace numbers its own deals"
+    );
+
+    assert_eq!(
+        suggested(&app, &neighbour, "filler").await,
+        [theirs.to_string()]
+    );
+    assert!(suggested(&app, &t.admin, "of their own").await.is_empty());
+    assert_eq!(
+        suggested(&app, &t.admin, "filler 1000").await,
+        ["deal-1000"]
+    );
+}
+
+/// Why a small workspace's search stays fast beside a big one on the same file: the index
+/// itself hands out only the workspace's matches, so the search never walks (and drops) the
+/// neighbour's 1,000 matching names. Before migration 20261206000017 it walked them all.
+#[tokio::test]
+async fn on_sqlite_the_index_walks_only_the_searching_workspaces_names() {
+    let app = TestApp::new().await;
+    let t = app.team().await;
+    seed_fillers(&app, &t.ann, 1_000).await;
+    let neighbour = app
+        .service
+        .session(&dealgate::chat::console::caller("T-NEIGHBOUR", "zed"))
+        .await
+        .unwrap();
+    new_deal(&app, &neighbour, "Filler of their own").await;
+    let store = app.db.store().await;
+    let mut conn = store.reader().acquire().await.unwrap();
+    let mut walked = async |tenant_id: i64, typed: &str| -> i64 {
+        sqlx::query_scalar("SELECT COUNT(*) FROM deal_names WHERE deal_names MATCH $1")
+            .bind(fts_query(tenant_id, typed))
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(walked(neighbour.tenant.id, "filler").await, 1);
+    assert_eq!(walked(t.ann.tenant.id, "filler").await, 1_000);
+    // A quote in the typed text is a character of the phrase, not the query's syntax.
+    assert_eq!(walked(t.ann.tenant.id, "filler\" OR \"x").await, 0);
+}
+
 /// Guards the plan, which no answer above shows: with a plain JOIN, SQLite 3.51 walked the
 /// owner's deals and ran the full-text query once per deal, seconds per keystroke over 100,000
 /// deals while every answer stayed right. The index must be the outer loop, in its own order.
@@ -214,7 +270,7 @@ async fn on_sqlite_the_name_search_starts_from_the_trigram_index_whoever_asks() 
         let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(t.ann.tenant.id)
             .bind(1_i64)
-            .bind("\"filler\"")
+            .bind(fts_query(t.ann.tenant.id, "filler"))
             .bind(25_i64)
             .fetch_all(&mut *conn)
             .await

@@ -232,6 +232,23 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
              'create', 0, '2026-02-01T00:00:00.000000Z', 'salesforce' FROM deals d \
              WHERE d.name = 'Imported deal'",
         ]),
+        // SQLite's name index by workspace (no PostgreSQL migration): another workspace's deal
+        // whose name holds the sample's search text is never suggested in the sample workspace
+        // (the search below).
+        20261206000017 => Some(&[
+            "INSERT INTO tenants (platform, external_id, name, playbook_ref, playbook_toml, \
+             next_deal_number, created_at) VALUES ('console', 'neighbour', 'Neighbour Co', \
+             'three-stages.toml', $1, 2, '2026-03-02T09:00:00.000000Z')",
+            "INSERT INTO members (tenant_id, user_key, display_name, role, created_at) \
+             SELECT id, 'nia', 'Nia', 'admin', '2026-03-02T09:00:00.000000Z' FROM tenants \
+             WHERE external_id = 'neighbour'",
+            "INSERT INTO deals (tenant_id, number, name, owner_id, amount, close_date, stage, \
+             stage_entered_at, status, fields, version, created_at, updated_at) \
+             SELECT t.id, 1, 'Sample lookalike', m.id, 100000, '2026-07-31', 'qualify', \
+             '2026-03-02T09:00:00.000000Z', 'open', '{}', 1, '2026-03-02T09:00:00.000000Z', \
+             '2026-03-02T09:00:00.000000Z' \
+             FROM tenants t JOIN members m ON m.tenant_id = t.id WHERE t.external_id = 'neighbour'",
+        ]),
         _ => None,
     }
 }
@@ -288,7 +305,8 @@ async fn run(backend: TestBackend) {
         "a no-op run changes nothing"
     );
 
-    // Deals written before the name index existed are in it; closed ones are not suggested.
+    // Deals written before the name index existed are in it; closed ones are not suggested,
+    // nor are other workspaces' (on SQLite, the neighbour's deal of migration 17's samples).
     let sam = service.session(&caller("sample", "sam")).await.unwrap();
     let suggested: Vec<String> = service
         .suggest_deals(&sam, "sample")

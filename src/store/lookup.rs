@@ -81,7 +81,7 @@ pub const NAME_SEARCH_WINDOW: i64 = 2_000;
 
 /// Open deals of `owners` whose name contains `typed` (case-insensitive, `%` and `_` taken
 /// literally), newest first, at most `limit`. Three characters or more search every deal in
-/// scope through the trigram index of migration 20261126000004; shorter text looks through
+/// scope through the trigram index of migration 20261206000017; shorter text looks through
 /// the newest `SHORT_SEARCH_WINDOW` only.
 pub async fn open_deals_named(
     conn: &mut Conn,
@@ -117,22 +117,24 @@ pub async fn open_deals_named(
         .bind(tenant_id)
         .bind(member);
     let q = match backend {
-        Backend::Sqlite => q.bind(fts_phrase(typed)),
+        Backend::Sqlite => q.bind(fts_query(tenant_id, typed)),
         Backend::Postgres => q.bind(pattern),
     };
     Ok(q.bind(limit).fetch_all(conn).await?)
 }
 
 /// The statement of a name search of three characters or more: `$1` the workspace, `$2` the
-/// member of `owners`, `$3` the piece (an FTS5 phrase on SQLite, a `contains_pattern` on
-/// PostgreSQL), `$4` the limit. Public so a test can check SQLite's plan for it.
+/// member of `owners`, `$3` the piece (an FTS5 query made by `fts_query` on SQLite, a
+/// `contains_pattern` on PostgreSQL), `$4` the limit. Public so a test can check SQLite's plan for it.
 pub fn name_search_sql(backend: Backend, owners: Owners) -> String {
     let (owner_clause, _) = owner_clause(owners);
     match backend {
-        // The index walks the matching names newest row first (rowid order is creation
-        // order, which within a workspace is number order) and stops once the page is full,
-        // so a common piece costs no more than a rare one. A trigram phrase matches exactly
-        // the names containing `typed`, case folded by the tokenizer. CROSS JOIN keeps the
+        // The index walks the workspace's matching names newest row first (rowid order is
+        // creation order, which within a workspace is number order) and stops once the page
+        // is full, so a common piece costs no more than a rare one. A trigram phrase matches
+        // exactly the names containing `typed`, case folded by the tokenizer; the workspace
+        // term keeps other workspaces' matches out of the walk. `d.tenant_id = $1` stays as
+        // the rule the index's term only speeds up. CROSS JOIN keeps the
         // index the outer loop: with a plain JOIN SQLite 3.51 walks the owner's deals and runs
         // the full-text query once per deal (seconds over 100,000 deals).
         //
@@ -164,9 +166,14 @@ pub fn name_search_sql(backend: Backend, owners: Owners) -> String {
     }
 }
 
-/// An FTS5 query for "contains `typed`": one phrase, every character literal (a `"` doubled).
-fn fts_phrase(typed: &str) -> String {
-    format!("\"{}\"", typed.replace('"', "\"\""))
+/// An FTS5 query for "a deal of workspace `tenant_id` whose name contains `typed`": the
+/// workspace's term (written by migration 20261206000017's triggers) and one phrase, every
+/// character of it literal (a `"` doubled). Public so a test can ask the index what it walks.
+pub fn fts_query(tenant_id: i64, typed: &str) -> String {
+    format!(
+        "workspace : \"<{tenant_id}>\" AND name : \"{}\"",
+        typed.replace('"', "\"\"")
+    )
 }
 
 /// Open deals of `owners` whose number starts with the digits `prefix` (`12` → 12, 120–129,
