@@ -249,6 +249,13 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
              '2026-03-02T09:00:00.000000Z' \
              FROM tenants t JOIN members m ON m.tenant_id = t.id WHERE t.external_id = 'neighbour'",
         ]),
+        // The activity tally: one more activity of the sample deal, counted on top of the
+        // ones the migration counted (checked against the activities below).
+        20261206000018 => Some(&[
+            "INSERT INTO activities (tenant_id, deal_id, member_id, activity, note, stage, at) \
+             SELECT d.tenant_id, d.id, d.owner_id, 'discovery-call', 'met the CEO', 'qualify', \
+             '2026-03-03T15:00:00.000000Z' FROM deals d WHERE d.name = 'Sample deal'",
+        ]),
         _ => None,
     }
 }
@@ -319,6 +326,23 @@ async fn run(backend: TestBackend) {
 
     // Outbox rows from before `progress` existed have none; the later one keeps its own.
     let mut conn = store.reader().acquire().await.unwrap();
+    // Activities from before the tally existed and after are counted in it, and only once.
+    let tallied: Vec<(String, String, i64, String)> = sqlx::query_as(
+        "SELECT activity, stage, times, first_at FROM activity_tallies ORDER BY deal_id, activity",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        tallied,
+        [(
+            "discovery-call".to_string(),
+            "qualify".to_string(),
+            2,
+            "2026-01-08T15:00:00.000000Z".to_string()
+        )],
+        "on {backend:?}"
+    );
     let kept: Vec<(String, Option<String>)> = jobs::undelivered(&mut conn)
         .await
         .unwrap()

@@ -508,7 +508,6 @@ pub async fn approvals(conn: &mut Conn, deal_id: i64) -> Result<Vec<ApprovalRow>
     .await?)
 }
 
-/// Everything recorded against one deal, oldest first in each list.
 /// What a command reads of a deal's records: a fixed amount however long its history, except
 /// for its stage changes and approvals (a few per stage it went through).
 #[derive(Debug, Clone, Default)]
@@ -516,7 +515,8 @@ pub struct DealRecords {
     /// The latest [`RECENT`] activities, oldest first, as a view of the deal shows them.
     pub activities: Vec<ActivityEntry>,
     /// Every activity and stage it was logged in, with how many times and when first: what the
-    /// gates ask about, counted in SQL.
+    /// gates ask about, read from the tally that each activity's insert keeps
+    /// (`activity_tallies`, migration 20261206000018).
     pub logged: Vec<LoggedActivity>,
     pub approvals: Vec<GivenApproval>,
     pub stage_changes: Vec<StageChange>,
@@ -582,8 +582,8 @@ fn records_sql(deal: &str) -> String {
          note AS b, stage AS c, CAST(NULL AS TEXT) AS d, CAST(0 AS BIGINT) AS n, \
          CAST(NULL AS TEXT) AS g, at FROM activities WHERE deal_id = {deal} \
          ORDER BY at DESC, id DESC LIMIT {RECENT}) AS recent \
-         UNION ALL SELECT 4, 0, 0, activity, NULL, stage, NULL, COUNT(*), NULL, MIN(at) \
-         FROM activities WHERE deal_id = {deal} GROUP BY activity, stage \
+         UNION ALL SELECT 4, 0, 0, activity, NULL, stage, NULL, times, NULL, first_at \
+         FROM activity_tallies WHERE deal_id = {deal} \
          UNION ALL SELECT 2, id, approver_id, role, note, stage, NULL, 0, NULL, at \
          FROM approvals WHERE deal_id = {deal} \
          UNION ALL SELECT 3, id, actor_id, from_stage, reason, to_stage, kind, overridden, gates, at \
