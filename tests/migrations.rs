@@ -232,7 +232,7 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
              'create', 0, '2026-02-01T00:00:00.000000Z', 'salesforce' FROM deals d \
              WHERE d.name = 'Imported deal'",
         ]),
-        // SQLite's name index by workspace (no PostgreSQL migration): another workspace's deal
+        // SQLite's name index by workspace (a no-op on PostgreSQL): another workspace's deal
         // whose name holds the sample's search text is never suggested in the sample workspace
         // (the search below).
         20261206000017 => Some(&[
@@ -313,7 +313,7 @@ async fn run(backend: TestBackend) {
     );
 
     // Deals written before the name index existed are in it; closed ones are not suggested,
-    // nor are other workspaces' (on SQLite, the neighbour's deal of migration 17's samples).
+    // nor are other workspaces' (the neighbour's deal of migration 17's samples).
     let sam = service.session(&caller("sample", "sam")).await.unwrap();
     let suggested: Vec<String> = service
         .suggest_deals(&sam, "sample")

@@ -367,10 +367,11 @@ async fn no_sequence_of_commands_leaves_a_broken_gate_unflagged(app: TestApp) {
         Ok(())
     });
     let reached = REACHED.load(Ordering::Relaxed);
-    // About one case in five gets there; fewer than four of 96 would mean the strategy no
-    // longer reaches what it is for.
+    // About one case in ten gets there (6 to 16 of 96 over 13 runs of SQLite's alone; the
+    // two backends' runs add to the same count). Fewer than two would mean the strategy no
+    // longer reaches what it is for; four, the bar before, failed about one run in fifty.
     assert!(
-        reached >= 4,
+        reached >= 2,
         "only {reached} of {CASES} cases put a deal out of process"
     );
 }
