@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use dealgate::engine::ids::{DealNumber, Money};
 use dealgate::service::{FieldValue, Session};
 use dealgate::store::Backend;
-use dealgate::store::lookup::{Owners, fts_query, name_search_sql};
+use dealgate::store::lookup::{Owners, fts_name, fts_query, name_search_sql};
 use support::TestApp;
 
 on_both_backends!(
@@ -272,6 +272,7 @@ async fn on_sqlite_the_name_search_starts_from_the_trigram_index_whoever_asks() 
             .bind(1_i64)
             .bind(fts_query(t.ann.tenant.id, "filler"))
             .bind(25_i64)
+            .bind(fts_name("filler"))
             .fetch_all(&mut *conn)
             .await
             .unwrap();

@@ -120,12 +120,18 @@ pub async fn open_deals_named(
         Backend::Sqlite => q.bind(fts_query(tenant_id, typed)),
         Backend::Postgres => q.bind(pattern),
     };
-    Ok(q.bind(limit).fetch_all(conn).await?)
+    let q = q.bind(limit);
+    let q = match backend {
+        Backend::Sqlite => q.bind(fts_name(typed)),
+        Backend::Postgres => q,
+    };
+    Ok(q.fetch_all(conn).await?)
 }
 
 /// The statement of a name search of three characters or more: `$1` the workspace, `$2` the
 /// member of `owners`, `$3` the piece (an FTS5 query made by `fts_query` on SQLite, a
-/// `contains_pattern` on PostgreSQL), `$4` the limit. Public so a test can check SQLite's plan for it.
+/// `contains_pattern` on PostgreSQL), `$4` the limit; on SQLite `$5` the piece anywhere
+/// (`fts_name`). Public so a test can check SQLite's plan for it.
 pub fn name_search_sql(backend: Backend, owners: Owners) -> String {
     let (owner_clause, _) = owner_clause(owners);
     match backend {
@@ -134,7 +140,13 @@ pub fn name_search_sql(backend: Backend, owners: Owners) -> String {
         // is full, so a common piece costs no more than a rare one. A trigram phrase matches
         // exactly the names containing `typed`, case folded by the tokenizer; the workspace
         // term keeps other workspaces' matches out of the walk. `d.tenant_id = $1` stays as
-        // the rule the index's term only speeds up. CROSS JOIN keeps the
+        // the rule the index's term only speeds up.
+        //
+        // A workspace holding most of the file's deals searches by the name alone (`$5`):
+        // its own term is in nearly every row, so intersecting with it only doubled what the
+        // walk reads ("account 7" over 100,000 deals: 11.8 ms by name, 18.0 ms with the
+        // term). Its deal numbers (`next_deal_number`) against the file's highest deal id
+        // tell which, from two rows of two indexes. CROSS JOIN keeps the
         // index the outer loop: with a plain JOIN SQLite 3.51 walks the owner's deals and runs
         // the full-text query once per deal (seconds over 100,000 deals).
         //
@@ -147,7 +159,9 @@ pub fn name_search_sql(backend: Backend, owners: Owners) -> String {
             "SELECT number, name, stage, owner_id FROM ( \
                SELECT d.number, d.name, d.stage, d.owner_id, deal_names.rowid AS found \
                FROM deal_names CROSS JOIN deals d ON d.id = deal_names.rowid \
-               WHERE deal_names MATCH $3 AND d.tenant_id = $1 AND d.status = 'open' \
+               WHERE deal_names MATCH (CASE WHEN (SELECT next_deal_number FROM tenants \
+                 WHERE id = $1) * 2 > (SELECT MAX(id) FROM deals) THEN $5 ELSE $3 END) \
+                 AND d.tenant_id = $1 AND d.status = 'open' \
                ORDER BY deal_names.rowid DESC LIMIT {NAME_SEARCH_WINDOW}) AS newest \
              WHERE {owner_clause} ORDER BY found DESC LIMIT $4"
         ),
@@ -170,10 +184,12 @@ pub fn name_search_sql(backend: Backend, owners: Owners) -> String {
 /// workspace's term (written by migration 20261206000017's triggers) and one phrase, every
 /// character of it literal (a `"` doubled). Public so a test can ask the index what it walks.
 pub fn fts_query(tenant_id: i64, typed: &str) -> String {
-    format!(
-        "workspace : \"<{tenant_id}>\" AND name : \"{}\"",
-        typed.replace('"', "\"\"")
-    )
+    format!("workspace : \"<{tenant_id}>\" AND {}", fts_name(typed))
+}
+
+/// An FTS5 query for "a deal whose name contains `typed`", in any workspace.
+pub fn fts_name(typed: &str) -> String {
+    format!("name : \"{}\"", typed.replace('"', "\"\""))
 }
 
 /// Open deals of `owners` whose number starts with the digits `prefix` (`12` → 12, 120–129,
