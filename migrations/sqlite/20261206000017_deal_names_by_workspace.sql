@@ -6,15 +6,18 @@
 -- `<` and `>` fence the id, so the phrase `<12>` never matches inside `<123>`.
 --
 -- Contentless (content = ''): the terms are all the search needs, the names stay in `deals`,
--- and `contentless_delete` lets a trigger forget a row by its id alone.
+-- and `contentless_delete` lets a trigger forget a row by its id alone. `name` is the first
+-- column because FTS5 marks each term's positions in any later column with the column's
+-- number: the other order made every name term two bytes longer (the index of 100,000 names
+-- grew from 5.9 to 10 MB) and every search read that much more.
 DROP TRIGGER deal_names_after_insert;
 DROP TRIGGER deal_names_after_delete;
 DROP TRIGGER deal_names_after_rename;
 DROP TABLE deal_names;
 
 CREATE VIRTUAL TABLE deal_names USING fts5 (
-    workspace,
     name,
+    workspace,
     content = '',
     contentless_delete = 1,
     tokenize = 'trigram case_sensitive 0'
