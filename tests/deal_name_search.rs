@@ -197,15 +197,22 @@ async fn a_manager_sees_own_deals_first_then_the_reports_and_no_one_elses(app: T
     );
 }
 
-async fn a_search_finds_its_own_workspaces_deals_and_never_a_neighbours(app: TestApp) {
-    let t = app.team().await;
-    seed_fillers(&app, &t.ann, 1_000).await;
+/// A second workspace on the same database, whose one deal's name shares "filler" with the
+/// 1,000 deals `seed_fillers` gives the first.
+async fn neighbour_with_a_filler(app: &TestApp) -> (Session, DealNumber) {
     let neighbour = app
         .service
         .session(&dealgate::chat::console::caller("T-NEIGHBOUR", "zed"))
         .await
         .unwrap();
-    let theirs = new_deal(&app, &neighbour, "Filler of their own").await;
+    let theirs = new_deal(app, &neighbour, "Filler of their own").await;
+    (neighbour, theirs)
+}
+
+async fn a_search_finds_its_own_workspaces_deals_and_never_a_neighbours(app: TestApp) {
+    let t = app.team().await;
+    seed_fillers(&app, &t.ann, 1_000).await;
+    let (neighbour, theirs) = neighbour_with_a_filler(&app).await;
     assert_eq!(
         theirs.to_string(),
         "deal-1",
@@ -231,12 +238,7 @@ async fn on_sqlite_the_index_walks_only_the_searching_workspaces_names() {
     let app = TestApp::new().await;
     let t = app.team().await;
     seed_fillers(&app, &t.ann, 1_000).await;
-    let neighbour = app
-        .service
-        .session(&dealgate::chat::console::caller("T-NEIGHBOUR", "zed"))
-        .await
-        .unwrap();
-    new_deal(&app, &neighbour, "Filler of their own").await;
+    let (neighbour, _) = neighbour_with_a_filler(&app).await;
     let store = app.db.store().await;
     let mut conn = store.reader().acquire().await.unwrap();
     let mut walked = async |tenant_id: i64, typed: &str| -> i64 {
