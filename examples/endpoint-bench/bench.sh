@@ -8,7 +8,7 @@ bin=$1; backend=$2; port=$3
 K=d04ab232742bb4ab3a1368bd4615e4e6d0224ab71a016baf8520a332c9778737
 case $backend in
   sqlite) rm -f /tmp/bench-$port.db*; url=sqlite:///tmp/bench-$port.db ;;
-  postgres) psql -q postgres://postgres@127.0.0.1:5432/postgres -c "DROP DATABASE IF EXISTS bench$port" -c "CREATE DATABASE bench$port" >/dev/null; url=postgres://postgres@127.0.0.1:5432/bench$port ;;
+  postgres) psql -q postgres://postgres@127.0.0.1:5432/postgres -c "DROP DATABASE IF EXISTS bench$port" -c "CREATE DATABASE bench$port" >/dev/null; url=postgres://postgres@127.0.0.1:5432/bench$port${PGQUERY:-} ;;
   *) echo "usage: bench.sh BIN sqlite|postgres PORT" >&2; exit 2 ;;
 esac
 DISCORD_APPLICATION_ID=1 DISCORD_PUBLIC_KEY=$K DEALGATE_PLAYBOOK=$root/tests/fixtures/three-stages.toml \

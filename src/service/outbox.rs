@@ -135,14 +135,21 @@ impl Service {
         Ok((u64::try_from(pending).unwrap_or(0), oldest))
     }
 
-    /// `(pool, connections in use, most it may open)` for the writer and the readers.
-    pub fn connections_in_use(&self) -> [(&'static str, usize, usize); 2] {
-        let (writer, writer_max) = self.store.writer().in_use();
-        let (reader, reader_max) = self.store.reader().in_use();
-        [
-            ("writer", writer, writer_max),
-            ("reader", reader, reader_max),
-        ]
+    /// `(pool, connections in use, most it may open)` for the writer, the readers and, on
+    /// PostgreSQL, the writer's bookkeeping.
+    pub fn connections_in_use(&self) -> Vec<(&'static str, usize, usize)> {
+        let mut pools = vec![
+            ("writer", self.store.writer()),
+            ("reader", self.store.reader()),
+        ];
+        pools.extend(self.store.bookkeeping().map(|c| ("bookkeeping", c)));
+        pools
+            .into_iter()
+            .map(|(pool, connections)| {
+                let (in_use, max) = connections.in_use();
+                (pool, in_use, max)
+            })
+            .collect()
     }
 
     /// Messages not yet delivered (pending retries and failures), oldest first; for the

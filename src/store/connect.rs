@@ -26,6 +26,29 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// must stay under the server's `max_connections` (100 by default), so this is per process.
 const POSTGRES_POOL_SIZE: u32 = 16;
 
+/// A PostgreSQL connection idle this long is pinged before it is handed out.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// Connections for the writer's groups that hold only claims or only answers (see
+/// [`lazy_commits`]); the writer writes one group at a time.
+const LAZY_POOL_SIZE: u32 = 2;
+
+/// Connections whose commits return before PostgreSQL flushed them to disk
+/// (`synchronous_commit = off`), for the writer's groups of bookkeeping only: interaction
+/// claims and recorded answers, never a command's work. Losing such a commit in a crash of
+/// the server loses nothing anyone was told: a claim protects a command that has not run, and
+/// the work it protects commits with a flush that also flushes every earlier commit (the log
+/// is written in order); a lost answer makes a retry hear that the command was applied (its
+/// effect row is in the work's transaction) instead of the first answer's words. What it saves
+/// is a flush to disk, twice a command when commands arrive one at a time.
+fn lazy_commits(mut options: AnyConnectOptions) -> AnyConnectOptions {
+    options
+        .database_url
+        .query_pairs_mut()
+        .append_pair("options[synchronous_commit]", "off");
+    options
+}
+
 /// How long the first connection to PostgreSQL may take before the server counts as away.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -80,6 +103,9 @@ pub struct Store {
     backend: Backend,
     /// Commands' writes, committed in groups.
     writer: Arc<Writer>,
+    /// Where the writer commits groups of bookkeeping alone, when that is not `write`
+    /// (PostgreSQL, see `lazy_commits`).
+    bookkeeping: Option<Connections>,
 }
 
 impl Store {
@@ -123,6 +149,7 @@ impl Store {
             writer: Arc::new(Writer::new(write.clone())),
             write,
             backend: Backend::Sqlite,
+            bookkeeping: None,
         })
     }
 
@@ -143,20 +170,47 @@ impl Store {
                 )));
             }
         }
-        let pool = || {
+        let pool = |size| {
             AnyPoolOptions::new()
-                .max_connections(POSTGRES_POOL_SIZE)
+                .max_connections(size)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
+                // sqlx pings every connection it hands out by default: a round trip before
+                // each statement a command makes. A connection in use moments ago is as alive
+                // as a ping would say; one that sat idle (the server may have restarted since)
+                // is still checked, and replaced if it does not answer.
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| {
+                    Box::pin(async move {
+                        if meta.idle_for >= PING_AFTER_IDLE {
+                            sqlx::Connection::ping(conn).await?;
+                        }
+                        Ok(true)
+                    })
+                })
         };
         // Two pools, as on SQLite, so a burst of slow reads (a forecast over a big pipeline)
         // cannot take every connection a write needs.
-        let write = Connections::pool(pool().connect_with(options.clone()).await?);
-        let read = Connections::pool(pool().connect_with(options).await?);
+        let write = Connections::pool(
+            pool(POSTGRES_POOL_SIZE)
+                .connect_with(options.clone())
+                .await?,
+        );
+        let read = Connections::pool(
+            pool(POSTGRES_POOL_SIZE)
+                .connect_with(options.clone())
+                .await?,
+        );
+        let lazy = Connections::pool(
+            pool(LAZY_POOL_SIZE)
+                .connect_with(lazy_commits(options))
+                .await?,
+        );
         Ok(Self {
             read,
-            writer: Arc::new(Writer::new(write.clone())),
+            writer: Arc::new(Writer::new(write.clone()).with_bookkeeping(lazy.clone())),
             write,
             backend: Backend::Postgres,
+            bookkeeping: Some(lazy),
         })
     }
 
@@ -213,6 +267,12 @@ impl Store {
 
     /// The pool for a write that is one statement (its own transaction), without the two round
     /// trips of `BEGIN` and `COMMIT`.
+    /// The connections of the writer's bookkeeping-only groups, where they are not
+    /// [`Store::writer`]'s.
+    pub fn bookkeeping(&self) -> Option<&Connections> {
+        self.bookkeeping.as_ref()
+    }
+
     pub fn writer(&self) -> &Connections {
         &self.write
     }

@@ -255,7 +255,7 @@ impl Faults {
 /// The writes of one database, committed in groups.
 #[derive(Debug)]
 pub struct Writer {
-    connections: Connections,
+    sinks: Sinks,
     groups: GroupCommit<Job, Result<Done>>,
     faults: Arc<Faults>,
 }
@@ -267,10 +267,21 @@ impl Writer {
     /// then holds a command or two, and the grouping is lost.
     pub fn new(connections: Connections) -> Self {
         Self {
-            connections,
+            sinks: Sinks {
+                bookkeeping: connections.clone(),
+                work: connections,
+            },
             groups: GroupCommit::default(),
             faults: Arc::default(),
         }
+    }
+
+    /// Writes groups that hold no command's work (claims alone, answers alone) on
+    /// `connections` instead (PostgreSQL: connections that commit without waiting for the
+    /// flush to disk, see `connect::lazy_commits`).
+    pub fn with_bookkeeping(mut self, connections: Connections) -> Self {
+        self.sinks.bookkeeping = connections;
+        self
     }
 
     #[doc(hidden)]
@@ -304,7 +315,7 @@ impl Writer {
     }
 
     async fn submit(&self, job: Job) -> Result<Done> {
-        let (connections, faults) = (&self.connections, &self.faults);
+        let (sinks, faults) = (&self.sinks, &self.faults);
         let work = matches!(job, Job::Work(_));
         let queued = || {
             if work {
@@ -313,13 +324,22 @@ impl Writer {
         };
         self.groups
             .submit(job, queued, |jobs| {
-                let connections = connections.clone();
+                let sinks = sinks.clone();
                 let faults = Arc::clone(faults);
-                async move { Ok(write_group(&connections, &faults, jobs).await) }
+                async move { Ok(write_group(&sinks, &faults, jobs).await) }
             })
             .await
             .map_err(StoreError::Shared)?
     }
+}
+
+/// Where the writer writes a group.
+#[derive(Debug, Clone)]
+struct Sinks {
+    /// Groups that hold a command's work.
+    work: Connections,
+    /// Groups of claims alone, or answers alone.
+    bookkeeping: Connections,
 }
 
 fn mismatch() -> StoreError {
@@ -331,23 +351,19 @@ fn mismatch() -> StoreError {
 
 /// Writes `jobs` in one transaction; if that fails, each alone (claims together, answers
 /// together), so a failure stays with the job that caused it. One result per job, in order.
-async fn write_group(
-    connections: &Connections,
-    faults: &Faults,
-    jobs: Vec<Job>,
-) -> Vec<Result<Done>> {
+async fn write_group(sinks: &Sinks, faults: &Faults, jobs: Vec<Job>) -> Vec<Result<Done>> {
     let all: Vec<&Job> = jobs.iter().collect();
-    match together(connections, faults, &all).await {
+    match together(sinks, faults, &all).await {
         Ok(done) => done.into_iter().map(Ok).collect(),
         Err(e) if jobs.len() == 1 => vec![Err(e)],
         Err(e) => {
             tracing::debug!(error = %e, jobs = jobs.len(), "a group failed; writing its jobs one by one");
-            one_by_one(connections, faults, &jobs).await
+            one_by_one(sinks, faults, &jobs).await
         }
     }
 }
 
-async fn one_by_one(connections: &Connections, faults: &Faults, jobs: &[Job]) -> Vec<Result<Done>> {
+async fn one_by_one(sinks: &Sinks, faults: &Faults, jobs: &[Job]) -> Vec<Result<Done>> {
     let mut results: Vec<Option<Result<Done>>> = jobs.iter().map(|_| None).collect();
     // Claims, and answers, are one statement for many callers: each kind goes in together.
     let kinds: [fn(&Job) -> bool; 2] = [
@@ -360,7 +376,7 @@ async fn one_by_one(connections: &Connections, faults: &Faults, jobs: &[Job]) ->
             continue;
         }
         let group: Vec<&Job> = picked.iter().map(|&i| &jobs[i]).collect();
-        match together(connections, faults, &group).await {
+        match together(sinks, faults, &group).await {
             Ok(done) => {
                 for (&i, d) in picked.iter().zip(done) {
                     results[i] = Some(Ok(d));
@@ -376,7 +392,7 @@ async fn one_by_one(connections: &Connections, faults: &Faults, jobs: &[Job]) ->
     }
     for (i, job) in jobs.iter().enumerate() {
         if let Job::Work(_) = job {
-            let done = together(connections, faults, &[job]).await;
+            let done = together(sinks, faults, &[job]).await;
             results[i] = Some(done.map(|mut d| d.remove(0)));
         }
     }
@@ -390,7 +406,7 @@ async fn one_by_one(connections: &Connections, faults: &Faults, jobs: &[Job]) ->
 /// same command as a work job: a command claims before it works), then each command's work in
 /// the order of the rows it locks (see [`Write::locks`]), then the answers. One result per job,
 /// in the order given.
-async fn together(connections: &Connections, faults: &Faults, jobs: &[&Job]) -> Result<Vec<Done>> {
+async fn together(sinks: &Sinks, faults: &Faults, jobs: &[&Job]) -> Result<Vec<Done>> {
     let (mut claims, mut writes, mut answers) = (Vec::new(), Vec::new(), Vec::new());
     for job in jobs {
         match job {
@@ -402,12 +418,12 @@ async fn together(connections: &Connections, faults: &Faults, jobs: &[&Job]) -> 
     let mut rows: Vec<Vec<AnyRow>> = writes.iter().map(|_| Vec::new()).collect();
     let claimed = if writes.is_empty() && (claims.is_empty() || answers.is_empty()) {
         // Claims alone, or answers alone, are one statement: its own transaction.
-        let mut conn = connections.acquire().await?;
+        let mut conn = sinks.bookkeeping.acquire().await?;
         let claimed = receipts::claim_all(&mut conn, &claims).await?;
         receipts::record_all(&mut conn, &answers).await?;
         claimed
     } else {
-        let mut tx = connections.begin().await?;
+        let mut tx = sinks.work.begin().await?;
         let claimed = receipts::claim_all(&mut tx, &claims).await?;
         let mut order: Vec<usize> = (0..writes.len()).collect();
         order.sort_by_key(|&i| writes[i].locks);
