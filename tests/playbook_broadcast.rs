@@ -21,6 +21,7 @@ use dealgate::chat::slack::web::WebApi;
 use dealgate::commands::interact::{Handled, Invocation, handle};
 use dealgate::commands::press::Press;
 use dealgate::config::Secret;
+use dealgate::engine::ids::DealNumber;
 use dealgate::jobs::outbox::deliver_due;
 use dealgate::jobs::route::Senders;
 use dealgate::service::{Caller, Delivery, Platform, ProposedPlaybook, Service, Session};
@@ -537,6 +538,13 @@ async fn a_replica_reads_the_new_version_at_its_next_command(app: TestApp) {
         "managers",
     )
     .await;
+    // Its sessions know a playbook by its version number alone, and read the text of one they
+    // have not parsed: a command about a deal (which reads the deal with the caller) too.
+    let about = replica
+        .session_about(&boss, DealNumber::new(1))
+        .await
+        .unwrap();
+    assert_eq!((about.tenant.playbook_version, negotiate(&about)), (2, 70));
     let after = replica.session(&boss).await.unwrap();
     assert_eq!((after.tenant.playbook_version, negotiate(&after)), (2, 70));
 }

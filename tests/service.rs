@@ -4,6 +4,7 @@
 mod support;
 
 use chrono::{Duration, NaiveDate};
+use dealgate::chat::console::caller;
 use dealgate::clock::Clock;
 use dealgate::engine::deal::DealStatus;
 use dealgate::engine::gates::Remedy;
@@ -36,6 +37,8 @@ on_both_backends!(
     approving_twice_in_one_stage_records_one_approval,
     each_sees_the_deals_they_may_act_on_until_an_admin_opens_the_pipeline,
     a_long_history_is_read_as_its_latest_activities_and_a_count_of_each,
+    a_command_about_a_deal_reads_it_with_the_caller_and_only_from_the_callers_workspace,
+    only_the_bookkeeping_commits_without_waiting_for_the_disk,
 );
 
 fn eur(major: i64) -> Money {
@@ -940,4 +943,114 @@ async fn a_long_history_is_read_as_its_latest_activities_and_a_count_of_each(app
         (tallied[0].3, tallied[0].4.as_str()),
         (6, "2020-01-01T00:00:00.000000Z")
     );
+}
+
+/// A command about a deal reads the caller and the deal in one round trip (`session_about`):
+/// the deal is the caller's workspace's, the snapshot serves only the deal named and only the
+/// first read; what the use case shows is what a read of its own would show.
+async fn a_command_about_a_deal_reads_it_with_the_caller_and_only_from_the_callers_workspace(
+    app: TestApp,
+) {
+    let t = app.team().await;
+    let acme = new_deal(&app, &t.ann, "Acme", 50_000).await;
+    let beta = new_deal(&app, &t.ann, "Beta", 10_000).await;
+    for note in ["first", "second"] {
+        app.service
+            .log_activity(&t.ann, acme, &id("discovery-call"), Some(note))
+            .await
+            .unwrap();
+    }
+    // A neighbour workspace whose deal 1 is someone else's, and which has a deal 3 ann's lacks.
+    let zed = caller("elsewhere", "zed");
+    let zed_session = app.service.session(&zed).await.unwrap();
+    for name in ["Zeta", "Zulu", "Zinc"] {
+        new_deal(&app, &zed_session, name, 1_000).await;
+    }
+    let ann = caller(support::WORKSPACE, "ann");
+    let names = |view: &dealgate::service::DealView| view.deal.name.clone();
+
+    let about_acme = app.service.session_about(&ann, Some(acme)).await.unwrap();
+    assert_eq!(about_acme.tenant.id, t.ann.tenant.id);
+    assert_eq!(about_acme.member.id, t.ann.member.id);
+    let read_with_caller = app.service.show_deal(&about_acme, acme).await.unwrap();
+    let read_alone = app.service.show_deal(&t.ann, acme).await.unwrap();
+    assert_eq!(names(&read_with_caller), "Acme");
+    assert_eq!(
+        format!(
+            "{:?}",
+            (
+                &read_with_caller.recent_activities,
+                &read_with_caller.checks
+            )
+        ),
+        format!("{:?}", (&read_alone.recent_activities, &read_alone.checks)),
+    );
+    // The snapshot was taken: the same session reads afresh and sees what was logged since.
+    app.service
+        .log_activity(&t.ann, acme, &id("discovery-call"), Some("third"))
+        .await
+        .unwrap();
+    let again = app.service.show_deal(&about_acme, acme).await.unwrap();
+    assert_eq!(again.recent_activities.len(), 3);
+
+    // A snapshot of one deal never answers for another.
+    let about_acme = app.service.session_about(&ann, Some(acme)).await.unwrap();
+    let other = app.service.show_deal(&about_acme, beta).await.unwrap();
+    assert_eq!(names(&other), "Beta");
+
+    // The neighbour's deal 1 is theirs, and ann's workspace has no deal 3.
+    let zed_about = app.service.session_about(&zed, Some(acme)).await.unwrap();
+    let theirs = app.service.show_deal(&zed_about, acme).await.unwrap();
+    assert_eq!(
+        (names(&theirs), theirs.recent_activities.len()),
+        ("Zeta".to_string(), 0)
+    );
+    let zinc = DealNumber::new(3).unwrap();
+    let missing = app.service.session_about(&ann, Some(zinc)).await.unwrap();
+    assert!(matches!(
+        app.service.show_deal(&missing, zinc).await,
+        Err(ServiceError::DealNotFound(n)) if n == zinc
+    ));
+
+    // A caller the workspace does not know yet becomes a member as with any command.
+    let newcomer = caller(support::WORKSPACE, "newcomer");
+    let joined = app
+        .service
+        .session_about(&newcomer, Some(acme))
+        .await
+        .unwrap();
+    assert_eq!(joined.member.role, Role::Rep);
+}
+
+/// On PostgreSQL the writer's groups of claims alone or answers alone commit on connections
+/// that do not wait for the disk; a command's work, and everything else, waits. Each pool is
+/// reported for `/metrics`.
+async fn only_the_bookkeeping_commits_without_waiting_for_the_disk(app: TestApp) {
+    let store = app.service.store();
+    let pools: Vec<(&str, usize)> = app
+        .service
+        .connections_in_use()
+        .iter()
+        .map(|(pool, _, max)| (*pool, *max))
+        .collect();
+    let Some(bookkeeping) = store.bookkeeping() else {
+        assert_eq!(store.backend(), dealgate::store::Backend::Sqlite);
+        assert_eq!(pools, [("writer", 1), ("reader", 4)]);
+        return;
+    };
+    assert_eq!(pools, [("writer", 16), ("reader", 16), ("bookkeeping", 2)]);
+    // `(value, where it came from)`: the test databases turn it off for every connection
+    // (`ALTER DATABASE`), so what tells is whether the connection set it itself ("client").
+    async fn setting(connections: &dealgate::store::Connections) -> (String, String) {
+        let mut conn = connections.acquire().await.unwrap();
+        sqlx::query_as("SELECT setting, source FROM pg_settings WHERE name = 'synchronous_commit'")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+    }
+    assert_eq!(setting(bookkeeping).await, ("off".into(), "client".into()));
+    for connections in [store.writer(), store.reader()] {
+        let (_, source) = setting(connections).await;
+        assert_ne!(source, "client", "the database's own setting holds");
+    }
 }

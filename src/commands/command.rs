@@ -684,6 +684,20 @@ impl Command {
         )
     }
 
+    /// The deal whose view the command starts by reading (gates, history), which the session
+    /// then reads along with the caller.
+    pub fn about_deal(&self) -> Option<DealNumber> {
+        match self {
+            Self::DealShow { deal }
+            | Self::Log { deal, .. }
+            | Self::Advance { deal, .. }
+            | Self::Back { deal, .. }
+            | Self::Won { deal, .. }
+            | Self::Lost { deal, .. } => Some(*deal),
+            _ => None,
+        }
+    }
+
     /// The catalogue name of this command, e.g. `deal new`.
     ///
     /// This match is exhaustive on purpose: a new variant does not compile until it has a name,

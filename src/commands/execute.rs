@@ -53,7 +53,7 @@ pub async fn execute_for(
             Err(e) => replies::user_error(&e.to_string()),
         };
     }
-    let mut session = match service.session(caller).await {
+    let mut session = match service.session_about(caller, command.about_deal()).await {
         Ok(s) => s,
         Err(e) => return error_reply(&e, None),
     };

@@ -200,6 +200,9 @@ impl Service {
         session: &Session,
         number: DealNumber,
     ) -> ServiceResult<(Deal, Member, deals::DealRecords)> {
+        if let Some(found) = session.prefetched.take(number) {
+            return Ok(found);
+        }
         if let Some(found) = deals::get_with_records(&self.store, session.tenant.id, number).await?
         {
             return Ok(found);

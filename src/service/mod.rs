@@ -50,10 +50,10 @@ pub use schedule::{DEFAULT_DIGEST_TIME, DEFAULT_TIMEZONE, MAX_SNOOZE_DAYS, Snooz
 pub use scheduled::{AckReminder, DigestRun, Job, NudgeItem, NudgePlan, PlannedNudge, Workspace};
 pub use suggest::{Choice, StageDirection};
 pub use truth::{AccuracyView, MovementView, RANGE_RUNS, RangeView, WeekCall};
+use workspace::ParsedPlaybook;
 pub use workspace::{Caller, Platform, PlaybookSource, Session, TeamMember};
 
 use crate::clock::Clock;
-use crate::engine::playbook::Playbook;
 use crate::store::{Store, StoreError};
 
 /// A member named in a command, as the parser read it.
@@ -84,9 +84,9 @@ pub struct Service {
     store: Store,
     clock: Arc<dyn Clock>,
     default_playbook: PlaybookSource,
-    /// Parsed playbooks by tenant id, with the TOML they were parsed from (so a changed
-    /// playbook is parsed again).
-    playbooks: Mutex<HashMap<i64, (String, Arc<Playbook>)>>,
+    /// Parsed playbooks by tenant id, with the version and the TOML they were parsed from (so
+    /// a changed playbook is parsed again).
+    playbooks: Mutex<HashMap<i64, ParsedPlaybook>>,
     /// How long an unanswered interaction claim belongs to the attempt that made it.
     claim_lease: chrono::TimeDelta,
     /// Renders the DM that asks a manager about a deal gone out of process; none, none sent.

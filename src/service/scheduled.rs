@@ -55,6 +55,14 @@ impl TryFrom<&crate::store::Tenant> for Workspace {
     type Error = StoreError;
 
     fn try_from(t: &crate::store::Tenant) -> Result<Self, StoreError> {
+        Self::try_from(&t.head())
+    }
+}
+
+impl TryFrom<&crate::store::TenantHead> for Workspace {
+    type Error = StoreError;
+
+    fn try_from(t: &crate::store::TenantHead) -> Result<Self, StoreError> {
         Ok(Self {
             id: t.id,
             name: t.name.clone(),

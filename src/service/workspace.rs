@@ -1,11 +1,14 @@
 //! Workspaces, members and the playbook in force: resolving who is asking, and `/team`.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use super::UserRef;
+use crate::engine::deal::Deal;
+use crate::engine::ids::DealNumber;
 use crate::engine::people::Member;
 use crate::engine::playbook::{Playbook, Role, load_str};
-use crate::store::{Tenant, members, tenants};
+use crate::store::deals::{CallerKey, DealRecords};
+use crate::store::{PlaybookInForce, Tenant, TenantHead, deals, members, tenants};
 
 use super::authz::require_admin;
 use super::{Delivery, Service, ServiceError, ServiceResult};
@@ -69,6 +72,31 @@ pub struct Session {
     /// The chat delivery this session runs a command for, if it was claimed: the command's
     /// transaction records its effect, so it is applied at most once.
     pub delivery: Option<Delivery>,
+    /// The deal the command names, read with the caller (see [`Service::session_about`]).
+    pub(crate) prefetched: Prefetched,
+}
+
+/// A deal, its owner and its records, read in the same round trip as the session's caller; the
+/// use case's first read of that deal takes it instead of reading again. Later reads (a retry
+/// after a conflict) read afresh.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Prefetched(Arc<Mutex<Option<(DealNumber, DealSnapshot)>>>);
+
+type DealSnapshot = (Deal, Member, DealRecords);
+
+impl Prefetched {
+    fn of(number: DealNumber, snapshot: Option<DealSnapshot>) -> Self {
+        Self(Arc::new(Mutex::new(snapshot.map(|s| (number, s)))))
+    }
+
+    /// The snapshot of deal `number`, once.
+    pub(super) fn take(&self, number: DealNumber) -> Option<DealSnapshot> {
+        let mut held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match held.take() {
+            Some((n, snapshot)) if n == number => Some(snapshot),
+            _ => None,
+        }
+    }
 }
 
 /// Where a new workspace's playbook comes from: a template name or a file, and its TOML.
@@ -76,6 +104,14 @@ pub struct Session {
 pub struct PlaybookSource {
     pub reference: String,
     pub toml: String,
+}
+
+/// A workspace's playbook as this process parsed it.
+#[derive(Debug)]
+pub(super) struct ParsedPlaybook {
+    version: i64,
+    toml: String,
+    playbook: Arc<Playbook>,
 }
 
 /// A member as `/team list` shows them.
@@ -89,21 +125,48 @@ impl Service {
     /// Finds or creates the caller's workspace and member. The first member of a new workspace
     /// is its admin; later ones are reps until `/team set` says otherwise.
     pub async fn session(&self, caller: &Caller) -> ServiceResult<Session> {
+        self.session_about(caller, None).await
+    }
+
+    /// [`Service::session`] for a command about deal `deal`: where the caller is known, the
+    /// deal, its owner and its records are read in the same round trip, and the use case's
+    /// first read of the deal takes them from the session.
+    pub async fn session_about(
+        &self,
+        caller: &Caller,
+        deal: Option<DealNumber>,
+    ) -> ServiceResult<Session> {
         // Every command resolves its caller, so the common case (both exist, name unchanged)
         // is a read on the read pool and never queues behind writers.
-        {
-            let mut conn = self.store.reader().acquire().await?;
-            if let Some((tenant, member)) = members::find_with_tenant(
-                &mut conn,
-                caller.platform.as_str(),
-                &caller.workspace,
-                &caller.user_key,
-            )
-            .await?
-                && (member.display_name == caller.display_name || caller.display_name.is_empty())
-            {
-                return self.finish_session(caller, tenant, member);
+        let key = CallerKey {
+            platform: caller.platform.as_str(),
+            workspace: &caller.workspace,
+            user_key: &caller.user_key,
+        };
+        let found = match deal {
+            Some(number) => deals::get_with_caller(&self.store, key, number).await?.map(
+                |(tenant, member, snapshot)| (tenant, member, Prefetched::of(number, snapshot)),
+            ),
+            None => {
+                let mut conn = self.store.reader().acquire().await?;
+                members::find_with_tenant(&mut conn, key.platform, key.workspace, key.user_key)
+                    .await?
+                    .map(|(tenant, member)| (tenant, member, Prefetched::default()))
             }
+        };
+        if let Some((mut tenant, member, prefetched)) = found
+            && (member.display_name == caller.display_name || caller.display_name.is_empty())
+        {
+            let playbook = match self.cached_playbook(tenant.id, tenant.playbook_version) {
+                Some(parsed) => parsed,
+                None => {
+                    let mut conn = self.store.reader().acquire().await?;
+                    self.read_playbook(&mut conn, &mut tenant).await?
+                }
+            };
+            let mut session = self.finish_session(caller, &tenant, member, playbook)?;
+            session.prefetched = prefetched;
+            return Ok(session);
         }
         if caller.known_only {
             return Err(ServiceError::Forbidden(
@@ -180,43 +243,88 @@ impl Service {
         if !caller.display_name.is_empty() {
             member.display_name = caller.display_name.clone();
         }
-        self.finish_session(caller, tenant, member)
+        let playbook = self.playbook_of(&tenant)?;
+        self.finish_session(caller, &tenant.head(), member, playbook)
     }
 
     fn finish_session(
         &self,
         caller: &Caller,
-        tenant: crate::store::Tenant,
+        tenant: &TenantHead,
         mut member: Member,
+        playbook: Arc<Playbook>,
     ) -> ServiceResult<Session> {
         if let Some(floor) = caller.platform_role
             && member.role < floor
         {
             member.role = floor;
         }
-        let playbook = self.playbook_of(&tenant)?;
         Ok(Session {
-            tenant: super::Workspace::try_from(&tenant)?,
+            tenant: super::Workspace::try_from(tenant)?,
             member,
             playbook,
             delivery: None,
+            prefetched: Prefetched::default(),
         })
     }
 
     /// The parsed playbook of a workspace, parsed once and cached.
     pub(super) fn playbook_of(&self, tenant: &Tenant) -> ServiceResult<Arc<Playbook>> {
+        self.parsed(
+            tenant.id,
+            &PlaybookInForce {
+                version: tenant.playbook_version,
+                playbook_ref: tenant.playbook_ref.clone(),
+                playbook_toml: tenant.playbook_toml.clone(),
+            },
+        )
+    }
+
+    /// The parse of a workspace's playbook at `version`, if this process has it. A version's
+    /// text never changes (a change is a new version), so the version alone says the parse is
+    /// current.
+    fn cached_playbook(&self, tenant_id: i64, version: i64) -> Option<Arc<Playbook>> {
+        let cache = self.playbooks.lock().unwrap_or_else(|e| e.into_inner());
+        cache
+            .get(&tenant_id)
+            .filter(|parsed| parsed.version == version)
+            .map(|parsed| Arc::clone(&parsed.playbook))
+    }
+
+    /// Reads and parses the playbook `tenant` has in force. Another replica may have changed
+    /// it since the session's row was read: the session then takes the newer version, text
+    /// and number together.
+    async fn read_playbook(
+        &self,
+        conn: &mut crate::store::Conn,
+        tenant: &mut TenantHead,
+    ) -> ServiceResult<Arc<Playbook>> {
+        let in_force = tenants::playbook_in_force(conn, tenant.id)
+            .await?
+            .ok_or_else(|| {
+                ServiceError::Internal(anyhow::anyhow!("workspace {} vanished", tenant.id))
+            })?;
+        tenant.playbook_version = in_force.version;
+        self.parsed(tenant.id, &in_force)
+    }
+
+    fn parsed(&self, tenant_id: i64, in_force: &PlaybookInForce) -> ServiceResult<Arc<Playbook>> {
         let mut cache = self.playbooks.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((toml, playbook)) = cache.get(&tenant.id)
-            && *toml == tenant.playbook_toml
+        if let Some(parsed) = cache.get(&tenant_id)
+            && parsed.toml == in_force.playbook_toml
         {
-            return Ok(Arc::clone(playbook));
+            return Ok(Arc::clone(&parsed.playbook));
         }
-        let loaded = load_str(&tenant.playbook_ref, &tenant.playbook_toml)
+        let loaded = load_str(&in_force.playbook_ref, &in_force.playbook_toml)
             .map_err(|e| ServiceError::Playbook(e.to_string()))?;
         let playbook = Arc::new(loaded.playbook);
         cache.insert(
-            tenant.id,
-            (tenant.playbook_toml.clone(), Arc::clone(&playbook)),
+            tenant_id,
+            ParsedPlaybook {
+                version: in_force.version,
+                toml: in_force.playbook_toml.clone(),
+                playbook: Arc::clone(&playbook),
+            },
         );
         Ok(playbook)
     }

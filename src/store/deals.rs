@@ -1,17 +1,19 @@
 //! Deals and what is logged against them: activities, approvals, stage changes, field changes.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AssertSqlSafe;
 
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
-use super::members::member_prefixed;
+use super::members::{CALLER_COLUMNS, CALLER_FROM, CALLER_WHERE, caller_from, member_prefixed};
 use super::receipts::{EFFECT, Effect};
 use super::writer::{Value, Write, bind_values};
 use super::{
     ActivityRow, ApprovalRow, Backend, Conn, DealRow, Result, StageChangeRow, Store, StoreError,
-    fields_json, given_approval,
+    TenantHead, fields_json, given_approval,
 };
 use super::{date_text, ts};
 use crate::engine::deal::{
@@ -63,12 +65,32 @@ pub async fn get(conn: &mut Conn, tenant_id: i64, number: DealNumber) -> Result<
     row.map(Deal::try_from).transpose()
 }
 
+/// The columns of a deal joined with its owner (`m_`-prefixed).
+macro_rules! deal_and_owner_columns {
+    () => {
+        "d.*, m.id AS m_id, m.user_key AS m_user_key, m.display_name AS m_display_name, \
+         m.role AS m_role, m.manager_id AS m_manager_id, m.created_at AS m_created_at"
+    };
+}
+
+/// The join of a deal with its owner, by `$1` tenant and `$2` number.
+macro_rules! deal_and_owner_from {
+    () => {
+        "FROM deals d JOIN members m ON m.id = d.owner_id AND m.tenant_id = d.tenant_id \
+         WHERE d.tenant_id = $1 AND d.number = $2"
+    };
+}
+
+const DEAL_AND_OWNER_COLUMNS: &str = deal_and_owner_columns!();
+const DEAL_AND_OWNER_FROM: &str = deal_and_owner_from!();
+
 /// A deal joined with its owner (`m_`-prefixed columns), by `$1` tenant and `$2` number.
-const DEAL_WITH_OWNER: &str = "SELECT d.*, m.id AS m_id, m.user_key AS m_user_key, \
-     m.display_name AS m_display_name, m.role AS m_role, m.manager_id AS m_manager_id, \
-     m.created_at AS m_created_at \
-     FROM deals d JOIN members m ON m.id = d.owner_id AND m.tenant_id = d.tenant_id \
-     WHERE d.tenant_id = $1 AND d.number = $2";
+const DEAL_WITH_OWNER: &str = concat!(
+    "SELECT ",
+    deal_and_owner_columns!(),
+    " ",
+    deal_and_owner_from!()
+);
 
 /// A deal and its owner, in one statement.
 pub async fn get_with_owner(
@@ -115,18 +137,132 @@ pub async fn get_with_records(
                 return Ok(None);
             };
             let (deal, owner) = deal_with_owner(first, tenant_id)?;
-            let records = records_from(&rows[1..], deal.id)?;
+            let records = records_from_rows(&rows[1..], deal.id)?;
             Ok(Some((deal, owner, records)))
         }
         Backend::Postgres => {
+            // PostgreSQL takes one statement per round trip: the records come along as one
+            // JSON column of the deal's row.
+            static SQL: LazyLock<String> = LazyLock::new(|| {
+                format!(
+                    "SELECT {DEAL_AND_OWNER_COLUMNS}{} {DEAL_AND_OWNER_FROM}",
+                    records_json("d.id")
+                )
+            });
             let mut conn = store.reader().acquire().await?;
-            let Some((deal, owner)) = get_with_owner(&mut conn, tenant_id, number).await? else {
+            let Some(row) = sqlx::query(AssertSqlSafe(SQL.as_str()))
+                .bind(tenant_id)
+                .bind(i64::from(number.get()))
+                .fetch_optional(&mut *conn)
+                .await?
+            else {
                 return Ok(None);
             };
-            let records = records(&mut conn, deal.id).await?;
+            let (deal, owner) = deal_with_owner(&row, tenant_id)?;
+            let records = records_from_json(&row, deal.id)?;
             Ok(Some((deal, owner, records)))
         }
     }
+}
+
+/// Who a chat platform says is calling: platform, workspace and user key.
+#[derive(Debug, Clone, Copy)]
+pub struct CallerKey<'a> {
+    pub platform: &'a str,
+    pub workspace: &'a str,
+    pub user_key: &'a str,
+}
+
+/// The caller's workspace and member, and the deal they named with its owner and records (if
+/// there is such a deal and its owner's row).
+pub type CallerAndDeal = (TenantHead, Member, Option<(Deal, Member, DealRecords)>);
+
+/// The caller's workspace and member and the deal numbered `number` in that workspace, as one
+/// snapshot: a command about a deal reads both before anything else, so they come in one round
+/// trip (a read script on SQLite, one statement on PostgreSQL). `None` if the caller is not a
+/// member of a workspace.
+pub async fn get_with_caller(
+    store: &Store,
+    caller: CallerKey<'_>,
+    number: DealNumber,
+) -> Result<Option<CallerAndDeal>> {
+    // The caller's row, with the deal and its owner joined when they exist.
+    fn joined(extra: &str) -> String {
+        format!(
+            "SELECT {CALLER_COLUMNS}, {DEAL_AND_OWNER_COLUMNS}{extra} {CALLER_FROM} \
+             LEFT JOIN deals d ON d.tenant_id = t.id AND d.number = $4 \
+             LEFT JOIN members m ON m.id = d.owner_id AND m.tenant_id = d.tenant_id \
+             {CALLER_WHERE}"
+        )
+    }
+    static SQLITE: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "BEGIN; {}; {}; COMMIT;",
+            joined(""),
+            records_sql(
+                "(SELECT d.id FROM deals d JOIN tenants t ON t.id = d.tenant_id \
+                 WHERE t.platform = $1 AND t.external_id = $2 AND d.number = $4)"
+            )
+        )
+    });
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| joined(&records_json("d.id")));
+    let bind = |sql: &'static str| {
+        sqlx::query(AssertSqlSafe(sql))
+            .bind(caller.platform)
+            .bind(caller.workspace)
+            .bind(caller.user_key)
+            .bind(i64::from(number.get()))
+    };
+    let (row, rest, postgres) = match store.backend() {
+        Backend::Sqlite => {
+            let mut rows = store.reader().run_script(bind(SQLITE.as_str())).await?;
+            if rows.first().is_none_or(|r| r.try_column("t_id").is_err()) {
+                return Ok(None);
+            }
+            let rest = rows.split_off(1);
+            (rows.remove(0), rest, false)
+        }
+        Backend::Postgres => {
+            let mut conn = store.reader().acquire().await?;
+            match bind(POSTGRES.as_str()).fetch_optional(&mut *conn).await? {
+                Some(row) => (row, Vec::new(), true),
+                None => return Ok(None),
+            }
+        }
+    };
+    let (tenant, member) = caller_from(&row)?;
+    // A deal without its owner's row reads as no deal here; the use case's own read says which.
+    if row.try_get::<Option<i64>, _>("m_id")?.is_none() {
+        return Ok(Some((tenant, member, None)));
+    }
+    let (deal, owner) = deal_with_owner(&row, tenant.id)?;
+    let records = if postgres {
+        records_from_json(&row, deal.id)?
+    } else {
+        records_from_rows(&rest, deal.id)?
+    };
+    Ok(Some((tenant, member, Some((deal, owner, records)))))
+}
+
+/// A column `records` with the deal's records (`records_sql`) as a JSON array, for
+/// PostgreSQL, whose protocol takes one statement per round trip.
+fn records_json(deal: &str) -> String {
+    format!(
+        ", (SELECT CAST(json_agg(r ORDER BY r.k, r.at, r.id) AS TEXT) FROM ({}) AS r) AS records",
+        records_sql(deal)
+    )
+}
+
+fn records_from_json(row: &AnyRow, deal_id: i64) -> Result<DealRecords> {
+    let json: Option<String> = row.try_get("records")?;
+    let parts: Vec<RecordPart> = match json {
+        Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+            table: "deals",
+            detail: format!("the records of deal {deal_id} as JSON: {e}"),
+        })?,
+        None => Vec::new(),
+    };
+    records_from(parts, deal_id)
 }
 
 /// Which deals to list.
@@ -572,7 +708,7 @@ pub async fn records(conn: &mut Conn, deal_id: i64) -> Result<DealRecords> {
         .bind(deal_id)
         .fetch_all(conn)
         .await?;
-    records_from(&rows, deal_id)
+    records_from_rows(&rows, deal_id)
 }
 
 /// The statement of `records`, for the deal whose id `deal` gives (a parameter or a subquery).
@@ -592,20 +728,78 @@ fn records_sql(deal: &str) -> String {
     )
 }
 
-fn records_from(rows: &[AnyRow], deal_id: i64) -> Result<DealRecords> {
+/// One row of `records_sql`: which kind of record (`k`) and its columns, named alike for the
+/// four kinds.
+#[derive(Debug, serde::Deserialize)]
+struct RecordPart {
+    k: i64,
+    id: i64,
+    who: i64,
+    a: Option<String>,
+    b: Option<String>,
+    c: Option<String>,
+    d: Option<String>,
+    n: i64,
+    g: Option<String>,
+    at: String,
+}
+
+impl TryFrom<&AnyRow> for RecordPart {
+    type Error = StoreError;
+
+    fn try_from(row: &AnyRow) -> Result<Self> {
+        Ok(Self {
+            k: row.try_get("k")?,
+            id: row.try_get("id")?,
+            who: row.try_get("who")?,
+            a: row.try_get("a")?,
+            b: row.try_get("b")?,
+            c: row.try_get("c")?,
+            d: row.try_get("d")?,
+            n: row.try_get("n")?,
+            g: row.try_get("g")?,
+            at: row.try_get("at")?,
+        })
+    }
+}
+
+fn records_from_rows(rows: &[AnyRow], deal_id: i64) -> Result<DealRecords> {
+    let parts = rows
+        .iter()
+        .map(RecordPart::try_from)
+        .collect::<Result<Vec<_>>>()?;
+    records_from(parts, deal_id)
+}
+
+fn records_from(parts: Vec<RecordPart>, deal_id: i64) -> Result<DealRecords> {
     let mut out = DealRecords::default();
-    for row in rows {
-        let id: i64 = row.try_get("id")?;
-        let who: i64 = row.try_get("who")?;
-        let at: String = row.try_get("at")?;
-        match row.try_get::<i64, _>("k")? {
+    let text = |v: Option<String>, column: &str| {
+        v.ok_or_else(|| StoreError::Corrupt {
+            table: "deals",
+            detail: format!("a record of deal {deal_id} has no `{column}`"),
+        })
+    };
+    for RecordPart {
+        k,
+        id,
+        who,
+        a,
+        b,
+        c,
+        d,
+        n,
+        g,
+        at,
+    } in parts
+    {
+        match k {
             1 => out.activities.push(ActivityEntry::try_from(&ActivityRow {
                 id,
                 deal_id,
                 member_id: who,
-                activity: row.try_get("a")?,
-                note: row.try_get("b")?,
-                stage: row.try_get("c")?,
+                activity: text(a, "activity")?,
+                note: b,
+                stage: text(c, "stage")?,
                 at,
             })?),
             4 => {
@@ -613,13 +807,13 @@ fn records_from(rows: &[AnyRow], deal_id: i64) -> Result<DealRecords> {
                     id,
                     deal_id,
                     member_id: who,
-                    activity: row.try_get("a")?,
+                    activity: text(a, "activity")?,
                     note: None,
-                    stage: row.try_get("c")?,
+                    stage: text(c, "stage")?,
                     at,
                 })?;
                 out.logged.push(LoggedActivity {
-                    times: u32::try_from(row.try_get::<i64, _>("n")?).unwrap_or(u32::MAX),
+                    times: u32::try_from(n).unwrap_or(u32::MAX),
                     ..LoggedActivity::from(&first)
                 });
             }
@@ -627,9 +821,9 @@ fn records_from(rows: &[AnyRow], deal_id: i64) -> Result<DealRecords> {
                 id,
                 deal_id,
                 approver_id: who,
-                role: row.try_get("a")?,
-                note: row.try_get("b")?,
-                stage: row.try_get("c")?,
+                role: text(a, "role")?,
+                note: b,
+                stage: text(c, "stage")?,
                 at,
             })?),
             _ => out
@@ -638,12 +832,12 @@ fn records_from(rows: &[AnyRow], deal_id: i64) -> Result<DealRecords> {
                     id,
                     deal_id,
                     actor_id: who,
-                    from_stage: row.try_get("a")?,
-                    reason: row.try_get("b")?,
-                    to_stage: row.try_get("c")?,
-                    kind: row.try_get("d")?,
-                    overridden: row.try_get("n")?,
-                    gates: row.try_get("g")?,
+                    from_stage: a,
+                    reason: b,
+                    to_stage: text(c, "to_stage")?,
+                    kind: text(d, "kind")?,
+                    overridden: n,
+                    gates: g,
                     at,
                 })?),
         }

@@ -1,11 +1,13 @@
 //! Members of a workspace, their roles and who manages whom.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, Utc};
 
+use sqlx::Row;
 use sqlx::any::AnyRow;
-use sqlx::{FromRow, Row};
 
-use super::{Conn, MemberRow, Result, Tenant, ts};
+use super::{Conn, MemberRow, Result, TenantHead, ts};
 use crate::engine::people::Member;
 use crate::engine::playbook::Role;
 
@@ -122,44 +124,66 @@ pub async fn reports_of(conn: &mut Conn, tenant_id: i64, manager_id: i64) -> Res
     )
 }
 
-/// A workspace and one of its members, found in one statement (every command starts by
-/// resolving its caller, so this is the hottest read there is). `None` if either is missing.
+/// The caller's workspace (`t_`-prefixed, without its playbook's text) and member
+/// (`c_`-prefixed), from [`CALLER_FROM`] by [`CALLER_WHERE`].
+pub(super) const CALLER_COLUMNS: &str = "t.id AS t_id, t.platform AS t_platform, \
+     t.name AS t_name, t.playbook_version AS t_playbook_version, \
+     t.team_pipeline_open AS t_team_pipeline_open, c.id AS c_id, c.user_key AS c_user_key, \
+     c.display_name AS c_display_name, c.role AS c_role, c.manager_id AS c_manager_id, \
+     c.created_at AS c_created_at";
+
+/// The caller's workspace and member, by `$1` platform, `$2` workspace and `$3` user key.
+pub(super) const CALLER_FROM: &str = "FROM tenants t JOIN members c ON c.tenant_id = t.id";
+pub(super) const CALLER_WHERE: &str =
+    "WHERE t.platform = $1 AND t.external_id = $2 AND c.user_key = $3";
+
+/// A workspace (without its playbook's text) and one of its members, found in one statement
+/// (every command starts by resolving its caller, so this is the hottest read there is).
+/// `None` if either is missing.
 pub async fn find_with_tenant(
     conn: &mut Conn,
     platform: &str,
     external_id: &str,
     user_key: &str,
-) -> Result<Option<(Tenant, Member)>> {
-    let row = sqlx::query(
-        "SELECT t.id, t.platform, t.external_id, t.name, t.playbook_ref, t.playbook_toml, \
-         t.next_deal_number, t.created_at, t.team_pipeline_open, t.playbook_version, m.id AS m_id, m.user_key AS m_user_key, \
-         m.display_name AS m_display_name, m.role AS m_role, m.manager_id AS m_manager_id, \
-         m.created_at AS m_created_at \
-         FROM tenants t JOIN members m ON m.tenant_id = t.id \
-         WHERE t.platform = $1 AND t.external_id = $2 AND m.user_key = $3",
-    )
-    .bind(platform)
-    .bind(external_id)
-    .bind(user_key)
-    .fetch_optional(conn)
-    .await?;
-    let Some(row) = row else {
-        return Ok(None);
+) -> Result<Option<(TenantHead, Member)>> {
+    static SQL: LazyLock<String> =
+        LazyLock::new(|| format!("SELECT {CALLER_COLUMNS} {CALLER_FROM} {CALLER_WHERE}"));
+    let row = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
+        .bind(platform)
+        .bind(external_id)
+        .bind(user_key)
+        .fetch_optional(conn)
+        .await?;
+    row.map(|row| caller_from(&row)).transpose()
+}
+
+/// The workspace and member of a row with [`CALLER_COLUMNS`].
+pub(super) fn caller_from(row: &AnyRow) -> Result<(TenantHead, Member)> {
+    let tenant = TenantHead {
+        id: row.try_get("t_id")?,
+        platform: row.try_get("t_platform")?,
+        name: row.try_get("t_name")?,
+        playbook_version: row.try_get("t_playbook_version")?,
+        team_pipeline_open: row.try_get::<i64, _>("t_team_pipeline_open")? != 0,
     };
-    let tenant = Tenant::from_row(&row)?;
-    let member = member_prefixed(&row, tenant.id)?;
-    Ok(Some((tenant, member)))
+    let member = member_with_prefix(row, tenant.id, "c_")?;
+    Ok((tenant, member))
 }
 
 /// A member read from `m_`-prefixed columns of a joined row.
 pub(super) fn member_prefixed(row: &AnyRow, tenant_id: i64) -> Result<Member> {
+    member_with_prefix(row, tenant_id, "m_")
+}
+
+fn member_with_prefix(row: &AnyRow, tenant_id: i64, prefix: &str) -> Result<Member> {
+    let column = |name: &str| format!("{prefix}{name}");
     Ok(Member::from(MemberRow {
-        id: row.try_get("m_id")?,
+        id: row.try_get(column("id").as_str())?,
         tenant_id,
-        user_key: row.try_get("m_user_key")?,
-        display_name: row.try_get("m_display_name")?,
-        role: row.try_get("m_role")?,
-        manager_id: row.try_get("m_manager_id")?,
-        created_at: row.try_get("m_created_at")?,
+        user_key: row.try_get(column("user_key").as_str())?,
+        display_name: row.try_get(column("display_name").as_str())?,
+        role: row.try_get(column("role").as_str())?,
+        manager_id: row.try_get(column("manager_id").as_str())?,
+        created_at: row.try_get(column("created_at").as_str())?,
     }))
 }

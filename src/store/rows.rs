@@ -33,6 +33,40 @@ pub struct Tenant {
     pub team_pipeline_open: bool,
 }
 
+/// A workspace as each command's session reads it: everything but its playbook's text, which
+/// is parsed once per version and cached (reading 3–11 KiB of TOML with every command cost
+/// each backend more than the rest of the row).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantHead {
+    pub id: i64,
+    pub platform: String,
+    pub name: String,
+    /// The playbook version in force: which cached parse the session uses.
+    pub playbook_version: i64,
+    pub team_pipeline_open: bool,
+}
+
+impl Tenant {
+    /// The row without its playbook's text.
+    pub fn head(&self) -> TenantHead {
+        TenantHead {
+            id: self.id,
+            platform: self.platform.clone(),
+            name: self.name.clone(),
+            playbook_version: self.playbook_version,
+            team_pipeline_open: self.team_pipeline_open,
+        }
+    }
+}
+
+/// The playbook a workspace has in force, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaybookInForce {
+    pub version: i64,
+    pub playbook_ref: String,
+    pub playbook_toml: String,
+}
+
 /// Typed as it is read (`SELECT *` from `tenants`, or the same columns of a join).
 impl FromRow<'_, sqlx::any::AnyRow> for Tenant {
     fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Self> {
