@@ -200,17 +200,32 @@ impl Store {
                 .connect_with(options.clone())
                 .await?,
         );
-        let lazy = Connections::pool(
-            pool(LAZY_POOL_SIZE)
-                .connect_with(lazy_commits(options))
-                .await?,
-        );
+        // A pooler in front of the server may refuse the startup parameter that sets it (PgBouncer
+        // does unless told to ignore it): the bookkeeping then commits like everything else.
+        let bookkeeping = match pool(LAZY_POOL_SIZE)
+            .connect_with(lazy_commits(options))
+            .await
+        {
+            Ok(lazy) => Some(Connections::pool(lazy)),
+            Err(e) => {
+                tracing::warn!(
+                    error = %e,
+                    "connections with synchronous_commit = off were refused; interaction \
+                     bookkeeping commits on the write pool"
+                );
+                None
+            }
+        };
+        let mut writer = Writer::new(write.clone());
+        if let Some(lazy) = &bookkeeping {
+            writer = writer.with_bookkeeping(lazy.clone());
+        }
         Ok(Self {
             read,
-            writer: Arc::new(Writer::new(write.clone()).with_bookkeeping(lazy.clone())),
+            writer: Arc::new(writer),
             write,
             backend: Backend::Postgres,
-            bookkeeping: Some(lazy),
+            bookkeeping,
         })
     }
 
