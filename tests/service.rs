@@ -954,7 +954,10 @@ async fn a_command_about_a_deal_reads_it_with_the_caller_and_only_from_the_calle
     let t = app.team().await;
     let acme = new_deal(&app, &t.ann, "Acme", 50_000).await;
     let beta = new_deal(&app, &t.ann, "Beta", 10_000).await;
-    for note in ["first", "second"] {
+    // On PostgreSQL the records travel as JSON: a note with quotes, a backslash, a line break
+    // and characters outside ASCII must come back as written.
+    let awkward = "she said \"yes\" \\ then {\"k\": 1}\nnext line: café 🚀 \u{1}";
+    for note in ["first", awkward] {
         app.service
             .log_activity(&t.ann, acme, &id("discovery-call"), Some(note))
             .await
@@ -975,6 +978,10 @@ async fn a_command_about_a_deal_reads_it_with_the_caller_and_only_from_the_calle
     let read_with_caller = app.service.show_deal(&about_acme, acme).await.unwrap();
     let read_alone = app.service.show_deal(&t.ann, acme).await.unwrap();
     assert_eq!(names(&read_with_caller), "Acme");
+    assert_eq!(
+        read_with_caller.recent_activities[0].note.as_deref(),
+        Some(awkward)
+    );
     assert_eq!(
         format!(
             "{:?}",
