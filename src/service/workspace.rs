@@ -8,7 +8,7 @@ use crate::engine::ids::DealNumber;
 use crate::engine::people::Member;
 use crate::engine::playbook::{Playbook, Role, load_str};
 use crate::store::deals::{CallerKey, DealRecords};
-use crate::store::{PlaybookInForce, Tenant, TenantHead, deals, members, tenants};
+use crate::store::{Tenant, TenantHead, deals, members, tenants};
 
 use super::authz::require_admin;
 use super::{Delivery, Service, ServiceError, ServiceResult};
@@ -272,11 +272,9 @@ impl Service {
     pub(super) fn playbook_of(&self, tenant: &Tenant) -> ServiceResult<Arc<Playbook>> {
         self.parsed(
             tenant.id,
-            &PlaybookInForce {
-                version: tenant.playbook_version,
-                playbook_ref: tenant.playbook_ref.clone(),
-                playbook_toml: tenant.playbook_toml.clone(),
-            },
+            tenant.playbook_version,
+            &tenant.playbook_ref,
+            &tenant.playbook_toml,
         )
     }
 
@@ -305,24 +303,37 @@ impl Service {
                 ServiceError::Internal(anyhow::anyhow!("workspace {} vanished", tenant.id))
             })?;
         tenant.playbook_version = in_force.version;
-        self.parsed(tenant.id, &in_force)
+        self.parsed(
+            tenant.id,
+            in_force.version,
+            &in_force.playbook_ref,
+            &in_force.playbook_toml,
+        )
     }
 
-    fn parsed(&self, tenant_id: i64, in_force: &PlaybookInForce) -> ServiceResult<Arc<Playbook>> {
+    /// The parse of `toml`, version `version` of the workspace's playbook: the cached one if
+    /// it was parsed from the same text, else parsed now and cached.
+    fn parsed(
+        &self,
+        tenant_id: i64,
+        version: i64,
+        playbook_ref: &str,
+        toml: &str,
+    ) -> ServiceResult<Arc<Playbook>> {
         let mut cache = self.playbooks.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(parsed) = cache.get(&tenant_id)
-            && parsed.toml == in_force.playbook_toml
+            && parsed.toml == toml
         {
             return Ok(Arc::clone(&parsed.playbook));
         }
-        let loaded = load_str(&in_force.playbook_ref, &in_force.playbook_toml)
-            .map_err(|e| ServiceError::Playbook(e.to_string()))?;
+        let loaded =
+            load_str(playbook_ref, toml).map_err(|e| ServiceError::Playbook(e.to_string()))?;
         let playbook = Arc::new(loaded.playbook);
         cache.insert(
             tenant_id,
             ParsedPlaybook {
-                version: in_force.version,
-                toml: in_force.playbook_toml.clone(),
+                version,
+                toml: toml.to_string(),
                 playbook: Arc::clone(&playbook),
             },
         );

@@ -103,9 +103,6 @@ pub struct Store {
     backend: Backend,
     /// Commands' writes, committed in groups.
     writer: Arc<Writer>,
-    /// Where the writer commits groups of bookkeeping alone, when that is not `write`
-    /// (PostgreSQL, see `lazy_commits`).
-    bookkeeping: Option<Connections>,
 }
 
 impl Store {
@@ -149,7 +146,6 @@ impl Store {
             writer: Arc::new(Writer::new(write.clone())),
             write,
             backend: Backend::Sqlite,
-            bookkeeping: None,
         })
     }
 
@@ -216,16 +212,11 @@ impl Store {
                 None
             }
         };
-        let mut writer = Writer::new(write.clone());
-        if let Some(lazy) = &bookkeeping {
-            writer = writer.with_bookkeeping(lazy.clone());
-        }
         Ok(Self {
             read,
-            writer: Arc::new(writer),
+            writer: Arc::new(Writer::new(write.clone()).with_bookkeeping(bookkeeping)),
             write,
             backend: Backend::Postgres,
-            bookkeeping,
         })
     }
 
@@ -280,14 +271,14 @@ impl Store {
         Ok(self.write.begin().await?)
     }
 
-    /// The pool for a write that is one statement (its own transaction), without the two round
-    /// trips of `BEGIN` and `COMMIT`.
     /// The connections of the writer's bookkeeping-only groups, where they are not
     /// [`Store::writer`]'s.
     pub fn bookkeeping(&self) -> Option<&Connections> {
-        self.bookkeeping.as_ref()
+        self.writer.bookkeeping()
     }
 
+    /// The pool for a write that is one statement (its own transaction), without the two round
+    /// trips of `BEGIN` and `COMMIT`.
     pub fn writer(&self) -> &Connections {
         &self.write
     }

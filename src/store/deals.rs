@@ -65,32 +65,19 @@ pub async fn get(conn: &mut Conn, tenant_id: i64, number: DealNumber) -> Result<
     row.map(Deal::try_from).transpose()
 }
 
-/// The columns of a deal joined with its owner (`m_`-prefixed).
-macro_rules! deal_and_owner_columns {
-    () => {
-        "d.*, m.id AS m_id, m.user_key AS m_user_key, m.display_name AS m_display_name, \
-         m.role AS m_role, m.manager_id AS m_manager_id, m.created_at AS m_created_at"
-    };
-}
+/// The columns of a deal joined with its owner (`m_`-prefixed), from [`DEAL_AND_OWNER_FROM`].
+const DEAL_AND_OWNER_COLUMNS: &str = "d.*, m.id AS m_id, m.user_key AS m_user_key, \
+     m.display_name AS m_display_name, m.role AS m_role, m.manager_id AS m_manager_id, \
+     m.created_at AS m_created_at";
 
 /// The join of a deal with its owner, by `$1` tenant and `$2` number.
-macro_rules! deal_and_owner_from {
-    () => {
-        "FROM deals d JOIN members m ON m.id = d.owner_id AND m.tenant_id = d.tenant_id \
-         WHERE d.tenant_id = $1 AND d.number = $2"
-    };
-}
-
-const DEAL_AND_OWNER_COLUMNS: &str = deal_and_owner_columns!();
-const DEAL_AND_OWNER_FROM: &str = deal_and_owner_from!();
+const DEAL_AND_OWNER_FROM: &str = "FROM deals d \
+     JOIN members m ON m.id = d.owner_id AND m.tenant_id = d.tenant_id \
+     WHERE d.tenant_id = $1 AND d.number = $2";
 
 /// A deal joined with its owner (`m_`-prefixed columns), by `$1` tenant and `$2` number.
-const DEAL_WITH_OWNER: &str = concat!(
-    "SELECT ",
-    deal_and_owner_columns!(),
-    " ",
-    deal_and_owner_from!()
-);
+static DEAL_WITH_OWNER: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {DEAL_AND_OWNER_COLUMNS} {DEAL_AND_OWNER_FROM}"));
 
 /// A deal and its owner, in one statement.
 pub async fn get_with_owner(
@@ -98,7 +85,7 @@ pub async fn get_with_owner(
     tenant_id: i64,
     number: DealNumber,
 ) -> Result<Option<(Deal, Member)>> {
-    let row = sqlx::query(DEAL_WITH_OWNER)
+    let row = sqlx::query(AssertSqlSafe(DEAL_WITH_OWNER.as_str()))
         .bind(tenant_id)
         .bind(i64::from(number.get()))
         .fetch_optional(conn)
@@ -124,11 +111,14 @@ pub async fn get_with_records(
 ) -> Result<Option<(Deal, Member, DealRecords)>> {
     match store.backend() {
         Backend::Sqlite => {
-            let script = format!(
-                "BEGIN; {DEAL_WITH_OWNER}; {}; COMMIT;",
-                records_sql("(SELECT id FROM deals WHERE tenant_id = $1 AND number = $2)")
-            );
-            let query = sqlx::query(AssertSqlSafe(script))
+            static SCRIPT: LazyLock<String> = LazyLock::new(|| {
+                format!(
+                    "BEGIN; {}; {}; COMMIT;",
+                    DEAL_WITH_OWNER.as_str(),
+                    records_sql("(SELECT id FROM deals WHERE tenant_id = $1 AND number = $2)")
+                )
+            });
+            let query = sqlx::query(AssertSqlSafe(SCRIPT.as_str()))
                 .bind(tenant_id)
                 .bind(i64::from(number.get()));
             let rows = store.reader().run_script(query).await?;
@@ -213,19 +203,20 @@ pub async fn get_with_caller(
             .bind(caller.user_key)
             .bind(i64::from(number.get()))
     };
-    let (row, rest, postgres) = match store.backend() {
+    // SQLite: the caller's row, then the deal's records; PostgreSQL: one row.
+    let (row, rest) = match store.backend() {
         Backend::Sqlite => {
             let mut rows = store.reader().run_script(bind(SQLITE.as_str())).await?;
             if rows.first().is_none_or(|r| r.try_column("t_id").is_err()) {
                 return Ok(None);
             }
             let rest = rows.split_off(1);
-            (rows.remove(0), rest, false)
+            (rows.remove(0), rest)
         }
         Backend::Postgres => {
             let mut conn = store.reader().acquire().await?;
             match bind(POSTGRES.as_str()).fetch_optional(&mut *conn).await? {
-                Some(row) => (row, Vec::new(), true),
+                Some(row) => (row, Vec::new()),
                 None => return Ok(None),
             }
         }
@@ -236,10 +227,9 @@ pub async fn get_with_caller(
         return Ok(Some((tenant, member, None)));
     }
     let (deal, owner) = deal_with_owner(&row, tenant.id)?;
-    let records = if postgres {
-        records_from_json(&row, deal.id)?
-    } else {
-        records_from_rows(&rest, deal.id)?
+    let records = match store.backend() {
+        Backend::Sqlite => records_from_rows(&rest, deal.id)?,
+        Backend::Postgres => records_from_json(&row, deal.id)?,
     };
     Ok(Some((tenant, member, Some((deal, owner, records)))))
 }
@@ -730,7 +720,7 @@ fn records_sql(deal: &str) -> String {
 
 /// One row of `records_sql`: which kind of record (`k`) and its columns, named alike for the
 /// four kinds.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, FromRow)]
 struct RecordPart {
     k: i64,
     id: i64,
@@ -744,30 +734,11 @@ struct RecordPart {
     at: String,
 }
 
-impl TryFrom<&AnyRow> for RecordPart {
-    type Error = StoreError;
-
-    fn try_from(row: &AnyRow) -> Result<Self> {
-        Ok(Self {
-            k: row.try_get("k")?,
-            id: row.try_get("id")?,
-            who: row.try_get("who")?,
-            a: row.try_get("a")?,
-            b: row.try_get("b")?,
-            c: row.try_get("c")?,
-            d: row.try_get("d")?,
-            n: row.try_get("n")?,
-            g: row.try_get("g")?,
-            at: row.try_get("at")?,
-        })
-    }
-}
-
 fn records_from_rows(rows: &[AnyRow], deal_id: i64) -> Result<DealRecords> {
     let parts = rows
         .iter()
-        .map(RecordPart::try_from)
-        .collect::<Result<Vec<_>>>()?;
+        .map(RecordPart::from_row)
+        .collect::<sqlx::Result<Vec<_>>>()?;
     records_from(parts, deal_id)
 }
 

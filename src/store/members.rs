@@ -166,24 +166,48 @@ pub(super) fn caller_from(row: &AnyRow) -> Result<(TenantHead, Member)> {
         playbook_version: row.try_get("t_playbook_version")?,
         team_pipeline_open: row.try_get::<i64, _>("t_team_pipeline_open")? != 0,
     };
-    let member = member_with_prefix(row, tenant.id, "c_")?;
+    let member = member_in(row, tenant.id, CALLER)?;
     Ok((tenant, member))
 }
 
+/// The columns of a member in a joined row: `id`, `user_key`, `display_name`, `role`,
+/// `manager_id` and `created_at`, prefixed.
+type MemberColumns = [&'static str; 6];
+
+/// The caller, in a row with [`CALLER_COLUMNS`].
+const CALLER: MemberColumns = [
+    "c_id",
+    "c_user_key",
+    "c_display_name",
+    "c_role",
+    "c_manager_id",
+    "c_created_at",
+];
+
+/// A deal's owner, joined to the deal.
+const OWNER: MemberColumns = [
+    "m_id",
+    "m_user_key",
+    "m_display_name",
+    "m_role",
+    "m_manager_id",
+    "m_created_at",
+];
+
 /// A member read from `m_`-prefixed columns of a joined row.
 pub(super) fn member_prefixed(row: &AnyRow, tenant_id: i64) -> Result<Member> {
-    member_with_prefix(row, tenant_id, "m_")
+    member_in(row, tenant_id, OWNER)
 }
 
-fn member_with_prefix(row: &AnyRow, tenant_id: i64, prefix: &str) -> Result<Member> {
-    let column = |name: &str| format!("{prefix}{name}");
+fn member_in(row: &AnyRow, tenant_id: i64, columns: MemberColumns) -> Result<Member> {
+    let [id, user_key, display_name, role, manager_id, created_at] = columns;
     Ok(Member::from(MemberRow {
-        id: row.try_get(column("id").as_str())?,
+        id: row.try_get(id)?,
         tenant_id,
-        user_key: row.try_get(column("user_key").as_str())?,
-        display_name: row.try_get(column("display_name").as_str())?,
-        role: row.try_get(column("role").as_str())?,
-        manager_id: row.try_get(column("manager_id").as_str())?,
-        created_at: row.try_get(column("created_at").as_str())?,
+        user_key: row.try_get(user_key)?,
+        display_name: row.try_get(display_name)?,
+        role: row.try_get(role)?,
+        manager_id: row.try_get(manager_id)?,
+        created_at: row.try_get(created_at)?,
     }))
 }

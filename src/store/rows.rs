@@ -60,7 +60,7 @@ impl Tenant {
 }
 
 /// The playbook a workspace has in force, as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct PlaybookInForce {
     pub version: i64,
     pub playbook_ref: String,

@@ -2,8 +2,6 @@
 
 use chrono::{DateTime, Utc};
 
-use sqlx::Row;
-
 use super::{Conn, PlaybookInForce, Result, Tenant, ts};
 
 pub async fn find(conn: &mut Conn, platform: &str, external_id: &str) -> Result<Option<Tenant>> {
@@ -19,20 +17,13 @@ pub async fn find(conn: &mut Conn, platform: &str, external_id: &str) -> Result<
 /// The playbook a workspace has in force: read when a session meets a version it has not
 /// parsed yet.
 pub async fn playbook_in_force(conn: &mut Conn, id: i64) -> Result<Option<PlaybookInForce>> {
-    let row = sqlx::query(
-        "SELECT playbook_version, playbook_ref, playbook_toml FROM tenants WHERE id = $1",
+    Ok(sqlx::query_as(
+        "SELECT playbook_version AS version, playbook_ref, playbook_toml FROM tenants \
+         WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(conn)
-    .await?;
-    row.map(|row| {
-        Ok(PlaybookInForce {
-            version: row.try_get("playbook_version")?,
-            playbook_ref: row.try_get("playbook_ref")?,
-            playbook_toml: row.try_get("playbook_toml")?,
-        })
-    })
-    .transpose()
+    .await?)
 }
 
 pub async fn get(conn: &mut Conn, id: i64) -> Result<Option<Tenant>> {

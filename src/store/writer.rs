@@ -268,8 +268,8 @@ impl Writer {
     pub fn new(connections: Connections) -> Self {
         Self {
             sinks: Sinks {
-                bookkeeping: connections.clone(),
                 work: connections,
+                bookkeeping: None,
             },
             groups: GroupCommit::default(),
             faults: Arc::default(),
@@ -277,11 +277,16 @@ impl Writer {
     }
 
     /// Writes groups that hold no command's work (claims alone, answers alone) on
-    /// `connections` instead (PostgreSQL: connections that commit without waiting for the
-    /// flush to disk, see `connect::lazy_commits`).
-    pub fn with_bookkeeping(mut self, connections: Connections) -> Self {
+    /// `connections`, if given, instead (PostgreSQL: connections that commit without waiting
+    /// for the flush to disk, see `connect::lazy_commits`).
+    pub fn with_bookkeeping(mut self, connections: Option<Connections>) -> Self {
         self.sinks.bookkeeping = connections;
         self
+    }
+
+    /// Where groups of bookkeeping alone are written, if not with the work.
+    pub fn bookkeeping(&self) -> Option<&Connections> {
+        self.sinks.bookkeeping.as_ref()
     }
 
     #[doc(hidden)]
@@ -336,10 +341,10 @@ impl Writer {
 /// Where the writer writes a group.
 #[derive(Debug, Clone)]
 struct Sinks {
-    /// Groups that hold a command's work.
+    /// Groups that hold a command's work, and the others unless `bookkeeping` is given.
     work: Connections,
     /// Groups of claims alone, or answers alone.
-    bookkeeping: Connections,
+    bookkeeping: Option<Connections>,
 }
 
 fn mismatch() -> StoreError {
@@ -418,7 +423,12 @@ async fn together(sinks: &Sinks, faults: &Faults, jobs: &[&Job]) -> Result<Vec<D
     let mut rows: Vec<Vec<AnyRow>> = writes.iter().map(|_| Vec::new()).collect();
     let claimed = if writes.is_empty() && (claims.is_empty() || answers.is_empty()) {
         // Claims alone, or answers alone, are one statement: its own transaction.
-        let mut conn = sinks.bookkeeping.acquire().await?;
+        let mut conn = sinks
+            .bookkeeping
+            .as_ref()
+            .unwrap_or(&sinks.work)
+            .acquire()
+            .await?;
         let claimed = receipts::claim_all(&mut conn, &claims).await?;
         receipts::record_all(&mut conn, &answers).await?;
         claimed
