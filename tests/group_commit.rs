@@ -23,6 +23,7 @@ on_both_backends!(
     multi_thread: a_group_that_fails_applies_none_of_its_commands,
     a_group_that_fails_once_is_written_again_one_by_one_and_loses_nothing,
     an_answer_is_never_sent_before_its_work_commits,
+    a_write_transaction_beside_the_writer_waits_its_turn_and_loses_nothing,
 );
 
 /// Commands sent at once: the first one's group waits at COMMIT until all are queued, so the
@@ -204,4 +205,36 @@ async fn an_answer_is_never_sent_before_its_work_commits(app: TestApp) {
     let said = title(&ep.reply(&log(3)).await);
     assert!(said.starts_with("Logged"), "{said}");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM activities").await, 1);
+}
+
+/// A use case's own write transaction (an import, a playbook change) held open while commands
+/// arrive: on SQLite the writer's thread and the store's write connection take turns, so the
+/// commands wait for it instead of failing on a locked database, and neither side loses a write.
+async fn a_write_transaction_beside_the_writer_waits_its_turn_and_loses_nothing(app: TestApp) {
+    let (admin, numbers) = deals(&app).await;
+    let store = app.service.store().clone();
+    let mut tx = store.begin().await.expect("a write transaction");
+    sqlx::query("UPDATE deals SET name = 'Renamed by an import' WHERE name = 'Deal 0'")
+        .execute(&mut *tx)
+        .await
+        .expect("the transaction's write");
+    // The commands start (each on a task of its own) while the transaction is still open.
+    let (results, committed) = tokio::join!(log_all_at_once(&app, &admin, &numbers), async {
+        for _ in 0..64 {
+            tokio::task::yield_now().await;
+        }
+        tx.commit().await
+    });
+    committed.expect("the transaction commits");
+
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_each_applied_once(&store).await;
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM deals WHERE name = 'Renamed by an import'"
+        )
+        .await,
+        1
+    );
 }

@@ -89,9 +89,10 @@ impl Backend {
 
 /// The database: a pool for reads and one for writes.
 ///
-/// On SQLite every write goes through a single connection. SQLite allows one writer at a time
-/// anyway; queueing in the pool instead of in SQLite's busy handler keeps tail latency flat and
-/// avoids the deadlock where two deferred transactions both try to upgrade to writers.
+/// On SQLite the write pool is a single connection, and the writer's thread has one more of
+/// its own; the two take turns (see `sqlite_writer`). SQLite allows one writer at a time
+/// anyway; queueing in the process instead of in SQLite's busy handler keeps tail latency flat
+/// and avoids the deadlock where two deferred transactions both try to upgrade to writers.
 ///
 /// On PostgreSQL both are ordinary pools: the server runs writers side by side and the use
 /// cases are written to be correct when several processes write at once (optimistic `version`
@@ -141,9 +142,15 @@ impl Store {
         let write = Connections::local(options.clone(), SQLITE_SETUP, 1, ACQUIRE_TIMEOUT).await?;
         let read =
             Connections::local(options, SQLITE_SETUP, SQLITE_READERS, ACQUIRE_TIMEOUT).await?;
+        // A database in memory is one connection's own: a thread's connection would not see it.
+        let writer = if url.contains("mode=memory") || url.contains(":memory:") {
+            Writer::new(write.clone())
+        } else {
+            Writer::on_sqlite_thread(path, SQLITE_SETUP, write.clone())?
+        };
         Ok(Self {
             read,
-            writer: Arc::new(Writer::new(write.clone())),
+            writer: Arc::new(writer),
             write,
             backend: Backend::Sqlite,
         })
@@ -303,8 +310,8 @@ impl Store {
     }
 
     /// Runs a command's work (one statement, or a SQLite script without `BEGIN`/`COMMIT`) in a
-    /// group with concurrent commands' writes; the rows it returned, once the group committed.
-    pub async fn write_work(&self, write: Write) -> Result<Vec<sqlx::any::AnyRow>> {
+    /// group with concurrent commands' writes; the id it returned, once the group committed.
+    pub async fn write_work(&self, write: Write) -> Result<Option<i64>> {
         self.writer.work(write).await
     }
 

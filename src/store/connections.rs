@@ -92,6 +92,20 @@ impl Connections {
         }
     }
 
+    /// A turn at writing, for a writer that has a connection of its own to the same SQLite file
+    /// (see `sqlite_writer`): while it is held, nobody takes a connection from these. `None`
+    /// for sqlx's pools, whose server runs writers side by side. Waits as long as it takes.
+    pub async fn turn(&self) -> Result<Option<OwnedSemaphorePermit>, sqlx::Error> {
+        match &self.0 {
+            Source::Pool(_) => Ok(None),
+            Source::Local(local) => Arc::clone(&local.permits)
+                .acquire_many_owned(u32::try_from(local.size).unwrap_or(u32::MAX))
+                .await
+                .map(Some)
+                .map_err(|_| sqlx::Error::PoolClosed),
+        }
+    }
+
     /// A transaction: `BEGIN IMMEDIATE` on SQLite (see `Store::begin`), `BEGIN` on PostgreSQL.
     pub async fn begin(&self) -> Result<WriteTx, sqlx::Error> {
         match &self.0 {

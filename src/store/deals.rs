@@ -420,15 +420,14 @@ pub async fn record_move(
         write = write.bind(effect.platform).bind(effect.interaction_id);
     }
     write = write.bind(change.expected_close.map(date_text));
-    let rows = store.write_work(write).await?;
-    let Some(row) = rows.first() else {
+    let Some(history_id) = store.write_work(write).await? else {
         return Err(StoreError::Conflict);
     };
     let mut written = deal.clone();
     written.version += 1;
     written.updated_at = now;
     let history_row = StageChangeRow {
-        id: row.try_get("id")?,
+        id: history_id,
         deal_id: deal.id,
         actor_id: change.actor_id,
         from_stage: change.from.map(str::to_string),
@@ -582,9 +581,7 @@ pub async fn log_unless_changed(
     if let Some(effect) = effect {
         write = write.bind(effect.platform).bind(effect.interaction_id);
     }
-    let rows = store.write_work(write).await?;
-    let row = rows.first().ok_or(StoreError::Conflict)?;
-    Ok(row.try_get("id")?)
+    store.write_work(write).await?.ok_or(StoreError::Conflict)
 }
 
 pub async fn activities(conn: &mut Conn, deal_id: i64) -> Result<Vec<ActivityRow>> {

@@ -23,6 +23,7 @@ pub mod playbooks;
 pub mod receipts;
 pub mod rows;
 pub mod schedules;
+mod sqlite_writer;
 pub mod tenants;
 mod time;
 pub mod truth;
@@ -42,6 +43,9 @@ pub type Conn = sqlx::AnyConnection;
 pub enum StoreError {
     #[error("database: {0}")]
     Sqlx(#[from] sqlx::Error),
+    /// An error of SQLite's writer thread (see `sqlite_writer`).
+    #[error("database: {0}")]
+    Sqlite(rusqlite::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The row changed since it was read (its `version` moved on): retry with fresh data.

@@ -13,6 +13,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
+use super::writer::{Value, bind_values, bind_values_as};
 use super::{Conn, Result, StoreError, ts};
 
 /// A claim waiting for its batch.
@@ -55,6 +56,17 @@ pub struct AnswerItem {
 /// claim it. An unanswered claim older than an item's `lapsed_before` is taken over.
 pub async fn claim_all(conn: &mut Conn, items: &[impl Borrow<ClaimItem>]) -> Result<Vec<Claimed>> {
     let items: Vec<&ClaimItem> = items.iter().map(Borrow::borrow).collect();
+    let Some((sql, values)) = claims_statement(&items) else {
+        return Ok(Vec::new());
+    };
+    let query = sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(sql));
+    let rows = bind_values_as(query, &values).fetch_all(conn).await?;
+    Ok(claimed(&items, rows))
+}
+
+/// The statement that claims `items` and its values, `None` for no items: it returns
+/// `(platform, interaction_id, attempts)` for each id it claimed (see [`claimed`]).
+pub fn claims_statement(items: &[&ClaimItem]) -> Option<(String, Vec<Value>)> {
     // PostgreSQL refuses an upsert that touches one row twice, so a duplicate within the batch
     // stays out of the statement (it could not claim anyway: the first one does).
     let mut seen = HashSet::new();
@@ -63,9 +75,7 @@ pub async fn claim_all(conn: &mut Conn, items: &[impl Borrow<ClaimItem>]) -> Res
         .copied()
         .filter(|i| seen.insert((i.platform.as_str(), i.interaction_id.as_str())))
         .collect();
-    let Some(first) = sent.first() else {
-        return Ok(Vec::new());
-    };
+    let first = sent.first()?;
     let mut sql = String::from(
         "INSERT INTO interaction_receipts (platform, interaction_id, received_at) VALUES ",
     );
@@ -83,22 +93,24 @@ pub async fn claim_all(conn: &mut Conn, items: &[impl Borrow<ClaimItem>]) -> Res
          RETURNING platform, interaction_id, attempts",
     );
     // One lapse time for the batch: its items were queued within moments of each other.
-    let mut query = sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(sql))
-        .bind(ts(first.lapsed_before));
+    let mut values = Vec::with_capacity(1 + sent.len() * 3);
+    values.push(Value::from(ts(first.lapsed_before)));
     for item in &sent {
-        query = query
-            .bind(item.platform.as_str())
-            .bind(item.interaction_id.as_str())
-            .bind(ts(item.now));
+        values.push(Value::from(item.platform.as_str()));
+        values.push(Value::from(item.interaction_id.as_str()));
+        values.push(Value::from(ts(item.now)));
     }
-    let mut claimed: HashMap<(String, String), i64> = query
-        .fetch_all(conn)
-        .await?
+    Some((sql, values))
+}
+
+/// What each of `items` found, from the rows [`claims_statement`]'s statement returned.
+pub fn claimed(items: &[&ClaimItem], rows: Vec<(String, String, i64)>) -> Vec<Claimed> {
+    let mut claimed: HashMap<(String, String), i64> = rows
         .into_iter()
         .map(|(p, id, attempts)| ((p, id), attempts))
         .collect();
     // `remove` hands the claim to the first of any duplicates in the batch.
-    Ok(items
+    items
         .iter()
         .map(
             |i| match claimed.remove(&(i.platform.clone(), i.interaction_id.clone())) {
@@ -107,7 +119,7 @@ pub async fn claim_all(conn: &mut Conn, items: &[impl Borrow<ClaimItem>]) -> Res
                 None => Claimed::Held,
             },
         )
-        .collect())
+        .collect()
 }
 
 /// The head of an effect row's insert, for the scripts and statements that write one with
@@ -159,8 +171,18 @@ pub fn already_applied(e: sqlx::Error) -> StoreError {
 /// Stores the answers of claimed interactions in one statement.
 pub async fn record_all(conn: &mut Conn, items: &[impl Borrow<AnswerItem>]) -> Result<()> {
     let items: Vec<&AnswerItem> = items.iter().map(Borrow::borrow).collect();
+    if let Some((sql, values)) = answers_statement(&items) {
+        bind_values(sqlx::query(sqlx::AssertSqlSafe(sql)), &values)
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The statement that stores the answers of `items` and its values, `None` for no items.
+pub fn answers_statement(items: &[&AnswerItem]) -> Option<(String, Vec<Value>)> {
     if items.is_empty() {
-        return Ok(());
+        return None;
     }
     // `column1…3` name a VALUES list's columns on both SQLite and PostgreSQL.
     let mut sql =
@@ -176,15 +198,13 @@ pub async fn record_all(conn: &mut Conn, items: &[impl Borrow<AnswerItem>]) -> R
         ") AS v WHERE interaction_receipts.platform = v.column1 \
          AND interaction_receipts.interaction_id = v.column2",
     );
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    let mut values = Vec::with_capacity(items.len() * 3);
     for item in items {
-        query = query
-            .bind(item.platform.as_str())
-            .bind(item.interaction_id.as_str())
-            .bind(item.response.as_str());
+        values.push(Value::from(item.platform.as_str()));
+        values.push(Value::from(item.interaction_id.as_str()));
+        values.push(Value::from(item.response.as_str()));
     }
-    query.execute(conn).await?;
-    Ok(())
+    Some((sql, values))
 }
 
 /// The stored answer: `None` if never claimed, `Some(None)` while the first delivery runs.

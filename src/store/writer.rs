@@ -18,16 +18,18 @@
 //! - Nobody hears "done" before it is durable: a job's result is handed out only after the
 //!   `COMMIT` of the transaction that wrote it returned.
 //! - A caller that stops waiting (its client hung up) does not stop the group: the group is
-//!   written by a task of its own (see `group_commit`).
+//!   written by a task of its own (see `group_commit`), or on SQLite by the writer's thread
+//!   (see `sqlite_writer`), which no caller can stop.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use sqlx::any::AnyRow;
+use sqlx::Row as _;
 use tokio::sync::Notify;
 
 use super::group_commit::GroupCommit;
 use super::receipts::{self, AnswerItem, ClaimItem, Claimed, already_applied};
+use super::sqlite_writer::SqliteWriter;
 use super::{Connections, Result, StoreError};
 
 /// A value bound to a placeholder of a [`Write`]: the kinds the use cases' writes bind.
@@ -63,7 +65,8 @@ impl From<Option<String>> for Value {
 
 /// A command's work, as the group writer runs it: one statement (PostgreSQL) or a script of
 /// statements without `BEGIN` and `COMMIT` (SQLite), numbered `$1`…, and its values. The text is
-/// the same for every command of a kind, so each connection prepares it once.
+/// the same for every command of a kind, so each connection prepares it once. What it returns is
+/// the first column of the first row any of its statements returns (an id), if one does.
 #[derive(Debug, Clone)]
 pub struct Write {
     pub sql: String,
@@ -89,14 +92,15 @@ impl Write {
         self
     }
 
-    async fn run(&self, conn: &mut sqlx::AnyConnection) -> Result<Vec<AnyRow>> {
-        bind_values(
+    async fn run(&self, conn: &mut sqlx::AnyConnection) -> Result<Option<i64>> {
+        let rows = bind_values(
             sqlx::query(sqlx::AssertSqlSafe(self.sql.as_str())),
             &self.values,
         )
         .fetch_all(conn)
         .await
-        .map_err(retriable)
+        .map_err(retriable)?;
+        Ok(rows.first().map(|row| row.try_get(0)).transpose()?)
     }
 }
 
@@ -113,6 +117,7 @@ fn retriable(e: sqlx::Error) -> StoreError {
 }
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
+type AnyQueryAs<'q, O> = sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>;
 
 /// Binds `values` to `query`'s next placeholders, in order (borrowed, not copied).
 pub fn bind_values<'q>(mut query: AnyQuery<'q>, values: &'q [Value]) -> AnyQuery<'q> {
@@ -125,17 +130,32 @@ pub fn bind_values<'q>(mut query: AnyQuery<'q>, values: &'q [Value]) -> AnyQuery
     query
 }
 
+/// [`bind_values`] for a query whose rows are read as `O`.
+pub fn bind_values_as<'q, O>(
+    mut query: AnyQueryAs<'q, O>,
+    values: &'q [Value],
+) -> AnyQueryAs<'q, O> {
+    for value in values {
+        query = match value {
+            Value::Int(v) => query.bind(*v),
+            Value::Text(v) => query.bind(v.as_deref()),
+        };
+    }
+    query
+}
+
 /// One write waiting for its group.
 #[derive(Debug)]
-enum Job {
+pub(super) enum Job {
     Claim(ClaimItem),
     Work(Write),
     Answer(AnswerItem),
 }
 
-enum Done {
+pub(super) enum Done {
     Claimed(Claimed),
-    Rows(Vec<AnyRow>),
+    /// What the work returned: see [`Write`].
+    Worked(Option<i64>),
     Answered,
 }
 
@@ -216,7 +236,7 @@ impl Faults {
 
     /// What happens at the `COMMIT` of a transaction that holds `work` commands' work: `Err`
     /// if it is to fail.
-    async fn at_commit(&self, work: usize) -> Result<()> {
+    pub(super) async fn at_commit(&self, work: usize) -> Result<()> {
         if work == 0 || !self.armed.load(Ordering::Relaxed) {
             return Ok(());
         }
@@ -255,9 +275,21 @@ impl Faults {
 /// The writes of one database, committed in groups.
 #[derive(Debug)]
 pub struct Writer {
-    sinks: Sinks,
-    groups: GroupCommit<Job, Result<Done>>,
+    route: Route,
     faults: Arc<Faults>,
+}
+
+/// How groups reach the database.
+#[derive(Debug)]
+enum Route {
+    /// Through sqlx's connections: PostgreSQL (and SQLite in memory, which a second
+    /// connection would not see).
+    Sqlx {
+        sinks: Sinks,
+        groups: GroupCommit<Job, Result<Done>>,
+    },
+    /// SQLite's writer thread.
+    Thread(SqliteWriter),
 }
 
 impl Writer {
@@ -267,26 +299,44 @@ impl Writer {
     /// then holds a command or two, and the grouping is lost.
     pub fn new(connections: Connections) -> Self {
         Self {
-            sinks: Sinks {
-                work: connections,
-                bookkeeping: None,
+            route: Route::Sqlx {
+                sinks: Sinks {
+                    work: connections,
+                    bookkeeping: None,
+                },
+                groups: GroupCommit::default(),
             },
-            groups: GroupCommit::default(),
             faults: Arc::default(),
         }
+    }
+
+    /// The writer of the SQLite file at `path`: a thread of its own with a connection set up
+    /// by `setup` (see `sqlite_writer`), taking turns with the store's sqlx write `connections`.
+    pub fn on_sqlite_thread(path: &str, setup: &str, connections: Connections) -> Result<Self> {
+        let faults = Arc::<Faults>::default();
+        let thread = SqliteWriter::start(path, setup, connections, Arc::clone(&faults))?;
+        Ok(Self {
+            route: Route::Thread(thread),
+            faults,
+        })
     }
 
     /// Writes groups that hold no command's work (claims alone, answers alone) on
     /// `connections`, if given, instead (PostgreSQL: connections that commit without waiting
     /// for the flush to disk, see `connect::lazy_commits`).
     pub fn with_bookkeeping(mut self, connections: Option<Connections>) -> Self {
-        self.sinks.bookkeeping = connections;
+        if let Route::Sqlx { sinks, .. } = &mut self.route {
+            sinks.bookkeeping = connections;
+        }
         self
     }
 
     /// Where groups of bookkeeping alone are written, if not with the work.
     pub fn bookkeeping(&self) -> Option<&Connections> {
-        self.sinks.bookkeeping.as_ref()
+        match &self.route {
+            Route::Sqlx { sinks, .. } => sinks.bookkeeping.as_ref(),
+            Route::Thread(_) => None,
+        }
     }
 
     #[doc(hidden)]
@@ -302,11 +352,11 @@ impl Writer {
         }
     }
 
-    /// Runs a command's work, in a group with other commands' writes; the rows its statements
-    /// returned, once the group committed.
-    pub async fn work(&self, write: Write) -> Result<Vec<AnyRow>> {
+    /// Runs a command's work, in a group with other commands' writes; what it returned (see
+    /// [`Write`]), once the group committed.
+    pub async fn work(&self, write: Write) -> Result<Option<i64>> {
         match self.submit(Job::Work(write)).await? {
-            Done::Rows(rows) => Ok(rows),
+            Done::Worked(id) => Ok(id),
             _ => Err(mismatch()),
         }
     }
@@ -320,21 +370,30 @@ impl Writer {
     }
 
     async fn submit(&self, job: Job) -> Result<Done> {
-        let (sinks, faults) = (&self.sinks, &self.faults);
+        let faults = &self.faults;
         let work = matches!(job, Job::Work(_));
         let queued = || {
             if work {
                 faults.queued_work();
             }
         };
-        self.groups
-            .submit(job, queued, |jobs| {
-                let sinks = sinks.clone();
-                let faults = Arc::clone(faults);
-                async move { Ok(write_group(&sinks, &faults, jobs).await) }
-            })
-            .await
-            .map_err(StoreError::Shared)?
+        match &self.route {
+            Route::Thread(thread) => thread.submit(job, queued).await,
+            Route::Sqlx { sinks, groups } => groups
+                .submit(job, queued, |jobs| {
+                    let sinks = sinks.clone();
+                    let faults = Arc::clone(faults);
+                    async move {
+                        let mut sink = SqlxSink {
+                            sinks: &sinks,
+                            faults: &faults,
+                        };
+                        Ok(write_group(&jobs, &mut sink).await)
+                    }
+                })
+                .await
+                .map_err(StoreError::Shared)?,
+        }
     }
 }
 
@@ -354,21 +413,31 @@ fn mismatch() -> StoreError {
     }
 }
 
+/// What writes a group's jobs in one transaction (see [`Parts`]): sqlx's connections, or
+/// SQLite's writer thread.
+pub(super) trait Sink {
+    fn together<'a>(
+        &'a mut self,
+        jobs: &'a [&'a Job],
+    ) -> impl Future<Output = Result<Vec<Done>>> + 'a;
+}
+
 /// Writes `jobs` in one transaction; if that fails, each alone (claims together, answers
 /// together), so a failure stays with the job that caused it. One result per job, in order.
-async fn write_group(sinks: &Sinks, faults: &Faults, jobs: Vec<Job>) -> Vec<Result<Done>> {
+/// Both routes write their groups this way.
+pub(super) async fn write_group(jobs: &[Job], sink: &mut impl Sink) -> Vec<Result<Done>> {
     let all: Vec<&Job> = jobs.iter().collect();
-    match together(sinks, faults, &all).await {
+    match sink.together(&all).await {
         Ok(done) => done.into_iter().map(Ok).collect(),
         Err(e) if jobs.len() == 1 => vec![Err(e)],
         Err(e) => {
             tracing::debug!(error = %e, jobs = jobs.len(), "a group failed; writing its jobs one by one");
-            one_by_one(sinks, faults, &jobs).await
+            one_by_one(jobs, sink).await
         }
     }
 }
 
-async fn one_by_one(sinks: &Sinks, faults: &Faults, jobs: &[Job]) -> Vec<Result<Done>> {
+async fn one_by_one(jobs: &[Job], sink: &mut impl Sink) -> Vec<Result<Done>> {
     let mut results: Vec<Option<Result<Done>>> = jobs.iter().map(|_| None).collect();
     // Claims, and answers, are one statement for many callers: each kind goes in together.
     let kinds: [fn(&Job) -> bool; 2] = [
@@ -381,7 +450,7 @@ async fn one_by_one(sinks: &Sinks, faults: &Faults, jobs: &[Job]) -> Vec<Result<
             continue;
         }
         let group: Vec<&Job> = picked.iter().map(|&i| &jobs[i]).collect();
-        match together(sinks, faults, &group).await {
+        match sink.together(&group).await {
             Ok(done) => {
                 for (&i, d) in picked.iter().zip(done) {
                     results[i] = Some(Ok(d));
@@ -397,7 +466,7 @@ async fn one_by_one(sinks: &Sinks, faults: &Faults, jobs: &[Job]) -> Vec<Result<
     }
     for (i, job) in jobs.iter().enumerate() {
         if let Job::Work(_) = job {
-            let done = together(sinks, faults, &[job]).await;
+            let done = sink.together(&[job]).await;
             results[i] = Some(done.map(|mut d| d.remove(0)));
         }
     }
@@ -407,51 +476,99 @@ async fn one_by_one(sinks: &Sinks, faults: &Faults, jobs: &[Job]) -> Vec<Result<
         .collect()
 }
 
-/// Writes `jobs` in one transaction: the claims first (in a group a claim never belongs to the
-/// same command as a work job: a command claims before it works), then each command's work in
-/// the order of the rows it locks (see [`Write::locks`]), then the answers. One result per job,
-/// in the order given.
-async fn together(sinks: &Sinks, faults: &Faults, jobs: &[&Job]) -> Result<Vec<Done>> {
-    let (mut claims, mut writes, mut answers) = (Vec::new(), Vec::new(), Vec::new());
-    for job in jobs {
-        match job {
-            Job::Claim(c) => claims.push(c),
-            Job::Work(w) => writes.push(w),
-            Job::Answer(a) => answers.push(a),
+/// A group's jobs by kind, as a transaction writes them: the claims first (in a group a claim
+/// never belongs to the same command as a work job: a command claims before it works), then
+/// each command's work in the order of the rows it locks (see [`Write::locks`]), then the
+/// answers.
+pub(super) struct Parts<'a> {
+    jobs: &'a [&'a Job],
+    pub claims: Vec<&'a ClaimItem>,
+    pub writes: Vec<&'a Write>,
+    pub answers: Vec<&'a AnswerItem>,
+}
+
+impl<'a> Parts<'a> {
+    pub fn of(jobs: &'a [&'a Job]) -> Self {
+        let (mut claims, mut writes, mut answers) = (Vec::new(), Vec::new(), Vec::new());
+        for job in jobs {
+            match job {
+                Job::Claim(c) => claims.push(c),
+                Job::Work(w) => writes.push(w),
+                Job::Answer(a) => answers.push(a),
+            }
+        }
+        Self {
+            jobs,
+            claims,
+            writes,
+            answers,
         }
     }
-    let mut rows: Vec<Vec<AnyRow>> = writes.iter().map(|_| Vec::new()).collect();
-    let claimed = if writes.is_empty() && (claims.is_empty() || answers.is_empty()) {
-        // Claims alone, or answers alone, are one statement: its own transaction.
+
+    /// Claims alone, or answers alone: one statement, its own transaction.
+    pub fn bookkeeping_alone(&self) -> bool {
+        self.writes.is_empty() && (self.claims.is_empty() || self.answers.is_empty())
+    }
+
+    /// The indexes of `writes` in the order their work runs.
+    pub fn lock_order(&self) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..self.writes.len()).collect();
+        order.sort_by_key(|&i| self.writes[i].locks);
+        order
+    }
+
+    /// One result per job, in the order given: what the claims found, what each write
+    /// returned (in the order of `writes`).
+    pub fn results(&self, claimed: Vec<Claimed>, worked: Vec<Option<i64>>) -> Vec<Done> {
+        let (mut claimed, mut worked) = (claimed.into_iter(), worked.into_iter());
+        self.jobs
+            .iter()
+            .map(|job| match job {
+                Job::Claim(_) => Done::Claimed(claimed.next().unwrap_or(Claimed::Held)),
+                Job::Work(_) => Done::Worked(worked.next().flatten()),
+                Job::Answer(_) => Done::Answered,
+            })
+            .collect()
+    }
+}
+
+/// Groups written on sqlx's connections.
+struct SqlxSink<'s> {
+    sinks: &'s Sinks,
+    faults: &'s Faults,
+}
+
+impl Sink for SqlxSink<'_> {
+    fn together<'a>(
+        &'a mut self,
+        jobs: &'a [&'a Job],
+    ) -> impl Future<Output = Result<Vec<Done>>> + 'a {
+        together(self.sinks, self.faults, jobs)
+    }
+}
+
+/// Writes `jobs` in one transaction on sqlx's connections (see [`Parts`]).
+async fn together(sinks: &Sinks, faults: &Faults, jobs: &[&Job]) -> Result<Vec<Done>> {
+    let parts = Parts::of(jobs);
+    if parts.bookkeeping_alone() {
         let mut conn = sinks
             .bookkeeping
             .as_ref()
             .unwrap_or(&sinks.work)
             .acquire()
             .await?;
-        let claimed = receipts::claim_all(&mut conn, &claims).await?;
-        receipts::record_all(&mut conn, &answers).await?;
-        claimed
-    } else {
-        let mut tx = sinks.work.begin().await?;
-        let claimed = receipts::claim_all(&mut tx, &claims).await?;
-        let mut order: Vec<usize> = (0..writes.len()).collect();
-        order.sort_by_key(|&i| writes[i].locks);
-        for i in order {
-            rows[i] = writes[i].run(&mut tx).await?;
-        }
-        receipts::record_all(&mut tx, &answers).await?;
-        faults.at_commit(writes.len()).await?;
-        tx.commit().await?;
-        claimed
-    };
-    let (mut claimed, mut rows) = (claimed.into_iter(), rows.into_iter());
-    Ok(jobs
-        .iter()
-        .map(|job| match job {
-            Job::Claim(_) => Done::Claimed(claimed.next().unwrap_or(Claimed::Held)),
-            Job::Work(_) => Done::Rows(rows.next().unwrap_or_default()),
-            Job::Answer(_) => Done::Answered,
-        })
-        .collect())
+        let claimed = receipts::claim_all(&mut conn, &parts.claims).await?;
+        receipts::record_all(&mut conn, &parts.answers).await?;
+        return Ok(parts.results(claimed, Vec::new()));
+    }
+    let mut tx = sinks.work.begin().await?;
+    let claimed = receipts::claim_all(&mut tx, &parts.claims).await?;
+    let mut worked = vec![None; parts.writes.len()];
+    for i in parts.lock_order() {
+        worked[i] = parts.writes[i].run(&mut tx).await?;
+    }
+    receipts::record_all(&mut tx, &parts.answers).await?;
+    faults.at_commit(parts.writes.len()).await?;
+    tx.commit().await?;
+    Ok(parts.results(claimed, worked))
 }
