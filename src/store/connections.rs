@@ -122,32 +122,6 @@ impl Connections {
         }
     }
 
-    /// Runs a script of several statements that starts with `BEGIN` (`BEGIN IMMEDIATE` on the
-    /// writer) and ends with `COMMIT` as one round trip to SQLite's connection thread, and
-    /// returns the rows its statements return, in order. If a statement fails, or the caller
-    /// stops waiting part way (sqlx then skips the statements not yet run, `COMMIT` among
-    /// them), the transaction is rolled back before the connection is used again, as for a
-    /// dropped [`WriteTx`].
-    ///
-    /// SQLite only: PostgreSQL's protocol takes one statement with parameters at a time.
-    pub async fn run_script(
-        &self,
-        script: sqlx::query::Query<'_, Any, sqlx::any::AnyArguments>,
-    ) -> Result<Vec<sqlx::any::AnyRow>, sqlx::Error> {
-        let Source::Local(local) = &self.0 else {
-            return Err(sqlx::Error::Configuration(
-                "a multi-statement script needs SQLite".into(),
-            ));
-        };
-        let mut tx = WriteTx(Tx::Local(Some(local.acquire().await?)));
-        let rows = script.fetch_all(&mut *tx).await?;
-        // The script's own COMMIT ended the transaction: nothing left to roll back.
-        if let Tx::Local(slot) = &mut tx.0 {
-            slot.take();
-        }
-        Ok(rows)
-    }
-
     pub async fn close(&self) {
         match &self.0 {
             Source::Pool(pool) => pool.close().await,

@@ -103,56 +103,37 @@ fn deal_with_owner(row: &AnyRow, tenant_id: i64) -> Result<(Deal, Member)> {
 /// that checks gates and then shows the deal needs. `None` when there is no such deal (or its
 /// owner row is missing).
 ///
-/// One round trip on SQLite (a read script), two on PostgreSQL.
+/// One statement on either backend: the records come along as one JSON column of the deal's
+/// row (see [`records_json`]).
 pub async fn get_with_records(
     store: &Store,
     tenant_id: i64,
     number: DealNumber,
 ) -> Result<Option<(Deal, Member, DealRecords)>> {
-    match store.backend() {
-        Backend::Sqlite => {
-            static SCRIPT: LazyLock<String> = LazyLock::new(|| {
-                format!(
-                    "BEGIN; {}; {}; COMMIT;",
-                    DEAL_WITH_OWNER.as_str(),
-                    records_sql("(SELECT id FROM deals WHERE tenant_id = $1 AND number = $2)")
-                )
-            });
-            let query = sqlx::query(AssertSqlSafe(SCRIPT.as_str()))
-                .bind(tenant_id)
-                .bind(i64::from(number.get()));
-            let rows = store.reader().run_script(query).await?;
-            // The deal's row comes first, told apart by its owner's columns.
-            let Some(first) = rows.first().filter(|r| r.try_column("m_id").is_ok()) else {
-                return Ok(None);
-            };
-            let (deal, owner) = deal_with_owner(first, tenant_id)?;
-            let records = records_from_rows(&rows[1..], deal.id)?;
-            Ok(Some((deal, owner, records)))
-        }
-        Backend::Postgres => {
-            // PostgreSQL takes one statement per round trip: the records come along as one
-            // JSON column of the deal's row.
-            static SQL: LazyLock<String> = LazyLock::new(|| {
-                format!(
-                    "SELECT {DEAL_AND_OWNER_COLUMNS}{} {DEAL_AND_OWNER_FROM}",
-                    records_json("d.id")
-                )
-            });
-            let mut conn = store.reader().acquire().await?;
-            let Some(row) = sqlx::query(AssertSqlSafe(SQL.as_str()))
-                .bind(tenant_id)
-                .bind(i64::from(number.get()))
-                .fetch_optional(&mut *conn)
-                .await?
-            else {
-                return Ok(None);
-            };
-            let (deal, owner) = deal_with_owner(&row, tenant_id)?;
-            let records = records_from_json(&row, deal.id)?;
-            Ok(Some((deal, owner, records)))
-        }
+    fn sql(backend: Backend) -> String {
+        format!(
+            "SELECT {DEAL_AND_OWNER_COLUMNS}{} {DEAL_AND_OWNER_FROM}",
+            records_json(backend, "d.id")
+        )
     }
+    static SQLITE: LazyLock<String> = LazyLock::new(|| sql(Backend::Sqlite));
+    static POSTGRES: LazyLock<String> = LazyLock::new(|| sql(Backend::Postgres));
+    let sql = match store.backend() {
+        Backend::Sqlite => SQLITE.as_str(),
+        Backend::Postgres => POSTGRES.as_str(),
+    };
+    let mut conn = store.reader().acquire().await?;
+    let Some(row) = sqlx::query(AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .bind(i64::from(number.get()))
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let (deal, owner) = deal_with_owner(&row, tenant_id)?;
+    let records = records_from_json(&row, deal.id)?;
+    Ok(Some((deal, owner, records)))
 }
 
 /// Who a chat platform says is calling: platform, workspace and user key.
@@ -169,7 +150,7 @@ pub type CallerAndDeal = (TenantHead, Member, Option<(Deal, Member, DealRecords)
 
 /// The caller's workspace and member and the deal numbered `number` in that workspace, as one
 /// snapshot: a command about a deal reads both before anything else, so they come in one round
-/// trip (a read script on SQLite, one statement on PostgreSQL). `None` if the caller is not a
+/// trip (one statement, the records as JSON). `None` if the caller is not a
 /// member of a workspace.
 pub async fn get_with_caller(
     store: &Store,
@@ -185,41 +166,24 @@ pub async fn get_with_caller(
              {CALLER_WHERE}"
         )
     }
-    static SQLITE: LazyLock<String> = LazyLock::new(|| {
-        format!(
-            "BEGIN; {}; {}; COMMIT;",
-            joined(""),
-            records_sql(
-                "(SELECT d.id FROM deals d JOIN tenants t ON t.id = d.tenant_id \
-                 WHERE t.platform = $1 AND t.external_id = $2 AND d.number = $4)"
-            )
-        )
-    });
-    static POSTGRES: LazyLock<String> = LazyLock::new(|| joined(&records_json("d.id")));
-    let bind = |sql: &'static str| {
-        sqlx::query(AssertSqlSafe(sql))
-            .bind(caller.platform)
-            .bind(caller.workspace)
-            .bind(caller.user_key)
-            .bind(i64::from(number.get()))
+    static SQLITE: LazyLock<String> =
+        LazyLock::new(|| joined(&records_json(Backend::Sqlite, "d.id")));
+    static POSTGRES: LazyLock<String> =
+        LazyLock::new(|| joined(&records_json(Backend::Postgres, "d.id")));
+    let sql = match store.backend() {
+        Backend::Sqlite => SQLITE.as_str(),
+        Backend::Postgres => POSTGRES.as_str(),
     };
-    // SQLite: the caller's row, then the deal's records; PostgreSQL: one row.
-    let (row, rest) = match store.backend() {
-        Backend::Sqlite => {
-            let mut rows = store.reader().run_script(bind(SQLITE.as_str())).await?;
-            if rows.first().is_none_or(|r| r.try_column("t_id").is_err()) {
-                return Ok(None);
-            }
-            let rest = rows.split_off(1);
-            (rows.remove(0), rest)
-        }
-        Backend::Postgres => {
-            let mut conn = store.reader().acquire().await?;
-            match bind(POSTGRES.as_str()).fetch_optional(&mut *conn).await? {
-                Some(row) => (row, Vec::new()),
-                None => return Ok(None),
-            }
-        }
+    let mut conn = store.reader().acquire().await?;
+    let Some(row) = sqlx::query(AssertSqlSafe(sql))
+        .bind(caller.platform)
+        .bind(caller.workspace)
+        .bind(caller.user_key)
+        .bind(i64::from(number.get()))
+        .fetch_optional(&mut *conn)
+        .await?
+    else {
+        return Ok(None);
     };
     let (tenant, member) = caller_from(&row)?;
     // A deal without its owner's row reads as no deal here; the use case's own read says which.
@@ -227,20 +191,26 @@ pub async fn get_with_caller(
         return Ok(Some((tenant, member, None)));
     }
     let (deal, owner) = deal_with_owner(&row, tenant.id)?;
-    let records = match store.backend() {
-        Backend::Sqlite => records_from_rows(&rest, deal.id)?,
-        Backend::Postgres => records_from_json(&row, deal.id)?,
-    };
+    let records = records_from_json(&row, deal.id)?;
     Ok(Some((tenant, member, Some((deal, owner, records)))))
 }
 
-/// A column `records` with the deal's records (`records_sql`) as a JSON array, for
-/// PostgreSQL, whose protocol takes one statement per round trip.
-fn records_json(deal: &str) -> String {
-    format!(
-        ", (SELECT CAST(json_agg(r ORDER BY r.k, r.at, r.id) AS TEXT) FROM ({}) AS r) AS records",
-        records_sql(deal)
-    )
+/// A column `records` with the deal's records (`records_sql`) as a JSON array, so a deal and
+/// its records come in one row of one statement: PostgreSQL's protocol takes one statement per
+/// round trip, and on SQLite each row and statement is a hand-off to sqlx's connection thread.
+fn records_json(backend: Backend, deal: &str) -> String {
+    let records = records_sql(deal);
+    match backend {
+        Backend::Postgres => format!(
+            ", (SELECT CAST(json_agg(r ORDER BY r.k, r.at, r.id) AS TEXT) FROM ({records}) AS r) \
+             AS records"
+        ),
+        Backend::Sqlite => format!(
+            ", (SELECT json_group_array(json_object('k', r.k, 'id', r.id, 'who', r.who, \
+             'a', r.a, 'b', r.b, 'c', r.c, 'd', r.d, 'n', r.n, 'g', r.g, 'at', r.at) \
+             ORDER BY r.k, r.at, r.id) FROM ({records}) AS r) AS records"
+        ),
+    }
 }
 
 fn records_from_json(row: &AnyRow, deal_id: i64) -> Result<DealRecords> {
