@@ -12,8 +12,9 @@ use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use sqlx::Row as _;
 
-use super::writer::{Value, bind_values, bind_values_as};
+use super::writer::{Value, bind_values};
 use super::{Conn, Result, StoreError, ts};
 
 /// A claim waiting for its batch.
@@ -59,8 +60,12 @@ pub async fn claim_all(conn: &mut Conn, items: &[impl Borrow<ClaimItem>]) -> Res
     let Some((sql, values)) = claims_statement(&items) else {
         return Ok(Vec::new());
     };
-    let query = sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(sql));
-    let rows = bind_values_as(query, &values).fetch_all(conn).await?;
+    let rows = bind_values(sqlx::query(sqlx::AssertSqlSafe(sql)), &values)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
+        .collect::<Result<Vec<_>>>()?;
     Ok(claimed(&items, rows))
 }
 

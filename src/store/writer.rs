@@ -117,24 +117,9 @@ fn retriable(e: sqlx::Error) -> StoreError {
 }
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>;
-type AnyQueryAs<'q, O> = sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments>;
 
 /// Binds `values` to `query`'s next placeholders, in order (borrowed, not copied).
 pub fn bind_values<'q>(mut query: AnyQuery<'q>, values: &'q [Value]) -> AnyQuery<'q> {
-    for value in values {
-        query = match value {
-            Value::Int(v) => query.bind(*v),
-            Value::Text(v) => query.bind(v.as_deref()),
-        };
-    }
-    query
-}
-
-/// [`bind_values`] for a query whose rows are read as `O`.
-pub fn bind_values_as<'q, O>(
-    mut query: AnyQueryAs<'q, O>,
-    values: &'q [Value],
-) -> AnyQueryAs<'q, O> {
     for value in values {
         query = match value {
             Value::Int(v) => query.bind(*v),
