@@ -149,9 +149,8 @@ pub struct CallerKey<'a> {
 pub type CallerAndDeal = (TenantHead, Member, Option<(Deal, Member, DealRecords)>);
 
 /// The caller's workspace and member and the deal numbered `number` in that workspace, as one
-/// snapshot: a command about a deal reads both before anything else, so they come in one round
-/// trip (one statement, the records as JSON). `None` if the caller is not a
-/// member of a workspace.
+/// snapshot: a command about a deal reads both before anything else, so they come in one
+/// statement (the records as JSON). `None` if the caller is not a member of a workspace.
 pub async fn get_with_caller(
     store: &Store,
     caller: CallerKey<'_>,
