@@ -238,3 +238,55 @@ async fn a_write_transaction_beside_the_writer_waits_its_turn_and_loses_nothing(
         1
     );
 }
+
+/// A SQLite URL with `mode=ro` opens for reading, and the writer, which has a connection of its
+/// own, writes nothing either: a command's claim fails instead of changing the file.
+#[tokio::test]
+async fn a_read_only_sqlite_url_is_read_and_never_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("ro.db").display());
+    Store::connect(&url)
+        .await
+        .expect("create and migrate the file");
+
+    let store = Store::open(&format!("{url}?mode=ro"))
+        .await
+        .expect("a read-only URL opens");
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM interaction_receipts").await,
+        0
+    );
+    let now = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    let claimed = store.claim_interaction("discord", "i-ro", now, now).await;
+    assert!(
+        claimed.is_err(),
+        "a read-only database took a write: {claimed:?}"
+    );
+    assert!(
+        claimed.unwrap_err().to_string().contains("readonly"),
+        "not SQLite's own reason"
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM interaction_receipts").await,
+        0
+    );
+}
+
+/// A database in memory would be each connection's own, so readers would never see a write:
+/// it is refused with what to do instead.
+#[tokio::test]
+async fn a_sqlite_database_in_memory_is_refused_with_what_to_use() {
+    for url in [
+        "sqlite::memory:",
+        "sqlite://shared?mode=memory&cache=shared",
+    ] {
+        let refused = Store::open(url).await.expect_err(url);
+        let said = refused.to_string();
+        assert!(
+            said.contains("in memory") && said.contains("sqlite://dealgate.db"),
+            "{said}"
+        );
+    }
+}

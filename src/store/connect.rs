@@ -127,6 +127,14 @@ impl Store {
     }
 
     async fn open_sqlite(url: &str) -> Result<Self> {
+        // Every connection would get a database of its own: readers would never see a write.
+        if sqlite_in_memory(url) {
+            return Err(StoreError::Unsupported(format!(
+                "{url} is a SQLite database in memory, which lives inside one connection, and \
+                 dealgate reads and writes on several; set DATABASE_URL to a file, e.g. \
+                 sqlite://dealgate.db"
+            )));
+        }
         // SQLite says only "unable to open database file"; a missing folder is the usual cause.
         let path = sqlite_path(url);
         let folder = std::path::Path::new(path).parent();
@@ -142,12 +150,8 @@ impl Store {
         let write = Connections::local(options.clone(), SQLITE_SETUP, 1, ACQUIRE_TIMEOUT).await?;
         let read =
             Connections::local(options, SQLITE_SETUP, SQLITE_READERS, ACQUIRE_TIMEOUT).await?;
-        // A database in memory is one connection's own: a thread's connection would not see it.
-        let writer = if url.contains("mode=memory") || url.contains(":memory:") {
-            Writer::new(write.clone())
-        } else {
-            Writer::on_sqlite_thread(path, SQLITE_SETUP, write.clone())?
-        };
+        let read_only = sqlite_mode(&url) == Some("ro");
+        let writer = Writer::on_sqlite_thread(path, read_only, SQLITE_SETUP, write.clone())?;
         Ok(Self {
             read,
             writer: Arc::new(writer),
@@ -384,10 +388,21 @@ pub fn sqlite_path(url: &str) -> &str {
         .unwrap_or_default()
 }
 
+/// The `mode` a SQLite URL asks for (`ro`, `rw`, `rwc`, `memory`), if it names one.
+fn sqlite_mode(url: &str) -> Option<&str> {
+    let (_, query) = url.split_once('?')?;
+    query.split('&').find_map(|pair| pair.strip_prefix("mode="))
+}
+
+/// Whether a SQLite URL names a database in memory rather than a file.
+fn sqlite_in_memory(url: &str) -> bool {
+    sqlite_path(url) == ":memory:" || sqlite_mode(url) == Some("memory")
+}
+
 /// sqlx opens SQLite read-write but refuses to create a missing file unless asked; a new user
 /// expects `sqlite://dealgate.db` to just work.
 fn sqlite_url_with_create(url: &str) -> String {
-    if url.contains("mode=") || url.contains(":memory:") {
+    if sqlite_mode(url).is_some() {
         url.to_string()
     } else if url.contains('?') {
         format!("{url}&mode=rwc")
@@ -425,6 +440,11 @@ mod tests {
         assert_eq!(sqlite_path("sqlite://dealgate.db"), "dealgate.db");
         assert_eq!(sqlite_path("sqlite:///var/lib/x.db"), "/var/lib/x.db");
         assert_eq!(sqlite_path("sqlite:x.db?mode=rwc"), "x.db");
+        assert_eq!(sqlite_mode("sqlite:x.db?cache=shared&mode=ro"), Some("ro"));
+        assert_eq!(sqlite_mode("sqlite://dealgate.db"), None);
+        assert!(sqlite_in_memory("sqlite::memory:"));
+        assert!(sqlite_in_memory("sqlite://x?mode=memory&cache=shared"));
+        assert!(!sqlite_in_memory("sqlite://memory.db"));
     }
 
     #[test]

@@ -164,13 +164,18 @@ pub fn already_applied(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db)
             if db.is_unique_violation()
-                && (db.message().contains("interaction_effects")
+                && (names_effects(db.message())
                     || db.constraint() == Some("interaction_effects_pkey")) =>
         {
             StoreError::AlreadyApplied
         }
         _ => StoreError::Sqlx(e),
     }
+}
+
+/// Whether a unique violation's message is about an effect row (SQLite names the table in it).
+pub fn names_effects(message: &str) -> bool {
+    message.contains("interaction_effects")
 }
 
 /// Stores the answers of claimed interactions in one statement.

@@ -40,15 +40,23 @@ pub struct SqliteWriter {
 }
 
 impl SqliteWriter {
-    /// Opens a write connection to the SQLite file at `path` (which must exist: the store
-    /// opened it first) with `setup`'s pragmas, and starts the thread. `turns` are the
-    /// connections the thread takes turns with.
-    pub fn start(path: &str, setup: &str, turns: Connections, faults: Arc<Faults>) -> Result<Self> {
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(sqlite_error)?;
+    /// Opens a connection to the SQLite file at `path` (which must exist: the store opened it
+    /// first), read-write unless `read_only`, with `setup`'s pragmas, and starts the thread.
+    /// `turns` are the connections the thread takes turns with.
+    pub fn start(
+        path: &str,
+        read_only: bool,
+        setup: &str,
+        turns: Connections,
+        faults: Arc<Faults>,
+    ) -> Result<Self> {
+        let access = if read_only {
+            OpenFlags::SQLITE_OPEN_READ_ONLY
+        } else {
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+        };
+        let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .map_err(sqlite_error)?;
         conn.execute_batch(setup).map_err(sqlite_error)?;
         let (jobs, queue) = mpsc::channel();
         let runtime = Handle::current();
@@ -287,7 +295,7 @@ fn sqlite_error(e: rusqlite::Error) -> StoreError {
 fn work_error(e: rusqlite::Error) -> StoreError {
     if let rusqlite::Error::SqliteFailure(failure, Some(message)) = &e
         && failure.code == rusqlite::ErrorCode::ConstraintViolation
-        && message.contains("interaction_effects")
+        && receipts::names_effects(message)
     {
         return StoreError::AlreadyApplied;
     }
@@ -320,9 +328,14 @@ mod tests {
         )
         .await
         .expect("the store's write connection");
-        let writer =
-            SqliteWriter::start(path, "PRAGMA busy_timeout = 5000;", write, Arc::default())
-                .expect("the thread");
+        let writer = SqliteWriter::start(
+            path,
+            false,
+            "PRAGMA busy_timeout = 5000;",
+            write,
+            Arc::default(),
+        )
+        .expect("the thread");
         (writer, setup)
     }
 
@@ -371,20 +384,16 @@ mod tests {
         assert_eq!(rows(&conn).len(), 2);
 
         // A placeholder without a value, or not numbered, is an error, not a panic.
-        let missing = work(
-            &writer,
+        for bad in [
             "INSERT INTO t (a, b) VALUES ($1, $3)",
-            vec![Value::from("z")],
-        )
-        .await;
-        assert!(matches!(missing, Err(StoreError::Sqlite(_))), "{missing:?}");
-        let named = work(
-            &writer,
             "INSERT INTO t (a, b) VALUES (:a, 1)",
-            vec![Value::from("z")],
-        )
-        .await;
-        assert!(matches!(named, Err(StoreError::Sqlite(_))), "{named:?}");
+        ] {
+            let refused = work(&writer, bad, vec![Value::from("z")]).await;
+            assert!(
+                matches!(refused, Err(StoreError::Sqlite(_))),
+                "{bad}: {refused:?}"
+            );
+        }
         assert_eq!(rows(&conn).len(), 2);
 
         // An interaction's effect row written twice: its work was applied before.

@@ -267,8 +267,7 @@ pub struct Writer {
 /// How groups reach the database.
 #[derive(Debug)]
 enum Route {
-    /// Through sqlx's connections: PostgreSQL (and SQLite in memory, which a second
-    /// connection would not see).
+    /// Through sqlx's connections: PostgreSQL.
     Sqlx {
         sinks: Sinks,
         groups: GroupCommit<Job, Result<Done>>,
@@ -297,9 +296,15 @@ impl Writer {
 
     /// The writer of the SQLite file at `path`: a thread of its own with a connection set up
     /// by `setup` (see `sqlite_writer`), taking turns with the store's sqlx write `connections`.
-    pub fn on_sqlite_thread(path: &str, setup: &str, connections: Connections) -> Result<Self> {
+    /// `read_only` opens it as the URL's `mode=ro` asks: a write then fails as on any connection.
+    pub fn on_sqlite_thread(
+        path: &str,
+        read_only: bool,
+        setup: &str,
+        connections: Connections,
+    ) -> Result<Self> {
         let faults = Arc::<Faults>::default();
-        let thread = SqliteWriter::start(path, setup, connections, Arc::clone(&faults))?;
+        let thread = SqliteWriter::start(path, read_only, setup, connections, Arc::clone(&faults))?;
         Ok(Self {
             route: Route::Thread(thread),
             faults,
