@@ -129,11 +129,12 @@ impl Store {
     async fn open_sqlite(url: &str) -> Result<Self> {
         // Every connection would get a database of its own: readers would never see a write.
         if sqlite_in_memory(url) {
-            return Err(StoreError::Unsupported(format!(
-                "{url} is a SQLite database in memory, which lives inside one connection, and \
+            return Err(StoreError::Unsupported(
+                "this is a SQLite database in memory, which lives inside one connection, and \
                  dealgate reads and writes on several; set DATABASE_URL to a file, e.g. \
                  sqlite://dealgate.db"
-            )));
+                    .into(),
+            ));
         }
         // SQLite says only "unable to open database file"; a missing folder is the usual cause.
         let path = sqlite_path(url);
