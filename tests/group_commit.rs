@@ -12,9 +12,10 @@ mod discord;
 mod fake_discord;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use dealgate::engine::ids::{ActivityId, DealNumber, Money};
-use dealgate::service::{Delivery, Platform, Session};
+use dealgate::service::{Claim, Delivery, Platform, Session};
 use dealgate::store::Store;
 use discord::*;
 use support::TestApp;
@@ -24,6 +25,7 @@ on_both_backends!(
     a_group_that_fails_once_is_written_again_one_by_one_and_loses_nothing,
     an_answer_is_never_sent_before_its_work_commits,
     a_write_transaction_beside_the_writer_waits_its_turn_and_loses_nothing,
+    a_recorded_answer_is_what_a_duplicate_delivered_at_once_gets,
 );
 
 /// Commands sent at once: the first one's group waits at COMMIT until all are queued, so the
@@ -289,4 +291,60 @@ async fn a_sqlite_database_in_memory_is_refused_with_what_to_use() {
             "{said}"
         );
     }
+}
+
+/// The answer is recorded without the command's reply waiting for its commit on SQLite; a
+/// duplicate of the interaction delivered the moment the reply went out still gets it, at once.
+async fn a_recorded_answer_is_what_a_duplicate_delivered_at_once_gets(app: TestApp) {
+    let service = app.service.with_clock(app.clock.clone());
+    for i in 0..COMMANDS {
+        let delivery = Delivery::new(Platform::Discord, format!("i-{i}"));
+        let claim = service.claim_interaction(&delivery, Duration::ZERO).await;
+        assert_eq!(claim.unwrap(), Claim::New);
+        service
+            .record_interaction(&delivery, &format!("answer {i}"))
+            .await
+            .unwrap();
+        let again = service.claim_interaction(&delivery, Duration::ZERO).await;
+        assert_eq!(again.unwrap(), Claim::Answered(format!("answer {i}")));
+    }
+}
+
+/// Answers queued on SQLite's writer thread when the store closes are written before it has
+/// closed: a restart finds every one.
+#[tokio::test]
+async fn answers_queued_when_the_store_closes_are_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("answers.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    let now = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
+        .unwrap()
+        .to_utc();
+    const ANSWERS: usize = 200;
+    for i in 0..ANSWERS {
+        let id = format!("i-{i}");
+        store
+            .claim_interaction("discord", &id, now, now)
+            .await
+            .unwrap();
+    }
+    for i in 0..ANSWERS {
+        let (id, answer) = (format!("i-{i}"), format!("answer {i}"));
+        store
+            .record_interaction("discord", &id, &answer)
+            .await
+            .unwrap();
+    }
+    store.close().await;
+    drop(store);
+
+    let store = Store::connect(&url).await.unwrap();
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM interaction_receipts WHERE response LIKE 'answer %'"
+        )
+        .await,
+        ANSWERS as i64
+    );
 }

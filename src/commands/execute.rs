@@ -9,7 +9,7 @@
 //!   ❌ Log Discovery call held (`discovery-call`) in this stage — log `discovery-call`: `/log deal-42 discovery-call`
 //! ```
 
-use crate::service::{Caller, Delivery, Service, ServiceError, Session};
+use crate::service::{Caller, Delivery, Service, ServiceError, ServiceResult, Session};
 
 use super::command::Command;
 use super::parse::parse_line;
@@ -37,25 +37,56 @@ pub async fn execute_for(
     command: Command,
     delivery: Option<&Delivery>,
 ) -> Reply {
-    if let Command::Help { command } = &command {
-        return match super::help::help_reply(command.as_deref()) {
-            Ok(mut reply) => {
-                // A member reads it against the workspace's playbook; help makes nobody a member.
-                let known = Caller {
-                    known_only: true,
-                    ..caller.clone()
-                };
-                if let Ok(session) = service.session(&known).await {
-                    reply = super::help::for_playbook(reply, command.as_deref(), &session.playbook);
-                }
-                super::help::on_platform(reply, caller.platform)
+    let (command, begun) = begin(service, caller, command).await;
+    finish(service, command, begun, delivery).await
+}
+
+/// What a command reads before it runs: its session, or for `help` the whole reply.
+pub enum Begun {
+    Help(Reply),
+    Session(ServiceResult<Session>),
+}
+
+/// Reads what `command` needs before it runs (see [`finish`]). It changes nothing a command
+/// depends on (at most it adds a newcomer to the workspace), so a chat delivery reads it while
+/// its claim is being written rather than after.
+pub async fn begin(service: &Service, caller: &Caller, command: Command) -> (Command, Begun) {
+    let begun = match &command {
+        Command::Help { command } => Begun::Help(help(service, caller, command.as_deref()).await),
+        _ => Begun::Session(service.session_about(caller, command.about_deal()).await),
+    };
+    (command, begun)
+}
+
+/// The reply to `/help`, about `command` if one is named.
+async fn help(service: &Service, caller: &Caller, command: Option<&str>) -> Reply {
+    match super::help::help_reply(command) {
+        Ok(mut reply) => {
+            // A member reads it against the workspace's playbook; help makes nobody a member.
+            let known = Caller {
+                known_only: true,
+                ..caller.clone()
+            };
+            if let Ok(session) = service.session(&known).await {
+                reply = super::help::for_playbook(reply, command, &session.playbook);
             }
-            Err(e) => replies::user_error(&e.to_string()),
-        };
+            super::help::on_platform(reply, caller.platform)
+        }
+        Err(e) => replies::user_error(&e.to_string()),
     }
-    let mut session = match service.session_about(caller, command.about_deal()).await {
-        Ok(s) => s,
-        Err(e) => return error_reply(&e, None),
+}
+
+/// Runs `command` in the session [`begin`] read, for `delivery` if it was claimed.
+pub async fn finish(
+    service: &Service,
+    command: Command,
+    begun: Begun,
+    delivery: Option<&Delivery>,
+) -> Reply {
+    let mut session = match begun {
+        Begun::Help(reply) => return reply,
+        Begun::Session(Ok(session)) => session,
+        Begun::Session(Err(e)) => return error_reply(&e, None),
     };
     session.delivery = delivery.cloned();
     match command.run(service, &session).await {

@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::command::Command;
-use super::execute::{error_reply, execute, execute_for};
+use super::execute::{self, error_reply, execute, execute_for};
 use super::press::Press;
 use super::replies;
 use super::reply::Reply;
@@ -227,12 +227,33 @@ async fn handle_inner(
             answer,
         });
     }
-    Handled::Now(
-        once(service, &delivery, render, |d| async move {
-            render(&run(service, &caller, action, Some(&d)).await)
-        })
-        .await,
-    )
+    let command = match action {
+        Action::Command(command) => Ok(command),
+        Action::Press(press) => Command::pressed(&press).ok_or(press),
+    };
+    let answered = match command {
+        Ok(command) => {
+            let ahead = execute::begin(service, &caller, command);
+            once(
+                service,
+                &delivery,
+                render,
+                ahead,
+                |d, (command, begun)| async move {
+                    render(&execute::finish(service, command, begun, Some(&d)).await)
+                },
+            )
+            .await
+        }
+        Err(press) => {
+            let action = Action::Press(press);
+            once(service, &delivery, render, async {}, |d, ()| async move {
+                render(&run(service, &caller, action, Some(&d)).await)
+            })
+            .await
+        }
+    };
+    Handled::Now(answered)
 }
 
 /// Runs acknowledged slow work and gives its reply.
@@ -282,20 +303,24 @@ async fn ask_approval(service: &Service, caller: &Caller, deal: DealNumber) -> R
     asked.await.unwrap_or_else(|e| error_reply(&e, None))
 }
 
-/// Runs `work` at most once for `delivery` and returns its answer.
-async fn once<W, Fut>(
+/// Runs `work` at most once for `delivery` and returns its answer. `ahead` (the command's
+/// reads) runs while the claim is written, and `work` gets what it read: a command waits for
+/// the writer once less. If the claim finds the delivery answered, what `ahead` read goes
+/// unused.
+async fn once<A, W, Fut>(
     service: &Service,
     delivery: &Delivery,
     render: &impl Fn(&Reply) -> String,
+    ahead: impl Future<Output = A>,
     work: W,
 ) -> Answered
 where
-    W: FnOnce(Delivery) -> Fut,
+    W: FnOnce(Delivery, A) -> Fut,
     Fut: Future<Output = String>,
 {
-    let claim = service.claim_interaction(delivery, DUPLICATE_WAIT).await;
+    let (claim, read) = tokio::join!(service.claim_interaction(delivery, DUPLICATE_WAIT), ahead);
     let (fresh, answer) = match claim {
-        Ok(Claim::New) => (true, work(delivery.clone()).await),
+        Ok(Claim::New) => (true, work(delivery.clone(), read).await),
         Ok(Claim::Applied) => (
             true,
             render(&replies::user_error(

@@ -320,6 +320,11 @@ impl Store {
         self.writer.work(write).await
     }
 
+    /// SQLite's writer thread, for the reads that run on its connection.
+    pub(super) fn sqlite_thread(&self) -> Option<&super::sqlite_writer::SqliteWriter> {
+        self.writer.sqlite_thread()
+    }
+
     /// The writer's fault injection, for tests.
     #[doc(hidden)]
     pub fn writer_faults(&self) -> &super::writer::Faults {
@@ -327,7 +332,10 @@ impl Store {
     }
 
     /// Stores the answer given to a claimed interaction. Committed in a group with concurrent
-    /// commands' writes.
+    /// commands' writes; on SQLite this returns once the answer is queued, so the reply goes out
+    /// while it is written. A duplicate delivery loses nothing by it: it arrives after the answer
+    /// was queued, so its claim is written with the answer or after it, and it reads the answer
+    /// once its claim returns. [`Store::close`] waits for queued answers.
     pub async fn record_interaction(
         &self,
         platform: &str,
@@ -365,6 +373,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
+        self.writer.flush().await;
         self.write.close().await;
         self.read.close().await;
     }

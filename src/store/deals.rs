@@ -5,11 +5,12 @@ use std::sync::LazyLock;
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::AssertSqlSafe;
 
+use sqlx::FromRow;
 use sqlx::any::AnyRow;
-use sqlx::{FromRow, Row};
 
 use super::members::{CALLER_COLUMNS, CALLER_FROM, CALLER_WHERE, caller_from, member_prefixed};
 use super::receipts::{EFFECT, Effect};
+use super::rows::Columns;
 use super::writer::{Value, Write, bind_values};
 use super::{
     ActivityRow, ApprovalRow, Backend, Conn, DealRow, Result, StageChangeRow, Store, StoreError,
@@ -93,9 +94,13 @@ pub async fn get_with_owner(
     row.map(|row| deal_with_owner(&row, tenant_id)).transpose()
 }
 
-fn deal_with_owner(row: &AnyRow, tenant_id: i64) -> Result<(Deal, Member)> {
+fn deal_with_owner<R>(row: &R, tenant_id: i64) -> Result<(Deal, Member)>
+where
+    R: Columns,
+    StoreError: From<R::Error>,
+{
     let owner = member_prefixed(row, tenant_id)?;
-    let deal = Deal::try_from(DealRow::from_row(row)?)?;
+    let deal = Deal::try_from(DealRow::read(row)?)?;
     Ok((deal, owner))
 }
 
@@ -169,29 +174,46 @@ pub async fn get_with_caller(
         LazyLock::new(|| joined(&records_json(Backend::Sqlite, "d.id")));
     static POSTGRES: LazyLock<String> =
         LazyLock::new(|| joined(&records_json(Backend::Postgres, "d.id")));
+    if let Some(thread) = store.sqlite_thread() {
+        let values = [
+            Value::from(caller.platform),
+            Value::from(caller.workspace),
+            Value::from(caller.user_key),
+            Value::from(i64::from(number.get())),
+        ];
+        return thread
+            .read(move |reading| reading.first_row(&SQLITE, &values, |row| caller_and_deal(row)))
+            .await;
+    }
     let sql = match store.backend() {
         Backend::Sqlite => SQLITE.as_str(),
         Backend::Postgres => POSTGRES.as_str(),
     };
     let mut conn = store.reader().acquire().await?;
-    let Some(row) = sqlx::query(AssertSqlSafe(sql))
+    let row = sqlx::query(AssertSqlSafe(sql))
         .bind(caller.platform)
         .bind(caller.workspace)
         .bind(caller.user_key)
         .bind(i64::from(number.get()))
         .fetch_optional(&mut *conn)
-        .await?
-    else {
-        return Ok(None);
-    };
-    let (tenant, member) = caller_from(&row)?;
+        .await?;
+    row.as_ref().map(caller_and_deal).transpose()
+}
+
+/// The caller and the deal of a row of [`get_with_caller`]'s statement.
+fn caller_and_deal<R>(row: &R) -> Result<CallerAndDeal>
+where
+    R: Columns,
+    StoreError: From<R::Error>,
+{
+    let (tenant, member) = caller_from(row)?;
     // A deal without its owner's row reads as no deal here; the use case's own read says which.
-    if row.try_get::<Option<i64>, _>("m_id")?.is_none() {
-        return Ok(Some((tenant, member, None)));
+    if row.column::<Option<i64>>("m_id")?.is_none() {
+        return Ok((tenant, member, None));
     }
-    let (deal, owner) = deal_with_owner(&row, tenant.id)?;
-    let records = records_from_json(&row, deal.id)?;
-    Ok(Some((tenant, member, Some((deal, owner, records)))))
+    let (deal, owner) = deal_with_owner(row, tenant.id)?;
+    let records = records_from_json(row, deal.id)?;
+    Ok((tenant, member, Some((deal, owner, records))))
 }
 
 /// A column `records` with the deal's records (`records_sql`) as a JSON array, so a deal and
@@ -212,8 +234,12 @@ fn records_json(backend: Backend, deal: &str) -> String {
     }
 }
 
-fn records_from_json(row: &AnyRow, deal_id: i64) -> Result<DealRecords> {
-    let json: Option<String> = row.try_get("records")?;
+fn records_from_json<R>(row: &R, deal_id: i64) -> Result<DealRecords>
+where
+    R: Columns,
+    StoreError: From<R::Error>,
+{
+    let json: Option<String> = row.column("records")?;
     let parts: Vec<RecordPart> = match json {
         Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
             table: "deals",

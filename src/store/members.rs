@@ -4,10 +4,8 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
 
-use sqlx::Row;
-use sqlx::any::AnyRow;
-
-use super::{Conn, MemberRow, Result, TenantHead, ts};
+use super::rows::Columns;
+use super::{Conn, MemberRow, Result, StoreError, TenantHead, ts};
 use crate::engine::people::Member;
 use crate::engine::playbook::Role;
 
@@ -158,13 +156,17 @@ pub async fn find_with_tenant(
 }
 
 /// The workspace and member of a row with [`CALLER_COLUMNS`].
-pub(super) fn caller_from(row: &AnyRow) -> Result<(TenantHead, Member)> {
+pub(super) fn caller_from<R>(row: &R) -> Result<(TenantHead, Member)>
+where
+    R: Columns,
+    StoreError: From<R::Error>,
+{
     let tenant = TenantHead {
-        id: row.try_get("t_id")?,
-        platform: row.try_get("t_platform")?,
-        name: row.try_get("t_name")?,
-        playbook_version: row.try_get("t_playbook_version")?,
-        team_pipeline_open: row.try_get::<i64, _>("t_team_pipeline_open")? != 0,
+        id: row.column("t_id")?,
+        platform: row.column("t_platform")?,
+        name: row.column("t_name")?,
+        playbook_version: row.column("t_playbook_version")?,
+        team_pipeline_open: row.column::<i64>("t_team_pipeline_open")? != 0,
     };
     let member = member_in(row, tenant.id, CALLER)?;
     Ok((tenant, member))
@@ -195,19 +197,27 @@ const OWNER: MemberColumns = [
 ];
 
 /// A member read from `m_`-prefixed columns of a joined row.
-pub(super) fn member_prefixed(row: &AnyRow, tenant_id: i64) -> Result<Member> {
+pub(super) fn member_prefixed<R>(row: &R, tenant_id: i64) -> Result<Member>
+where
+    R: Columns,
+    StoreError: From<R::Error>,
+{
     member_in(row, tenant_id, OWNER)
 }
 
-fn member_in(row: &AnyRow, tenant_id: i64, columns: MemberColumns) -> Result<Member> {
+fn member_in<R>(row: &R, tenant_id: i64, columns: MemberColumns) -> Result<Member>
+where
+    R: Columns,
+    StoreError: From<R::Error>,
+{
     let [id, user_key, display_name, role, manager_id, created_at] = columns;
     Ok(Member::from(MemberRow {
-        id: row.try_get(id)?,
+        id: row.column(id)?,
         tenant_id,
-        user_key: row.try_get(user_key)?,
-        display_name: row.try_get(display_name)?,
-        role: row.try_get(role)?,
-        manager_id: row.try_get(manager_id)?,
-        created_at: row.try_get(created_at)?,
+        user_key: row.column(user_key)?,
+        display_name: row.column(display_name)?,
+        role: row.column(role)?,
+        manager_id: row.column(manager_id)?,
+        created_at: row.column(created_at)?,
     }))
 }

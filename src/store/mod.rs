@@ -23,6 +23,7 @@ pub mod playbooks;
 pub mod receipts;
 pub mod rows;
 pub mod schedules;
+mod sqlite_checkpoints;
 mod sqlite_writer;
 pub mod tenants;
 mod time;
@@ -45,7 +46,7 @@ pub enum StoreError {
     Sqlx(#[from] sqlx::Error),
     /// An error of SQLite's writer thread (see `sqlite_writer`).
     #[error("database: {0}")]
-    Sqlite(rusqlite::Error),
+    Sqlite(#[from] rusqlite::Error),
     #[error("migrations: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     /// The row changed since it was read (its `version` moved on): retry with fresh data.

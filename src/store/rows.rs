@@ -118,7 +118,39 @@ impl From<MemberRow> for Member {
     }
 }
 
-#[derive(Debug, Clone, FromRow)]
+/// A row whose columns are read by name: sqlx's, or one of SQLite's writer thread (see
+/// `sqlite_writer`), so a row type is read the same way from either.
+pub(super) trait Columns {
+    type Error;
+    fn column<T: Column>(&self, name: &str) -> std::result::Result<T, Self::Error>;
+}
+
+/// A column type both sqlx and rusqlite decode.
+pub(super) trait Column:
+    for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + rusqlite::types::FromSql
+{
+}
+
+impl<T> Column for T where
+    T: for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + rusqlite::types::FromSql
+{
+}
+
+impl Columns for sqlx::any::AnyRow {
+    type Error = sqlx::Error;
+    fn column<T: Column>(&self, name: &str) -> sqlx::Result<T> {
+        sqlx::Row::try_get(self, name)
+    }
+}
+
+impl Columns for rusqlite::Row<'_> {
+    type Error = rusqlite::Error;
+    fn column<T: Column>(&self, name: &str) -> rusqlite::Result<T> {
+        self.get(name)
+    }
+}
+
+#[derive(Debug, Clone)]
 pub struct DealRow {
     pub id: i64,
     pub tenant_id: i64,
@@ -136,6 +168,36 @@ pub struct DealRow {
     pub updated_at: String,
     pub closed_at: Option<String>,
     pub out_of_process: Option<i64>,
+}
+
+impl DealRow {
+    /// A deal's columns (`deals.*`) in `row`.
+    pub(super) fn read<R: Columns>(row: &R) -> std::result::Result<Self, R::Error> {
+        Ok(Self {
+            id: row.column("id")?,
+            tenant_id: row.column("tenant_id")?,
+            number: row.column("number")?,
+            name: row.column("name")?,
+            owner_id: row.column("owner_id")?,
+            amount: row.column("amount")?,
+            close_date: row.column("close_date")?,
+            stage: row.column("stage")?,
+            stage_entered_at: row.column("stage_entered_at")?,
+            status: row.column("status")?,
+            fields: row.column("fields")?,
+            version: row.column("version")?,
+            created_at: row.column("created_at")?,
+            updated_at: row.column("updated_at")?,
+            closed_at: row.column("closed_at")?,
+            out_of_process: row.column("out_of_process")?,
+        })
+    }
+}
+
+impl FromRow<'_, sqlx::any::AnyRow> for DealRow {
+    fn from_row(row: &sqlx::any::AnyRow) -> sqlx::Result<Self> {
+        Self::read(row)
+    }
 }
 
 fn corrupt(detail: impl Into<String>) -> StoreError {

@@ -24,6 +24,7 @@ use tokio::sync::oneshot;
 
 use super::group_commit::MAX_BATCH;
 use super::receipts::{self, Claimed};
+use super::sqlite_checkpoints::Checkpoints;
 use super::writer::{self, Done, Faults, Job, Value, Write};
 use super::{Connections, Result, StoreError};
 
@@ -33,10 +34,49 @@ const PREPARED: usize = 96;
 
 type Reply = oneshot::Sender<Result<Done>>;
 
+/// A read run on the thread's connection; it sends its result itself.
+type Read = Box<dyn FnOnce(&mut Reading<'_, '_>) + Send>;
+
+/// The thread's connection as a read sees it: statements prepared once, as the writes' are.
+pub struct Reading<'t, 'c> {
+    thread: &'t mut Thread<'c>,
+}
+
+impl Reading<'_, '_> {
+    /// The first row `sql` returns with `values` bound (`$3` takes the third), as `read` makes
+    /// it; `None` if it returns none.
+    pub fn first_row<T>(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+        read: impl FnOnce(&rusqlite::Row<'_>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        let mut read = Some(read);
+        let mut first = None;
+        self.thread.run(sql, values, |row| {
+            if let Some(read) = read.take() {
+                first = Some(read(row));
+            }
+            Ok(())
+        })?;
+        first.transpose()
+    }
+}
+
+/// What the thread is asked to do.
+enum Task {
+    /// A write, and who waits for its result; nobody for an answer queued without waiting
+    /// (the thread logs its failure).
+    Write(Job, Option<Reply>),
+    Read(Read),
+    /// Told once everything queued before it is written.
+    Flush(oneshot::Sender<()>),
+}
+
 /// The handle of the writer thread; the thread ends when this is dropped.
 #[derive(Debug)]
 pub struct SqliteWriter {
-    jobs: mpsc::Sender<(Job, Reply)>,
+    tasks: mpsc::Sender<Task>,
 }
 
 impl SqliteWriter {
@@ -58,7 +98,12 @@ impl SqliteWriter {
         let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
             .map_err(sqlite_error)?;
         conn.execute_batch(setup).map_err(sqlite_error)?;
-        let (jobs, queue) = mpsc::channel();
+        let checkpoints = match read_only {
+            true => None,
+            // Its thread runs detached: it ends when the writer's thread ends.
+            false => Some(Checkpoints::start(path, setup, &conn)?.0),
+        };
+        let (tasks, queue) = mpsc::channel();
         let runtime = Handle::current();
         std::thread::Builder::new()
             .name("dealgate-sqlite-writer".into())
@@ -67,21 +112,62 @@ impl SqliteWriter {
                     conn: &conn,
                     prepared: HashMap::new(),
                     faults: &faults,
+                    checkpoints,
                 };
                 thread.serve(&queue, &turns, &runtime);
             })
             .map_err(|e| StoreError::Unavailable(format!("cannot start the writer thread: {e}")))?;
-        Ok(Self { jobs })
+        Ok(Self { tasks })
     }
 
     /// Queues `job` and returns its result once the group that holds it committed. `queued`
     /// is called once the job is in the queue.
     pub async fn submit(&self, job: Job, queued: impl FnOnce()) -> Result<Done> {
         let (reply, done) = oneshot::channel();
-        self.jobs
-            .send((job, reply))
+        self.tasks
+            .send(Task::Write(job, Some(reply)))
             .map_err(|_| StoreError::BatchLost)?;
         queued();
+        done.await.unwrap_or(Err(StoreError::BatchLost))
+    }
+
+    /// Queues `job` without waiting for it: it is written with the next group, before anything
+    /// queued after it. A failure is logged by the thread.
+    pub fn queue(&self, job: Job) -> Result<()> {
+        self.tasks
+            .send(Task::Write(job, None))
+            .map_err(|_| StoreError::BatchLost)
+    }
+
+    /// Returns once everything queued before the call is written (or failed).
+    pub async fn flush(&self) {
+        let (flushed, done) = oneshot::channel();
+        if self.tasks.send(Task::Flush(flushed)).is_ok() {
+            // The thread is gone if this fails, and with it anything it had left to write.
+            let _ = done.await;
+        }
+    }
+
+    /// Runs `read` on the thread's connection, between groups, and returns what it returned.
+    ///
+    /// For the read every command makes first (its caller and deal): SQLite drops a
+    /// connection's whole page cache when another connection has committed since its last
+    /// read, so under a stream of commands a read pool's connections refill theirs from the
+    /// file at every read, while the writer's connection, which made those commits, has every
+    /// page it needs in memory. Reads here never see a group half written: they run between
+    /// groups, outside any transaction.
+    pub async fn read<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&mut Reading<'_, '_>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let (reply, done) = oneshot::channel();
+        let task: Read = Box::new(move |reading| {
+            // A caller that stopped waiting no longer needs its result.
+            let _ = reply.send(read(reading));
+        });
+        self.tasks
+            .send(Task::Read(task))
+            .map_err(|_| StoreError::BatchLost)?;
         done.await.unwrap_or(Err(StoreError::BatchLost))
     }
 }
@@ -92,6 +178,8 @@ struct Thread<'c> {
     /// Each script's statements, by the script's text.
     prepared: HashMap<String, Vec<Prepared<'c>>>,
     faults: &'c Faults,
+    /// Where the log is checkpointed, unless the connection is read-only.
+    checkpoints: Option<Checkpoints>,
 }
 
 impl writer::Sink for Thread<'_> {
@@ -111,37 +199,62 @@ struct Prepared<'c> {
 }
 
 impl<'c> Thread<'c> {
-    fn serve(
-        &mut self,
-        queue: &mpsc::Receiver<(Job, Reply)>,
-        turns: &Connections,
-        runtime: &Handle,
-    ) {
+    fn serve(&mut self, queue: &mpsc::Receiver<Task>, turns: &Connections, runtime: &Handle) {
+        let mut group = Vec::new();
+        let mut flushes = Vec::new();
         while let Ok(first) = queue.recv() {
-            let mut group = vec![first];
-            while group.len() < MAX_BATCH {
-                match queue.try_recv() {
-                    Ok(next) => group.push(next),
-                    Err(_) => break,
+            // Everything queued now was asked for at once, so any order among them is one the
+            // callers could have seen: the reads go first, as they are quick and the group's
+            // commit is not.
+            let mut next = Some(first);
+            while let Some(task) = next.take() {
+                match task {
+                    Task::Read(read) => read(&mut Reading { thread: self }),
+                    Task::Write(job, reply) => group.push((job, reply)),
+                    Task::Flush(flushed) => flushes.push(flushed),
+                }
+                if group.len() < MAX_BATCH {
+                    next = queue.try_recv().ok();
                 }
             }
-            let (jobs, replies): (Vec<Job>, Vec<Reply>) = group.into_iter().unzip();
-            let results = runtime.block_on(async {
-                let _turn = match turns.turn().await {
-                    Ok(turn) => turn,
-                    Err(e) => {
-                        let e = Arc::new(StoreError::from(e));
-                        return jobs
-                            .iter()
-                            .map(|_| Err(StoreError::Shared(Arc::clone(&e))))
-                            .collect();
-                    }
-                };
-                writer::write_group(&jobs, self).await
-            });
-            for (reply, result) in replies.into_iter().zip(results) {
+            if !group.is_empty() {
+                self.write(std::mem::take(&mut group), turns, runtime);
+            }
+            for flushed in flushes.drain(..) {
+                let _ = flushed.send(());
+            }
+        }
+    }
+
+    /// Writes `group` (see `writer::write_group`) and tells each job's caller its result.
+    fn write(&mut self, group: Vec<(Job, Option<Reply>)>, turns: &Connections, runtime: &Handle) {
+        let (jobs, replies): (Vec<Job>, Vec<Option<Reply>>) = group.into_iter().unzip();
+        let results = runtime.block_on(async {
+            let _turn = match turns.turn().await {
+                Ok(turn) => turn,
+                Err(e) => {
+                    let e = Arc::new(StoreError::from(e));
+                    return jobs
+                        .iter()
+                        .map(|_| Err(StoreError::Shared(Arc::clone(&e))))
+                        .collect();
+                }
+            };
+            writer::write_group(&jobs, self).await
+        });
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.after_commit(self.conn);
+        }
+        for (reply, result) in replies.into_iter().zip(results) {
+            match (reply, result) {
                 // A caller that stopped waiting no longer needs its result.
-                let _ = reply.send(result);
+                (Some(reply), result) => {
+                    let _ = reply.send(result);
+                }
+                // Only answers are queued so: their command's work is committed, and a retry of
+                // the interaction after its lease is told it was applied.
+                (None, Err(e)) => tracing::error!(error = ?e, "a queued answer was not recorded"),
+                (None, Ok(_)) => {}
             }
         }
     }

@@ -16,7 +16,8 @@
 //!   written again one transaction each, so one command's failure (an interaction applied
 //!   before, a broken row) is its own and no innocent command fails with it.
 //! - Nobody hears "done" before it is durable: a job's result is handed out only after the
-//!   `COMMIT` of the transaction that wrote it returned.
+//!   `COMMIT` of the transaction that wrote it returned. (The one exception is not a command's
+//!   effect: on SQLite an interaction's answer is queued, not awaited; see `Writer::answer`.)
 //! - A caller that stops waiting (its client hung up) does not stop the group: the group is
 //!   written by a task of its own (see `group_commit`), or on SQLite by the writer's thread
 //!   (see `sqlite_writer`), which no caller can stop.
@@ -330,6 +331,18 @@ impl Writer {
     }
 
     #[doc(hidden)]
+    /// SQLite's writer thread, where that is the route, for reads on its connection.
+    ///
+    /// `None` once a test armed a fault: a commit held at `COMMIT` holds the thread, and the
+    /// commands the test waits for could then never read.
+    pub(super) fn sqlite_thread(&self) -> Option<&SqliteWriter> {
+        match &self.route {
+            Route::Thread(_) if self.faults.armed.load(Ordering::Relaxed) => None,
+            Route::Thread(thread) => Some(thread),
+            Route::Sqlx { .. } => None,
+        }
+    }
+
     pub fn faults(&self) -> &Faults {
         &self.faults
     }
@@ -352,10 +365,22 @@ impl Writer {
     }
 
     /// Records an interaction's answer, in a group with other commands' writes.
+    /// Stores an interaction's answer. On SQLite's thread it returns once the answer is queued
+    /// (see [`Writer::flush`]); elsewhere once it is committed.
     pub async fn answer(&self, item: AnswerItem) -> Result<()> {
+        if let Route::Thread(thread) = &self.route {
+            return thread.queue(Job::Answer(item));
+        }
         match self.submit(Job::Answer(item)).await? {
             Done::Answered => Ok(()),
             _ => Err(mismatch()),
+        }
+    }
+
+    /// Returns once every answer queued without waiting is written.
+    pub async fn flush(&self) {
+        if let Route::Thread(thread) = &self.route {
+            thread.flush().await;
         }
     }
 
