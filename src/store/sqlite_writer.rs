@@ -242,9 +242,6 @@ impl<'c> Thread<'c> {
             };
             writer::write_group(&jobs, self).await
         });
-        if let Some(checkpoints) = &self.checkpoints {
-            checkpoints.after_commit(self.conn);
-        }
         for (reply, result) in replies.into_iter().zip(results) {
             match (reply, result) {
                 // A caller that stopped waiting no longer needs its result.
@@ -256,6 +253,10 @@ impl<'c> Thread<'c> {
                 (None, Err(e)) => tracing::error!(error = ?e, "a queued answer was not recorded"),
                 (None, Ok(_)) => {}
             }
+        }
+        // After the replies: should the writer checkpoint itself, nobody waits for it.
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.after_commit(self.conn);
         }
     }
 

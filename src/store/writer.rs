@@ -330,7 +330,6 @@ impl Writer {
         }
     }
 
-    #[doc(hidden)]
     /// SQLite's writer thread, where that is the route, for reads on its connection.
     ///
     /// `None` once a test armed a fault: a commit held at `COMMIT` holds the thread, and the
@@ -343,6 +342,7 @@ impl Writer {
         }
     }
 
+    #[doc(hidden)]
     pub fn faults(&self) -> &Faults {
         &self.faults
     }
@@ -364,9 +364,9 @@ impl Writer {
         }
     }
 
-    /// Records an interaction's answer, in a group with other commands' writes.
-    /// Stores an interaction's answer. On SQLite's thread it returns once the answer is queued
-    /// (see [`Writer::flush`]); elsewhere once it is committed.
+    /// Records an interaction's answer, in a group with other commands' writes. On SQLite's
+    /// thread it returns once the answer is queued (see [`Writer::flush`]); elsewhere once it
+    /// is committed.
     pub async fn answer(&self, item: AnswerItem) -> Result<()> {
         if let Route::Thread(thread) = &self.route {
             return thread.queue(Job::Answer(item));
