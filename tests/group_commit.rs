@@ -17,6 +17,7 @@ use std::time::Duration;
 use dealgate::engine::ids::{ActivityId, DealNumber, Money};
 use dealgate::service::{Claim, Delivery, Platform, Session};
 use dealgate::store::Store;
+use dealgate::store::receipts::Claimed;
 use discord::*;
 use support::TestApp;
 
@@ -346,5 +347,51 @@ async fn answers_queued_when_the_store_closes_are_kept() {
         )
         .await,
         ANSWERS as i64
+    );
+}
+
+/// A duplicate whose claim is written in the same group as the answer it duplicates, after the
+/// first delivery's lease has lapsed, finds the answer: the group writes answers before claims.
+/// (Claims first, it would take the answered interaction over and run the command again.)
+#[tokio::test(flavor = "multi_thread")]
+async fn a_duplicate_claimed_in_the_group_that_writes_the_answer_finds_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("dup.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    let at = |minutes: i64| {
+        chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
+            .unwrap()
+            .to_utc()
+            + chrono::Duration::minutes(minutes)
+    };
+    let claimed = store
+        .claim_interaction("discord", "i-1", at(0), at(-1))
+        .await;
+    assert_eq!(claimed.unwrap(), Claimed::First);
+
+    // A write transaction beside the writer holds the writer's next turn, so what is queued
+    // meanwhile waits, and the answer and the duplicate's claim are written as one group.
+    let tx = store.begin().await.unwrap();
+    store
+        .record_interaction("discord", "i-0", "{}")
+        .await
+        .unwrap();
+    store
+        .record_interaction("discord", "i-1", "answer 1")
+        .await
+        .unwrap();
+    // An hour later: the first delivery's lease has long lapsed.
+    let (duplicate, ()) = tokio::join!(
+        store.claim_interaction("discord", "i-1", at(60), at(59)),
+        async move { drop(tx) }
+    );
+    assert_eq!(duplicate.unwrap(), Claimed::Held);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM interaction_receipts WHERE response = 'answer 1'"
+        )
+        .await,
+        1
     );
 }

@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::command::Command;
-use super::execute::{self, error_reply, execute, execute_for};
+use super::execute::{self, error_reply, execute};
 use super::press::Press;
 use super::replies;
 use super::reply::Reply;
@@ -221,17 +221,13 @@ async fn handle_inner(
     if !claimed {
         // A read: running it again changes nothing, and skipping the claim keeps it off the
         // single SQLite writer.
-        let answer = render(&run(service, &caller, action, None).await);
+        let answer = render(&run(service, &caller, action).await);
         return Handled::Now(Answered {
             fresh: true,
             answer,
         });
     }
-    let command = match action {
-        Action::Command(command) => Ok(command),
-        Action::Press(press) => Command::pressed(&press).ok_or(press),
-    };
-    let answered = match command {
+    let answered = match command_of(action) {
         Ok(command) => {
             let ahead = execute::begin(service, &caller, command);
             once(
@@ -246,9 +242,8 @@ async fn handle_inner(
             .await
         }
         Err(press) => {
-            let action = Action::Press(press);
-            once(service, &delivery, render, async {}, |d, ()| async move {
-                render(&run(service, &caller, action, Some(&d)).await)
+            once(service, &delivery, render, async {}, |_, ()| async move {
+                render(&pressed(service, &caller, press).await)
             })
             .await
         }
@@ -266,25 +261,32 @@ pub async fn finish(service: &Service, deferred: Deferred) -> Reply {
     reply
 }
 
-async fn run(
-    service: &Service,
-    caller: &Caller,
-    action: Action,
-    delivery: Option<&Delivery>,
-) -> Reply {
+/// Runs an action that needs no claim (it changes nothing).
+async fn run(service: &Service, caller: &Caller, action: Action) -> Reply {
+    match command_of(action) {
+        Ok(command) => execute(service, caller, command).await,
+        Err(press) => pressed(service, caller, press).await,
+    }
+}
+
+/// The command `action` runs: the one typed, or the one a button stands for; otherwise the
+/// press, which does something of its own.
+fn command_of(action: Action) -> Result<Command, Press> {
     match action {
-        Action::Command(command) => execute_for(service, caller, command, delivery).await,
-        Action::Press(press) => match Command::pressed(&press) {
-            Some(command) => execute_for(service, caller, command, delivery).await,
-            None => match press {
-                Press::AskApproval { deal } => ask_approval(service, caller, deal).await,
-                Press::Log { .. }
-                | Press::Approve { .. }
-                | Press::ConfirmPlaybook { .. }
-                | Press::ProposeCalibration
-                | Press::Acknowledge { .. } => replies::user_error("That button did nothing."),
-            },
-        },
+        Action::Command(command) => Ok(command),
+        Action::Press(press) => Command::pressed(&press).ok_or(press),
+    }
+}
+
+/// A press that stands for no command.
+async fn pressed(service: &Service, caller: &Caller, press: Press) -> Reply {
+    match press {
+        Press::AskApproval { deal } => ask_approval(service, caller, deal).await,
+        Press::Log { .. }
+        | Press::Approve { .. }
+        | Press::ConfirmPlaybook { .. }
+        | Press::ProposeCalibration
+        | Press::Acknowledge { .. } => replies::user_error("That button did nothing."),
     }
 }
 

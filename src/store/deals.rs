@@ -94,13 +94,9 @@ pub async fn get_with_owner(
     row.map(|row| deal_with_owner(&row, tenant_id)).transpose()
 }
 
-fn deal_with_owner<R>(row: &R, tenant_id: i64) -> Result<(Deal, Member)>
-where
-    R: Columns,
-    StoreError: From<R::Error>,
-{
+fn deal_with_owner(row: &impl Columns, tenant_id: i64) -> Result<(Deal, Member)> {
     let owner = member_prefixed(row, tenant_id)?;
-    let deal = Deal::try_from(DealRow::read(row)?)?;
+    let deal = Deal::try_from(DealRow::read(row).map_err(Into::into)?)?;
     Ok((deal, owner))
 }
 
@@ -115,20 +111,13 @@ pub async fn get_with_records(
     tenant_id: i64,
     number: DealNumber,
 ) -> Result<Option<(Deal, Member, DealRecords)>> {
-    fn sql(backend: Backend) -> String {
-        format!(
-            "SELECT {DEAL_AND_OWNER_COLUMNS}{} {DEAL_AND_OWNER_FROM}",
-            records_json(backend, "d.id")
-        )
-    }
-    static SQLITE: LazyLock<String> = LazyLock::new(|| sql(Backend::Sqlite));
-    static POSTGRES: LazyLock<String> = LazyLock::new(|| sql(Backend::Postgres));
-    let sql = match store.backend() {
-        Backend::Sqlite => SQLITE.as_str(),
-        Backend::Postgres => POSTGRES.as_str(),
-    };
+    static SQL: LazyLock<WithRecords> = LazyLock::new(|| {
+        WithRecords::new(|records| {
+            format!("SELECT {DEAL_AND_OWNER_COLUMNS}{records} {DEAL_AND_OWNER_FROM}")
+        })
+    });
     let mut conn = store.reader().acquire().await?;
-    let Some(row) = sqlx::query(AssertSqlSafe(sql))
+    let Some(row) = sqlx::query(AssertSqlSafe(SQL.on(store.backend())))
         .bind(tenant_id)
         .bind(i64::from(number.get()))
         .fetch_optional(&mut *conn)
@@ -162,18 +151,16 @@ pub async fn get_with_caller(
     number: DealNumber,
 ) -> Result<Option<CallerAndDeal>> {
     // The caller's row, with the deal and its owner joined when they exist.
-    fn joined(extra: &str) -> String {
-        format!(
-            "SELECT {CALLER_COLUMNS}, {DEAL_AND_OWNER_COLUMNS}{extra} {CALLER_FROM} \
-             LEFT JOIN deals d ON d.tenant_id = t.id AND d.number = $4 \
-             LEFT JOIN members m ON m.id = d.owner_id AND m.tenant_id = d.tenant_id \
-             {CALLER_WHERE}"
-        )
-    }
-    static SQLITE: LazyLock<String> =
-        LazyLock::new(|| joined(&records_json(Backend::Sqlite, "d.id")));
-    static POSTGRES: LazyLock<String> =
-        LazyLock::new(|| joined(&records_json(Backend::Postgres, "d.id")));
+    static SQL: LazyLock<WithRecords> = LazyLock::new(|| {
+        WithRecords::new(|records| {
+            format!(
+                "SELECT {CALLER_COLUMNS}, {DEAL_AND_OWNER_COLUMNS}{records} {CALLER_FROM} \
+                 LEFT JOIN deals d ON d.tenant_id = t.id AND d.number = $4 \
+                 LEFT JOIN members m ON m.id = d.owner_id AND m.tenant_id = d.tenant_id \
+                 {CALLER_WHERE}"
+            )
+        })
+    });
     if let Some(thread) = store.sqlite_thread() {
         let values = [
             Value::from(caller.platform),
@@ -181,16 +168,13 @@ pub async fn get_with_caller(
             Value::from(caller.user_key),
             Value::from(i64::from(number.get())),
         ];
+        let sql = SQL.on(Backend::Sqlite);
         return thread
-            .read(move |reading| reading.first_row(&SQLITE, &values, |row| caller_and_deal(row)))
+            .read(move |reading| reading.first_row(sql, &values, |row| caller_and_deal(row)))
             .await;
     }
-    let sql = match store.backend() {
-        Backend::Sqlite => SQLITE.as_str(),
-        Backend::Postgres => POSTGRES.as_str(),
-    };
     let mut conn = store.reader().acquire().await?;
-    let row = sqlx::query(AssertSqlSafe(sql))
+    let row = sqlx::query(AssertSqlSafe(SQL.on(store.backend())))
         .bind(caller.platform)
         .bind(caller.workspace)
         .bind(caller.user_key)
@@ -201,19 +185,39 @@ pub async fn get_with_caller(
 }
 
 /// The caller and the deal of a row of [`get_with_caller`]'s statement.
-fn caller_and_deal<R>(row: &R) -> Result<CallerAndDeal>
-where
-    R: Columns,
-    StoreError: From<R::Error>,
-{
+fn caller_and_deal(row: &impl Columns) -> Result<CallerAndDeal> {
     let (tenant, member) = caller_from(row)?;
     // A deal without its owner's row reads as no deal here; the use case's own read says which.
-    if row.column::<Option<i64>>("m_id")?.is_none() {
+    if row.get::<Option<i64>>("m_id")?.is_none() {
         return Ok((tenant, member, None));
     }
     let (deal, owner) = deal_with_owner(row, tenant.id)?;
     let records = records_from_json(row, deal.id)?;
     Ok((tenant, member, Some((deal, owner, records))))
+}
+
+/// A statement with a deal's records as a JSON column (see [`records_json`]), its text built
+/// once for each backend: their JSON functions differ.
+struct WithRecords {
+    sqlite: String,
+    postgres: String,
+}
+
+impl WithRecords {
+    /// `sql` is given the `records` column to put after the statement's other columns.
+    fn new(sql: impl Fn(&str) -> String) -> Self {
+        Self {
+            sqlite: sql(&records_json(Backend::Sqlite, "d.id")),
+            postgres: sql(&records_json(Backend::Postgres, "d.id")),
+        }
+    }
+
+    fn on(&self, backend: Backend) -> &str {
+        match backend {
+            Backend::Sqlite => &self.sqlite,
+            Backend::Postgres => &self.postgres,
+        }
+    }
 }
 
 /// A column `records` with the deal's records (`records_sql`) as a JSON array, so a deal and
@@ -234,12 +238,8 @@ fn records_json(backend: Backend, deal: &str) -> String {
     }
 }
 
-fn records_from_json<R>(row: &R, deal_id: i64) -> Result<DealRecords>
-where
-    R: Columns,
-    StoreError: From<R::Error>,
-{
-    let json: Option<String> = row.column("records")?;
+fn records_from_json(row: &impl Columns, deal_id: i64) -> Result<DealRecords> {
+    let json: Option<String> = row.get("records")?;
     let parts: Vec<RecordPart> = match json {
         Some(json) => serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
             table: "deals",

@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use chrono::{DateTime, Utc};
 
 use super::rows::Columns;
-use super::{Conn, MemberRow, Result, StoreError, TenantHead, ts};
+use super::{Conn, MemberRow, Result, TenantHead, ts};
 use crate::engine::people::Member;
 use crate::engine::playbook::Role;
 
@@ -156,17 +156,13 @@ pub async fn find_with_tenant(
 }
 
 /// The workspace and member of a row with [`CALLER_COLUMNS`].
-pub(super) fn caller_from<R>(row: &R) -> Result<(TenantHead, Member)>
-where
-    R: Columns,
-    StoreError: From<R::Error>,
-{
+pub(super) fn caller_from(row: &impl Columns) -> Result<(TenantHead, Member)> {
     let tenant = TenantHead {
-        id: row.column("t_id")?,
-        platform: row.column("t_platform")?,
-        name: row.column("t_name")?,
-        playbook_version: row.column("t_playbook_version")?,
-        team_pipeline_open: row.column::<i64>("t_team_pipeline_open")? != 0,
+        id: row.get("t_id")?,
+        platform: row.get("t_platform")?,
+        name: row.get("t_name")?,
+        playbook_version: row.get("t_playbook_version")?,
+        team_pipeline_open: row.get::<i64>("t_team_pipeline_open")? != 0,
     };
     let member = member_in(row, tenant.id, CALLER)?;
     Ok((tenant, member))
@@ -197,27 +193,19 @@ const OWNER: MemberColumns = [
 ];
 
 /// A member read from `m_`-prefixed columns of a joined row.
-pub(super) fn member_prefixed<R>(row: &R, tenant_id: i64) -> Result<Member>
-where
-    R: Columns,
-    StoreError: From<R::Error>,
-{
+pub(super) fn member_prefixed(row: &impl Columns, tenant_id: i64) -> Result<Member> {
     member_in(row, tenant_id, OWNER)
 }
 
-fn member_in<R>(row: &R, tenant_id: i64, columns: MemberColumns) -> Result<Member>
-where
-    R: Columns,
-    StoreError: From<R::Error>,
-{
+fn member_in(row: &impl Columns, tenant_id: i64, columns: MemberColumns) -> Result<Member> {
     let [id, user_key, display_name, role, manager_id, created_at] = columns;
     Ok(Member::from(MemberRow {
-        id: row.column(id)?,
+        id: row.get(id)?,
         tenant_id,
-        user_key: row.column(user_key)?,
-        display_name: row.column(display_name)?,
-        role: row.column(role)?,
-        manager_id: row.column(manager_id)?,
-        created_at: row.column(created_at)?,
+        user_key: row.get(user_key)?,
+        display_name: row.get(display_name)?,
+        role: row.get(role)?,
+        manager_id: row.get(manager_id)?,
+        created_at: row.get(created_at)?,
     }))
 }

@@ -121,8 +121,13 @@ impl From<MemberRow> for Member {
 /// A row whose columns are read by name: sqlx's, or one of SQLite's writer thread (see
 /// `sqlite_writer`), so a row type is read the same way from either.
 pub(super) trait Columns {
-    type Error;
+    type Error: Into<StoreError>;
     fn column<T: Column>(&self, name: &str) -> std::result::Result<T, Self::Error>;
+
+    /// [`Columns::column`], its error as the store's.
+    fn get<T: Column>(&self, name: &str) -> Result<T> {
+        self.column(name).map_err(Into::into)
+    }
 }
 
 /// A column type both sqlx and rusqlite decode.

@@ -100,22 +100,22 @@ mod tests {
 
     const SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
 
-    /// A writer connection to a new database in `dir`, with a table, and the file's path.
-    fn writer(dir: &tempfile::TempDir) -> (Connection, String) {
+    /// A writer connection to a new database in `dir`, with the checkpoint thread started and
+    /// past SQLite's own checkpoint threshold committed (a row of 3,000 bytes at a time).
+    fn filled(
+        dir: &tempfile::TempDir,
+    ) -> (Connection, String, Checkpoints, std::thread::JoinHandle<()>) {
         let path = dir.path().join("t.db").to_str().unwrap().to_string();
         let writer = Connection::open(&path).unwrap();
         writer.execute_batch(SETUP).unwrap();
         writer.execute_batch("CREATE TABLE t (x BLOB)").unwrap();
-        (writer, path)
-    }
-
-    /// Commits past SQLite's own checkpoint threshold, one row of 3,000 bytes at a time.
-    fn fill_log(writer: &Connection) {
+        let (checkpoints, thread) = Checkpoints::start(&path, SETUP, &writer).unwrap();
         for _ in 0..(WOKEN_AT + 200) {
             writer
                 .execute("INSERT INTO t VALUES (zeroblob(3000))", [])
                 .unwrap();
         }
+        (writer, path, checkpoints, thread)
     }
 
     fn file_size(path: &str) -> u64 {
@@ -125,9 +125,7 @@ mod tests {
     #[test]
     fn the_writer_leaves_the_log_to_the_checkpoint_thread_which_copies_it_once_woken() {
         let dir = tempfile::tempdir().unwrap();
-        let (writer, path) = writer(&dir);
-        let (checkpoints, thread) = Checkpoints::start(&path, SETUP, &writer).unwrap();
-        fill_log(&writer);
+        let (writer, path, checkpoints, thread) = filled(&dir);
         // Without the hook SQLite would have checkpointed inside a commit by now, and the rows
         // would be in the database file.
         assert!(LOG_PAGES.get() > WOKEN_AT, "{}", LOG_PAGES.get());
@@ -142,9 +140,7 @@ mod tests {
     #[test]
     fn a_log_far_too_long_is_checkpointed_by_the_writer_itself() {
         let dir = tempfile::tempdir().unwrap();
-        let (writer, path) = writer(&dir);
-        let (checkpoints, _thread) = Checkpoints::start(&path, SETUP, &writer).unwrap();
-        fill_log(&writer);
+        let (writer, path, checkpoints, _thread) = filled(&dir);
         LOG_PAGES.set(INLINE_AT);
         checkpoints.after_commit(&writer);
         assert_eq!(LOG_PAGES.get(), 0);

@@ -3,7 +3,7 @@
 //!
 //! sqlx runs each SQLite connection on a worker thread and hands it every statement (and each
 //! row back) through channels, so a group of commands written through it costs a thread
-//! hand-off per statement: `BEGIN IMMEDIATE`, the claims, each command's work, the answers,
+//! hand-off per statement: `BEGIN IMMEDIATE`, the answers, the claims, each command's work,
 //! `COMMIT`. Under load that, not SQLite, set the writer's pace (a `perf` profile put about a
 //! fifth of dealgate's CPU in futex waits and wake-ups). Here a command's job crosses to the
 //! thread once, the thread writes everything queued by then as the group (see `writer` for
@@ -51,15 +51,9 @@ impl Reading<'_, '_> {
         values: &[Value],
         read: impl FnOnce(&rusqlite::Row<'_>) -> Result<T>,
     ) -> Result<Option<T>> {
-        let mut read = Some(read);
-        let mut first = None;
-        self.thread.run(sql, values, |row| {
-            if let Some(read) = read.take() {
-                first = Some(read(row));
-            }
-            Ok(())
-        })?;
-        first.transpose()
+        self.thread
+            .first_row(sql, values, |row| Ok(read(row)))?
+            .transpose()
     }
 }
 
@@ -95,9 +89,8 @@ impl SqliteWriter {
         } else {
             OpenFlags::SQLITE_OPEN_READ_WRITE
         };
-        let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .map_err(sqlite_error)?;
-        conn.execute_batch(setup).map_err(sqlite_error)?;
+        let conn = Connection::open_with_flags(path, access | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        conn.execute_batch(setup)?;
         let checkpoints = match read_only {
             true => None,
             // Its thread runs detached: it ends when the writer's thread ends.
@@ -183,11 +176,29 @@ struct Thread<'c> {
 }
 
 impl writer::Sink for Thread<'_> {
-    fn together<'a>(
-        &'a mut self,
-        jobs: &'a [&'a Job],
-    ) -> impl Future<Output = Result<Vec<Done>>> + 'a {
-        Thread::together(self, jobs)
+    /// Writes `jobs` as `writer::Parts` orders them: answers, claims, the work in lock order,
+    /// in one transaction unless it is bookkeeping alone.
+    async fn together(&mut self, jobs: &[&Job]) -> Result<Vec<Done>> {
+        let parts = writer::Parts::of(jobs);
+        if parts.bookkeeping_alone() {
+            self.answer(&parts.answers)?;
+            let claimed = self.claim(&parts.claims)?;
+            return Ok(parts.results(claimed, Vec::new()));
+        }
+        self.run_plain("BEGIN IMMEDIATE")?;
+        let written = self.transaction(&parts).await;
+        match written {
+            Ok(_) => self.run_plain("COMMIT").inspect_err(|_| {
+                let _ = self.run_plain("ROLLBACK");
+            })?,
+            Err(_) => {
+                // The error is what the caller hears; a failed rollback leaves SQLite to undo
+                // the transaction when the next one begins.
+                let _ = self.run_plain("ROLLBACK");
+            }
+        }
+        let (claimed, worked) = written?;
+        Ok(parts.results(claimed, worked))
     }
 }
 
@@ -260,41 +271,16 @@ impl<'c> Thread<'c> {
         }
     }
 
-    /// Writes `jobs` as `writer::together` does (claims, the work in lock order, answers, one
-    /// transaction unless it is bookkeeping alone).
-    async fn together(&mut self, jobs: &[&Job]) -> Result<Vec<Done>> {
-        let parts = writer::Parts::of(jobs);
-        if parts.bookkeeping_alone() {
-            let claimed = self.claim(&parts.claims)?;
-            self.answer(&parts.answers)?;
-            return Ok(parts.results(claimed, Vec::new()));
-        }
-        self.run_plain("BEGIN IMMEDIATE")?;
-        let written = self.transaction(&parts).await;
-        match written {
-            Ok(_) => self.run_plain("COMMIT").inspect_err(|_| {
-                let _ = self.run_plain("ROLLBACK");
-            })?,
-            Err(_) => {
-                // The error is what the caller hears; a failed rollback leaves SQLite to undo
-                // the transaction when the next one begins.
-                let _ = self.run_plain("ROLLBACK");
-            }
-        }
-        let (claimed, worked) = written?;
-        Ok(parts.results(claimed, worked))
-    }
-
     async fn transaction(
         &mut self,
         parts: &writer::Parts<'_>,
     ) -> Result<(Vec<Claimed>, Vec<Option<i64>>)> {
+        self.answer(&parts.answers)?;
         let claimed = self.claim(&parts.claims)?;
         let mut worked = vec![None; parts.writes.len()];
         for i in parts.lock_order() {
             worked[i] = self.work(parts.writes[i])?;
         }
-        self.answer(&parts.answers)?;
         self.faults.at_commit(parts.writes.len()).await?;
         Ok((claimed, worked))
     }
@@ -307,33 +293,42 @@ impl<'c> Thread<'c> {
         self.run(&sql, &values, |row| {
             rows.push((row.get(0)?, row.get(1)?, row.get(2)?));
             Ok(())
-        })
-        .map_err(sqlite_error)?;
+        })?;
         Ok(receipts::claimed(items, rows))
     }
 
     fn answer(&mut self, items: &[&receipts::AnswerItem]) -> Result<()> {
         if let Some((sql, values)) = receipts::answers_statement(items) {
-            self.run(&sql, &values, |_| Ok(())).map_err(sqlite_error)?;
+            self.run(&sql, &values, |_| Ok(()))?;
         }
         Ok(())
     }
 
     /// A command's work: the id its script returned first, if any.
     fn work(&mut self, write: &Write) -> Result<Option<i64>> {
-        let mut id = None;
-        self.run(&write.sql, &write.values, |row| {
-            if id.is_none() {
-                id = Some(row.get(0)?);
-            }
-            Ok(())
-        })
-        .map_err(work_error)?;
-        Ok(id)
+        self.first_row(&write.sql, &write.values, |row| row.get(0))
+            .map_err(work_error)
     }
 
     fn run_plain(&mut self, sql: &str) -> Result<()> {
-        self.run(sql, &[], |_| Ok(())).map_err(sqlite_error)
+        Ok(self.run(sql, &[], |_| Ok(()))?)
+    }
+
+    /// Runs `script` as [`Thread::run`] does and returns its first row, as `read` makes it.
+    fn first_row<T>(
+        &mut self,
+        script: &str,
+        values: &[Value],
+        read: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<Option<T>> {
+        let (mut read, mut first) = (Some(read), None);
+        self.run(script, values, |row| {
+            if let Some(read) = read.take() {
+                first = Some(read(row)?);
+            }
+            Ok(())
+        })?;
+        Ok(first)
     }
 
     /// Runs each statement of `script` in turn, each to its end, with `values` bound to its
@@ -398,10 +393,6 @@ impl<'c> Thread<'c> {
         }
         Ok(statements)
     }
-}
-
-fn sqlite_error(e: rusqlite::Error) -> StoreError {
-    StoreError::Sqlite(e)
 }
 
 /// As `receipts::already_applied`: the unique violation of an interaction's effect row means

@@ -5,9 +5,9 @@
 //! transaction of its own; on SQLite's single writer and on PostgreSQL's write-ahead log every
 //! commit has a price of its own (pages written again, readers' caches dropped, a log flush).
 //! Here concurrent commands' writes of all three kinds queue together, and whoever gets the
-//! turn writes everything queued by then in **one** transaction: the claims in one statement,
-//! each command's work as the statement or script it would have run alone, the answers in one
-//! statement, then one `COMMIT`. Nobody waits on a timer: an idle system commits a group of
+//! turn writes everything queued by then in **one** transaction: the answers in one statement,
+//! the claims in one statement, each command's work as the statement or script it would have
+//! run alone, then one `COMMIT`. Nobody waits on a timer: an idle system commits a group of
 //! one at once.
 //!
 //! What stays true for each command:
@@ -332,8 +332,10 @@ impl Writer {
 
     /// SQLite's writer thread, where that is the route, for reads on its connection.
     ///
-    /// `None` once a test armed a fault: a commit held at `COMMIT` holds the thread, and the
-    /// commands the test waits for could then never read.
+    /// `None` once a test armed a fault. The thread cannot read while a group's transaction is
+    /// open (the read would see writes not yet committed), so a commit a test holds at
+    /// `COMMIT` holds every read queued behind it, and the commands the test waits for to
+    /// queue their work could never read.
     pub(super) fn sqlite_thread(&self) -> Option<&SqliteWriter> {
         match &self.route {
             Route::Thread(_) if self.faults.armed.load(Ordering::Relaxed) => None,
@@ -431,10 +433,7 @@ fn mismatch() -> StoreError {
 /// What writes a group's jobs in one transaction (see [`Parts`]): sqlx's connections, or
 /// SQLite's writer thread.
 pub(super) trait Sink {
-    fn together<'a>(
-        &'a mut self,
-        jobs: &'a [&'a Job],
-    ) -> impl Future<Output = Result<Vec<Done>>> + 'a;
+    async fn together(&mut self, jobs: &[&Job]) -> Result<Vec<Done>>;
 }
 
 /// Writes `jobs` in one transaction; if that fails, each alone (claims together, answers
@@ -491,10 +490,14 @@ async fn one_by_one(jobs: &[Job], sink: &mut impl Sink) -> Vec<Result<Done>> {
         .collect()
 }
 
-/// A group's jobs by kind, as a transaction writes them: the claims first (in a group a claim
-/// never belongs to the same command as a work job: a command claims before it works), then
-/// each command's work in the order of the rows it locks (see [`Write::locks`]), then the
-/// answers.
+/// A group's jobs by kind, as a transaction writes them: the answers first, then the claims,
+/// then each command's work in the order of the rows it locks (see [`Write::locks`]).
+///
+/// An answer and a claim of the same interaction in one group are a delivery's answer, queued
+/// without waiting (see [`Writer::answer`]), and a duplicate of it that came after: the claim
+/// must find the answer, or it would take the interaction over once the lease has lapsed. A
+/// claim and a work job in one group never belong to the same command: a command claims
+/// before it works.
 pub(super) struct Parts<'a> {
     jobs: &'a [&'a Job],
     pub claims: Vec<&'a ClaimItem>,
@@ -554,36 +557,30 @@ struct SqlxSink<'s> {
 }
 
 impl Sink for SqlxSink<'_> {
-    fn together<'a>(
-        &'a mut self,
-        jobs: &'a [&'a Job],
-    ) -> impl Future<Output = Result<Vec<Done>>> + 'a {
-        together(self.sinks, self.faults, jobs)
+    /// Writes `jobs` in one transaction on sqlx's connections (see [`Parts`]).
+    async fn together(&mut self, jobs: &[&Job]) -> Result<Vec<Done>> {
+        let (sinks, faults) = (self.sinks, self.faults);
+        let parts = Parts::of(jobs);
+        if parts.bookkeeping_alone() {
+            let mut conn = sinks
+                .bookkeeping
+                .as_ref()
+                .unwrap_or(&sinks.work)
+                .acquire()
+                .await?;
+            receipts::record_all(&mut conn, &parts.answers).await?;
+            let claimed = receipts::claim_all(&mut conn, &parts.claims).await?;
+            return Ok(parts.results(claimed, Vec::new()));
+        }
+        let mut tx = sinks.work.begin().await?;
+        receipts::record_all(&mut tx, &parts.answers).await?;
+        let claimed = receipts::claim_all(&mut tx, &parts.claims).await?;
+        let mut worked = vec![None; parts.writes.len()];
+        for i in parts.lock_order() {
+            worked[i] = parts.writes[i].run(&mut tx).await?;
+        }
+        faults.at_commit(parts.writes.len()).await?;
+        tx.commit().await?;
+        Ok(parts.results(claimed, worked))
     }
-}
-
-/// Writes `jobs` in one transaction on sqlx's connections (see [`Parts`]).
-async fn together(sinks: &Sinks, faults: &Faults, jobs: &[&Job]) -> Result<Vec<Done>> {
-    let parts = Parts::of(jobs);
-    if parts.bookkeeping_alone() {
-        let mut conn = sinks
-            .bookkeeping
-            .as_ref()
-            .unwrap_or(&sinks.work)
-            .acquire()
-            .await?;
-        let claimed = receipts::claim_all(&mut conn, &parts.claims).await?;
-        receipts::record_all(&mut conn, &parts.answers).await?;
-        return Ok(parts.results(claimed, Vec::new()));
-    }
-    let mut tx = sinks.work.begin().await?;
-    let claimed = receipts::claim_all(&mut tx, &parts.claims).await?;
-    let mut worked = vec![None; parts.writes.len()];
-    for i in parts.lock_order() {
-        worked[i] = parts.writes[i].run(&mut tx).await?;
-    }
-    receipts::record_all(&mut tx, &parts.answers).await?;
-    faults.at_commit(parts.writes.len()).await?;
-    tx.commit().await?;
-    Ok(parts.results(claimed, worked))
 }
