@@ -267,10 +267,15 @@ async fn a_read_only_sqlite_url_is_read_and_never_written() {
         claimed.is_err(),
         "a read-only database took a write: {claimed:?}"
     );
+    let refused = claimed.unwrap_err();
     assert!(
-        claimed.unwrap_err().to_string().contains("readonly"),
+        refused.to_string().contains("readonly"),
         "not SQLite's own reason"
     );
+    // A command hears why, not an internal error's reference.
+    let heard = dealgate::service::ServiceError::from(refused);
+    assert!(!heard.is_internal(), "{heard:?}");
+    assert!(heard.to_string().contains("mode=ro"), "{heard}");
     assert_eq!(
         count(&store, "SELECT COUNT(*) FROM interaction_receipts").await,
         0

@@ -437,4 +437,18 @@ fn a_database_that_is_away_is_reported_once_with_its_cause() {
         "{err}"
     );
     assert_eq!(err.lines().count(), 1, "one line: {err}");
+
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let folder = dealgate(
+        dir.path(),
+        &["console", "--as", "ria"],
+        &[("DATABASE_URL", "sqlite://data")],
+        "/deal list\n",
+    );
+    let err = fails_saying(&folder, "");
+    assert!(
+        err.contains("data is a folder, not a SQLite file")
+            && err.contains("sqlite://data/dealgate.db"),
+        "{err}"
+    );
 }

@@ -64,6 +64,12 @@ pub enum ServiceError {
          `/deal show` or `/deal list` shows where things stand now."
     )]
     AlreadyApplied,
+    /// The database is open read-only; nothing was written.
+    #[error(
+        "dealgate has this database open read-only (`mode=ro` in DATABASE_URL), so nothing was \
+         changed. To make changes, run it with a DATABASE_URL without `mode=ro`."
+    )]
+    ReadOnly,
     #[error(transparent)]
     Store(StoreError),
     #[error(transparent)]
@@ -94,6 +100,8 @@ impl From<StoreError> for ServiceError {
         };
         if applied {
             Self::AlreadyApplied
+        } else if e.is_read_only() {
+            Self::ReadOnly
         } else {
             Self::Store(e)
         }
@@ -102,7 +110,7 @@ impl From<StoreError> for ServiceError {
 
 impl From<sqlx::Error> for ServiceError {
     fn from(e: sqlx::Error) -> Self {
-        Self::Store(StoreError::Sqlx(e))
+        Self::from(StoreError::Sqlx(e))
     }
 }
 

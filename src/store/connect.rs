@@ -146,6 +146,13 @@ impl Store {
                 folder.display()
             )));
         }
+        if std::path::Path::new(path).is_dir() {
+            return Err(StoreError::Unavailable(format!(
+                "{path} is a folder, not a SQLite file; set DATABASE_URL to a file in it, e.g. \
+                 sqlite://{}/dealgate.db",
+                path.trim_end_matches('/')
+            )));
+        }
         let url = sqlite_url_with_create(url);
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
         let write = Connections::local(options.clone(), SQLITE_SETUP, 1, ACQUIRE_TIMEOUT).await?;

@@ -78,4 +78,28 @@ pub enum StoreError {
     Unsupported(String),
 }
 
+impl StoreError {
+    /// Whether the database refused a write because it is open read-only (a SQLite URL with
+    /// `mode=ro`), on sqlx's connections or the writer's thread.
+    pub fn is_read_only(&self) -> bool {
+        // SQLITE_READONLY is 8; its extended codes keep 8 in the low byte.
+        let read_only = |code: i32| code & 0xff == 8;
+        match self {
+            Self::Sqlite(rusqlite::Error::SqliteFailure(failure, _)) => {
+                read_only(failure.extended_code)
+            }
+            Self::Sqlx(sqlx::Error::Database(db)) => {
+                // PostgreSQL's codes are SQLSTATEs, some of them numbers too.
+                db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+                    && db
+                        .code()
+                        .and_then(|code| code.parse().ok())
+                        .is_some_and(read_only)
+            }
+            Self::Shared(shared) => shared.is_read_only(),
+            _ => false,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
