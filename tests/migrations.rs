@@ -256,8 +256,41 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
              SELECT d.tenant_id, d.id, d.owner_id, 'discovery-call', 'met the CEO', 'qualify', \
              '2026-03-03T15:00:00.000000Z' FROM deals d WHERE d.name = 'Sample deal'",
         ]),
+        // Receipts and effects copied into tables without a rowid: the earlier rows are read
+        // back after the migrations (see `receipts_and_effects`), and these go in beside them.
+        20261207000019 => Some(&[
+            "INSERT INTO interaction_receipts (platform, interaction_id, received_at) \
+             VALUES ('discord', '1300000000000000002', '2026-03-04T09:00:00.000000Z')",
+            "INSERT INTO interaction_effects (platform, interaction_id, applied_at) \
+             VALUES ('discord', '1300000000000000002', '2026-03-04T09:00:01.000000Z')",
+        ]),
         _ => None,
     }
+}
+
+/// Every receipt (platform, id, answer, attempts) and every effect (platform, id) in the store.
+async fn receipts_and_effects(
+    store: &Store,
+) -> (
+    Vec<(String, String, Option<String>, i64)>,
+    Vec<(String, String)>,
+) {
+    let mut tx = store.begin().await.unwrap();
+    let receipts = sqlx::query_as(
+        "SELECT platform, interaction_id, response, attempts FROM interaction_receipts \
+         ORDER BY platform, interaction_id",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    let effects = sqlx::query_as(
+        "SELECT platform, interaction_id FROM interaction_effects ORDER BY platform, interaction_id",
+    )
+    .fetch_all(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    (receipts, effects)
 }
 
 async fn run(backend: TestBackend) {
@@ -288,6 +321,27 @@ async fn run(backend: TestBackend) {
         }
         tx.commit().await.unwrap();
     }
+    let text = |s: &str| s.to_string();
+    assert_eq!(
+        receipts_and_effects(&store).await,
+        (
+            vec![
+                (
+                    text("discord"),
+                    text("1300000000000000001"),
+                    Some(text("{\"type\":4}")),
+                    1
+                ),
+                (text("discord"), text("1300000000000000002"), None, 1),
+                (text("slack"), text("command:T0SAMPLE"), None, 2),
+            ],
+            vec![
+                (text("discord"), text("1300000000000000002")),
+                (text("slack"), text("command:T0SAMPLE")),
+            ]
+        ),
+        "receipts and effects kept through their tables' rebuild on {backend:?}"
+    );
 
     let service = Service::new(
         store.clone(),
