@@ -242,6 +242,76 @@ async fn a_write_transaction_beside_the_writer_waits_its_turn_and_loses_nothing(
     );
 }
 
+/// On PostgreSQL claims and answers commit on connections of their own, in turns of their
+/// own: a duplicate of a command whose work waits at COMMIT hears at once that the command is
+/// still being handled, and a new command's claim goes through, instead of both waiting for
+/// that flush. (SQLite has one writer, which the held commit holds.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_claims_do_not_wait_for_a_group_of_work_to_commit() {
+    let Some(app) = TestApp::on(support::TestBackend::Postgres).await else {
+        return;
+    };
+    let (admin, numbers) = deals(&app).await;
+    let service = Arc::new(app.service.with_clock(app.clock.clone()));
+    let store = app.service.store().clone();
+    let faults = store.writer_faults();
+    let first = Delivery::new(Platform::Discord, "i-held");
+    assert_eq!(
+        service
+            .claim_interaction(&first, Duration::ZERO)
+            .await
+            .unwrap(),
+        Claim::New
+    );
+
+    faults.hold_commits(usize::MAX);
+    let logged = {
+        let (service, mut session) = (Arc::clone(&service), admin.clone());
+        session.delivery = Some(first.clone());
+        let number = numbers[0];
+        tokio::spawn(async move {
+            service
+                .log_activity(
+                    &session,
+                    number,
+                    &"discovery-call".parse::<ActivityId>().unwrap(),
+                    None,
+                )
+                .await
+                .map(|_| ())
+        })
+    };
+    faults.waiting.notified().await;
+
+    // A guard, not a wait: before, these claims queued behind the held group for good.
+    let guard = Duration::from_secs(20);
+    let duplicate = tokio::time::timeout(guard, service.claim_interaction(&first, Duration::ZERO))
+        .await
+        .expect("the duplicate's claim waited for the held commit");
+    assert_eq!(duplicate.unwrap(), Claim::InFlight);
+    let other = Delivery::new(Platform::Discord, "i-other");
+    let claimed = tokio::time::timeout(guard, service.claim_interaction(&other, Duration::ZERO))
+        .await
+        .expect("a new command's claim waited for the held commit");
+    assert_eq!(claimed.unwrap(), Claim::New);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM activities").await,
+        0,
+        "the held work is not visible before its commit"
+    );
+
+    faults.release();
+    logged
+        .await
+        .expect("the call ran")
+        .expect("logged once released");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM activities").await, 1);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM interaction_effects").await,
+        1
+    );
+}
+
 /// A SQLite URL with `mode=ro` opens for reading, and the writer, which has a connection of its
 /// own, writes nothing either: a command's claim fails instead of changing the file.
 #[tokio::test]
