@@ -24,6 +24,7 @@ use tokio::sync::oneshot;
 
 use super::group_commit::MAX_BATCH;
 use super::receipts::{self, Claimed};
+use super::rows::ByName;
 use super::sqlite_checkpoints::Checkpoints;
 use super::writer::{self, Done, Faults, Job, Value, Write};
 use super::{Connections, Result, StoreError};
@@ -49,10 +50,10 @@ impl Reading<'_, '_> {
         &mut self,
         sql: &str,
         values: &[Value],
-        read: impl FnOnce(&rusqlite::Row<'_>) -> Result<T>,
+        read: impl FnOnce(&ByName<'_, '_>) -> Result<T>,
     ) -> Result<Option<T>> {
         self.thread
-            .first_row(sql, values, |row| Ok(read(row)))?
+            .first_row(sql, values, |row| Ok(read(&ByName::new(row))))?
             .transpose()
     }
 }
