@@ -27,6 +27,7 @@ on_both_backends!(
     an_answer_is_never_sent_before_its_work_commits,
     a_write_transaction_beside_the_writer_waits_its_turn_and_loses_nothing,
     a_recorded_answer_is_what_a_duplicate_delivered_at_once_gets,
+    a_writer_that_panics_fails_that_group_alone_and_goes_on,
 );
 
 /// Commands sent at once: the first one's group waits at COMMIT until all are queued, so the
@@ -239,6 +240,45 @@ async fn a_write_transaction_beside_the_writer_waits_its_turn_and_loses_nothing(
         )
         .await,
         1
+    );
+}
+
+/// A bug that panics inside the writer while it writes a group (injected at `COMMIT`): the
+/// commands of that group are told their write failed and nothing of theirs is applied, and the
+/// writer goes on, so the next command is logged. Before, on SQLite, the panic ended the
+/// writer's thread and every later write failed.
+async fn a_writer_that_panics_fails_that_group_alone_and_goes_on(app: TestApp) {
+    let (admin, numbers) = deals(&app).await;
+    let service = app.service.with_clock(app.clock.clone());
+    let store = app.service.store().clone();
+    let log = |i: usize| {
+        let mut session = admin.clone();
+        session.delivery = Some(Delivery::new(Platform::Discord, format!("p-{i}")));
+        let (service, number) = (&service, numbers[i]);
+        async move {
+            service
+                .log_activity(
+                    &session,
+                    number,
+                    &"discovery-call".parse::<ActivityId>().unwrap(),
+                    None,
+                )
+                .await
+                .map(|_| ())
+        }
+    };
+    store.writer_faults().panic_at_commits(1);
+    let failed = log(0).await;
+    assert!(failed.is_err(), "told it was logged through a panic");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM activities").await, 0);
+
+    for i in 1..3 {
+        log(i).await.expect("logged after the panic");
+    }
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM activities").await, 2);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM interaction_effects").await,
+        2
     );
 }
 

@@ -221,7 +221,9 @@ impl<'c> Thread<'c> {
             let mut next = Some(first);
             while let Some(task) = next.take() {
                 match task {
-                    Task::Read(read) => read(&mut Reading { thread: self }),
+                    Task::Read(read) => self.survive("a read", |thread| {
+                        read(&mut Reading { thread });
+                    }),
                     Task::Write(job, reply) => group.push((job, reply)),
                     Task::Flush(flushed) => flushes.push(flushed),
                 }
@@ -230,11 +232,25 @@ impl<'c> Thread<'c> {
                 }
             }
             if !group.is_empty() {
-                self.write(std::mem::take(&mut group), turns, runtime);
+                let jobs = std::mem::take(&mut group);
+                self.survive("a group", |thread| thread.write(jobs, turns, runtime));
             }
             for flushed in flushes.drain(..) {
                 let _ = flushed.send(());
             }
+        }
+    }
+
+    /// Runs `task`, and outlives it if it panics: its callers, whose replies it dropped, hear
+    /// that their writes were lost, and the thread goes on serving the ones after them. Without
+    /// this one panic would end the thread, and every write after it would fail while reads
+    /// and `/healthz` still answered.
+    fn survive(&mut self, what: &str, task: impl FnOnce(&mut Self)) {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task(self)));
+        if outcome.is_err() {
+            tracing::error!("the SQLite writer's thread panicked in {what}; it goes on");
+            // A transaction the panic left open is undone (none open: SQLite says so, ignored).
+            let _ = self.run_plain("ROLLBACK");
         }
     }
 

@@ -164,6 +164,8 @@ pub struct Faults {
     /// Commands' work jobs queued since the writer started.
     queued: AtomicUsize,
     changed: Notify,
+    /// The next this many transactions that hold a command's work panic at `COMMIT`.
+    panicking: AtomicUsize,
     /// Notified as each held transaction starts waiting.
     pub waiting: Notify,
     /// For each transaction that held work and reached `COMMIT`: how many commands' work it
@@ -185,6 +187,13 @@ impl Faults {
         self.armed.store(true, Ordering::SeqCst);
         self.failing_from.store(2, Ordering::SeqCst);
         self.failing.store(transactions, Ordering::SeqCst);
+    }
+
+    /// Makes the next `transactions` transactions that hold a command's work panic at `COMMIT`,
+    /// as a bug in the writer would.
+    pub fn panic_at_commits(&self, transactions: usize) {
+        self.armed.store(true, Ordering::SeqCst);
+        self.panicking.store(transactions, Ordering::SeqCst);
     }
 
     /// Makes transactions that hold a command's work wait before they commit until `more`
@@ -239,6 +248,13 @@ impl Faults {
                 }
                 changed.await;
             }
+        }
+        if self
+            .panicking
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            panic!("a panic injected by a test at COMMIT");
         }
         let fail = work >= self.failing_from.load(Ordering::SeqCst)
             && self
