@@ -264,6 +264,17 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
             "INSERT INTO interaction_effects (platform, interaction_id, applied_at) \
              VALUES ('discord', '1300000000000000002', '2026-03-04T09:00:01.000000Z')",
         ]),
+        // The tally kept by an update once its row exists, and by an insert the first time:
+        // one more call in the stage counted before, and a first activity in another stage
+        // (both checked against the activities below).
+        20261208000020 => Some(&[
+            "INSERT INTO activities (tenant_id, deal_id, member_id, activity, note, stage, at) \
+             SELECT d.tenant_id, d.id, d.owner_id, 'discovery-call', 'again', 'qualify', \
+             '2026-03-05T15:00:00.000000Z' FROM deals d WHERE d.name = 'Sample deal'",
+            "INSERT INTO activities (tenant_id, deal_id, member_id, activity, note, stage, at) \
+             SELECT d.tenant_id, d.id, d.owner_id, 'demo', NULL, 'propose', \
+             '2026-03-06T15:00:00.000000Z' FROM deals d WHERE d.name = 'Sample deal'",
+        ]),
         _ => None,
     }
 }
@@ -387,14 +398,25 @@ async fn run(backend: TestBackend) {
     .fetch_all(&mut *conn)
     .await
     .unwrap();
+    let row = |activity: &str, stage: &str, times, first_at: &str| {
+        (
+            activity.to_string(),
+            stage.to_string(),
+            times,
+            first_at.to_string(),
+        )
+    };
     assert_eq!(
         tallied,
-        [(
-            "discovery-call".to_string(),
-            "qualify".to_string(),
-            2,
-            "2026-01-08T15:00:00.000000Z".to_string()
-        )],
+        [
+            row("demo", "propose", 1, "2026-03-06T15:00:00.000000Z"),
+            row(
+                "discovery-call",
+                "qualify",
+                3,
+                "2026-01-08T15:00:00.000000Z"
+            ),
+        ],
         "on {backend:?}"
     );
     let kept: Vec<(String, Option<String>)> = jobs::undelivered(&mut conn)
