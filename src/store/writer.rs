@@ -8,7 +8,8 @@
 //! turn writes everything queued by then in **one** transaction: the answers in one statement,
 //! the claims in one statement, each command's work as the statement or script it would have
 //! run alone, then one `COMMIT`. Nobody waits on a timer: an idle system commits a group of
-//! one at once.
+//! one at once. (On PostgreSQL, claims and answers have connections whose commits do not wait
+//! for the disk, and there they queue and commit apart from the work: see [`Writer::new`].)
 //!
 //! What stays true for each command:
 //! - Its effects are all or nothing. A command's work runs whole inside the group's
