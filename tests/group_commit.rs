@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use dealgate::engine::ids::{ActivityId, DealNumber, Money};
-use dealgate::service::{Claim, Delivery, Platform, Session};
+use dealgate::service::{Claim, Delivery, Platform, Service, ServiceError, Session};
 use dealgate::store::Store;
 use dealgate::store::receipts::Claimed;
 use discord::*;
@@ -94,6 +94,23 @@ async fn log_all_at_once(
         results.push(call.await.expect("the call ran"));
     }
     results
+}
+
+/// Logs a discovery call on `number` as the Discord interaction `key`, so its work writes an
+/// effect row.
+async fn log_call(
+    service: &Service,
+    admin: &Session,
+    number: DealNumber,
+    key: &str,
+) -> Result<(), ServiceError> {
+    let mut session = admin.clone();
+    session.delivery = Some(Delivery::new(Platform::Discord, key));
+    let activity = "discovery-call".parse::<ActivityId>().unwrap();
+    service
+        .log_activity(&session, number, &activity, None)
+        .await
+        .map(|_| ())
 }
 
 async fn a_group_that_fails_applies_none_of_its_commands(app: TestApp) {
@@ -251,29 +268,15 @@ async fn a_writer_that_panics_fails_that_group_alone_and_goes_on(app: TestApp) {
     let (admin, numbers) = deals(&app).await;
     let service = app.service.with_clock(app.clock.clone());
     let store = app.service.store().clone();
-    let log = |i: usize| {
-        let mut session = admin.clone();
-        session.delivery = Some(Delivery::new(Platform::Discord, format!("p-{i}")));
-        let (service, number) = (&service, numbers[i]);
-        async move {
-            service
-                .log_activity(
-                    &session,
-                    number,
-                    &"discovery-call".parse::<ActivityId>().unwrap(),
-                    None,
-                )
-                .await
-                .map(|_| ())
-        }
-    };
     store.writer_faults().panic_at_commits(1);
-    let failed = log(0).await;
+    let failed = log_call(&service, &admin, numbers[0], "p-0").await;
     assert!(failed.is_err(), "told it was logged through a panic");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM activities").await, 0);
 
     for i in 1..3 {
-        log(i).await.expect("logged after the panic");
+        log_call(&service, &admin, numbers[i], &format!("p-{i}"))
+            .await
+            .expect("logged after the panic");
     }
     assert_eq!(count(&store, "SELECT COUNT(*) FROM activities").await, 2);
     assert_eq!(
@@ -306,20 +309,8 @@ async fn postgres_claims_do_not_wait_for_a_group_of_work_to_commit() {
 
     faults.hold_commits(usize::MAX);
     let logged = {
-        let (service, mut session) = (Arc::clone(&service), admin.clone());
-        session.delivery = Some(first.clone());
-        let number = numbers[0];
-        tokio::spawn(async move {
-            service
-                .log_activity(
-                    &session,
-                    number,
-                    &"discovery-call".parse::<ActivityId>().unwrap(),
-                    None,
-                )
-                .await
-                .map(|_| ())
-        })
+        let (service, admin, number) = (Arc::clone(&service), admin.clone(), numbers[0]);
+        tokio::spawn(async move { log_call(&service, &admin, number, "i-held").await })
     };
     faults.waiting.notified().await;
 
