@@ -275,6 +275,13 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
              SELECT d.tenant_id, d.id, d.owner_id, 'demo', NULL, 'propose', \
              '2026-03-06T15:00:00.000000Z' FROM deals d WHERE d.name = 'Sample deal'",
         ]),
+        // The activities' index by deal now ends with the id, which orders two activities
+        // logged at the same moment: a second demo at the first one's time.
+        20261209000021 => Some(&[
+            "INSERT INTO activities (tenant_id, deal_id, member_id, activity, note, stage, at) \
+             SELECT d.tenant_id, d.id, d.owner_id, 'demo', 'same moment', 'propose', \
+             '2026-03-06T15:00:00.000000Z' FROM deals d WHERE d.name = 'Sample deal'",
+        ]),
         _ => None,
     }
 }
@@ -409,7 +416,7 @@ async fn run(backend: TestBackend) {
     assert_eq!(
         tallied,
         [
-            row("demo", "propose", 1, "2026-03-06T15:00:00.000000Z"),
+            row("demo", "propose", 2, "2026-03-06T15:00:00.000000Z"),
             row(
                 "discovery-call",
                 "qualify",

@@ -945,6 +945,123 @@ async fn a_long_history_is_read_as_its_latest_activities_and_a_count_of_each(app
     );
 }
 
+/// Guards PostgreSQL's plan, which no reply shows: a command reads the deal's ten most recent
+/// activities. While the index by deal lacked the id that breaks ties of time, PostgreSQL read
+/// more than ten: at best every activity tied in time with the tenth (an incremental sort, as
+/// here: twelve), and for a deal it believed had few, every activity of the deal, sorted to keep
+/// ten, so a deal that got busy after the last `ANALYZE` cost more with each activity logged on
+/// it (migration 20261209000021). SQLite's index holds the id already (its rowid).
+#[tokio::test]
+async fn on_postgres_a_command_reads_ten_activities_of_a_deal_that_got_busy() {
+    let Some(app) = TestApp::on(support::TestBackend::Postgres).await else {
+        return;
+    };
+    let t = app.team().await;
+    let busy = new_deal(&app, &t.ann, "Acme", 50_000).await;
+    let store = app.service.store();
+    let deal = deals::get(
+        &mut store.reader().acquire().await.unwrap(),
+        t.ann.tenant.id,
+        busy,
+    )
+    .await
+    .unwrap()
+    .expect("the deal");
+    let run = async |sql: &str, from: i64, n: i64| {
+        let mut tx = store.begin().await.unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(deal.id)
+            .bind(from)
+            .bind(from + n - 1)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    };
+    // Four hundred more deals like it, then four activities on every deal, three to a moment.
+    run(
+        "INSERT INTO deals (tenant_id, number, name, owner_id, amount, close_date, stage, \
+         stage_entered_at, status, fields, version, created_at, updated_at, playbook_version) \
+         SELECT tenant_id, number + i, name || i, owner_id, amount, close_date, stage, \
+         stage_entered_at, status, fields, version, created_at, updated_at, playbook_version \
+         FROM deals, generate_series($2::bigint, $3::bigint) AS i WHERE id = $1",
+        1,
+        400,
+    )
+    .await;
+    let log = |deals: &str| {
+        format!(
+            "INSERT INTO activities (tenant_id, deal_id, member_id, activity, note, stage, at) \
+             SELECT tenant_id, id, owner_id, 'discovery-call', 'n' || i, 'qualify', \
+             to_char(TIMESTAMP '2026-01-01' + (i / 3) * INTERVAL '1 minute', \
+             'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') \
+             FROM deals, generate_series($2::bigint, $3::bigint) AS i WHERE {deals}"
+        )
+    };
+    run(
+        &log("tenant_id = (SELECT tenant_id FROM deals WHERE id = $1)"),
+        1,
+        4,
+    )
+    .await;
+    // The statistics are taken then; afterwards three hundred more on the one deal.
+    sqlx::query("ANALYZE activities")
+        .execute(&mut *store.reader().acquire().await.unwrap())
+        .await
+        .unwrap();
+    run(&log("id = $1"), 5, 300).await;
+
+    let mut conn = store.reader().acquire().await.unwrap();
+    let records = deals::records(&mut conn, deal.id).await.unwrap();
+    let plan: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN (ANALYZE) {}",
+        deals::records_sql("$1")
+    )))
+    .bind(deal.id)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    drop(conn);
+    let read = rows_read_from(&plan, "activities");
+    let notes: Vec<_> = records
+        .activities
+        .iter()
+        .map(|a| a.note.clone().unwrap_or_default())
+        .collect();
+    // The latest ten, shown oldest first; of two at the same moment, the later written last.
+    assert_eq!(
+        notes,
+        [
+            "n295", "n296", "n297", "n298", "n299", "n300", "n301", "n302", "n303", "n304"
+        ]
+    );
+    assert!(
+        read <= deals::RECENT as u64 + 1,
+        "read {read} activities to show {}",
+        deals::RECENT
+    );
+}
+
+/// The rows the scans of `table` produced, from the lines of an `EXPLAIN (ANALYZE)` plan
+/// (`-> Bitmap Heap Scan on activities (cost=… rows=4 …) (actual time=… rows=304 loops=1)`).
+fn rows_read_from(plan: &[String], table: &str) -> u64 {
+    let number_after = |line: &str, key: &str| -> u64 {
+        let rest = &line[line.find(key).expect(key) + key.len()..];
+        rest.split(|c: char| !c.is_ascii_digit())
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    plan.iter()
+        .filter(|line| line.contains(&format!(" on {table} ")) && line.contains("actual time="))
+        .map(|line| {
+            let actual = &line[line.find("actual time=").unwrap()..];
+            number_after(actual, " rows=") * number_after(actual, " loops=")
+        })
+        .sum()
+}
+
 /// A command about a deal reads the caller and the deal in one round trip (`session_about`):
 /// the deal is the caller's workspace's, the snapshot serves only the deal named and only the
 /// first read; what the use case shows is what a read of its own would show.

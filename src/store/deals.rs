@@ -694,7 +694,8 @@ pub async fn records(conn: &mut Conn, deal_id: i64) -> Result<DealRecords> {
 }
 
 /// The statement of `records`, for the deal whose id `deal` gives (a parameter or a subquery).
-fn records_sql(deal: &str) -> String {
+/// Public for the test that guards its plan on PostgreSQL.
+pub fn records_sql(deal: &str) -> String {
     format!(
         "SELECT * FROM (SELECT CAST(1 AS BIGINT) AS k, id, member_id AS who, activity AS a, \
          note AS b, stage AS c, CAST(NULL AS TEXT) AS d, CAST(0 AS BIGINT) AS n, \

@@ -2,8 +2,9 @@
 //! returns a handful of rows: the pipeline is never loaded deal by deal, activities never at all.
 //!
 //! "Quiet" (no activity since a cutoff) is written `NOT EXISTS (… at >= cutoff)`: it stops at
-//! the first recent activity through `activities_by_deal`, and measured 2–3× faster than a
-//! correlated `MAX(at)` on both SQLite and PostgreSQL.
+//! the first recent activity through the activities' index by deal and time
+//! (`activities_by_deal`; `activities_by_deal_recent` on PostgreSQL), and measured 2–3× faster
+//! than a correlated `MAX(at)` on both SQLite and PostgreSQL.
 
 use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{AssertSqlSafe, FromRow};
