@@ -144,33 +144,44 @@ pub type CallerAndDeal = (TenantHead, Member, Option<(Deal, Member, DealRecords)
 
 /// The caller's workspace and member and the deal numbered `number` in that workspace, as one
 /// snapshot: a command about a deal reads both before anything else, so they come in one
-/// statement (the records as JSON). `None` if the caller is not a member of a workspace.
+/// round trip (on PostgreSQL one statement, the records as JSON; on SQLite's writer thread two
+/// statements in one read transaction). `None` if the caller is not a member of a workspace.
 pub async fn get_with_caller(
     store: &Store,
     caller: CallerKey<'_>,
     number: DealNumber,
 ) -> Result<Option<CallerAndDeal>> {
     // The caller's row, with the deal and its owner joined when they exist.
-    static SQL: LazyLock<WithRecords> = LazyLock::new(|| {
-        WithRecords::new(|records| {
-            format!(
-                "SELECT {CALLER_COLUMNS}, {DEAL_AND_OWNER_COLUMNS}{records} {CALLER_FROM} \
-                 LEFT JOIN deals d ON d.tenant_id = t.id AND d.number = $4 \
-                 LEFT JOIN members m ON m.id = d.owner_id AND m.tenant_id = d.tenant_id \
-                 {CALLER_WHERE}"
-            )
-        })
-    });
+    static SQL: LazyLock<WithRecords> = LazyLock::new(|| WithRecords::new(caller_and_deal_sql));
     if let Some(thread) = store.sqlite_thread() {
+        // On the writer's thread a statement costs no round trip, so the records come as rows
+        // of a second statement in the same snapshot, without building and parsing JSON.
+        static CALLER_AND_DEAL: LazyLock<String> = LazyLock::new(|| caller_and_deal_sql(""));
+        static RECORDS: LazyLock<String> = LazyLock::new(|| records_sql("$1"));
         let values = [
             Value::from(caller.platform),
             Value::from(caller.workspace),
             Value::from(caller.user_key),
             Value::from(i64::from(number.get())),
         ];
-        let sql = SQL.on(Backend::Sqlite);
         return thread
-            .read(move |reading| reading.first_row(sql, &values, |row| caller_and_deal(row)))
+            .read(move |reading| {
+                reading.in_snapshot(|reading| {
+                    let Some((tenant, member, deal)) =
+                        reading.first_row(&CALLER_AND_DEAL, &values, |row| {
+                            caller_and_bare_deal(row)
+                        })?
+                    else {
+                        return Ok(None);
+                    };
+                    let Some((deal, owner)) = deal else {
+                        return Ok(Some((tenant, member, None)));
+                    };
+                    let parts = reading.rows(&RECORDS, &[Value::from(deal.id)], record_part)?;
+                    let records = records_from(parts, deal.id)?;
+                    Ok(Some((tenant, member, Some((deal, owner, records)))))
+                })
+            })
             .await;
     }
     let mut conn = store.reader().acquire().await?;
@@ -184,16 +195,55 @@ pub async fn get_with_caller(
     row.as_ref().map(caller_and_deal).transpose()
 }
 
-/// The caller and the deal of a row of [`get_with_caller`]'s statement.
-fn caller_and_deal(row: &impl Columns) -> Result<CallerAndDeal> {
+/// [`get_with_caller`]'s statement, with `records` (a column, or nothing) after the deal's.
+fn caller_and_deal_sql(records: &str) -> String {
+    format!(
+        "SELECT {CALLER_COLUMNS}, {DEAL_AND_OWNER_COLUMNS}{records} {CALLER_FROM} \
+         LEFT JOIN deals d ON d.tenant_id = t.id AND d.number = $4 \
+         LEFT JOIN members m ON m.id = d.owner_id AND m.tenant_id = d.tenant_id \
+         {CALLER_WHERE}"
+    )
+}
+
+/// The caller's workspace and member, and the deal they named with its owner, without records.
+type CallerAndBareDeal = (TenantHead, Member, Option<(Deal, Member)>);
+
+/// The caller and the deal with its owner, without records, of a row of
+/// [`get_with_caller`]'s statement.
+fn caller_and_bare_deal(row: &impl Columns) -> Result<CallerAndBareDeal> {
     let (tenant, member) = caller_from(row)?;
     // A deal without its owner's row reads as no deal here; the use case's own read says which.
     if row.get::<Option<i64>>("m_id")?.is_none() {
         return Ok((tenant, member, None));
     }
-    let (deal, owner) = deal_with_owner(row, tenant.id)?;
+    let deal = deal_with_owner(row, tenant.id)?;
+    Ok((tenant, member, Some(deal)))
+}
+
+/// The caller and the deal of a row of [`get_with_caller`]'s statement with its records column.
+fn caller_and_deal(row: &impl Columns) -> Result<CallerAndDeal> {
+    let (tenant, member, deal) = caller_and_bare_deal(row)?;
+    let Some((deal, owner)) = deal else {
+        return Ok((tenant, member, None));
+    };
     let records = records_from_json(row, deal.id)?;
     Ok((tenant, member, Some((deal, owner, records))))
+}
+
+/// A row of [`records_sql`], by position: its columns are fixed.
+fn record_part(row: &rusqlite::Row<'_>) -> rusqlite::Result<RecordPart> {
+    Ok(RecordPart {
+        k: row.get(0)?,
+        id: row.get(1)?,
+        who: row.get(2)?,
+        a: row.get(3)?,
+        b: row.get(4)?,
+        c: row.get(5)?,
+        d: row.get(6)?,
+        n: row.get(7)?,
+        g: row.get(8)?,
+        at: row.get(9)?,
+    })
 }
 
 /// A statement with a deal's records as a JSON column (see [`records_json`]), its text built

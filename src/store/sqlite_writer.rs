@@ -56,6 +56,32 @@ impl Reading<'_, '_> {
             .first_row(sql, values, |row| Ok(read(&ByName::new(row))))?
             .transpose()
     }
+
+    /// Every row `sql` returns with `values` bound, in order, as `read` makes each one (by
+    /// column position: for statements whose columns are fixed and many rows).
+    pub fn rows<T>(
+        &mut self,
+        sql: &str,
+        values: &[Value],
+        mut read: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        self.thread.run(sql, values, |row| {
+            out.push(read(row)?);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Runs `read` inside one read transaction, so the statements it runs see one snapshot
+    /// even if another process writes to the file meanwhile.
+    pub fn in_snapshot<T>(&mut self, read: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
+        self.thread.run("BEGIN", &[], |_| Ok(()))?;
+        let result = read(self);
+        // Nothing was written: COMMIT and ROLLBACK only end the snapshot.
+        self.thread.run("COMMIT", &[], |_| Ok(()))?;
+        result
+    }
 }
 
 /// What the thread is asked to do.
