@@ -78,8 +78,12 @@ impl Reading<'_, '_> {
     pub fn in_snapshot<T>(&mut self, read: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
         self.thread.run("BEGIN", &[], |_| Ok(()))?;
         let result = read(self);
-        // Nothing was written: COMMIT and ROLLBACK only end the snapshot.
-        self.thread.run("COMMIT", &[], |_| Ok(()))?;
+        // Nothing was written: COMMIT only ends the snapshot. Should it fail, the transaction
+        // must not stay open under the next group's BEGIN.
+        if let Err(e) = self.thread.run("COMMIT", &[], |_| Ok(())) {
+            let _ = self.thread.run("ROLLBACK", &[], |_| Ok(()));
+            return Err(e.into());
+        }
         result
     }
 }
