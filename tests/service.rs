@@ -6,7 +6,7 @@ mod support;
 use chrono::{Duration, NaiveDate};
 use dealgate::chat::console::caller;
 use dealgate::clock::Clock;
-use dealgate::engine::deal::DealStatus;
+use dealgate::engine::deal::{ActivityEntry, DealStatus};
 use dealgate::engine::gates::Remedy;
 use dealgate::engine::ids::{DealNumber, Money};
 use dealgate::engine::playbook::Role;
@@ -875,13 +875,8 @@ async fn a_long_history_is_read_as_its_latest_activities_and_a_count_of_each(app
     }
     // The view shows the latest ten, newest first, and the gates count every one.
     let shown = app.service.show_deal(&t.ann, n).await.unwrap();
-    let notes: Vec<_> = shown
-        .recent_activities
-        .iter()
-        .map(|a| a.note.clone().unwrap_or_default())
-        .collect();
     assert_eq!(
-        notes,
+        notes_of(&shown.recent_activities),
         [
             "n14", "n13", "n12", "n11", "n10", "n9", "n8", "n7", "n6", "n5"
         ]
@@ -1023,14 +1018,9 @@ async fn on_postgres_a_command_reads_ten_activities_of_a_deal_that_got_busy() {
     .unwrap();
     drop(conn);
     let read = rows_read_from(&plan, "activities");
-    let notes: Vec<_> = records
-        .activities
-        .iter()
-        .map(|a| a.note.clone().unwrap_or_default())
-        .collect();
     // The latest ten, shown oldest first; of two at the same moment, the later written last.
     assert_eq!(
-        notes,
+        notes_of(&records.activities),
         [
             "n295", "n296", "n297", "n298", "n299", "n300", "n301", "n302", "n303", "n304"
         ]
@@ -1040,6 +1030,14 @@ async fn on_postgres_a_command_reads_ten_activities_of_a_deal_that_got_busy() {
         "read {read} activities to show {}",
         deals::RECENT
     );
+}
+
+/// The notes of `activities`, in order (an activity without a note as "").
+fn notes_of(activities: &[ActivityEntry]) -> Vec<String> {
+    activities
+        .iter()
+        .map(|a| a.note.clone().unwrap_or_default())
+        .collect()
 }
 
 /// The rows the scans of `table` produced, from the lines of an `EXPLAIN (ANALYZE)` plan

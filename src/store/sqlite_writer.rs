@@ -76,14 +76,13 @@ impl Reading<'_, '_> {
     /// Runs `read` inside one read transaction, so the statements it runs see one snapshot
     /// even if another process writes to the file meanwhile.
     pub fn in_snapshot<T>(&mut self, read: impl FnOnce(&mut Self) -> Result<T>) -> Result<T> {
-        self.thread.run("BEGIN", &[], |_| Ok(()))?;
+        self.thread.run_plain("BEGIN")?;
         let result = read(self);
         // Nothing was written: COMMIT only ends the snapshot. Should it fail, the transaction
         // must not stay open under the next group's BEGIN.
-        if let Err(e) = self.thread.run("COMMIT", &[], |_| Ok(())) {
-            let _ = self.thread.run("ROLLBACK", &[], |_| Ok(()));
-            return Err(e.into());
-        }
+        self.thread.run_plain("COMMIT").inspect_err(|_| {
+            let _ = self.thread.run_plain("ROLLBACK");
+        })?;
         result
     }
 }
