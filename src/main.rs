@@ -1021,6 +1021,10 @@ struct Timing {
 
 /// Runs the HTTP endpoints and/or the gateway, and the scheduler with the outbox worker, until
 /// SIGTERM or SIGINT (or until one of them fails), then drains within `timing.drain`.
+/// How long a starting server waits for its database connections to open before it leaves
+/// the rest to open when needed.
+const CONNECTIONS_WARM_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
+
 async fn serve(
     service: Arc<Service>,
     discord: Option<Settings>,
@@ -1050,6 +1054,22 @@ async fn serve(
     });
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
+    // In the background: /healthz answers at once, and a command that arrives meanwhile opens
+    // its connection as it always could.
+    let warming = Arc::clone(&service);
+    tokio::spawn(async move {
+        let (open, most) = warming.store().warm_up(CONNECTIONS_WARM_WITHIN).await;
+        if open < most {
+            tracing::warn!(
+                open,
+                most,
+                "not every database connection opened at start; the rest open when needed \
+                 (is the server's max_connections below what the replicas' pools may hold?)"
+            );
+        } else {
+            tracing::debug!(open, "database connections opened");
+        }
+    });
     // What requests left running (commands whose clients hung up, deferred answers): waited for
     // once the servers have stopped taking requests.
     let mut detached = Vec::new();

@@ -1032,6 +1032,44 @@ async fn on_postgres_a_command_reads_ten_activities_of_a_deal_that_got_busy() {
     );
 }
 
+/// A starting server opens every connection its pools may hold at once (`serve` warms them in
+/// the background), so the first commands after a start or a deploy do not each wait for
+/// PostgreSQL to start a backend and finish a TLS handshake; and a command afterwards takes
+/// one of those, opening none.
+#[tokio::test]
+async fn on_postgres_a_warmed_up_store_has_every_connection_open_before_the_first_command() {
+    let Some(app) = TestApp::on(support::TestBackend::Postgres).await else {
+        return;
+    };
+    let store = app.service.store();
+    let connected = async || -> i64 {
+        let mut conn = store.reader().acquire().await.unwrap();
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND backend_type = 'client backend'",
+        )
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+    };
+    let before = connected().await;
+    let (open, most) = store.warm_up(std::time::Duration::from_secs(20)).await;
+    assert_eq!(open, most, "every connection opened");
+    assert!(
+        usize::try_from(before).unwrap() < most,
+        "the pools started with {before} of {most} open, so warming up had work to do"
+    );
+    assert_eq!(connected().await, i64::try_from(most).unwrap());
+
+    let t = app.team().await;
+    new_deal(&app, &t.ann, "Acme", 50_000).await;
+    assert_eq!(
+        connected().await,
+        i64::try_from(most).unwrap(),
+        "the command found its connections open"
+    );
+}
+
 /// The notes of `activities`, in order (an activity without a note as "").
 fn notes_of(activities: &[ActivityEntry]) -> Vec<String> {
     activities

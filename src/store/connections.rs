@@ -85,6 +85,26 @@ impl Connections {
         }
     }
 
+    /// Opens connections until the set holds the most it may (each is otherwise opened when a
+    /// command first finds none idle), giving up on any not open `within`; returns how many
+    /// are open then.
+    pub async fn fill(&self, within: Duration) -> usize {
+        // Each connection taken is held until every one is: one given back early would be
+        // taken again instead of a new one being opened.
+        let mut opening = tokio::task::JoinSet::new();
+        for _ in 0..self.in_use().1 {
+            let connections = self.clone();
+            opening.spawn(async move { tokio::time::timeout(within, connections.acquire()).await });
+        }
+        let mut held = Vec::new();
+        while let Some(opened) = opening.join_next().await {
+            if let Ok(Ok(Ok(conn))) = opened {
+                held.push(conn);
+            }
+        }
+        held.len()
+    }
+
     pub async fn acquire(&self) -> Result<Checkout, sqlx::Error> {
         match &self.0 {
             Source::Pool(pool) => Ok(Checkout(Held::Pool(pool.acquire().await?))),
