@@ -1019,12 +1019,12 @@ struct Timing {
     drain: std::time::Duration,
 }
 
-/// Runs the HTTP endpoints and/or the gateway, and the scheduler with the outbox worker, until
-/// SIGTERM or SIGINT (or until one of them fails), then drains within `timing.drain`.
 /// How long a starting server waits for its database connections to open before it leaves
 /// the rest to open when needed.
 const CONNECTIONS_WARM_WITHIN: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Runs the HTTP endpoints and/or the gateway, and the scheduler with the outbox worker, until
+/// SIGTERM or SIGINT (or until one of them fails), then drains within `timing.drain`.
 async fn serve(
     service: Arc<Service>,
     discord: Option<Settings>,

@@ -87,7 +87,7 @@ impl Connections {
 
     /// Opens connections until the set holds the most it may (each is otherwise opened when a
     /// command first finds none idle), giving up on any not open `within`; returns how many
-    /// are open then.
+    /// it held at once (on a starting server, how many are open).
     pub async fn fill(&self, within: Duration) -> usize {
         // Each connection taken is held until every one is: one given back early would be
         // taken again instead of a new one being opened.
