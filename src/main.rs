@@ -1064,7 +1064,8 @@ async fn serve(
                 open,
                 most,
                 "not every database connection opened at start; the rest open when needed \
-                 (is the server's max_connections below what the replicas' pools may hold?)"
+                 (is a connection limit of the server, the role or the database below what \
+                 the replicas' pools may hold?)"
             );
         } else {
             tracing::debug!(open, "database connections opened");
