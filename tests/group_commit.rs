@@ -14,10 +14,13 @@ mod fake_discord;
 use std::sync::Arc;
 use std::time::Duration;
 
+use dealgate::clock::Clock as _;
+use dealgate::engine::deal::Deal;
 use dealgate::engine::ids::{ActivityId, DealNumber, Money};
 use dealgate::service::{Claim, Delivery, Platform, Service, ServiceError, Session};
-use dealgate::store::Store;
-use dealgate::store::receipts::Claimed;
+use dealgate::store::deals::{self, NewActivity};
+use dealgate::store::receipts::{Claimed, Effect};
+use dealgate::store::{Store, StoreError};
 use discord::*;
 use support::TestApp;
 
@@ -28,6 +31,8 @@ on_both_backends!(
     a_write_transaction_beside_the_writer_waits_its_turn_and_loses_nothing,
     a_recorded_answer_is_what_a_duplicate_delivered_at_once_gets,
     a_writer_that_panics_fails_that_group_alone_and_goes_on,
+    logs_written_together_each_keep_their_own_outcome,
+    the_same_interaction_twice_in_one_group_is_applied_once,
 );
 
 /// Commands sent at once: the first one's group waits at COMMIT until all are queued, so the
@@ -500,4 +505,198 @@ async fn a_duplicate_claimed_in_the_group_that_writes_the_answer_finds_it() {
         .await,
         1
     );
+}
+
+/// The deals numbered `numbers`, as read now.
+async fn read_deals(store: &Store, admin: &Session, numbers: &[DealNumber]) -> Vec<Deal> {
+    let mut conn = store.reader().acquire().await.unwrap();
+    let mut read = Vec::new();
+    for &number in numbers {
+        let deal = deals::get(&mut conn, admin.tenant.id, number)
+            .await
+            .unwrap();
+        read.push(deal.expect("the deal"));
+    }
+    read
+}
+
+/// Logs an activity with the store's write on each of `deals` (as given, versions included),
+/// as the Discord interaction of the same index in `keys` and with the note `note N`, in one
+/// group: a first log (on `leader`) holds the writer's turn at COMMIT until all of them are
+/// queued behind it. What each returned, in order.
+async fn log_together(
+    store: &Store,
+    admin: &Session,
+    leader: Deal,
+    deals: Vec<Deal>,
+    keys: &[&str],
+    at: chrono::DateTime<chrono::Utc>,
+) -> Vec<Result<i64, StoreError>> {
+    let faults = store.writer_faults();
+    faults.hold_commits(deals.len() + 1);
+    let log = |deal: Deal, key: String, note: String| {
+        let (store, admin) = (store.clone(), admin.clone());
+        tokio::spawn(async move {
+            let new = NewActivity {
+                tenant_id: admin.tenant.id,
+                deal_id: deal.id,
+                member_id: admin.member.id,
+                activity: "discovery-call",
+                note: Some(&note),
+                stage: deal.stage.as_str(),
+            };
+            let effect = Effect {
+                platform: "discord",
+                interaction_id: &key,
+            };
+            deals::log_unless_changed(&store, &deal, &new, at, Some(effect)).await
+        })
+    };
+    let first = log(leader, "leader".into(), "leader".into());
+    faults.waiting.notified().await;
+    let calls: Vec<_> = deals
+        .into_iter()
+        .zip(keys)
+        .enumerate()
+        .map(|(i, (deal, key))| log(deal, key.to_string(), format!("note {i}")))
+        .collect();
+    let mut results = Vec::new();
+    for call in calls {
+        results.push(call.await.expect("the write ran"));
+    }
+    first
+        .await
+        .expect("the leader ran")
+        .expect("the leader logged");
+    faults.release();
+    results
+}
+
+/// Logs that meet in one group (on PostgreSQL, one statement for all of them) keep the
+/// outcome each would have had alone: a log on a deal that moved since it was read is refused
+/// and writes nothing, two logs on one deal both count, and each write's id is its own row's.
+async fn logs_written_together_each_keep_their_own_outcome(app: TestApp) {
+    let (admin, numbers) = deals(&app).await;
+    let store = app.service.store().clone();
+    let read = read_deals(&store, &admin, &numbers).await;
+    // Deal 1 moves on after it was read: the version the write carries no longer matches.
+    let mut tx = store.begin().await.unwrap();
+    sqlx::query("UPDATE deals SET version = version + 1 WHERE id = $1")
+        .bind(read[1].id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let targets = vec![
+        read[0].clone(),
+        read[1].clone(),
+        read[2].clone(),
+        read[2].clone(),
+    ];
+    let leader = read[7].clone();
+    let results = log_together(
+        &store,
+        &admin,
+        leader,
+        targets,
+        &["t-0", "t-1", "t-2", "t-3"],
+        app.clock.now(),
+    )
+    .await;
+
+    let groups = store.writer_faults().groups();
+    assert!(
+        groups.iter().any(|&(work, failed)| work == 4 && !failed),
+        "the four logs did not commit as one group: {groups:?}"
+    );
+    assert!(
+        matches!(results[1], Err(StoreError::Conflict)),
+        "a log on a deal that moved: {:?}",
+        results[1]
+    );
+    for i in [0, 2, 3] {
+        let id = *results[i].as_ref().expect("logged");
+        let note = text(
+            &store,
+            &format!("SELECT note FROM activities WHERE id = {id}"),
+        )
+        .await;
+        assert_eq!(
+            note,
+            format!("note {i}"),
+            "write {i} returned another row's id"
+        );
+    }
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM activities WHERE note LIKE 'note %'"
+        )
+        .await,
+        3
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM interaction_effects WHERE interaction_id LIKE 't-%'"
+        )
+        .await,
+        3,
+        "an effect row for the refused log, or one missing"
+    );
+    let tallied = format!(
+        "SELECT times FROM activity_tallies WHERE deal_id = {} AND activity = 'discovery-call'",
+        read[2].id
+    );
+    assert_eq!(count(&store, &tallied).await, 2, "two logs on one deal");
+}
+
+/// Two deliveries of one interaction whose work meets in one group: the group fails on the
+/// second effect row and is written again one by one, so the interaction is applied once and
+/// the other write hears it was applied before.
+async fn the_same_interaction_twice_in_one_group_is_applied_once(app: TestApp) {
+    let (admin, numbers) = deals(&app).await;
+    let store = app.service.store().clone();
+    let read = read_deals(&store, &admin, &numbers).await;
+    let (leader, twice) = (read[7].clone(), vec![read[3].clone(), read[4].clone()]);
+    let results = log_together(
+        &store,
+        &admin,
+        leader,
+        twice,
+        &["twice", "twice"],
+        app.clock.now(),
+    )
+    .await;
+
+    let applied = results.iter().filter(|r| r.is_ok()).count();
+    let refused = results
+        .iter()
+        .filter(|r| matches!(r, Err(StoreError::AlreadyApplied)))
+        .count();
+    assert_eq!((applied, refused), (1, 1), "{results:?}");
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM activities WHERE note LIKE 'note %'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM interaction_effects WHERE interaction_id = 'twice'"
+        )
+        .await,
+        1
+    );
+}
+
+async fn text(store: &Store, sql: &str) -> String {
+    let mut conn = store.reader().acquire().await.unwrap();
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
 }

@@ -11,7 +11,7 @@ use sqlx::any::AnyRow;
 use super::members::{CALLER_COLUMNS, CALLER_FROM, CALLER_WHERE, caller_from, member_prefixed};
 use super::receipts::{EFFECT, Effect};
 use super::rows::Columns;
-use super::writer::{Value, Write, bind_values};
+use super::writer::{Batch, Value, Write, bind_values};
 use super::{
     ActivityRow, ApprovalRow, Backend, Conn, DealRow, Result, StageChangeRow, Store, StoreError,
     TenantHead, fields_json, given_approval,
@@ -450,9 +450,8 @@ pub async fn record_move(
     };
     let gates = (!change.overridden_gates.is_empty()).then(|| change.overridden_gates.join("\n"));
     let mut write = Write {
-        sql,
         values: update_values(deal, now),
-        locks: deal.id,
+        ..Write::new(sql, deal.id)
     }
     .bind(deal.tenant_id)
     .bind(change.actor_id)
@@ -626,8 +625,46 @@ pub async fn log_unless_changed(
     if let Some(effect) = effect {
         write = write.bind(effect.platform).bind(effect.interaction_id);
     }
+    if store.backend() == Backend::Postgres {
+        use serde_json::json;
+        let row = [
+            ("tenant_id", json!(a.tenant_id)),
+            ("deal_id", json!(a.deal_id)),
+            ("member_id", json!(a.member_id)),
+            ("activity", json!(a.activity)),
+            ("note", json!(a.note)),
+            ("stage", json!(a.stage)),
+            ("at", json!(ts(at))),
+            ("version", json!(deal.version)),
+            ("platform", json!(effect.map(|e| e.platform))),
+            ("interaction_id", json!(effect.map(|e| e.interaction_id))),
+        ];
+        write = write.batched(Batch {
+            sql: LOG_BATCH_POSTGRES,
+            row: row.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        });
+    }
     store.write_work(write).await?.ok_or(StoreError::Conflict)
 }
+
+/// `log_unless_changed` for a group's activities at once on PostgreSQL (see `writer::Batch`):
+/// each row is written, with its interaction's effect row, only if its deal is still at the
+/// version read; the deals' rows are held in the order of their ids, as a group takes its
+/// locks, and found by their key (`IN (SELECT …)` was planned as a scan of every deal). The
+/// activities' ids are drawn first so each comes back with its row's `ord`.
+const LOG_BATCH_POSTGRES: &str = "WITH i AS (SELECT * FROM json_to_recordset(CAST($1 AS json)) \
+     AS i(ord BIGINT, tenant_id BIGINT, deal_id BIGINT, member_id BIGINT, activity TEXT, \
+     note TEXT, stage TEXT, at TEXT, version BIGINT, platform TEXT, interaction_id TEXT)), \
+     held AS (SELECT id, version FROM deals WHERE id = ANY(ARRAY(SELECT deal_id FROM i)) \
+     ORDER BY id FOR SHARE), \
+     ok AS (SELECT i.*, nextval(pg_get_serial_sequence('activities', 'id')) AS id FROM i \
+     JOIN held ON held.id = i.deal_id AND held.version = i.version), \
+     logged AS (INSERT INTO activities (id, tenant_id, deal_id, member_id, activity, note, \
+     stage, at) OVERRIDING SYSTEM VALUE SELECT id, tenant_id, deal_id, member_id, activity, \
+     note, stage, at FROM ok ORDER BY ord), \
+     applied AS (INSERT INTO interaction_effects (platform, interaction_id, applied_at) \
+     SELECT platform, interaction_id, at FROM ok WHERE interaction_id IS NOT NULL) \
+     SELECT ord, id FROM ok";
 
 pub async fn activities(conn: &mut Conn, deal_id: i64) -> Result<Vec<ActivityRow>> {
     Ok(sqlx::query_as(

@@ -7,7 +7,8 @@
 //! Here concurrent commands' writes of all three kinds queue together, and whoever gets the
 //! turn writes everything queued by then in **one** transaction: the answers in one statement,
 //! the claims in one statement, each command's work as the statement or script it would have
-//! run alone, then one `COMMIT`. Nobody waits on a timer: an idle system commits a group of
+//! run alone (on PostgreSQL the works of a kind that has a [`Batch`] statement, `/log`'s, in
+//! that one statement), then one `COMMIT`. Nobody waits on a timer: an idle system commits a group of
 //! one at once. (On PostgreSQL, claims and answers have connections whose commits do not wait
 //! for the disk, and there they queue and commit apart from the work: see [`Writer::new`].)
 //!
@@ -23,6 +24,7 @@
 //!   written by a task of its own (see `group_commit`), or on SQLite by the writer's thread
 //!   (see `sqlite_writer`), which no caller can stop.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -77,6 +79,22 @@ pub struct Write {
     /// groups written side by side on PostgreSQL take their locks in the same order and cannot
     /// deadlock each other.
     pub locks: i64,
+    /// How this write joins the others of its kind in a group as one statement, where its kind
+    /// has such a statement (PostgreSQL).
+    pub batch: Option<Batch>,
+}
+
+/// A kind of write whose writes in a group run as one statement on PostgreSQL, where each
+/// statement is a round trip and an executor started: the writes of a busy group then cost one
+/// statement, not one each.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// The statement: `$1` is a JSON array of the writes' rows, each with an `ord` (its place
+    /// in the array) added; it returns `(ord, id)` for each row it wrote. A row it did not
+    /// return is that write's `None`, as the write alone would have returned no row.
+    pub sql: &'static str,
+    /// This write's row: the values its kind's statement reads, by name.
+    pub row: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Write {
@@ -85,7 +103,15 @@ impl Write {
             sql,
             values: Vec::new(),
             locks,
+            batch: None,
         }
+    }
+
+    /// Lets this write run in one statement with the other writes of `batch`'s kind in its
+    /// group (see [`Batch`]).
+    pub fn batched(mut self, batch: Batch) -> Self {
+        self.batch = Some(batch);
+        self
     }
 
     /// Binds the next placeholder.
@@ -103,6 +129,51 @@ impl Write {
         .await
         .map_err(retriable)?;
         Ok(rows.first().map(|row| row.try_get(0)).transpose()?)
+    }
+}
+
+/// Runs `writes`, all of one [`Batch`] kind, as that kind's one statement; what each returned.
+async fn run_batch(writes: &[&Write], conn: &mut sqlx::AnyConnection) -> Result<Vec<Option<i64>>> {
+    let mut sql = None;
+    let mut rows = Vec::with_capacity(writes.len());
+    for (ord, write) in writes.iter().enumerate() {
+        let batch = write
+            .batch
+            .as_ref()
+            .ok_or_else(|| batch_mismatch("a write without one"))?;
+        if sql.is_some_and(|sql| sql != batch.sql) {
+            return Err(batch_mismatch("writes of two kinds"));
+        }
+        sql = Some(batch.sql);
+        let mut row = batch.row.clone();
+        row.insert("ord".into(), ord.into());
+        rows.push(serde_json::Value::Object(row));
+    }
+    let Some(sql) = sql else {
+        return Ok(Vec::new());
+    };
+    let rows = serde_json::Value::Array(rows).to_string();
+    let written = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(rows)
+        .fetch_all(conn)
+        .await
+        .map_err(retriable)?;
+    let mut ids = vec![None; writes.len()];
+    for row in written {
+        let (ord, id): (i64, i64) = (row.try_get(0)?, row.try_get(1)?);
+        let slot = usize::try_from(ord)
+            .ok()
+            .and_then(|ord| ids.get_mut(ord))
+            .ok_or_else(|| batch_mismatch("a row that was not sent"))?;
+        *slot = Some(id);
+    }
+    Ok(ids)
+}
+
+fn batch_mismatch(what: &str) -> StoreError {
+    StoreError::Corrupt {
+        table: "group commit",
+        detail: format!("a batch of writes got {what}"),
     }
 }
 
@@ -570,6 +641,28 @@ impl<'a> Parts<'a> {
         order
     }
 
+    /// The indexes of `writes` in the order their work runs, in steps: a step of one write
+    /// runs its own statement; a step of several (writes of one [`Batch`] kind) runs as that
+    /// kind's one statement, where the first of them would have run.
+    pub fn batched_lock_order(&self) -> Vec<Vec<usize>> {
+        let mut steps: Vec<Vec<usize>> = Vec::new();
+        let mut step_of_kind: HashMap<&str, usize> = HashMap::new();
+        for i in self.lock_order() {
+            let Some(batch) = &self.writes[i].batch else {
+                steps.push(vec![i]);
+                continue;
+            };
+            match step_of_kind.get(batch.sql) {
+                Some(&step) => steps[step].push(i),
+                None => {
+                    step_of_kind.insert(batch.sql, steps.len());
+                    steps.push(vec![i]);
+                }
+            }
+        }
+        steps
+    }
+
     /// One result per job, in the order given: what the claims found, what each write
     /// returned (in the order of `writes`).
     pub fn results(&self, claimed: Vec<Claimed>, worked: Vec<Option<i64>>) -> Vec<Done> {
@@ -614,8 +707,15 @@ impl Sink for SqlxSink<'_> {
         receipts::record_all(&mut tx, &parts.answers).await?;
         let claimed = receipts::claim_all(&mut tx, &parts.claims).await?;
         let mut worked = vec![None; parts.writes.len()];
-        for i in parts.lock_order() {
-            worked[i] = parts.writes[i].run(&mut tx).await?;
+        for step in parts.batched_lock_order() {
+            if let [i] = step[..] {
+                worked[i] = parts.writes[i].run(&mut tx).await?;
+                continue;
+            }
+            let writes: Vec<&Write> = step.iter().map(|&i| parts.writes[i]).collect();
+            for (i, id) in step.into_iter().zip(run_batch(&writes, &mut tx).await?) {
+                worked[i] = id;
+            }
         }
         faults.at_commit(parts.writes.len()).await?;
         tx.commit().await?;
