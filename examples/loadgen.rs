@@ -68,6 +68,9 @@ struct Args {
     /// Requests a second over all connections; 0 sends each as soon as the last was answered.
     #[arg(long, default_value_t = 0)]
     rate: u64,
+    /// Also print, on stderr, each second's requests, p99 and slowest, by when they were sent.
+    #[arg(long)]
+    timeline: bool,
 }
 
 #[allow(clippy::disallowed_methods)]
@@ -95,6 +98,8 @@ struct Client {
 #[derive(Default)]
 struct Tally {
     latencies_us: Vec<u64>,
+    /// The second of the run each request was sent in, beside its latency.
+    sent_second: Vec<u32>,
     errors: u64,
     refusals: u64,
 }
@@ -355,6 +360,9 @@ async fn run(client: &Arc<Client>, args: &Args) -> anyhow::Result<()> {
                 };
                 let answer = client.send(&interaction).await;
                 tally.latencies_us.push(sent.elapsed().as_micros() as u64);
+                tally
+                    .sent_second
+                    .push(sent.saturating_duration_since(started).as_secs() as u32);
                 match answer {
                     Some(a) if autocomplete && a["type"] == 8 => {}
                     Some(a) if !autocomplete && !is_error(&a) => {
@@ -373,10 +381,14 @@ async fn run(client: &Arc<Client>, args: &Args) -> anyhow::Result<()> {
     for t in tasks {
         let t = t.await?;
         all.latencies_us.extend(t.latencies_us);
+        all.sent_second.extend(t.sent_second);
         all.errors += t.errors;
         all.refusals += t.refusals;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    if args.timeline {
+        print_timeline(&all);
+    }
     all.latencies_us.sort_unstable();
     let n = all.latencies_us.len();
     println!(
@@ -401,4 +413,25 @@ async fn run(client: &Arc<Client>, args: &Args) -> anyhow::Result<()> {
         },
     );
     Ok(())
+}
+
+/// Each second of the run: how many requests were sent in it, their p99 and the slowest.
+fn print_timeline(all: &Tally) {
+    let mut seconds: Vec<Vec<u64>> = Vec::new();
+    for (&second, &latency) in all.sent_second.iter().zip(&all.latencies_us) {
+        let second = second as usize;
+        if seconds.len() <= second {
+            seconds.resize_with(second + 1, Vec::new);
+        }
+        seconds[second].push(latency);
+    }
+    for (second, latencies) in seconds.iter_mut().enumerate() {
+        latencies.sort_unstable();
+        eprintln!(
+            "second {second}: {} requests, p99 {:.2} ms, max {:.2} ms",
+            latencies.len(),
+            percentile(latencies, 0.99),
+            percentile(latencies, 1.0),
+        );
+    }
 }

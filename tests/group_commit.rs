@@ -700,3 +700,22 @@ async fn text(store: &Store, sql: &str) -> String {
         .await
         .unwrap()
 }
+
+/// A store closes at once after its writer wrote on PostgreSQL: the connection the writer
+/// keeps between groups goes back to its pool, whose close waits for every connection handed
+/// out (before, a stopping server waited its whole drain time and gave up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_a_store_that_wrote_closes_at_once() {
+    let Some(app) = TestApp::on(support::TestBackend::Postgres).await else {
+        return;
+    };
+    let (admin, numbers) = deals(&app).await;
+    let service = app.service.with_clock(app.clock.clone());
+    log_call(&service, &admin, numbers[0], "close-0")
+        .await
+        .expect("logged");
+    // A guard, not a wait: without the fix the close never returns.
+    tokio::time::timeout(Duration::from_secs(20), app.service.store().close())
+        .await
+        .expect("the store closed");
+}

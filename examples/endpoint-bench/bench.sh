@@ -12,7 +12,7 @@ case $backend in
   *) echo "usage: bench.sh BIN sqlite|postgres PORT" >&2; exit 2 ;;
 esac
 DISCORD_APPLICATION_ID=1 DISCORD_PUBLIC_KEY=$K DEALGATE_PLAYBOOK=$root/tests/fixtures/three-stages.toml \
-  DATABASE_URL=$url RUST_LOG=warn "$bin" serve --http 127.0.0.1:$port >/tmp/bench-$port.log 2>&1 &
+  DATABASE_URL=$url RUST_LOG=${RUST_LOG:-warn} "$bin" serve --http 127.0.0.1:$port >/tmp/bench-$port.log 2>&1 &
 pid=$!
 for _ in $(seq 200); do curl -sf -o /dev/null "http://127.0.0.1:$port/healthz" && break; sleep 0.05; done
 echo $pid

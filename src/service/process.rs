@@ -73,15 +73,9 @@ impl Service {
         if deal.out_of_process == Some(u32::try_from(broken).unwrap_or(u32::MAX)) {
             return;
         }
-        let written = async {
-            let mut tx = self.store.begin().await?;
-            deals::set_out_of_process(&mut tx, deal, broken).await?;
-            tx.commit().await?;
-            Ok::<_, StoreError>(())
-        };
         // The write the user asked for is done and answered; a failure here only leaves the
         // record erring on the safe side.
-        if let Err(e) = written.await {
+        if let Err(e) = deals::record_standing(&self.store, deal, broken).await {
             tracing::warn!(deal = deal.id, error = %e, "process standing not recorded after a write");
         }
     }

@@ -27,7 +27,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 const POSTGRES_POOL_SIZE: u32 = 16;
 
 /// A PostgreSQL connection idle this long is pinged before it is handed out.
-const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+pub(super) const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// Connections for the writer's groups that hold only claims or only answers (see
 /// [`lazy_commits`]); the writer writes one group at a time.
@@ -296,22 +296,43 @@ impl Store {
         self.writer.bookkeeping()
     }
 
-    /// Opens every connection the store's pools may hold, all at once; returns how many are
+    /// Opens every connection the store's pools may hold, all at once, and has each read
+    /// connection run the read every command about a deal starts with; returns how many are
     /// open and the most there may be. For a server that starts: sqlx opens a PostgreSQL
     /// connection when a command first finds none idle, and a new connection costs both sides
     /// a process, a TLS handshake and cold caches, so the first burst of commands after a
     /// start or deploy waited on dozens of them (a steady 1,000 commands a second had a p99
-    /// of 108–355 ms in its first ten seconds, under 20 ms after). Any not open `within` is
+    /// of 108–355 ms in its first ten seconds, under 20 ms after). Opening them was not enough
+    /// (p99 240–270 ms): each new connection's first run of a statement also prepares and
+    /// plans it and loads PostgreSQL's caches of the tables it names. Any not open `within` is
     /// left to open when needed, as before.
     pub async fn warm_up(&self, within: Duration) -> (usize, usize) {
+        // Connections handed out already (the writer keeps one) are open and are counted so.
+        let fill = async |pool: &Connections| {
+            let busy = pool.in_use().0;
+            let held = pool.fill(within).await;
+            (busy + held.len(), held)
+        };
+        let read_a_deal = async {
+            let (open, mut held) = fill(&self.read).await;
+            for conn in &mut held {
+                if let Err(e) = super::deals::warm(conn, self.backend()).await {
+                    tracing::debug!(error = %e, "a read connection did not run the warm-up read");
+                }
+            }
+            open
+        };
         let bookkeeping = async {
             match self.bookkeeping() {
-                Some(pool) => (pool.fill(within).await, pool.in_use().1),
+                Some(pool) => (fill(pool).await.0, pool.in_use().1),
                 None => (0, 0),
             }
         };
-        let (write, read, (bookkeeping, lazy_most)) =
-            tokio::join!(self.write.fill(within), self.read.fill(within), bookkeeping);
+        let (write, read, (bookkeeping, lazy_most)) = tokio::join!(
+            async { fill(&self.write).await.0 },
+            read_a_deal,
+            bookkeeping
+        );
         let most = self.write.in_use().1 + self.read.in_use().1 + lazy_most;
         (write + read + bookkeeping, most)
     }
@@ -401,7 +422,7 @@ impl Store {
     }
 
     pub async fn close(&self) {
-        self.writer.flush().await;
+        self.writer.close().await;
         self.write.close().await;
         self.read.close().await;
     }

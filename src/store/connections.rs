@@ -86,13 +86,14 @@ impl Connections {
     }
 
     /// Opens connections until the set holds the most it may (each is otherwise opened when a
-    /// command first finds none idle), giving up on any not open `within`; returns how many
-    /// it held at once (on a starting server, how many are open).
-    pub async fn fill(&self, within: Duration) -> usize {
+    /// command first finds none idle), giving up on any not open `within`; returns the ones it
+    /// took, held. Those handed out already (to the writer, to commands) are not waited for.
+    pub async fn fill(&self, within: Duration) -> Vec<Checkout> {
         // Each connection taken is held until every one is: one given back early would be
         // taken again instead of a new one being opened.
         let mut opening = tokio::task::JoinSet::new();
-        for _ in 0..self.in_use().1 {
+        let (in_use, most) = self.in_use();
+        for _ in 0..most.saturating_sub(in_use) {
             let connections = self.clone();
             opening.spawn(async move { tokio::time::timeout(within, connections.acquire()).await });
         }
@@ -102,7 +103,7 @@ impl Connections {
                 held.push(conn);
             }
         }
-        held.len()
+        held
     }
 
     pub async fn acquire(&self) -> Result<Checkout, sqlx::Error> {

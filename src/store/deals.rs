@@ -151,8 +151,6 @@ pub async fn get_with_caller(
     caller: CallerKey<'_>,
     number: DealNumber,
 ) -> Result<Option<CallerAndDeal>> {
-    // The caller's row, with the deal and its owner joined when they exist.
-    static SQL: LazyLock<WithRecords> = LazyLock::new(|| WithRecords::new(caller_and_deal_sql));
     if let Some(thread) = store.sqlite_thread() {
         // On the writer's thread a statement costs no round trip, so the records come as rows
         // of a second statement in the same snapshot, without building and parsing JSON.
@@ -185,7 +183,7 @@ pub async fn get_with_caller(
             .await;
     }
     let mut conn = store.reader().acquire().await?;
-    let row = sqlx::query(AssertSqlSafe(SQL.on(store.backend())))
+    let row = sqlx::query(AssertSqlSafe(CALLER_AND_DEAL.on(store.backend())))
         .bind(caller.platform)
         .bind(caller.workspace)
         .bind(caller.user_key)
@@ -193,6 +191,25 @@ pub async fn get_with_caller(
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(caller_and_deal).transpose()
+}
+
+/// [`get_with_caller`]'s statement: the caller's row, with the deal and its owner joined when
+/// they exist.
+static CALLER_AND_DEAL: LazyLock<WithRecords> =
+    LazyLock::new(|| WithRecords::new(caller_and_deal_sql));
+
+/// Runs [`get_with_caller`]'s statement on `conn` for a caller who is nobody (it finds no row),
+/// so that a connection opened at start has it prepared, with the types the commands bind, and
+/// the database's caches of its tables loaded before the first command needs them.
+pub(super) async fn warm(conn: &mut Conn, backend: Backend) -> Result<()> {
+    sqlx::query(AssertSqlSafe(CALLER_AND_DEAL.on(backend)))
+        .bind("")
+        .bind("")
+        .bind("")
+        .bind(0_i64)
+        .fetch_optional(conn)
+        .await?;
+    Ok(())
 }
 
 /// [`get_with_caller`]'s statement, with `records` (a column, or nothing) after the deal's.
@@ -522,6 +539,21 @@ pub async fn set_out_of_process(conn: &mut Conn, deal: &Deal, broken: usize) -> 
         .bind(deal.version)
         .execute(conn)
         .await?;
+    Ok(())
+}
+
+/// [`set_out_of_process`] after a command's write, as a job for the group writer (see
+/// `writer`): one statement in the next group, not a transaction and a flush of its own on
+/// another connection that waits for the group's locks on the deal.
+pub async fn record_standing(store: &Store, deal: &Deal, broken: usize) -> Result<()> {
+    let write = Write::new(
+        "UPDATE deals SET out_of_process = $1 WHERE id = $2 AND version = $3".to_string(),
+        deal.id,
+    )
+    .bind(i64::try_from(broken).unwrap_or(i64::MAX))
+    .bind(deal.id)
+    .bind(deal.version);
+    store.write_work(write).await?;
     Ok(())
 }
 

@@ -27,14 +27,16 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use sqlx::Row as _;
 use tokio::sync::Notify;
 
+use super::connect::PING_AFTER_IDLE;
 use super::group_commit::GroupCommit;
 use super::receipts::{self, AnswerItem, ClaimItem, Claimed, already_applied};
 use super::sqlite_writer::SqliteWriter;
-use super::{Connections, Result, StoreError};
+use super::{Checkout, Connections, Result, StoreError};
 
 /// A value bound to a placeholder of a [`Write`]: the kinds the use cases' writes bind.
 #[derive(Debug, Clone, PartialEq)]
@@ -381,6 +383,7 @@ impl Writer {
             route: Route::Sqlx {
                 sinks: Sinks {
                     work: connections,
+                    kept: Arc::default(),
                     bookkeeping: None,
                 },
                 groups: GroupCommit::default(),
@@ -481,6 +484,15 @@ impl Writer {
         }
     }
 
+    /// For a store that closes: writes what is queued, and gives the connection kept between
+    /// groups back to its pool (whose close waits for every connection handed out).
+    pub async fn close(&self) {
+        match &self.route {
+            Route::Thread(thread) => thread.flush().await,
+            Route::Sqlx { sinks, .. } => drop(sinks.kept.lock().await.take()),
+        }
+    }
+
     async fn submit(&self, job: Job) -> Result<Done> {
         let faults = &self.faults;
         let work = matches!(job, Job::Work(_));
@@ -525,8 +537,40 @@ impl Writer {
 struct Sinks {
     /// Groups that hold a command's work, and the others unless `bookkeeping` is given.
     work: Connections,
+    /// The connection of `work` the last group of work committed on, for the next (see [`Kept`]).
+    kept: Arc<tokio::sync::Mutex<Option<Kept>>>,
     /// Groups of claims alone, or answers alone.
     bookkeeping: Option<Connections>,
+}
+
+/// A connection the writer keeps between groups of work, so that one PostgreSQL backend runs
+/// them all, its statements prepared and its caches warm. Taken from the pool anew for each
+/// group, the groups went round all sixteen write connections (the pool hands out the one idle
+/// longest), and each prepared every statement for itself: after a start, a steady 1,000
+/// commands a second queued behind that in its first second (p99 130–680 ms).
+struct Kept {
+    conn: Checkout,
+    since: Instant,
+}
+
+impl std::fmt::Debug for Kept {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Kept").field("since", &self.since).finish()
+    }
+}
+
+impl Sinks {
+    /// The connection to write a group of work on: the one kept, if it was used moments ago
+    /// or still answers, or else one from the pool (which checks it).
+    async fn work_connection(&self, kept: &mut Option<Kept>) -> Result<Checkout> {
+        if let Some(mut k) = kept.take()
+            && (k.since.elapsed() < PING_AFTER_IDLE
+                || sqlx::Connection::ping(&mut *k.conn).await.is_ok())
+        {
+            return Ok(k.conn);
+        }
+        Ok(self.work.acquire().await?)
+    }
 }
 
 fn mismatch() -> StoreError {
@@ -703,22 +747,40 @@ impl Sink for SqlxSink<'_> {
             let claimed = receipts::claim_all(&mut conn, &parts.claims).await?;
             return Ok(parts.results(claimed, Vec::new()));
         }
-        let mut tx = sinks.work.begin().await?;
-        receipts::record_all(&mut tx, &parts.answers).await?;
-        let claimed = receipts::claim_all(&mut tx, &parts.claims).await?;
-        let mut worked = vec![None; parts.writes.len()];
-        for step in parts.batched_lock_order() {
-            if let [i] = step[..] {
-                worked[i] = parts.writes[i].run(&mut tx).await?;
-                continue;
-            }
-            let writes: Vec<&Write> = step.iter().map(|&i| parts.writes[i]).collect();
-            for (i, id) in step.into_iter().zip(run_batch(&writes, &mut tx).await?) {
-                worked[i] = id;
-            }
-        }
-        faults.at_commit(parts.writes.len()).await?;
-        tx.commit().await?;
-        Ok(parts.results(claimed, worked))
+        // One group at a time holds the kept connection; a group that failed leaves none kept,
+        // and its connection goes back to the pool, which rolls back and checks it.
+        let mut kept = sinks.kept.lock().await;
+        let mut conn = sinks.work_connection(&mut kept).await?;
+        let done = commit_group(&mut conn, &parts, faults).await?;
+        *kept = Some(Kept {
+            conn,
+            since: Instant::now(),
+        });
+        Ok(done)
     }
+}
+
+/// Writes a group that holds work in one transaction on `conn` (see [`Parts`]).
+async fn commit_group(
+    conn: &mut sqlx::AnyConnection,
+    parts: &Parts<'_>,
+    faults: &Faults,
+) -> Result<Vec<Done>> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    receipts::record_all(&mut tx, &parts.answers).await?;
+    let claimed = receipts::claim_all(&mut tx, &parts.claims).await?;
+    let mut worked = vec![None; parts.writes.len()];
+    for step in parts.batched_lock_order() {
+        if let [i] = step[..] {
+            worked[i] = parts.writes[i].run(&mut tx).await?;
+            continue;
+        }
+        let writes: Vec<&Write> = step.iter().map(|&i| parts.writes[i]).collect();
+        for (i, id) in step.into_iter().zip(run_batch(&writes, &mut tx).await?) {
+            worked[i] = id;
+        }
+    }
+    faults.at_commit(parts.writes.len()).await?;
+    tx.commit().await?;
+    Ok(parts.results(claimed, worked))
 }
