@@ -8,8 +8,8 @@
 //! turn writes everything queued by then in **one** transaction: the answers in one statement,
 //! the claims in one statement, each command's work as the statement or script it would have
 //! run alone (on PostgreSQL the works of a kind that has a [`Batch`] statement, `/log`'s, in
-//! that one statement), then one `COMMIT`. Nobody waits on a timer: an idle system commits a group of
-//! one at once. (On PostgreSQL, claims and answers have connections whose commits do not wait
+//! that one statement), then one `COMMIT`. Nobody waits on a timer: an idle system commits a
+//! group of one at once. (On PostgreSQL, claims and answers have connections whose commits do not wait
 //! for the disk, and there they queue and commit apart from the work: see [`Writer::new`].)
 //!
 //! What stays true for each command:
@@ -88,7 +88,10 @@ pub struct Write {
 
 /// A kind of write whose writes in a group run as one statement on PostgreSQL, where each
 /// statement is a round trip and an executor started: the writes of a busy group then cost one
-/// statement, not one each.
+/// statement, not one each. The statement takes its rows' locks where the first of its writes
+/// would have run (in id order among themselves), so two groups written side by side by two
+/// replicas can now meet in a deadlock; PostgreSQL then fails one of the two, whose writes are
+/// written again one by one (see [`write_group`]).
 #[derive(Debug, Clone)]
 pub struct Batch {
     /// The statement: `$1` is a JSON array of the writes' rows, each with an `ord` (its place
