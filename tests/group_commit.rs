@@ -40,6 +40,14 @@ on_both_backends!(
 const COMMANDS: usize = 8;
 
 async fn count(store: &Store, sql: &str) -> i64 {
+    scalar(store, sql).await
+}
+
+/// The one value `sql` selects.
+async fn scalar<T>(store: &Store, sql: &str) -> T
+where
+    T: Send + Unpin + for<'r> sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any>,
+{
     let mut conn = store.reader().acquire().await.unwrap();
     sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
         .fetch_one(&mut *conn)
@@ -572,6 +580,19 @@ async fn log_together(
     results
 }
 
+/// What `log_together`'s writes left: their activities (noted `note N`), and the effect rows of
+/// the interactions whose keys are `LIKE keys`.
+async fn logged(store: &Store, keys: &str) -> (i64, i64) {
+    let activities = count(
+        store,
+        "SELECT COUNT(*) FROM activities WHERE note LIKE 'note %'",
+    )
+    .await;
+    let effects =
+        format!("SELECT COUNT(*) FROM interaction_effects WHERE interaction_id LIKE '{keys}'");
+    (activities, count(store, &effects).await)
+}
+
 /// Logs that meet in one group (on PostgreSQL, one statement for all of them) keep the
 /// outcome each would have had alone: a log on a deal that moved since it was read is refused
 /// and writes nothing, two logs on one deal both count, and each write's id is its own row's.
@@ -616,7 +637,7 @@ async fn logs_written_together_each_keep_their_own_outcome(app: TestApp) {
     );
     for i in [0, 2, 3] {
         let id = *results[i].as_ref().expect("logged");
-        let note = text(
+        let note: String = scalar(
             &store,
             &format!("SELECT note FROM activities WHERE id = {id}"),
         )
@@ -628,21 +649,9 @@ async fn logs_written_together_each_keep_their_own_outcome(app: TestApp) {
         );
     }
     assert_eq!(
-        count(
-            &store,
-            "SELECT COUNT(*) FROM activities WHERE note LIKE 'note %'"
-        )
-        .await,
-        3
-    );
-    assert_eq!(
-        count(
-            &store,
-            "SELECT COUNT(*) FROM interaction_effects WHERE interaction_id LIKE 't-%'"
-        )
-        .await,
-        3,
-        "an effect row for the refused log, or one missing"
+        logged(&store, "t-%").await,
+        (3, 3),
+        "(activities, effect rows): one of the refused log's, or one missing"
     );
     let tallied = format!(
         "SELECT times FROM activity_tallies WHERE deal_id = {} AND activity = 'discovery-call'",
@@ -676,29 +685,10 @@ async fn the_same_interaction_twice_in_one_group_is_applied_once(app: TestApp) {
         .count();
     assert_eq!((applied, refused), (1, 1), "{results:?}");
     assert_eq!(
-        count(
-            &store,
-            "SELECT COUNT(*) FROM activities WHERE note LIKE 'note %'"
-        )
-        .await,
-        1
+        logged(&store, "twice").await,
+        (1, 1),
+        "(activities, effect rows)"
     );
-    assert_eq!(
-        count(
-            &store,
-            "SELECT COUNT(*) FROM interaction_effects WHERE interaction_id = 'twice'"
-        )
-        .await,
-        1
-    );
-}
-
-async fn text(store: &Store, sql: &str) -> String {
-    let mut conn = store.reader().acquire().await.unwrap();
-    sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_string()))
-        .fetch_one(&mut *conn)
-        .await
-        .unwrap()
 }
 
 /// A store closes at once after its writer wrote on PostgreSQL: the connection the writer

@@ -138,12 +138,8 @@ impl Service {
     /// `(pool, connections in use, most it may open)` for the writer, the readers and, on
     /// PostgreSQL, the writer's bookkeeping.
     pub fn connections_in_use(&self) -> Vec<(&'static str, usize, usize)> {
-        let mut pools = vec![
-            ("writer", self.store.writer()),
-            ("reader", self.store.reader()),
-        ];
-        pools.extend(self.store.bookkeeping().map(|c| ("bookkeeping", c)));
-        pools
+        self.store
+            .pools()
             .into_iter()
             .map(|(pool, connections)| {
                 let (in_use, max) = connections.in_use();

@@ -307,34 +307,39 @@ impl Store {
     /// plans it and loads PostgreSQL's caches of the tables it names. Any not open `within` is
     /// left to open when needed, as before.
     pub async fn warm_up(&self, within: Duration) -> (usize, usize) {
-        // Connections handed out already (the writer keeps one) are open and are counted so.
-        let fill = async |pool: &Connections| {
-            let busy = pool.in_use().0;
-            let held = pool.fill(within).await;
-            (busy + held.len(), held)
-        };
-        let read_a_deal = async {
-            let (open, mut held) = fill(&self.read).await;
-            for conn in &mut held {
-                if let Err(e) = super::deals::warm(conn, self.backend()).await {
-                    tracing::debug!(error = %e, "a read connection did not run the warm-up read");
+        let mut filling = tokio::task::JoinSet::new();
+        for (_, pool) in self.pools() {
+            let reads = std::ptr::eq(pool, &self.read);
+            let (pool, backend) = (pool.clone(), self.backend());
+            filling.spawn(async move {
+                // Connections handed out already (the writer keeps one) are open too.
+                let (busy, most) = pool.in_use();
+                let mut held = pool.fill(within).await;
+                if reads {
+                    for conn in &mut held {
+                        if let Err(e) = super::deals::warm(conn, backend).await {
+                            tracing::debug!(error = %e, "a read connection did not run the warm-up read");
+                        }
+                    }
                 }
+                (busy + held.len(), most)
+            });
+        }
+        let mut totals = (0, 0);
+        while let Some(filled) = filling.join_next().await {
+            if let Ok((open, most)) = filled {
+                totals = (totals.0 + open, totals.1 + most);
             }
-            open
-        };
-        let bookkeeping = async {
-            match self.bookkeeping() {
-                Some(pool) => (fill(pool).await.0, pool.in_use().1),
-                None => (0, 0),
-            }
-        };
-        let (write, read, (bookkeeping, lazy_most)) = tokio::join!(
-            async { fill(&self.write).await.0 },
-            read_a_deal,
-            bookkeeping
-        );
-        let most = self.write.in_use().1 + self.read.in_use().1 + lazy_most;
-        (write + read + bookkeeping, most)
+        }
+        totals
+    }
+
+    /// The store's connection pools, by the name `/metrics` gives them: the writer's, the
+    /// readers' and, on PostgreSQL, the bookkeeping's.
+    pub fn pools(&self) -> Vec<(&'static str, &Connections)> {
+        let mut pools = vec![("writer", &self.write), ("reader", &self.read)];
+        pools.extend(self.bookkeeping().map(|c| ("bookkeeping", c)));
+        pools
     }
 
     /// The pool for a write that is one statement (its own transaction), without the two round

@@ -658,28 +658,28 @@ pub async fn log_unless_changed(
         write = write.bind(effect.platform).bind(effect.interaction_id);
     }
     if store.backend() == Backend::Postgres {
-        use serde_json::json;
-        let row = [
-            ("tenant_id", json!(a.tenant_id)),
-            ("deal_id", json!(a.deal_id)),
-            ("member_id", json!(a.member_id)),
-            ("activity", json!(a.activity)),
-            ("note", json!(a.note)),
-            ("stage", json!(a.stage)),
-            ("at", json!(ts(at))),
-            ("version", json!(deal.version)),
-            ("platform", json!(effect.map(|e| e.platform))),
-            ("interaction_id", json!(effect.map(|e| e.interaction_id))),
-        ];
         write = write.batched(Batch {
             sql: LOG_BATCH_POSTGRES,
-            row: row.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+            columns: &[
+                "tenant_id",
+                "deal_id",
+                "member_id",
+                "activity",
+                "note",
+                "stage",
+                "at",
+                "",
+                "version",
+                "platform",
+                "interaction_id",
+            ],
         });
     }
     store.write_work(write).await?.ok_or(StoreError::Conflict)
 }
 
-/// `log_unless_changed` for a group's activities at once on PostgreSQL (see `writer::Batch`):
+/// `log_unless_changed` for a group's activities at once on PostgreSQL (see `writer::Batch`;
+/// a row holds the single statement's values by name, all but `$8`, the deal's id again):
 /// each row is written, with its interaction's effect row, only if its deal is still at the
 /// version read; the deals' rows are held in the order of their ids, as a group takes its
 /// locks, and found by their key (`IN (SELECT …)` was planned as a scan of every deal). The

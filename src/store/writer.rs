@@ -45,6 +45,15 @@ pub enum Value {
     Text(Option<String>),
 }
 
+impl Value {
+    fn to_json(&self) -> serde_json::Value {
+        match self {
+            Self::Int(v) => (*v).into(),
+            Self::Text(v) => v.as_deref().into(),
+        }
+    }
+}
+
 impl From<i64> for Value {
     fn from(v: i64) -> Self {
         Self::Int(v)
@@ -92,14 +101,15 @@ pub struct Write {
 /// would have run (in id order among themselves), so two groups written side by side by two
 /// replicas can now meet in a deadlock; PostgreSQL then fails one of the two, whose writes are
 /// written again one by one (see [`write_group`]).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Copy)]
 pub struct Batch {
     /// The statement: `$1` is a JSON array of the writes' rows, each with an `ord` (its place
     /// in the array) added; it returns `(ord, id)` for each row it wrote. A row it did not
     /// return is that write's `None`, as the write alone would have returned no row.
     pub sql: &'static str,
-    /// This write's row: the values its kind's statement reads, by name.
-    pub row: serde_json::Map<String, serde_json::Value>,
+    /// The name in a row of each of the write's values, by position (`""`: not in the row). A
+    /// write with fewer values leaves the rest of the names out (the statement reads `NULL`).
+    pub columns: &'static [&'static str],
 }
 
 impl Write {
@@ -150,8 +160,13 @@ async fn run_batch(writes: &[&Write], conn: &mut sqlx::AnyConnection) -> Result<
             return Err(batch_mismatch("writes of two kinds"));
         }
         sql = Some(batch.sql);
-        let mut row = batch.row.clone();
+        let mut row = serde_json::Map::new();
         row.insert("ord".into(), ord.into());
+        for (name, value) in batch.columns.iter().zip(&write.values) {
+            if !name.is_empty() {
+                row.insert((*name).into(), value.to_json());
+            }
+        }
         rows.push(serde_json::Value::Object(row));
     }
     let Some(sql) = sql else {
