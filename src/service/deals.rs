@@ -36,7 +36,7 @@ pub struct DealView {
     pub coverage: Option<Coverage>,
     pub days_in_stage: i64,
     pub stalled: bool,
-    /// Latest first, at most ten.
+    /// Latest first, at most [`deals::RECENT`].
     pub recent_activities: Vec<ActivityEntry>,
     pub history: Vec<StageChange>,
     /// Gates of stages it left that no longer hold and were not overridden: while there are
