@@ -430,43 +430,48 @@ async fn a_recorded_answer_is_what_a_duplicate_delivered_at_once_gets(app: TestA
     }
 }
 
-/// Answers queued on SQLite's writer thread when the store closes are written before it has
-/// closed: a restart finds every one.
+/// Answers queued when the store closes are written before it has closed, on either backend
+/// (the reply goes out while its answer is written): a restart finds every one.
 #[tokio::test]
 async fn answers_queued_when_the_store_closes_are_kept() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("answers.db").display());
-    let store = Store::connect(&url).await.unwrap();
-    let now = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
-        .unwrap()
-        .to_utc();
-    const ANSWERS: usize = 200;
-    for i in 0..ANSWERS {
-        let id = format!("i-{i}");
-        store
-            .claim_interaction("discord", &id, now, now)
-            .await
-            .unwrap();
-    }
-    for i in 0..ANSWERS {
-        let (id, answer) = (format!("i-{i}"), format!("answer {i}"));
-        store
-            .record_interaction("discord", &id, &answer)
-            .await
-            .unwrap();
-    }
-    store.close().await;
-    drop(store);
+    for backend in [support::TestBackend::Sqlite, support::TestBackend::Postgres] {
+        let Some(db) = support::TestDb::create(backend).await else {
+            continue;
+        };
+        let store = db.store().await;
+        let now = chrono::DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z")
+            .unwrap()
+            .to_utc();
+        const ANSWERS: usize = 200;
+        for i in 0..ANSWERS {
+            let id = format!("i-{i}");
+            store
+                .claim_interaction("discord", &id, now, now)
+                .await
+                .unwrap();
+        }
+        for i in 0..ANSWERS {
+            let (id, answer) = (format!("i-{i}"), format!("answer {i}"));
+            store
+                .record_interaction("discord", &id, &answer)
+                .await
+                .unwrap();
+        }
+        store.close().await;
+        drop(store);
 
-    let store = Store::connect(&url).await.unwrap();
-    assert_eq!(
-        count(
-            &store,
-            "SELECT COUNT(*) FROM interaction_receipts WHERE response LIKE 'answer %'"
-        )
-        .await,
-        ANSWERS as i64
-    );
+        let store = db.store().await;
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM interaction_receipts WHERE response LIKE 'answer %'"
+            )
+            .await,
+            ANSWERS as i64,
+            "{backend:?}"
+        );
+        store.close().await;
+    }
 }
 
 /// A duplicate whose claim is written in the same group as the answer it duplicates, after the

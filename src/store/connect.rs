@@ -385,11 +385,10 @@ impl Store {
     }
 
     /// Stores the answer given to a claimed interaction. Committed in a group with concurrent
-    /// commands' writes; on SQLite this returns once the answer is queued, so the reply goes out
-    /// while it is written. A duplicate delivery loses nothing by it: it arrives after the answer
-    /// was queued, so its claim is written after the answer (in a later group, or later in the
-    /// same one: a group writes answers before claims). [`Store::close`] waits for queued
-    /// answers.
+    /// commands' writes; this returns once the answer is queued, so the reply goes out while it
+    /// is written. A duplicate delivery loses nothing by it: it arrives after the answer was
+    /// queued, so its claim is written after the answer (in a later group, or later in the same
+    /// one: a group writes answers before claims). [`Store::close`] waits for queued answers.
     pub async fn record_interaction(
         &self,
         platform: &str,

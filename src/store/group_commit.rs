@@ -25,6 +25,9 @@ pub const MAX_BATCH: usize = 128;
 
 type Waiter<R> = oneshot::Sender<Result<R, Arc<StoreError>>>;
 
+/// An item queued by [`GroupCommit::enqueue`], for [`GroupCommit::wait`].
+pub struct Ticket<R>(oneshot::Receiver<Result<R, Arc<StoreError>>>);
+
 pub struct GroupCommit<T, R> {
     queue: Mutex<Vec<(T, Waiter<R>)>>,
     turn: Arc<tokio::sync::Mutex<()>>,
@@ -67,9 +70,28 @@ impl<T: Send + 'static, R: Send + 'static> GroupCommit<T, R> {
         F: Fn(Vec<T>) -> Fut,
         Fut: Future<Output = Result<Vec<R>>> + Send + 'static,
     {
-        let (tx, mut rx) = oneshot::channel();
-        self.lock_queue().push((item, tx));
+        let ticket = self.enqueue(item);
         queued();
+        self.wait(ticket, write).await
+    }
+
+    /// Queues `item` now, before anything queued after this call returns: [`GroupCommit::wait`]
+    /// then gets its result. For a caller that must not wait but needs its item written before
+    /// whatever it queues next.
+    pub fn enqueue(&self, item: T) -> Ticket<R> {
+        let (tx, rx) = oneshot::channel();
+        self.lock_queue().push((item, tx));
+        Ticket(rx)
+    }
+
+    /// The result of the item `ticket` stands for, once a batch containing it was written;
+    /// `write` as for [`GroupCommit::submit`].
+    pub async fn wait<F, Fut>(&self, ticket: Ticket<R>, write: F) -> Result<R, Arc<StoreError>>
+    where
+        F: Fn(Vec<T>) -> Fut,
+        Fut: Future<Output = Result<Vec<R>>> + Send + 'static,
+    {
+        let Ticket(mut rx) = ticket;
         loop {
             let turn = tokio::select! {
                 biased;

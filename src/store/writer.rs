@@ -19,7 +19,7 @@
 //!   before, a broken row) is its own and no innocent command fails with it.
 //! - Nobody hears "done" before it is durable: a job's result is handed out only after the
 //!   `COMMIT` of the transaction that wrote it returned. (The one exception is not a command's
-//!   effect: on SQLite an interaction's answer is queued, not awaited; see `Writer::answer`.)
+//!   effect: an interaction's answer is queued, not awaited; see `Writer::answer`.)
 //! - A caller that stops waiting (its client hung up) does not stop the group: the group is
 //!   written by a task of its own (see `group_commit`), or on SQLite by the writer's thread
 //!   (see `sqlite_writer`), which no caller can stop.
@@ -31,6 +31,7 @@ use std::time::Instant;
 
 use sqlx::Row as _;
 use tokio::sync::Notify;
+use tokio_util::task::TaskTracker;
 
 use super::connect::PING_AFTER_IDLE;
 use super::group_commit::GroupCommit;
@@ -373,16 +374,20 @@ pub struct Writer {
     faults: Arc<Faults>,
 }
 
+type Groups = GroupCommit<Job, Result<Done>>;
+
 /// How groups reach the database.
 #[derive(Debug)]
 enum Route {
     /// Through sqlx's connections: PostgreSQL.
     Sqlx {
         sinks: Sinks,
-        groups: GroupCommit<Job, Result<Done>>,
+        groups: Arc<Groups>,
         /// Claims and answers, when `sinks.bookkeeping` takes them: their groups then take
         /// turns of their own, so a claim never waits for a group of work to flush.
-        bookkeeping: GroupCommit<Job, Result<Done>>,
+        bookkeeping: Arc<Groups>,
+        /// The tasks that see queued answers written (see [`Writer::answer`]).
+        answers: TaskTracker,
     },
     /// SQLite's writer thread.
     Thread(SqliteWriter),
@@ -404,8 +409,9 @@ impl Writer {
                     kept: Arc::default(),
                     bookkeeping: None,
                 },
-                groups: GroupCommit::default(),
-                bookkeeping: GroupCommit::default(),
+                groups: Arc::default(),
+                bookkeeping: Arc::default(),
+                answers: TaskTracker::new(),
             },
             faults: Arc::default(),
         }
@@ -482,32 +488,72 @@ impl Writer {
         }
     }
 
-    /// Records an interaction's answer, in a group with other commands' writes. On SQLite's
-    /// thread it returns once the answer is queued (see [`Writer::flush`]); elsewhere once it
-    /// is committed.
+    /// Records an interaction's answer, in a group with other commands' writes, and returns
+    /// once it is queued, before it is written (see [`Writer::flush`]): the reply goes out
+    /// while its record is written. It is queued where claims are, before anything queued
+    /// after this returns, so a duplicate's claim is written after it (a group writes answers
+    /// before claims) and finds it. A failure to write it is logged: the command's work has
+    /// committed, and a retry after the claim's lease finds its effect row.
     pub async fn answer(&self, item: AnswerItem) -> Result<()> {
-        if let Route::Thread(thread) = &self.route {
-            return thread.queue(Job::Answer(item));
-        }
-        match self.submit(Job::Answer(item)).await? {
-            Done::Answered => Ok(()),
-            _ => Err(mismatch()),
-        }
+        let (sinks, groups, answers) = match &self.route {
+            Route::Thread(thread) => return thread.queue(Job::Answer(item)),
+            Route::Sqlx {
+                sinks,
+                groups,
+                bookkeeping,
+                answers,
+            } => {
+                let claims_go = if sinks.bookkeeping.is_some() {
+                    bookkeeping
+                } else {
+                    groups
+                };
+                (sinks.clone(), Arc::clone(claims_go), answers)
+            }
+        };
+        let (platform, interaction) = (item.platform.clone(), item.interaction_id.clone());
+        let ticket = groups.enqueue(Job::Answer(item));
+        let faults = Arc::clone(&self.faults);
+        answers.spawn(async move {
+            let written = groups
+                .wait(ticket, |jobs| {
+                    write_on(sinks.clone(), Arc::clone(&faults), jobs)
+                })
+                .await
+                .map_err(StoreError::Shared)
+                .and_then(|done| done);
+            let error = match written {
+                Ok(Done::Answered) => return,
+                Ok(_) => mismatch(),
+                Err(e) => e,
+            };
+            tracing::error!(%platform, %interaction, error = ?error, "answer not recorded");
+        });
+        Ok(())
     }
 
     /// Returns once every answer queued without waiting is written.
     pub async fn flush(&self) {
-        if let Route::Thread(thread) = &self.route {
-            thread.flush().await;
+        match &self.route {
+            Route::Thread(thread) => thread.flush().await,
+            Route::Sqlx { answers, .. } => {
+                answers.close();
+                answers.wait().await;
+                answers.reopen();
+            }
         }
     }
 
-    /// For a store that closes: writes what is queued, and gives the connection kept between
-    /// groups back to its pool (whose close waits for every connection handed out).
+    /// For a store that closes: writes what is queued, gives the connection kept between
+    /// groups back to its pool (whose close waits for every connection handed out), and closes
+    /// the bookkeeping's connections.
     pub async fn close(&self) {
-        match &self.route {
-            Route::Thread(thread) => thread.flush().await,
-            Route::Sqlx { sinks, .. } => drop(sinks.kept.lock().await.take()),
+        self.flush().await;
+        if let Route::Sqlx { sinks, .. } = &self.route {
+            drop(sinks.kept.lock().await.take());
+            if let Some(bookkeeping) = &sinks.bookkeeping {
+                bookkeeping.close().await;
+            }
         }
     }
 
@@ -525,6 +571,7 @@ impl Writer {
                 sinks,
                 groups,
                 bookkeeping,
+                ..
             } => {
                 let groups = if !work && sinks.bookkeeping.is_some() {
                     bookkeeping
@@ -533,21 +580,22 @@ impl Writer {
                 };
                 groups
                     .submit(job, queued, |jobs| {
-                        let sinks = sinks.clone();
-                        let faults = Arc::clone(faults);
-                        async move {
-                            let mut sink = SqlxSink {
-                                sinks: &sinks,
-                                faults: &faults,
-                            };
-                            Ok(write_group(&jobs, &mut sink).await)
-                        }
+                        write_on(sinks.clone(), Arc::clone(faults), jobs)
                     })
                     .await
                     .map_err(StoreError::Shared)?
             }
         }
     }
+}
+
+/// Writes a group of `jobs` on sqlx's connections: each job's result.
+async fn write_on(sinks: Sinks, faults: Arc<Faults>, jobs: Vec<Job>) -> Result<Vec<Result<Done>>> {
+    let mut sink = SqlxSink {
+        sinks: &sinks,
+        faults: &faults,
+    };
+    Ok(write_group(&jobs, &mut sink).await)
 }
 
 /// Where the writer writes a group.
