@@ -489,11 +489,11 @@ impl Writer {
     }
 
     /// Records an interaction's answer, in a group with other commands' writes, and returns
-    /// once it is queued, before it is written (see [`Writer::flush`]): the reply goes out
-    /// while its record is written. It is queued where claims are, before anything queued
-    /// after this returns, so a duplicate's claim is written after it (a group writes answers
-    /// before claims) and finds it. A failure to write it is logged: the command's work has
-    /// committed, and a retry after the claim's lease finds its effect row.
+    /// once it is queued, before it is written ([`Writer::close`] waits for it): the reply
+    /// goes out while its record is written. It is queued where claims are, before anything
+    /// queued after this returns, so a duplicate's claim is written after it (a group writes
+    /// answers before claims) and finds it. A failure to write it is logged: the command's
+    /// work has committed, and a retry after the claim's lease finds its effect row.
     pub async fn answer(&self, item: AnswerItem) -> Result<()> {
         let (sinks, groups, answers) = match &self.route {
             Route::Thread(thread) => return thread.queue(Job::Answer(item)),
@@ -532,27 +532,19 @@ impl Writer {
         Ok(())
     }
 
-    /// Returns once every answer queued without waiting is written.
-    pub async fn flush(&self) {
+    /// For a store that closes: writes every answer queued without waiting, gives the
+    /// connection kept between groups back to its pool (whose close waits for every connection
+    /// handed out), and closes the bookkeeping's connections.
+    pub async fn close(&self) {
         match &self.route {
             Route::Thread(thread) => thread.flush().await,
-            Route::Sqlx { answers, .. } => {
+            Route::Sqlx { sinks, answers, .. } => {
                 answers.close();
                 answers.wait().await;
-                answers.reopen();
-            }
-        }
-    }
-
-    /// For a store that closes: writes what is queued, gives the connection kept between
-    /// groups back to its pool (whose close waits for every connection handed out), and closes
-    /// the bookkeeping's connections.
-    pub async fn close(&self) {
-        self.flush().await;
-        if let Route::Sqlx { sinks, .. } = &self.route {
-            drop(sinks.kept.lock().await.take());
-            if let Some(bookkeeping) = &sinks.bookkeeping {
-                bookkeeping.close().await;
+                drop(sinks.kept.lock().await.take());
+                if let Some(bookkeeping) = &sinks.bookkeeping {
+                    bookkeeping.close().await;
+                }
             }
         }
     }
