@@ -308,8 +308,8 @@ impl Store {
     /// left to open when needed, as before.
     pub async fn warm_up(&self, within: Duration) -> (usize, usize) {
         let mut filling = tokio::task::JoinSet::new();
-        for (_, pool) in self.pools() {
-            let reads = std::ptr::eq(pool, &self.read);
+        for (name, pool) in self.pools() {
+            let reads = name == "reader";
             let (pool, backend) = (pool.clone(), self.backend());
             filling.spawn(async move {
                 // Connections handed out already (the writer keeps one) are open too.

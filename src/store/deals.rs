@@ -532,10 +532,7 @@ pub async fn hold(conn: &mut Conn, deal: &Deal) -> Result<()> {
 /// still at the version judged (a judgement of its facts, not a fact: the version stays). A
 /// deal edited meanwhile was judged by that edit; this write then changes nothing.
 pub async fn set_out_of_process(conn: &mut Conn, deal: &Deal, broken: usize) -> Result<()> {
-    sqlx::query("UPDATE deals SET out_of_process = $1 WHERE id = $2 AND version = $3")
-        .bind(i64::try_from(broken).unwrap_or(i64::MAX))
-        .bind(deal.id)
-        .bind(deal.version)
+    bind_values(sqlx::query(SET_STANDING), &standing_values(deal, broken))
         .execute(conn)
         .await?;
     Ok(())
@@ -545,15 +542,24 @@ pub async fn set_out_of_process(conn: &mut Conn, deal: &Deal, broken: usize) -> 
 /// `writer`): one statement in the next group, not a transaction and a flush of its own on
 /// another connection that waits for the group's locks on the deal.
 pub async fn record_standing(store: &Store, deal: &Deal, broken: usize) -> Result<()> {
-    let write = Write::new(
-        "UPDATE deals SET out_of_process = $1 WHERE id = $2 AND version = $3".to_string(),
-        deal.id,
-    )
-    .bind(i64::try_from(broken).unwrap_or(i64::MAX))
-    .bind(deal.id)
-    .bind(deal.version);
+    let write = Write {
+        values: standing_values(deal, broken),
+        ..Write::new(SET_STANDING.to_string(), deal.id)
+    };
     store.write_work(write).await?;
     Ok(())
+}
+
+/// A deal's process standing, if it is still at the version judged: `$1` broken gates, `$2`
+/// and `$3` the deal's id and version ([`standing_values`]).
+const SET_STANDING: &str = "UPDATE deals SET out_of_process = $1 WHERE id = $2 AND version = $3";
+
+fn standing_values(deal: &Deal, broken: usize) -> Vec<Value> {
+    vec![
+        i64::try_from(broken).unwrap_or(i64::MAX).into(),
+        deal.id.into(),
+        deal.version.into(),
+    ]
 }
 
 /// Deals of the workspace whose process standing was never judged (from before it was kept,

@@ -9,8 +9,9 @@
 //! the claims in one statement, each command's work as the statement or script it would have
 //! run alone (on PostgreSQL the works of a kind that has a [`Batch`] statement, `/log`'s, in
 //! that one statement), then one `COMMIT`. Nobody waits on a timer: an idle system commits a
-//! group of one at once. (On PostgreSQL, claims and answers have connections whose commits do not wait
-//! for the disk, and there they queue and commit apart from the work: see [`Writer::new`].)
+//! group of one at once. (On PostgreSQL, claims and answers have connections whose commits do
+//! not wait for the disk, and there they queue and commit apart from the work: see
+//! [`Writer::new`].)
 //!
 //! What stays true for each command:
 //! - Its effects are all or nothing. A command's work runs whole inside the group's
@@ -502,14 +503,11 @@ impl Writer {
                 groups,
                 bookkeeping,
                 answers,
-            } => {
-                let claims_go = if sinks.bookkeeping.is_some() {
-                    bookkeeping
-                } else {
-                    groups
-                };
-                (sinks.clone(), Arc::clone(claims_go), answers)
-            }
+            } => (
+                sinks.clone(),
+                Arc::clone(queue_for(false, sinks, groups, bookkeeping)),
+                answers,
+            ),
         };
         let (platform, interaction) = (item.platform.clone(), item.interaction_id.clone());
         let ticket = groups.enqueue(Job::Answer(item));
@@ -564,20 +562,30 @@ impl Writer {
                 groups,
                 bookkeeping,
                 ..
-            } => {
-                let groups = if !work && sinks.bookkeeping.is_some() {
-                    bookkeeping
-                } else {
-                    groups
-                };
-                groups
-                    .submit(job, queued, |jobs| {
-                        write_on(sinks.clone(), Arc::clone(faults), jobs)
-                    })
-                    .await
-                    .map_err(StoreError::Shared)?
-            }
+            } => queue_for(work, sinks, groups, bookkeeping)
+                .submit(job, queued, |jobs| {
+                    write_on(sinks.clone(), Arc::clone(faults), jobs)
+                })
+                .await
+                .map_err(StoreError::Shared)?,
         }
+    }
+}
+
+/// Where a job queues on sqlx's route: a command's work with the groups of work; claims and
+/// answers in groups of their own where the bookkeeping has connections of its own, else with
+/// the work. Claims and answers always queue in the same place, so a group writes an answer
+/// before a duplicate's claim queued after it.
+fn queue_for<'g>(
+    work: bool,
+    sinks: &Sinks,
+    groups: &'g Arc<Groups>,
+    bookkeeping: &'g Arc<Groups>,
+) -> &'g Arc<Groups> {
+    if !work && sinks.bookkeeping.is_some() {
+        bookkeeping
+    } else {
+        groups
     }
 }
 
