@@ -339,7 +339,8 @@ struct ServeArgs {
     tick_seconds: u64,
     /// Seconds an unanswered command belongs to the attempt that claimed it. A retry of a
     /// command whose process died before it answered waits this long, then takes it over
-    /// (running it unless its work had been committed, which it then reports).
+    /// (running it unless its work had been committed, which it then reports). `/log` and the
+    /// moves are claimed by their own write and need no lease.
     #[arg(
         long,
         env = "DEALGATE_CLAIM_LEASE_SECONDS",

@@ -453,7 +453,7 @@ async fn answers_queued_when_the_store_closes_are_kept() {
         for i in 0..ANSWERS {
             let (id, answer) = (format!("i-{i}"), format!("answer {i}"));
             store
-                .record_interaction("discord", &id, &answer)
+                .record_interaction("discord", &id, &answer, now)
                 .await
                 .unwrap();
         }
@@ -497,11 +497,11 @@ async fn a_duplicate_claimed_in_the_group_that_writes_the_answer_finds_it() {
     // meanwhile waits, and the answer and the duplicate's claim are written as one group.
     let tx = store.begin().await.unwrap();
     store
-        .record_interaction("discord", "i-0", "{}")
+        .record_interaction("discord", "i-0", "{}", at(0))
         .await
         .unwrap();
     store
-        .record_interaction("discord", "i-1", "answer 1")
+        .record_interaction("discord", "i-1", "answer 1", at(0))
         .await
         .unwrap();
     // An hour later: the first delivery's lease has long lapsed.

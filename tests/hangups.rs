@@ -271,6 +271,15 @@ async fn logged(ep: &Endpoint) -> i64 {
 
 /// The endpoint with deal-1, and interaction `id` claimed by a process that then died.
 async fn with_a_deal_and_a_claim_of_a_dead_process(app: support::TestApp, id: &str) -> Endpoint {
+    let ep = with_deal_1(app).await;
+    let delivery = dealgate::service::Delivery::new(dealgate::service::Platform::Discord, id);
+    let claim = ep.app.service.claim_interaction(&delivery, Duration::ZERO);
+    assert_eq!(claim.await.unwrap(), dealgate::service::Claim::New);
+    ep
+}
+
+/// The endpoint with deal-1, created by the boss.
+async fn with_deal_1(app: support::TestApp) -> Endpoint {
     let ep = Endpoint::on(app).await;
     let created = ep
         .reply(&command(
@@ -285,9 +294,6 @@ async fn with_a_deal_and_a_claim_of_a_dead_process(app: support::TestApp, id: &s
         ))
         .await;
     assert!(title(&created).starts_with("Created"), "{created}");
-    let delivery = dealgate::service::Delivery::new(dealgate::service::Platform::Discord, id);
-    let claim = ep.app.service.claim_interaction(&delivery, Duration::ZERO);
-    assert_eq!(claim.await.unwrap(), dealgate::service::Claim::New);
     ep
 }
 
@@ -348,9 +354,106 @@ async fn a_command_applied_by_a_process_that_died_is_not_applied_again(app: supp
     assert_eq!(logged(&ep).await, 1);
 }
 
+/// `/log` is claimed by its own write, not by a claim written before it runs: the same delivery
+/// sent eight times at once (a proxy retrying, a platform redelivering) is applied once, and
+/// every copy is answered with the one answer it got, byte for byte.
+async fn one_log_delivered_eight_times_at_once_is_applied_once_with_one_answer(
+    app: support::TestApp,
+) {
+    let ep = with_deal_1(app).await;
+    let log = log_demo(90);
+    let send = || ep.send(&log);
+    let (a, b, c, d, e, f, g, h) = tokio::join!(
+        send(),
+        send(),
+        send(),
+        send(),
+        send(),
+        send(),
+        send(),
+        send()
+    );
+    let copies = [a, b, c, d, e, f, g, h];
+    let (status, first) = &copies[0];
+    assert_eq!(*status, 200, "{first}");
+    assert!(
+        title(&first["data"]["embeds"][0]).starts_with("Logged"),
+        "{first}"
+    );
+    for (status, answer) in &copies {
+        assert_eq!((*status, answer), (200, first));
+    }
+    assert_eq!(logged(&ep).await, 1);
+    // And a copy that comes later is answered from the receipt, the same again.
+    assert_eq!(&ep.send(&log).await.1, first);
+    assert_eq!(logged(&ep).await, 1);
+}
+
+/// A retried move gets the answer its first delivery got, not a judgement of the deal as the
+/// move left it (which would refuse: the deal is closed now). A new delivery of the same
+/// command is a new command, and is refused.
+async fn a_retried_move_gets_its_first_answer_not_a_new_judgement(app: support::TestApp) {
+    let ep = with_deal_1(app).await;
+    let lost = |id| {
+        command(
+            id,
+            BOSS,
+            "lost",
+            vec![
+                opt("deal", "deal-1"),
+                opt("reason", "budget went to another team"),
+            ],
+        )
+    };
+    let first = ep.reply(&lost(91)).await;
+    assert!(title(&first).contains("lost"), "{first}");
+    assert_eq!(ep.reply(&lost(91)).await, first);
+    let again = ep.reply(&lost(92)).await;
+    assert!(text(&again).contains("closed"), "{again}");
+    let changes = counts(&ep.app.db.store().await, "stage_changes", "kind").await;
+    assert_eq!(changes.get("lost"), Some(&1), "{changes:?}");
+}
+
+/// A refused command wrote nothing, but its answer is recorded: a retry after the deal changed
+/// gets the refusal its first delivery got, and does not move the deal, though the gate it
+/// missed is met now. A new delivery of the command is judged afresh, and advances.
+async fn a_retried_refusal_gets_the_refusal_it_got(app: support::TestApp) {
+    let ep = with_deal_1(app).await;
+    let advance = |id| command(id, BOSS, "advance", vec![opt("deal", "deal-1")]);
+    let refused = ep.reply(&advance(93)).await;
+    assert!(text(&refused).contains("discovery-call"), "{refused}");
+    // The refusal's answer is written as the reply goes out; a copy that overtook that write
+    // would be judged again (README), so this retry comes once it is written.
+    let delivery = dealgate::service::Delivery::new(dealgate::service::Platform::Discord, "93");
+    let recorded = ep
+        .app
+        .service
+        .await_answer(&delivery, Duration::from_secs(10));
+    assert!(
+        recorded.await.unwrap().is_some(),
+        "the refusal was recorded"
+    );
+    let call = command(
+        94,
+        BOSS,
+        "log",
+        vec![opt("deal", "deal-1"), opt("activity", "discovery-call")],
+    );
+    assert!(title(&ep.reply(&call).await).starts_with("Logged"));
+    assert_eq!(ep.reply(&advance(93)).await, refused);
+    let moves = || async { counts(&ep.app.db.store().await, "stage_changes", "kind").await };
+    assert_eq!(moves().await.get("advance"), None);
+    let advanced = ep.reply(&advance(95)).await;
+    assert_ne!(advanced, refused);
+    assert_eq!(moves().await.get("advance"), Some(&1), "{advanced}");
+}
+
 on_both_backends!(
     a_claim_whose_process_died_is_taken_over_after_its_lease,
     a_command_applied_by_a_process_that_died_is_not_applied_again,
+    one_log_delivered_eight_times_at_once_is_applied_once_with_one_answer,
+    a_retried_move_gets_its_first_answer_not_a_new_judgement,
+    a_retried_refusal_gets_the_refusal_it_got,
 );
 
 /// The Discord public key of the self-made test vector (PROTOCOLS.md §1.2), whose private half

@@ -564,16 +564,41 @@ async fn one_batch_of_claims_with_an_id_twice_gives_it_to_the_first_only(app: Te
     assert_eq!(first.unwrap(), vec![First, Held, First]);
     let second = receipts::claim_all(&mut conn, &[item("b"), item("c"), item("a")]).await;
     assert_eq!(second.unwrap(), vec![Held, First, Held]);
-    let answers = [("a", "1"), ("c", "3")].map(|(id, answer)| receipts::AnswerItem {
-        platform: "discord".into(),
-        interaction_id: id.into(),
-        response: answer.into(),
-    });
-    receipts::record_all(&mut conn, &answers).await.unwrap();
-    for (id, stored) in [("a", Some("1")), ("b", None), ("c", Some("3"))] {
+    // Answers: one of them twice in the batch, one to an interaction nobody claimed (a command
+    // claimed by its write has no receipt until its answer writes it), and later one to an
+    // interaction answered before: the first answer given stays, as a duplicate was told.
+    let answers = |pairs: &[(&str, &str)]| -> Vec<receipts::AnswerItem> {
+        pairs
+            .iter()
+            .map(|(id, answer)| receipts::AnswerItem {
+                platform: "discord".into(),
+                interaction_id: (*id).into(),
+                response: (*answer).into(),
+                at: now,
+            })
+            .collect()
+    };
+    let batch = answers(&[("a", "1"), ("c", "3"), ("a", "a second answer"), ("d", "4")]);
+    receipts::record_all(&mut conn, &batch).await.unwrap();
+    let later = answers(&[("c", "a later answer")]);
+    receipts::record_all(&mut conn, &later).await.unwrap();
+    for (id, stored) in [
+        ("a", Some("1")),
+        ("b", None),
+        ("c", Some("3")),
+        ("d", Some("4")),
+    ] {
         let found = receipts::find(&mut conn, "discord", id).await.unwrap();
         assert_eq!(found, Some(stored.map(String::from)), "{id}");
     }
+    // What a command claimed by its write sees of a delivery when its session did not bring
+    // it: the receipt with its answer, a claim without one, or nothing.
+    let answered = receipts::seen(&mut conn, "discord", "d").await.unwrap();
+    assert_eq!(answered.receipt, Some((now, Some("4".to_string()))));
+    let claimed = receipts::seen(&mut conn, "discord", "b").await.unwrap();
+    assert_eq!(claimed.receipt, Some((now, None)));
+    let unseen = receipts::seen(&mut conn, "discord", "e").await.unwrap();
+    assert_eq!(unseen, receipts::Seen::default());
 }
 
 /// One delivery of interaction 1300000000000000042: claim it, and if this is the first, run it

@@ -668,6 +668,22 @@ impl Command {
         }
     }
 
+    /// Whether its change is applied in one write, which records the delivery's effect (`/log`
+    /// and the moves): such a command is claimed by that write rather than by a claim written
+    /// before it runs, and its first read brings what the database holds of the delivery
+    /// (`Service::claim_by_write`). A command that writes more than once, or writes something
+    /// beside its one write, claims first.
+    pub fn claimed_by_its_write(&self) -> bool {
+        matches!(
+            self,
+            Self::Log { .. }
+                | Self::Advance { .. }
+                | Self::Back { .. }
+                | Self::Won { .. }
+                | Self::Lost { .. }
+        )
+    }
+
     /// Whether it may take longer than a platform waits for an answer (3 seconds on Discord
     /// and Slack): a forecast over a large pipeline, the digest and its chart. An adapter that
     /// can answer later acknowledges these at once and delivers the reply when it is ready.

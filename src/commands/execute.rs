@@ -58,6 +58,31 @@ pub async fn begin(service: &Service, caller: &Caller, command: Command) -> (Com
     (command, begun)
 }
 
+/// [`begin`] for `delivery` of a command claimed by its write (`Command::claimed_by_its_write`):
+/// the session also brings what the database holds of the delivery, read in the same snapshot
+/// as the deal, for `Service::claim_by_write`.
+pub async fn begin_delivery(
+    service: &Service,
+    caller: &Caller,
+    command: Command,
+    delivery: &Delivery,
+) -> (Command, Begun) {
+    let session = service
+        .session_about_delivery(caller, command.about_deal(), delivery)
+        .await;
+    (command, Begun::Session(session))
+}
+
+impl Begun {
+    /// The session read, if the command has one and it was read.
+    pub fn session(&self) -> Option<&Session> {
+        match self {
+            Self::Session(Ok(session)) => Some(session),
+            _ => None,
+        }
+    }
+}
+
 /// The reply to `/help`, about `command` if one is named.
 async fn help(service: &Service, caller: &Caller, command: Option<&str>) -> Reply {
     match super::help::help_reply(command) {
@@ -83,15 +108,34 @@ pub async fn finish(
     begun: Begun,
     delivery: Option<&Delivery>,
 ) -> Reply {
+    finish_once(service, command, begun, delivery)
+        .await
+        .unwrap_or_else(|AppliedBefore| error_reply(&ServiceError::AlreadyApplied, None))
+}
+
+/// A command run for a delivery found the delivery's work applied before, by another attempt
+/// (a duplicate that ran beside the first, or a retry of one that died): its answer is that
+/// attempt's.
+#[derive(Debug)]
+pub struct AppliedBefore;
+
+/// [`finish`], telling apart a delivery applied before.
+pub async fn finish_once(
+    service: &Service,
+    command: Command,
+    begun: Begun,
+    delivery: Option<&Delivery>,
+) -> Result<Reply, AppliedBefore> {
     let mut session = match begun {
-        Begun::Help(reply) => return reply,
+        Begun::Help(reply) => return Ok(reply),
         Begun::Session(Ok(session)) => session,
-        Begun::Session(Err(e)) => return error_reply(&e, None),
+        Begun::Session(Err(e)) => return Ok(error_reply(&e, None)),
     };
     session.delivery = delivery.cloned();
     match command.run(service, &session).await {
-        Ok(reply) => reply,
-        Err(e) => error_reply(&e, Some(&session)),
+        Ok(reply) => Ok(reply),
+        Err(ServiceError::AlreadyApplied) => Err(AppliedBefore),
+        Err(e) => Ok(error_reply(&e, Some(&session))),
     }
 }
 

@@ -2,15 +2,19 @@
 //! delivery it came in, the people it names) in; its answer, or the promise of one, out. The
 //! request bracket lives here once for every platform: a command that changes something, and
 //! every press, is claimed by its delivery key, run, and its answer recorded, so a duplicated
-//! or retried delivery gets the first answer instead of running the command again.
+//! or retried delivery gets the first answer instead of running the command again. A command
+//! whose change is one write (`Command::claimed_by_its_write`) is claimed by that write, which
+//! records the delivery's effect, and its first read says whether the delivery ran before
+//! (`Service::claim_by_write`); the others write a claim first, while their reads run.
 //!
 //! What it promises (README, "When a client hangs up, retries or replays"):
 //! - The adapter runs `handle` in a task of its own, so a client that hangs up does not stop
 //!   it: the command runs to completion and its answer is recorded.
 //! - A retry of a delivery that finished gets the recorded answer.
-//! - A retry of a delivery whose process died before it answered takes the claim over once the
-//!   lease lapses; the command runs then, unless its work had committed (its transaction wrote
-//!   the delivery's effect row), in which case the retry is told so and nothing runs again.
+//! - A retry of a delivery whose process died before it answered runs the command, unless its
+//!   work had committed (its transaction wrote the delivery's effect row), in which case the
+//!   retry is told so and nothing runs again; a claim written first is taken over only once
+//!   its lease lapses.
 //!
 //! Answers are stored as the adapter renders them (platform JSON), so a duplicate gets exactly
 //! the bytes the first delivery got. Adapters are left with decoding payloads and rendering.
@@ -20,7 +24,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::command::Command;
-use super::execute::{self, error_reply, execute};
+use super::execute::{self, AppliedBefore, error_reply, execute};
 use super::press::Press;
 use super::replies;
 use super::reply::Reply;
@@ -228,22 +232,31 @@ async fn handle_inner(
         });
     }
     let answered = match command_of(action) {
+        Ok(command) if command.claimed_by_its_write() => {
+            let (command, begun) =
+                execute::begin_delivery(service, &caller, command, &delivery).await;
+            let claim = service
+                .claim_by_write(&delivery, begun.session(), DUPLICATE_WAIT)
+                .await;
+            once(service, &delivery, render, claim, |d| async move {
+                execute::finish_once(service, command, begun, Some(&d)).await
+            })
+            .await
+        }
         Ok(command) => {
-            let ahead = execute::begin(service, &caller, command);
-            once(
-                service,
-                &delivery,
-                render,
-                ahead,
-                |d, (command, begun)| async move {
-                    render(&execute::finish(service, command, begun, Some(&d)).await)
-                },
-            )
+            let (claim, (command, begun)) = tokio::join!(
+                service.claim_interaction(&delivery, DUPLICATE_WAIT),
+                execute::begin(service, &caller, command)
+            );
+            once(service, &delivery, render, claim, |d| async move {
+                execute::finish_once(service, command, begun, Some(&d)).await
+            })
             .await
         }
         Err(press) => {
-            once(service, &delivery, render, async {}, |_, ()| async move {
-                render(&pressed(service, &caller, press).await)
+            let claim = service.claim_interaction(&delivery, DUPLICATE_WAIT).await;
+            once(service, &delivery, render, claim, |_| async move {
+                Ok(pressed(service, &caller, press).await)
             })
             .await
         }
@@ -305,30 +318,41 @@ async fn ask_approval(service: &Service, caller: &Caller, deal: DealNumber) -> R
     asked.await.unwrap_or_else(|e| error_reply(&e, None))
 }
 
-/// Runs `work` at most once for `delivery` and returns its answer. `ahead` (the command's
-/// reads) runs while the claim is written, and `work` gets what it read: a command waits for
-/// the writer once less. If the claim finds the delivery answered, what `ahead` read goes
-/// unused.
-async fn once<A, W, Fut>(
+/// Runs `work` at most once for `delivery`, as `claim` allows, and returns its answer, which it
+/// records. Claimed first, a command's reads (`execute::begin`) ran while its claim was written;
+/// claimed by its write, they brought the claim. If the claim finds the delivery answered, the
+/// reads go unused. Work that finds itself applied before (a duplicate that ran beside the
+/// first) answers with the first's answer once it is recorded.
+async fn once<W, Fut>(
     service: &Service,
     delivery: &Delivery,
     render: &impl Fn(&Reply) -> String,
-    ahead: impl Future<Output = A>,
+    claim: Result<Claim, ServiceError>,
     work: W,
 ) -> Answered
 where
-    W: FnOnce(Delivery, A) -> Fut,
-    Fut: Future<Output = String>,
+    W: FnOnce(Delivery) -> Fut,
+    Fut: Future<Output = Result<Reply, AppliedBefore>>,
 {
-    let (claim, read) = tokio::join!(service.claim_interaction(delivery, DUPLICATE_WAIT), ahead);
-    let (fresh, answer) = match claim {
-        Ok(Claim::New) => (true, work(delivery.clone(), read).await),
-        Ok(Claim::Applied) => (
-            true,
-            render(&replies::user_error(
-                &ServiceError::AlreadyApplied.to_string(),
-            )),
-        ),
+    let already = || {
+        render(&replies::user_error(
+            &ServiceError::AlreadyApplied.to_string(),
+        ))
+    };
+    let answer = match claim {
+        Ok(Claim::New) => match work(delivery.clone()).await {
+            Ok(reply) => render(&reply),
+            Err(AppliedBefore) => match service.await_answer(delivery, DUPLICATE_WAIT).await {
+                Ok(Some(answer)) => {
+                    return Answered {
+                        fresh: false,
+                        answer,
+                    };
+                }
+                _ => already(),
+            },
+        },
+        Ok(Claim::Applied) => already(),
         Ok(Claim::Answered(answer)) => {
             return Answered {
                 fresh: false,
@@ -352,11 +376,14 @@ where
         }
     };
     if let Err(e) = service.record_interaction(delivery, &answer).await {
-        // The command's work is committed; a retry after the lease will find its effect row.
+        // The command's work is committed; a retry will find its effect row.
         tracing::error!(
             platform = %delivery.platform, interaction = %delivery.key, error = ?e,
             "answer not recorded"
         );
     }
-    Answered { fresh, answer }
+    Answered {
+        fresh: true,
+        answer,
+    }
 }

@@ -1,18 +1,20 @@
 //! Processing a chat interaction once, as Stripe processes an idempotency key. The request
-//! bracket claims the interaction id before it runs a command that changes something and
-//! records the answer after; a duplicated delivery finds the claim and gets the recorded answer
-//! instead of running the command again.
+//! bracket claims the interaction id of a command that changes something and records the
+//! answer after; a duplicated delivery finds the claim and gets the recorded answer instead of
+//! running the command again.
 //!
-//! A claim is a lease ([`Service::claim_lease`]): if the process that claimed it died before it
-//! answered, a retry after the lease takes it over. The command's own transaction writes the
-//! interaction's effect row, so a command whose work had committed is never applied again: the
-//! retry learns it was applied ([`Claim::Applied`]) and says so.
+//! The command's own transaction writes the interaction's effect row, so a command whose work
+//! had committed is never applied again: a retry learns it was applied ([`Claim::Applied`]) and
+//! says so. For a command whose change is that one write, the effect row is the claim
+//! ([`Service::claim_by_write`]). Every other command writes a claim before it runs
+//! ([`Service::claim_interaction`]); that claim is a lease ([`Service::claim_lease`]): if the
+//! process that claimed it died before it answered, a retry after the lease takes it over.
 
 use std::time::Duration;
 
 use crate::store::receipts::{self, Claimed, Effect};
 
-use super::{Platform, Service, ServiceResult};
+use super::{Platform, Service, ServiceResult, Session};
 
 /// How long an interaction's receipt (its claim and answer) is kept: far longer than the
 /// window in which a signed request is accepted (`chat::freshness`), so a replayed request is
@@ -91,25 +93,93 @@ impl Service {
             }
             Claimed::Held => {}
         }
+        Ok(self
+            .await_answer(delivery, wait)
+            .await?
+            .map_or(Claim::InFlight, Claim::Answered))
+    }
+
+    /// The claim of a delivery of a command claimed by its write (`/log`, the moves: each
+    /// applies its change in one write, which records the delivery's effect): no claim is
+    /// written before it runs. What the database held of the delivery, read with the command's
+    /// session in the same snapshot as its deal (or here, without one), says whether it ran:
+    /// - answered: the answer given then;
+    /// - applied, not yet answered: its answer is on its way, so wait up to `wait` for it;
+    ///   after the lease, or if it does not come, the attempt that applied it died before it
+    ///   answered ([`Claim::Applied`]);
+    /// - claimed by an attempt that claims first and still within its lease: wait for its
+    ///   answer, or [`Claim::InFlight`];
+    /// - otherwise [`Claim::New`]: run it. A duplicate running beside it cannot apply it twice:
+    ///   the second effect row fails on its key (`ServiceError::AlreadyApplied`), and the
+    ///   second waits for the first's answer ([`Service::await_answer`]).
+    pub async fn claim_by_write(
+        &self,
+        delivery: &Delivery,
+        session: Option<&Session>,
+        wait: Duration,
+    ) -> ServiceResult<Claim> {
+        let seen = match session.and_then(|s| s.seen.clone()) {
+            Some(seen) => seen,
+            None => {
+                let mut conn = self.store.reader().acquire().await?;
+                let (platform, key) = (delivery.platform.as_str(), delivery.key.as_str());
+                receipts::seen(&mut conn, platform, key).await?
+            }
+        };
+        let lapsed_before = self.clock.now() - self.claim_lease;
+        if let Some((_, Some(answer))) = seen.receipt {
+            return Ok(Claim::Answered(answer));
+        }
+        if let Some(applied_at) = seen.applied_at {
+            if applied_at >= lapsed_before
+                && let Some(answer) = self.await_answer(delivery, wait).await?
+            {
+                return Ok(Claim::Answered(answer));
+            }
+            return Ok(Claim::Applied);
+        }
+        match seen.receipt {
+            Some((received_at, None)) if received_at >= lapsed_before => Ok(self
+                .await_answer(delivery, wait)
+                .await?
+                .map_or(Claim::InFlight, Claim::Answered)),
+            _ => Ok(Claim::New),
+        }
+    }
+
+    /// The answer recorded for `delivery`, waiting up to `wait` for it to be written (polling
+    /// the read pool); `None` if none was by then.
+    pub async fn await_answer(
+        &self,
+        delivery: &Delivery,
+        wait: Duration,
+    ) -> ServiceResult<Option<String>> {
+        let (platform, interaction_id) = (delivery.platform.as_str(), delivery.key.as_str());
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let mut conn = self.store.reader().acquire().await?;
             if let Some(Some(answer)) = receipts::find(&mut conn, platform, interaction_id).await? {
-                return Ok(Claim::Answered(answer));
+                return Ok(Some(answer));
             }
             drop(conn);
             if tokio::time::Instant::now() >= deadline {
-                return Ok(Claim::InFlight);
+                return Ok(None);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 
-    /// Records the answer given to a claimed interaction.
+    /// Records the answer given to an interaction (with its receipt, for a command claimed by
+    /// its write).
     pub async fn record_interaction(&self, delivery: &Delivery, answer: &str) -> ServiceResult<()> {
         Ok(self
             .store
-            .record_interaction(delivery.platform.as_str(), &delivery.key, answer)
+            .record_interaction(
+                delivery.platform.as_str(),
+                &delivery.key,
+                answer,
+                self.clock.now(),
+            )
             .await?)
     }
 

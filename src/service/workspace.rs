@@ -8,6 +8,7 @@ use crate::engine::ids::DealNumber;
 use crate::engine::people::Member;
 use crate::engine::playbook::{Playbook, Role, load_str};
 use crate::store::deals::{CallerKey, DealRecords};
+use crate::store::receipts::Seen;
 use crate::store::{Tenant, TenantHead, deals, members, tenants};
 
 use super::authz::require_admin;
@@ -74,6 +75,9 @@ pub struct Session {
     pub delivery: Option<Delivery>,
     /// The deal the command names, read with the caller (see [`Service::session_about`]).
     pub(crate) prefetched: Prefetched,
+    /// What the database held of the delivery, read with the caller, where the session was
+    /// read for one (see [`Service::session_about_delivery`]).
+    pub(crate) seen: Option<Seen>,
 }
 
 /// A deal, its owner and its records, read in the same round trip as the session's caller; the
@@ -136,6 +140,27 @@ impl Service {
         caller: &Caller,
         deal: Option<DealNumber>,
     ) -> ServiceResult<Session> {
+        self.session_reading(caller, deal, None).await
+    }
+
+    /// [`Service::session_about`] for `delivery` of a command claimed by its write: what the
+    /// database holds of the delivery comes with the deal, in the same snapshot, for
+    /// [`Service::claim_by_write`].
+    pub async fn session_about_delivery(
+        &self,
+        caller: &Caller,
+        deal: Option<DealNumber>,
+        delivery: &Delivery,
+    ) -> ServiceResult<Session> {
+        self.session_reading(caller, deal, Some(delivery)).await
+    }
+
+    async fn session_reading(
+        &self,
+        caller: &Caller,
+        deal: Option<DealNumber>,
+        delivery: Option<&Delivery>,
+    ) -> ServiceResult<Session> {
         // Every command resolves its caller, so the common case (both exist, name unchanged)
         // is a read on the read pool and never queues behind writers.
         let key = CallerKey {
@@ -144,17 +169,23 @@ impl Service {
             user_key: &caller.user_key,
         };
         let found = match deal {
-            Some(number) => deals::get_with_caller(&self.store, key, number).await?.map(
-                |(tenant, member, snapshot)| (tenant, member, Prefetched::of(number, snapshot)),
-            ),
+            Some(number) => {
+                let effect = delivery.map(Delivery::effect);
+                deals::get_with_caller(&self.store, key, number, effect)
+                    .await?
+                    .map(|(tenant, member, snapshot, seen)| {
+                        let seen = delivery.map(|_| seen);
+                        (tenant, member, Prefetched::of(number, snapshot), seen)
+                    })
+            }
             None => {
                 let mut conn = self.store.reader().acquire().await?;
                 members::find_with_tenant(&mut conn, key.platform, key.workspace, key.user_key)
                     .await?
-                    .map(|(tenant, member)| (tenant, member, Prefetched::default()))
+                    .map(|(tenant, member)| (tenant, member, Prefetched::default(), None))
             }
         };
-        if let Some((mut tenant, member, prefetched)) = found
+        if let Some((mut tenant, member, prefetched, seen)) = found
             && (member.display_name == caller.display_name || caller.display_name.is_empty())
         {
             let playbook = match self.cached_playbook(tenant.id, tenant.playbook_version) {
@@ -166,6 +197,7 @@ impl Service {
             };
             let mut session = self.finish_session(caller, &tenant, member, playbook)?;
             session.prefetched = prefetched;
+            session.seen = seen;
             return Ok(session);
         }
         if caller.known_only {
@@ -265,6 +297,7 @@ impl Service {
             playbook,
             delivery: None,
             prefetched: Prefetched::default(),
+            seen: None,
         })
     }
 

@@ -384,21 +384,25 @@ impl Store {
         self.writer.faults()
     }
 
-    /// Stores the answer given to a claimed interaction. Committed in a group with concurrent
-    /// commands' writes; this returns once the answer is queued, so the reply goes out while it
-    /// is written. A duplicate delivery loses nothing by it: it arrives after the answer was
+    /// Stores the answer given to an interaction at `at`, with its receipt if it has none yet
+    /// (see `receipts::answers_statement`). Committed in a group with concurrent commands'
+    /// writes; this returns once the answer is queued, so the reply goes out while it is
+    /// written. A duplicate delivery loses nothing by it: it arrives after the answer was
     /// queued, so its claim is written after the answer (in a later group, or later in the same
-    /// one: a group writes answers before claims). [`Store::close`] waits for queued answers.
+    /// one: a group writes answers before claims), and a duplicate of a command claimed by its
+    /// write that finds no answer yet waits for it. [`Store::close`] waits for queued answers.
     pub async fn record_interaction(
         &self,
         platform: &str,
         interaction_id: &str,
         response: &str,
+        at: DateTime<Utc>,
     ) -> Result<()> {
         let item = receipts::AnswerItem {
             platform: platform.to_string(),
             interaction_id: interaction_id.to_string(),
             response: response.to_string(),
+            at,
         };
         self.writer.answer(item).await
     }

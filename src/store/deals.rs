@@ -9,7 +9,7 @@ use sqlx::FromRow;
 use sqlx::any::AnyRow;
 
 use super::members::{CALLER_COLUMNS, CALLER_FROM, CALLER_WHERE, caller_from, member_prefixed};
-use super::receipts::{EFFECT, Effect};
+use super::receipts::{self, EFFECT, Effect, SEEN_COLUMNS, SEEN_JOINS};
 use super::rows::Columns;
 use super::writer::{Batch, Value, Write, bind_values};
 use super::{
@@ -138,19 +138,32 @@ pub struct CallerKey<'a> {
     pub user_key: &'a str,
 }
 
-/// The caller's workspace and member, and the deal they named with its owner and records (if
-/// there is such a deal and its owner's row).
-pub type CallerAndDeal = (TenantHead, Member, Option<(Deal, Member, DealRecords)>);
+/// The caller's workspace and member, the deal they named with its owner and records (if
+/// there is such a deal and its owner's row), and what the database held of the delivery.
+pub type CallerAndDeal = (
+    TenantHead,
+    Member,
+    Option<(Deal, Member, DealRecords)>,
+    receipts::Seen,
+);
 
 /// The caller's workspace and member and the deal numbered `number` in that workspace, as one
 /// snapshot: a command about a deal reads both before anything else, so they come in one
 /// round trip (on PostgreSQL one statement, the records as JSON; on SQLite's writer thread two
-/// statements in one read transaction). `None` if the caller is not a member of a workspace.
+/// statements in one read transaction). With them comes what the database holds of `delivery`
+/// (its receipt and effect; nothing without one), in the same snapshot: a command claimed by
+/// its write sees in it whether it ran before (see `receipts`). `None` if the caller is not a
+/// member of a workspace.
 pub async fn get_with_caller(
     store: &Store,
     caller: CallerKey<'_>,
     number: DealNumber,
+    delivery: Option<Effect<'_>>,
 ) -> Result<Option<CallerAndDeal>> {
+    let (platform, interaction) = (
+        delivery.map(|d| d.platform.to_string()),
+        delivery.map(|d| d.interaction_id.to_string()),
+    );
     if let Some(thread) = store.sqlite_thread() {
         // On the writer's thread a statement costs no round trip, so the records come as rows
         // of a second statement in the same snapshot, without building and parsing JSON.
@@ -161,11 +174,13 @@ pub async fn get_with_caller(
             Value::from(caller.workspace),
             Value::from(caller.user_key),
             Value::from(i64::from(number.get())),
+            Value::from(platform),
+            Value::from(interaction),
         ];
         return thread
             .read(move |reading| {
                 reading.in_snapshot(|reading| {
-                    let Some((tenant, member, deal)) =
+                    let Some((tenant, member, deal, seen)) =
                         reading.first_row(&CALLER_AND_DEAL, &values, |row| {
                             caller_and_bare_deal(row)
                         })?
@@ -173,11 +188,11 @@ pub async fn get_with_caller(
                         return Ok(None);
                     };
                     let Some((deal, owner)) = deal else {
-                        return Ok(Some((tenant, member, None)));
+                        return Ok(Some((tenant, member, None, seen)));
                     };
                     let parts = reading.rows(&RECORDS, &[Value::from(deal.id)], record_part)?;
                     let records = records_from(parts, deal.id)?;
-                    Ok(Some((tenant, member, Some((deal, owner, records)))))
+                    Ok(Some((tenant, member, Some((deal, owner, records)), seen)))
                 })
             })
             .await;
@@ -188,6 +203,8 @@ pub async fn get_with_caller(
         .bind(caller.workspace)
         .bind(caller.user_key)
         .bind(i64::from(number.get()))
+        .bind(platform)
+        .bind(interaction)
         .fetch_optional(&mut *conn)
         .await?;
     row.as_ref().map(caller_and_deal).transpose()
@@ -207,6 +224,8 @@ pub(super) async fn warm(conn: &mut Conn, backend: Backend) -> Result<()> {
         .bind("")
         .bind("")
         .bind(0_i64)
+        .bind("")
+        .bind("")
         .fetch_optional(conn)
         .await?;
     Ok(())
@@ -215,36 +234,39 @@ pub(super) async fn warm(conn: &mut Conn, backend: Backend) -> Result<()> {
 /// [`get_with_caller`]'s statement, with `records` (a column, or nothing) after the deal's.
 fn caller_and_deal_sql(records: &str) -> String {
     format!(
-        "SELECT {CALLER_COLUMNS}, {DEAL_AND_OWNER_COLUMNS}{records} {CALLER_FROM} \
+        "SELECT {CALLER_COLUMNS}, {DEAL_AND_OWNER_COLUMNS}, {SEEN_COLUMNS}{records} \
+         {CALLER_FROM} \
          LEFT JOIN deals d ON d.tenant_id = t.id AND d.number = $4 \
          LEFT JOIN members m ON m.id = d.owner_id AND m.tenant_id = d.tenant_id \
-         {CALLER_WHERE}"
+         {SEEN_JOINS} {CALLER_WHERE}"
     )
 }
 
-/// The caller's workspace and member, and the deal they named with its owner, without records.
-type CallerAndBareDeal = (TenantHead, Member, Option<(Deal, Member)>);
+/// The caller's workspace and member, the deal they named with its owner, without records, and
+/// what the database held of the delivery.
+type CallerAndBareDeal = (TenantHead, Member, Option<(Deal, Member)>, receipts::Seen);
 
 /// The caller and the deal with its owner, without records, of a row of
 /// [`get_with_caller`]'s statement.
 fn caller_and_bare_deal(row: &impl Columns) -> Result<CallerAndBareDeal> {
     let (tenant, member) = caller_from(row)?;
+    let seen = receipts::seen_from(row)?;
     // A deal without its owner's row reads as no deal here; the use case's own read says which.
     if row.get::<Option<i64>>("m_id")?.is_none() {
-        return Ok((tenant, member, None));
+        return Ok((tenant, member, None, seen));
     }
     let deal = deal_with_owner(row, tenant.id)?;
-    Ok((tenant, member, Some(deal)))
+    Ok((tenant, member, Some(deal), seen))
 }
 
 /// The caller and the deal of a row of [`get_with_caller`]'s statement with its records column.
 fn caller_and_deal(row: &impl Columns) -> Result<CallerAndDeal> {
-    let (tenant, member, deal) = caller_and_bare_deal(row)?;
+    let (tenant, member, deal, seen) = caller_and_bare_deal(row)?;
     let Some((deal, owner)) = deal else {
-        return Ok((tenant, member, None));
+        return Ok((tenant, member, None, seen));
     };
     let records = records_from_json(row, deal.id)?;
-    Ok((tenant, member, Some((deal, owner, records))))
+    Ok((tenant, member, Some((deal, owner, records)), seen))
 }
 
 /// A row of [`records_sql`], by position: its columns are fixed.

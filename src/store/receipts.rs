@@ -1,12 +1,17 @@
 //! Interaction receipts: each chat interaction id is claimed once, and its answer kept so a
 //! duplicated delivery gets the same one.
 //!
-//! A claim is a lease: one whose first attempt never answered (its process was killed) can be
-//! taken over by a retry once it is older than the lease. That alone could apply a command
-//! twice (the first attempt may have committed its work and died before it answered), so the
-//! work of an interaction also writes its *effect* row, in its own transaction: a second
-//! application fails on the effect's primary key and rolls back (`StoreError::AlreadyApplied`),
-//! and a retry that took over a lease can see that the work was done.
+//! A command that applies its change in one write (`/log` and the moves) is claimed by that
+//! write: it writes the interaction's *effect* row in its own transaction, and a second
+//! application fails on the effect's primary key and rolls back (`StoreError::AlreadyApplied`).
+//! What a delivery left behind, its receipt and its effect, is read with the command's first
+//! read ([`Seen`]), so a retry is answered from the receipt without running again. The receipt
+//! is written with the answer ([`answers_statement`]).
+//!
+//! Every other command that changes something claims its id first ([`claims_statement`]). That
+//! claim is a lease: one whose first attempt never answered (its process was killed) can be
+//! taken over by a retry once it is older than the lease; the effect row then tells whether the
+//! work was done.
 
 use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
@@ -14,8 +19,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
 
+use super::rows::Columns;
 use super::writer::{Value, bind_values};
-use super::{Conn, Result, StoreError, ts};
+use super::{Conn, Result, StoreError, parse_ts, ts};
 
 /// A claim waiting for its batch.
 #[derive(Debug)]
@@ -51,6 +57,60 @@ pub struct AnswerItem {
     pub platform: String,
     pub interaction_id: String,
     pub response: String,
+    /// When it was answered: the receipt's time where this answer writes the receipt (a
+    /// command claimed by its write has none before).
+    pub at: DateTime<Utc>,
+}
+
+/// What the database held of a delivery when a command read: its receipt and its effect.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// The receipt: when it was received (claimed or answered), and its answer, if it has one.
+    pub receipt: Option<(DateTime<Utc>, Option<String>)>,
+    /// When the delivery's work was applied, if it was.
+    pub applied_at: Option<DateTime<Utc>>,
+}
+
+/// The columns of [`SEEN_JOINS`], for a statement that reads a delivery's [`Seen`] with
+/// something else (`seen_from` reads them).
+pub const SEEN_COLUMNS: &str = "ir.received_at AS ir_received_at, ir.response AS ir_response, \
+     ie.applied_at AS ie_applied_at";
+
+/// The receipt and effect of the delivery `$5` platform, `$6` interaction id (both `NULL`: none).
+pub const SEEN_JOINS: &str = "LEFT JOIN interaction_receipts ir \
+     ON ir.platform = $5 AND ir.interaction_id = $6 \
+     LEFT JOIN interaction_effects ie ON ie.platform = $5 AND ie.interaction_id = $6";
+
+/// The [`Seen`] of a row with [`SEEN_COLUMNS`].
+pub(super) fn seen_from(row: &impl Columns) -> Result<Seen> {
+    let at = |column: &str| -> Result<Option<DateTime<Utc>>> {
+        row.get::<Option<String>>(column)?
+            .map(|text| parse_ts("interaction_receipts", &text))
+            .transpose()
+    };
+    let receipt = at("ir_received_at")?;
+    let response = row.get::<Option<String>>("ir_response")?;
+    Ok(Seen {
+        receipt: receipt.map(|at| (at, response)),
+        applied_at: at("ie_applied_at")?,
+    })
+}
+
+/// What the database holds of one delivery, read alone (where the command's first read did not
+/// bring it).
+pub async fn seen(conn: &mut Conn, platform: &str, interaction_id: &str) -> Result<Seen> {
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        format!(
+            "SELECT {SEEN_COLUMNS} FROM (SELECT 1 AS one) AS d {}",
+            SEEN_JOINS.replace("$5", "$1").replace("$6", "$2")
+        )
+    });
+    let row = sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
+        .bind(platform)
+        .bind(interaction_id)
+        .fetch_one(conn)
+        .await?;
+    seen_from(&row)
 }
 
 /// Claims every item in one statement. Of two items with the same id, only the first can
@@ -178,7 +238,7 @@ pub fn names_effects(message: &str) -> bool {
     message.contains("interaction_effects")
 }
 
-/// Stores the answers of claimed interactions in one statement.
+/// Stores the answers of interactions in one statement.
 pub async fn record_all(conn: &mut Conn, items: &[impl Borrow<AnswerItem>]) -> Result<()> {
     let items: Vec<&AnswerItem> = items.iter().map(Borrow::borrow).collect();
     if let Some((sql, values)) = answers_statement(&items) {
@@ -189,29 +249,41 @@ pub async fn record_all(conn: &mut Conn, items: &[impl Borrow<AnswerItem>]) -> R
     Ok(())
 }
 
-/// The statement that stores the answers of `items` and its values, `None` for no items.
+/// The statement that stores the answers of `items` and its values, `None` for no items. It
+/// writes the receipt of a delivery that has none (a command claimed by its write) and answers
+/// a claimed one; a receipt answered before keeps its first answer, which is what a duplicate
+/// was told.
 pub fn answers_statement(items: &[&AnswerItem]) -> Option<(String, Vec<Value>)> {
-    if items.is_empty() {
+    // PostgreSQL refuses an upsert that touches one row twice: of two answers to one delivery
+    // in a batch, the first is kept, as it would be written alone.
+    let mut seen = HashSet::new();
+    let sent: Vec<&AnswerItem> = items
+        .iter()
+        .copied()
+        .filter(|i| seen.insert((i.platform.as_str(), i.interaction_id.as_str())))
+        .collect();
+    if sent.is_empty() {
         return None;
     }
-    // `column1…3` name a VALUES list's columns on both SQLite and PostgreSQL.
-    let mut sql =
-        String::from("UPDATE interaction_receipts SET response = v.column3 FROM (VALUES ");
-    for i in 0..items.len() {
-        let n = i * 3;
+    let mut sql = String::from(
+        "INSERT INTO interaction_receipts (platform, interaction_id, received_at, response) VALUES ",
+    );
+    for i in 0..sent.len() {
+        let n = i * 4;
         if i > 0 {
             sql.push_str(", ");
         }
-        sql.push_str(&format!("(${}, ${}, ${})", n + 1, n + 2, n + 3));
+        sql.push_str(&format!("(${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4));
     }
     sql.push_str(
-        ") AS v WHERE interaction_receipts.platform = v.column1 \
-         AND interaction_receipts.interaction_id = v.column2",
+        " ON CONFLICT (platform, interaction_id) DO UPDATE SET response = excluded.response \
+         WHERE interaction_receipts.response IS NULL",
     );
-    let mut values = Vec::with_capacity(items.len() * 3);
-    for item in items {
+    let mut values = Vec::with_capacity(sent.len() * 4);
+    for item in sent {
         values.push(Value::from(item.platform.as_str()));
         values.push(Value::from(item.interaction_id.as_str()));
+        values.push(Value::from(ts(item.at)));
         values.push(Value::from(item.response.as_str()));
     }
     Some((sql, values))

@@ -1,7 +1,8 @@
 //! The writer: group commit for whole commands.
 //!
-//! A command that changes something writes three times: it claims its interaction id, does its
-//! work (an activity, a move), and records the answer it gave. Each of those used to be a
+//! A command that changes something writes up to three times: it claims its interaction id
+//! (unless its work is its claim: `/log`, the moves), does its work (an activity, a move), and
+//! records the answer it gave. Each of those used to be a
 //! transaction of its own; on SQLite's single writer and on PostgreSQL's write-ahead log every
 //! commit has a price of its own (pages written again, readers' caches dropped, a log flush).
 //! Here concurrent commands' writes of all three kinds queue together, and whoever gets the
