@@ -314,14 +314,17 @@ impl WithRecords {
 /// round trip, and on SQLite each row and statement is a hand-off to sqlx's connection thread.
 fn records_json(backend: Backend, deal: &str) -> String {
     let records = records_sql(deal);
+    // Each record an array in `RecordPart`'s field order, not an object: the text is half as
+    // long, and PostgreSQL builds it faster (pgbench, the read alone: 15,500 reads/s against
+    // 14,400 with `json_agg(r)`).
+    let fields = "r.k, r.id, r.who, r.a, r.b, r.c, r.d, r.n, r.g, r.at";
     match backend {
-        Backend::Postgres => {
-            format!(", (SELECT CAST(json_agg(r) AS TEXT) FROM ({records}) AS r) AS records")
-        }
-        Backend::Sqlite => format!(
-            ", (SELECT json_group_array(json_object('k', r.k, 'id', r.id, 'who', r.who, \
-             'a', r.a, 'b', r.b, 'c', r.c, 'd', r.d, 'n', r.n, 'g', r.g, 'at', r.at)) \
+        Backend::Postgres => format!(
+            ", (SELECT CAST(json_agg(json_build_array({fields})) AS TEXT) \
              FROM ({records}) AS r) AS records"
+        ),
+        Backend::Sqlite => format!(
+            ", (SELECT json_group_array(json_array({fields})) FROM ({records}) AS r) AS records"
         ),
     }
 }
@@ -860,7 +863,7 @@ pub fn records_sql(deal: &str) -> String {
 }
 
 /// One row of `records_sql`: which kind of record (`k`) and its columns, named alike for the
-/// four kinds.
+/// four kinds. From JSON it reads as an array of the fields in this order (`records_json`).
 #[derive(Debug, serde::Deserialize, FromRow)]
 struct RecordPart {
     k: i64,
