@@ -414,9 +414,10 @@ async fn a_retried_move_gets_its_first_answer_not_a_new_judgement(app: support::
     assert_eq!(changes.get("lost"), Some(&1), "{changes:?}");
 }
 
-/// A refused command wrote nothing, but its answer is recorded: a retry after the deal changed
-/// gets the refusal its first delivery got, and does not move the deal, though the gate it
-/// missed is met now. A new delivery of the command is judged afresh, and advances.
+/// A refused command wrote nothing, but its answer is recorded before the reply goes out: a
+/// retry after the deal changed gets the refusal its first delivery got, and does not move the
+/// deal, though the gate it missed is met now. A new delivery of the command is judged afresh,
+/// and advances.
 async fn a_retried_refusal_gets_the_refusal_it_got(app: support::TestApp) {
     let ep = with_deal_1(app).await;
     let advance = |id| command(id, BOSS, "advance", vec![opt("deal", "deal-1")]);

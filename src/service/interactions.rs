@@ -183,6 +183,22 @@ impl Service {
             .await?)
     }
 
+    /// Records the answer of a command claimed by its write that wrote nothing (a refusal, an
+    /// error), and returns once it is written: nothing else records that the delivery was
+    /// judged, so a retry that came before the answer was written would be judged again, on
+    /// what may have changed since.
+    pub async fn record_refusal(&self, delivery: &Delivery, answer: &str) -> ServiceResult<()> {
+        Ok(self
+            .store
+            .record_interaction_written(
+                delivery.platform.as_str(),
+                &delivery.key,
+                answer,
+                self.clock.now(),
+            )
+            .await?)
+    }
+
     /// Records, inside the transaction `conn` of a command's work, that the work of the
     /// session's delivery was applied: `ServiceError::AlreadyApplied` (roll back) if it was
     /// before. Nothing to do for a command that was not claimed.

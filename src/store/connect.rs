@@ -407,6 +407,23 @@ impl Store {
         self.writer.answer(item).await
     }
 
+    /// [`Store::record_interaction`], returning once the answer is written.
+    pub async fn record_interaction_written(
+        &self,
+        platform: &str,
+        interaction_id: &str,
+        response: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let item = receipts::AnswerItem {
+            platform: platform.to_string(),
+            interaction_id: interaction_id.to_string(),
+            response: response.to_string(),
+            at,
+        };
+        self.writer.answer_written(item).await
+    }
+
     /// Writes a copy of a SQLite database, as it stood at one moment, to a new file at `path`
     /// (SQLite's `VACUUM INTO`): safe while the bot runs, and the copy is compact. PostgreSQL
     /// databases are copied with `pg_dump` instead.

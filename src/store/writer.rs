@@ -531,6 +531,15 @@ impl Writer {
         Ok(())
     }
 
+    /// Records an interaction's answer, in a group with other commands' writes, and returns
+    /// once it is written (see [`Writer::answer`] for the answer queued without waiting).
+    pub async fn answer_written(&self, item: AnswerItem) -> Result<()> {
+        match self.submit(Job::Answer(item)).await? {
+            Done::Answered => Ok(()),
+            _ => Err(mismatch()),
+        }
+    }
+
     /// For a store that closes: writes every answer queued without waiting, gives the
     /// connection kept between groups back to its pool (whose close waits for every connection
     /// handed out), and closes the bookkeeping's connections.
