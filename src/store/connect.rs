@@ -398,12 +398,7 @@ impl Store {
         response: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let item = receipts::AnswerItem {
-            platform: platform.to_string(),
-            interaction_id: interaction_id.to_string(),
-            response: response.to_string(),
-            at,
-        };
+        let item = receipts::AnswerItem::new(platform, interaction_id, response, at);
         self.writer.answer(item).await
     }
 
@@ -415,12 +410,7 @@ impl Store {
         response: &str,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        let item = receipts::AnswerItem {
-            platform: platform.to_string(),
-            interaction_id: interaction_id.to_string(),
-            response: response.to_string(),
-            at,
-        };
+        let item = receipts::AnswerItem::new(platform, interaction_id, response, at);
         self.writer.answer_written(item).await
     }
 

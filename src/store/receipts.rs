@@ -62,6 +62,17 @@ pub struct AnswerItem {
     pub at: DateTime<Utc>,
 }
 
+impl AnswerItem {
+    pub fn new(platform: &str, interaction_id: &str, response: &str, at: DateTime<Utc>) -> Self {
+        Self {
+            platform: platform.to_string(),
+            interaction_id: interaction_id.to_string(),
+            response: response.to_string(),
+            at,
+        }
+    }
+}
+
 /// What the database held of a delivery when a command read: its receipt and its effect.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Seen {
