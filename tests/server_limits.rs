@@ -105,11 +105,14 @@ async fn signed_ping_to(
         .await
         .map_err(|e| format!("ping {id}: {e}"))?;
     let status = res.status().as_u16();
-    let answer: serde_json::Value = res.json().await.map_err(|e| e.to_string())?;
-    if status == 200 && answer["type"] == 1 {
-        Ok(())
-    } else {
-        Err(format!("ping {id}: {status} {answer}"))
+    // Read as text first, so a refusal (a 408 or 503 with a line of text) says what it was.
+    let text = res
+        .text()
+        .await
+        .map_err(|e| format!("ping {id}: {status}: {e}"))?;
+    match serde_json::from_str::<serde_json::Value>(&text) {
+        Ok(answer) if status == 200 && answer["type"] == 1 => Ok(()),
+        _ => Err(format!("ping {id}: {status} {text}")),
     }
 }
 
