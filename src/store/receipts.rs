@@ -94,16 +94,16 @@ pub const SEEN_JOINS: &str = "LEFT JOIN interaction_receipts ir \
 
 /// The [`Seen`] of a row with [`SEEN_COLUMNS`].
 pub(super) fn seen_from(row: &impl Columns) -> Result<Seen> {
-    let at = |column: &str| -> Result<Option<DateTime<Utc>>> {
+    let at = |table: &'static str, column: &str| -> Result<Option<DateTime<Utc>>> {
         row.get::<Option<String>>(column)?
-            .map(|text| parse_ts("interaction_receipts", &text))
+            .map(|text| parse_ts(table, &text))
             .transpose()
     };
-    let receipt = at("ir_received_at")?;
+    let receipt = at("interaction_receipts", "ir_received_at")?;
     let response = row.get::<Option<String>>("ir_response")?;
     Ok(Seen {
         receipt: receipt.map(|at| (at, response)),
-        applied_at: at("ie_applied_at")?,
+        applied_at: at("interaction_effects", "ie_applied_at")?,
     })
 }
 
