@@ -19,7 +19,7 @@ use dealgate::engine::deal::Deal;
 use dealgate::engine::ids::{ActivityId, DealNumber, Money};
 use dealgate::service::{Claim, Delivery, Platform, Service, ServiceError, Session};
 use dealgate::store::deals::{self, NewActivity};
-use dealgate::store::receipts::{Claimed, Effect};
+use dealgate::store::receipts::{Claimed, Effect, Recording};
 use dealgate::store::{Store, StoreError};
 use discord::*;
 use support::TestApp;
@@ -453,7 +453,7 @@ async fn answers_queued_when_the_store_closes_are_kept() {
         for i in 0..ANSWERS {
             let (id, answer) = (format!("i-{i}"), format!("answer {i}"));
             store
-                .record_interaction("discord", &id, &answer, now)
+                .record_interaction("discord", &id, &answer, now, Recording::Queued)
                 .await
                 .unwrap();
         }
@@ -497,11 +497,11 @@ async fn a_duplicate_claimed_in_the_group_that_writes_the_answer_finds_it() {
     // meanwhile waits, and the answer and the duplicate's claim are written as one group.
     let tx = store.begin().await.unwrap();
     store
-        .record_interaction("discord", "i-0", "{}", at(0))
+        .record_interaction("discord", "i-0", "{}", at(0), Recording::Queued)
         .await
         .unwrap();
     store
-        .record_interaction("discord", "i-1", "answer 1", at(0))
+        .record_interaction("discord", "i-1", "answer 1", at(0), Recording::Queued)
         .await
         .unwrap();
     // An hour later: the first delivery's lease has long lapsed.

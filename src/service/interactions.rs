@@ -12,7 +12,7 @@
 
 use std::time::Duration;
 
-use crate::store::receipts::{self, Claimed, Effect};
+use crate::store::receipts::{self, Claimed, Effect, Recording};
 
 use super::{Platform, Service, ServiceResult, Session};
 
@@ -118,17 +118,19 @@ impl Service {
         session: Option<&Session>,
         wait: Duration,
     ) -> ServiceResult<Claim> {
-        let seen = match session.and_then(|s| s.seen.clone()) {
+        let read;
+        let seen = match session.and_then(|s| s.seen.as_ref()) {
             Some(seen) => seen,
             None => {
                 let mut conn = self.store.reader().acquire().await?;
                 let (platform, key) = (delivery.platform.as_str(), delivery.key.as_str());
-                receipts::seen(&mut conn, platform, key).await?
+                read = receipts::seen(&mut conn, platform, key).await?;
+                &read
             }
         };
         let lapsed_before = self.clock.now() - self.claim_lease;
-        if let Some((_, Some(answer))) = seen.receipt {
-            return Ok(Claim::Answered(answer));
+        if let Some((_, Some(answer))) = &seen.receipt {
+            return Ok(Claim::Answered(answer.clone()));
         }
         if let Some(applied_at) = seen.applied_at {
             if applied_at >= lapsed_before
@@ -170,17 +172,9 @@ impl Service {
     }
 
     /// Records the answer given to an interaction (with its receipt, for a command claimed by
-    /// its write).
+    /// its write), returning once it is queued: the reply goes out while it is written.
     pub async fn record_interaction(&self, delivery: &Delivery, answer: &str) -> ServiceResult<()> {
-        Ok(self
-            .store
-            .record_interaction(
-                delivery.platform.as_str(),
-                &delivery.key,
-                answer,
-                self.clock.now(),
-            )
-            .await?)
+        self.record(delivery, answer, Recording::Queued).await
     }
 
     /// Records the answer of a command claimed by its write that wrote nothing (a refusal, an
@@ -188,14 +182,20 @@ impl Service {
     /// judged, so a retry that came before the answer was written would be judged again, on
     /// what may have changed since.
     pub async fn record_refusal(&self, delivery: &Delivery, answer: &str) -> ServiceResult<()> {
+        self.record(delivery, answer, Recording::Written).await
+    }
+
+    async fn record(
+        &self,
+        delivery: &Delivery,
+        answer: &str,
+        recording: Recording,
+    ) -> ServiceResult<()> {
+        let (platform, key) = (delivery.platform.as_str(), delivery.key.as_str());
+        let now = self.clock.now();
         Ok(self
             .store
-            .record_interaction_written(
-                delivery.platform.as_str(),
-                &delivery.key,
-                answer,
-                self.clock.now(),
-            )
+            .record_interaction(platform, key, answer, now, recording)
             .await?)
     }
 

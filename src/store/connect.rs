@@ -385,33 +385,31 @@ impl Store {
     }
 
     /// Stores the answer given to an interaction at `at`, with its receipt if it has none yet
-    /// (see `receipts::answers_statement`). Committed in a group with concurrent commands'
-    /// writes; this returns once the answer is queued, so the reply goes out while it is
-    /// written. A duplicate delivery loses nothing by it: it arrives after the answer was
-    /// queued, so its claim is written after the answer (in a later group, or later in the same
-    /// one: a group writes answers before claims), and a duplicate of a command claimed by its
-    /// write that finds no answer yet waits for it. [`Store::close`] waits for queued answers.
+    /// (see `receipts::answers_statement`), committed in a group with concurrent commands'
+    /// writes. [`Recording::Queued`](receipts::Recording::Queued) returns once the answer is queued, so the reply goes out
+    /// while it is written ([`Store::close`] waits for queued answers); a duplicate delivery
+    /// loses nothing by it: it arrives after the answer was queued, so its claim is written
+    /// after the answer (in a later group, or later in the same one: a group writes answers
+    /// before claims), and a duplicate of a command claimed by its write that finds no answer
+    /// yet waits for it. [`Recording::Written`](receipts::Recording::Written) returns once it is written.
     pub async fn record_interaction(
         &self,
         platform: &str,
         interaction_id: &str,
         response: &str,
         at: DateTime<Utc>,
+        recording: receipts::Recording,
     ) -> Result<()> {
-        let item = receipts::AnswerItem::new(platform, interaction_id, response, at);
-        self.writer.answer(item).await
-    }
-
-    /// [`Store::record_interaction`], returning once the answer is written.
-    pub async fn record_interaction_written(
-        &self,
-        platform: &str,
-        interaction_id: &str,
-        response: &str,
-        at: DateTime<Utc>,
-    ) -> Result<()> {
-        let item = receipts::AnswerItem::new(platform, interaction_id, response, at);
-        self.writer.answer_written(item).await
+        let item = receipts::AnswerItem {
+            platform: platform.to_string(),
+            interaction_id: interaction_id.to_string(),
+            response: response.to_string(),
+            at,
+        };
+        match recording {
+            receipts::Recording::Queued => self.writer.answer(item).await,
+            receipts::Recording::Written => self.writer.answer_written(item).await,
+        }
     }
 
     /// Writes a copy of a SQLite database, as it stood at one moment, to a new file at `path`

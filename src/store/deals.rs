@@ -161,8 +161,8 @@ pub async fn get_with_caller(
     delivery: Option<Effect<'_>>,
 ) -> Result<Option<CallerAndDeal>> {
     let (platform, interaction) = (
-        delivery.map(|d| d.platform.to_string()),
-        delivery.map(|d| d.interaction_id.to_string()),
+        delivery.map(|d| d.platform),
+        delivery.map(|d| d.interaction_id),
     );
     if let Some(thread) = store.sqlite_thread() {
         // On the writer's thread a statement costs no round trip, so the records come as rows
@@ -174,8 +174,8 @@ pub async fn get_with_caller(
             Value::from(caller.workspace),
             Value::from(caller.user_key),
             Value::from(i64::from(number.get())),
-            Value::from(platform),
-            Value::from(interaction),
+            Value::from(platform.map(str::to_string)),
+            Value::from(interaction.map(str::to_string)),
         ];
         return thread
             .read(move |reading| {

@@ -62,15 +62,13 @@ pub struct AnswerItem {
     pub at: DateTime<Utc>,
 }
 
-impl AnswerItem {
-    pub fn new(platform: &str, interaction_id: &str, response: &str, at: DateTime<Utc>) -> Self {
-        Self {
-            platform: platform.to_string(),
-            interaction_id: interaction_id.to_string(),
-            response: response.to_string(),
-            at,
-        }
-    }
+/// When recording an answer returns (`Store::record_interaction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recording {
+    /// Once it is queued: the reply goes out while it is written.
+    Queued,
+    /// Once it is written.
+    Written,
 }
 
 /// What the database held of a delivery when a command read: its receipt and its effect.
@@ -140,28 +138,57 @@ pub async fn claim_all(conn: &mut Conn, items: &[impl Borrow<ClaimItem>]) -> Res
     Ok(claimed(&items, rows))
 }
 
+/// An item of a batch about one delivery.
+trait OfDelivery {
+    fn delivery(&self) -> (&str, &str);
+}
+
+impl OfDelivery for ClaimItem {
+    fn delivery(&self) -> (&str, &str) {
+        (&self.platform, &self.interaction_id)
+    }
+}
+
+impl OfDelivery for AnswerItem {
+    fn delivery(&self) -> (&str, &str) {
+        (&self.platform, &self.interaction_id)
+    }
+}
+
+/// The first item of each delivery in `items`, in order: PostgreSQL refuses an upsert that
+/// touches one row twice.
+fn first_of_each<'a, T: OfDelivery>(items: &[&'a T]) -> Vec<&'a T> {
+    let mut seen = HashSet::new();
+    items
+        .iter()
+        .copied()
+        .filter(|i| seen.insert(i.delivery()))
+        .collect()
+}
+
+/// `rows` rows of `width` placeholders each, numbered on from `$after + 1`: `($1, $2), ($3, $4)`.
+fn placeholder_rows(rows: usize, width: usize, after: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let first = after + row * width + 1;
+            let row: Vec<String> = (first..first + width).map(|n| format!("${n}")).collect();
+            format!("({})", row.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The statement that claims `items` and its values, `None` for no items: it returns
 /// `(platform, interaction_id, attempts)` for each id it claimed (see [`claimed`]).
 pub fn claims_statement(items: &[&ClaimItem]) -> Option<(String, Vec<Value>)> {
-    // PostgreSQL refuses an upsert that touches one row twice, so a duplicate within the batch
-    // stays out of the statement (it could not claim anyway: the first one does).
-    let mut seen = HashSet::new();
-    let sent: Vec<&ClaimItem> = items
-        .iter()
-        .copied()
-        .filter(|i| seen.insert((i.platform.as_str(), i.interaction_id.as_str())))
-        .collect();
+    // A duplicate within the batch stays out of the statement: it could not claim anyway (the
+    // first one does).
+    let sent = first_of_each(items);
     let first = sent.first()?;
     let mut sql = String::from(
         "INSERT INTO interaction_receipts (platform, interaction_id, received_at) VALUES ",
     );
-    for i in 0..sent.len() {
-        let n = i * 3 + 1;
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!("(${}, ${}, ${})", n + 1, n + 2, n + 3));
-    }
+    sql.push_str(&placeholder_rows(sent.len(), 3, 1));
     sql.push_str(
         " ON CONFLICT (platform, interaction_id) DO UPDATE \
          SET received_at = excluded.received_at, attempts = interaction_receipts.attempts + 1 \
@@ -265,27 +292,15 @@ pub async fn record_all(conn: &mut Conn, items: &[impl Borrow<AnswerItem>]) -> R
 /// a claimed one; a receipt answered before keeps its first answer, which is what a duplicate
 /// was told.
 pub fn answers_statement(items: &[&AnswerItem]) -> Option<(String, Vec<Value>)> {
-    // PostgreSQL refuses an upsert that touches one row twice: of two answers to one delivery
-    // in a batch, the first is kept, as it would be written alone.
-    let mut seen = HashSet::new();
-    let sent: Vec<&AnswerItem> = items
-        .iter()
-        .copied()
-        .filter(|i| seen.insert((i.platform.as_str(), i.interaction_id.as_str())))
-        .collect();
+    // Of two answers to one delivery in a batch, the first is kept, as it would be alone.
+    let sent = first_of_each(items);
     if sent.is_empty() {
         return None;
     }
     let mut sql = String::from(
         "INSERT INTO interaction_receipts (platform, interaction_id, received_at, response) VALUES ",
     );
-    for i in 0..sent.len() {
-        let n = i * 4;
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push_str(&format!("(${}, ${}, ${}, ${})", n + 1, n + 2, n + 3, n + 4));
-    }
+    sql.push_str(&placeholder_rows(sent.len(), 4, 0));
     sql.push_str(
         " ON CONFLICT (platform, interaction_id) DO UPDATE SET response = excluded.response \
          WHERE interaction_receipts.response IS NULL",

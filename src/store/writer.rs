@@ -495,7 +495,7 @@ impl Writer {
     /// goes out while its record is written. It is queued where claims are, before anything
     /// queued after this returns, so a duplicate's claim is written after it (a group writes
     /// answers before claims) and finds it. A failure to write it is logged: the command's
-    /// work has committed, and a retry after the claim's lease finds its effect row.
+    /// work, if any, has committed, and a retry finds its effect row.
     pub async fn answer(&self, item: AnswerItem) -> Result<()> {
         let (sinks, groups, answers) = match &self.route {
             Route::Thread(thread) => return thread.queue(Job::Answer(item)),
