@@ -562,7 +562,7 @@ async fn log_together(
                 platform: "discord",
                 interaction_id: &key,
             };
-            deals::log_unless_changed(&store, &deal, &new, at, Some(effect)).await
+            deals::log_unless_changed(&store, &deal, &new, at, Some(effect), None).await
         })
     };
     let first = log(leader, "leader".into(), "leader".into());

@@ -282,6 +282,13 @@ fn samples(version: i64) -> Option<&'static [&'static str]> {
              SELECT d.tenant_id, d.id, d.owner_id, 'demo', 'same moment', 'propose', \
              '2026-03-06T15:00:00.000000Z' FROM deals d WHERE d.name = 'Sample deal'",
         ]),
+        // Workspaces count the changes to what a session reads of them: a member renamed (its
+        // trigger bumps the workspace's session version, which then must be above zero).
+        20261210000022 => Some(&[
+            "UPDATE members SET display_name = display_name || ' (renamed)' \
+             WHERE id = (SELECT MIN(id) FROM members)",
+            "UPDATE tenants SET name = name WHERE session_version > 0",
+        ]),
         _ => None,
     }
 }

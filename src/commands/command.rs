@@ -671,8 +671,10 @@ impl Command {
     /// Whether its change is applied in one write, which records the delivery's effect (`/log`
     /// and the moves): such a command is claimed by that write rather than by a claim written
     /// before it runs, and its first read brings what the database holds of the delivery
-    /// (`Service::claim_by_write`). A command that writes more than once, or writes something
-    /// beside its one write, claims first.
+    /// (`Service::claim_by_write`), or is the read kept from the caller's last such command on
+    /// the deal, which its use case checks before acting (`Service::session_kept_or_read`). A
+    /// command that writes more than once, or writes something beside its one write, claims
+    /// first.
     pub fn claimed_by_its_write(&self) -> bool {
         matches!(
             self,

@@ -60,16 +60,18 @@ pub async fn begin(service: &Service, caller: &Caller, command: Command) -> (Com
 
 /// [`begin`] for `delivery` of a command claimed by its write (`Command::claimed_by_its_write`):
 /// the session also brings what the database holds of the delivery, read in the same snapshot
-/// as the deal, for `Service::claim_by_write`.
+/// as the deal, for `Service::claim_by_write`; or it is the read kept from the caller's last
+/// such command on the deal, which the use case checks before it acts on it.
 pub async fn begin_delivery(
     service: &Service,
     caller: &Caller,
     command: Command,
     delivery: &Delivery,
 ) -> (Command, Begun) {
-    let session = service
-        .session_about_delivery(caller, command.about_deal(), delivery)
-        .await;
+    let session = match command.about_deal() {
+        Some(deal) => service.session_kept_or_read(caller, deal, delivery).await,
+        None => service.session_about_delivery(caller, None, delivery).await,
+    };
     (command, Begun::Session(session))
 }
 

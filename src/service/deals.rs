@@ -19,6 +19,7 @@ use crate::engine::playbook::{BUILTIN_FIELDS, Playbook, Role};
 use crate::engine::process::broken_gates;
 use crate::engine::suggest::closest;
 use crate::engine::transition::StageChange;
+use crate::store::StoreError;
 use crate::store::deals::{self, DealFilter, NewActivity, NewDeal, NewStageChange};
 use crate::store::{Conn, members, tenants};
 
@@ -404,7 +405,38 @@ impl Service {
 
     /// `/log deal activity [note]`: any activity the playbook knows, recorded with the stage
     /// the deal is in now.
+    ///
+    /// A session kept from the caller's last command on the deal
+    /// ([`Service::session_kept_or_read`])
+    /// is acted on only if the write finds everything it read unchanged; if not, or if it
+    /// would refuse the command (a kept read may be what refuses it: a playbook or a role
+    /// changed since), the command is judged again on a fresh read, which also says whether
+    /// the delivery was seen before.
     pub async fn log_activity(
+        &self,
+        session: &Session,
+        number: DealNumber,
+        activity: &ActivityId,
+        note: Option<&str>,
+    ) -> ServiceResult<LoggedOutcome> {
+        let Some(kept) = session.kept.as_ref().filter(|_| session.is_kept()) else {
+            return self.log_in(session, number, activity, note).await;
+        };
+        match self.log_in(session, number, activity, note).await {
+            Err(ServiceError::Store(StoreError::Conflict)) => {
+                tracing::debug!("a kept read no longer held; reading afresh");
+            }
+            Err(e) if !e.is_internal() && !matches!(e, ServiceError::AlreadyApplied) => {
+                tracing::debug!(error = %e, "a kept read refused; judging afresh");
+            }
+            done => return done,
+        }
+        let fresh = self.afresh(session, kept, number).await?;
+        self.log_in(&fresh, number, activity, note).await
+    }
+
+    /// [`Service::log_activity`] in `session` as read, kept or fresh.
+    async fn log_in(
         &self,
         session: &Session,
         number: DealNumber,
@@ -429,7 +461,7 @@ impl Service {
         // at the version that was read and authorized, so it carries the stage the deal is
         // still in (another replica may be advancing it right now). The reply is built after
         // the write, so the writer (one connection on SQLite) is held only for the write.
-        let (view, recommended_here) = retrying(|| async {
+        let attempt = || async {
             let now = self.clock.now();
             let (deal, owner, mut records) = self.load_with_records(session, number).await?;
             require_act_on(session, &owner, &format!("log activities on {number}"))?;
@@ -443,13 +475,18 @@ impl Service {
                 stage: deal.stage.as_str(),
             };
             let effect = session.delivery.as_ref().map(|d| d.effect());
-            deals::log_unless_changed(&self.store, &deal, &new, now, effect).await?;
+            // A kept read is checked whole by the write; a fresh one by the deal's version,
+            // as every command's.
+            let stamps = session
+                .is_kept()
+                .then(|| deals::ReadStamps::of(session.session_version, &records));
+            deals::log_unless_changed(&self.store, &deal, &new, now, effect, stamps).await?;
             let recommended_here = session
                 .playbook
                 .stage(&deal.stage)
                 .is_some_and(|s| s.activities.iter().any(|a| &a.id == activity));
             // The reply shows what was read, plus this activity (the newest): the write's
-            // version check proved no move or edit came between.
+            // checks proved no move or edit came between.
             records.note_logged(ActivityEntry {
                 activity: activity.clone(),
                 member_id: session.member.id,
@@ -457,12 +494,26 @@ impl Service {
                 stage: deal.stage.clone(),
                 at: now,
             });
+            let keep = session
+                .kept
+                .is_some()
+                .then(|| (deal.clone(), owner.clone(), records.clone()));
             let view = self.view_of(&session.playbook, deal, owner, records)?;
-            self.settle_standing(&view.deal, view.out_of_process.len())
+            let standing = self
+                .settle_standing(&view.deal, view.out_of_process.len())
                 .await;
+            if let Some((mut deal, owner, records)) = keep {
+                deal.out_of_process = standing;
+                self.keep(session, deal, owner, records);
+            }
             Ok((view, recommended_here))
-        })
-        .await?;
+        };
+        // A kept read that fails its checks is not read again here but whole, by the caller.
+        let (view, recommended_here) = if session.is_kept() {
+            attempt().await?
+        } else {
+            retrying(attempt).await?
+        };
         Ok(LoggedOutcome {
             view,
             activity: activity.clone(),

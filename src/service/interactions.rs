@@ -118,6 +118,14 @@ impl Service {
         session: Option<&Session>,
         wait: Duration,
     ) -> ServiceResult<Claim> {
+        if session.is_some_and(Session::is_kept) {
+            // Judged on a read kept from an earlier command, which read nothing of this
+            // delivery: a `/log`'s write fails on the delivery's effect row if it ran before,
+            // and its refusal is judged again on a fresh read that says whether it came before
+            // (`Service::log_activity`); a move reads it with its check of the kept read
+            // (`Service::kept_still_holds`).
+            return Ok(Claim::New);
+        }
         let read;
         let seen = match session.and_then(|s| s.seen.as_ref()) {
             Some(seen) => seen,

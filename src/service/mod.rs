@@ -12,6 +12,7 @@ mod digest;
 mod error;
 mod forecast;
 mod interactions;
+mod kept;
 mod moves;
 mod outbox;
 mod people;
@@ -93,6 +94,8 @@ pub struct Service {
     alerts: Option<AlertRenderer>,
     /// Renders the notices of an applied playbook change; none, none sent.
     notices: Option<NoticeRenderer>,
+    /// What the last `/log` of each caller on each deal read (see `kept`).
+    kept: kept::KeptReads,
 }
 
 impl Service {
@@ -105,6 +108,7 @@ impl Service {
             claim_lease: DEFAULT_CLAIM_LEASE,
             alerts: None,
             notices: None,
+            kept: kept::KeptReads::default(),
         }
     }
 
@@ -118,6 +122,7 @@ impl Service {
             claim_lease: self.claim_lease,
             alerts: self.alerts,
             notices: self.notices,
+            kept: kept::KeptReads::default(),
         }
     }
 

@@ -78,7 +78,28 @@ impl Service {
         self.move_deal(session, number, mv, None).await
     }
 
+    /// Moves deal `number` as `mv` says, if its gates allow (or are overridden). A session
+    /// kept from the caller's last command on the deal is checked first, and replaced by a
+    /// fresh read if it no longer holds; after a move it is dropped, the deal having changed.
     async fn move_deal(
+        &self,
+        session: &Session,
+        number: DealNumber,
+        mv: Move,
+        override_reason: Option<&str>,
+    ) -> ServiceResult<Moved> {
+        let fresh = self.kept_still_holds(session, number).await?;
+        let session = fresh.as_ref().unwrap_or(session);
+        let moved = self
+            .move_deal_in(session, number, mv, override_reason)
+            .await;
+        if moved.is_ok() {
+            self.forget_kept(session);
+        }
+        moved
+    }
+
+    async fn move_deal_in(
         &self,
         session: &Session,
         number: DealNumber,

@@ -68,15 +68,21 @@ impl Service {
     /// After a write that can only mend a deal's standing (a move, an activity), records the
     /// standing its view found, if the record differs. Its own short transaction after the
     /// write: should it not happen, the record errs on the side of out of process until the
-    /// deal's next edit or the digest judges it again.
-    pub(super) async fn settle_standing(&self, deal: &Deal, broken: usize) {
-        if deal.out_of_process == Some(u32::try_from(broken).unwrap_or(u32::MAX)) {
-            return;
+    /// deal's next edit or the digest judges it again. Returns the standing the record holds
+    /// now, as far as this process knows.
+    pub(super) async fn settle_standing(&self, deal: &Deal, broken: usize) -> Option<u32> {
+        let standing = Some(u32::try_from(broken).unwrap_or(u32::MAX));
+        if deal.out_of_process == standing {
+            return standing;
         }
         // The write the user asked for is done and answered; a failure here only leaves the
         // record erring on the safe side.
-        if let Err(e) = deals::record_standing(&self.store, deal, broken).await {
-            tracing::warn!(deal = deal.id, error = %e, "process standing not recorded after a write");
+        match deals::record_standing(&self.store, deal, broken).await {
+            Ok(()) => standing,
+            Err(e) => {
+                tracing::warn!(deal = deal.id, error = %e, "process standing not recorded after a write");
+                deal.out_of_process
+            }
         }
     }
 

@@ -12,6 +12,7 @@ use crate::store::receipts::Seen;
 use crate::store::{Tenant, TenantHead, deals, members, tenants};
 
 use super::authz::require_admin;
+use super::kept::KeptKey;
 use super::{Delivery, Service, ServiceError, ServiceResult};
 
 /// Where a workspace lives; each keeps its own workspaces, members and answers.
@@ -78,6 +79,32 @@ pub struct Session {
     /// What the database held of the delivery, read with the caller, where the session was
     /// read for one (see [`Service::session_about_delivery`]).
     pub(crate) seen: Option<Seen>,
+    /// The workspace's session version as read (see `deals::ReadStamps`).
+    pub(crate) session_version: i64,
+    /// Where the session was read for a command claimed by its write
+    /// ([`Service::session_kept_or_read`]): what its read is kept by, and whether it is a read
+    /// kept from an earlier command.
+    pub(crate) kept: Option<Box<KeptSession>>,
+}
+
+/// How a session relates to the reads this process keeps (see `service::kept`).
+#[derive(Debug, Clone)]
+pub(crate) struct KeptSession {
+    pub(super) key: KeptKey,
+    /// Who asked, to read the session afresh if the kept one turns out stale.
+    pub(super) caller: Caller,
+    /// Where the session, deal and records come from an earlier command rather than from the
+    /// database now: the deal's id and version, and the stamps of what else was read, which
+    /// the use case checks before it acts.
+    pub(super) as_read: Option<((i64, i64), deals::ReadStamps)>,
+}
+
+impl Session {
+    /// Whether this session is a read kept from an earlier command rather than one read now
+    /// (see `service::kept`).
+    pub(crate) fn is_kept(&self) -> bool {
+        self.kept.as_ref().is_some_and(|k| k.as_read.is_some())
+    }
 }
 
 /// A deal, its owner and its records, read in the same round trip as the session's caller; the
@@ -153,6 +180,62 @@ impl Service {
         delivery: &Delivery,
     ) -> ServiceResult<Session> {
         self.session_reading(caller, deal, Some(delivery)).await
+    }
+
+    /// [`Service::session_about_delivery`] for a command claimed by its write (`/log` and the
+    /// moves) about `deal`: the read this process kept from the caller's last such command on
+    /// that deal, if it kept one, instead of reading again. Its use case checks that the kept
+    /// read still holds before it acts on it (`/log` in its write, the moves in a small read:
+    /// `Service::kept_still_holds`) and reads afresh if not; no other use case may be given
+    /// such a session.
+    pub async fn session_kept_or_read(
+        &self,
+        caller: &Caller,
+        deal: DealNumber,
+        delivery: &Delivery,
+    ) -> ServiceResult<Session> {
+        let key = KeptKey::of(caller, deal);
+        if let Some(kept) = self.kept.get(&key)
+            && (kept.member.display_name == caller.display_name || caller.display_name.is_empty())
+        {
+            let as_read = (
+                (kept.deal.id, kept.deal.version),
+                deals::ReadStamps::of(kept.session_version, &kept.records),
+            );
+            return Ok(Session {
+                tenant: kept.tenant,
+                member: kept.member,
+                playbook: kept.playbook,
+                delivery: None,
+                prefetched: Prefetched::of(deal, Some((kept.deal, kept.owner, kept.records))),
+                seen: None,
+                session_version: kept.session_version,
+                kept: Some(Box::new(KeptSession {
+                    key,
+                    caller: caller.clone(),
+                    as_read: Some(as_read),
+                })),
+            });
+        }
+        self.session_read_to_keep(caller, deal, Some(delivery))
+            .await
+    }
+
+    /// [`Service::session_kept_or_read`] read now: the session, deal and records as the
+    /// database has them, and what it holds of `delivery`, to be kept once the command is done.
+    pub(super) async fn session_read_to_keep(
+        &self,
+        caller: &Caller,
+        deal: DealNumber,
+        delivery: Option<&Delivery>,
+    ) -> ServiceResult<Session> {
+        let mut session = self.session_reading(caller, Some(deal), delivery).await?;
+        session.kept = Some(Box::new(KeptSession {
+            key: KeptKey::of(caller, deal),
+            caller: caller.clone(),
+            as_read: None,
+        }));
+        Ok(session)
     }
 
     async fn session_reading(
@@ -298,6 +381,8 @@ impl Service {
             delivery: None,
             prefetched: Prefetched::default(),
             seen: None,
+            session_version: tenant.session_version,
+            kept: None,
         })
     }
 

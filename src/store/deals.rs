@@ -396,9 +396,6 @@ pub async fn list(
         .collect()
 }
 
-/// Holds the deal `$8` if it is still at version `$9` (PostgreSQL; see `hold`).
-const HOLD: &str = "SELECT id FROM deals WHERE id = $8 AND version = $9 FOR SHARE";
-
 /// Writes every column of `deal` if its `version` is still the one read (`$11`, `$12`: id and
 /// version); `update` and `record_move` share it so the two cannot drift apart.
 const UPDATE_DEAL: &str = "UPDATE deals SET name = $1, owner_id = $2, amount = $3, \
@@ -636,45 +633,137 @@ pub async fn insert_activity(
     .await?)
 }
 
+/// What a write checks of the read it relies on, beyond the deal's version: the workspace's
+/// session version (bumped by every change to its members, name, playbook in force and
+/// visibility; migration 20261210000022) and how many activities and approvals the deal has
+/// (neither is ever deleted, so each count changes whenever its records do). A read kept by
+/// the process between commands is acted on only while all of them hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadStamps {
+    pub session_version: i64,
+    pub activities: i64,
+    pub approvals: i64,
+}
+
+impl ReadStamps {
+    /// The stamps of `records`, read with a workspace at `session_version`.
+    pub fn of(session_version: i64, records: &DealRecords) -> Self {
+        Self {
+            session_version,
+            activities: records.logged.iter().map(|l| i64::from(l.times)).sum(),
+            approvals: i64::try_from(records.approvals.len()).unwrap_or(i64::MAX),
+        }
+    }
+}
+
+/// Whether the deal `deal_id` at `version` and what else the read found (`stamps`) are still
+/// what the database holds, and what it holds of `delivery`, in one small statement: a read
+/// kept by the process between commands checked before a command that reads no more is
+/// judged on it (the moves; a `/log` has its write check instead).
+pub async fn still_as_read(
+    store: &Store,
+    (deal_id, version): (i64, i64),
+    stamps: ReadStamps,
+    delivery: Option<Effect<'_>>,
+) -> Result<(bool, receipts::Seen)> {
+    static SQL: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "SELECT CASE WHEN d.version = $2 AND t.session_version = $3 \
+             AND (SELECT coalesce(sum(times), 0) FROM activity_tallies WHERE deal_id = $1) = $4 \
+             AND (SELECT count(*) FROM approvals WHERE deal_id = $1) = $7 \
+             THEN CAST(1 AS BIGINT) ELSE CAST(0 AS BIGINT) END AS holds, {SEEN_COLUMNS} \
+             FROM (SELECT 1 AS one) AS one LEFT JOIN deals d ON d.id = $1 \
+             LEFT JOIN tenants t ON t.id = d.tenant_id {SEEN_JOINS}"
+        )
+    });
+    let (platform, interaction) = (
+        delivery.map(|d| d.platform.to_string()),
+        delivery.map(|d| d.interaction_id.to_string()),
+    );
+    if let Some(thread) = store.sqlite_thread() {
+        let values = [
+            Value::from(deal_id),
+            Value::from(version),
+            Value::from(stamps.session_version),
+            Value::from(stamps.activities),
+            Value::from(platform),
+            Value::from(interaction),
+            Value::from(stamps.approvals),
+        ];
+        return thread
+            .read(move |reading| {
+                reading.first_row(&SQL, &values, |row| {
+                    Ok((row.get::<i64>("holds")? == 1, receipts::seen_from(row)?))
+                })
+            })
+            .await
+            .map(|found| found.unwrap_or_default());
+    }
+    let mut conn = store.reader().acquire().await?;
+    let row = sqlx::query(AssertSqlSafe(SQL.as_str()))
+        .bind(deal_id)
+        .bind(version)
+        .bind(stamps.session_version)
+        .bind(stamps.activities)
+        .bind(platform)
+        .bind(interaction)
+        .bind(stamps.approvals)
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok((
+        Columns::get::<i64>(&row, "holds")? == 1,
+        receipts::seen_from(&row)?,
+    ))
+}
+
 /// Records an activity against `deal` as it was read: `StoreError::Conflict` (nothing
 /// recorded) if another transaction changed the deal since, so an activity is never recorded
-/// against a stage the deal has just left. Returns the activity's id.
+/// against a stage the deal has just left; with `stamps`, also if what else the read found
+/// changed (see [`ReadStamps`]). Returns the activity's id.
 ///
 /// One job for the group writer (see `writer`), one statement on either backend (a script of
 /// two with the interaction's effect row on SQLite). On SQLite the writer's transaction holds
-/// the database's write lock, so the version check and the insert see the same state. On
-/// PostgreSQL a statement's `EXISTS` would not stop a concurrent move from committing between
-/// the check and the insert, so the statement holds the deal's row first.
+/// the database's write lock, so the checks and the insert see the same state. On PostgreSQL
+/// a statement's `EXISTS` would not stop a concurrent move from committing between the check
+/// and the insert, so the statement holds the deal's row first.
 pub async fn log_unless_changed(
     store: &Store,
     deal: &Deal,
     a: &NewActivity<'_>,
     at: DateTime<Utc>,
     effect: Option<Effect<'_>>,
+    stamps: Option<ReadStamps>,
 ) -> Result<i64> {
     const COLUMNS: &str = "INSERT INTO activities (tenant_id, deal_id, member_id, activity, \
          note, stage, at) SELECT $1, $2, $3, $4, $5, $6, $7";
-    // On SQLite the group's writer is the only one, so a version check is enough; on
-    // PostgreSQL a share lock holds the deal's row until the group commits, so a move of
-    // another process waits for it (or it for the move, and then finds no row).
+    // The deal `$8` still at version `$9` and, where `$12` is given, the read's stamps
+    // (`$12` to `$14`) still those of the database.
+    const UNCHANGED: &str = "id = $8 AND version = $9 AND (CAST($12 AS BIGINT) IS NULL OR \
+         ((SELECT session_version FROM tenants WHERE id = $1) = $12 \
+         AND (SELECT coalesce(sum(times), 0) FROM activity_tallies WHERE deal_id = $8) = $13 \
+         AND (SELECT count(*) FROM approvals WHERE deal_id = $8) = $14))";
+    // On SQLite the group's writer is the only one, so a check is enough; on PostgreSQL a
+    // share lock holds the deal's row until the group commits, so a move of another process
+    // waits for it (or it for the move, and then finds no row).
     let sql = match (store.backend(), effect.is_some()) {
-        (Backend::Sqlite, false) => format!(
-            "{COLUMNS} WHERE EXISTS (SELECT 1 FROM deals WHERE id = $8 AND version = $9) \
-             RETURNING id"
-        ),
+        (Backend::Sqlite, false) => {
+            format!("{COLUMNS} WHERE EXISTS (SELECT 1 FROM deals WHERE {UNCHANGED}) RETURNING id")
+        }
         (Backend::Sqlite, true) => format!(
-            "{COLUMNS} WHERE EXISTS (SELECT 1 FROM deals WHERE id = $8 AND version = $9) \
+            "{COLUMNS} WHERE EXISTS (SELECT 1 FROM deals WHERE {UNCHANGED}) \
              RETURNING id; {EFFECT} SELECT $10, $11, $7 WHERE changes() = 1;"
         ),
-        (Backend::Postgres, false) => {
-            format!("WITH held AS ({HOLD}) {COLUMNS} FROM held RETURNING id")
-        }
+        (Backend::Postgres, false) => format!(
+            "WITH held AS (SELECT id FROM deals WHERE {UNCHANGED} FOR SHARE) \
+             {COLUMNS} FROM held RETURNING id"
+        ),
         (Backend::Postgres, true) => format!(
-            "WITH held AS ({HOLD}), logged AS ({COLUMNS} FROM held RETURNING id), \
+            "WITH held AS (SELECT id FROM deals WHERE {UNCHANGED} FOR SHARE), \
+             logged AS ({COLUMNS} FROM held RETURNING id), \
              applied AS ({EFFECT} SELECT $10, $11, $7 FROM logged) SELECT id FROM logged"
         ),
     };
-    let mut write = Write::new(sql, deal.id)
+    let write = Write::new(sql, deal.id)
         .bind(a.tenant_id)
         .bind(a.deal_id)
         .bind(a.member_id)
@@ -683,12 +772,14 @@ pub async fn log_unless_changed(
         .bind(a.stage)
         .bind(ts(at))
         .bind(deal.id)
-        .bind(deal.version);
-    if let Some(effect) = effect {
-        write = write.bind(effect.platform).bind(effect.interaction_id);
-    }
-    if store.backend() == Backend::Postgres {
-        write = write.batched(Batch {
+        .bind(deal.version)
+        .bind(effect.map(|e| e.platform.to_string()))
+        .bind(effect.map(|e| e.interaction_id.to_string()))
+        .bind(stamps.map(|s| s.session_version))
+        .bind(stamps.map(|s| s.activities))
+        .bind(stamps.map(|s| s.approvals));
+    let write = match store.backend() {
+        Backend::Postgres => write.batched(Batch {
             sql: LOG_BATCH_POSTGRES,
             columns: &[
                 "tenant_id",
@@ -702,25 +793,36 @@ pub async fn log_unless_changed(
                 "version",
                 "platform",
                 "interaction_id",
+                "session_version",
+                "activities",
+                "approvals",
             ],
-        });
-    }
+        }),
+        Backend::Sqlite => write,
+    };
     store.write_work(write).await?.ok_or(StoreError::Conflict)
 }
 
 /// `log_unless_changed` for a group's activities at once on PostgreSQL (see `writer::Batch`;
 /// a row holds the single statement's values by name, all but `$8`, the deal's id again):
 /// each row is written, with its interaction's effect row, only if its deal is still at the
-/// version read; the deals' rows are held in the order of their ids, as a group takes its
-/// locks, and found by their key (`IN (SELECT …)` was planned as a scan of every deal). The
-/// activities' ids are drawn first so each comes back with its row's `ord`.
+/// version read and, where the row has them, the read's stamps still hold; the deals' rows are
+/// held in the order of their ids, as a group takes its locks, and found by their key (`IN
+/// (SELECT …)` was planned as a scan of every deal). The activities' ids are drawn first so
+/// each comes back with its row's `ord`.
 const LOG_BATCH_POSTGRES: &str = "WITH i AS (SELECT * FROM json_to_recordset(CAST($1 AS json)) \
      AS i(ord BIGINT, tenant_id BIGINT, deal_id BIGINT, member_id BIGINT, activity TEXT, \
-     note TEXT, stage TEXT, at TEXT, version BIGINT, platform TEXT, interaction_id TEXT)), \
+     note TEXT, stage TEXT, at TEXT, version BIGINT, platform TEXT, interaction_id TEXT, \
+     session_version BIGINT, activities BIGINT, approvals BIGINT)), \
      held AS (SELECT id, version FROM deals WHERE id = ANY(ARRAY(SELECT deal_id FROM i)) \
      ORDER BY id FOR SHARE), \
      ok AS (SELECT i.*, nextval(pg_get_serial_sequence('activities', 'id')) AS id FROM i \
-     JOIN held ON held.id = i.deal_id AND held.version = i.version), \
+     JOIN held ON held.id = i.deal_id AND held.version = i.version \
+     WHERE i.session_version IS NULL \
+     OR ((SELECT session_version FROM tenants WHERE id = i.tenant_id) = i.session_version \
+     AND (SELECT coalesce(sum(times), 0) FROM activity_tallies t WHERE t.deal_id = i.deal_id) \
+     = i.activities \
+     AND (SELECT count(*) FROM approvals p WHERE p.deal_id = i.deal_id) = i.approvals)), \
      logged AS (INSERT INTO activities (id, tenant_id, deal_id, member_id, activity, note, \
      stage, at) OVERRIDING SYSTEM VALUE SELECT id, tenant_id, deal_id, member_id, activity, \
      note, stage, at FROM ok ORDER BY ord), \

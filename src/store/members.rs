@@ -126,7 +126,8 @@ pub async fn reports_of(conn: &mut Conn, tenant_id: i64, manager_id: i64) -> Res
 /// (`c_`-prefixed), from [`CALLER_FROM`] by [`CALLER_WHERE`].
 pub(super) const CALLER_COLUMNS: &str = "t.id AS t_id, t.platform AS t_platform, \
      t.name AS t_name, t.playbook_version AS t_playbook_version, \
-     t.team_pipeline_open AS t_team_pipeline_open, c.id AS c_id, c.user_key AS c_user_key, \
+     t.team_pipeline_open AS t_team_pipeline_open, \
+     t.session_version AS t_session_version, c.id AS c_id, c.user_key AS c_user_key, \
      c.display_name AS c_display_name, c.role AS c_role, c.manager_id AS c_manager_id, \
      c.created_at AS c_created_at";
 
@@ -163,6 +164,7 @@ pub(super) fn caller_from(row: &impl Columns) -> Result<(TenantHead, Member)> {
         name: row.get("t_name")?,
         playbook_version: row.get("t_playbook_version")?,
         team_pipeline_open: row.get::<i64>("t_team_pipeline_open")? != 0,
+        session_version: row.get("t_session_version")?,
     };
     let member = member_in(row, tenant.id, CALLER)?;
     Ok((tenant, member))

@@ -80,6 +80,13 @@ pub struct Seen {
     pub applied_at: Option<DateTime<Utc>>,
 }
 
+impl Seen {
+    /// Whether the delivery came before: claimed, applied or answered.
+    pub fn came_before(&self) -> bool {
+        self.receipt.is_some() || self.applied_at.is_some()
+    }
+}
+
 /// The columns of [`SEEN_JOINS`], for a statement that reads a delivery's [`Seen`] with
 /// something else (`seen_from` reads them).
 pub const SEEN_COLUMNS: &str = "ir.received_at AS ir_received_at, ir.response AS ir_response, \

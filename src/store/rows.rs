@@ -31,6 +31,10 @@ pub struct Tenant {
     pub created_at: DateTime<Utc>,
     /// Reps may see everyone's deals, read only (`/team visibility`).
     pub team_pipeline_open: bool,
+    /// Bumped by every change to what a session reads of the workspace (its members, name,
+    /// playbook in force and visibility; migration 20261210000022), so a kept read can be
+    /// checked by the write that relies on it.
+    pub session_version: i64,
 }
 
 /// A workspace as each command's session reads it: everything but its playbook's text, which
@@ -44,6 +48,8 @@ pub struct TenantHead {
     /// The playbook version in force: which cached parse the session uses.
     pub playbook_version: i64,
     pub team_pipeline_open: bool,
+    /// See [`Tenant::session_version`].
+    pub session_version: i64,
 }
 
 impl Tenant {
@@ -55,6 +61,7 @@ impl Tenant {
             name: self.name.clone(),
             playbook_version: self.playbook_version,
             team_pipeline_open: self.team_pipeline_open,
+            session_version: self.session_version,
         }
     }
 }
@@ -82,6 +89,7 @@ impl FromRow<'_, sqlx::any::AnyRow> for Tenant {
             playbook_version: row.try_get("playbook_version")?,
             next_deal_number: row.try_get("next_deal_number")?,
             team_pipeline_open: row.try_get::<i64, _>("team_pipeline_open")? != 0,
+            session_version: row.try_get("session_version")?,
             created_at: parse_ts("tenants", &created_at).map_err(|e| {
                 sqlx::Error::ColumnDecode {
                     index: "created_at".into(),

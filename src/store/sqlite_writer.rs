@@ -517,7 +517,7 @@ mod tests {
             &writer,
             "INSERT INTO t (a, b) VALUES ($2, $1) RETURNING id; \
              INSERT INTO t (a, b) SELECT $2 || '!', $1 + 1 WHERE changes() = 1 RETURNING id;",
-            vec![Value::Int(7), Value::from("x")],
+            vec![Value::from(7), Value::from("x")],
         )
         .await
         .expect("written");

@@ -44,7 +44,7 @@ use super::{Checkout, Connections, Result, StoreError};
 /// A value bound to a placeholder of a [`Write`]: the kinds the use cases' writes bind.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    Int(i64),
+    Int(Option<i64>),
     Text(Option<String>),
 }
 
@@ -59,6 +59,12 @@ impl Value {
 
 impl From<i64> for Value {
     fn from(v: i64) -> Self {
+        Self::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Self {
         Self::Int(v)
     }
 }

@@ -1,0 +1,342 @@
+//! A `/log` may be judged on what the same caller's last `/log` on the same deal read, kept by
+//! the process (README, "Across replicas"). These tests change what such a kept read relied on
+//! through another replica (its own service and pools on the same database), then send the
+//! next `/log` through the Discord endpoint over a real socket: the write must find the kept
+//! read stale and the command be judged on the database as it is — its records, its stage,
+//! the caller's role — and a retried delivery must still be applied once.
+
+#[path = "support/discord.rs"]
+mod discord;
+#[path = "support/fake_discord.rs"]
+mod fake_discord;
+mod support;
+
+use dealgate::engine::ids::DealNumber;
+use dealgate::engine::playbook::Role;
+use dealgate::service::{Caller, Platform, Service, Session, UserRef};
+use discord::*;
+use serde_json::Value;
+
+on_both_backends!(
+    a_log_after_another_replica_logged_on_the_deal_counts_what_it_logged,
+    a_log_after_another_replica_advanced_the_deal_is_recorded_in_the_new_stage,
+    a_manager_no_longer_over_the_owner_cannot_log_on_a_deal_kept_from_before,
+    a_retried_log_judged_on_a_kept_read_is_applied_once_with_its_first_answer,
+    a_refusal_after_the_deal_closed_elsewhere_is_the_refusal_its_retry_gets,
+    an_advance_after_another_replica_logged_what_it_lacked_advances,
+    a_retried_advance_refused_on_a_kept_read_gets_its_refusal_and_does_not_move,
+    every_change_a_session_relies_on_bumps_its_workspace_session_version,
+);
+
+/// The Discord caller `who` is in the endpoint's guild.
+fn caller(who: Person) -> Caller {
+    Caller {
+        platform: Platform::Discord,
+        workspace: GUILD.into(),
+        workspace_name: format!("Discord server {GUILD}"),
+        user_key: who.id.into(),
+        display_name: who.name.into(),
+        platform_role: (who.permissions != "0").then_some(Role::Admin),
+        known_only: false,
+    }
+}
+
+async fn session(service: &Service, who: Person) -> Session {
+    service.session(&caller(who)).await.expect("a session")
+}
+
+fn deal_1() -> DealNumber {
+    DealNumber::new(1).unwrap()
+}
+
+fn log(id: u64, who: Person, activity: &str) -> Value {
+    command(
+        id,
+        who,
+        "log",
+        vec![opt("deal", "deal-1"), opt("activity", activity)],
+    )
+}
+
+/// The endpoint with deal-1 (Acme, 5,000, in Qualify), created by `owner`.
+async fn with_deal_1(app: support::TestApp, owner: Person) -> Endpoint {
+    let ep = Endpoint::on(app).await;
+    let created = ep
+        .reply(&command(
+            1,
+            owner,
+            "deal new",
+            vec![
+                opt("name", "Acme"),
+                opt("amount", "5000"),
+                opt("close", "2030-06-30"),
+            ],
+        ))
+        .await;
+    assert!(title(&created).starts_with("Created"), "{created}");
+    ep
+}
+
+async fn count(ep: &Endpoint, sql: &str) -> i64 {
+    let store = ep.app.db.store().await;
+    let mut conn = store.reader().acquire().await.unwrap();
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+}
+
+/// The endpoint's second `/log` on deal-1 would find the first's read kept; another replica
+/// logged the budget in between, so the reply counts three of three, not two.
+async fn a_log_after_another_replica_logged_on_the_deal_counts_what_it_logged(
+    app: support::TestApp,
+) {
+    let ep = with_deal_1(app, BOSS).await;
+    let first = ep.reply(&log(2, BOSS, "pain-identified")).await;
+    assert!(text(&first).contains("1 of 3 done"), "{first}");
+    let other = ep.app.replica().await;
+    let boss = session(&other, BOSS).await;
+    other
+        .log_activity(&boss, deal_1(), &"budget-confirmed".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let second = ep.reply(&log(3, BOSS, "discovery-call")).await;
+    assert!(text(&second).contains("3 of 3 done"), "{second}");
+    assert!(
+        text(&second).contains("Every requirement to leave Qualify is met"),
+        "{second}"
+    );
+}
+
+/// Another replica advanced deal-1 after the endpoint's `/log` read it: the next `/log` is
+/// recorded in Solution, the stage the deal is in, and its reply speaks of Solution's
+/// activities.
+async fn a_log_after_another_replica_advanced_the_deal_is_recorded_in_the_new_stage(
+    app: support::TestApp,
+) {
+    let ep = with_deal_1(app, BOSS).await;
+    let first = ep.reply(&log(2, BOSS, "discovery-call")).await;
+    assert!(title(&first).starts_with("Logged"), "{first}");
+    let other = ep.app.replica().await;
+    let boss = session(&other, BOSS).await;
+    other
+        .advance(&boss, deal_1(), None, None)
+        .await
+        .expect("deal-1 meets Qualify's gates");
+    let second = ep.reply(&log(3, BOSS, "demo")).await;
+    assert!(text(&second).contains("1 of 3 done"), "{second}");
+    assert!(
+        !text(&second).contains("not one of this stage's recommended activities"),
+        "judged in Solution, where a demo is recommended: {second}"
+    );
+    let in_solution = count(
+        &ep,
+        "SELECT COUNT(*) FROM activities WHERE activity = 'demo' AND stage = 'solution'",
+    )
+    .await;
+    assert_eq!(in_solution, 1);
+}
+
+/// Mia manages Ann and logs on Ann's deal; another replica takes Ann out of Mia's team. Mia's
+/// next `/log` on that deal is refused and records nothing, though the read kept from her
+/// first one said she could.
+async fn a_manager_no_longer_over_the_owner_cannot_log_on_a_deal_kept_from_before(
+    app: support::TestApp,
+) {
+    let other = app.replica().await;
+    let boss = session(&other, BOSS).await;
+    session(&other, MIA).await;
+    session(&other, ANN).await;
+    let (mia, ann) = (UserRef::Key(MIA.id.into()), UserRef::Key(ANN.id.into()));
+    other
+        .set_team_role(&boss, &mia, Role::Manager, None)
+        .await
+        .unwrap();
+    other
+        .set_team_role(&boss, &ann, Role::Rep, Some(&mia))
+        .await
+        .unwrap();
+    let ep = with_deal_1(app, ANN).await;
+    let first = ep.reply(&log(2, MIA, "discovery-call")).await;
+    assert!(title(&first).starts_with("Logged"), "{first}");
+    other
+        .set_team_role(&boss, &ann, Role::Rep, None)
+        .await
+        .unwrap();
+    let second = ep.reply(&log(3, MIA, "pain-identified")).await;
+    assert!(!title(&second).starts_with("Logged"), "{second}");
+    assert!(text(&second).contains("deal-1"), "{second}");
+    let by_mia = count(
+        &ep,
+        "SELECT COUNT(*) FROM activities a JOIN members m ON m.id = a.member_id \
+         WHERE m.user_key = '1002'",
+    )
+    .await;
+    assert_eq!(by_mia, 1, "only the first /log was recorded");
+}
+
+/// The second `/log` is judged on the first's kept read; delivered again, it is not applied
+/// again and gets the answer it got.
+async fn a_retried_log_judged_on_a_kept_read_is_applied_once_with_its_first_answer(
+    app: support::TestApp,
+) {
+    let ep = with_deal_1(app, BOSS).await;
+    ep.reply(&log(2, BOSS, "discovery-call")).await;
+    let (status, answer) = ep.send(&log(3, BOSS, "pain-identified")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.to_string().contains("Logged"), "{answer}");
+    let (again_status, again) = ep.send(&log(3, BOSS, "pain-identified")).await;
+    assert_eq!((again_status, &again), (200, &answer));
+    let pains = count(
+        &ep,
+        "SELECT COUNT(*) FROM activities WHERE activity = 'pain-identified'",
+    )
+    .await;
+    assert_eq!(pains, 1);
+}
+
+/// Another replica closed deal-1 after the endpoint's `/log` read it: the next `/log` is
+/// refused as about a closed deal, and its retry gets that refusal.
+async fn a_refusal_after_the_deal_closed_elsewhere_is_the_refusal_its_retry_gets(
+    app: support::TestApp,
+) {
+    let ep = with_deal_1(app, BOSS).await;
+    ep.reply(&log(2, BOSS, "discovery-call")).await;
+    let other = ep.app.replica().await;
+    let boss = session(&other, BOSS).await;
+    other
+        .lost(&boss, deal_1(), "budget went elsewhere")
+        .await
+        .unwrap();
+    let refused = ep.reply(&log(3, BOSS, "pain-identified")).await;
+    assert!(text(&refused).contains("closed"), "{refused}");
+    assert_eq!(ep.reply(&log(3, BOSS, "pain-identified")).await, refused);
+    let pains = count(
+        &ep,
+        "SELECT COUNT(*) FROM activities WHERE activity = 'pain-identified'",
+    )
+    .await;
+    assert_eq!(pains, 0);
+}
+
+fn advance(id: u64) -> Value {
+    command(id, BOSS, "advance", vec![opt("deal", "deal-1")])
+}
+
+/// The endpoint's `/advance` would find the read kept from its `/log`, which lacks the
+/// discovery call another replica logged since: it is judged on the call, and advances.
+async fn an_advance_after_another_replica_logged_what_it_lacked_advances(app: support::TestApp) {
+    let ep = with_deal_1(app, BOSS).await;
+    ep.reply(&log(2, BOSS, "pain-identified")).await;
+    let other = ep.app.replica().await;
+    let boss = session(&other, BOSS).await;
+    other
+        .log_activity(&boss, deal_1(), &"discovery-call".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let advanced = ep.reply(&advance(3)).await;
+    assert!(title(&advanced).contains("Solution"), "{advanced}");
+    let moves = count(
+        &ep,
+        "SELECT COUNT(*) FROM stage_changes WHERE kind = 'advance'",
+    )
+    .await;
+    assert_eq!(moves, 1);
+}
+
+/// An `/advance` judged on the read kept from a `/log` is refused (no discovery call); its
+/// retry, after the call was logged, gets that refusal and moves nothing; a new `/advance`
+/// is judged afresh and advances.
+async fn a_retried_advance_refused_on_a_kept_read_gets_its_refusal_and_does_not_move(
+    app: support::TestApp,
+) {
+    let ep = with_deal_1(app, BOSS).await;
+    ep.reply(&log(2, BOSS, "pain-identified")).await;
+    let refused = ep.reply(&advance(3)).await;
+    assert!(text(&refused).contains("discovery-call"), "{refused}");
+    let delivery = dealgate::service::Delivery::new(Platform::Discord, "3");
+    let recorded = ep
+        .app
+        .service
+        .await_answer(&delivery, std::time::Duration::from_secs(10));
+    assert!(
+        recorded.await.unwrap().is_some(),
+        "the refusal was recorded"
+    );
+    ep.reply(&log(4, BOSS, "discovery-call")).await;
+    assert_eq!(ep.reply(&advance(3)).await, refused);
+    let moves = || async {
+        count(
+            &ep,
+            "SELECT COUNT(*) FROM stage_changes WHERE kind = 'advance'",
+        )
+        .await
+    };
+    assert_eq!(moves().await, 0);
+    let advanced = ep.reply(&advance(5)).await;
+    assert!(title(&advanced).contains("Solution"), "{advanced}");
+    assert_eq!(moves().await, 1);
+}
+
+/// What a kept read relies on of its workspace is guarded by one number that triggers bump,
+/// whoever makes the change and however: a role, a manager, a member's name, the playbook in
+/// force, the pipeline's visibility. Creating a deal (which updates the workspace's row for
+/// its number) does not, or every new deal would throw away every kept read.
+async fn every_change_a_session_relies_on_bumps_its_workspace_session_version(
+    app: support::TestApp,
+) {
+    let service = &app.service;
+    let boss = session(service, BOSS).await;
+    session(service, MIA).await;
+    let store = app.db.store().await;
+    let version = || async {
+        let mut conn = store.reader().acquire().await.unwrap();
+        sqlx::query_scalar::<_, i64>("SELECT session_version FROM tenants")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap()
+    };
+    let mut seen = version().await;
+    let mut bumped = |now: i64, what: &str| {
+        assert!(now > seen, "{what} did not bump the session version");
+        seen = now;
+    };
+    let mia = UserRef::Key(MIA.id.into());
+    service
+        .set_team_role(&boss, &mia, Role::Manager, None)
+        .await
+        .unwrap();
+    bumped(version().await, "a new role");
+    let renamed = Caller {
+        display_name: "Mia Wong".into(),
+        ..caller(MIA)
+    };
+    service.session(&renamed).await.unwrap();
+    bumped(version().await, "a new name");
+    service.set_team_visibility(&boss, true).await.unwrap();
+    bumped(version().await, "the pipeline opened");
+    let mut conn = store.writer().acquire().await.unwrap();
+    sqlx::query("UPDATE tenants SET playbook_version = playbook_version + 1")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    bumped(version().await, "a new playbook in force");
+    let before = version().await;
+    service
+        .create_deal(
+            &boss,
+            "Acme",
+            dealgate::engine::ids::Money::from_major(5000).unwrap(),
+            chrono::NaiveDate::from_ymd_opt(2030, 6, 30).unwrap(),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        version().await,
+        before,
+        "a new deal leaves kept reads alone"
+    );
+}
