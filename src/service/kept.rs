@@ -26,8 +26,8 @@ use super::workspace::KeptSession;
 use super::{Caller, Platform, Service, ServiceError, ServiceResult, Session, Workspace};
 
 /// How many callers' deals a process keeps: a sales floor's reps each on their deals of the
-/// week. The oldest kept goes first; a few KiB each at most.
-pub(super) const KEPT_READS: usize = 4_096;
+/// week. The oldest kept goes first; one is about 2 KiB.
+pub(super) const KEPT_READS: usize = 2_048;
 
 /// Who asked about which deal: a kept read is only ever used for the same question.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -145,7 +145,8 @@ impl Service {
 /// The kept reads, oldest first out.
 #[derive(Debug)]
 pub(super) struct KeptReads {
-    held: Mutex<Bounded<KeptKey, KeptRead>>,
+    /// Keys and reads each allocated once, so the map itself stays a few words an entry.
+    held: Mutex<Bounded<Arc<KeptKey>, Arc<KeptRead>>>,
 }
 
 impl Default for KeptReads {
@@ -158,13 +159,13 @@ impl Default for KeptReads {
 
 impl KeptReads {
     /// The read kept for `key`, if any.
-    pub(super) fn get(&self, key: &KeptKey) -> Option<KeptRead> {
+    pub(super) fn get(&self, key: &KeptKey) -> Option<Arc<KeptRead>> {
         self.lock().get(key).cloned()
     }
 
     /// Keeps `read` for `key` in place of what was kept, the oldest going if full.
     pub(super) fn keep(&self, key: KeptKey, read: KeptRead) {
-        self.lock().insert(key, read);
+        self.lock().insert(Arc::new(key), Arc::new(read));
     }
 
     /// Drops what was kept for `key`: it turned out stale.
@@ -172,7 +173,7 @@ impl KeptReads {
         self.lock().remove(key);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Bounded<KeptKey, KeptRead>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Bounded<Arc<KeptKey>, Arc<KeptRead>>> {
         self.held.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -195,7 +196,11 @@ impl<K: Clone + Eq + std::hash::Hash, V> Bounded<K, V> {
         }
     }
 
-    fn get(&self, key: &K) -> Option<&V> {
+    fn get<Q>(&self, key: &Q) -> Option<&V>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + std::hash::Hash + ?Sized,
+    {
         self.entries.get(key)
     }
 
@@ -210,9 +215,13 @@ impl<K: Clone + Eq + std::hash::Hash, V> Bounded<K, V> {
         }
     }
 
-    fn remove(&mut self, key: &K) {
+    fn remove<Q>(&mut self, key: &Q)
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + std::hash::Hash + ?Sized,
+    {
         if self.entries.remove(key).is_some() {
-            self.order.retain(|k| k != key);
+            self.order.retain(|k| k.borrow() != key);
         }
     }
 }

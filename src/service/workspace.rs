@@ -198,6 +198,7 @@ impl Service {
         if let Some(kept) = self.kept.get(&key)
             && (kept.member.display_name == caller.display_name || caller.display_name.is_empty())
         {
+            let kept = Arc::unwrap_or_clone(kept);
             let as_read = (
                 (kept.deal.id, kept.deal.version),
                 deals::ReadStamps::of(kept.session_version, &kept.records),

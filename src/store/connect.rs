@@ -62,6 +62,14 @@ const SQLITE_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORM
      PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
      PRAGMA journal_size_limit = 67108864;";
 
+/// [`SQLITE_SETUP`] for a reader: a page cache of 1 MiB instead of SQLite's 2. Each reader
+/// keeps its own, beside the writer's; on a 100,000-deal file the four filled 11 MiB, a
+/// quarter of the process, while the pages they reread come from the operating system's
+/// cache.
+const SQLITE_READER_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+     PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -1024;";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     Sqlite,
@@ -156,8 +164,13 @@ impl Store {
         let url = sqlite_url_with_create(url);
         let options = AnyConnectOptions::from_str(&url)?.disable_statement_logging();
         let write = Connections::local(options.clone(), SQLITE_SETUP, 1, ACQUIRE_TIMEOUT).await?;
-        let read =
-            Connections::local(options, SQLITE_SETUP, SQLITE_READERS, ACQUIRE_TIMEOUT).await?;
+        let read = Connections::local(
+            options,
+            SQLITE_READER_SETUP,
+            SQLITE_READERS,
+            ACQUIRE_TIMEOUT,
+        )
+        .await?;
         let read_only = sqlite_mode(&url) == Some("ro");
         let writer = Writer::on_sqlite_thread(path, read_only, SQLITE_SETUP, write.clone())?;
         Ok(Self {
