@@ -406,12 +406,11 @@ impl Service {
     /// `/log deal activity [note]`: any activity the playbook knows, recorded with the stage
     /// the deal is in now.
     ///
-    /// A session kept from the caller's last command on the deal
-    /// ([`Service::session_kept_or_read`])
-    /// is acted on only if the write finds everything it read unchanged; if not, or if it
-    /// would refuse the command (a kept read may be what refuses it: a playbook or a role
-    /// changed since), the command is judged again on a fresh read, which also says whether
-    /// the delivery was seen before.
+    /// A session kept from the caller's last `/log` on the deal
+    /// ([`Service::session_kept_or_read`]) is acted on only if the write finds everything it
+    /// read unchanged; if not, or if it would refuse the command (a kept read may be what
+    /// refuses it: a playbook or a role changed since), the command is judged again on a fresh
+    /// read, which also says whether the delivery came before.
     pub async fn log_activity(
         &self,
         session: &Session,

@@ -1,5 +1,5 @@
-//! What this process keeps of a `/log`'s reads, so the next `/log` of the same caller on the
-//! same deal is judged without reading again.
+//! What this process keeps of a `/log`'s reads, so the caller's next `/log` or move on the
+//! same deal is judged without reading it all again.
 //!
 //! A `/log` reads the caller, the workspace, the deal with its owner and its records, then
 //! writes one activity. On PostgreSQL that read is most of what the command costs the
