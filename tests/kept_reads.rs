@@ -28,6 +28,11 @@ on_both_backends!(
     every_change_a_session_relies_on_bumps_its_workspace_session_version,
 );
 
+on_both_backends!(
+    multi_thread:
+    two_replicas_logging_and_advancing_the_same_deals_lose_no_log_and_pass_no_gate_unmet,
+);
+
 /// The Discord caller `who` is in the endpoint's guild.
 fn caller(who: Person) -> Caller {
     Caller {
@@ -339,4 +344,125 @@ async fn every_change_a_session_relies_on_bumps_its_workspace_session_version(
         before,
         "a new deal leaves kept reads alone"
     );
+}
+
+/// Two replicas, each keeping reads, on the same four deals at once: the endpoint (over HTTP)
+/// and another service (through the same door, `interact::handle`), each sending `/log`s and
+/// `/advance`s in an order of their own, so each replica's kept reads go stale under it all the
+/// time. Every `/log` answered "Logged" is recorded once; no deal left Qualify without a
+/// discovery call logged there before it left; none left Solution (its approval is never
+/// given); nothing answered with an internal error.
+async fn two_replicas_logging_and_advancing_the_same_deals_lose_no_log_and_pass_no_gate_unmet(
+    app: support::TestApp,
+) {
+    use dealgate::commands::interact::{Handled, Invocation, handle};
+    use dealgate::service::Delivery;
+    const DEALS: u64 = 4;
+    const EACH: u64 = 60;
+    let other = std::sync::Arc::new(app.replica().await);
+    let ep = std::sync::Arc::new(with_deal_1(app, BOSS).await);
+    for n in 2..=DEALS {
+        let created = ep
+            .reply(&command(
+                n,
+                BOSS,
+                "deal new",
+                vec![
+                    opt("name", &format!("Deal {n}")),
+                    opt("amount", "5000"),
+                    opt("close", "2030-06-30"),
+                ],
+            ))
+            .await;
+        assert!(title(&created).starts_with("Created"), "{created}");
+    }
+    // Which command a step sends: mostly `/log`s of the three Qualify activities, with the
+    // discovery call rare, and an `/advance` every third step.
+    let step = |i: u64, seed: u64| {
+        let deal = format!("deal-{}", 1 + (i * 7 + seed) % DEALS);
+        if i % 3 == 2 {
+            return format!("/advance {deal}");
+        }
+        let activity = match (i * 13 + seed) % 7 {
+            0 => "discovery-call",
+            1..=3 => "pain-identified",
+            _ => "budget-confirmed",
+        };
+        format!("/log {deal} {activity}")
+    };
+    let over_http = {
+        let ep = std::sync::Arc::clone(&ep);
+        tokio::spawn(async move {
+            let mut logged = 0;
+            for i in 0..EACH {
+                let line = step(i, 1);
+                let mut words = line.split(' ');
+                let (name, deal) = (&words.next().unwrap()[1..], words.next().unwrap());
+                let mut options = vec![opt("deal", deal)];
+                if let Some(activity) = words.next() {
+                    options.push(opt("activity", activity));
+                }
+                let answer = ep.reply(&command(1_000 + i, BOSS, name, options)).await;
+                assert!(!text(&answer).contains("reference"), "{line}: {answer}");
+                logged += u64::from(title(&answer).starts_with("Logged"));
+            }
+            logged
+        })
+    };
+    let through_the_door = {
+        let other = std::sync::Arc::clone(&other);
+        tokio::spawn(async move {
+            let mut logged = 0;
+            for i in 0..EACH {
+                let line = step(i, 2);
+                let parsed = dealgate::commands::parse::parse_line(&line).unwrap();
+                let delivery = Delivery::new(Platform::Discord, (2_000 + i).to_string());
+                let invocation = Invocation::command(caller(BOSS), parsed, delivery);
+                let Handled::Now(answered) =
+                    handle(&other, invocation, dealgate::chat::console::render).await
+                else {
+                    panic!("{line} was deferred");
+                };
+                assert!(
+                    !answered.answer.contains("reference"),
+                    "{line}: {}",
+                    answered.answer
+                );
+                logged += u64::from(answered.answer.contains("Logged"));
+            }
+            logged
+        })
+    };
+    let logged = over_http.await.unwrap() + through_the_door.await.unwrap();
+    assert!(logged > 0);
+    let recorded = count(&ep, "SELECT COUNT(*) FROM activities").await;
+    assert_eq!(
+        recorded,
+        i64::try_from(logged).unwrap(),
+        "every Logged is recorded once"
+    );
+    let left_qualify_unmet = count(
+        &ep,
+        "SELECT COUNT(*) FROM stage_changes c WHERE c.kind = 'advance' \
+         AND c.from_stage = 'qualify' AND NOT EXISTS (SELECT 1 FROM activities a \
+         WHERE a.deal_id = c.deal_id AND a.activity = 'discovery-call' \
+         AND a.stage = 'qualify' AND a.at <= c.at)",
+    )
+    .await;
+    assert_eq!(
+        left_qualify_unmet, 0,
+        "no deal left Qualify without its discovery call"
+    );
+    let advanced = count(
+        &ep,
+        "SELECT COUNT(*) FROM stage_changes WHERE kind = 'advance'",
+    )
+    .await;
+    assert!(advanced > 0, "some deal met Qualify's gates and advanced");
+    let left_solution = count(
+        &ep,
+        "SELECT COUNT(*) FROM stage_changes WHERE from_stage = 'solution'",
+    )
+    .await;
+    assert_eq!(left_solution, 0, "Solution's approval was never given");
 }
