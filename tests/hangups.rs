@@ -235,19 +235,6 @@ async fn hung_up_commands_are_applied_once_and_nobody_else_fails(app: support::T
 
 on_both_backends!(multi_thread: hung_up_commands_are_applied_once_and_nobody_else_fails);
 
-/// The caller the endpoint makes of `BOSS`.
-fn boss() -> dealgate::service::Caller {
-    dealgate::service::Caller {
-        platform: dealgate::service::Platform::Discord,
-        workspace: GUILD.into(),
-        workspace_name: format!("Discord server {GUILD}"),
-        user_key: BOSS.id.into(),
-        display_name: BOSS.name.into(),
-        platform_role: Some(dealgate::engine::playbook::Role::Admin),
-        known_only: false,
-    }
-}
-
 fn log_demo(id: u64) -> Value {
     command(
         id,
@@ -271,29 +258,10 @@ async fn logged(ep: &Endpoint) -> i64 {
 
 /// The endpoint with deal-1, and interaction `id` claimed by a process that then died.
 async fn with_a_deal_and_a_claim_of_a_dead_process(app: support::TestApp, id: &str) -> Endpoint {
-    let ep = with_deal_1(app).await;
+    let ep = Endpoint::with_deal_1(app, BOSS).await;
     let delivery = dealgate::service::Delivery::new(dealgate::service::Platform::Discord, id);
     let claim = ep.app.service.claim_interaction(&delivery, Duration::ZERO);
     assert_eq!(claim.await.unwrap(), dealgate::service::Claim::New);
-    ep
-}
-
-/// The endpoint with deal-1, created by the boss.
-async fn with_deal_1(app: support::TestApp) -> Endpoint {
-    let ep = Endpoint::on(app).await;
-    let created = ep
-        .reply(&command(
-            1,
-            BOSS,
-            "deal new",
-            vec![
-                opt("name", "Acme"),
-                opt("amount", "5000"),
-                opt("close", "2030-06-30"),
-            ],
-        ))
-        .await;
-    assert!(title(&created).starts_with("Created"), "{created}");
     ep
 }
 
@@ -329,7 +297,8 @@ async fn a_command_applied_by_a_process_that_died_is_not_applied_again(app: supp
     let command =
         dealgate::commands::parse::parse_line("/log deal-1 demo \"after a crash\"").unwrap();
     let reply =
-        dealgate::commands::execute::execute_for(service, &boss(), command, Some(&delivery)).await;
+        dealgate::commands::execute::execute_for(service, &caller(BOSS), command, Some(&delivery))
+            .await;
     assert!(reply.title.starts_with("Logged"), "{reply:?}");
     assert_eq!(logged(&ep).await, 1);
     // The answer was never recorded. After the lease, the retry takes the claim over.
@@ -346,7 +315,8 @@ async fn a_command_applied_by_a_process_that_died_is_not_applied_again(app: supp
     let command =
         dealgate::commands::parse::parse_line("/log deal-1 demo \"after a crash\"").unwrap();
     let again =
-        dealgate::commands::execute::execute_for(service, &boss(), command, Some(&delivery)).await;
+        dealgate::commands::execute::execute_for(service, &caller(BOSS), command, Some(&delivery))
+            .await;
     assert!(
         again.lines.join(" ").contains("already carried out"),
         "{again:?}"
@@ -360,7 +330,7 @@ async fn a_command_applied_by_a_process_that_died_is_not_applied_again(app: supp
 async fn one_log_delivered_eight_times_at_once_is_applied_once_with_one_answer(
     app: support::TestApp,
 ) {
-    let ep = with_deal_1(app).await;
+    let ep = Endpoint::with_deal_1(app, BOSS).await;
     let log = log_demo(90);
     let send = || ep.send(&log);
     let (a, b, c, d, e, f, g, h) = tokio::join!(
@@ -393,7 +363,7 @@ async fn one_log_delivered_eight_times_at_once_is_applied_once_with_one_answer(
 /// move left it (which would refuse: the deal is closed now). A new delivery of the same
 /// command is a new command, and is refused.
 async fn a_retried_move_gets_its_first_answer_not_a_new_judgement(app: support::TestApp) {
-    let ep = with_deal_1(app).await;
+    let ep = Endpoint::with_deal_1(app, BOSS).await;
     let lost = |id| {
         command(
             id,
@@ -419,7 +389,7 @@ async fn a_retried_move_gets_its_first_answer_not_a_new_judgement(app: support::
 /// deal, though the gate it missed is met now. A new delivery of the command is judged afresh,
 /// and advances.
 async fn a_retried_refusal_gets_the_refusal_it_got(app: support::TestApp) {
-    let ep = with_deal_1(app).await;
+    let ep = Endpoint::with_deal_1(app, BOSS).await;
     let advance = |id| command(id, BOSS, "advance", vec![opt("deal", "deal-1")]);
     let refused = ep.reply(&advance(93)).await;
     assert!(text(&refused).contains("discovery-call"), "{refused}");

@@ -33,19 +33,6 @@ on_both_backends!(
     two_replicas_logging_and_advancing_the_same_deals_lose_no_log_and_pass_no_gate_unmet,
 );
 
-/// The Discord caller `who` is in the endpoint's guild.
-fn caller(who: Person) -> Caller {
-    Caller {
-        platform: Platform::Discord,
-        workspace: GUILD.into(),
-        workspace_name: format!("Discord server {GUILD}"),
-        user_key: who.id.into(),
-        display_name: who.name.into(),
-        platform_role: (who.permissions != "0").then_some(Role::Admin),
-        known_only: false,
-    }
-}
-
 async fn session(service: &Service, who: Person) -> Session {
     service.session(&caller(who)).await.expect("a session")
 }
@@ -63,23 +50,19 @@ fn log(id: u64, who: Person, activity: &str) -> Value {
     )
 }
 
-/// The endpoint with deal-1 (Acme, 5,000, in Qualify), created by `owner`.
-async fn with_deal_1(app: support::TestApp, owner: Person) -> Endpoint {
-    let ep = Endpoint::on(app).await;
-    let created = ep
-        .reply(&command(
-            1,
-            owner,
-            "deal new",
-            vec![
-                opt("name", "Acme"),
-                opt("amount", "5000"),
-                opt("close", "2030-06-30"),
-            ],
-        ))
-        .await;
-    assert!(title(&created).starts_with("Created"), "{created}");
-    ep
+/// How many times `activity` was logged, on any deal.
+async fn logged(ep: &Endpoint, activity: &str) -> i64 {
+    let sql = format!("SELECT COUNT(*) FROM activities WHERE activity = '{activity}'");
+    count(ep, &sql).await
+}
+
+/// How many times a deal advanced.
+async fn advances(ep: &Endpoint) -> i64 {
+    count(
+        ep,
+        "SELECT COUNT(*) FROM stage_changes WHERE kind = 'advance'",
+    )
+    .await
 }
 
 async fn count(ep: &Endpoint, sql: &str) -> i64 {
@@ -96,7 +79,7 @@ async fn count(ep: &Endpoint, sql: &str) -> i64 {
 async fn a_log_after_another_replica_logged_on_the_deal_counts_what_it_logged(
     app: support::TestApp,
 ) {
-    let ep = with_deal_1(app, BOSS).await;
+    let ep = Endpoint::with_deal_1(app, BOSS).await;
     let first = ep.reply(&log(2, BOSS, "pain-identified")).await;
     assert!(text(&first).contains("1 of 3 done"), "{first}");
     let other = ep.app.replica().await;
@@ -119,7 +102,7 @@ async fn a_log_after_another_replica_logged_on_the_deal_counts_what_it_logged(
 async fn a_log_after_another_replica_advanced_the_deal_is_recorded_in_the_new_stage(
     app: support::TestApp,
 ) {
-    let ep = with_deal_1(app, BOSS).await;
+    let ep = Endpoint::with_deal_1(app, BOSS).await;
     let first = ep.reply(&log(2, BOSS, "discovery-call")).await;
     assert!(title(&first).starts_with("Logged"), "{first}");
     let other = ep.app.replica().await;
@@ -161,7 +144,7 @@ async fn a_manager_no_longer_over_the_owner_cannot_log_on_a_deal_kept_from_befor
         .set_team_role(&boss, &ann, Role::Rep, Some(&mia))
         .await
         .unwrap();
-    let ep = with_deal_1(app, ANN).await;
+    let ep = Endpoint::with_deal_1(app, ANN).await;
     let first = ep.reply(&log(2, MIA, "discovery-call")).await;
     assert!(title(&first).starts_with("Logged"), "{first}");
     other
@@ -185,18 +168,14 @@ async fn a_manager_no_longer_over_the_owner_cannot_log_on_a_deal_kept_from_befor
 async fn a_retried_log_judged_on_a_kept_read_is_applied_once_with_its_first_answer(
     app: support::TestApp,
 ) {
-    let ep = with_deal_1(app, BOSS).await;
+    let ep = Endpoint::with_deal_1(app, BOSS).await;
     ep.reply(&log(2, BOSS, "discovery-call")).await;
     let (status, answer) = ep.send(&log(3, BOSS, "pain-identified")).await;
     assert_eq!(status, 200, "{answer}");
     assert!(answer.to_string().contains("Logged"), "{answer}");
     let (again_status, again) = ep.send(&log(3, BOSS, "pain-identified")).await;
     assert_eq!((again_status, &again), (200, &answer));
-    let pains = count(
-        &ep,
-        "SELECT COUNT(*) FROM activities WHERE activity = 'pain-identified'",
-    )
-    .await;
+    let pains = logged(&ep, "pain-identified").await;
     assert_eq!(pains, 1);
 }
 
@@ -205,7 +184,7 @@ async fn a_retried_log_judged_on_a_kept_read_is_applied_once_with_its_first_answ
 async fn a_refusal_after_the_deal_closed_elsewhere_is_the_refusal_its_retry_gets(
     app: support::TestApp,
 ) {
-    let ep = with_deal_1(app, BOSS).await;
+    let ep = Endpoint::with_deal_1(app, BOSS).await;
     ep.reply(&log(2, BOSS, "discovery-call")).await;
     let other = ep.app.replica().await;
     let boss = session(&other, BOSS).await;
@@ -216,11 +195,7 @@ async fn a_refusal_after_the_deal_closed_elsewhere_is_the_refusal_its_retry_gets
     let refused = ep.reply(&log(3, BOSS, "pain-identified")).await;
     assert!(text(&refused).contains("closed"), "{refused}");
     assert_eq!(ep.reply(&log(3, BOSS, "pain-identified")).await, refused);
-    let pains = count(
-        &ep,
-        "SELECT COUNT(*) FROM activities WHERE activity = 'pain-identified'",
-    )
-    .await;
+    let pains = logged(&ep, "pain-identified").await;
     assert_eq!(pains, 0);
 }
 
@@ -231,7 +206,7 @@ fn advance(id: u64) -> Value {
 /// The endpoint's `/advance` would find the read kept from its `/log`, which lacks the
 /// discovery call another replica logged since: it is judged on the call, and advances.
 async fn an_advance_after_another_replica_logged_what_it_lacked_advances(app: support::TestApp) {
-    let ep = with_deal_1(app, BOSS).await;
+    let ep = Endpoint::with_deal_1(app, BOSS).await;
     ep.reply(&log(2, BOSS, "pain-identified")).await;
     let other = ep.app.replica().await;
     let boss = session(&other, BOSS).await;
@@ -241,12 +216,7 @@ async fn an_advance_after_another_replica_logged_what_it_lacked_advances(app: su
         .unwrap();
     let advanced = ep.reply(&advance(3)).await;
     assert!(title(&advanced).contains("Solution"), "{advanced}");
-    let moves = count(
-        &ep,
-        "SELECT COUNT(*) FROM stage_changes WHERE kind = 'advance'",
-    )
-    .await;
-    assert_eq!(moves, 1);
+    assert_eq!(advances(&ep).await, 1);
 }
 
 /// An `/advance` judged on the read kept from a `/log` is refused (no discovery call); its
@@ -255,7 +225,7 @@ async fn an_advance_after_another_replica_logged_what_it_lacked_advances(app: su
 async fn a_retried_advance_refused_on_a_kept_read_gets_its_refusal_and_does_not_move(
     app: support::TestApp,
 ) {
-    let ep = with_deal_1(app, BOSS).await;
+    let ep = Endpoint::with_deal_1(app, BOSS).await;
     ep.reply(&log(2, BOSS, "pain-identified")).await;
     let refused = ep.reply(&advance(3)).await;
     assert!(text(&refused).contains("discovery-call"), "{refused}");
@@ -270,17 +240,10 @@ async fn a_retried_advance_refused_on_a_kept_read_gets_its_refusal_and_does_not_
     );
     ep.reply(&log(4, BOSS, "discovery-call")).await;
     assert_eq!(ep.reply(&advance(3)).await, refused);
-    let moves = || async {
-        count(
-            &ep,
-            "SELECT COUNT(*) FROM stage_changes WHERE kind = 'advance'",
-        )
-        .await
-    };
-    assert_eq!(moves().await, 0);
+    assert_eq!(advances(&ep).await, 0);
     let advanced = ep.reply(&advance(5)).await;
     assert!(title(&advanced).contains("Solution"), "{advanced}");
-    assert_eq!(moves().await, 1);
+    assert_eq!(advances(&ep).await, 1);
 }
 
 /// What a kept read relies on of its workspace is guarded by one number that triggers bump,
@@ -360,20 +323,9 @@ async fn two_replicas_logging_and_advancing_the_same_deals_lose_no_log_and_pass_
     const DEALS: u64 = 4;
     const EACH: u64 = 60;
     let other = std::sync::Arc::new(app.replica().await);
-    let ep = std::sync::Arc::new(with_deal_1(app, BOSS).await);
+    let ep = std::sync::Arc::new(Endpoint::with_deal_1(app, BOSS).await);
     for n in 2..=DEALS {
-        let created = ep
-            .reply(&command(
-                n,
-                BOSS,
-                "deal new",
-                vec![
-                    opt("name", &format!("Deal {n}")),
-                    opt("amount", "5000"),
-                    opt("close", "2030-06-30"),
-                ],
-            ))
-            .await;
+        let created = ep.reply(&deal_new(n, BOSS, &format!("Deal {n}"))).await;
         assert!(title(&created).starts_with("Created"), "{created}");
     }
     // Which command a step sends: mostly `/log`s of the three Qualify activities, with the
@@ -453,12 +405,10 @@ async fn two_replicas_logging_and_advancing_the_same_deals_lose_no_log_and_pass_
         left_qualify_unmet, 0,
         "no deal left Qualify without its discovery call"
     );
-    let advanced = count(
-        &ep,
-        "SELECT COUNT(*) FROM stage_changes WHERE kind = 'advance'",
-    )
-    .await;
-    assert!(advanced > 0, "some deal met Qualify's gates and advanced");
+    assert!(
+        advances(&ep).await > 0,
+        "some deal met Qualify's gates and advanced"
+    );
     let left_solution = count(
         &ep,
         "SELECT COUNT(*) FROM stage_changes WHERE from_stage = 'solution'",

@@ -477,8 +477,10 @@ impl Service {
             // A kept read is checked whole by the write; a fresh one by the deal's version,
             // as every command's.
             let stamps = session
-                .is_kept()
-                .then(|| deals::ReadStamps::of(session.session_version, &records));
+                .kept
+                .as_ref()
+                .and_then(|k| k.as_read)
+                .map(|(_, s)| s);
             deals::log_unless_changed(&self.store, &deal, &new, now, effect, stamps).await?;
             let recommended_here = session
                 .playbook

@@ -57,18 +57,20 @@ const SQLITE_READERS: usize = 4;
 
 /// Run on every SQLite connection. WAL lets readers run beside the writer; NORMAL sync is
 /// durable across a process crash and loses at most the last commit on power loss, the usual
-/// trade-off.
-const SQLITE_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-     PRAGMA journal_size_limit = 67108864;";
+/// trade-off. (A macro, so the readers' setup can add to it.)
+macro_rules! sqlite_setup {
+    () => {
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+         PRAGMA busy_timeout = 5000; PRAGMA journal_size_limit = 67108864;"
+    };
+}
+const SQLITE_SETUP: &str = sqlite_setup!();
 
 /// [`SQLITE_SETUP`] for a reader: a page cache of 1 MiB instead of SQLite's 2. Each reader
 /// keeps its own, beside the writer's; on a 100,000-deal file the four filled 11 MiB, a
 /// quarter of the process, while the pages they reread come from the operating system's
 /// cache.
-const SQLITE_READER_SETUP: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-     PRAGMA journal_size_limit = 67108864; PRAGMA cache_size = -1024;";
+const SQLITE_READER_SETUP: &str = concat!(sqlite_setup!(), " PRAGMA cache_size = -1024;");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -399,12 +401,13 @@ impl Store {
 
     /// Stores the answer given to an interaction at `at`, with its receipt if it has none yet
     /// (see `receipts::answers_statement`), committed in a group with concurrent commands'
-    /// writes. [`Recording::Queued`](receipts::Recording::Queued) returns once the answer is queued, so the reply goes out
-    /// while it is written ([`Store::close`] waits for queued answers); a duplicate delivery
-    /// loses nothing by it: it arrives after the answer was queued, so its claim is written
-    /// after the answer (in a later group, or later in the same one: a group writes answers
-    /// before claims), and a duplicate of a command claimed by its write that finds no answer
-    /// yet waits for it. [`Recording::Written`](receipts::Recording::Written) returns once it is written.
+    /// writes. [`Recording::Queued`](receipts::Recording::Queued) returns once the answer is
+    /// queued, so the reply goes out while it is written ([`Store::close`] waits for queued
+    /// answers); a duplicate delivery loses nothing by it: it arrives after the answer was
+    /// queued, so its claim is written after the answer (in a later group, or later in the same
+    /// one: a group writes answers before claims), and a duplicate of a command claimed by its
+    /// write that finds no answer yet waits for it.
+    /// [`Recording::Written`](receipts::Recording::Written) returns once it is written.
     pub async fn record_interaction(
         &self,
         platform: &str,

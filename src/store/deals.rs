@@ -656,6 +656,19 @@ impl ReadStamps {
     }
 }
 
+/// SQL that is true while a read's [`ReadStamps`] still hold: `tenant` and `deal` give the
+/// workspace's and the deal's ids, `stamps` the session version, activity count and approval
+/// count read (each a placeholder or a column).
+fn stamps_hold(tenant: &str, deal: &str, stamps: [&str; 3]) -> String {
+    let [session_version, activities, approvals] = stamps;
+    format!(
+        "(SELECT session_version FROM tenants WHERE id = {tenant}) = {session_version} \
+         AND (SELECT coalesce(sum(times), 0) FROM activity_tallies WHERE deal_id = {deal}) \
+         = {activities} \
+         AND (SELECT count(*) FROM approvals WHERE deal_id = {deal}) = {approvals}"
+    )
+}
+
 /// Whether the deal `deal_id` at `version` and what else the read found (`stamps`) are still
 /// what the database holds, and what it holds of `delivery`, in one small statement: a read
 /// kept by the process between commands checked before a command that reads no more is
@@ -668,17 +681,15 @@ pub async fn still_as_read(
 ) -> Result<(bool, receipts::Seen)> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "SELECT CASE WHEN d.version = $2 AND t.session_version = $3 \
-             AND (SELECT coalesce(sum(times), 0) FROM activity_tallies WHERE deal_id = $1) = $4 \
-             AND (SELECT count(*) FROM approvals WHERE deal_id = $1) = $7 \
+            "SELECT CASE WHEN d.version = $2 AND {} \
              THEN CAST(1 AS BIGINT) ELSE CAST(0 AS BIGINT) END AS holds, {SEEN_COLUMNS} \
-             FROM (SELECT 1 AS one) AS one LEFT JOIN deals d ON d.id = $1 \
-             LEFT JOIN tenants t ON t.id = d.tenant_id {SEEN_JOINS}"
+             FROM (SELECT 1 AS one) AS one LEFT JOIN deals d ON d.id = $1 {SEEN_JOINS}",
+            stamps_hold("d.tenant_id", "$1", ["$3", "$4", "$7"])
         )
     });
     let (platform, interaction) = (
-        delivery.map(|d| d.platform.to_string()),
-        delivery.map(|d| d.interaction_id.to_string()),
+        delivery.map(|d| d.platform),
+        delivery.map(|d| d.interaction_id),
     );
     if let Some(thread) = store.sqlite_thread() {
         let values = [
@@ -686,8 +697,8 @@ pub async fn still_as_read(
             Value::from(version),
             Value::from(stamps.session_version),
             Value::from(stamps.activities),
-            Value::from(platform),
-            Value::from(interaction),
+            Value::from(platform.map(str::to_string)),
+            Value::from(interaction.map(str::to_string)),
             Value::from(stamps.approvals),
         ];
         return thread
@@ -738,27 +749,30 @@ pub async fn log_unless_changed(
          note, stage, at) SELECT $1, $2, $3, $4, $5, $6, $7";
     // The deal `$8` still at version `$9` and, where `$12` is given, the read's stamps
     // (`$12` to `$14`) still those of the database.
-    const UNCHANGED: &str = "id = $8 AND version = $9 AND (CAST($12 AS BIGINT) IS NULL OR \
-         ((SELECT session_version FROM tenants WHERE id = $1) = $12 \
-         AND (SELECT coalesce(sum(times), 0) FROM activity_tallies WHERE deal_id = $8) = $13 \
-         AND (SELECT count(*) FROM approvals WHERE deal_id = $8) = $14))";
+    static UNCHANGED: LazyLock<String> = LazyLock::new(|| {
+        format!(
+            "id = $8 AND version = $9 AND (CAST($12 AS BIGINT) IS NULL OR ({}))",
+            stamps_hold("$1", "$8", ["$12", "$13", "$14"])
+        )
+    });
+    let unchanged = UNCHANGED.as_str();
     // On SQLite the group's writer is the only one, so a check is enough; on PostgreSQL a
     // share lock holds the deal's row until the group commits, so a move of another process
     // waits for it (or it for the move, and then finds no row).
     let sql = match (store.backend(), effect.is_some()) {
         (Backend::Sqlite, false) => {
-            format!("{COLUMNS} WHERE EXISTS (SELECT 1 FROM deals WHERE {UNCHANGED}) RETURNING id")
+            format!("{COLUMNS} WHERE EXISTS (SELECT 1 FROM deals WHERE {unchanged}) RETURNING id")
         }
         (Backend::Sqlite, true) => format!(
-            "{COLUMNS} WHERE EXISTS (SELECT 1 FROM deals WHERE {UNCHANGED}) \
+            "{COLUMNS} WHERE EXISTS (SELECT 1 FROM deals WHERE {unchanged}) \
              RETURNING id; {EFFECT} SELECT $10, $11, $7 WHERE changes() = 1;"
         ),
         (Backend::Postgres, false) => format!(
-            "WITH held AS (SELECT id FROM deals WHERE {UNCHANGED} FOR SHARE) \
+            "WITH held AS (SELECT id FROM deals WHERE {unchanged} FOR SHARE) \
              {COLUMNS} FROM held RETURNING id"
         ),
         (Backend::Postgres, true) => format!(
-            "WITH held AS (SELECT id FROM deals WHERE {UNCHANGED} FOR SHARE), \
+            "WITH held AS (SELECT id FROM deals WHERE {unchanged} FOR SHARE), \
              logged AS ({COLUMNS} FROM held RETURNING id), \
              applied AS ({EFFECT} SELECT $10, $11, $7 FROM logged) SELECT id FROM logged"
         ),
@@ -780,7 +794,7 @@ pub async fn log_unless_changed(
         .bind(stamps.map(|s| s.approvals));
     let write = match store.backend() {
         Backend::Postgres => write.batched(Batch {
-            sql: LOG_BATCH_POSTGRES,
+            sql: LOG_BATCH_POSTGRES.as_str(),
             columns: &[
                 "tenant_id",
                 "deal_id",
@@ -810,25 +824,30 @@ pub async fn log_unless_changed(
 /// held in the order of their ids, as a group takes its locks, and found by their key (`IN
 /// (SELECT …)` was planned as a scan of every deal). The activities' ids are drawn first so
 /// each comes back with its row's `ord`.
-const LOG_BATCH_POSTGRES: &str = "WITH i AS (SELECT * FROM json_to_recordset(CAST($1 AS json)) \
-     AS i(ord BIGINT, tenant_id BIGINT, deal_id BIGINT, member_id BIGINT, activity TEXT, \
-     note TEXT, stage TEXT, at TEXT, version BIGINT, platform TEXT, interaction_id TEXT, \
-     session_version BIGINT, activities BIGINT, approvals BIGINT)), \
-     held AS (SELECT id, version FROM deals WHERE id = ANY(ARRAY(SELECT deal_id FROM i)) \
-     ORDER BY id FOR SHARE), \
-     ok AS (SELECT i.*, nextval(pg_get_serial_sequence('activities', 'id')) AS id FROM i \
-     JOIN held ON held.id = i.deal_id AND held.version = i.version \
-     WHERE i.session_version IS NULL \
-     OR ((SELECT session_version FROM tenants WHERE id = i.tenant_id) = i.session_version \
-     AND (SELECT coalesce(sum(times), 0) FROM activity_tallies t WHERE t.deal_id = i.deal_id) \
-     = i.activities \
-     AND (SELECT count(*) FROM approvals p WHERE p.deal_id = i.deal_id) = i.approvals)), \
-     logged AS (INSERT INTO activities (id, tenant_id, deal_id, member_id, activity, note, \
-     stage, at) OVERRIDING SYSTEM VALUE SELECT id, tenant_id, deal_id, member_id, activity, \
-     note, stage, at FROM ok ORDER BY ord), \
-     applied AS (INSERT INTO interaction_effects (platform, interaction_id, applied_at) \
-     SELECT platform, interaction_id, at FROM ok WHERE interaction_id IS NOT NULL) \
-     SELECT ord, id FROM ok";
+static LOG_BATCH_POSTGRES: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "WITH i AS (SELECT * FROM json_to_recordset(CAST($1 AS json)) \
+         AS i(ord BIGINT, tenant_id BIGINT, deal_id BIGINT, member_id BIGINT, activity TEXT, \
+         note TEXT, stage TEXT, at TEXT, version BIGINT, platform TEXT, interaction_id TEXT, \
+         session_version BIGINT, activities BIGINT, approvals BIGINT)), \
+         held AS (SELECT id, version FROM deals WHERE id = ANY(ARRAY(SELECT deal_id FROM i)) \
+         ORDER BY id FOR SHARE), \
+         ok AS (SELECT i.*, nextval(pg_get_serial_sequence('activities', 'id')) AS id FROM i \
+         JOIN held ON held.id = i.deal_id AND held.version = i.version \
+         WHERE i.session_version IS NULL OR ({})), \
+         logged AS (INSERT INTO activities (id, tenant_id, deal_id, member_id, activity, note, \
+         stage, at) OVERRIDING SYSTEM VALUE SELECT id, tenant_id, deal_id, member_id, activity, \
+         note, stage, at FROM ok ORDER BY ord), \
+         applied AS (INSERT INTO interaction_effects (platform, interaction_id, applied_at) \
+         SELECT platform, interaction_id, at FROM ok WHERE interaction_id IS NOT NULL) \
+         SELECT ord, id FROM ok",
+        stamps_hold(
+            "i.tenant_id",
+            "i.deal_id",
+            ["i.session_version", "i.activities", "i.approvals"]
+        )
+    )
+});
 
 pub async fn activities(conn: &mut Conn, deal_id: i64) -> Result<Vec<ActivityRow>> {
     Ok(sqlx::query_as(

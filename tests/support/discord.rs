@@ -147,6 +147,20 @@ pub fn deal_new(id: u64, who: Person, name: &str) -> Value {
     )
 }
 
+/// The caller the endpoint makes of `who` in [`GUILD`]: Manage Server makes an admin.
+pub fn caller(who: Person) -> dealgate::service::Caller {
+    let manages_server = who.permissions.parse::<u64>().unwrap_or(0) & 0x20 != 0;
+    dealgate::service::Caller {
+        platform: dealgate::service::Platform::Discord,
+        workspace: GUILD.into(),
+        workspace_name: format!("Discord server {GUILD}"),
+        user_key: who.id.into(),
+        display_name: who.name.into(),
+        platform_role: manages_server.then_some(dealgate::engine::playbook::Role::Admin),
+        known_only: false,
+    }
+}
+
 pub fn command_naming(
     id: u64,
     who: Person,
@@ -256,6 +270,15 @@ impl Endpoint {
             server,
             stop: Some(stop),
         }
+    }
+
+    /// The endpoint in front of `app`, with deal-1 (Acme, 50,000, in the first stage) created
+    /// by `owner` as interaction 1.
+    pub async fn with_deal_1(app: TestApp, owner: Person) -> Self {
+        let ep = Self::on(app).await;
+        let created = ep.reply(&deal_new(1, owner, "Acme")).await;
+        assert!(title(&created).starts_with("Created"), "{created}");
+        ep
     }
 
     /// POSTs raw bytes with the given headers.
