@@ -25,6 +25,8 @@ on_both_backends!(
     a_refusal_after_the_deal_closed_elsewhere_is_the_refusal_its_retry_gets,
     an_advance_after_another_replica_logged_what_it_lacked_advances,
     a_retried_advance_refused_on_a_kept_read_gets_its_refusal_and_does_not_move,
+    an_override_refused_on_a_kept_read_from_before_the_rep_was_made_admin_moves_the_deal,
+    answers_with_a_read_to_check_are_written_only_while_it_holds,
     every_change_a_session_relies_on_bumps_its_workspace_session_version,
 );
 
@@ -244,6 +246,114 @@ async fn a_retried_advance_refused_on_a_kept_read_gets_its_refusal_and_does_not_
     let advanced = ep.reply(&advance(5)).await;
     assert!(title(&advanced).contains("Solution"), "{advanced}");
     assert_eq!(advances(&ep).await, 1);
+}
+
+/// Ann, a rep, logs on her deal; another replica makes her an admin. Her `/advance` with an
+/// override, judged on the read kept from her `/log` (a rep may not override), would be
+/// refused; its answer is written only while that read holds, which it no longer does, so it is
+/// judged again as she is now, and the deal moves with the gate overridden.
+async fn an_override_refused_on_a_kept_read_from_before_the_rep_was_made_admin_moves_the_deal(
+    app: support::TestApp,
+) {
+    let other = app.replica().await;
+    let boss = session(&other, BOSS).await;
+    let ep = Endpoint::with_deal_1(app, ANN).await;
+    ep.reply(&log(2, ANN, "pain-identified")).await;
+    let as_rep = ep
+        .reply(&command(
+            3,
+            ANN,
+            "advance",
+            vec![opt("deal", "deal-1"), opt("override", "signed early")],
+        ))
+        .await;
+    assert!(!title(&as_rep).contains("Solution"), "{as_rep}");
+    other
+        .set_team_role(&boss, &UserRef::Key(ANN.id.into()), Role::Admin, None)
+        .await
+        .unwrap();
+    let as_admin = ep
+        .reply(&command(
+            4,
+            ANN,
+            "advance",
+            vec![opt("deal", "deal-1"), opt("override", "signed early")],
+        ))
+        .await;
+    assert!(title(&as_admin).contains("Solution"), "{as_admin}");
+    let overridden = count(
+        &ep,
+        "SELECT COUNT(*) FROM stage_changes WHERE kind = 'advance' AND reason = 'signed early'",
+    )
+    .await;
+    assert_eq!(overridden, 1);
+}
+
+/// The answers statement itself, with answers whose read is to be checked beside one that has
+/// none: each is written only while its read holds (the deal at the version read, the same
+/// activity count), once per delivery, never over an answer given before.
+async fn answers_with_a_read_to_check_are_written_only_while_it_holds(app: support::TestApp) {
+    use dealgate::store::deals::{AsRead, ReadStamps};
+    use dealgate::store::receipts::{self, AnswerItem};
+    let ep = Endpoint::with_deal_1(app, BOSS).await;
+    ep.reply(&log(2, BOSS, "pain-identified")).await;
+    let (deal_id, version) = (
+        count(&ep, "SELECT id FROM deals").await,
+        count(&ep, "SELECT version FROM deals").await,
+    );
+    let read = AsRead {
+        deal_id,
+        version,
+        stamps: ReadStamps {
+            session_version: count(&ep, "SELECT session_version FROM tenants").await,
+            activities: 1,
+            approvals: 0,
+        },
+    };
+    let stale = AsRead {
+        stamps: ReadStamps {
+            activities: 0,
+            ..read.stamps
+        },
+        ..read
+    };
+    let moved = AsRead {
+        version: version - 1,
+        ..read
+    };
+    let now = support::start_time();
+    let answer = |id: &str, text: &str, unless_changed| AnswerItem {
+        platform: "discord".into(),
+        interaction_id: id.into(),
+        response: text.into(),
+        at: now,
+        unless_changed,
+    };
+    let store = ep.app.db.store().await;
+    let mut conn = store.writer().acquire().await.unwrap();
+    receipts::record_all(&mut conn, &[answer("e", "given before", None)])
+        .await
+        .unwrap();
+    let batch = [
+        answer("a", "held", Some(read)),
+        answer("b", "stale", Some(stale)),
+        answer("c", "not checked", None),
+        answer("a", "held, again", Some(read)),
+        answer("d", "moved since", Some(moved)),
+        answer("e", "held, but answered before", Some(read)),
+    ];
+    let recorded = receipts::record_all(&mut conn, &batch).await.unwrap();
+    assert_eq!(recorded, [true, false, true, false, false, false]);
+    for (id, stored) in [
+        ("a", Some(Some("held"))),
+        ("b", None),
+        ("c", Some(Some("not checked"))),
+        ("d", None),
+        ("e", Some(Some("given before"))),
+    ] {
+        let found = receipts::find(&mut conn, "discord", id).await.unwrap();
+        assert_eq!(found, stored.map(|s| s.map(String::from)), "{id}");
+    }
 }
 
 /// What a kept read relies on of its workspace is guarded by one number that triggers bump,

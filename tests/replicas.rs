@@ -575,6 +575,7 @@ async fn one_batch_of_claims_with_an_id_twice_gives_it_to_the_first_only(app: Te
                 interaction_id: (*id).into(),
                 response: (*answer).into(),
                 at: now,
+                unless_changed: None,
             })
             .collect()
     };

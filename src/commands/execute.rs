@@ -15,6 +15,7 @@ use super::command::Command;
 use super::parse::parse_line;
 use super::replies;
 use super::reply::Reply;
+use crate::telemetry::Outcome;
 
 /// Parses and runs one command line as `caller`.
 pub async fn execute_line(service: &Service, caller: &Caller, line: &str) -> Reply {
@@ -138,6 +139,67 @@ pub async fn finish_once(
         Ok(reply) => Ok(reply),
         Err(ServiceError::AlreadyApplied) => Err(AppliedBefore),
         Err(e) => Ok(error_reply(&e, Some(&session))),
+    }
+}
+
+/// What a command run for a delivery claimed by its write gave (see [`finish_by_write`]).
+pub enum Finished {
+    /// Its reply, to be rendered and recorded as the command's answer.
+    Reply(Box<Reply>),
+    /// Its answer, rendered by the caller's `render` and recorded already.
+    Recorded(String),
+}
+
+impl Finished {
+    pub fn reply(reply: Reply) -> Self {
+        Self::Reply(Box::new(reply))
+    }
+}
+
+/// [`finish_once`] for a delivery of a command claimed by its write, whose session may be a
+/// read kept from the caller's last such command (`execute::begin_delivery`). A refusal judged
+/// on that read without a check (`Session::refused_on_kept_read`) is rendered here and
+/// recorded with the check, in one statement; if the read no longer held, the command is judged
+/// again on a fresh read, whose reply is the answer.
+pub async fn finish_by_write(
+    service: &Service,
+    command: Command,
+    begun: Begun,
+    delivery: &Delivery,
+    render: &impl Fn(&Reply) -> String,
+) -> Result<Finished, AppliedBefore> {
+    let mut session = match begun {
+        Begun::Session(Ok(session)) if session.is_kept() => session,
+        begun => {
+            return finish_once(service, command, begun, Some(delivery))
+                .await
+                .map(Finished::reply);
+        }
+    };
+    session.delivery = Some(delivery.clone());
+    // A refusal comes as a reply (`/advance`'s names what is missing) or as an error.
+    let reply = match command.clone().run(service, &session).await {
+        Ok(reply) => reply,
+        Err(ServiceError::AlreadyApplied) => return Err(AppliedBefore),
+        Err(e) => error_reply(&e, Some(&session)),
+    };
+    // A command that did something checked the kept read first, so only a refusal can be
+    // judged on it unchecked.
+    if Outcome::of(&reply) == Outcome::Ok || !session.refused_on_kept_read() {
+        return Ok(Finished::reply(reply));
+    }
+    let answer = render(&reply);
+    match service.record_refusal_as_read(&session, &answer).await {
+        Ok(true) => return Ok(Finished::Recorded(answer)),
+        Ok(false) => {}
+        // Whether the read held is unknown: the fresh judgement answers, or says what failed.
+        Err(e) => tracing::warn!(error = ?e, "a refusal on a kept read was not recorded"),
+    }
+    match service.session_afresh(&session).await {
+        Err(ServiceError::AlreadyApplied) => Err(AppliedBefore),
+        fresh => finish_once(service, command, Begun::Session(fresh), Some(delivery))
+            .await
+            .map(Finished::reply),
     }
 }
 

@@ -24,7 +24,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::command::Command;
-use super::execute::{self, AppliedBefore, error_reply, execute};
+use super::execute::{self, AppliedBefore, Finished, error_reply, execute};
 use super::press::Press;
 use super::replies;
 use super::reply::Reply;
@@ -239,7 +239,7 @@ async fn handle_inner(
                 .claim_by_write(&delivery, begun.session(), DUPLICATE_WAIT)
                 .await;
             let work = |d: Delivery| async move {
-                execute::finish_once(service, command, begun, Some(&d)).await
+                execute::finish_by_write(service, command, begun, &d, render).await
             };
             once(service, &delivery, render, claim, Bracket::ByWrite, work).await
         }
@@ -249,13 +249,16 @@ async fn handle_inner(
                 execute::begin(service, &caller, command)
             );
             let work = |d: Delivery| async move {
-                execute::finish_once(service, command, begun, Some(&d)).await
+                execute::finish_once(service, command, begun, Some(&d))
+                    .await
+                    .map(Finished::reply)
             };
             once(service, &delivery, render, claim, Bracket::First, work).await
         }
         Err(press) => {
             let claim = service.claim_interaction(&delivery, DUPLICATE_WAIT).await;
-            let work = |_| async move { Ok(pressed(service, &caller, press).await) };
+            let work =
+                |_| async move { Ok(Finished::reply(pressed(service, &caller, press).await)) };
             once(service, &delivery, render, claim, Bracket::First, work).await
         }
     };
@@ -333,7 +336,9 @@ enum Bracket {
 ///
 /// An answer is recorded as the reply goes out, except where the delivery was claimed by a
 /// write that did not happen (a refusal): then its answer is the only record that the delivery
-/// was judged, and the reply waits for it, so a retry is never judged again.
+/// was judged, and the reply waits for it, so a retry is never judged again. Work that
+/// recorded its answer itself (`execute::Finished::Recorded`: a refusal judged on a kept read)
+/// is answered with it as it is.
 async fn once<W, Fut>(
     service: &Service,
     delivery: &Delivery,
@@ -344,7 +349,7 @@ async fn once<W, Fut>(
 ) -> Answered
 where
     W: FnOnce(Delivery) -> Fut,
-    Fut: Future<Output = Result<Reply, AppliedBefore>>,
+    Fut: Future<Output = Result<Finished, AppliedBefore>>,
 {
     let already = || {
         render(&replies::user_error(
@@ -354,9 +359,15 @@ where
     let mut wrote_nothing = false;
     let answer = match claim {
         Ok(Claim::New) => match work(delivery.clone()).await {
-            Ok(reply) => {
+            Ok(Finished::Reply(reply)) => {
                 wrote_nothing = Outcome::of(&reply) != Outcome::Ok;
                 render(&reply)
+            }
+            Ok(Finished::Recorded(answer)) => {
+                return Answered {
+                    fresh: true,
+                    answer,
+                };
             }
             Err(AppliedBefore) => match service.await_answer(delivery, DUPLICATE_WAIT).await {
                 Ok(Some(answer)) => {

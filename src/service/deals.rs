@@ -480,7 +480,7 @@ impl Service {
                 .kept
                 .as_ref()
                 .and_then(|k| k.as_read)
-                .map(|(_, s)| s);
+                .map(|read| read.stamps);
             deals::log_unless_changed(&self.store, &deal, &new, now, effect, stamps).await?;
             let recommended_here = session
                 .playbook

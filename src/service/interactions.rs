@@ -123,7 +123,9 @@ impl Service {
             // delivery: a `/log`'s write fails on the delivery's effect row if it ran before,
             // and its refusal is judged again on a fresh read that says whether it came before
             // (`Service::log_activity`); a move reads it with its check of the kept read
-            // (`Service::kept_still_holds`).
+            // (`Service::kept_still_holds`), and a refusal's answer is written only where the
+            // delivery has none, else judged again on a read that sees it
+            // (`Service::record_refusal_as_read`).
             return Ok(Claim::New);
         }
         let read;
@@ -182,7 +184,9 @@ impl Service {
     /// Records the answer given to an interaction (with its receipt, for a command claimed by
     /// its write), returning once it is queued: the reply goes out while it is written.
     pub async fn record_interaction(&self, delivery: &Delivery, answer: &str) -> ServiceResult<()> {
-        self.record(delivery, answer, Recording::Queued).await
+        self.record(delivery, answer, Recording::Queued)
+            .await
+            .map(drop)
     }
 
     /// Records the answer of a command claimed by its write that wrote nothing (a refusal, an
@@ -190,15 +194,18 @@ impl Service {
     /// judged, so a retry that came before the answer was written would be judged again, on
     /// what may have changed since.
     pub async fn record_refusal(&self, delivery: &Delivery, answer: &str) -> ServiceResult<()> {
-        self.record(delivery, answer, Recording::Written).await
+        self.record(delivery, answer, Recording::Written)
+            .await
+            .map(drop)
     }
 
-    async fn record(
+    /// Records `answer` as `recording` says: whether it was (see `Store::record_interaction`).
+    pub(super) async fn record(
         &self,
         delivery: &Delivery,
         answer: &str,
         recording: Recording,
-    ) -> ServiceResult<()> {
+    ) -> ServiceResult<bool> {
         let (platform, key) = (delivery.platform.as_str(), delivery.key.as_str());
         let now = self.clock.now();
         Ok(self

@@ -9,8 +9,10 @@
 //! (`deals::ReadStamps`): a kept read is never acted on once stale, whichever process or replica
 //! changed it. A kept read that fails that check, or that would refuse the command, is
 //! dropped and the command judged again on a fresh read (`Service::log_activity`). The moves
-//! (`/advance`, `/back`, `/won`, `/lost`) start from the same kept read, checked first in one
-//! small statement instead of the whole read (`Service::kept_still_holds`).
+//! (`/advance`, `/back`, `/won`, `/lost`) start from the same kept read: a move is checked first
+//! in one small statement instead of the whole read (`Service::kept_still_holds`); a refusal
+//! is checked by the statement that writes its answer (`Service::record_refusal_as_read`), so
+//! it reads nothing at all, and is judged again on a fresh read if the check fails.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -20,7 +22,7 @@ use crate::engine::ids::DealNumber;
 use crate::engine::people::Member;
 use crate::engine::playbook::{Playbook, Role};
 use crate::store::deals::{self, DealRecords};
-use crate::store::receipts::Seen;
+use crate::store::receipts::{Recording, Seen};
 
 use super::workspace::KeptSession;
 use super::{Caller, Platform, Service, ServiceError, ServiceResult, Session, Workspace};
@@ -77,15 +79,16 @@ impl Service {
         session: &Session,
         number: DealNumber,
     ) -> ServiceResult<Option<Session>> {
-        let Some((kept, (deal, stamps))) = session
+        let Some((kept, read)) = session
             .kept
             .as_ref()
             .and_then(|k| k.as_read.map(|read| (k, read)))
         else {
             return Ok(None);
         };
+        kept.checked.set();
         let effect = session.delivery.as_ref().map(|d| d.effect());
-        let (holds, seen) = deals::still_as_read(&self.store, deal, stamps, effect).await?;
+        let (holds, seen) = deals::still_as_read(&self.store, read, effect).await?;
         if !holds {
             return self.afresh(session, kept, number).await.map(Some);
         }
@@ -104,6 +107,7 @@ impl Service {
         kept: &KeptSession,
         number: DealNumber,
     ) -> ServiceResult<Session> {
+        kept.checked.set();
         self.kept.forget(&kept.key);
         let mut fresh = self
             .session_read_to_keep(&kept.caller, number, session.delivery.as_ref())
@@ -113,6 +117,45 @@ impl Service {
         }
         fresh.delivery = session.delivery.clone();
         Ok(fresh)
+    }
+
+    /// Records `answer`, a refusal of `session`'s delivery judged on a read kept from an
+    /// earlier command that nothing checked (`Session::refused_on_kept_read`), in one statement
+    /// with the check: written, and `true`, only while the read still holds and the delivery
+    /// has no answer yet. The check costs the refusal no statement of its own. `false`: nothing
+    /// was written and the kept read is dropped; the command is to be judged again on
+    /// [`Service::session_afresh`].
+    pub async fn record_refusal_as_read(
+        &self,
+        session: &Session,
+        answer: &str,
+    ) -> ServiceResult<bool> {
+        let (Some(delivery), Some(kept)) = (&session.delivery, &session.kept) else {
+            return Err(ServiceError::Internal(anyhow::anyhow!(
+                "a refusal on a kept read was recorded without its delivery"
+            )));
+        };
+        let Some(read) = kept.as_read else {
+            self.record_refusal(delivery, answer).await?;
+            return Ok(true);
+        };
+        let recorded = self
+            .record(delivery, answer, Recording::WrittenIf(read))
+            .await?;
+        if !recorded {
+            self.kept.forget(&kept.key);
+        }
+        Ok(recorded)
+    }
+
+    /// `session`, a read kept from an earlier command whose refusal could not be recorded
+    /// ([`Service::record_refusal_as_read`]), read afresh for the same command and delivery:
+    /// `ServiceError::AlreadyApplied` if the delivery came before (its first answer stands).
+    pub async fn session_afresh(&self, session: &Session) -> ServiceResult<Session> {
+        let Some(kept) = &session.kept else {
+            return Ok(session.clone());
+        };
+        self.afresh(session, kept, kept.key.deal).await
     }
 
     /// Keeps what `session`'s command ended with, for the caller's next one on the deal.

@@ -7,8 +7,11 @@ use crate::engine::ids::{DealNumber, StageId};
 use crate::engine::transition::{Move, Transition, TransitionKind, plan_move};
 
 use super::authz::{require_act_on, require_approver};
+use chrono::{DateTime, Utc};
+
 use super::deals::{DealView, check_text, known_stage};
 use super::limits;
+use super::workspace::DealSnapshot;
 use super::{Service, ServiceError, ServiceResult, Session, retrying};
 use crate::store::deals::{self, NewStageChange};
 
@@ -79,8 +82,11 @@ impl Service {
     }
 
     /// Moves deal `number` as `mv` says, if its gates allow (or are overridden). A session
-    /// kept from the caller's last command on the deal is checked first, and replaced by a
-    /// fresh read if it no longer holds; after a move it is dropped, the deal having changed.
+    /// kept from the caller's last command on the deal is judged as it is first: a refusal
+    /// goes out without a check of its own, its answer recorded only while the kept read still
+    /// holds (`Service::record_refusal_as_read`, by the command's caller). A move is checked
+    /// first, and judged again on a fresh read if the kept one no longer holds; after a move
+    /// the kept read is dropped, the deal having changed.
     async fn move_deal(
         &self,
         session: &Session,
@@ -88,6 +94,21 @@ impl Service {
         mv: Move,
         override_reason: Option<&str>,
     ) -> ServiceResult<Moved> {
+        let override_reason = override_reason.map(str::trim);
+        for reason in [override_reason, move_reason(&mv)].into_iter().flatten() {
+            if !reason.is_empty() {
+                check_text("reason", reason, limits::REASON)?;
+            }
+        }
+        if session.refused_on_kept_read() {
+            let now = self.clock.now();
+            let judged = session.prefetched.peek(number, |snapshot| {
+                judge_move(session, number, snapshot, &mv, override_reason, now)
+            });
+            if let Some(Err(refusal)) = judged {
+                return Err(refusal);
+            }
+        }
         let fresh = self.kept_still_holds(session, number).await?;
         let session = fresh.as_ref().unwrap_or(session);
         let moved = self
@@ -106,12 +127,6 @@ impl Service {
         mv: Move,
         override_reason: Option<&str>,
     ) -> ServiceResult<Moved> {
-        let override_reason = override_reason.map(str::trim);
-        for reason in [override_reason, move_reason(&mv)].into_iter().flatten() {
-            if !reason.is_empty() {
-                check_text("reason", reason, limits::REASON)?;
-            }
-        }
         retrying(|| async {
             let now = self.clock.now();
             let playbook = &session.playbook;
@@ -119,30 +134,9 @@ impl Service {
             // version-checked update and the history row, so the single SQLite writer is held
             // briefly. A deal changed meanwhile fails the version check and the move is planned
             // again on fresh data.
-            let (mut deal, owner, mut records) = self.load_with_records(session, number).await?;
-            let facts = records.facts(&deal);
-            require_act_on(session, &owner, &format!("move {number}"))?;
-            if override_reason.is_some() {
-                require_approver(
-                    &session.member,
-                    &owner,
-                    &format!("override the gates of {number}"),
-                )?;
-            }
-            if deal.status != DealStatus::Open {
-                return Err(ServiceError::DealClosed {
-                    number,
-                    status: deal.status,
-                });
-            }
-            let transition =
-                plan_move(playbook, &facts, &mv, override_reason, now).map_err(|refusal| {
-                    ServiceError::Move {
-                        number,
-                        stage: deal.stage.clone(),
-                        refusal,
-                    }
-                })?;
+            let snapshot = self.load_with_records(session, number).await?;
+            let transition = judge_move(session, number, &snapshot, &mv, override_reason, now)?;
+            let (mut deal, owner, mut records) = snapshot;
             let weighted_before = deal_weighted(playbook, &deal.stage, deal.amount.minor());
             let from = deal.stage.clone();
             deal.stage = transition.to.clone();
@@ -212,6 +206,40 @@ impl Service {
         })
         .await
     }
+}
+
+/// What moving deal `number` of `snapshot` as `mv` asks would do, in `session`: the transition,
+/// or why it is refused (who may move it, whether it is open, its gates).
+fn judge_move(
+    session: &Session,
+    number: DealNumber,
+    (deal, owner, records): &DealSnapshot,
+    mv: &Move,
+    override_reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> ServiceResult<Transition> {
+    require_act_on(session, owner, &format!("move {number}"))?;
+    if override_reason.is_some() {
+        require_approver(
+            &session.member,
+            owner,
+            &format!("override the gates of {number}"),
+        )?;
+    }
+    if deal.status != DealStatus::Open {
+        return Err(ServiceError::DealClosed {
+            number,
+            status: deal.status,
+        });
+    }
+    let facts = records.facts(deal);
+    plan_move(&session.playbook, &facts, mv, override_reason, now).map_err(|refusal| {
+        ServiceError::Move {
+            number,
+            stage: deal.stage.clone(),
+            refusal,
+        }
+    })
 }
 
 fn move_reason(mv: &Move) -> Option<&str> {

@@ -1,5 +1,6 @@
 //! Workspaces, members and the playbook in force: resolving who is asking, and `/team`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::UserRef;
@@ -94,9 +95,32 @@ pub(crate) struct KeptSession {
     /// Who asked, to read the session afresh if the kept one turns out stale.
     pub(super) caller: Caller,
     /// Where the session, deal and records come from an earlier command rather than from the
-    /// database now: the deal's id and version, and the stamps of what else was read, which
-    /// the use case checks before it acts.
-    pub(super) as_read: Option<((i64, i64), deals::ReadStamps)>,
+    /// database now: the deal as read and the stamps of what else was read, which the use case
+    /// checks before it acts.
+    pub(super) as_read: Option<deals::AsRead>,
+    /// Whether the use case checked `as_read` (or replaced it by a fresh read): until then a
+    /// refusal judged on it is answered only while it holds.
+    pub(super) checked: Checked,
+}
+
+/// Whether a kept read was checked, set by the use case through the `&Session` it is given.
+#[derive(Debug, Default)]
+pub(super) struct Checked(AtomicBool);
+
+impl Checked {
+    pub(super) fn set(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+
+    fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Clone for Checked {
+    fn clone(&self) -> Self {
+        Self(AtomicBool::new(self.get()))
+    }
 }
 
 impl Session {
@@ -104,6 +128,15 @@ impl Session {
     /// (see `service::kept`).
     pub(crate) fn is_kept(&self) -> bool {
         self.kept.as_ref().is_some_and(|k| k.as_read.is_some())
+    }
+
+    /// Whether a refusal in this session was judged on a read kept from an earlier command
+    /// that nothing checked: its answer is then recorded only while that read still holds
+    /// (`Service::record_refusal_as_read`), and the command judged again if it does not.
+    pub fn refused_on_kept_read(&self) -> bool {
+        self.kept
+            .as_ref()
+            .is_some_and(|k| k.as_read.is_some() && !k.checked.get())
     }
 }
 
@@ -113,11 +146,24 @@ impl Session {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Prefetched(Arc<Mutex<Option<(DealNumber, DealSnapshot)>>>);
 
-type DealSnapshot = (Deal, Member, DealRecords);
+pub(super) type DealSnapshot = (Deal, Member, DealRecords);
 
 impl Prefetched {
     fn of(number: DealNumber, snapshot: Option<DealSnapshot>) -> Self {
         Self(Arc::new(Mutex::new(snapshot.map(|s| (number, s)))))
+    }
+
+    /// What `look` makes of the snapshot of deal `number`, which stays for [`Prefetched::take`].
+    pub(super) fn peek<T>(
+        &self,
+        number: DealNumber,
+        look: impl FnOnce(&DealSnapshot) -> T,
+    ) -> Option<T> {
+        let held = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        match &*held {
+            Some((n, snapshot)) if *n == number => Some(look(snapshot)),
+            _ => None,
+        }
     }
 
     /// The snapshot of deal `number`, once.
@@ -199,10 +245,11 @@ impl Service {
             && (kept.member.display_name == caller.display_name || caller.display_name.is_empty())
         {
             let kept = Arc::unwrap_or_clone(kept);
-            let as_read = (
-                (kept.deal.id, kept.deal.version),
-                deals::ReadStamps::of(kept.session_version, &kept.records),
-            );
+            let as_read = deals::AsRead {
+                deal_id: kept.deal.id,
+                version: kept.deal.version,
+                stamps: deals::ReadStamps::of(kept.session_version, &kept.records),
+            };
             return Ok(Session {
                 tenant: kept.tenant,
                 member: kept.member,
@@ -215,6 +262,7 @@ impl Service {
                     key,
                     caller: caller.clone(),
                     as_read: Some(as_read),
+                    checked: Checked::default(),
                 })),
             });
         }
@@ -235,6 +283,7 @@ impl Service {
             key: KeptKey::of(caller, deal),
             caller: caller.clone(),
             as_read: None,
+            checked: Checked::default(),
         }));
         Ok(session)
     }

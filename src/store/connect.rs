@@ -407,7 +407,9 @@ impl Store {
     /// queued, so its claim is written after the answer (in a later group, or later in the same
     /// one: a group writes answers before claims), and a duplicate of a command claimed by its
     /// write that finds no answer yet waits for it.
-    /// [`Recording::Written`](receipts::Recording::Written) returns once it is written.
+    /// [`Recording::Written`](receipts::Recording::Written) returns once it is written, and
+    /// [`Recording::WrittenIf`](receipts::Recording::WrittenIf) once it is written or found
+    /// not to be: `false` if its read no longer held, or the delivery had an answer already.
     pub async fn record_interaction(
         &self,
         platform: &str,
@@ -415,16 +417,23 @@ impl Store {
         response: &str,
         at: DateTime<Utc>,
         recording: receipts::Recording,
-    ) -> Result<()> {
+    ) -> Result<bool> {
+        let unless_changed = match recording {
+            receipts::Recording::WrittenIf(read) => Some(read),
+            receipts::Recording::Queued | receipts::Recording::Written => None,
+        };
         let item = receipts::AnswerItem {
             platform: platform.to_string(),
             interaction_id: interaction_id.to_string(),
             response: response.to_string(),
             at,
+            unless_changed,
         };
         match recording {
-            receipts::Recording::Queued => self.writer.answer(item).await,
-            receipts::Recording::Written => self.writer.answer_written(item).await,
+            receipts::Recording::Queued => self.writer.answer(item).await.map(|()| true),
+            receipts::Recording::Written | receipts::Recording::WrittenIf(_) => {
+                self.writer.answer_written(item).await
+            }
         }
     }
 

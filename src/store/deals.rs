@@ -656,6 +656,15 @@ impl ReadStamps {
     }
 }
 
+/// A deal as a read found it: its id and version, and the stamps of what else the read found.
+/// A read kept by the process between commands is acted on only while it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AsRead {
+    pub deal_id: i64,
+    pub version: i64,
+    pub stamps: ReadStamps,
+}
+
 /// SQL that is true while a read's [`ReadStamps`] still hold: `tenant` and `deal` give the
 /// workspace's and the deal's ids, `stamps` the session version, activity count and approval
 /// count read (each a placeholder or a column).
@@ -669,28 +678,46 @@ fn stamps_hold(tenant: &str, deal: &str, stamps: [&str; 3]) -> String {
     )
 }
 
-/// Whether the deal `deal_id` at `version` and what else the read found (`stamps`) are still
-/// what the database holds, and what it holds of `delivery`, in one small statement: a read
-/// kept by the process between commands checked before a command that reads no more is
-/// judged on it (the moves; a `/log` has its write check instead).
+/// SQL that is true while an [`AsRead`] holds: `read` gives its deal id, version, session
+/// version, activity count and approval count (each a placeholder or a column).
+pub(super) fn still_holds(read: [&str; 5]) -> String {
+    let [deal, version, session_version, activities, approvals] = read;
+    format!(
+        "EXISTS (SELECT 1 FROM deals held WHERE held.id = {deal} AND held.version = {version} \
+         AND {})",
+        stamps_hold(
+            "held.tenant_id",
+            deal,
+            [session_version, activities, approvals]
+        )
+    )
+}
+
+/// Whether `read` still holds, and what the database holds of `delivery`, in one small
+/// statement: a read kept by the process between commands checked before a move is made on
+/// it (a `/log` has its write check instead, a refusal its answer's: see
+/// `receipts::AnswerItem::unless_changed`).
 pub async fn still_as_read(
     store: &Store,
-    (deal_id, version): (i64, i64),
-    stamps: ReadStamps,
+    read: AsRead,
     delivery: Option<Effect<'_>>,
 ) -> Result<(bool, receipts::Seen)> {
     static SQL: LazyLock<String> = LazyLock::new(|| {
         format!(
-            "SELECT CASE WHEN d.version = $2 AND {} \
-             THEN CAST(1 AS BIGINT) ELSE CAST(0 AS BIGINT) END AS holds, {SEEN_COLUMNS} \
-             FROM (SELECT 1 AS one) AS one LEFT JOIN deals d ON d.id = $1 {SEEN_JOINS}",
-            stamps_hold("d.tenant_id", "$1", ["$3", "$4", "$7"])
+            "SELECT CASE WHEN {} THEN CAST(1 AS BIGINT) ELSE CAST(0 AS BIGINT) END AS holds, \
+             {SEEN_COLUMNS} FROM (SELECT 1 AS one) AS one {SEEN_JOINS}",
+            still_holds(["$1", "$2", "$3", "$4", "$7"])
         )
     });
     let (platform, interaction) = (
         delivery.map(|d| d.platform),
         delivery.map(|d| d.interaction_id),
     );
+    let AsRead {
+        deal_id,
+        version,
+        stamps,
+    } = read;
     if let Some(thread) = store.sqlite_thread() {
         let values = [
             Value::from(deal_id),

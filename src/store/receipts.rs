@@ -19,6 +19,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sqlx::Row as _;
 
+use super::deals::{self, AsRead};
 use super::rows::Columns;
 use super::writer::{Value, bind_values};
 use super::{Conn, Result, StoreError, parse_ts, ts};
@@ -60,6 +61,10 @@ pub struct AnswerItem {
     /// When it was answered: the receipt's time where this answer writes the receipt (a
     /// command claimed by its write has none before).
     pub at: DateTime<Utc>,
+    /// The read a refusal was judged on, where that read was kept from an earlier command and
+    /// not checked: the answer is written only if the read still holds, and its command is
+    /// judged again if not.
+    pub unless_changed: Option<AsRead>,
 }
 
 /// When recording an answer returns (`Store::record_interaction`).
@@ -69,6 +74,9 @@ pub enum Recording {
     Queued,
     /// Once it is written.
     Written,
+    /// Once it is written, which it is only while the read it was judged on still holds (see
+    /// [`AnswerItem::unless_changed`]).
+    WrittenIf(AsRead),
 }
 
 /// What the database held of a delivery when a command read: its receipt and its effect.
@@ -283,43 +291,116 @@ pub fn names_effects(message: &str) -> bool {
     message.contains("interaction_effects")
 }
 
-/// Stores the answers of interactions in one statement.
-pub async fn record_all(conn: &mut Conn, items: &[impl Borrow<AnswerItem>]) -> Result<()> {
+/// Stores the answers of interactions in one statement; whether each was recorded (see
+/// [`recorded`]).
+pub async fn record_all(conn: &mut Conn, items: &[impl Borrow<AnswerItem>]) -> Result<Vec<bool>> {
     let items: Vec<&AnswerItem> = items.iter().map(Borrow::borrow).collect();
-    if let Some((sql, values)) = answers_statement(&items) {
-        bind_values(sqlx::query(sqlx::AssertSqlSafe(sql)), &values)
-            .execute(conn)
-            .await?;
-    }
-    Ok(())
+    let Some((sql, values)) = answers_statement(&items) else {
+        return Ok(Vec::new());
+    };
+    let rows = bind_values(sqlx::query(sqlx::AssertSqlSafe(sql)), &values)
+        .fetch_all(conn)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(recorded(&items, rows))
 }
 
 /// The statement that stores the answers of `items` and its values, `None` for no items. It
 /// writes the receipt of a delivery that has none (a command claimed by its write) and answers
 /// a claimed one; a receipt answered before keeps its first answer, which is what a duplicate
-/// was told.
+/// was told. An answer with a read to check (`AnswerItem::unless_changed`) is written only
+/// while that read holds; where there is one, the statement returns `(platform,
+/// interaction_id)` of each answer it wrote.
 pub fn answers_statement(items: &[&AnswerItem]) -> Option<(String, Vec<Value>)> {
     // Of two answers to one delivery in a batch, the first is kept, as it would be alone.
     let sent = first_of_each(items);
     if sent.is_empty() {
         return None;
     }
+    let checked = sent.iter().any(|i| i.unless_changed.is_some());
     let mut sql = String::from(
-        "INSERT INTO interaction_receipts (platform, interaction_id, received_at, response) VALUES ",
+        "INSERT INTO interaction_receipts (platform, interaction_id, received_at, response) ",
     );
-    sql.push_str(&placeholder_rows(sent.len(), 4, 0));
+    if checked {
+        // Each row carries the read to check (`NULL`s where there is none); both backends
+        // name the columns of a `VALUES` list column1, column2, …
+        static HOLDS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            deals::still_holds([
+                "v.column5",
+                "v.column6",
+                "v.column7",
+                "v.column8",
+                "v.column9",
+            ])
+        });
+        let rows = (0..sent.len())
+            .map(|row| {
+                let n = row * 9;
+                format!(
+                    "(${}, ${}, ${}, ${}, CAST(${} AS BIGINT), CAST(${} AS BIGINT), \
+                     CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6,
+                    n + 7,
+                    n + 8,
+                    n + 9
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        sql.push_str(&format!(
+            "SELECT v.column1, v.column2, v.column3, v.column4 FROM (VALUES {rows}) AS v \
+             WHERE v.column5 IS NULL OR {}",
+            HOLDS.as_str()
+        ));
+    } else {
+        sql.push_str("VALUES ");
+        sql.push_str(&placeholder_rows(sent.len(), 4, 0));
+    }
     sql.push_str(
         " ON CONFLICT (platform, interaction_id) DO UPDATE SET response = excluded.response \
          WHERE interaction_receipts.response IS NULL",
     );
-    let mut values = Vec::with_capacity(sent.len() * 4);
+    if checked {
+        sql.push_str(" RETURNING platform, interaction_id");
+    }
+    let mut values = Vec::with_capacity(sent.len() * if checked { 9 } else { 4 });
     for item in sent {
         values.push(Value::from(item.platform.as_str()));
         values.push(Value::from(item.interaction_id.as_str()));
         values.push(Value::from(ts(item.at)));
         values.push(Value::from(item.response.as_str()));
+        if checked {
+            let read = item.unless_changed;
+            values.push(Value::from(read.map(|r| r.deal_id)));
+            values.push(Value::from(read.map(|r| r.version)));
+            values.push(Value::from(read.map(|r| r.stamps.session_version)));
+            values.push(Value::from(read.map(|r| r.stamps.activities)));
+            values.push(Value::from(read.map(|r| r.stamps.approvals)));
+        }
     }
     Some((sql, values))
+}
+
+/// Whether each of `items` was recorded, from the rows [`answers_statement`]'s statement
+/// returned: an answer with no read to check always is (its receipt holds it, or an answer
+/// given before); one with a read to check only if the statement wrote it, as the first of its
+/// delivery in the batch.
+pub fn recorded(items: &[&AnswerItem], rows: Vec<(String, String)>) -> Vec<bool> {
+    let mut written: HashSet<(String, String)> = rows.into_iter().collect();
+    items
+        .iter()
+        .map(|i| {
+            i.unless_changed.is_none()
+                || written.remove(&(i.platform.clone(), i.interaction_id.clone()))
+        })
+        .collect()
 }
 
 /// The stored answer: `None` if never claimed, `Some(None)` while the first delivery runs.

@@ -211,9 +211,9 @@ impl writer::Sink for Thread<'_> {
     async fn together(&mut self, jobs: &[&Job]) -> Result<Vec<Done>> {
         let parts = writer::Parts::of(jobs);
         if parts.bookkeeping_alone() {
-            self.answer(&parts.answers)?;
+            let answered = self.answer(&parts.answers)?;
             let claimed = self.claim(&parts.claims)?;
-            return Ok(parts.results(claimed, Vec::new()));
+            return Ok(parts.results(answered, claimed, Vec::new()));
         }
         self.run_plain("BEGIN IMMEDIATE")?;
         let written = self.transaction(&parts).await;
@@ -227,8 +227,8 @@ impl writer::Sink for Thread<'_> {
                 let _ = self.run_plain("ROLLBACK");
             }
         }
-        let (claimed, worked) = written?;
-        Ok(parts.results(claimed, worked))
+        let (answered, claimed, worked) = written?;
+        Ok(parts.results(answered, claimed, worked))
     }
 }
 
@@ -320,15 +320,15 @@ impl<'c> Thread<'c> {
     async fn transaction(
         &mut self,
         parts: &writer::Parts<'_>,
-    ) -> Result<(Vec<Claimed>, Vec<Option<i64>>)> {
-        self.answer(&parts.answers)?;
+    ) -> Result<(Vec<bool>, Vec<Claimed>, Vec<Option<i64>>)> {
+        let answered = self.answer(&parts.answers)?;
         let claimed = self.claim(&parts.claims)?;
         let mut worked = vec![None; parts.writes.len()];
         for i in parts.lock_order() {
             worked[i] = self.work(parts.writes[i])?;
         }
         self.faults.at_commit(parts.writes.len()).await?;
-        Ok((claimed, worked))
+        Ok((answered, claimed, worked))
     }
 
     fn claim(&mut self, items: &[&receipts::ClaimItem]) -> Result<Vec<Claimed>> {
@@ -343,11 +343,17 @@ impl<'c> Thread<'c> {
         Ok(receipts::claimed(items, rows))
     }
 
-    fn answer(&mut self, items: &[&receipts::AnswerItem]) -> Result<()> {
-        if let Some((sql, values)) = receipts::answers_statement(items) {
-            self.run(&sql, &values, |_| Ok(()))?;
-        }
-        Ok(())
+    /// Whether each answer was recorded (see `receipts::recorded`).
+    fn answer(&mut self, items: &[&receipts::AnswerItem]) -> Result<Vec<bool>> {
+        let Some((sql, values)) = receipts::answers_statement(items) else {
+            return Ok(Vec::new());
+        };
+        let mut rows = Vec::new();
+        self.run(&sql, &values, |row| {
+            rows.push((row.get(0)?, row.get(1)?));
+            Ok(())
+        })?;
+        Ok(receipts::recorded(items, rows))
     }
 
     /// A command's work: the id its script returned first, if any.

@@ -243,7 +243,8 @@ pub(super) enum Done {
     Claimed(Claimed),
     /// What the work returned: see [`Write`].
     Worked(Option<i64>),
-    Answered,
+    /// Whether the answer was recorded (see `receipts::recorded`).
+    Answered(bool),
 }
 
 /// Faults a test injects into the writer, to see what callers are told when a group fails.
@@ -528,7 +529,7 @@ impl Writer {
                 .map_err(StoreError::Shared)
                 .and_then(|done| done);
             let error = match written {
-                Ok(Done::Answered) => return,
+                Ok(Done::Answered(_)) => return,
                 Ok(_) => mismatch(),
                 Err(e) => e,
             };
@@ -538,10 +539,12 @@ impl Writer {
     }
 
     /// Records an interaction's answer, in a group with other commands' writes, and returns
-    /// once it is written (see [`Writer::answer`] for the answer queued without waiting).
-    pub async fn answer_written(&self, item: AnswerItem) -> Result<()> {
+    /// once it is written (see [`Writer::answer`] for the answer queued without waiting):
+    /// whether it was, which only an answer with a read to check can fail
+    /// (`AnswerItem::unless_changed`).
+    pub async fn answer_written(&self, item: AnswerItem) -> Result<bool> {
         match self.submit(Job::Answer(item)).await? {
-            Done::Answered => Ok(()),
+            Done::Answered(recorded) => Ok(recorded),
             _ => Err(mismatch()),
         }
     }
@@ -789,16 +792,25 @@ impl<'a> Parts<'a> {
         steps
     }
 
-    /// One result per job, in the order given: what the claims found, what each write
-    /// returned (in the order of `writes`).
-    pub fn results(&self, claimed: Vec<Claimed>, worked: Vec<Option<i64>>) -> Vec<Done> {
-        let (mut claimed, mut worked) = (claimed.into_iter(), worked.into_iter());
+    /// One result per job, in the order given: whether the answers were recorded, what the
+    /// claims found, what each write returned (each in the order of its kind's jobs).
+    pub fn results(
+        &self,
+        answered: Vec<bool>,
+        claimed: Vec<Claimed>,
+        worked: Vec<Option<i64>>,
+    ) -> Vec<Done> {
+        let (mut answered, mut claimed, mut worked) = (
+            answered.into_iter(),
+            claimed.into_iter(),
+            worked.into_iter(),
+        );
         self.jobs
             .iter()
             .map(|job| match job {
                 Job::Claim(_) => Done::Claimed(claimed.next().unwrap_or(Claimed::Held)),
                 Job::Work(_) => Done::Worked(worked.next().flatten()),
-                Job::Answer(_) => Done::Answered,
+                Job::Answer(_) => Done::Answered(answered.next().unwrap_or(false)),
             })
             .collect()
     }
@@ -825,9 +837,9 @@ impl Sink for SqlxSink<'_> {
                 .unwrap_or(&sinks.work)
                 .acquire()
                 .await?;
-            receipts::record_all(&mut conn, &parts.answers).await?;
+            let answered = receipts::record_all(&mut conn, &parts.answers).await?;
             let claimed = receipts::claim_all(&mut conn, &parts.claims).await?;
-            return Ok(parts.results(claimed, Vec::new()));
+            return Ok(parts.results(answered, claimed, Vec::new()));
         }
         // One group at a time holds the kept connection; a group that failed leaves none kept,
         // and its connection goes back to the pool, which rolls back and checks it.
@@ -849,7 +861,7 @@ async fn commit_group(
     faults: &Faults,
 ) -> Result<Vec<Done>> {
     let mut tx = sqlx::Connection::begin(conn).await?;
-    receipts::record_all(&mut tx, &parts.answers).await?;
+    let answered = receipts::record_all(&mut tx, &parts.answers).await?;
     let claimed = receipts::claim_all(&mut tx, &parts.claims).await?;
     let mut worked = vec![None; parts.writes.len()];
     for step in parts.batched_lock_order() {
@@ -864,5 +876,5 @@ async fn commit_group(
     }
     faults.at_commit(parts.writes.len()).await?;
     tx.commit().await?;
-    Ok(parts.results(claimed, worked))
+    Ok(parts.results(answered, claimed, worked))
 }
