@@ -323,6 +323,11 @@ impl Faults {
             .clone()
     }
 
+    /// Whether a test turned a fault on.
+    fn armed(&self) -> bool {
+        self.armed.load(Ordering::Relaxed)
+    }
+
     fn queued_work(&self) {
         if !self.armed.load(Ordering::Relaxed) {
             return;
@@ -860,21 +865,46 @@ async fn commit_group(
     parts: &Parts<'_>,
     faults: &Faults,
 ) -> Result<Vec<Done>> {
+    let steps = parts.batched_lock_order();
+    let mut worked = vec![None; parts.writes.len()];
+    // A group of work that is one statement (one command's, or a batch of one kind) is atomic
+    // alone, and commits alone: two round trips fewer than `BEGIN` … `COMMIT`, the busiest
+    // groups' shape on PostgreSQL, whose claims and answers go apart. (A fault a test injects
+    // at `COMMIT` needs the transaction.)
+    if let [step] = &steps[..]
+        && parts.answers.is_empty()
+        && parts.claims.is_empty()
+        && !faults.armed()
+    {
+        run_step(conn, parts, step, &mut worked).await?;
+        return Ok(parts.results(Vec::new(), Vec::new(), worked));
+    }
     let mut tx = sqlx::Connection::begin(conn).await?;
     let answered = receipts::record_all(&mut tx, &parts.answers).await?;
     let claimed = receipts::claim_all(&mut tx, &parts.claims).await?;
-    let mut worked = vec![None; parts.writes.len()];
-    for step in parts.batched_lock_order() {
-        if let [i] = step[..] {
-            worked[i] = parts.writes[i].run(&mut tx).await?;
-            continue;
-        }
-        let writes: Vec<&Write> = step.iter().map(|&i| parts.writes[i]).collect();
-        for (i, id) in step.into_iter().zip(run_batch(&writes, &mut tx).await?) {
-            worked[i] = id;
-        }
+    for step in &steps {
+        run_step(&mut tx, parts, step, &mut worked).await?;
     }
     faults.at_commit(parts.writes.len()).await?;
     tx.commit().await?;
     Ok(parts.results(answered, claimed, worked))
+}
+
+/// Runs one step of `parts.batched_lock_order()` on `conn`: one write's statement, or a
+/// batch's; what each write returned goes to its place in `worked`.
+async fn run_step(
+    conn: &mut sqlx::AnyConnection,
+    parts: &Parts<'_>,
+    step: &[usize],
+    worked: &mut [Option<i64>],
+) -> Result<()> {
+    if let [i] = step[..] {
+        worked[i] = parts.writes[i].run(conn).await?;
+        return Ok(());
+    }
+    let writes: Vec<&Write> = step.iter().map(|&i| parts.writes[i]).collect();
+    for (&i, id) in step.iter().zip(run_batch(&writes, conn).await?) {
+        worked[i] = id;
+    }
+    Ok(())
 }
