@@ -26,6 +26,7 @@ on_both_backends!(
     an_advance_after_another_replica_logged_what_it_lacked_advances,
     a_retried_advance_refused_on_a_kept_read_gets_its_refusal_and_does_not_move,
     an_override_refused_on_a_kept_read_from_before_the_rep_was_made_admin_moves_the_deal,
+    what_an_advance_wrote_is_what_the_next_log_is_judged_on_and_it_is_checked,
     answers_with_a_read_to_check_are_written_only_while_it_holds,
     every_change_a_session_relies_on_bumps_its_workspace_session_version,
 );
@@ -287,6 +288,35 @@ async fn an_override_refused_on_a_kept_read_from_before_the_rep_was_made_admin_m
     )
     .await;
     assert_eq!(overridden, 1);
+}
+
+/// The endpoint's `/advance` moves deal-1 into Solution on the read kept from its `/log`, and
+/// keeps what it wrote: the next `/log` is recorded in Solution and counts Solution's
+/// activities. Another replica then logs a demo: the `/log` after that counts it too, the read
+/// kept from the move being checked like any other.
+async fn what_an_advance_wrote_is_what_the_next_log_is_judged_on_and_it_is_checked(
+    app: support::TestApp,
+) {
+    let ep = Endpoint::with_deal_1(app, BOSS).await;
+    ep.reply(&log(2, BOSS, "discovery-call")).await;
+    let advanced = ep.reply(&advance(3)).await;
+    assert!(title(&advanced).contains("Solution"), "{advanced}");
+    let first = ep.reply(&log(4, BOSS, "champion-found")).await;
+    assert!(text(&first).contains("1 of 3 done"), "{first}");
+    let other = ep.app.replica().await;
+    let boss = session(&other, BOSS).await;
+    other
+        .log_activity(&boss, deal_1(), &"demo".parse().unwrap(), None)
+        .await
+        .unwrap();
+    let second = ep.reply(&log(5, BOSS, "tech-review")).await;
+    assert!(text(&second).contains("3 of 3 done"), "{second}");
+    let in_solution = count(
+        &ep,
+        "SELECT COUNT(*) FROM activities WHERE stage = 'solution'",
+    )
+    .await;
+    assert_eq!(in_solution, 3);
 }
 
 /// The answers statement itself, with answers whose read is to be checked beside one that has

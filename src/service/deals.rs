@@ -495,18 +495,7 @@ impl Service {
                 stage: deal.stage.clone(),
                 at: now,
             });
-            let keep = session
-                .kept
-                .is_some()
-                .then(|| (deal.clone(), owner.clone(), records.clone()));
-            let view = self.view_of(&session.playbook, deal, owner, records)?;
-            let standing = self
-                .settle_standing(&view.deal, view.out_of_process.len())
-                .await;
-            if let Some((mut deal, owner, records)) = keep {
-                deal.out_of_process = standing;
-                self.keep(session, deal, owner, records);
-            }
+            let view = self.settled_and_kept(session, deal, owner, records).await?;
             Ok((view, recommended_here))
         };
         // A kept read that fails its checks is not read again here but whole, by the caller.

@@ -1,5 +1,5 @@
-//! What this process keeps of a `/log`'s reads, so the caller's next `/log` or move on the
-//! same deal is judged without reading it all again.
+//! What this process keeps of a `/log`'s or a move's reads, so the caller's next `/log` or move
+//! on the same deal is judged without reading it all again.
 //!
 //! A `/log` reads the caller, the workspace, the deal with its owner and its records, then
 //! writes one activity. On PostgreSQL that read is most of what the command costs the
@@ -12,7 +12,8 @@
 //! (`/advance`, `/back`, `/won`, `/lost`) start from the same kept read: a move is checked first
 //! in one small statement instead of the whole read (`Service::kept_still_holds`); a refusal
 //! is checked by the statement that writes its answer (`Service::record_refusal_as_read`), so
-//! it reads nothing at all, and is judged again on a fresh read if the check fails.
+//! it reads nothing at all, and is judged again on a fresh read if the check fails. What a
+//! `/log` or a move wrote is kept in place of what it read (`Service::settled_and_kept`).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -24,6 +25,7 @@ use crate::engine::playbook::{Playbook, Role};
 use crate::store::deals::{self, DealRecords};
 use crate::store::receipts::{Recording, Seen};
 
+use super::deals::DealView;
 use super::workspace::KeptSession;
 use super::{Caller, Platform, Service, ServiceError, ServiceResult, Session, Workspace};
 
@@ -158,8 +160,33 @@ impl Service {
         self.afresh(session, kept, kept.key.deal).await
     }
 
+    /// The view of `deal` as `session`'s command wrote it (a `/log`, a move), its process
+    /// standing recorded if that changed, and what it ended with kept for the caller's next
+    /// command on the deal.
+    pub(super) async fn settled_and_kept(
+        &self,
+        session: &Session,
+        deal: Deal,
+        owner: Member,
+        records: DealRecords,
+    ) -> ServiceResult<DealView> {
+        let keep = session
+            .kept
+            .is_some()
+            .then(|| (deal.clone(), owner.clone(), records.clone()));
+        let view = self.view_of(&session.playbook, deal, owner, records)?;
+        let standing = self
+            .settle_standing(&view.deal, view.out_of_process.len())
+            .await;
+        if let Some((mut deal, owner, records)) = keep {
+            deal.out_of_process = standing;
+            self.keep(session, deal, owner, records);
+        }
+        Ok(view)
+    }
+
     /// Keeps what `session`'s command ended with, for the caller's next one on the deal.
-    pub(super) fn keep(&self, session: &Session, deal: Deal, owner: Member, records: DealRecords) {
+    fn keep(&self, session: &Session, deal: Deal, owner: Member, records: DealRecords) {
         let Some(kept) = &session.kept else {
             return;
         };
@@ -175,13 +202,6 @@ impl Service {
                 records,
             },
         );
-    }
-
-    /// Drops what was kept for `session`'s caller and deal: its command changed the deal.
-    pub(super) fn forget_kept(&self, session: &Session) {
-        if let Some(kept) = &session.kept {
-            self.kept.forget(&kept.key);
-        }
     }
 }
 

@@ -85,8 +85,8 @@ impl Service {
     /// kept from the caller's last command on the deal is judged as it is first: a refusal
     /// goes out without a check of its own, its answer recorded only while the kept read still
     /// holds (`Service::record_refusal_as_read`, by the command's caller). A move is checked
-    /// first, and judged again on a fresh read if the kept one no longer holds; after a move
-    /// the kept read is dropped, the deal having changed.
+    /// first, and judged again on a fresh read if the kept one no longer holds; what the move
+    /// wrote is kept in its place, for the caller's next command on the deal.
     async fn move_deal(
         &self,
         session: &Session,
@@ -111,13 +111,8 @@ impl Service {
         }
         let fresh = self.kept_still_holds(session, number).await?;
         let session = fresh.as_ref().unwrap_or(session);
-        let moved = self
-            .move_deal_in(session, number, mv, override_reason)
-            .await;
-        if moved.is_ok() {
-            self.forget_kept(session);
-        }
-        moved
+        self.move_deal_in(session, number, mv, override_reason)
+            .await
     }
 
     async fn move_deal_in(
@@ -188,9 +183,7 @@ impl Service {
             // same instant does not change the version; it is recorded, and the next view
             // shows it.)
             records.stage_changes.push(change);
-            let view = self.view_of(playbook, deal, owner, records)?;
-            self.settle_standing(&view.deal, view.out_of_process.len())
-                .await;
+            let view = self.settled_and_kept(session, deal, owner, records).await?;
             if !transition.overridden.is_empty() {
                 tracing::info!(
                     tenant = session.tenant.id, deal = %number, by = %session.member.display_name,
