@@ -27,6 +27,7 @@ on_both_backends!(
     a_retried_advance_refused_on_a_kept_read_gets_its_refusal_and_does_not_move,
     an_override_refused_on_a_kept_read_from_before_the_rep_was_made_admin_moves_the_deal,
     what_an_advance_wrote_is_what_the_next_log_is_judged_on_and_it_is_checked,
+    a_retried_advance_that_moved_is_not_refused_on_what_its_move_kept,
     answers_with_a_read_to_check_are_written_only_while_it_holds,
     every_change_a_session_relies_on_bumps_its_workspace_session_version,
 );
@@ -317,6 +318,43 @@ async fn what_an_advance_wrote_is_what_the_next_log_is_judged_on_and_it_is_check
     )
     .await;
     assert_eq!(in_solution, 3);
+}
+
+/// An `/advance` moves deal-1 and keeps what it wrote; its answer is then lost (as if its
+/// process had died with the answer queued). Delivered again, it finds the read its own move
+/// kept, on which it would be refused (Solution's gates are not met), but its work was applied:
+/// it is not judged again, and no refusal is recorded as its answer.
+async fn a_retried_advance_that_moved_is_not_refused_on_what_its_move_kept(app: support::TestApp) {
+    let ep = Endpoint::with_deal_1(app, BOSS).await;
+    ep.reply(&log(2, BOSS, "discovery-call")).await;
+    let advanced = ep.reply(&advance(3)).await;
+    assert!(title(&advanced).contains("Solution"), "{advanced}");
+    let delivery = dealgate::service::Delivery::new(Platform::Discord, "3");
+    let recorded = ep
+        .app
+        .service
+        .await_answer(&delivery, std::time::Duration::from_secs(10));
+    assert!(recorded.await.unwrap().is_some(), "the answer was recorded");
+    let store = ep.app.db.store().await;
+    let mut conn = store.writer().acquire().await.unwrap();
+    sqlx::query("DELETE FROM interaction_receipts WHERE interaction_id = '3'")
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let again = ep.reply(&advance(3)).await;
+    assert!(!text(&again).contains("can't leave"), "{again}");
+    assert!(!title(&again).contains("can't leave"), "{again}");
+    assert_eq!(advances(&ep).await, 1);
+    let refusals = count(
+        &ep,
+        "SELECT COUNT(*) FROM interaction_receipts WHERE response LIKE '%leave Solution%'",
+    )
+    .await;
+    assert_eq!(
+        refusals, 0,
+        "no refusal was recorded as the delivery's answer"
+    );
 }
 
 /// The answers statement itself, with answers whose read is to be checked beside one that has

@@ -1,14 +1,14 @@
 //! Stage moves: `/advance`, `/back`, `/won`, `/lost`. The engine decides what the playbook
 //! allows; this decides who may ask and records the move with its history in one transaction.
 
+use chrono::{DateTime, Utc};
+
 use crate::engine::deal::DealStatus;
 use crate::engine::forecast::deal_weighted;
 use crate::engine::ids::{DealNumber, StageId};
 use crate::engine::transition::{Move, Transition, TransitionKind, plan_move};
 
 use super::authz::{require_act_on, require_approver};
-use chrono::{DateTime, Utc};
-
 use super::deals::{DealView, check_text, known_stage};
 use super::limits;
 use super::workspace::DealSnapshot;

@@ -311,8 +311,8 @@ pub async fn record_all(conn: &mut Conn, items: &[impl Borrow<AnswerItem>]) -> R
 /// writes the receipt of a delivery that has none (a command claimed by its write) and answers
 /// a claimed one; a receipt answered before keeps its first answer, which is what a duplicate
 /// was told. An answer with a read to check (`AnswerItem::unless_changed`) is written only
-/// while that read holds; where there is one, the statement returns `(platform,
-/// interaction_id)` of each answer it wrote.
+/// while that read holds and the delivery's work was not applied; where there is one, the
+/// statement returns `(platform, interaction_id)` of each answer it wrote.
 pub fn answers_statement(items: &[&AnswerItem]) -> Option<(String, Vec<Value>)> {
     // Of two answers to one delivery in a batch, the first is kept, as it would be alone.
     let sent = first_of_each(items);
@@ -325,38 +325,39 @@ pub fn answers_statement(items: &[&AnswerItem]) -> Option<(String, Vec<Value>)> 
     );
     if checked {
         // Each row carries the read to check (`NULL`s where there is none); both backends
-        // name the columns of a `VALUES` list column1, column2, …
+        // name the columns of a `VALUES` list column1, column2, … A delivery whose work was
+        // applied is not judged again: its first answer (perhaps still queued) stands.
         static HOLDS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            deals::still_holds([
+            let read = [
                 "v.column5",
                 "v.column6",
                 "v.column7",
                 "v.column8",
                 "v.column9",
-            ])
+            ];
+            format!(
+                "{} AND NOT EXISTS (SELECT 1 FROM interaction_effects ie \
+                 WHERE ie.platform = v.column1 AND ie.interaction_id = v.column2)",
+                deals::still_holds(read)
+            )
         });
+        // The read's five numbers cast, so a row of `NULL`s has their type on PostgreSQL.
         let rows = (0..sent.len())
             .map(|row| {
-                let n = row * 9;
-                format!(
-                    "(${}, ${}, ${}, ${}, CAST(${} AS BIGINT), CAST(${} AS BIGINT), \
-                     CAST(${} AS BIGINT), CAST(${} AS BIGINT), CAST(${} AS BIGINT))",
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4,
-                    n + 5,
-                    n + 6,
-                    n + 7,
-                    n + 8,
-                    n + 9
-                )
+                let values: Vec<String> = (row * 9 + 1..=row * 9 + 9)
+                    .enumerate()
+                    .map(|(at, n)| match at {
+                        0..4 => format!("${n}"),
+                        _ => format!("CAST(${n} AS BIGINT)"),
+                    })
+                    .collect();
+                format!("({})", values.join(", "))
             })
             .collect::<Vec<_>>()
             .join(", ");
         sql.push_str(&format!(
             "SELECT v.column1, v.column2, v.column3, v.column4 FROM (VALUES {rows}) AS v \
-             WHERE v.column5 IS NULL OR {}",
+             WHERE v.column5 IS NULL OR ({})",
             HOLDS.as_str()
         ));
     } else {
