@@ -409,15 +409,21 @@ async fn answers_with_a_read_to_check_are_written_only_while_it_holds(app: suppo
         answer("a", "held, again", Some(read)),
         answer("d", "moved since", Some(moved)),
         answer("e", "held, but answered before", Some(read)),
+        answer("f", "queued first", None),
+        answer("f", "held, after a queued answer", Some(read)),
     ];
     let recorded = receipts::record_all(&mut conn, &batch).await.unwrap();
-    assert_eq!(recorded, [true, false, true, false, false, false]);
+    assert_eq!(
+        recorded,
+        [true, false, true, false, false, false, true, false]
+    );
     for (id, stored) in [
         ("a", Some(Some("held"))),
         ("b", None),
         ("c", Some(Some("not checked"))),
         ("d", None),
         ("e", Some(Some("given before"))),
+        ("f", Some(Some("queued first"))),
     ] {
         let found = receipts::find(&mut conn, "discord", id).await.unwrap();
         assert_eq!(found, stored.map(|s| s.map(String::from)), "{id}");

@@ -391,15 +391,17 @@ pub fn answers_statement(items: &[&AnswerItem]) -> Option<(String, Vec<Value>)> 
 
 /// Whether each of `items` was recorded, from the rows [`answers_statement`]'s statement
 /// returned: an answer with no read to check always is (its receipt holds it, or an answer
-/// given before); one with a read to check only if the statement wrote it, as the first of its
-/// delivery in the batch.
+/// given before); one with a read to check only if the statement wrote it, which it does only
+/// for the first answer to its delivery in the batch.
 pub fn recorded(items: &[&AnswerItem], rows: Vec<(String, String)>) -> Vec<bool> {
-    let mut written: HashSet<(String, String)> = rows.into_iter().collect();
+    let written: HashSet<(String, String)> = rows.into_iter().collect();
+    let mut sent = HashSet::new();
     items
         .iter()
         .map(|i| {
+            let first = sent.insert(i.delivery());
             i.unless_changed.is_none()
-                || written.remove(&(i.platform.clone(), i.interaction_id.clone()))
+                || (first && written.contains(&(i.platform.clone(), i.interaction_id.clone())))
         })
         .collect()
 }
