@@ -12,7 +12,8 @@
 //! that one statement), then one `COMMIT`. Nobody waits on a timer: an idle system commits a
 //! group of one at once. (On PostgreSQL, claims and answers have connections whose commits do
 //! not wait for the disk, and there they queue and commit apart from the work: see
-//! [`Writer::new`].)
+//! [`Writer::new`]; a group of work that is then one statement runs without `BEGIN` and
+//! `COMMIT`, atomic alone: see `commit_group`.)
 //!
 //! What stays true for each command:
 //! - Its effects are all or nothing. A command's work runs whole inside the group's
