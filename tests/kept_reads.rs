@@ -69,6 +69,17 @@ async fn advances(ep: &Endpoint) -> i64 {
     .await
 }
 
+/// Another replica (its own service and pools on the same database) logs `activity` on
+/// deal-1 as the boss.
+async fn logged_by_another_replica(ep: &Endpoint, activity: &str) {
+    let other = ep.app.replica().await;
+    let boss = session(&other, BOSS).await;
+    other
+        .log_activity(&boss, deal_1(), &activity.parse().unwrap(), None)
+        .await
+        .unwrap();
+}
+
 async fn count(ep: &Endpoint, sql: &str) -> i64 {
     let store = ep.app.db.store().await;
     let mut conn = store.reader().acquire().await.unwrap();
@@ -86,12 +97,7 @@ async fn a_log_after_another_replica_logged_on_the_deal_counts_what_it_logged(
     let ep = Endpoint::with_deal_1(app, BOSS).await;
     let first = ep.reply(&log(2, BOSS, "pain-identified")).await;
     assert!(text(&first).contains("1 of 3 done"), "{first}");
-    let other = ep.app.replica().await;
-    let boss = session(&other, BOSS).await;
-    other
-        .log_activity(&boss, deal_1(), &"budget-confirmed".parse().unwrap(), None)
-        .await
-        .unwrap();
+    logged_by_another_replica(&ep, "budget-confirmed").await;
     let second = ep.reply(&log(3, BOSS, "discovery-call")).await;
     assert!(text(&second).contains("3 of 3 done"), "{second}");
     assert!(
@@ -212,12 +218,7 @@ fn advance(id: u64) -> Value {
 async fn an_advance_after_another_replica_logged_what_it_lacked_advances(app: support::TestApp) {
     let ep = Endpoint::with_deal_1(app, BOSS).await;
     ep.reply(&log(2, BOSS, "pain-identified")).await;
-    let other = ep.app.replica().await;
-    let boss = session(&other, BOSS).await;
-    other
-        .log_activity(&boss, deal_1(), &"discovery-call".parse().unwrap(), None)
-        .await
-        .unwrap();
+    logged_by_another_replica(&ep, "discovery-call").await;
     let advanced = ep.reply(&advance(3)).await;
     assert!(title(&advanced).contains("Solution"), "{advanced}");
     assert_eq!(advances(&ep).await, 1);
@@ -304,12 +305,7 @@ async fn what_an_advance_wrote_is_what_the_next_log_is_judged_on_and_it_is_check
     assert!(title(&advanced).contains("Solution"), "{advanced}");
     let first = ep.reply(&log(4, BOSS, "champion-found")).await;
     assert!(text(&first).contains("1 of 3 done"), "{first}");
-    let other = ep.app.replica().await;
-    let boss = session(&other, BOSS).await;
-    other
-        .log_activity(&boss, deal_1(), &"demo".parse().unwrap(), None)
-        .await
-        .unwrap();
+    logged_by_another_replica(&ep, "demo").await;
     let second = ep.reply(&log(5, BOSS, "tech-review")).await;
     assert!(text(&second).contains("3 of 3 done"), "{second}");
     let in_solution = count(

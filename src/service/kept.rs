@@ -133,13 +133,12 @@ impl Service {
         answer: &str,
     ) -> ServiceResult<bool> {
         let (Some(delivery), Some(kept)) = (&session.delivery, &session.kept) else {
-            return Err(ServiceError::Internal(anyhow::anyhow!(
-                "a refusal on a kept read was recorded without its delivery"
-            )));
+            return Err(not_kept("recorded without its delivery"));
         };
         let Some(read) = kept.as_read else {
-            self.record_refusal(delivery, answer).await?;
-            return Ok(true);
+            return Err(not_kept(
+                "recorded as judged on a read it was not judged on",
+            ));
         };
         let recorded = self
             .record(delivery, answer, Recording::WrittenIf(read))
@@ -155,7 +154,7 @@ impl Service {
     /// `ServiceError::AlreadyApplied` if the delivery came before (its first answer stands).
     pub async fn session_afresh(&self, session: &Session) -> ServiceResult<Session> {
         let Some(kept) = &session.kept else {
-            return Ok(session.clone());
+            return Err(not_kept("read afresh without a kept read"));
         };
         self.afresh(session, kept, kept.key.deal).await
     }
@@ -203,6 +202,11 @@ impl Service {
             },
         );
     }
+}
+
+/// A refusal on a kept read handled for a session that has none: a caller's mistake.
+fn not_kept(what: &str) -> ServiceError {
+    ServiceError::Internal(anyhow::anyhow!("a refusal on a kept read was {what}"))
 }
 
 /// The kept reads, oldest first out.

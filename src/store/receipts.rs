@@ -141,15 +141,10 @@ pub async fn seen(conn: &mut Conn, platform: &str, interaction_id: &str) -> Resu
 /// claim it. An unanswered claim older than an item's `lapsed_before` is taken over.
 pub async fn claim_all(conn: &mut Conn, items: &[impl Borrow<ClaimItem>]) -> Result<Vec<Claimed>> {
     let items: Vec<&ClaimItem> = items.iter().map(Borrow::borrow).collect();
-    let Some((sql, values)) = claims_statement(&items) else {
-        return Ok(Vec::new());
-    };
-    let rows = bind_values(sqlx::query(sqlx::AssertSqlSafe(sql)), &values)
-        .fetch_all(conn)
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?)))
-        .collect::<Result<Vec<_>>>()?;
+    let rows = rows_of(conn, claims_statement(&items), |row| {
+        Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))
+    })
+    .await?;
     Ok(claimed(&items, rows))
 }
 
@@ -295,16 +290,29 @@ pub fn names_effects(message: &str) -> bool {
 /// [`recorded`]).
 pub async fn record_all(conn: &mut Conn, items: &[impl Borrow<AnswerItem>]) -> Result<Vec<bool>> {
     let items: Vec<&AnswerItem> = items.iter().map(Borrow::borrow).collect();
-    let Some((sql, values)) = answers_statement(&items) else {
+    let rows = rows_of(conn, answers_statement(&items), |row| {
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    })
+    .await?;
+    Ok(recorded(&items, rows))
+}
+
+/// The rows a batch `statement` (from [`claims_statement`] or [`answers_statement`]) returns,
+/// as `read` makes them; none where there was no statement (no items).
+async fn rows_of<T>(
+    conn: &mut Conn,
+    statement: Option<(String, Vec<Value>)>,
+    read: impl Fn(&sqlx::any::AnyRow) -> Result<T>,
+) -> Result<Vec<T>> {
+    let Some((sql, values)) = statement else {
         return Ok(Vec::new());
     };
-    let rows = bind_values(sqlx::query(sqlx::AssertSqlSafe(sql)), &values)
+    bind_values(sqlx::query(sqlx::AssertSqlSafe(sql)), &values)
         .fetch_all(conn)
         .await?
         .iter()
-        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(recorded(&items, rows))
+        .map(read)
+        .collect()
 }
 
 /// The statement that stores the answers of `items` and its values, `None` for no items. It

@@ -332,28 +332,34 @@ impl<'c> Thread<'c> {
     }
 
     fn claim(&mut self, items: &[&receipts::ClaimItem]) -> Result<Vec<Claimed>> {
-        let Some((sql, values)) = receipts::claims_statement(items) else {
-            return Ok(Vec::new());
-        };
-        let mut rows = Vec::new();
-        self.run(&sql, &values, |row| {
-            rows.push((row.get(0)?, row.get(1)?, row.get(2)?));
-            Ok(())
-        })?;
+        let statement = receipts::claims_statement(items);
+        let rows = self.rows_of(statement, |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?;
         Ok(receipts::claimed(items, rows))
     }
 
     /// Whether each answer was recorded (see `receipts::recorded`).
     fn answer(&mut self, items: &[&receipts::AnswerItem]) -> Result<Vec<bool>> {
-        let Some((sql, values)) = receipts::answers_statement(items) else {
+        let statement = receipts::answers_statement(items);
+        let rows = self.rows_of(statement, |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(receipts::recorded(items, rows))
+    }
+
+    /// The rows a batch `statement` of `receipts` returns, as `read` makes them; none where
+    /// there was no statement (no items).
+    fn rows_of<T>(
+        &mut self,
+        statement: Option<(String, Vec<Value>)>,
+        read: impl Fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let Some((sql, values)) = statement else {
             return Ok(Vec::new());
         };
         let mut rows = Vec::new();
         self.run(&sql, &values, |row| {
-            rows.push((row.get(0)?, row.get(1)?));
+            rows.push(read(row)?);
             Ok(())
         })?;
-        Ok(receipts::recorded(items, rows))
+        Ok(rows)
     }
 
     /// A command's work: the id its script returned first, if any.
