@@ -402,14 +402,14 @@ pub fn answers_statement(items: &[&AnswerItem]) -> Option<(String, Vec<Value>)> 
 /// given before); one with a read to check only if the statement wrote it, which it does only
 /// for the first answer to its delivery in the batch.
 pub fn recorded(items: &[&AnswerItem], rows: Vec<(String, String)>) -> Vec<bool> {
-    let written: HashSet<(String, String)> = rows.into_iter().collect();
+    let written: HashSet<(&str, &str)> =
+        rows.iter().map(|(p, i)| (p.as_str(), i.as_str())).collect();
     let mut sent = HashSet::new();
     items
         .iter()
         .map(|i| {
             let first = sent.insert(i.delivery());
-            i.unless_changed.is_none()
-                || (first && written.contains(&(i.platform.clone(), i.interaction_id.clone())))
+            i.unless_changed.is_none() || (first && written.contains(&i.delivery()))
         })
         .collect()
 }
