@@ -7,6 +7,8 @@ here=$(cd "$(dirname "$0")" && pwd); root=$(cd "$here/../.." && pwd)
 LG=${LOADGEN:-$root/target/release/examples/loadgen}
 [ $# -ge 3 ] || { echo "usage: steady.sh BIN sqlite|postgres RUNS" >&2; exit 2; }
 bin=$1; backend=$2; runs=$3
+[ -x "$bin" ] || { echo "BIN=$bin is not an executable" >&2; exit 2; }
+[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "RUNS=$runs is not a number of runs (1 or more)" >&2; exit 2; }
 case $backend in sqlite) yport=8091 ;; postgres) yport=8092 ;; *) echo "usage: steady.sh BIN sqlite|postgres RUNS" >&2; exit 2 ;; esac
 cd "$root"
 ../shared/bench-anchors/yardstick.sh "$backend" $yport >/dev/null 2>&1
