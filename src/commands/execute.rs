@@ -157,10 +157,14 @@ impl Finished {
 }
 
 /// [`finish_once`] for a delivery of a command claimed by its write, whose session may be a
-/// read kept from the caller's last such command (`execute::begin_delivery`). A refusal judged
-/// on that read without a check (`Session::refused_on_kept_read`) is rendered here and
-/// recorded with the check, in one statement; if the read no longer held, the command is judged
-/// again on a fresh read, whose reply is the answer.
+/// read kept from the caller's last such command (`execute::begin_delivery`).
+///
+/// A refusal wrote nothing, so its answer is the only record that the delivery was judged: it
+/// is rendered and written here, before it goes out, so a retry is never judged again. One
+/// judged on a kept read without a check (`Session::refused_on_kept_read`) is written with the
+/// check, in one statement; if the read no longer held, the command is judged again on a fresh
+/// read, whose reply is the answer. A command that did something comes back as its reply, its
+/// answer recorded as it goes out.
 pub async fn finish_by_write(
     service: &Service,
     command: Command,
@@ -171,9 +175,8 @@ pub async fn finish_by_write(
     let mut session = match begun {
         Begun::Session(Ok(session)) if session.is_kept() => session,
         begun => {
-            return finish_once(service, command, begun, Some(delivery))
-                .await
-                .map(Finished::reply);
+            let reply = finish_once(service, command, begun, Some(delivery)).await?;
+            return Ok(refusal_recorded(service, delivery, render, reply).await);
         }
     };
     session.delivery = Some(delivery.clone());
@@ -186,7 +189,7 @@ pub async fn finish_by_write(
     // A command that did something checked the kept read first, so only a refusal can be
     // judged on it unchecked.
     if Outcome::of(&reply) == Outcome::Ok || !session.refused_on_kept_read() {
-        return Ok(Finished::reply(reply));
+        return Ok(refusal_recorded(service, delivery, render, reply).await);
     }
     let answer = render(&reply);
     match service.record_refusal_as_read(&session, &answer).await {
@@ -197,10 +200,35 @@ pub async fn finish_by_write(
     }
     match service.session_afresh(&session).await {
         Err(ServiceError::AlreadyApplied) => Err(AppliedBefore),
-        fresh => finish_once(service, command, Begun::Session(fresh), Some(delivery))
-            .await
-            .map(Finished::reply),
+        fresh => {
+            let reply =
+                finish_once(service, command, Begun::Session(fresh), Some(delivery)).await?;
+            Ok(refusal_recorded(service, delivery, render, reply).await)
+        }
     }
+}
+
+/// `reply`, given to `delivery` of a command claimed by its write: a refusal's answer is
+/// written before it goes out (see [`finish_by_write`]); the reply of a command that did
+/// something is left for its caller to record.
+async fn refusal_recorded(
+    service: &Service,
+    delivery: &Delivery,
+    render: &impl Fn(&Reply) -> String,
+    reply: Reply,
+) -> Finished {
+    if Outcome::of(&reply) == Outcome::Ok {
+        return Finished::reply(reply);
+    }
+    let answer = render(&reply);
+    if let Err(e) = service.record_refusal(delivery, &answer).await {
+        // A retry will be judged again, on what it finds then.
+        tracing::error!(
+            platform = %delivery.platform, interaction = %delivery.key, error = ?e,
+            "the answer of a refusal was not recorded"
+        );
+    }
+    Finished::Recorded(answer)
 }
 
 pub(crate) fn error_reply(e: &ServiceError, session: Option<&Session>) -> Reply {

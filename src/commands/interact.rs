@@ -241,7 +241,7 @@ async fn handle_inner(
             let work = |d: Delivery| async move {
                 execute::finish_by_write(service, command, begun, &d, render).await
             };
-            once(service, &delivery, render, claim, Bracket::ByWrite, work).await
+            once(service, &delivery, render, claim, work).await
         }
         Ok(command) => {
             let (claim, (command, begun)) = tokio::join!(
@@ -253,13 +253,13 @@ async fn handle_inner(
                     .await
                     .map(Finished::reply)
             };
-            once(service, &delivery, render, claim, Bracket::First, work).await
+            once(service, &delivery, render, claim, work).await
         }
         Err(press) => {
             let claim = service.claim_interaction(&delivery, DUPLICATE_WAIT).await;
             let work =
                 |_| async move { Ok(Finished::reply(pressed(service, &caller, press).await)) };
-            once(service, &delivery, render, claim, Bracket::First, work).await
+            once(service, &delivery, render, claim, work).await
         }
     };
     Handled::Now(answered)
@@ -319,32 +319,20 @@ async fn ask_approval(service: &Service, caller: &Caller, deal: DealNumber) -> R
     asked.await.unwrap_or_else(|e| error_reply(&e, None))
 }
 
-/// How a delivery was claimed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Bracket {
-    /// By a claim written before the command ran.
-    First,
-    /// By the command's one write (`Command::claimed_by_its_write`).
-    ByWrite,
-}
-
 /// Runs `work` at most once for `delivery`, as `claim` allows, and returns its answer, which it
 /// records. Claimed first, a command's reads (`execute::begin`) ran while its claim was written;
 /// claimed by its write, they brought the claim. If the claim finds the delivery answered, the
 /// reads go unused. Work that finds itself applied before (a duplicate that ran beside the
 /// first) answers with the first's answer once it is recorded.
 ///
-/// An answer is recorded as the reply goes out, except where the delivery was claimed by a
-/// write that did not happen (a refusal): then its answer is the only record that the delivery
-/// was judged, and the reply waits for it, so a retry is never judged again. Work that
-/// recorded its answer itself (`execute::Finished::Recorded`: a refusal judged on a kept read)
-/// is answered with it as it is.
+/// An answer is recorded as the reply goes out. Work that recorded its answer itself
+/// (`execute::Finished::Recorded`: the refusal of a command claimed by its write, whose answer
+/// is the only record that the delivery was judged) is answered with it as it is.
 async fn once<W, Fut>(
     service: &Service,
     delivery: &Delivery,
     render: &impl Fn(&Reply) -> String,
     claim: Result<Claim, ServiceError>,
-    bracket: Bracket,
     work: W,
 ) -> Answered
 where
@@ -356,13 +344,9 @@ where
             &ServiceError::AlreadyApplied.to_string(),
         ))
     };
-    let mut wrote_nothing = false;
     let answer = match claim {
         Ok(Claim::New) => match work(delivery.clone()).await {
-            Ok(Finished::Reply(reply)) => {
-                wrote_nothing = Outcome::of(&reply) != Outcome::Ok;
-                render(&reply)
-            }
+            Ok(Finished::Reply(reply)) => render(&reply),
             Ok(Finished::Recorded(answer)) => {
                 return Answered {
                     fresh: true,
@@ -402,12 +386,7 @@ where
             };
         }
     };
-    let recorded = if bracket == Bracket::ByWrite && wrote_nothing {
-        service.record_refusal(delivery, &answer).await
-    } else {
-        service.record_interaction(delivery, &answer).await
-    };
-    if let Err(e) = recorded {
+    if let Err(e) = service.record_interaction(delivery, &answer).await {
         // The command's work, if any, is committed; a retry will find its effect row.
         tracing::error!(
             platform = %delivery.platform, interaction = %delivery.key, error = ?e,
