@@ -7,10 +7,13 @@ import sys
 import time
 import urllib.request
 
-if len(sys.argv) < 3 or not os.access(sys.argv[1], os.X_OK) or not os.path.isfile(sys.argv[2]):
-    sys.exit("usage: cold.py BIN SQLITE_FILE [RUNS] (BIN an executable, SQLITE_FILE a file)")
+USAGE = "usage: cold.py BIN SQLITE_FILE [RUNS] (BIN an executable, SQLITE_FILE a file, RUNS 1 or more)"
+if not 3 <= len(sys.argv) <= 4 or not os.access(sys.argv[1], os.X_OK) or not os.path.isfile(sys.argv[2]):
+    sys.exit(USAGE)
+if len(sys.argv) == 4 and not (sys.argv[3].isdigit() and int(sys.argv[3]) > 0):
+    sys.exit(USAGE)
 binary, db = sys.argv[1], os.path.abspath(sys.argv[2])
-runs = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+runs = int(sys.argv[3]) if len(sys.argv) == 4 else 3
 root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 env = dict(
     os.environ,

@@ -124,8 +124,9 @@ impl Service {
     /// Records `answer`, a refusal of `session`'s delivery judged on a read kept from an
     /// earlier command that nothing checked (`Session::refused_on_kept_read`), in one statement
     /// with the check: written, and `true`, only while the read still holds and the delivery
-    /// has neither an answer nor an effect (a move it made, whose answer may still be queued). The check costs the refusal no statement of its own. `false`: nothing
-    /// was written and the kept read is dropped; the command is to be judged again on
+    /// has neither an answer nor an effect (a move it made, whose answer may still be queued).
+    /// The check costs the refusal no statement of its own. `false`: nothing was written and
+    /// the kept read is dropped; the command is to be judged again on
     /// [`Service::session_afresh`].
     pub async fn record_refusal_as_read(
         &self,

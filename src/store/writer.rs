@@ -330,7 +330,7 @@ impl Faults {
     }
 
     fn queued_work(&self) {
-        if !self.armed.load(Ordering::Relaxed) {
+        if !self.armed() {
             return;
         }
         self.queued.fetch_add(1, Ordering::SeqCst);
@@ -340,7 +340,7 @@ impl Faults {
     /// What happens at the `COMMIT` of a transaction that holds `work` commands' work: `Err`
     /// if it is to fail.
     pub(super) async fn at_commit(&self, work: usize) -> Result<()> {
-        if work == 0 || !self.armed.load(Ordering::Relaxed) {
+        if work == 0 || !self.armed() {
             return Ok(());
         }
         if self.holding.load(Ordering::SeqCst) {
@@ -475,7 +475,7 @@ impl Writer {
     /// queue their work could never read.
     pub(super) fn sqlite_thread(&self) -> Option<&SqliteWriter> {
         match &self.route {
-            Route::Thread(_) if self.faults.armed.load(Ordering::Relaxed) => None,
+            Route::Thread(_) if self.faults.armed() => None,
             Route::Thread(thread) => Some(thread),
             Route::Sqlx { .. } => None,
         }
